@@ -1,0 +1,287 @@
+import Foundation
+
+// Rules, from SageMaker's service model (botocore `sagemaker/2017-07-24`) and DESIGN.md.
+// `rule` strings are stable; clients and tests match on them.
+//
+// | rule               | meaning                                                               |
+// | ------------------ | --------------------------------------------------------------------- |
+// | `required`         | neither `command` nor `entry_point` is given                          |
+// | `exclusive`        | two fields that exclude each other are both set (`command` and        |
+// |                    | `entry_point`; `distribution` torch_distributed and mpi)              |
+// | `requires`         | a field needs another one (`source_dir` → `entry_point`,              |
+// |                    | `checkpoint_local_path` → `checkpoint_s3_uri`)                        |
+// | `requires_spot`    | `max_wait` without `use_spot_instances`                               |
+// | `at_least_max_run` | `max_wait` below `max_run`                                            |
+// | `pattern`          | a string does not match the service model's pattern (name, env key,   |
+// |                    | tag key/value, channel name)                                          |
+// | `length`           | a string outside min…max characters where min ≥ 1 (name 1…63, tag key |
+// |                    | 1…128, channel 1…64, metric name 1…255, metric regex 1…500, entry    |
+// |                    | point 1…1024, command[0] non-empty)                                   |
+// | `max_length`       | a string over its maximum (hyperparameter key 256 / value 2500, env   |
+// |                    | key/value 512, tag value 256, content_type 256, image_uri 255,        |
+// |                    | checkpoint_local_path 4096, command element 256)                      |
+// | `min_entries`      | `command` is an empty array                                           |
+// | `max_entries`      | too many entries (command 100, hyperparameters 100, environment 100,  |
+// |                    | tags 50, inputs 20, metric_definitions 40)                            |
+// | `catalog`          | `instance_type` is not in the catalog                                 |
+// | `minimum`          | below a minimum (`instance_count` ≥ 1, `max_wait` ≥ 1,                |
+// |                    | `distribution.mpi.processes_per_host` ≥ 1)                            |
+// | `capacity`         | `instance_count` above the hosts of the job's market                  |
+// | `range`            | a number outside its range (volume_size 1…16384, max_run 1…2419200,   |
+// |                    | max_retry_attempts 0…30, retry_on_exit_codes 1…255,                   |
+// |                    | keep_alive_period 0…21600, priority -1000…1000)                       |
+// | `reserved`         | a tag key starting with `aws:`                                        |
+// | `uri`              | not `s3://bucket/key` or `file:///absolute/path`                      |
+// | `unsupported`      | `input_mode` `Pipe`                                                   |
+// | `enum`             | `input_mode` not File/FastFile/Pipe, channel `distribution` not       |
+// |                    | FullyReplicated/ShardedByS3Key                                        |
+// | `relative_path`    | `entry_point` absolute or with a `..` component                       |
+// | `absolute_path`    | `checkpoint_local_path` not absolute                                  |
+// | `regex`            | a metric regex that does not compile                                  |
+// | `unique`           | a metric name used twice                                              |
+
+/// Checks a ``JobSpec`` against SageMaker's limits and Trainyard's catalog, and reports
+/// every violation at once (it never stops at the first).
+///
+/// Field names are the spec's JSON names, nested with dots and brackets
+/// (`inputs.train.s3_uri`, `metric_definitions[0].regex`, `hyperparameters.lr`). The rule
+/// names are listed in a table at the top of this file.
+public struct JobSpecValidator: Sendable {
+    /// The catalog that instance types and counts are checked against.
+    public let catalog: InstanceCatalog
+
+    /// Creates a validator that checks instance types and counts against `catalog`.
+    public init(catalog: InstanceCatalog) {
+        self.catalog = catalog
+    }
+
+    /// Every violation in `spec`, in field order; empty when the spec is valid.
+    public func validate(_ spec: JobSpec) -> [FieldViolation] {
+        var violations: [FieldViolation] = []
+        checkName(spec, into: &violations)
+        checkProgram(spec, into: &violations)
+        checkMaps(spec, into: &violations)
+        checkResources(spec, into: &violations)
+        checkStopping(spec, into: &violations)
+        checkCheckpoint(spec, into: &violations)
+        checkInputs(spec, into: &violations)
+        if let outputPath = spec.outputPath {
+            Self.checkURI(outputPath, field: "output_path", into: &violations)
+        }
+        checkMetricDefinitions(spec, into: &violations)
+        checkRetriesAndScheduling(spec, into: &violations)
+        return violations
+    }
+
+    // MARK: - Limits
+
+    static let nameLength = 1...63
+    static let commandEntries = 1...100
+    static let commandElementMaximumLength = 256
+    static let entryPointLength = 1...1024
+    static let imageURIMaximumLength = 255
+    static let volumeSizeRange = 1...16_384
+    static let maxRunRange = 1...2_419_200
+    static let checkpointLocalPathMaximumLength = 4096
+    static let maxRetryAttemptsRange = 0...30
+    static let exitCodeRange = 1...255
+    static let keepAlivePeriodRange = 0...21_600
+    static let priorityRange = -1000...1000
+
+    // The patterns are literals from SageMaker's service model; the tests compile each one.
+    static let namePattern = FullMatchPattern("[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")!
+
+    // MARK: - Checks
+
+    private func checkName(_ spec: JobSpec, into violations: inout [FieldViolation]) {
+        guard let name = spec.name else { return }
+        if !Self.nameLength.contains(name.count) {
+            violations.add(
+                "name", "length",
+                "name must be 1 to 63 characters long; it has \(name.count).")
+        }
+        if !Self.namePattern.matches(name) {
+            violations.add(
+                "name", "pattern",
+                "name must match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$: letters, digits and hyphens, "
+                    + "starting and ending with a letter or digit.")
+        }
+    }
+
+    private func checkProgram(_ spec: JobSpec, into violations: inout [FieldViolation]) {
+        switch (spec.command, spec.entryPoint) {
+        case (nil, nil):
+            violations.add(
+                "command", "required",
+                "Give either command (the argv each worker runs) or entry_point (a script in source_dir).")
+        case (.some, .some):
+            violations.add("command", "exclusive", "Give command or entry_point, not both.")
+        default:
+            break
+        }
+        if let command = spec.command {
+            if command.isEmpty {
+                violations.add("command", "min_entries", "command must hold the program and its arguments; it is empty.")
+            } else if command.count > Self.commandEntries.upperBound {
+                violations.add(
+                    "command", "max_entries",
+                    "command may hold at most \(Self.commandEntries.upperBound) elements; it has \(command.count).")
+            }
+            if let program = command.first, program.isEmpty {
+                violations.add("command[0]", "length", "command[0], the program to run, must not be empty.")
+            }
+            for (index, argument) in command.enumerated() where argument.count > Self.commandElementMaximumLength {
+                violations.add(
+                    "command[\(index)]", "max_length",
+                    "Each command element may be at most \(Self.commandElementMaximumLength) characters; "
+                        + "this one has \(argument.count).")
+            }
+        }
+        if let entryPoint = spec.entryPoint {
+            if !Self.entryPointLength.contains(entryPoint.count) {
+                violations.add(
+                    "entry_point", "length",
+                    "entry_point must be 1 to \(Self.entryPointLength.upperBound) characters long; "
+                        + "it has \(entryPoint.count).")
+            }
+            let components = entryPoint.split(separator: "/", omittingEmptySubsequences: false)
+            if entryPoint.hasPrefix("/") || components.contains("..") {
+                violations.add(
+                    "entry_point", "relative_path",
+                    "entry_point must be a path relative to source_dir, without '..' components.")
+            }
+        }
+        if let sourceDir = spec.sourceDir {
+            if spec.entryPoint == nil {
+                violations.add(
+                    "source_dir", "requires",
+                    "source_dir is only used with entry_point; set entry_point or remove source_dir.")
+            }
+            Self.checkURI(sourceDir, field: "source_dir", into: &violations)
+        }
+        if let imageURI = spec.imageURI, imageURI.count > Self.imageURIMaximumLength {
+            violations.add(
+                "image_uri", "max_length",
+                "image_uri may be at most \(Self.imageURIMaximumLength) characters; it has \(imageURI.count).")
+        }
+    }
+
+    private func checkResources(_ spec: JobSpec, into violations: inout [FieldViolation]) {
+        let shape = catalog.shape(named: spec.instanceType)
+        if shape == nil {
+            let suggestions = catalog.suggestions(for: spec.instanceType)
+            violations.add(
+                "instance_type", "catalog",
+                "'\(spec.instanceType)' is not an instance type this service offers"
+                    + (suggestions.isEmpty ? "." : "; did you mean \(suggestions.joined(separator: ", "))?"))
+        }
+        if spec.instanceCount < 1 {
+            violations.add("instance_count", "minimum", "instance_count must be at least 1; it is \(spec.instanceCount).")
+        } else if let shape {
+            let limit = catalog.capacity(of: shape.name).hosts(spot: spec.useSpotInstances)
+            if spec.instanceCount > limit {
+                let market = spec.useSpotInstances ? "spot" : "on-demand"
+                violations.add(
+                    "instance_count", "capacity",
+                    "instance_count is \(spec.instanceCount), but at most \(limit) \(market) \(shape.name) hosts "
+                        + "exist; a larger gang could never be scheduled. Use at most \(limit) hosts.")
+            }
+        }
+        Self.checkRange(spec.volumeSize, Self.volumeSizeRange, field: "volume_size", unit: "GiB", into: &violations)
+    }
+
+    private func checkStopping(_ spec: JobSpec, into violations: inout [FieldViolation]) {
+        Self.checkRange(spec.maxRun, Self.maxRunRange, field: "max_run", unit: "seconds", into: &violations)
+        guard let maxWait = spec.maxWait else { return }
+        if !spec.useSpotInstances {
+            violations.add(
+                "max_wait", "requires_spot",
+                "max_wait is only for spot jobs; set use_spot_instances to true or remove max_wait.")
+        }
+        if maxWait < 1 {
+            violations.add("max_wait", "minimum", "max_wait must be at least 1 second; it is \(maxWait).")
+        }
+        if maxWait < spec.maxRun {
+            violations.add(
+                "max_wait", "at_least_max_run",
+                "max_wait (\(maxWait) seconds) must be equal to or greater than max_run (\(spec.maxRun) seconds).")
+        }
+    }
+
+    private func checkCheckpoint(_ spec: JobSpec, into violations: inout [FieldViolation]) {
+        if let uri = spec.checkpointS3URI {
+            Self.checkURI(uri, field: "checkpoint_s3_uri", into: &violations)
+        }
+        guard let localPath = spec.checkpointLocalPath else { return }
+        if !localPath.hasPrefix("/") {
+            violations.add(
+                "checkpoint_local_path", "absolute_path",
+                "checkpoint_local_path must be an absolute path such as /opt/ml/checkpoints.")
+        }
+        if localPath.count > Self.checkpointLocalPathMaximumLength {
+            violations.add(
+                "checkpoint_local_path", "max_length",
+                "checkpoint_local_path may be at most \(Self.checkpointLocalPathMaximumLength) characters; "
+                    + "it has \(localPath.count).")
+        }
+        if spec.checkpointS3URI == nil {
+            violations.add(
+                "checkpoint_local_path", "requires",
+                "checkpoint_local_path is only used with checkpoint_s3_uri; set checkpoint_s3_uri or remove it.")
+        }
+    }
+
+    private func checkRetriesAndScheduling(_ spec: JobSpec, into violations: inout [FieldViolation]) {
+        Self.checkRange(spec.maxRetryAttempts, Self.maxRetryAttemptsRange, field: "max_retry_attempts", into: &violations)
+        for (index, code) in spec.retryOnExitCodes.enumerated() {
+            Self.checkRange(code, Self.exitCodeRange, field: "retry_on_exit_codes[\(index)]", into: &violations)
+        }
+        Self.checkRange(
+            spec.keepAlivePeriod, Self.keepAlivePeriodRange, field: "keep_alive_period", unit: "seconds",
+            into: &violations)
+        if let distribution = spec.distribution {
+            if distribution.torchDistributedEnabled && distribution.mpiEnabled {
+                violations.add(
+                    "distribution", "exclusive",
+                    "Enable torch_distributed or mpi, not both.")
+            }
+            if let processes = distribution.mpiProcessesPerHost, processes < 1 {
+                violations.add(
+                    "distribution.mpi.processes_per_host", "minimum",
+                    "processes_per_host must be at least 1; it is \(processes).")
+            }
+        }
+        Self.checkRange(spec.priority, Self.priorityRange, field: "priority", into: &violations)
+    }
+
+    // MARK: - Helpers
+
+    static func checkRange(
+        _ value: Int,
+        _ range: ClosedRange<Int>,
+        field: String,
+        unit: String? = nil,
+        into violations: inout [FieldViolation]
+    ) {
+        guard !range.contains(value) else { return }
+        let suffix = unit.map { " \($0)" } ?? ""
+        violations.add(
+            field, "range",
+            "\(field) must be between \(range.lowerBound) and \(range.upperBound)\(suffix); it is \(value).")
+    }
+
+    static func checkURI(_ value: String, field: String, into violations: inout [FieldViolation]) {
+        do {
+            _ = try ObjectURI(parsing: value)
+        } catch {
+            violations.add(field, "uri", "\(field): \(error.description).")
+        }
+    }
+}
+
+extension [FieldViolation] {
+    /// Appends a violation.
+    mutating func add(_ field: String, _ rule: String, _ message: String) {
+        append(FieldViolation(field: field, rule: rule, message: message))
+    }
+}

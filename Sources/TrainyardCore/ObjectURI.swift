@@ -1,0 +1,105 @@
+import Foundation
+
+/// A location in an object store: `s3://bucket/key` in the configured object store, or
+/// `file:///absolute/path` on the file system the workers see (local provisioner).
+///
+/// Parsing and ``description`` round-trip: `ObjectURI(parsing: uri.description) == uri`.
+/// `s3://bucket` and `s3://bucket/` both parse to an empty key and print as `s3://bucket`.
+public enum ObjectURI: Sendable, Hashable, Codable, CustomStringConvertible, LosslessStringConvertible {
+    /// An object or prefix in a bucket; `key` may be empty (the whole bucket) and has no
+    /// leading slash from the separator.
+    case s3(bucket: String, key: String)
+    /// An absolute path on the workers' file system.
+    case file(path: String)
+
+    /// The longest S3 key allowed, in characters.
+    public static let maximumKeyLength = 1024
+
+    /// Parses `string`, throwing an ``ObjectURIError`` that says what is wrong.
+    public init(parsing string: String) throws(ObjectURIError) {
+        if string.hasPrefix("s3://") {
+            let rest = string.dropFirst("s3://".count)
+            let bucket: Substring
+            let key: Substring
+            if let slash = rest.firstIndex(of: "/") {
+                bucket = rest[..<slash]
+                key = rest[rest.index(after: slash)...]
+            } else {
+                bucket = rest
+                key = ""
+            }
+            guard Self.isValidBucket(bucket) else { throw .invalidBucket(String(bucket)) }
+            guard key.count <= Self.maximumKeyLength else { throw .keyTooLong(key.count) }
+            self = .s3(bucket: String(bucket), key: String(key))
+        } else if string.hasPrefix("file://") {
+            let path = String(string.dropFirst("file://".count))
+            guard Self.isValidPath(path) else { throw .invalidPath(path) }
+            self = .file(path: path)
+        } else {
+            if let range = string.range(of: "://") {
+                throw .unsupportedScheme(String(string[..<range.lowerBound]))
+            }
+            throw .unsupportedScheme(string)
+        }
+    }
+
+    /// Parses `description`, or returns `nil` when it is not a supported URI.
+    public init?(_ description: String) {
+        guard let uri = try? ObjectURI(parsing: description) else { return nil }
+        self = uri
+    }
+
+    /// The URI as a string: `s3://bucket/key` (`s3://bucket` for an empty key) or `file:///path`.
+    public var description: String {
+        switch self {
+        case .s3(let bucket, let key):
+            key.isEmpty ? "s3://\(bucket)" : "s3://\(bucket)/\(key)"
+        case .file(let path):
+            "file://\(path)"
+        }
+    }
+
+    /// This URI with `component` appended after a single `/`
+    /// (`s3://b/out` + `job/output` → `s3://b/out/job/output`).
+    public func appending(_ component: String) -> ObjectURI {
+        let trimmed = component.drop { $0 == "/" }
+        switch self {
+        case .s3(let bucket, let key):
+            if key.isEmpty { return .s3(bucket: bucket, key: String(trimmed)) }
+            return .s3(bucket: bucket, key: key.hasSuffix("/") ? key + trimmed : key + "/" + trimmed)
+        case .file(let path):
+            return .file(path: path.hasSuffix("/") ? path + trimmed : path + "/" + trimmed)
+        }
+    }
+
+    /// Decodes a URI from its string form.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let string = try container.decode(String.self)
+        do {
+            self = try ObjectURI(parsing: string)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
+        }
+    }
+
+    /// Encodes the URI as its string form.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    private static func isValidBucket(_ bucket: Substring) -> Bool {
+        guard (3...63).contains(bucket.count) else { return false }
+        let allowed = bucket.unicodeScalars.allSatisfy { scalar in
+            ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "." || scalar == "-"
+        }
+        guard allowed, let first = bucket.first, let last = bucket.last else { return false }
+        return first != "." && first != "-" && last != "." && last != "-" && !bucket.contains("..")
+    }
+
+    private static func isValidPath(_ path: String) -> Bool {
+        guard path.hasPrefix("/"), !path.contains("\0") else { return false }
+        return !path.split(separator: "/", omittingEmptySubsequences: true).contains("..")
+    }
+}

@@ -1,0 +1,26 @@
+/// Why a string is not a URI Trainyard can read from or write to.
+public enum ObjectURIError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The scheme is not `s3` or `file` (the string up to `://`, or the whole string).
+    case unsupportedScheme(String)
+    /// The bucket of an `s3://` URI breaks the bucket naming rules.
+    case invalidBucket(String)
+    /// The key of an `s3://` URI is longer than 1024 characters.
+    case keyTooLong(Int)
+    /// The path of a `file://` URI is not absolute, names a host, or has a `..` component.
+    case invalidPath(String)
+
+    /// A message that says what a valid URI looks like.
+    public var description: String {
+        switch self {
+        case .unsupportedScheme(let scheme):
+            "'\(scheme)' is not a supported URI; use s3://bucket/key or file:///absolute/path"
+        case .invalidBucket(let bucket):
+            "'\(bucket)' is not a valid bucket name; use 3 to 63 characters of a-z, 0-9, '.' and '-', "
+                + "starting and ending with a letter or digit"
+        case .keyTooLong(let length):
+            "the object key has \(length) characters; at most 1024 are allowed"
+        case .invalidPath(let path):
+            "'\(path)' is not a valid file URI path; use file:///absolute/path without '..' components"
+        }
+    }
+}

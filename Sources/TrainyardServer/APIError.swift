@@ -1,0 +1,66 @@
+import TrainyardCore
+
+/// The errors API handlers throw; ``ProblemMiddleware`` turns each into one `application/problem+json` response.
+enum APIError: Error, Equatable {
+    /// 400: the request cannot be read (`field` names where, when known).
+    case badRequest(detail: String, field: String? = nil)
+    /// 401: no key, or a key that does not check out.
+    case unauthorized(detail: String)
+    /// 403: the key's role may not do this.
+    case forbidden(detail: String)
+    /// 404: no such resource in the caller's project.
+    case notFound(detail: String)
+    /// 409: the request conflicts with the resource's state (duplicate name, job already ended).
+    case conflict(detail: String)
+    /// 422: the request is well-formed but breaks rules; every violation is listed.
+    case unprocessable(detail: String, errors: [FieldViolation])
+    /// 503: not ready to serve.
+    case unavailable(detail: String)
+
+    var status: Int {
+        switch self {
+        case .badRequest: 400
+        case .unauthorized: 401
+        case .forbidden: 403
+        case .notFound: 404
+        case .conflict: 409
+        case .unprocessable: 422
+        case .unavailable: 503
+        }
+    }
+
+    var problem: Problem {
+        switch self {
+        case .badRequest(let detail, let field):
+            Problem(type: "bad-request", title: "The request could not be read", status: 400, detail: detail,
+                    errors: field.map { [FieldViolation(field: $0, rule: "malformed", message: detail)] })
+        case .unauthorized(let detail): Problem(type: "unauthorized", title: "Authentication required", status: 401, detail: detail)
+        case .forbidden(let detail): Problem(type: "forbidden", title: "Not allowed for this key's role", status: 403, detail: detail)
+        case .notFound(let detail): Problem(type: "not-found", title: "Not found", status: 404, detail: detail)
+        case .conflict(let detail): Problem(type: "conflict", title: "Conflict", status: 409, detail: detail)
+        case .unprocessable(let detail, let errors):
+            Problem(type: "validation", title: "The request is invalid", status: 422, detail: detail, errors: errors)
+        case .unavailable(let detail): Problem(type: "unavailable", title: "Service unavailable", status: 503, detail: detail)
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+struct Problem: Codable, Sendable, Equatable {
+    /// Problem types are relative URIs under this prefix.
+    static let typePrefix = "https://trainyard.dev/problems/"
+
+    var type: String
+    var title: String
+    var status: Int
+    var detail: String?
+    var errors: [FieldViolation]?
+
+    init(type: String, title: String, status: Int, detail: String? = nil, errors: [FieldViolation]? = nil) {
+        self.type = Self.typePrefix + type
+        self.title = title
+        self.status = status
+        self.detail = detail
+        self.errors = errors
+    }
+}

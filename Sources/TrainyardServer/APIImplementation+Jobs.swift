@@ -1,0 +1,101 @@
+import Crypto
+public import Foundation
+package import TrainyardAPI
+import TrainyardCore
+import TrainyardStore
+
+extension APIImplementation {
+    func createJob(_ input: Operations.CreateJob.Input) async throws -> Operations.CreateJob.Output {
+        let principal = try principal(allowing: \.canWriteJobs, action: "create jobs")
+        guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
+        var spec = JobSpecMapping.core(from: body)
+        var violations = JobSpecValidator(catalog: catalog).validate(spec)
+        if let key = input.headers.idempotencyKey, key.isEmpty || key.count > 255 {
+            violations.append(FieldViolation(field: "Idempotency-Key", rule: "length", message: "Idempotency-Key must be 1 to 255 characters"))
+        }
+        guard violations.isEmpty else {
+            throw APIError.unprocessable(detail: "the job spec has \(violations.count) invalid field(s)", errors: violations)
+        }
+        // The body as the user meant it, before defaults: the same key with an equal body is a retry.
+        let requestHash = SHA256.hash(data: try JobSpecMapping.canonicalJSON(spec)).map { String(format: "%02x", $0) }.joined()
+        let name = spec.name ?? JobName.generate(now: Date())
+        spec.name = name
+        if spec.outputPath == nil { spec.outputPath = "s3://trainyard/\(principal.projectName)" }
+
+        switch try await store.createJob(
+            projectID: principal.projectID, name: name, spec: spec, idempotencyKey: input.headers.idempotencyKey, requestHash: requestHash)
+        {
+        case .created(let job), .replayed(let job):
+            return .created(.init(body: .json(try await description(of: job))))
+        case .idempotencyKeyReused(let existing):
+            throw APIError.unprocessable(
+                detail: "Idempotency-Key was already used for job \(existing) with a different body",
+                errors: [FieldViolation(field: "Idempotency-Key", rule: "idempotency_key_reused", message: "this key was used with a different body (job \(existing)); use a new key")])
+        case .nameTaken(let name):
+            throw APIError.conflict(detail: "a training job named \(name) already exists in this project; choose another name")
+        }
+    }
+
+    func describeJob(_ input: Operations.DescribeJob.Input) async throws -> Operations.DescribeJob.Output {
+        let principal = try RequestPrincipal.required()
+        let job = try await requireJob(projectID: principal.projectID, name: input.path.name)
+        return .ok(.init(body: .json(try await description(of: job))))
+    }
+
+    func stopJob(_ input: Operations.StopJob.Input) async throws -> Operations.StopJob.Output {
+        let principal = try principal(allowing: \.canWriteJobs, action: "stop jobs")
+        let job = try await requireJob(projectID: principal.projectID, name: input.path.name)
+        if job.status.isTerminal {
+            throw APIError.conflict(detail: "training job \(job.name) already ended with status \(job.status.rawValue)")
+        }
+        do {
+            // No worker holds the job yet, so it stops at once: Stopping, then Stopped, in one transaction.
+            let stopped = try await store.transition(projectID: principal.projectID, name: job.name, events: [.stopRequested, .stopped])
+            return .accepted(.init(body: .json(try await description(of: stopped))))
+        } catch StoreError.transitionRefused(.alreadyStopping) {
+            return .accepted(.init(body: .json(try await description(of: job))))
+        } catch StoreError.transitionRefused(let error) {
+            throw APIError.conflict(detail: "training job \(job.name) cannot be stopped now: \(error)")
+        }
+    }
+
+    func listJobEvents(_ input: Operations.ListJobEvents.Input) async throws -> Operations.ListJobEvents.Output {
+        let principal = try RequestPrincipal.required()
+        let job = try await requireJob(projectID: principal.projectID, name: input.path.name)
+        let events = try await store.events(jobID: job.id).map { event in
+            Components.Schemas.JobEvent(
+                id: event.id, time: event.time, _type: event.type,
+                status: .init(rawValue: (event.status ?? job.status).rawValue) ?? .inProgress,
+                secondaryStatus: .init(rawValue: (event.secondaryStatus ?? job.secondaryStatus).rawValue) ?? .starting,
+                message: event.message)
+        }
+        return .ok(.init(body: .json(.init(events: events))))
+    }
+
+    func listJobs(_ input: Operations.ListJobs.Input) async throws -> Operations.ListJobs.Output {
+        let principal = try RequestPrincipal.required()
+        let query = try JobListRequest.query(from: input.query)
+        let page = try await store.listJobs(projectID: principal.projectID, query: query)
+        let summaries = page.jobs.map { job in
+            Components.Schemas.JobSummary(
+                name: job.name, arn: arnPrefix + job.name, status: .init(rawValue: job.status.rawValue) ?? .inProgress,
+                secondaryStatus: .init(rawValue: job.secondaryStatus.rawValue) ?? .starting, creationTime: job.createdAt,
+                lastModifiedTime: job.lastModifiedAt, trainingEndTime: job.trainingEndTime, instanceType: job.spec.instanceType,
+                instanceCount: job.spec.instanceCount, useSpotInstances: job.spec.useSpotInstances)
+        }
+        let token = page.lastID.map { JobListRequest.token(after: $0, query: query) }
+        return .ok(.init(body: .json(.init(jobs: summaries, nextToken: token))))
+    }
+
+    func requireJob(projectID: Int64, name: String) async throws -> JobRecord {
+        guard let job = try await store.job(projectID: projectID, name: name) else {
+            throw APIError.notFound(detail: "training job \(name) not found")
+        }
+        return job
+    }
+
+    func description(of job: JobRecord) async throws -> Components.Schemas.JobDescription {
+        let events = try await store.events(jobID: job.id)
+        return JobSpecMapping.description(of: job, events: events, arn: arnPrefix + job.name)
+    }
+}

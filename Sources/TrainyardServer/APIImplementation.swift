@@ -1,0 +1,50 @@
+public import Foundation
+package import TrainyardAPI
+import TrainyardCore
+import TrainyardStore
+
+/// The generated `APIProtocol`, thin: unpack the input, call Core or the store, map to the typed output. The
+/// operations live in `APIImplementation+<tag>.swift`.
+struct APIImplementation: APIProtocol {
+    let store: PostgresStore
+    let catalog: InstanceCatalog
+    let readiness: Readiness
+    /// `arn:aws:sagemaker:<region>:<account>:training-job/`
+    let arnPrefix: String
+
+    /// The caller, who must hold one of `roles`.
+    func principal(allowing allowed: (APIKeyRole) -> Bool, action: String) throws -> Principal {
+        let principal = try RequestPrincipal.required()
+        guard allowed(principal.role) else {
+            throw APIError.forbidden(detail: "a \(principal.role.rawValue) key cannot \(action)")
+        }
+        return principal
+    }
+}
+
+extension APIImplementation {
+    func getHealthz(_ input: Operations.GetHealthz.Input) async throws -> Operations.GetHealthz.Output {
+        .ok(.init(body: .json(.init(status: .ok))))
+    }
+
+    func getReadyz(_ input: Operations.GetReadyz.Input) async throws -> Operations.GetReadyz.Output {
+        guard readiness.isReady else {
+            throw APIError.unavailable(detail: "starting: migrations and the bootstrap key are not done yet")
+        }
+        guard await store.ping() else {
+            throw APIError.unavailable(detail: "the database does not answer")
+        }
+        return .ok(.init(body: .json(.init(status: .ready))))
+    }
+
+    func listInstanceTypes(_ input: Operations.ListInstanceTypes.Input) async throws -> Operations.ListInstanceTypes.Output {
+        _ = try RequestPrincipal.required()
+        let types = catalog.all.map { shape in
+            let capacity = catalog.capacity(of: shape.name)
+            return Components.Schemas.InstanceType(
+                name: shape.name, vcpus: shape.vcpus, gpus: shape.gpus, memoryGib: shape.memoryGiB,
+                capacity: .init(onDemand: capacity.onDemand, spot: capacity.spot))
+        }
+        return .ok(.init(body: .json(.init(instanceTypes: types))))
+    }
+}

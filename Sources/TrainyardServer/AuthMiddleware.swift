@@ -1,0 +1,42 @@
+import Hummingbird
+import Logging
+import TrainyardCore
+import TrainyardStore
+
+/// The principal of the request being handled; set by ``AuthMiddleware`` for the generated handlers, which do not
+/// see Hummingbird's request context.
+enum RequestPrincipal {
+    @TaskLocal static var current: Principal?
+
+    /// The authenticated principal; a handler reached without one is a wiring bug, answered as 401.
+    static func required() throws -> Principal {
+        guard let current else { throw APIError.unauthorized(detail: "an API key is required: Authorization: Bearer <id>.<secret>") }
+        return current
+    }
+}
+
+/// Checks `Authorization: Bearer <id>.<secret>` on every `/v1` request.
+struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let store: PostgresStore
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.uri.path.hasPrefix("/v1/") || request.uri.path == "/v1" else {
+            return try await next(request, context)
+        }
+        guard let header = request.headers[.authorization] else {
+            throw APIError.unauthorized(detail: "missing Authorization header; send Authorization: Bearer <id>.<secret>")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", let token = APIKeyToken.parse(String(parts[1])) else {
+            throw APIError.unauthorized(detail: "the Authorization header is not Bearer <id>.<secret>")
+        }
+        guard let principal = try await store.authenticate(token) else {
+            throw APIError.unauthorized(detail: "the API key is unknown, revoked, or its secret does not match")
+        }
+        var context = context
+        context.logger[metadataKey: "project"] = "\(principal.projectName)"
+        return try await RequestPrincipal.$current.withValue(principal) {
+            try await next(request, context)
+        }
+    }
+}

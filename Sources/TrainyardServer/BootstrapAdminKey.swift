@@ -1,0 +1,40 @@
+public import Foundation
+import Logging
+import TrainyardCore
+import TrainyardStore
+
+/// Installs the bootstrap admin key: `TRAINYARD_ADMIN_KEY` when given, else the key in `<data dir>/admin-key`, else a
+/// new one written there (mode 0600) with its path logged.
+struct BootstrapAdminKey {
+    let store: PostgresStore
+    let configuredKey: String?
+    let dataDirectory: String
+    let logger: Logger
+
+    func install() async throws {
+        let project = try await store.ensureBootstrapProject()
+        if let configuredKey {
+            guard let token = APIKeyToken.parse(configuredKey) else {
+                throw ConfigurationError.invalid(key: "TRAINYARD_ADMIN_KEY", value: "(hidden)", expected: "<id>.<secret> with an id of 8 to 32 characters A-Z0-9")
+            }
+            try await store.installAdminKey(token, project: project)
+            logger.info("bootstrap admin key installed from TRAINYARD_ADMIN_KEY", metadata: ["key.id": "\(token.id)"])
+            return
+        }
+        let path = (dataDirectory as NSString).appendingPathComponent("admin-key")
+        if let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let token = APIKeyToken.parse(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            try await store.installAdminKey(token, project: project)
+            logger.info("bootstrap admin key read from the data directory", metadata: ["path": "\(path)", "key.id": "\(token.id)"])
+            return
+        }
+        let token = APIKey.generate(role: .admin).token
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: path, contents: Data((token.stringValue + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ConfigurationError.unreadable(key: "TRAINYARD_DATA_DIR", path: path, reason: "cannot write the admin key file")
+        }
+        try await store.installAdminKey(token, project: project)
+        logger.notice("generated the bootstrap admin key", metadata: ["path": "\(path)", "key.id": "\(token.id)"])
+    }
+}

@@ -1,0 +1,51 @@
+public import Foundation
+package import TrainyardAPI
+import TrainyardCore
+import TrainyardStore
+
+/// The list query's parameters checked and turned into a store query, and its opaque page tokens.
+///
+/// A token is `v1.<sort_by>.<sort_order>.<last job id>`, base64url-encoded: it continues only the listing it came from.
+enum JobListRequest {
+    static func query(from input: Operations.ListJobs.Input.Query) throws -> JobListQuery {
+        var violations: [FieldViolation] = []
+        let limit = input.maxResults ?? 10
+        if !(1...100).contains(limit) {
+            violations.append(FieldViolation(field: "max_results", rule: "range", message: "max_results must be between 1 and 100"))
+        }
+        if let after = input.createdAfter, let before = input.createdBefore, after >= before {
+            violations.append(FieldViolation(field: "created_before", rule: "after_created_after", message: "created_before must be later than created_after"))
+        }
+        if let fragment = input.nameContains, fragment.count > 63 {
+            violations.append(FieldViolation(field: "name_contains", rule: "length", message: "name_contains must be at most 63 characters"))
+        }
+        guard violations.isEmpty else { throw APIError.unprocessable(detail: "the list query is invalid", errors: violations) }
+        var query = JobListQuery(
+            status: input.status.flatMap { JobStatus(rawValue: $0.rawValue) }, nameContains: input.nameContains, createdAfter: input.createdAfter,
+            createdBefore: input.createdBefore, sortBy: JobListQuery.SortKey(rawValue: input.sortBy?.rawValue ?? "creation_time") ?? .creationTime,
+            ascending: input.sortOrder == .ascending, limit: limit)
+        if let token = input.nextToken {
+            query.after = try lastID(from: token, query: query)
+        }
+        return query
+    }
+
+    static func token(after id: Int64, query: JobListQuery) -> String {
+        let plain = "v1.\(query.sortBy.rawValue).\(query.ascending ? "ascending" : "descending").\(id)"
+        return Data(plain.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func lastID(from token: String, query: JobListQuery) throws -> Int64 {
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        let invalid = APIError.badRequest(detail: "next_token is not a token this listing returned", field: "next_token")
+        guard let data = Data(base64Encoded: base64), let plain = String(data: data, encoding: .utf8) else { throw invalid }
+        let parts = plain.split(separator: ".")
+        guard parts.count == 4, parts[0] == "v1", let id = Int64(parts[3]) else { throw invalid }
+        guard parts[1] == query.sortBy.rawValue, parts[2] == (query.ascending ? "ascending" : "descending") else {
+            throw APIError.badRequest(detail: "next_token belongs to a listing with another sort_by or sort_order", field: "next_token")
+        }
+        return id
+    }
+}

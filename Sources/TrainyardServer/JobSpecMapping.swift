@@ -1,0 +1,99 @@
+public import Foundation
+package import TrainyardAPI
+import TrainyardCore
+import TrainyardStore
+
+/// Maps the generated job spec and description types to and from Core's ``JobSpec``.
+enum JobSpecMapping {
+    static func core(from body: Components.Schemas.JobSpec) -> JobSpec {
+        var spec = JobSpec(instanceType: body.instanceType)
+        spec.name = body.name
+        spec.command = body.command
+        spec.entryPoint = body.entryPoint
+        spec.sourceDir = body.sourceDir
+        spec.imageURI = body.imageUri
+        spec.hyperparameters = body.hyperparameters?.additionalProperties ?? [:]
+        spec.environment = body.environment?.additionalProperties ?? [:]
+        spec.tags = body.tags?.additionalProperties ?? [:]
+        spec.instanceCount = body.instanceCount ?? spec.instanceCount
+        spec.volumeSize = body.volumeSize ?? spec.volumeSize
+        spec.useSpotInstances = body.useSpotInstances ?? false
+        spec.maxRun = body.maxRun ?? spec.maxRun
+        spec.maxWait = body.maxWait
+        spec.checkpointS3URI = body.checkpointS3Uri
+        spec.checkpointLocalPath = body.checkpointLocalPath
+        spec.inputs = (body.inputs?.additionalProperties ?? [:]).mapValues(inputChannel)
+        spec.outputPath = body.outputPath
+        spec.metricDefinitions = (body.metricDefinitions ?? []).map { MetricDefinition(name: $0.name, regex: $0.regex) }
+        spec.maxRetryAttempts = body.maxRetryAttempts ?? 0
+        spec.retryOnExitCodes = body.retryOnExitCodes ?? []
+        spec.keepAlivePeriod = body.keepAlivePeriod ?? 0
+        spec.distribution = body.distribution.map {
+            Distribution(
+                torchDistributedEnabled: $0.torchDistributed?.enabled ?? false, mpiEnabled: $0.mpi?.enabled ?? false,
+                mpiProcessesPerHost: $0.mpi?.processesPerHost)
+        }
+        spec.priority = body.priority ?? 0
+        return spec
+    }
+
+    static func inputChannel(_ input: Components.Schemas.JobInput) -> InputChannel {
+        switch input {
+        case .InputURI(let uri):
+            InputChannel(s3URI: uri)
+        case .InputChannel(let channel):
+            InputChannel(
+                s3URI: channel.s3Uri, inputMode: channel.inputMode?.rawValue ?? "File", contentType: channel.contentType,
+                distribution: channel.distribution?.rawValue ?? "FullyReplicated")
+        }
+    }
+
+    /// Sorted-key JSON of a spec: equal specs give equal bytes whatever the order of the request's keys.
+    static func canonicalJSON(_ spec: JobSpec) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try encoder.encode(spec)
+    }
+
+    /// The job's description: the effective spec, status and the secondary status transitions from its events.
+    static func description(of job: JobRecord, events: [JobEventRecord], arn: String) -> Components.Schemas.JobDescription {
+        let spec = job.spec
+        let statusEvents = events.filter { $0.secondaryStatus != nil }
+        let transitions = statusEvents.enumerated().map { index, event in
+            Components.Schemas.SecondaryStatusTransition(
+                status: .init(rawValue: event.secondaryStatus?.rawValue ?? "") ?? .starting, startTime: event.time,
+                endTime: index + 1 < statusEvents.count ? statusEvents[index + 1].time : (job.status.isTerminal ? event.time : nil),
+                statusMessage: event.message)
+        }
+        let trainingSeconds: Int? = job.trainingStartTime.map { start in
+            Int((job.trainingEndTime ?? Date()).timeIntervalSince(start).rounded(.down))
+        }
+        let output = (spec.outputPath ?? "").hasSuffix("/") ? String((spec.outputPath ?? "").dropLast()) : (spec.outputPath ?? "")
+        return Components.Schemas.JobDescription(
+            name: job.name, arn: arn, project: job.projectName, status: .init(rawValue: job.status.rawValue) ?? .inProgress,
+            secondaryStatus: .init(rawValue: job.secondaryStatus.rawValue) ?? .starting, failureReason: job.failureReason,
+            creationTime: job.createdAt, lastModifiedTime: job.lastModifiedAt, trainingStartTime: job.trainingStartTime,
+            trainingEndTime: job.trainingEndTime, trainingTimeSeconds: trainingSeconds, billableTimeSeconds: nil,
+            modelArtifacts: .init(s3ModelArtifacts: "\(output)/\(job.name)/output/model.tar.gz"), finalMetricDataList: [],
+            secondaryStatusTransitions: transitions, attempts: [], warmPoolStatus: nil, command: spec.command, entryPoint: spec.entryPoint,
+            sourceDir: spec.sourceDir, imageUri: spec.imageURI, hyperparameters: .init(additionalProperties: spec.hyperparameters),
+            environment: .init(additionalProperties: spec.environment), tags: .init(additionalProperties: spec.tags),
+            instanceType: spec.instanceType, instanceCount: spec.instanceCount, volumeSize: spec.volumeSize, useSpotInstances: spec.useSpotInstances,
+            maxRun: spec.maxRun, maxWait: spec.maxWait, checkpointS3Uri: spec.checkpointS3URI, checkpointLocalPath: spec.checkpointLocalPath,
+            inputs: .init(additionalProperties: spec.inputs.mapValues(generatedInput)), outputPath: spec.outputPath,
+            metricDefinitions: spec.metricDefinitions.map { .init(name: $0.name, regex: $0.regex) }, maxRetryAttempts: spec.maxRetryAttempts,
+            retryOnExitCodes: spec.retryOnExitCodes, keepAlivePeriod: spec.keepAlivePeriod,
+            distribution: spec.distribution.map {
+                .init(
+                    torchDistributed: $0.torchDistributedEnabled ? .init(enabled: true) : nil,
+                    mpi: $0.mpiEnabled ? .init(enabled: true, processesPerHost: $0.mpiProcessesPerHost) : nil)
+            }, priority: spec.priority)
+    }
+
+    static func generatedInput(_ channel: InputChannel) -> Components.Schemas.JobInput {
+        .InputChannel(
+            .init(
+                s3Uri: channel.s3URI, inputMode: .init(rawValue: channel.inputMode), contentType: channel.contentType,
+                distribution: .init(rawValue: channel.distribution)))
+    }
+}

@@ -1,0 +1,115 @@
+public import Foundation
+import Hummingbird
+import Logging
+public import OpenAPIRuntime
+import TrainyardCore
+
+/// Turns every error a request can end in into one `application/problem+json` response (STYLE.md habit 4):
+/// ``APIError`` as it says, decoding failures of the generated layer as 400 naming the path (an unknown field as 422),
+/// Hummingbird's own errors with their status, and anything else as a logged 500 that leaks nothing.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let problem = Self.problem(for: error, request: request, logger: context.logger)
+            return Self.response(problem)
+        }
+    }
+
+    static func problem(for error: any Error, request: Request, logger: Logger) -> Problem {
+        var error = error
+        if let serverError = error as? ServerError {
+            error = serverError.underlyingError
+        }
+        switch error {
+        case let apiError as APIError:
+            return apiError.problem
+        case let decodingError as DecodingError:
+            return decodingProblem(decodingError)
+        case let httpError as HTTPError:
+            let status = Int(httpError.status.code)
+            if status >= 500 { break }
+            return Problem(
+                type: status == 404 ? "not-found" : "http-\(status)", title: httpError.status.reasonPhrase, status: status,
+                detail: httpError.body ?? "\(request.method) \(request.uri.path): \(httpError.status.reasonPhrase)")
+        default:
+            if let serverError = error as? any HTTPResponseConvertible, serverError.httpStatus.code < 500 {
+                let status = Int(serverError.httpStatus.code)
+                return Problem(type: "bad-request", title: "The request could not be read", status: status, detail: "\(error)")
+            }
+            if "\(type(of: error))" == "RuntimeError" {
+                // The generated layer's own request errors (missing body, wrong content type, bad query value).
+                return Problem(type: "bad-request", title: "The request could not be read", status: 400, detail: "\(error)")
+            }
+        }
+        logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+        return Problem(type: "internal", title: "Internal server error", status: 500, detail: "The server failed to handle the request; it was logged.")
+    }
+
+    /// A body that does not decode: where, and what was expected. Unknown fields are rules of the spec (422).
+    static func decodingProblem(_ error: DecodingError) -> Problem {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            var result = ""
+            for key in codingPath {
+                if let index = key.intValue {
+                    result += "[\(index)]"
+                } else {
+                    result += result.isEmpty ? key.stringValue : ".\(key.stringValue)"
+                }
+            }
+            return result.isEmpty ? "(body)" : result
+        }
+        let field: String
+        let message: String
+        switch error {
+        case .typeMismatch(let type, let context):
+            field = path(context.codingPath)
+            message = "expected \(describe(type)): \(context.debugDescription)"
+        case .valueNotFound(let type, let context):
+            field = path(context.codingPath)
+            message = "expected \(describe(type)), found null"
+        case .keyNotFound(let key, let context):
+            field = path(context.codingPath + [key])
+            message = "is required"
+            return Problem(
+                type: "validation", title: "The request is invalid", status: 422, detail: "\(field) is required",
+                errors: [FieldViolation(field: field, rule: "required", message: "\(field) is required")])
+        case .dataCorrupted(let context):
+            field = path(context.codingPath)
+            if context.debugDescription.hasPrefix("Additional properties are disabled") {
+                let message = "\(field) is not a field of this object"
+                return Problem(
+                    type: "validation", title: "The request is invalid", status: 422, detail: message,
+                    errors: [FieldViolation(field: field, rule: "unknown_field", message: message)])
+            }
+            message = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+        @unknown default:
+            field = "(body)"
+            message = "\(error)"
+        }
+        return Problem(
+            type: "bad-request", title: "The request could not be read", status: 400, detail: "\(field): \(message)",
+            errors: [FieldViolation(field: field, rule: "malformed", message: message)])
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Int32.Type, is Int64.Type: "an integer"
+        case is Double.Type, is Float.Type: "a number"
+        case is Bool.Type: "a boolean"
+        default: "\(type)"
+        }
+    }
+
+    static func response(_ problem: Problem) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(problem)) ?? Data()
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        return Response(
+            status: HTTPResponse.Status(code: problem.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

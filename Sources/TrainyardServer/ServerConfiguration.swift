@@ -1,0 +1,98 @@
+public import Foundation
+import Logging
+
+/// Everything `trainyard serve` can be told, from the environment (`TRAINYARD_*`) or the same-named flags.
+///
+/// This list is the README's configuration table.
+public struct ServerConfiguration: Sendable {
+    /// `TRAINYARD_DATA_DIR`: embedded Postgres cluster, filesystem store, worker directories. Default `./.trainyard`.
+    public var dataDirectory: String
+    /// `TRAINYARD_HOST`: listen address. Default `127.0.0.1`.
+    public var host: String
+    /// `TRAINYARD_PORT`: listen port. Default `8080`; `0` picks a free port.
+    public var port: Int
+    /// `TRAINYARD_DATABASE_URL`: `postgres://user:pass@host:port/db` of an external Postgres; nil runs the embedded cluster.
+    public var databaseURL: String?
+    /// `TRAINYARD_ADMIN_KEY`: bootstrap admin key `<id>.<secret>`; nil generates one into `<data dir>/admin-key`.
+    public var adminKey: String?
+    /// `TRAINYARD_CAPACITY`: a JSON file with instance type capacity and prices; nil uses the built-in catalog.
+    public var capacityFile: String?
+    /// `TRAINYARD_LOG_LEVEL`: `trace` … `critical`. Default `info`.
+    public var logLevel: Logger.Level
+    /// `TRAINYARD_REGION` and `TRAINYARD_ACCOUNT`: the region and 12-digit account shown in job ARNs.
+    public var region: String
+    public var account: String
+
+    /// The documented keys, in README order.
+    public static let environmentKeys = [
+        "TRAINYARD_DATA_DIR", "TRAINYARD_HOST", "TRAINYARD_PORT", "TRAINYARD_DATABASE_URL", "TRAINYARD_ADMIN_KEY", "TRAINYARD_CAPACITY",
+        "TRAINYARD_LOG_LEVEL", "TRAINYARD_REGION", "TRAINYARD_ACCOUNT",
+    ]
+
+    public init(
+        dataDirectory: String = "./.trainyard", host: String = "127.0.0.1", port: Int = 8080, databaseURL: String? = nil, adminKey: String? = nil,
+        capacityFile: String? = nil, logLevel: Logger.Level = .info, region: String = "local", account: String = "000000000000"
+    ) {
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.databaseURL = databaseURL
+        self.adminKey = adminKey
+        self.capacityFile = capacityFile
+        self.logLevel = logLevel
+        self.region = region
+        self.account = account
+    }
+
+    /// Reads the `TRAINYARD_*` variables over the defaults; a variable that does not parse is an error naming it.
+    public init(environment: [String: String]) throws {
+        self.init()
+        func value(_ key: String) -> String? {
+            guard let value = environment[key], !value.isEmpty else { return nil }
+            return value
+        }
+        if let dir = value("TRAINYARD_DATA_DIR") { dataDirectory = dir }
+        if let host = value("TRAINYARD_HOST") { self.host = host }
+        if let port = value("TRAINYARD_PORT") {
+            guard let number = Int(port), (0...65535).contains(number) else {
+                throw ConfigurationError.invalid(key: "TRAINYARD_PORT", value: port, expected: "a port number 0…65535")
+            }
+            self.port = number
+        }
+        databaseURL = value("TRAINYARD_DATABASE_URL")
+        adminKey = value("TRAINYARD_ADMIN_KEY")
+        capacityFile = value("TRAINYARD_CAPACITY")
+        if let level = value("TRAINYARD_LOG_LEVEL") {
+            guard let parsed = Logger.Level(rawValue: level) else {
+                throw ConfigurationError.invalid(key: "TRAINYARD_LOG_LEVEL", value: level, expected: "trace, debug, info, notice, warning, error or critical")
+            }
+            logLevel = parsed
+        }
+        if let region = value("TRAINYARD_REGION") { self.region = region }
+        if let account = value("TRAINYARD_ACCOUNT") {
+            guard account.count == 12, account.allSatisfy(\.isNumber) else {
+                throw ConfigurationError.invalid(key: "TRAINYARD_ACCOUNT", value: account, expected: "12 digits")
+            }
+            self.account = account
+        }
+    }
+
+    /// The data directory as an absolute path.
+    public var absoluteDataDirectory: String {
+        let url = URL(fileURLWithPath: dataDirectory, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        return url.standardizedFileURL.path
+    }
+}
+
+/// A configuration value that cannot be used.
+public enum ConfigurationError: Error, CustomStringConvertible {
+    case invalid(key: String, value: String, expected: String)
+    case unreadable(key: String, path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let key, let value, let expected): "\(key)=\(value) is not valid: expected \(expected)"
+        case .unreadable(let key, let path, let reason): "\(key): cannot use \(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import PostgresNIO
+import TrainyardCore
+
+extension PostgresStore {
+    /// Creates a key of `role` in `project`; the token (with its secret) is returned once and never stored.
+    public func createAPIKey(project: ProjectRecord, role: APIKeyRole, name: String?, now: Date = Date()) async throws -> (APIKeyRecord, APIKeyToken) {
+        try await client.withConnection { connection in
+            try await insertKey(on: connection, project: project, role: role, name: name, now: now)
+        }
+    }
+
+    func insertKey(on connection: PostgresConnection, project: ProjectRecord, role: APIKeyRole, name: String?, now: Date) async throws -> (
+        APIKeyRecord, APIKeyToken
+    ) {
+        let (token, key) = APIKey.generate(role: role)
+        let hash = key.secretHash
+        try await connection.query(
+            """
+            INSERT INTO api_keys (id, project_id, role, name, secret_hash, created_at)
+            VALUES (\(token.id), \(project.id), \(role.rawValue), \(name), \(hash), \(now))
+            """, logger: logger)
+        let record = APIKeyRecord(id: token.id, projectID: project.id, projectName: project.name, role: role, name: name, createdAt: now)
+        return (record, token)
+    }
+
+    /// Installs `token` as an admin key of `project` (the operator's `TRAINYARD_ADMIN_KEY`): created when missing, its
+    /// hash replaced when the secret changed, so the environment stays the source of truth.
+    public func installAdminKey(_ token: APIKeyToken, project: ProjectRecord, now: Date = Date()) async throws {
+        if let stored = try await storedKey(id: token.id), stored.projectID == project.id,
+            APIKeyHasher().verify(secret: token.secret, stored: stored.hash), stored.role == .admin
+        {
+            return
+        }
+        let hash = APIKeyHasher().hash(secret: token.secret)
+        try await client.query(
+            """
+            INSERT INTO api_keys (id, project_id, role, name, secret_hash, created_at)
+            VALUES (\(token.id), \(project.id), 'admin', 'bootstrap admin', \(hash), \(now))
+            ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id, role = 'admin', secret_hash = EXCLUDED.secret_hash
+            """, logger: logger)
+    }
+
+    /// Checks a bearer token: the principal when the key exists and its secret matches, else nil.
+    public func authenticate(_ token: APIKeyToken, now: Date = Date()) async throws -> Principal? {
+        guard let stored = try await storedKey(id: token.id) else {
+            // Hash anyway so that an unknown id costs as much time as a wrong secret.
+            _ = APIKeyHasher().verify(secret: token.secret, stored: Self.decoyHash)
+            return nil
+        }
+        guard APIKeyHasher().verify(secret: token.secret, stored: stored.hash) else { return nil }
+        if stored.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
+            try await client.query("UPDATE api_keys SET last_used_at = \(now) WHERE id = \(token.id)", logger: logger)
+        }
+        return Principal(keyID: stored.id, projectID: stored.projectID, projectName: stored.projectName, role: stored.role)
+    }
+
+    /// A hash no secret matches, checked for unknown ids so they cost what a wrong secret costs.
+    static let decoyHash = APIKeyHasher().hash(secret: "decoy")
+
+    struct StoredKey {
+        var id: String
+        var projectID: Int64
+        var projectName: String
+        var role: APIKeyRole
+        var hash: String
+        var lastUsedAt: Date?
+    }
+
+    func storedKey(id: String) async throws -> StoredKey? {
+        let rows = try await client.query(
+            """
+            SELECT k.id, k.project_id, p.name, k.role, k.secret_hash, k.last_used_at
+            FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.id = \(id)
+            """, logger: logger)
+        for try await (id, projectID, projectName, role, hash, lastUsed) in rows.decode((String, Int64, String, String, String, Date?).self) {
+            guard let role = APIKeyRole(rawValue: role) else { return nil }
+            return StoredKey(id: id, projectID: projectID, projectName: projectName, role: role, hash: hash, lastUsedAt: lastUsed)
+        }
+        return nil
+    }
+
+    /// The keys of a project, oldest first.
+    public func apiKeys(projectID: Int64) async throws -> [APIKeyRecord] {
+        let rows = try await client.query(
+            """
+            SELECT k.id, k.project_id, p.name, k.role, k.name, k.created_at, k.last_used_at
+            FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.project_id = \(projectID)
+            ORDER BY k.created_at, k.id
+            """, logger: logger)
+        var keys: [APIKeyRecord] = []
+        for try await (id, projectID, projectName, role, name, created, lastUsed) in rows.decode(
+            (String, Int64, String, String, String?, Date, Date?).self)
+        {
+            guard let role = APIKeyRole(rawValue: role) else { continue }
+            keys.append(APIKeyRecord(id: id, projectID: projectID, projectName: projectName, role: role, name: name, createdAt: created, lastUsedAt: lastUsed))
+        }
+        return keys
+    }
+
+    /// Deletes a key of the project; false when the project has no such key.
+    public func deleteAPIKey(id: String, projectID: Int64) async throws -> Bool {
+        let rows = try await client.query("DELETE FROM api_keys WHERE id = \(id) AND project_id = \(projectID) RETURNING id", logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import PostgresNIO
+import TrainyardCore
+
+extension PostgresStore {
+    static let jobColumns = """
+        j.id, j.project_id, p.name, j.name, j.spec::text, j.status, j.secondary_status, j.failure_reason,
+        j.created_at, j.last_modified_at, j.training_start_time, j.training_end_time
+        """
+
+    /// Writes a new job and its `created` event in one transaction, honouring an `Idempotency-Key`.
+    ///
+    /// `requestHash` identifies the request body: the same key with the same hash replays the first job, with another
+    /// hash it is refused. A name already used in the project is refused.
+    public func createJob(
+        projectID: Int64, name: String, spec: JobSpec, idempotencyKey: String?, requestHash: String, now: Date = Date()
+    ) async throws -> JobCreation {
+        if let idempotencyKey, let replay = try await replay(projectID: projectID, key: idempotencyKey, requestHash: requestHash) {
+            return replay
+        }
+        let specJSON = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
+        let state = JobState.submitted()
+        do {
+            let jobID = try await client.withTransaction(logger: logger) { connection in
+                let rows = try await connection.query(
+                    """
+                    INSERT INTO jobs (project_id, name, spec, status, secondary_status, instance_type, instance_count, use_spot, priority,
+                                      idempotency_key, request_hash, created_at, last_modified_at)
+                    VALUES (\(projectID), \(name), \(specJSON)::jsonb, \(state.status.rawValue), \(state.secondaryStatus.rawValue),
+                            \(spec.instanceType), \(spec.instanceCount), \(spec.useSpotInstances), \(spec.priority),
+                            \(idempotencyKey), \(requestHash), \(now), \(now))
+                    RETURNING id
+                    """, logger: logger)
+                var jobID: Int64 = 0
+                for try await id in rows.decode(Int64.self) { jobID = id }
+                try await appendEvent(
+                    on: connection, jobID: jobID, time: now, type: "created", status: state.status, secondaryStatus: state.secondaryStatus,
+                    message: JobState.submittedMessage)
+                return jobID
+            }
+            guard let job = try await job(id: jobID) else { throw StoreError.jobNotFound(name) }
+            return .created(job)
+        } catch where Self.isUniqueViolation(error, constraint: "jobs_idempotency") {
+            // A concurrent request with the same key won the race: answer as a replay of it.
+            if let idempotencyKey, let replay = try await replay(projectID: projectID, key: idempotencyKey, requestHash: requestHash) {
+                return replay
+            }
+            throw error
+        } catch where Self.isUniqueViolation(error, constraint: "jobs_project_id_name_key") {
+            return .nameTaken(name)
+        }
+    }
+
+    private func replay(projectID: Int64, key: String, requestHash: String) async throws -> JobCreation? {
+        let rows = try await client.query(
+            "SELECT \(unescaped: Self.jobColumns), j.request_hash FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.project_id = \(projectID) AND j.idempotency_key = \(key)",
+            logger: logger)
+        for try await row in rows {
+            let job = try Self.decodeJob(row)
+            let storedHash = try row.makeRandomAccess()[12].decode(String?.self, context: .default)
+            return storedHash == requestHash ? .replayed(job) : .idempotencyKeyReused(existingJob: job.name)
+        }
+        return nil
+    }
+
+    /// The job `name` of a project, or nil: another project's job is as absent as a missing one.
+    public func job(projectID: Int64, name: String) async throws -> JobRecord? {
+        try await firstJob(
+            "SELECT \(unescaped: Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.project_id = \(projectID) AND j.name = \(name)")
+    }
+
+    func job(id: Int64) async throws -> JobRecord? {
+        try await firstJob("SELECT \(unescaped: Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = \(id)")
+    }
+
+    private func firstJob(_ query: PostgresQuery) async throws -> JobRecord? {
+        for try await row in try await client.query(query, logger: logger) {
+            return try Self.decodeJob(row)
+        }
+        return nil
+    }
+
+    /// A page of the project's jobs, filtered and sorted, continuing after `query.after` (keyset pagination).
+    public func listJobs(projectID: Int64, query: JobListQuery) async throws -> JobPage {
+        var sql = "SELECT \(Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.project_id = $1"
+        var binds = PostgresBindings()
+        try binds.append(projectID)
+        func bind(_ value: some PostgresEncodable & Sendable) throws -> String {
+            try binds.append(value)
+            return "$\(binds.count)"
+        }
+        if let status = query.status { sql += " AND j.status = \(try bind(status.rawValue))" }
+        if let fragment = query.nameContains, !fragment.isEmpty {
+            let escaped = fragment.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_")
+            sql += " AND j.name ILIKE \(try bind("%" + escaped + "%"))"
+        }
+        if let after = query.createdAfter { sql += " AND j.created_at > \(try bind(after))" }
+        if let before = query.createdBefore { sql += " AND j.created_at < \(try bind(before))" }
+        let keys: [String] =
+            switch query.sortBy {
+            case .creationTime: ["created_at", "id"]
+            case .name: ["name", "id"]
+            case .status: ["status", "created_at", "id"]
+            }
+        let direction = query.ascending ? "ASC" : "DESC"
+        if let after = query.after {
+            let tuple = keys.map { "j.\($0)" }.joined(separator: ", ")
+            let cursor = keys.joined(separator: ", ")
+            sql += " AND (\(tuple)) \(query.ascending ? ">" : "<") (SELECT \(cursor) FROM jobs WHERE id = \(try bind(after)))"
+        }
+        sql += " ORDER BY " + keys.map { "j.\($0) \(direction)" }.joined(separator: ", ")
+        sql += " LIMIT \(try bind(Int64(query.limit + 1)))"
+
+        var jobs: [JobRecord] = []
+        for try await row in try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
+            jobs.append(try Self.decodeJob(row))
+        }
+        let more = jobs.count > query.limit
+        if more { jobs.removeLast() }
+        return JobPage(jobs: jobs, lastID: more ? jobs.last?.id : nil)
+    }
+
+    /// The events of a job, in order.
+    public func events(jobID: Int64) async throws -> [JobEventRecord] {
+        let rows = try await client.query(
+            "SELECT id, time, type, status, secondary_status, message FROM job_events WHERE job_id = \(jobID) ORDER BY id", logger: logger)
+        var events: [JobEventRecord] = []
+        for try await (id, time, type, status, secondary, message) in rows.decode((Int64, Date, String, String?, String?, String).self) {
+            events.append(
+                JobEventRecord(
+                    id: id, time: time, type: type, status: status.flatMap(JobStatus.init(rawValue:)),
+                    secondaryStatus: secondary.flatMap(SecondaryStatus.init(rawValue:)), message: message))
+        }
+        return events
+    }
+
+    /// Applies `events` to the job through the Core state machine, in one transaction that locks the job row and
+    /// appends one job event per transition; refuses (and writes nothing) when the state machine refuses any of them.
+    public func transition(projectID: Int64, name: String, events: [JobLifecycleEvent], now: Date = Date()) async throws -> JobRecord {
+        let jobID: Int64 = try await client.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                "SELECT \(unescaped: Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.project_id = \(projectID) AND j.name = \(name) FOR UPDATE OF j",
+                logger: logger)
+            var found: JobRecord?
+            for try await row in rows { found = try Self.decodeJob(row) }
+            guard let job = found else { throw StoreError.jobNotFound(name) }
+            var machine = JobStateMachine(state: job.state)
+            var transitions: [JobTransition] = []
+            for event in events {
+                do {
+                    transitions.append(try machine.handle(event, now: now))
+                } catch let error as JobTransitionError {
+                    throw StoreError.transitionRefused(error)
+                }
+            }
+            let state = machine.state
+            for transition in transitions {
+                try await appendEvent(
+                    on: connection, jobID: job.id, time: transition.time, type: "status_changed", status: transition.toStatus,
+                    secondaryStatus: transition.toSecondaryStatus, message: transition.message)
+            }
+            let ended: Date? = state.status.isTerminal ? now : nil
+            try await connection.query(
+                """
+                UPDATE jobs SET status = \(state.status.rawValue), secondary_status = \(state.secondaryStatus.rawValue),
+                    failure_reason = \(state.failureReason), last_modified_at = \(now),
+                    training_end_time = COALESCE(training_end_time, CASE WHEN training_start_time IS NOT NULL THEN \(ended) END)
+                WHERE id = \(job.id)
+                """, logger: logger)
+            return job.id
+        }
+        guard let job = try await job(id: jobID) else { throw StoreError.jobNotFound(name) }
+        return job
+    }
+
+    func appendEvent(
+        on connection: PostgresConnection, jobID: Int64, time: Date, type: String, status: JobStatus?, secondaryStatus: SecondaryStatus?,
+        message: String
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
+            VALUES (\(jobID), \(time), \(type), \(status?.rawValue), \(secondaryStatus?.rawValue), \(message))
+            """, logger: logger)
+    }
+
+    static func decodeJob(_ row: PostgresRow) throws -> JobRecord {
+        let (id, projectID, projectName, name, specText, status, secondary, failure, created, modified, started, ended) = try row.decode(
+            (Int64, Int64, String, String, String, String, String, String?, Date, Date, Date?, Date?).self)
+        guard let spec = try? JSONDecoder().decode(JobSpec.self, from: Data(specText.utf8)),
+            let status = JobStatus(rawValue: status), let secondary = SecondaryStatus(rawValue: secondary)
+        else { throw StoreError.corruptSpec(job: name) }
+        return JobRecord(
+            id: id, projectID: projectID, projectName: projectName, name: name, spec: spec, status: status, secondaryStatus: secondary,
+            failureReason: failure, createdAt: created, lastModifiedAt: modified, trainingStartTime: started, trainingEndTime: ended)
+    }
+}
+
+extension JSONEncoder {
+    /// An encoder with sorted keys, so equal values encode to equal bytes.
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}

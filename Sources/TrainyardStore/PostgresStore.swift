@@ -1,0 +1,34 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TrainyardCore
+
+/// Trainyard's Postgres repositories (projects, API keys, jobs and their events) over one `PostgresClient`.
+///
+/// All SQL of the service lives in this target. Every state change runs in one transaction that also appends the job
+/// event it causes.
+public struct PostgresStore: Sendable {
+    public let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Whether the database answers a trivial query.
+    public func ping() async -> Bool {
+        do {
+            try await client.query("SELECT 1", logger: logger)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    static func isUniqueViolation(_ error: any Error, constraint: String? = nil) -> Bool {
+        guard let error = error as? PSQLError, error.serverInfo?[.sqlState] == "23505" else { return false }
+        guard let constraint else { return true }
+        return error.serverInfo?[.constraintName] == constraint
+    }
+}

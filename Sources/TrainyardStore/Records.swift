@@ -1,0 +1,124 @@
+import Foundation
+import TrainyardCore
+
+/// A project: the unit of tenancy that owns keys and jobs.
+public struct ProjectRecord: Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var createdAt: Date
+}
+
+/// A stored API key, without its secret.
+public struct APIKeyRecord: Sendable, Equatable {
+    public var id: String
+    public var projectID: Int64
+    public var projectName: String
+    public var role: APIKeyRole
+    public var name: String?
+    public var createdAt: Date
+    public var lastUsedAt: Date?
+}
+
+/// Who made a request, once its key checked out.
+public struct Principal: Sendable, Equatable {
+    public var keyID: String
+    public var projectID: Int64
+    public var projectName: String
+    public var role: APIKeyRole
+}
+
+/// A training job as stored.
+public struct JobRecord: Sendable, Equatable {
+    public var id: Int64
+    public var projectID: Int64
+    public var projectName: String
+    public var name: String
+    public var spec: JobSpec
+    public var status: JobStatus
+    public var secondaryStatus: SecondaryStatus
+    public var failureReason: String?
+    public var createdAt: Date
+    public var lastModifiedAt: Date
+    public var trainingStartTime: Date?
+    public var trainingEndTime: Date?
+
+    /// The state the Core state machine works on.
+    public var state: JobState {
+        JobState(status: status, secondaryStatus: secondaryStatus, failureReason: failureReason)
+    }
+}
+
+/// One entry of a job's event log.
+public struct JobEventRecord: Sendable, Equatable {
+    public var id: Int64
+    public var time: Date
+    public var type: String
+    public var status: JobStatus?
+    public var secondaryStatus: SecondaryStatus?
+    public var message: String
+}
+
+/// What creating a job came to.
+public enum JobCreation: Sendable, Equatable {
+    /// A new job was written.
+    case created(JobRecord)
+    /// The same `Idempotency-Key` with the same body: the job of the first request.
+    case replayed(JobRecord)
+    /// The same `Idempotency-Key` with a different body.
+    case idempotencyKeyReused(existingJob: String)
+    /// The project already has a job of that name.
+    case nameTaken(String)
+}
+
+/// Filters, order and page of a job list.
+public struct JobListQuery: Sendable, Equatable {
+    /// Sort keys of a list.
+    public enum SortKey: String, Sendable { case creationTime = "creation_time", name, status }
+
+    public var status: JobStatus?
+    public var nameContains: String?
+    public var createdAfter: Date?
+    public var createdBefore: Date?
+    public var sortBy: SortKey
+    public var ascending: Bool
+    public var limit: Int
+    /// The id of the last job of the previous page (from its `next_token`).
+    public var after: Int64?
+
+    public init(
+        status: JobStatus? = nil, nameContains: String? = nil, createdAfter: Date? = nil, createdBefore: Date? = nil,
+        sortBy: SortKey = .creationTime, ascending: Bool = false, limit: Int = 10, after: Int64? = nil
+    ) {
+        self.status = status
+        self.nameContains = nameContains
+        self.createdAfter = createdAfter
+        self.createdBefore = createdBefore
+        self.sortBy = sortBy
+        self.ascending = ascending
+        self.limit = limit
+        self.after = after
+    }
+}
+
+/// A page of jobs; `lastID` is set when more may follow.
+public struct JobPage: Sendable, Equatable {
+    public var jobs: [JobRecord]
+    public var lastID: Int64?
+}
+
+/// Errors of the store that a caller can act on.
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    case jobNotFound(String)
+    case transitionRefused(JobTransitionError)
+    case projectNameTaken(String)
+    case corruptSpec(job: String)
+
+    public var description: String {
+        switch self {
+        case .jobNotFound(let name): "training job \(name) not found"
+        case .transitionRefused(let error): "\(error)"
+        case .projectNameTaken(let name): "a project named \(name) already exists"
+        case .corruptSpec(let job): "the stored spec of job \(job) cannot be read"
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import TrainyardAPI
+
+/// What a CLI command failed with, printed without a stack trace and mapped to a documented exit code.
+enum CLIError: Error, CustomStringConvertible {
+    /// The service answered with a problem document.
+    case problem(Components.Schemas.Problem)
+    /// The service answered something undocumented.
+    case unexpected(status: Int)
+    /// Local input that cannot be used (a file that does not parse).
+    case input(String)
+
+    /// Exit codes: 1 other, 2 usage, 3 invalid input (400/422), 4 auth (401/403), 5 not found, 6 conflict.
+    var exitCode: ExitCode {
+        switch self {
+        case .problem(let problem):
+            switch problem.status {
+            case 400, 422: ExitCode(3)
+            case 401, 403: ExitCode(4)
+            case 404: ExitCode(5)
+            case 409: ExitCode(6)
+            default: ExitCode(1)
+            }
+        case .unexpected: ExitCode(1)
+        case .input: ExitCode(3)
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .problem(let problem):
+            var lines = ["error: \(problem.title) (\(problem.status))"]
+            if let detail = problem.detail { lines.append("  \(detail)") }
+            for error in problem.errors ?? [] {
+                lines.append("  - \(error.field) [\(error.rule)]: \(error.message)")
+            }
+            return lines.joined(separator: "\n")
+        case .unexpected(let status): return "error: the service answered with an unexpected status \(status)"
+        case .input(let message): return "error: \(message)"
+        }
+    }
+}
+
+/// The reusable problem responses, read uniformly.
+protocol ProblemResponse {
+    var problem: Components.Schemas.Problem { get throws }
+}
+
+extension Components.Responses.BadRequest: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
+extension Components.Responses.Unauthorized: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
+extension Components.Responses.Forbidden: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
+extension Components.Responses.NotFound: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
+extension Components.Responses.Conflict: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
+extension Components.Responses.UnprocessableContent: ProblemResponse {
+    var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } }
+}
+
+/// Throws the problem a response carries.
+func fail(_ response: some ProblemResponse) throws -> Never {
+    throw CLIError.problem(try response.problem)
+}
+
+/// Runs a command body, printing a ``CLIError`` and exiting with its code.
+func runReportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as CLIError {
+        FileHandle.standardError.write(Data((error.description + "\n").utf8))
+        throw error.exitCode
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as CleanExit {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+/// JSON for `--json` output: snake_case as the API sends it, dates in ISO 8601.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// A plain text table with a header row.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+    for row in [header] + rows {
+        print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+    }
+}

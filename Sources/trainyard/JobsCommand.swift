@@ -1,0 +1,231 @@
+import ArgumentParser
+import Foundation
+import Trainyard
+import TrainyardAPI
+
+/// `trainyard jobs …`: submit, list, describe, stop and follow training jobs.
+struct JobsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs", abstract: "Submit and manage training jobs.",
+        subcommands: [SubmitJob.self, ListJobs.self, DescribeJob.self, StopJob.self, JobEvents.self])
+}
+
+struct SubmitJob: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit", abstract: "Submit a job from a JSON spec file and/or flags (flags override the file).")
+
+    @Option(name: [.short, .customLong("file")], help: "A JSON job spec (DESIGN.md field names), or - for standard input.") var file: String?
+    @Option(help: "Job name; generated when absent.") var name: String?
+    @Option(help: "Instance type, e.g. ml.m5.large.") var instanceType: String?
+    @Option(help: "Number of hosts.") var instanceCount: Int?
+    @Flag(help: "Use managed spot capacity.") var spot = false
+    @Option(help: "Maximum training seconds (max_run).") var maxRun: Int?
+    @Option(help: "Maximum seconds of waiting plus training, spot only (max_wait).") var maxWait: Int?
+    @Option(help: "Where model.tar.gz goes (output_path).") var outputPath: String?
+    @Option(name: .customLong("hyperparameter"), help: "key=value, repeatable.") var hyperparameters: [String] = []
+    @Option(name: .customLong("env"), help: "KEY=value, repeatable.") var environment: [String] = []
+    @Option(help: "Idempotency-Key: a retry with the same key returns the same job.") var idempotencyKey: String?
+    @Flag(help: "Print the description as JSON.") var json = false
+    @Argument(parsing: .postTerminator, help: "The command each worker runs, after --.") var command: [String] = []
+
+    func run() async throws {
+        try await runReportingErrors {
+            var spec = try loadSpec()
+            if let name { spec.name = name }
+            if let instanceType { spec.instanceType = instanceType }
+            if let instanceCount { spec.instanceCount = instanceCount }
+            if spot { spec.useSpotInstances = true }
+            if let maxRun { spec.maxRun = maxRun }
+            if let maxWait { spec.maxWait = maxWait }
+            if let outputPath { spec.outputPath = outputPath }
+            if !command.isEmpty { spec.command = command }
+            if !hyperparameters.isEmpty {
+                var map = spec.hyperparameters?.additionalProperties ?? [:]
+                for pair in hyperparameters { let (key, value) = try split(pair, flag: "--hyperparameter"); map[key] = value }
+                spec.hyperparameters = .init(additionalProperties: map)
+            }
+            if !environment.isEmpty {
+                var map = spec.environment?.additionalProperties ?? [:]
+                for pair in environment { let (key, value) = try split(pair, flag: "--env"); map[key] = value }
+                spec.environment = .init(additionalProperties: map)
+            }
+            guard !spec.instanceType.isEmpty else { throw CLIError.input("an instance type is required: --instance-type or instance_type in the file") }
+            let client = try TrainyardConnection.fromEnvironment().makeClient()
+            switch try await client.createJob(headers: .init(idempotencyKey: idempotencyKey), body: .json(spec)) {
+            case .created(let created):
+                let job = try created.body.json
+                if json { try printJSON(job) } else { print(job.name) }
+            case .badRequest(let response): try fail(response)
+            case .unauthorized(let response): try fail(response)
+            case .forbidden(let response): try fail(response)
+            case .conflict(let response): try fail(response)
+            case .unprocessableContent(let response): try fail(response)
+            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
+            }
+        }
+    }
+
+    func loadSpec() throws -> Components.Schemas.JobSpec {
+        guard let file else { return Components.Schemas.JobSpec(instanceType: "") }
+        let data: Data
+        if file == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: file) else { throw CLIError.input("cannot read \(file)") }
+            data = contents
+        }
+        do {
+            return try JSONDecoder().decode(Components.Schemas.JobSpec.self, from: data)
+        } catch {
+            throw CLIError.input("\(file) is not a valid job spec: \(error)")
+        }
+    }
+
+    func split(_ pair: String, flag: String) throws -> (String, String) {
+        guard let equals = pair.firstIndex(of: "=") else { throw CLIError.input("\(flag) \(pair): expected key=value") }
+        return (String(pair[..<equals]), String(pair[pair.index(after: equals)...]))
+    }
+}
+
+struct ListJobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List jobs, newest first.")
+
+    @Option(help: "InProgress, Completed, Failed, Stopping or Stopped.") var status: String?
+    @Option(help: "Only names containing this text.") var nameContains: String?
+    @Option(help: "creation_time, name or status.") var sortBy: String?
+    @Option(help: "ascending or descending.") var sortOrder: String?
+    @Option(help: "Page size, 1…100.") var maxResults: Int?
+    @Flag(help: "Follow next_token to the last page.") var all = false
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let client = try TrainyardConnection.fromEnvironment().makeClient()
+            var token: String?
+            var jobs: [Components.Schemas.JobSummary] = []
+            repeat {
+                let query = Operations.ListJobs.Input.Query(
+                    status: try status.map { try parseChoice(Components.Schemas.JobStatus.self, $0, "--status") }, nameContains: nameContains,
+                    sortBy: try sortBy.map { try parseChoice(Operations.ListJobs.Input.Query.SortByPayload.self, $0, "--sort-by") },
+                    sortOrder: try sortOrder.map { try parseChoice(Operations.ListJobs.Input.Query.SortOrderPayload.self, $0, "--sort-order") },
+                    maxResults: maxResults, nextToken: token)
+                switch try await client.listJobs(query: query) {
+                case .ok(let ok):
+                    let page = try ok.body.json
+                    jobs += page.jobs
+                    token = all ? page.nextToken : nil
+                case .badRequest(let response): try fail(response)
+                case .unauthorized(let response): try fail(response)
+                case .unprocessableContent(let response): try fail(response)
+                case .undocumented(let status, _): throw CLIError.unexpected(status: status)
+                }
+            } while token != nil
+            if json {
+                try printJSON(jobs)
+                return
+            }
+            printTable(
+                ["NAME", "STATUS", "SECONDARY", "TYPE", "COUNT", "SPOT", "CREATED"],
+                jobs.map {
+                    [$0.name, $0.status.rawValue, $0.secondaryStatus.rawValue, $0.instanceType, "\($0.instanceCount)", $0.useSpotInstances ? "yes" : "no",
+                     $0.creationTime.formatted(.iso8601)]
+                })
+        }
+    }
+}
+
+func parseChoice<T: RawRepresentable & CaseIterable>(_ type: T.Type, _ value: String, _ flag: String) throws -> T where T.RawValue == String {
+    guard let parsed = T(rawValue: value) else {
+        throw CLIError.input("\(flag) \(value) is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return parsed
+}
+
+struct DescribeJob: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "describe", abstract: "Show a job's description.")
+
+    @Argument var name: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let client = try TrainyardConnection.fromEnvironment().makeClient()
+            switch try await client.describeJob(path: .init(name: name)) {
+            case .ok(let ok):
+                let job = try ok.body.json
+                if json { try printJSON(job) } else { printDescription(job) }
+            case .unauthorized(let response): try fail(response)
+            case .notFound(let response): try fail(response)
+            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
+            }
+        }
+    }
+}
+
+/// The readable form of a description: fields, then the status transitions.
+func printDescription(_ job: Components.Schemas.JobDescription) {
+    var rows: [[String]] = [
+        ["Name", job.name], ["ARN", job.arn], ["Project", job.project], ["Status", "\(job.status.rawValue) / \(job.secondaryStatus.rawValue)"],
+        ["Instances", "\(job.instanceCount) × \(job.instanceType)\(job.useSpotInstances ? " (spot)" : "")"],
+        ["Max run", "\(job.maxRun) s"], ["Created", job.creationTime.formatted(.iso8601)],
+        ["Model artifacts", job.modelArtifacts.s3ModelArtifacts],
+    ]
+    if let maxWait = job.maxWait { rows.insert(["Max wait", "\(maxWait) s"], at: 6) }
+    if let command = job.command { rows.append(["Command", command.joined(separator: " ")]) }
+    if let entryPoint = job.entryPoint { rows.append(["Entry point", entryPoint]) }
+    if let reason = job.failureReason { rows.append(["Failure reason", reason]) }
+    if let seconds = job.trainingTimeSeconds { rows.append(["Training time", "\(seconds) s"]) }
+    if let seconds = job.billableTimeSeconds { rows.append(["Billable time", "\(seconds) s"]) }
+    let width = rows.map { $0[0].count }.max() ?? 0
+    for row in rows { print("\(row[0].padding(toLength: width, withPad: " ", startingAt: 0))  \(row[1])") }
+    print("")
+    printTable(
+        ["TRANSITION", "START", "MESSAGE"],
+        job.secondaryStatusTransitions.map { [$0.status.rawValue, $0.startTime.formatted(.iso8601), $0.statusMessage] })
+}
+
+struct StopJob: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a job (SIGTERM, grace period, SIGKILL).")
+
+    @Argument var name: String
+
+    func run() async throws {
+        try await runReportingErrors {
+            let client = try TrainyardConnection.fromEnvironment().makeClient()
+            switch try await client.stopJob(path: .init(name: name)) {
+            case .accepted(let accepted):
+                let job = try accepted.body.json
+                print("\(job.name) \(job.status.rawValue)/\(job.secondaryStatus.rawValue)")
+            case .unauthorized(let response): try fail(response)
+            case .forbidden(let response): try fail(response)
+            case .notFound(let response): try fail(response)
+            case .conflict(let response): try fail(response)
+            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
+            }
+        }
+    }
+}
+
+struct JobEvents: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "events", abstract: "Show a job's events in order.")
+
+    @Argument var name: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let client = try TrainyardConnection.fromEnvironment().makeClient()
+            switch try await client.listJobEvents(path: .init(name: name)) {
+            case .ok(let ok):
+                let events = try ok.body.json.events
+                if json { try printJSON(events); return }
+                printTable(
+                    ["TIME", "TYPE", "STATUS", "MESSAGE"],
+                    events.map { [$0.time.formatted(.iso8601), $0._type, "\($0.status.rawValue)/\($0.secondaryStatus.rawValue)", $0.message] })
+            case .unauthorized(let response): try fail(response)
+            case .notFound(let response): try fail(response)
+            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
+            }
+        }
+    }
+}
