@@ -72,13 +72,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(
+            name: "TrainyardTestSupport",
+            dependencies: [
+                "TrainyardStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
-        .testTarget(name: "TrainyardStoreTests", dependencies: ["TrainyardStore", "TrainyardCore"]),
+        .testTarget(name: "TrainyardStoreTests", dependencies: ["TrainyardStore", "TrainyardCore", "TrainyardTestSupport"]),
         .testTarget(
             name: "TrainyardServerTests",
             dependencies: [
-                "TrainyardServer", "TrainyardStore", "TrainyardCore", "Trainyard",
+                "TrainyardServer", "TrainyardStore", "TrainyardCore", "Trainyard", "TrainyardTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
     ]

@@ -21,7 +21,7 @@ extension PostgresStore {
         let specJSON = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
         let state = JobState.submitted()
         do {
-            let jobID = try await client.withTransaction(logger: logger) { connection in
+            let jobID = try await client.transaction(logger: logger) { connection in
                 let rows = try await connection.query(
                     """
                     INSERT INTO jobs (project_id, name, spec, status, secondary_status, instance_type, instance_count, use_spot, priority,
@@ -138,7 +138,7 @@ extension PostgresStore {
     /// Applies `events` to the job through the Core state machine, in one transaction that locks the job row and
     /// appends one job event per transition; refuses (and writes nothing) when the state machine refuses any of them.
     public func transition(projectID: Int64, name: String, events: [JobLifecycleEvent], now: Date = Date()) async throws -> JobRecord {
-        let jobID: Int64 = try await client.withTransaction(logger: logger) { connection in
+        let jobID: Int64 = try await client.transaction(logger: logger) { connection in
             let rows = try await connection.query(
                 "SELECT \(unescaped: Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.project_id = \(projectID) AND j.name = \(name) FOR UPDATE OF j",
                 logger: logger)

@@ -11,7 +11,7 @@ extension PostgresStore {
         ProjectRecord, APIKeyRecord, APIKeyToken
     ) {
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            return try await client.transaction(logger: logger) { connection in
                 let rows = try await connection.query(
                     "INSERT INTO projects (name, created_at) VALUES (\(name), \(now)) RETURNING id", logger: logger)
                 var projectID: Int64 = 0

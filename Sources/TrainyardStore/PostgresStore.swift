@@ -32,3 +32,15 @@ public struct PostgresStore: Sendable {
         return error.serverInfo?[.constraintName] == constraint
     }
 }
+
+extension PostgresClient {
+    /// `withTransaction` that rethrows what went wrong itself (the closure's error, or the commit's), rather than
+    /// PostgresNIO's wrapper, so that callers can match on their own typed errors.
+    func transaction<Result: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> sending Result) async throws -> Result {
+        do {
+            return try await withTransaction(logger: logger, body)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? error
+        }
+    }
+}

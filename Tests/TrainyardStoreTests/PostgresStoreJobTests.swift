@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+import TrainyardCore
+import TrainyardTestSupport
+
+@testable import TrainyardStore
+
+@Suite struct PostgresStoreJobTests {
+    static func spec(_ name: String) -> JobSpec {
+        var spec = JobSpec(instanceType: "ml.m5.large")
+        spec.name = name
+        spec.command = ["python3", "train.py"]
+        return spec
+    }
+
+    static func project(_ store: PostgresStore, _ name: String = "team") async throws -> ProjectRecord {
+        try await store.createProject(name: name).0
+    }
+
+    @Test func createdJobIsReadBackWithItsCreatedEvent() async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await Self.project(store)
+            let creation = try await store.createJob(projectID: project.id, name: "first", spec: Self.spec("first"), idempotencyKey: nil, requestHash: "h")
+            guard case .created(let job) = creation else { Issue.record("expected created, got \(creation)"); return }
+            #expect(job.status == .inProgress && job.secondaryStatus == .starting)
+            #expect(job.spec == Self.spec("first"))
+            let events = try await store.events(jobID: job.id)
+            #expect(events.map(\.type) == ["created"])
+            #expect(events.first?.secondaryStatus == .starting)
+        }
+    }
+
+    @Test func aSecondJobWithTheSameNameIsRefusedInTheSameProjectOnly() async throws {
+        try await TestPostgres.withStore { store in
+            let team = try await Self.project(store, "team")
+            let other = try await Self.project(store, "other")
+            _ = try await store.createJob(projectID: team.id, name: "same", spec: Self.spec("same"), idempotencyKey: nil, requestHash: "a")
+            let again = try await store.createJob(projectID: team.id, name: "same", spec: Self.spec("same"), idempotencyKey: nil, requestHash: "b")
+            #expect(again == .nameTaken("same"))
+            let elsewhere = try await store.createJob(projectID: other.id, name: "same", spec: Self.spec("same"), idempotencyKey: nil, requestHash: "b")
+            guard case .created = elsewhere else { Issue.record("another project may use the name"); return }
+        }
+    }
+
+    @Test func anIdempotencyKeyReplaysTheSameBodyAndRefusesAnother() async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await Self.project(store)
+            let first = try await store.createJob(projectID: project.id, name: "a", spec: Self.spec("a"), idempotencyKey: "k1", requestHash: "same")
+            let retry = try await store.createJob(projectID: project.id, name: "b", spec: Self.spec("b"), idempotencyKey: "k1", requestHash: "same")
+            guard case .created(let job) = first, case .replayed(let replayed) = retry else { Issue.record("\(first) \(retry)"); return }
+            #expect(replayed.id == job.id)
+            let different = try await store.createJob(projectID: project.id, name: "c", spec: Self.spec("c"), idempotencyKey: "k1", requestHash: "other")
+            #expect(different == .idempotencyKeyReused(existingJob: "a"))
+            let page = try await store.listJobs(projectID: project.id, query: JobListQuery(limit: 100))
+            #expect(page.jobs.count == 1)
+        }
+    }
+
+    @Test func concurrentRequestsWithOneIdempotencyKeyCreateOneJob() async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await Self.project(store)
+            let outcomes = try await withThrowingTaskGroup(of: JobCreation.self) { group in
+                for index in 0..<8 {
+                    group.addTask {
+                        try await store.createJob(
+                            projectID: project.id, name: "n\(index)", spec: Self.spec("n"), idempotencyKey: "shared", requestHash: "same")
+                    }
+                }
+                return try await group.reduce(into: [JobCreation]()) { $0.append($1) }
+            }
+            let ids = Set(outcomes.compactMap { outcome -> Int64? in
+                switch outcome {
+                case .created(let job), .replayed(let job): job.id
+                default: nil
+                }
+            })
+            #expect(ids.count == 1)
+            #expect(outcomes.filter { if case .created = $0 { true } else { false } }.count == 1)
+        }
+    }
+
+    @Test(arguments: [JobListQuery.SortKey.creationTime, .name, .status], [true, false])
+    func keysetPagesCoverEveryJobOnceInOrder(sortBy: JobListQuery.SortKey, ascending: Bool) async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await Self.project(store)
+            let base = Date(timeIntervalSince1970: 1_800_000_000)
+            for index in 0..<23 {
+                // several jobs share a creation time, so the id must break ties
+                let name = String(format: "job-%02d", (index * 7) % 23)
+                _ = try await store.createJob(
+                    projectID: project.id, name: name, spec: Self.spec(name), idempotencyKey: nil, requestHash: "\(index)",
+                    now: base.addingTimeInterval(Double(index / 3)))
+            }
+            _ = try await store.transition(projectID: project.id, name: "job-03", events: [.stopRequested, .stopped])
+            var seen: [JobRecord] = []
+            var query = JobListQuery(sortBy: sortBy, ascending: ascending, limit: 5)
+            repeat {
+                let page = try await store.listJobs(projectID: project.id, query: query)
+                seen += page.jobs
+                query.after = page.lastID
+            } while query.after != nil
+            #expect(seen.count == 23)
+            #expect(Set(seen.map(\.id)).count == 23)
+            let key: (JobRecord) -> String = { job in
+                switch sortBy {
+                case .creationTime: String(format: "%020.6f-%08d", job.createdAt.timeIntervalSince1970, job.id)
+                case .name: "\(job.name)-\(String(format: "%08d", job.id))"
+                case .status: "\(job.status.rawValue)-\(String(format: "%020.6f-%08d", job.createdAt.timeIntervalSince1970, job.id))"
+                }
+            }
+            let keys = seen.map(key)
+            #expect(keys == (ascending ? keys.sorted() : keys.sorted(by: >)))
+        }
+    }
+
+    @Test func listFiltersByStatusNameAndCreationTime() async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await Self.project(store)
+            let base = Date(timeIntervalSince1970: 1_800_000_000)
+            for (index, name) in ["resnet-a", "resnet-b", "vit-a", "100%_done"].enumerated() {
+                _ = try await store.createJob(
+                    projectID: project.id, name: name, spec: Self.spec(name), idempotencyKey: nil, requestHash: name,
+                    now: base.addingTimeInterval(Double(index * 60)))
+            }
+            _ = try await store.transition(projectID: project.id, name: "resnet-b", events: [.stopRequested, .stopped])
+            let names: (JobListQuery) async throws -> [String] = { query in
+                try await store.listJobs(projectID: project.id, query: query).jobs.map(\.name).sorted()
+            }
+            #expect(try await names(JobListQuery(nameContains: "resnet")) == ["resnet-a", "resnet-b"])
+            #expect(try await names(JobListQuery(nameContains: "%_")) == ["100%_done"])
+            #expect(try await names(JobListQuery(status: .stopped)) == ["resnet-b"])
+            #expect(try await names(JobListQuery(createdAfter: base.addingTimeInterval(30), createdBefore: base.addingTimeInterval(150))) == ["resnet-b", "vit-a"])
+        }
+    }
+
+    @Test func stoppingAJobRecordsBothTransitionsAndARefusalWritesNothing() async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await Self.project(store)
+            guard case .created(let job) = try await store.createJob(projectID: project.id, name: "s", spec: Self.spec("s"), idempotencyKey: nil, requestHash: "s")
+            else { return }
+            let stopped = try await store.transition(projectID: project.id, name: "s", events: [.stopRequested, .stopped])
+            #expect(stopped.status == .stopped && stopped.secondaryStatus == .stopped)
+            #expect(try await store.events(jobID: job.id).compactMap(\.secondaryStatus) == [.starting, .stopping, .stopped])
+            await #expect(throws: StoreError.self) {
+                try await store.transition(projectID: project.id, name: "s", events: [.stopRequested])
+            }
+            #expect(try await store.events(jobID: job.id).count == 3)
+        }
+    }
+
+    @Test func anotherProjectsJobIsNotFound() async throws {
+        try await TestPostgres.withStore { store in
+            let team = try await Self.project(store, "team")
+            let other = try await Self.project(store, "other")
+            _ = try await store.createJob(projectID: team.id, name: "mine", spec: Self.spec("mine"), idempotencyKey: nil, requestHash: "m")
+            #expect(try await store.job(projectID: other.id, name: "mine") == nil)
+            await #expect(throws: StoreError.jobNotFound("mine")) {
+                try await store.transition(projectID: other.id, name: "mine", events: [.stopRequested])
+            }
+        }
+    }
+}

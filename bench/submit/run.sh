@@ -1,0 +1,438 @@
+#!/usr/bin/env bash
+# bench/submit: N concurrent HTTP clients submit jobs through POST /v1/jobs; beside the job rate, the rate of a bare
+# single-row INSERT + COMMIT into the same database at the same concurrency, measured in the same run, and the ratio.
+# See bench/README.md for what it measures and why the baseline is fair.
+#
+# Options (environment):
+#   TRAINYARD_BIN     binary to benchmark; default: `swift build -c release --product trainyard`, .build/release/trainyard
+#   CLIENTS           concurrent HTTP connections and pgbench clients (default 8)
+#   JOBS              job submissions per phase (default 20000)
+#   PREFILL           jobs already in the database at the start of each phase, one phase per size (default "1000 100000")
+#   BASELINE_SECONDS  length of each pgbench baseline run (default 15)
+#   MAX_PHASE_SECONDS upper bound on one HTTP phase; it ends early once JOBS responses are in (default 300)
+#   WARMUP            requests sent (and not measured) right after start, to open connection pools (default 50×CLIENTS)
+#   BUILD_LABEL       how the binary was built, for the report (default: release when built here, else guessed from the path)
+#   STRICT            1: exit 3 when a target is missed (default 0: report only)
+#   TRAINYARD_LOG_LEVEL passed through to the server (default warning, so that log volume is not what is measured)
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+
+CLIENTS=${CLIENTS:-8}
+JOBS=${JOBS:-20000}
+PREFILL=${PREFILL:-"1000 100000"}
+BASELINE_SECONDS=${BASELINE_SECONDS:-15}
+MAX_PHASE_SECONDS=${MAX_PHASE_SECONDS:-300}
+WARMUP=${WARMUP:-$((CLIENTS * 50))}
+STRICT=${STRICT:-0}
+SERVER_LOG_LEVEL=${TRAINYARD_LOG_LEVEL:-warning}
+
+# Targets from the issue.
+TARGET_RATIO=0.5
+TARGET_P99_MS=50
+TARGET_RSS_MB=150
+
+# The spec every client submits: the smallest valid one; no name, so the server generates one per job.
+SPEC='{"instance_type":"ml.m5.large","command":["python3","train.py"]}'
+
+PG_BIN=/usr/lib/postgresql/15/bin
+CORES=$(nproc)
+
+WORK_DIR=""      # mktemp -d; holds the data dir, logs, scratch files; removed at exit
+SERVER_PID=""    # the trainyard process we started
+SAMPLER_PID=""   # the background memory sampler of the current phase
+PORT=""
+BASE_URL=""
+ADMIN_KEY=""
+PG_SOCK=""       # the embedded cluster's socket directory
+POSTMASTER_PID=""
+
+log() { printf '[submit %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Setup
+
+# wrk and pgbench are the load generators; jq writes the result file. Install what is missing (Debian packages).
+require_tools() {
+    local missing=()
+    command -v wrk >/dev/null || missing+=(wrk)
+    command -v jq >/dev/null || missing+=(jq)
+    command -v curl >/dev/null || missing+=(curl)
+    command -v psql >/dev/null || missing+=(postgresql-client)
+    [[ -x $PG_BIN/pgbench ]] || missing+=(postgresql-15)
+    if ((${#missing[@]})); then
+        log "installing ${missing[*]}"
+        [[ $(id -u) == 0 ]] || die "need ${missing[*]}; run as root or install them"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    [[ $(id -u) == 0 ]] || die "run as root: psql and pgbench reach the embedded cluster through its owner-only (0700) socket directory"
+}
+
+# Use TRAINYARD_BIN, or build the release binary (a debug build measures the compiler's debug code, not the service).
+resolve_binary() {
+    if [[ -n ${TRAINYARD_BIN:-} ]]; then
+        [[ -x $TRAINYARD_BIN ]] || die "TRAINYARD_BIN=$TRAINYARD_BIN is not an executable"
+        BIN=$TRAINYARD_BIN
+        case $BIN in
+        */debug/*) BUILD_LABEL=${BUILD_LABEL:-debug} ;;
+        */release/*) BUILD_LABEL=${BUILD_LABEL:-release} ;;
+        *) BUILD_LABEL=${BUILD_LABEL:-unknown} ;;
+        esac
+    else
+        log "building release binary (swift build -c release --product trainyard)"
+        (cd "$REPO_ROOT" && swift build -c release --product trainyard) >&2
+        BIN=$REPO_ROOT/.build/release/trainyard
+        BUILD_LABEL=${BUILD_LABEL:-release}
+    fi
+}
+
+# A port nobody listens on; the server binds 127.0.0.1 only (its default).
+free_port() {
+    local p
+    for _ in $(seq 1 50); do
+        p=$((20000 + RANDOM % 40000))
+        if [[ -z $(ss -Hltn "sport = :$p") ]]; then echo "$p"; return; fi
+    done
+    die "no free port found"
+}
+
+start_server() {
+    WORK_DIR=$(mktemp -d /tmp/trainyard-bench.XXXXXX)
+    # The embedded cluster runs as an unprivileged user, which must be able to enter the data dir's parents.
+    chmod 755 "$WORK_DIR"
+    DATA_DIR=$WORK_DIR/data
+    PORT=$(free_port)
+    BASE_URL=http://127.0.0.1:$PORT
+    log "starting $BIN serve on 127.0.0.1:$PORT, data dir $DATA_DIR"
+    TRAINYARD_DATA_DIR=$DATA_DIR TRAINYARD_HOST=127.0.0.1 TRAINYARD_PORT=$PORT TRAINYARD_LOG_LEVEL=$SERVER_LOG_LEVEL \
+        "$BIN" serve >"$WORK_DIR/server.log" 2>&1 &
+    SERVER_PID=$!
+    local deadline=$((SECONDS + 120))
+    until curl -sf "$BASE_URL/readyz" >/dev/null 2>&1; do
+        kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 30 "$WORK_DIR/server.log" >&2; die "server exited while starting"; }
+        ((SECONDS < deadline)) || die "server not ready after 120 s"
+        sleep 0.2
+    done
+    ADMIN_KEY=$(<"$DATA_DIR/admin-key")
+    # postmaster.pid: line 1 the postmaster's pid, line 5 its socket directory (the server may fall back to a short
+    # /tmp path when the data dir is deep, so read it rather than assume <data dir>/postgres/sock).
+    local pidfile=$DATA_DIR/postgres/data/postmaster.pid
+    POSTMASTER_PID=$(sed -n 1p "$pidfile")
+    PG_SOCK=$(sed -n 5p "$pidfile")
+    log "ready: server pid $SERVER_PID, postgres pid $POSTMASTER_PID, socket $PG_SOCK"
+}
+
+# SIGTERM lets the server stop its cluster itself; wait for both. Runs on every exit path.
+cleanup() {
+    local rc=$?
+    [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null && wait "$SAMPLER_PID" 2>/dev/null
+    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        log "stopping server (SIGTERM)"
+        kill -TERM "$SERVER_PID"
+        local deadline=$((SECONDS + 60))
+        while kill -0 "$SERVER_PID" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+        if kill -0 "$SERVER_PID" 2>/dev/null; then
+            log "server did not stop in 60 s; SIGKILL"
+            kill -KILL "$SERVER_PID" 2>/dev/null || true
+        fi
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    # Only if the server could not stop its cluster: stop that postmaster (fast shutdown), which we started through it.
+    if [[ -n $POSTMASTER_PID ]] && kill -0 "$POSTMASTER_PID" 2>/dev/null; then
+        log "embedded postgres still running; stopping it"
+        kill -INT "$POSTMASTER_PID" 2>/dev/null || true
+        sleep 2
+    fi
+    [[ -n $WORK_DIR && $rc != 0 && -f $WORK_DIR/server.log ]] && { log "server log tail:"; tail -n 20 "$WORK_DIR/server.log" >&2; }
+    [[ -n $WORK_DIR ]] && rm -rf "$WORK_DIR"
+    exit "$rc"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Database helpers
+
+sql() { psql -X -q -v ON_ERROR_STOP=1 -At -h "$PG_SOCK" -U trainyard -d trainyard "$@"; }
+
+job_count() { sql -c "SELECT count(*) FROM jobs"; }
+
+# One job through the API: checks the endpoint works and gives prefill a row whose shape the server wrote itself.
+submit_template_job() {
+    local out status
+    out=$(curl -s -w '\n%{http_code}' -X POST "$BASE_URL/v1/jobs" \
+        -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' -d "$SPEC")
+    status=${out##*$'\n'}
+    [[ $status == 201 ]] || die "POST /v1/jobs answered $status: ${out%$'\n'*}"
+    TEMPLATE_JOB=$(jq -r .name <<<"${out%$'\n'*}")
+    log "template job $TEMPLATE_JOB created through the API"
+}
+
+# Bring the jobs table to $1 rows by copying the template job (and its events) with SQL: 100,000 jobs through the API
+# would take longer than the benchmark. Names are unique, creation times spread backwards one second apart so the
+# indexes see distinct keys. Then VACUUM ANALYZE and CHECKPOINT, so the phase does not pay for the bulk load.
+prefill_to() {
+    local target=$1 phase=$2 have add
+    have=$(job_count)
+    add=$((target - have))
+    if ((add > 0)); then
+        log "prefill: $have jobs, adding $add"
+        sql -v tmpl="$TEMPLATE_JOB" -v n="$add" -v phase="$phase" <<'SQL'
+WITH t AS (SELECT * FROM jobs WHERE name = :'tmpl'),
+ins AS (
+    INSERT INTO jobs (project_id, name, spec, status, secondary_status, failure_reason, instance_type, instance_count,
+                      use_spot, priority, idempotency_key, request_hash, created_at, last_modified_at,
+                      training_start_time, training_end_time)
+    SELECT t.project_id, n.name, jsonb_set(t.spec, '{name}', to_jsonb(n.name)), t.status, t.secondary_status,
+           t.failure_reason, t.instance_type, t.instance_count, t.use_spot, t.priority, NULL, t.request_hash,
+           t.created_at - make_interval(secs => g), t.created_at - make_interval(secs => g),
+           t.training_start_time, t.training_end_time
+    FROM t, generate_series(1, :n) g,
+         LATERAL (SELECT format('prefill-%s-%s', :'phase', g) AS name) n
+    RETURNING id, created_at
+)
+INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
+SELECT ins.id, ins.created_at, e.type, e.status, e.secondary_status, e.message
+FROM ins, job_events e
+WHERE e.job_id = (SELECT id FROM t);
+SQL
+    else
+        log "prefill: already $have jobs (asked for $target)"
+    fi
+    sql -c "VACUUM ANALYZE jobs" -c "VACUUM ANALYZE job_events" -c "CHECKPOINT"
+}
+
+# The baseline's table: as wide as a job row's essentials (bigserial id, text name, jsonb spec of the same body the
+# server stores, timestamps), primary key only. Recreated per phase so each baseline starts from an empty table.
+create_baseline_table() {
+    sql <<'SQL'
+DROP TABLE IF EXISTS bench_baseline;
+CREATE TABLE bench_baseline (
+    id               bigserial PRIMARY KEY,
+    name             text NOT NULL,
+    spec             jsonb NOT NULL,
+    created_at       timestamptz NOT NULL,
+    last_modified_at timestamptz NOT NULL
+);
+CHECKPOINT;
+SQL
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Memory
+
+# Postgres processes: the postmaster and its children. PSS, not RSS: every backend maps shared_buffers, so a sum of
+# RSS would count the shared memory once per process.
+postgres_pss_kb() {
+    local total=0 p v
+    for p in $POSTMASTER_PID $(ps -o pid= --ppid "$POSTMASTER_PID" 2>/dev/null); do
+        v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || v=0
+        total=$((total + ${v:-0}))
+    done
+    echo "$total"
+}
+
+# Every 0.25 s: the server's VmRSS and the postgres PSS sum, one line each, until killed.
+start_sampler() {
+    local out=$1
+    : >"$out"
+    (
+        while kill -0 "$SERVER_PID" 2>/dev/null; do
+            rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
+            echo "${rss:-0} $(postgres_pss_kb)" >>"$out"
+            sleep 0.25
+        done
+    ) &
+    SAMPLER_PID=$!
+}
+
+stop_sampler() {
+    kill "$SAMPLER_PID" 2>/dev/null || true
+    wait "$SAMPLER_PID" 2>/dev/null || true
+    SAMPLER_PID=""
+}
+
+vm_hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status"; }
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Load
+
+# wrk: CLIENTS connections over one thread per core (no more threads than connections), $1 requests in all.
+# Sets WRK_* variables from the BENCH line the Lua script's done() prints.
+run_wrk() {
+    local requests=$1 label=$2 threads out done_dir
+    threads=$((CORES < CLIENTS ? CORES : CLIENTS))
+    done_dir=$(mktemp -d "$WORK_DIR/wrk-done.XXXX")
+    out=$WORK_DIR/wrk-$label.out
+    BENCH_KEY=$ADMIN_KEY BENCH_BODY=$SPEC BENCH_DONE_DIR=$done_dir \
+        wrk -t "$threads" -c "$CLIENTS" -d "${MAX_PHASE_SECONDS}s" --timeout 30s \
+        -s "$SCRIPT_DIR/submit.lua" "$BASE_URL/v1/jobs" -- "$requests" "$threads" >"$out" 2>&1 ||
+        { cat "$out" >&2; die "wrk failed"; }
+    local line
+    line=$(grep '^BENCH ' "$out") || { cat "$out" >&2; die "wrk printed no BENCH line"; }
+    # shellcheck disable=SC2086 # word splitting of key=value pairs is intended
+    local kv
+    for kv in ${line#BENCH }; do printf -v "WRK_${kv%%=*}" '%s' "${kv#*=}"; done
+    if ((WRK_non201 > 0)); then
+        grep '^BENCH_SAMPLE' "$out" >&2 || true
+        die "$label: $WRK_non201 of $WRK_requests responses were not 201"
+    fi
+    local socket_errors=$((WRK_err_connect + WRK_err_read + WRK_err_write + WRK_err_timeout))
+    ((socket_errors == 0)) || { cat "$out" >&2; die "$label: $socket_errors socket errors or timeouts"; }
+    ((WRK_requests >= requests)) || log "$label: only $WRK_requests of $requests requests in the ${MAX_PHASE_SECONDS}s cap"
+}
+
+# pgbench: the same number of clients, each running one single-row INSERT per transaction (autocommit), prepared.
+# Sets PGB_TPS and PGB_LAT_MS.
+run_baseline() {
+    local label=$1 spec_json script out threads
+    # The very body the server stored for the template job, so the row carries the same bytes.
+    spec_json=$(sql -v tmpl="$TEMPLATE_JOB" -c "SELECT spec::text FROM jobs WHERE name = :'tmpl'")
+    script=$WORK_DIR/baseline.sql
+    # pgbench substitutes :client_id and :n; the spec is a literal (single quotes doubled).
+    printf '%s\n' '\set n random(1, 1000000000)' \
+        "INSERT INTO bench_baseline (name, spec, created_at, last_modified_at) VALUES ('job-' || :client_id || '-' || :n, '${spec_json//\'/\'\'}'::jsonb, now(), now());" \
+        >"$script"
+    create_baseline_table
+    threads=$((CLIENTS < 2 ? CLIENTS : 2))
+    out=$WORK_DIR/pgbench-$label.out
+    "$PG_BIN/pgbench" -n -M prepared -f "$script" -c "$CLIENTS" -j "$threads" -T "$BASELINE_SECONDS" \
+        -h "$PG_SOCK" -U trainyard trainyard >"$out" 2>&1 || { cat "$out" >&2; die "pgbench failed"; }
+    PGB_TPS=$(awk '/^tps = / {print $3; exit}' "$out")
+    PGB_LAT_MS=$(awk '/^latency average = / {print $4; exit}' "$out")
+    [[ -n $PGB_TPS ]] || { cat "$out" >&2; die "could not read pgbench tps"; }
+    local failed
+    failed=$(awk '/^number of failed transactions: / {print $5; exit}' "$out")
+    [[ -z $failed || $failed == 0 ]] || die "pgbench: $failed failed transactions"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# One phase: prefill, the HTTP load with memory sampled, then the baseline on the same database.
+
+PHASES_JSON='[]'
+
+run_phase() {
+    local phase=$1 target=$2 rows samples
+    prefill_to "$target" "$phase"
+    rows=$(job_count)
+
+    samples=$WORK_DIR/mem-$phase.txt
+    log "phase $phase: $rows jobs in the database; $JOBS submissions over $CLIENTS connections"
+    start_sampler "$samples"
+    run_wrk "$JOBS" "phase$phase"
+    stop_sampler
+    local hwm_kb rss_max_kb pg_max_kb
+    hwm_kb=$(vm_hwm_kb)
+    rss_max_kb=$(awk 'BEGIN {m = 0} $1 > m {m = $1} END {print m}' "$samples")
+    pg_max_kb=$(awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$samples")
+    local rows_after
+    rows_after=$(job_count)
+
+    sql -c "CHECKPOINT"
+    log "phase $phase: baseline, pgbench $CLIENTS clients for ${BASELINE_SECONDS}s"
+    run_baseline "phase$phase"
+
+    PHASES_JSON=$(jq -c \
+        --argjson phase "$phase" --argjson prefill "$rows" --argjson rows_after "$rows_after" \
+        --argjson requests "$WRK_requests" --argjson duration_us "$WRK_duration_us" \
+        --argjson p50 "$WRK_p50_us" --argjson p90 "$WRK_p90_us" --argjson p99 "$WRK_p99_us" --argjson max "$WRK_max_us" \
+        --argjson tps "$PGB_TPS" --argjson pgb_lat "${PGB_LAT_MS:-null}" \
+        --argjson hwm "$hwm_kb" --argjson rss_max "$rss_max_kb" --argjson pg_max "$pg_max_kb" \
+        --argjson samples "$(wc -l <"$samples")" \
+        '. + [{
+            phase: $phase, prefill_rows: $prefill, rows_after: $rows_after,
+            requests: $requests, seconds: ($duration_us / 1e6),
+            jobs_per_s: ($requests / ($duration_us / 1e6)),
+            latency_ms: {p50: ($p50 / 1000), p90: ($p90 / 1000), p99: ($p99 / 1000), max: ($max / 1000)},
+            baseline_insert_rows_per_s: $tps, baseline_latency_avg_ms: $pgb_lat,
+            ratio: (($requests / ($duration_us / 1e6)) / $tps),
+            server_rss_mb: {vm_hwm: ($hwm / 1024), phase_max_vm_rss: ($rss_max / 1024)},
+            postgres_pss_sum_mb_max: ($pg_max / 1024), memory_samples: $samples
+        }]' <<<"$PHASES_JSON")
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Report
+
+print_report() {
+    jq -r --argjson tr "$TARGET_RATIO" --argjson tp "$TARGET_P99_MS" --argjson tm "$TARGET_RSS_MB" '
+        def f(n; d): (n * pow(10; d) | round / pow(10; d) | tostring);
+        def mark(ok): if ok then "ok" else "MISS" end;
+        (["phase", "prefill", "jobs/s", "p50 ms", "p99 ms", "insert/s", "ratio", "srv RSS MB", "pg PSS MB", "targets"] | @tsv),
+        (["", "", "", "", "<\($tp)", "", ">=\($tr)", "<\($tm)", "", ""] | @tsv),
+        (.[] | [
+            (.phase | tostring), (.prefill_rows | tostring), f(.jobs_per_s; 0), f(.latency_ms.p50; 2), f(.latency_ms.p99; 2),
+            f(.baseline_insert_rows_per_s; 0), f(.ratio; 3), f(.server_rss_mb.vm_hwm; 1), f(.postgres_pss_sum_mb_max; 1),
+            "ratio \(mark(.ratio >= $tr)), p99 \(mark(.latency_ms.p99 < $tp)), rss \(mark(.server_rss_mb.vm_hwm < $tm))"
+        ] | @tsv)' <<<"$PHASES_JSON" | column -t -s $'\t'
+}
+
+targets_met() {
+    jq -e --argjson tr "$TARGET_RATIO" --argjson tp "$TARGET_P99_MS" --argjson tm "$TARGET_RSS_MB" \
+        'all(.[]; .ratio >= $tr and .latency_ms.p99 < $tp and .server_rss_mb.vm_hwm < $tm)' <<<"$PHASES_JSON" >/dev/null
+}
+
+write_results() {
+    local dir=$REPO_ROOT/bench/results stamp file
+    mkdir -p "$dir"
+    stamp=$(date -u +%Y%m%dT%H%M%SZ)
+    file=$dir/submit-$stamp.json
+    jq -n --argjson phases "$PHASES_JSON" \
+        --arg started "$STARTED_AT" --arg commit "$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+        --arg binary "$BIN" --arg build "$BUILD_LABEL" \
+        --argjson cores "$CORES" --arg cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" \
+        --arg kernel "$(uname -r)" --argjson mem_mb "$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)" \
+        --arg wrk "$(wrk --version 2>&1 | head -n 1 | awk '{print $2}')" --arg pgbench "$("$PG_BIN/pgbench" --version)" \
+        --argjson clients "$CLIENTS" --argjson jobs "$JOBS" --arg prefill "$PREFILL" \
+        --argjson baseline_s "$BASELINE_SECONDS" --argjson warmup "$WARMUP" --arg log_level "$SERVER_LOG_LEVEL" \
+        --argjson tr "$TARGET_RATIO" --argjson tp "$TARGET_P99_MS" --argjson tm "$TARGET_RSS_MB" \
+        '{
+            benchmark: "submit", started_at: $started, commit: $commit, binary: $binary, build: $build,
+            machine: {cores: $cores, cpu: $cpu, kernel: $kernel, memory_mb: $mem_mb},
+            tools: {wrk: $wrk, pgbench: $pgbench},
+            config: {clients: $clients, jobs_per_phase: $jobs, prefill: ($prefill | split(" ") | map(select(. != "") | tonumber)),
+                     baseline_seconds: $baseline_s, warmup_requests: $warmup, server_log_level: $log_level,
+                     spec: {instance_type: "ml.m5.large", command: ["python3", "train.py"]}},
+            targets: {ratio_min: $tr, p99_ms_max: $tp, server_rss_mb_max: $tm},
+            phases: $phases,
+            targets_met: all($phases[]; .ratio >= $tr and .latency_ms.p99 < $tp and .server_rss_mb.vm_hwm < $tm)
+        }' >"$file"
+    log "results written to ${file#"$REPO_ROOT"/}"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+
+main() {
+    STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    [[ $CLIENTS =~ ^[1-9][0-9]*$ && $JOBS =~ ^[1-9][0-9]*$ ]] || die "CLIENTS and JOBS must be positive integers"
+    for n in $PREFILL; do [[ $n =~ ^[0-9]+$ ]] || die "PREFILL must be numbers: $PREFILL"; done
+    require_tools
+    resolve_binary
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    start_server
+    submit_template_job
+    if ((WARMUP > 0)); then
+        log "warm-up: $WARMUP requests (not measured)"
+        run_wrk "$WARMUP" warmup
+    fi
+    local phase=0
+    for target in $PREFILL; do
+        phase=$((phase + 1))
+        run_phase "$phase" "$target"
+    done
+    echo
+    echo "bench/submit: $BUILD_LABEL build, $CLIENTS clients, $JOBS jobs per phase, $CORES cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo))"
+    print_report
+    write_results
+    if targets_met; then
+        echo "targets: all met"
+    else
+        echo "targets: MISSED (see MISS above)"
+        [[ $STRICT == 1 ]] && exit 3
+    fi
+    return 0
+}
+
+main "$@"

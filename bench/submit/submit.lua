@@ -1,0 +1,80 @@
+-- wrk script for bench/submit: every connection POSTs the same valid job spec to /v1/jobs.
+--
+-- Environment (set by run.sh):
+--   BENCH_KEY      the API key token <id>.<secret>
+--   BENCH_BODY     the job spec JSON (no name: the server generates one per job)
+--   BENCH_DONE_DIR an empty directory; each thread leaves a file there when it has its share of responses
+-- Arguments after `--`: <total requests> <threads>
+--
+-- wrk itself only knows durations. To run a fixed number of requests, each thread stops after its share, and the last
+-- thread to finish sends SIGINT to wrk (the shell's $PPID), which ends wrk's sleep so that the duration it reports
+-- is the time the requests took, not the -d cap. -d stays as the upper bound in time.
+--
+-- Every response must be 201; the others are counted (with the first one kept as a sample) and printed by done(), and
+-- run.sh fails the run on any.
+
+wrk.method = "POST"
+wrk.path = "/v1/jobs"
+wrk.body = os.getenv("BENCH_BODY")
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_KEY")
+
+local threads = {}
+local next_id = 0
+
+-- Runs in the main Lua state once per thread, before it starts: give each thread an id and its share of requests.
+function setup(thread)
+   table.insert(threads, thread)
+   thread:set("id", next_id)
+   next_id = next_id + 1
+end
+
+-- Runs in each thread's own Lua state; the counters below are per thread.
+function init(args)
+   local total = tonumber(args[1])
+   local nthreads = tonumber(args[2])
+   nthreads_all = nthreads
+   quota = math.floor(total / nthreads)
+   if id < total % nthreads then quota = quota + 1 end
+   responses = 0
+   non201 = 0
+   sample = ""
+   finished = false
+end
+
+function response(status, headers, body)
+   if finished then return end
+   responses = responses + 1
+   if status ~= 201 then
+      non201 = non201 + 1
+      if sample == "" then sample = tostring(status) .. " " .. string.sub(body or "", 1, 300) end
+   end
+   if responses >= quota then
+      finished = true
+      wrk.thread:stop()
+      local dir = os.getenv("BENCH_DONE_DIR")
+      -- touch first, count after: whichever thread counts last sees every file, so someone always sends the signal.
+      os.execute(string.format(
+         "touch '%s/done.%d'; [ \"$(ls '%s' | wc -l)\" -ge %d ] && kill -INT $PPID",
+         dir, id, dir, nthreads_all))
+   end
+end
+
+-- Runs once in the main state after every thread has stopped: one machine-readable line for run.sh.
+function done(summary, latency, requests)
+   local bad, sample_all = 0, ""
+   for _, t in ipairs(threads) do
+      bad = bad + (t:get("non201") or 0)
+      local s = t:get("sample") or ""
+      if sample_all == "" and s ~= "" then sample_all = s end
+   end
+   local e = summary.errors
+   io.write(string.format(
+      "BENCH requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d non201=%d " ..
+      "err_connect=%d err_read=%d err_write=%d err_timeout=%d err_status=%d\n",
+      summary.requests, summary.duration, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+      latency.max, bad, e.connect, e.read, e.write, e.timeout, e.status))
+   if sample_all ~= "" then
+      io.write("BENCH_SAMPLE " .. string.gsub(sample_all, "\n", " ") .. "\n")
+   end
+end
