@@ -1,0 +1,90 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `trainyard serve` binary run as a child process, as a user runs it.
+final class ServeProcess: @unchecked Sendable {
+    // Safe: `process` is set once in init and only read afterwards; Process itself is thread-safe for these calls.
+    let process: Process
+    let logPath: String
+    let dataDirectory: String
+
+    /// The `trainyard` executable built beside this test bundle.
+    static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("trainyard").path
+    }
+
+    init(dataDirectory: String, environment extra: [String: String] = [:]) throws {
+        self.dataDirectory = dataDirectory
+        logPath = dataDirectory + "-serve-\(UUID().uuidString).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TRAINYARD_DATA_DIR"] = dataDirectory
+        environment["TRAINYARD_PORT"] = "0"
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// The port from the "listening on" log line, once the server listens.
+    func waitForPort(deadline: Duration = .seconds(90)) async throws -> Int {
+        let end = ContinuousClock.now + deadline
+        while ContinuousClock.now < end {
+            if let range = log.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                let line = log[range]
+                if let port = Int(line.split(separator: ":").last ?? "") { return port }
+            }
+            guard process.isRunning else { throw TestFailure("trainyard serve exited early:\n\(log)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("trainyard serve did not listen within \(deadline):\n\(log)")
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the process to exit; its status.
+    func waitForExit(deadline: Duration = .seconds(60)) async throws -> Int32 {
+        let end = ContinuousClock.now + deadline
+        while process.isRunning {
+            guard ContinuousClock.now < end else { throw TestFailure("trainyard serve did not exit within \(deadline)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
+
+    /// The pid written in the cluster's `postmaster.pid`, if the file exists.
+    var postmasterPID: pid_t? {
+        let file = dataDirectory + "/postgres/data/postmaster.pid"
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8), let line = text.split(separator: "\n").first else { return nil }
+        return pid_t(line)
+    }
+}
+
+/// A small HTTP helper for live servers.
+enum LiveHTTP {
+    static func request(_ method: HTTPMethod, _ url: String, token: String? = nil, json: String? = nil) async throws -> (Int, String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 4 << 20)
+        return (Int(response.status.code), String(buffer: body))
+    }
+}
