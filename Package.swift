@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "trainyard", targets: ["trainyard"]),
+        .executable(name: "trainyard-agent", targets: ["trainyard-agent"]),
         .library(name: "Trainyard", targets: ["Trainyard"]),
     ],
     dependencies: [
@@ -40,6 +41,25 @@ let package = Package(
             resources: [.copy("Migrations")]
         ),
         .target(
+            name: "TrainyardObjectStore",
+            dependencies: ["TrainyardCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "TrainyardProvisioning",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "TrainyardAgent",
+            dependencies: [
+                "TrainyardCore", "TrainyardObjectStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "trainyard-agent", dependencies: ["TrainyardAgent", .product(name: "Logging", package: "swift-log")]),
+        .target(
             name: "TrainyardAPI",
             dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
@@ -47,7 +67,7 @@ let package = Package(
         .target(
             name: "TrainyardServer",
             dependencies: [
-                "TrainyardCore", "TrainyardStore", "TrainyardAPI",
+                "TrainyardCore", "TrainyardStore", "TrainyardAPI", "TrainyardObjectStore", "TrainyardProvisioning",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -90,6 +110,8 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

@@ -28,6 +28,9 @@ public enum JobLifecycleEvent: Sendable, Hashable {
     case interrupted(String)
     /// A new attempt starts.
     case restarting
+    /// An attempt ended by an infrastructure failure and the job tries again (`max_retry_attempts`): back to
+    /// `Starting`, as SageMaker's `RetryStrategy` does.
+    case retrying(String)
 
     /// The event's name, for messages and logs (`stopRequested`, `failed`, …).
     public var name: String {
@@ -46,6 +49,7 @@ public enum JobLifecycleEvent: Sendable, Hashable {
         case .maxWaitExceeded: "maxWaitExceeded"
         case .interrupted: "interrupted"
         case .restarting: "restarting"
+        case .retrying: "retrying"
         }
     }
 }

@@ -114,6 +114,9 @@ public struct JobStateMachine: Sendable, Hashable {
         case .interrupted(let detail):
             try require([.launchingMLInstances, .preparingTrainingStack, .downloading, .training, .uploading])
             return (.inProgress, .interrupted, detail.isEmpty ? "Training job interrupted" : detail)
+        case .retrying(let detail):
+            try require([.launchingMLInstances, .preparingTrainingStack, .downloading, .training, .uploading, .interrupted, .restarting])
+            return (.inProgress, .starting, detail.isEmpty ? "Retrying the training job after an infrastructure failure" : detail)
         case .restarting:
             if from == .pending && state.interruptions == 0 { throw .notAllowed(from: from, event: event) }
             try require([.interrupted, .pending])

@@ -18,13 +18,19 @@ extension APIImplementation {
         }
         // The body as the user meant it, before defaults: the same key with an equal body is a retry.
         let requestHash = SHA256.hash(data: try JobSpecMapping.canonicalJSON(spec)).map { String(format: "%02x", $0) }.joined()
-        let name = spec.name ?? JobName.generate(now: Date())
-        spec.name = name
         if spec.outputPath == nil { spec.outputPath = "s3://trainyard/\(principal.projectName)" }
-
-        switch try await store.createJob(
-            projectID: principal.projectID, name: name, spec: spec, idempotencyKey: input.headers.idempotencyKey, requestHash: requestHash)
-        {
+        let generated = spec.name == nil
+        var creation: JobCreation
+        var tries = 0
+        repeat {
+            // A generated name can, rarely, clash with one generated in the same millisecond: draw again.
+            spec.name = generated ? JobName.generate(now: Date()) : spec.name
+            creation = try await store.createJob(
+                projectID: principal.projectID, name: spec.name ?? "", spec: spec, idempotencyKey: input.headers.idempotencyKey,
+                requestHash: requestHash)
+            tries += 1
+        } while generated && creation == .nameTaken(spec.name ?? "") && tries < 5
+        switch creation {
         case .created(let job), .replayed(let job):
             return .created(.init(body: .json(try await description(of: job))))
         case .idempotencyKeyReused(let existing):
@@ -49,9 +55,9 @@ extension APIImplementation {
             throw APIError.conflict(detail: "training job \(job.name) already ended with status \(job.status.rawValue)")
         }
         do {
-            // No worker holds the job yet, so it stops at once: Stopping, then Stopped, in one transaction.
-            let stopped = try await store.transition(projectID: principal.projectID, name: job.name, events: [.stopRequested, .stopped])
-            return .accepted(.init(body: .json(try await description(of: stopped))))
+            // Without live hosts the job stops at once; otherwise it is Stopping until its hosts have stopped and uploaded.
+            let stopping = try await store.requestStop(projectID: principal.projectID, name: job.name, reason: .user, graceSeconds: stopGrace)
+            return .accepted(.init(body: .json(try await description(of: stopping))))
         } catch StoreError.transitionRefused(.alreadyStopping) {
             return .accepted(.init(body: .json(try await description(of: job))))
         } catch StoreError.transitionRefused(let error) {
@@ -96,6 +102,8 @@ extension APIImplementation {
 
     func description(of job: JobRecord) async throws -> Components.Schemas.JobDescription {
         let events = try await store.events(jobID: job.id)
-        return JobSpecMapping.description(of: job, events: events, arn: arnPrefix + job.name)
+        let attempts = try await store.attempts(jobID: job.id)
+        let capacity = catalog.capacity(of: job.spec.instanceType)
+        return JobSpecMapping.description(of: job, events: events, attempts: attempts, capacity: capacity, arn: arnPrefix + job.name, now: Date())
     }
 }

@@ -11,6 +11,8 @@ struct APIImplementation: APIProtocol {
     let readiness: Readiness
     /// `arn:aws:sagemaker:<region>:<account>:training-job/`
     let arnPrefix: String
+    /// Seconds between SIGTERM and SIGKILL when a job is stopped.
+    let stopGrace: Double
 
     /// The caller, who must hold one of `roles`.
     func principal(allowing allowed: (APIKeyRole) -> Bool, action: String) throws -> Principal {

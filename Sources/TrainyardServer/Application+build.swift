@@ -6,6 +6,8 @@ import PostgresNIO
 import ServiceLifecycle
 package import TrainyardAPI
 import TrainyardCore
+import TrainyardObjectStore
+import TrainyardProvisioning
 import TrainyardStore
 
 /// Builds the whole service: database (embedded or external), migrations, bootstrap key, router and API.
@@ -14,7 +16,7 @@ import TrainyardStore
 /// the function returns and is stopped, last, when the application shuts down.
 /// - Parameter onServerRunning: called with the bound port once the server listens (useful with port 0).
 public func buildApplication(
-    configuration: ServerConfiguration, database: DatabaseSetup? = nil, logger: Logger,
+    configuration: ServerConfiguration, database: DatabaseSetup? = nil, provisioner: (any WorkerPoolProvisioner)? = nil, logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     let catalog = try loadCatalog(configuration.capacityFile)
@@ -37,20 +39,59 @@ public func buildApplication(
     services.append(client)
     let store = PostgresStore(client: client, logger: logger)
     let readiness = Readiness()
+    let address = ServerAddress()
+    let jobsDoorbell = Doorbell()
+    let attemptsDoorbell = Doorbell()
+
+    try FileManager.default.createDirectory(atPath: configuration.objectsDirectory, withIntermediateDirectories: true)
+    let objectStore = FileSystemObjectStore(root: configuration.objectsDirectory)
+    let provisioner = provisioner ?? LocalProcessProvisioner(
+        workersDirectory: configuration.workersDirectory,
+        agentExecutable: configuration.agentExecutable ?? LocalProcessProvisioner.defaultAgentExecutable(), logger: logger)
+    let arnPrefix = "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/"
 
     let router = try buildRouter(store: store, catalog: catalog, readiness: readiness, configuration: configuration)
+    AgentRoutes(
+        store: store, catalog: catalog, settings: configuration.workers, objectStore: ObjectStoreDescriptor(kind: "file", root: objectStore.root),
+        arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell
+    ).register(on: router)
+
+    let scheduler = Scheduler(store: store, catalog: catalog, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
+    let supervisor = Supervisor(store: store, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
+    let finalizer = Finalizer(
+        store: store, location: ObjectLocation(store: objectStore), scratchDirectory: configuration.absoluteDataDirectory + "/scratch", logger: logger)
+    // The controllers start after the server listens (so agents can call back) and stop before the database does.
+    let controllers: [any Service] = [
+        Wakeups(client: client, jobs: jobsDoorbell, attempts: attemptsDoorbell, logger: logger),
+        ControllerLoop(name: "scheduler", interval: .seconds(1), doorbell: jobsDoorbell, readiness: readiness, logger: logger) { try await scheduler.runOnce() },
+        ControllerLoop(name: "supervisor", interval: .seconds(1), doorbell: Doorbell(), readiness: readiness, logger: logger) { try await supervisor.runOnce() },
+        ControllerLoop(name: "finalizer", interval: .seconds(1), doorbell: attemptsDoorbell, readiness: readiness, logger: logger) { try await finalizer.runOnce() },
+    ]
+    services.append(contentsOf: controllers)
+
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "trainyard"),
         services: services,
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            address.set(host: configuration.host, port: port)
+            address.setListening(true)
+            // On shutdown the listening channel closes first: from then on heartbeats cannot arrive, so nobody is judged.
+            channel.closeFuture.whenComplete { _ in address.setListening(false) }
+            jobsDoorbell.ring()
+            await onServerRunning(port)
+        },
         logger: logger
     )
     app.beforeServerStarts {
         try await Migrator(migrations: Migration.bundled()).migrate(client, logger: logger)
         try await BootstrapAdminKey(store: store, configuredKey: configuration.adminKey, dataDirectory: configuration.absoluteDataDirectory, logger: logger)
             .install()
+        // The server being down is not a dead host: every live host gets a fresh lease before anyone is judged.
+        try await store.extendLiveLeases(by: configuration.workers.hostLease)
         readiness.markReady()
+        jobsDoorbell.ring()
         logger.info("trainyard ready", metadata: ["address": "\(configuration.host):\(configuration.port)"])
     }
     return app
@@ -60,12 +101,12 @@ public func buildApplication(
 func buildRouter(store: PostgresStore, catalog: InstanceCatalog, readiness: Readiness, configuration: ServerConfiguration) throws -> Router<
     BasicRequestContext
 > {
-    let router = Router()
+    let router = Router(context: BasicRequestContext.self)
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: AuthMiddleware(store: store))
     let api = APIImplementation(
         store: store, catalog: catalog, readiness: readiness,
-        arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/")
+        arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace)
     try api.registerHandlers(on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder()))
     return router
 }

@@ -20,7 +20,8 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let store: PostgresStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path.hasPrefix("/v1/") || request.uri.path == "/v1" else {
+        // Agents authenticate with their attempt-scoped tokens in AgentRoutes, never with API keys.
+        guard request.uri.path.hasPrefix("/v1/") && !request.uri.path.hasPrefix("/v1/agent/") else {
             return try await next(request, context)
         }
         guard let header = request.headers[.authorization] else {

@@ -56,7 +56,9 @@ enum JobSpecMapping {
     }
 
     /// The job's description: the effective spec, status and the secondary status transitions from its events.
-    static func description(of job: JobRecord, events: [JobEventRecord], arn: String) -> Components.Schemas.JobDescription {
+    static func description(
+        of job: JobRecord, events: [JobEventRecord], attempts: [AttemptRecord], capacity: Capacity, arn: String, now: Date
+    ) -> Components.Schemas.JobDescription {
         let spec = job.spec
         let statusEvents = events.filter { $0.secondaryStatus != nil }
         let transitions = statusEvents.enumerated().map { index, event in
@@ -65,17 +67,23 @@ enum JobSpecMapping {
                 endTime: index + 1 < statusEvents.count ? statusEvents[index + 1].time : (job.status.isTerminal ? event.time : nil),
                 statusMessage: event.message)
         }
-        let trainingSeconds: Int? = job.trainingStartTime.map { start in
-            Int((job.trainingEndTime ?? Date()).timeIntervalSince(start).rounded(.down))
+        // Training time is summed over attempts (waiting excluded); billable time weights spot time by the spot price.
+        let trained = attempts.reduce(0.0) { $0 + $1.trainingSeconds(now: now) }
+        let trainingSeconds: Int? = job.trainingStartTime == nil ? nil : Int(trained.rounded(.down))
+        let billableSeconds: Int? = trainingSeconds.map { seconds in
+            spec.useSpotInstances
+                ? TrainingTimeAccounting.billableSeconds(
+                    onDemandSeconds: 0, spotSeconds: trained, spotPrice: capacity.resolvedSpotPrice, onDemandPrice: capacity.resolvedOnDemandPrice)
+                : seconds
         }
         let output = (spec.outputPath ?? "").hasSuffix("/") ? String((spec.outputPath ?? "").dropLast()) : (spec.outputPath ?? "")
         return Components.Schemas.JobDescription(
             name: job.name, arn: arn, project: job.projectName, status: .init(rawValue: job.status.rawValue) ?? .inProgress,
             secondaryStatus: .init(rawValue: job.secondaryStatus.rawValue) ?? .starting, failureReason: job.failureReason,
             creationTime: job.createdAt, lastModifiedTime: job.lastModifiedAt, trainingStartTime: job.trainingStartTime,
-            trainingEndTime: job.trainingEndTime, trainingTimeSeconds: trainingSeconds, billableTimeSeconds: nil,
-            modelArtifacts: .init(s3ModelArtifacts: "\(output)/\(job.name)/output/model.tar.gz"), finalMetricDataList: [],
-            secondaryStatusTransitions: transitions, attempts: [], warmPoolStatus: nil, command: spec.command, entryPoint: spec.entryPoint,
+            trainingEndTime: job.trainingEndTime, trainingTimeSeconds: trainingSeconds, billableTimeSeconds: billableSeconds,
+            modelArtifacts: .init(s3ModelArtifacts: job.modelArtifacts ?? "\(output)/\(job.name)/output/model.tar.gz"), finalMetricDataList: [],
+            secondaryStatusTransitions: transitions, attempts: attempts.map(attempt), warmPoolStatus: nil, command: spec.command, entryPoint: spec.entryPoint,
             sourceDir: spec.sourceDir, imageUri: spec.imageURI, hyperparameters: .init(additionalProperties: spec.hyperparameters),
             environment: .init(additionalProperties: spec.environment), tags: .init(additionalProperties: spec.tags),
             instanceType: spec.instanceType, instanceCount: spec.instanceCount, volumeSize: spec.volumeSize, useSpotInstances: spec.useSpotInstances,
@@ -88,6 +96,14 @@ enum JobSpecMapping {
                     torchDistributed: $0.torchDistributedEnabled ? .init(enabled: true) : nil,
                     mpi: $0.mpiEnabled ? .init(enabled: true, processesPerHost: $0.mpiProcessesPerHost) : nil)
             }, priority: spec.priority)
+    }
+
+    static func attempt(_ attempt: AttemptRecord) -> Components.Schemas.JobAttempt {
+        Components.Schemas.JobAttempt(
+            number: attempt.number, startedAt: attempt.startedAt, endedAt: attempt.endedAt, endReason: attempt.endReason,
+            hosts: attempt.hosts.map { host in
+                Components.Schemas.AttemptHost(id: host.id, name: host.name, instanceType: host.instanceType, spot: host.spot, state: host.phase.rawValue)
+            })
     }
 
     static func generatedInput(_ channel: InputChannel) -> Components.Schemas.JobInput {

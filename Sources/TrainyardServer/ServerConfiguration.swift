@@ -22,17 +22,26 @@ public struct ServerConfiguration: Sendable {
     /// `TRAINYARD_REGION` and `TRAINYARD_ACCOUNT`: the region and 12-digit account shown in job ARNs.
     public var region: String
     public var account: String
+    /// Worker protocol timing: `TRAINYARD_HEARTBEAT_INTERVAL`, `TRAINYARD_HOST_LEASE`, `TRAINYARD_STOP_GRACE`,
+    /// `TRAINYARD_LAUNCH_TIMEOUT`.
+    public var workers: WorkerSettings
+    /// `TRAINYARD_AGENT_BIN`: the `trainyard-agent` executable; default: beside the running executable.
+    public var agentExecutable: String?
 
     /// The documented keys, in README order.
     public static let environmentKeys = [
         "TRAINYARD_DATA_DIR", "TRAINYARD_HOST", "TRAINYARD_PORT", "TRAINYARD_DATABASE_URL", "TRAINYARD_ADMIN_KEY", "TRAINYARD_CAPACITY",
-        "TRAINYARD_LOG_LEVEL", "TRAINYARD_REGION", "TRAINYARD_ACCOUNT",
+        "TRAINYARD_LOG_LEVEL", "TRAINYARD_REGION", "TRAINYARD_ACCOUNT", "TRAINYARD_HEARTBEAT_INTERVAL", "TRAINYARD_HOST_LEASE",
+        "TRAINYARD_STOP_GRACE", "TRAINYARD_LAUNCH_TIMEOUT", "TRAINYARD_AGENT_BIN",
     ]
 
     public init(
         dataDirectory: String = "./.trainyard", host: String = "127.0.0.1", port: Int = 8080, databaseURL: String? = nil, adminKey: String? = nil,
-        capacityFile: String? = nil, logLevel: Logger.Level = .info, region: String = "local", account: String = "000000000000"
+        capacityFile: String? = nil, logLevel: Logger.Level = .info, region: String = "local", account: String = "000000000000",
+        workers: WorkerSettings = WorkerSettings(), agentExecutable: String? = nil
     ) {
+        self.workers = workers
+        self.agentExecutable = agentExecutable
         self.dataDirectory = dataDirectory
         self.host = host
         self.port = port
@@ -68,6 +77,8 @@ public struct ServerConfiguration: Sendable {
             }
             logLevel = parsed
         }
+        workers = try Self.workerSettings(environment: environment)
+        agentExecutable = value("TRAINYARD_AGENT_BIN")
         if let region = value("TRAINYARD_REGION") { self.region = region }
         if let account = value("TRAINYARD_ACCOUNT") {
             guard account.count == 12, account.allSatisfy(\.isNumber) else {
@@ -76,6 +87,12 @@ public struct ServerConfiguration: Sendable {
             self.account = account
         }
     }
+
+    /// The filesystem object store's root, `<data dir>/objects`.
+    public var objectsDirectory: String { absoluteDataDirectory + "/objects" }
+
+    /// Where local workers get their directories, `<data dir>/workers`.
+    public var workersDirectory: String { absoluteDataDirectory + "/workers" }
 
     /// The data directory as an absolute path.
     public var absoluteDataDirectory: String {

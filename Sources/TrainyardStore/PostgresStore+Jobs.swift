@@ -5,7 +5,7 @@ import TrainyardCore
 extension PostgresStore {
     static let jobColumns = """
         j.id, j.project_id, p.name, j.name, j.spec::text, j.status, j.secondary_status, j.failure_reason,
-        j.created_at, j.last_modified_at, j.training_start_time, j.training_end_time
+        j.created_at, j.last_modified_at, j.training_start_time, j.training_end_time, j.model_artifacts
         """
 
     /// Writes a new job and its `created` event in one transaction, honouring an `Idempotency-Key`.
@@ -36,6 +36,7 @@ extension PostgresStore {
                 try await appendEvent(
                     on: connection, jobID: jobID, time: now, type: "created", status: state.status, secondaryStatus: state.secondaryStatus,
                     message: JobState.submittedMessage)
+                try await connection.query("SELECT pg_notify('trainyard_jobs', \(name))", logger: logger)
                 return jobID
             }
             guard let job = try await job(id: jobID) else { throw StoreError.jobNotFound(name) }
@@ -57,7 +58,7 @@ extension PostgresStore {
             logger: logger)
         for try await row in rows {
             let job = try Self.decodeJob(row)
-            let storedHash = try row.makeRandomAccess()[12].decode(String?.self, context: .default)
+            let storedHash = try row.makeRandomAccess()[13].decode(String?.self, context: .default)
             return storedHash == requestHash ? .replayed(job) : .idempotencyKeyReused(existingJob: job.name)
         }
         return nil
@@ -186,14 +187,15 @@ extension PostgresStore {
     }
 
     static func decodeJob(_ row: PostgresRow) throws -> JobRecord {
-        let (id, projectID, projectName, name, specText, status, secondary, failure, created, modified, started, ended) = try row.decode(
-            (Int64, Int64, String, String, String, String, String, String?, Date, Date, Date?, Date?).self)
+        let (id, projectID, projectName, name, specText, status, secondary, failure, created, modified, started, ended, model) = try row.decode(
+            (Int64, Int64, String, String, String, String, String, String?, Date, Date, Date?, Date?, String?).self)
         guard let spec = try? JSONDecoder().decode(JobSpec.self, from: Data(specText.utf8)),
             let status = JobStatus(rawValue: status), let secondary = SecondaryStatus(rawValue: secondary)
         else { throw StoreError.corruptSpec(job: name) }
         return JobRecord(
             id: id, projectID: projectID, projectName: projectName, name: name, spec: spec, status: status, secondaryStatus: secondary,
-            failureReason: failure, createdAt: created, lastModifiedAt: modified, trainingStartTime: started, trainingEndTime: ended)
+            failureReason: failure, createdAt: created, lastModifiedAt: modified, trainingStartTime: started, trainingEndTime: ended,
+            modelArtifacts: model)
     }
 }
 

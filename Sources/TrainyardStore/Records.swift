@@ -41,6 +41,8 @@ public struct JobRecord: Sendable, Equatable {
     public var lastModifiedAt: Date
     public var trainingStartTime: Date?
     public var trainingEndTime: Date?
+    /// The merged model's URI once uploaded.
+    public var modelArtifacts: String?
 
     /// The state the Core state machine works on.
     public var state: JobState {

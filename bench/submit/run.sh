@@ -139,6 +139,10 @@ cleanup() {
             kill -KILL "$SERVER_PID" 2>/dev/null || true
         fi
         wait "$SERVER_PID" 2>/dev/null || true
+    elif [[ -n $SERVER_PID ]]; then
+        local status=0
+        wait "$SERVER_PID" 2>/dev/null || status=$?
+        log "the server had already exited (status $status)"
     fi
     # Only if the server could not stop its cluster: stop that postmaster (fast shutdown), which we started through it.
     if [[ -n $POSTMASTER_PID ]] && kill -0 "$POSTMASTER_PID" 2>/dev/null; then
@@ -146,7 +150,7 @@ cleanup() {
         kill -INT "$POSTMASTER_PID" 2>/dev/null || true
         sleep 2
     fi
-    [[ -n $WORK_DIR && $rc != 0 && -f $WORK_DIR/server.log ]] && { log "server log tail:"; tail -n 20 "$WORK_DIR/server.log" >&2; }
+    [[ -n $WORK_DIR && $rc != 0 && -f $WORK_DIR/server.log ]] && { log "server log tail:"; tail -n 40 "$WORK_DIR/server.log" >&2; }
     [[ -n $WORK_DIR ]] && rm -rf "$WORK_DIR"
     exit "$rc"
 }
@@ -207,6 +211,7 @@ SQL
 # server stores, timestamps), primary key only. Recreated per phase so each baseline starts from an empty table.
 create_baseline_table() {
     sql <<'SQL'
+SET client_min_messages TO warning;
 DROP TABLE IF EXISTS bench_baseline;
 CREATE TABLE bench_baseline (
     id               bigserial PRIMARY KEY,
@@ -253,7 +258,9 @@ stop_sampler() {
     SAMPLER_PID=""
 }
 
-vm_hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status"; }
+server_alive() { kill -0 "$SERVER_PID" 2>/dev/null || die "the server (pid $SERVER_PID) is gone"; }
+
+vm_hwm_kb() { server_alive; awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status"; }
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Load
@@ -269,10 +276,11 @@ run_wrk() {
         wrk -t "$threads" -c "$CLIENTS" -d "${MAX_PHASE_SECONDS}s" --timeout 30s \
         -s "$SCRIPT_DIR/submit.lua" "$BASE_URL/v1/jobs" -- "$requests" "$threads" >"$out" 2>&1 ||
         { cat "$out" >&2; die "wrk failed"; }
+    server_alive
     local line
     line=$(grep '^BENCH ' "$out") || { cat "$out" >&2; die "wrk printed no BENCH line"; }
-    # shellcheck disable=SC2086 # word splitting of key=value pairs is intended
     local kv
+    # shellcheck disable=SC2086 # word splitting of key=value pairs is intended
     for kv in ${line#BENCH }; do printf -v "WRK_${kv%%=*}" '%s' "${kv#*=}"; done
     if ((WRK_non201 > 0)); then
         grep '^BENCH_SAMPLE' "$out" >&2 || true
@@ -288,7 +296,7 @@ run_wrk() {
 run_baseline() {
     local label=$1 spec_json script out threads
     # The very body the server stored for the template job, so the row carries the same bytes.
-    spec_json=$(sql -v tmpl="$TEMPLATE_JOB" -c "SELECT spec::text FROM jobs WHERE name = :'tmpl'")
+    spec_json=$(sql -v tmpl="$TEMPLATE_JOB" <<<"SELECT spec::text FROM jobs WHERE name = :'tmpl'")
     script=$WORK_DIR/baseline.sql
     # pgbench substitutes :client_id and :n; the spec is a literal (single quotes doubled).
     printf '%s\n' '\set n random(1, 1000000000)' \
@@ -317,6 +325,9 @@ run_phase() {
     prefill_to "$target" "$phase"
     rows=$(job_count)
 
+    # Anything else running on the machine competes for the same cores; keep the load average beside the figures.
+    local load_before
+    load_before=$(cut -d' ' -f1 /proc/loadavg)
     samples=$WORK_DIR/mem-$phase.txt
     log "phase $phase: $rows jobs in the database; $JOBS submissions over $CLIENTS connections"
     start_sampler "$samples"
@@ -326,8 +337,9 @@ run_phase() {
     hwm_kb=$(vm_hwm_kb)
     rss_max_kb=$(awk 'BEGIN {m = 0} $1 > m {m = $1} END {print m}' "$samples")
     pg_max_kb=$(awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$samples")
-    local rows_after
+    local rows_after load_after
     rows_after=$(job_count)
+    load_after=$(cut -d' ' -f1 /proc/loadavg)
 
     sql -c "CHECKPOINT"
     log "phase $phase: baseline, pgbench $CLIENTS clients for ${BASELINE_SECONDS}s"
@@ -339,7 +351,7 @@ run_phase() {
         --argjson p50 "$WRK_p50_us" --argjson p90 "$WRK_p90_us" --argjson p99 "$WRK_p99_us" --argjson max "$WRK_max_us" \
         --argjson tps "$PGB_TPS" --argjson pgb_lat "${PGB_LAT_MS:-null}" \
         --argjson hwm "$hwm_kb" --argjson rss_max "$rss_max_kb" --argjson pg_max "$pg_max_kb" \
-        --argjson samples "$(wc -l <"$samples")" \
+        --argjson samples "$(wc -l <"$samples")" --argjson load_before "$load_before" --argjson load_after "$load_after" \
         '. + [{
             phase: $phase, prefill_rows: $prefill, rows_after: $rows_after,
             requests: $requests, seconds: ($duration_us / 1e6),
@@ -348,7 +360,8 @@ run_phase() {
             baseline_insert_rows_per_s: $tps, baseline_latency_avg_ms: $pgb_lat,
             ratio: (($requests / ($duration_us / 1e6)) / $tps),
             server_rss_mb: {vm_hwm: ($hwm / 1024), phase_max_vm_rss: ($rss_max / 1024)},
-            postgres_pss_sum_mb_max: ($pg_max / 1024), memory_samples: $samples
+            postgres_pss_sum_mb_max: ($pg_max / 1024), memory_samples: $samples,
+            loadavg_1m: {before: $load_before, after_http: $load_after}
         }]' <<<"$PHASES_JSON")
 }
 
@@ -359,11 +372,12 @@ print_report() {
     jq -r --argjson tr "$TARGET_RATIO" --argjson tp "$TARGET_P99_MS" --argjson tm "$TARGET_RSS_MB" '
         def f(n; d): (n * pow(10; d) | round / pow(10; d) | tostring);
         def mark(ok): if ok then "ok" else "MISS" end;
-        (["phase", "prefill", "jobs/s", "p50 ms", "p99 ms", "insert/s", "ratio", "srv RSS MB", "pg PSS MB", "targets"] | @tsv),
-        (["", "", "", "", "<\($tp)", "", ">=\($tr)", "<\($tm)", "", ""] | @tsv),
+        (["phase", "prefill", "jobs/s", "p50 ms", "p99 ms", "insert/s", "ratio", "srv RSS MB", "pg PSS MB", "load", "targets"] | @tsv),
+        (["", "", "", "", "<\($tp)", "", ">=\($tr)", "<\($tm)", "", "", ""] | @tsv),
         (.[] | [
             (.phase | tostring), (.prefill_rows | tostring), f(.jobs_per_s; 0), f(.latency_ms.p50; 2), f(.latency_ms.p99; 2),
             f(.baseline_insert_rows_per_s; 0), f(.ratio; 3), f(.server_rss_mb.vm_hwm; 1), f(.postgres_pss_sum_mb_max; 1),
+            (.loadavg_1m.after_http | tostring),
             "ratio \(mark(.ratio >= $tr)), p99 \(mark(.latency_ms.p99 < $tp)), rss \(mark(.server_rss_mb.vm_hwm < $tm))"
         ] | @tsv)' <<<"$PHASES_JSON" | column -t -s $'\t'
 }

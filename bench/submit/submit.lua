@@ -53,9 +53,11 @@ function response(status, headers, body)
       finished = true
       wrk.thread:stop()
       local dir = os.getenv("BENCH_DONE_DIR")
-      -- touch first, count after: whichever thread counts last sees every file, so someone always sends the signal.
+      -- Touch first, count after: whichever thread counts last sees every file, so someone always sends the signal.
+      -- The kill runs in the background, after a pause: system() ignores SIGINT in wrk until the shell has exited.
+      -- ($PPID is wrk's pid, and background subshells keep it.)
       os.execute(string.format(
-         "touch '%s/done.%d'; [ \"$(ls '%s' | wc -l)\" -ge %d ] && kill -INT $PPID",
+         "touch '%s/done.%d'; if [ \"$(ls '%s' | wc -l)\" -ge %d ]; then (sleep 0.2; kill -INT $PPID) >/dev/null 2>&1 & fi",
          dir, id, dir, nthreads_all))
    end
 end

@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import Synchronization
+import TrainyardCore
+import TrainyardObjectStore
+
+/// One worker host's agent: fetches its assignment, lays out the SageMaker tree, stages inputs and code, runs the
+/// command with the contract's environment, heartbeats throughout (the answer may tell it to stop), uploads
+/// `model/` and `output/data/` as archives, and reports how the command ended.
+public struct Agent: Sendable {
+    let configuration: AgentConfiguration
+    let logger: Logger
+    let connection: ServerConnection
+
+    public init(configuration: AgentConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.connection = ServerConnection(configuration: configuration, logger: logger)
+    }
+
+    /// Runs the whole life of the host; returns when the final report was acknowledged.
+    public func run() async throws {
+        let assignment = try await connection.assignment()
+        let worker = assignment.worker
+        var logger = self.logger
+        logger[metadataKey: "job"] = "\(worker.jobName)"
+        logger[metadataKey: "attempt"] = "\(worker.attempt)"
+        logger[metadataKey: "host"] = "\(worker.hostName)"
+        let layout = WorkerLayout(root: configuration.layoutRoot)
+        let location = ObjectLocation(store: try Self.objectStore(assignment.objectStore))
+        let state = HeartbeatState(phase: .preparing)
+        let heartbeats = Task { await heartbeatLoop(state: state, interval: worker.heartbeatIntervalSeconds, logger: logger) }
+        defer { heartbeats.cancel() }
+
+        var report: AgentReport
+        do {
+            _ = try await connection.heartbeat(AgentReport(phase: .preparing))
+            for directory in layout.directories(for: worker.spec) {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            for file in try SageMakerContract.configFiles(worker, layout: layout) {
+                try FileManager.default.createDirectory(atPath: (file.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try file.contents.write(to: URL(fileURLWithPath: file.path))
+            }
+            state.set(phase: .downloading)
+            _ = try await connection.heartbeat(AgentReport(phase: .downloading))
+            let staging = Staging(location: location, layout: layout, logger: logger)
+            try await staging.stageCode(worker)
+            try await staging.stageInputs(worker)
+            report = try await train(worker, layout: layout, state: state, logger: logger)
+        } catch AgentError.rejected(let status, let body) {
+            throw AgentError.rejected(status: status, body: body)
+        } catch {
+            // Bad input (a channel that cannot be staged, nothing to run) fails the job as a ClientError, reported.
+            logger.error("worker setup failed", metadata: ["error": "\(error)"])
+            let text = "\(error)"
+            let reason = text.hasPrefix("ClientError") || text.hasPrefix("InternalServerError") ? text : "ClientError: \(text)"
+            report = AgentReport(phase: .uploading, exitCode: 1, failureReason: String(reason.prefix(1024)))
+        }
+        state.set(phase: .uploading)
+        report = try await upload(worker, layout: layout, location: location, report: report, logger: logger)
+        report.phase = .exited
+        state.set(phase: .exited)
+        heartbeats.cancel()
+        _ = try await connection.heartbeat(report)
+        logger.info("agent finished", metadata: ["exit_code": "\(report.exitCode.map(String.init) ?? "-")", "stopped": "\(report.stopped)"])
+    }
+
+    private func train(_ worker: WorkerAssignment, layout: WorkerLayout, state: HeartbeatState, logger: Logger) async throws -> AgentReport {
+        let argv = try SageMakerContract.command(worker, layout: layout)
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRAINYARD_") }
+        for (key, value) in SageMakerContract.environment(worker, layout: layout) { environment[key] = value }
+        let workingDirectory = FileManager.default.fileExists(atPath: layout.code) ? layout.code : layout.root
+        state.set(phase: .training)
+        _ = try await connection.heartbeat(AgentReport(phase: .training))
+        if state.stopGrace != nil { return AgentReport(phase: .uploading, exitCode: nil, stopped: true) }
+        let runner = try CommandRunner(
+            argv: argv, environment: environment, workingDirectory: workingDirectory, logDirectory: configuration.directory + "/logs",
+            pgidFile: configuration.directory + "/command.pgid")
+        logger.info("command started", metadata: ["pid": "\(runner.process.processIdentifier)", "argv": "\(argv.joined(separator: " "))"])
+        state.setRunner(runner)
+        let exit = await runner.wait()
+        let failed = exit.signal != nil || (exit.exitCode ?? 0) != 0
+        var reason: String?
+        if failed && !exit.stopped {
+            let failureFile = try? String(contentsOfFile: layout.failureFile, encoding: .utf8)
+            reason = SageMakerContract.failureReason(
+                failureFile: failureFile, exitCode: exit.exitCode, signal: exit.signal, stderrTail: runner.lastStderrLines)
+        }
+        logger.info("command ended", metadata: ["exit_code": "\(exit.exitCode.map(String.init) ?? "-")", "signal": "\(exit.signal.map(String.init) ?? "-")"])
+        return AgentReport(phase: .uploading, exitCode: exit.exitCode, signal: exit.signal, failureReason: reason, stopped: exit.stopped)
+    }
+
+    /// Archives `model/` and `output/data/` and uploads them under the attempt's output prefix.
+    private func upload(_ worker: WorkerAssignment, layout: WorkerLayout, location: ObjectLocation, report: AgentReport, logger: Logger) async throws
+        -> AgentReport
+    {
+        var report = report
+        _ = try? await connection.heartbeat(AgentReport(phase: .uploading))
+        let prefix = worker.outputPrefix.hasSuffix("/") ? String(worker.outputPrefix.dropLast()) : worker.outputPrefix
+        do {
+            let modelArchive = configuration.directory + "/model.tar.gz"
+            try TarArchive.create(modelArchive, from: layout.model)
+            try await location.upload(file: modelArchive, to: "\(prefix)/\(worker.hostName)/model.tar.gz")
+            report.modelArchive = "\(prefix)/\(worker.hostName)/model.tar.gz"
+            let outputArchive = configuration.directory + "/output.tar.gz"
+            try TarArchive.create(outputArchive, from: layout.outputData)
+            try await location.upload(file: outputArchive, to: "\(prefix)/\(worker.hostName)/output.tar.gz")
+            report.outputArchive = "\(prefix)/\(worker.hostName)/output.tar.gz"
+            try? FileManager.default.removeItem(atPath: modelArchive)
+            try? FileManager.default.removeItem(atPath: outputArchive)
+        } catch {
+            logger.error("uploading outputs failed", metadata: ["error": "\(error)"])
+            if report.failureReason == nil, !report.stopped {
+                report.exitCode = report.exitCode == 0 || report.exitCode == nil ? 1 : report.exitCode
+                report.failureReason = "InternalServerError: uploading the outputs of \(worker.hostName) failed: \(error)"
+            }
+        }
+        return report
+    }
+
+    /// Beats every interval with the current phase; a stop answer stops the command once.
+    private func heartbeatLoop(state: HeartbeatState, interval: Double, logger: Logger) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Int(max(interval, 0.1) * 1000)))
+            if Task.isCancelled { return }
+            do {
+                let directive = try await connection.heartbeat(AgentReport(phase: state.phase))
+                if directive.action == .stop { state.requestStop(grace: directive.graceSeconds, logger: logger) }
+            } catch {
+                logger.error("heartbeat failed", metadata: ["error": "\(error)"])
+                if case AgentError.rejected = error { state.requestStop(grace: 0, logger: logger) }
+            }
+        }
+    }
+
+    static func objectStore(_ descriptor: ObjectStoreDescriptor) throws -> any ObjectStore {
+        switch descriptor.kind {
+        case "file": return FileSystemObjectStore(root: descriptor.root ?? "/")
+        default: throw AgentError.missingSetting("object store kind \(descriptor.kind) is not supported by this agent")
+        }
+    }
+}
+
+/// The agent's phase and running command, shared between the main flow and the heartbeat loop.
+final class HeartbeatState: Sendable {
+    private let state: Mutex<(phase: HostPhase, runner: CommandRunner?, stopGrace: Double?)>
+
+    init(phase: HostPhase) {
+        state = Mutex((phase, nil, nil))
+    }
+
+    var phase: HostPhase { state.withLock { $0.phase } }
+    var stopGrace: Double? { state.withLock { $0.stopGrace } }
+
+    func set(phase: HostPhase) { state.withLock { $0.phase = phase } }
+
+    func setRunner(_ runner: CommandRunner) {
+        let grace: Double? = state.withLock {
+            $0.runner = runner
+            return $0.stopGrace
+        }
+        if let grace { runner.stop(grace: grace) }
+    }
+
+    func requestStop(grace: Double, logger: Logger) {
+        let runner: CommandRunner? = state.withLock {
+            if $0.stopGrace == nil { $0.stopGrace = grace }
+            return $0.runner
+        }
+        logger.info("stop requested by the server", metadata: ["grace_seconds": "\(grace)"])
+        runner?.stop(grace: grace)
+    }
+}

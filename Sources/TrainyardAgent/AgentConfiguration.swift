@@ -1,0 +1,46 @@
+import Foundation
+
+/// What the provisioner tells an agent through its environment.
+public struct AgentConfiguration: Sendable {
+    /// `TRAINYARD_AGENT_SERVER`: the server's base URL.
+    public var serverURL: String
+    /// `TRAINYARD_AGENT_TOKEN`: the attempt-scoped token, `<host id>.<secret>`.
+    public var token: String
+    /// `TRAINYARD_AGENT_DIR`: the worker's own directory (logs, scratch).
+    public var directory: String
+    /// `TRAINYARD_AGENT_LAYOUT_ROOT`: where the `/opt/ml` tree is (`/opt/ml` in a mount namespace, else the directory).
+    public var layoutRoot: String
+    /// How long calls to the server are retried while it is unreachable (a restart) before the agent gives up.
+    public var serverOutageLimitSeconds: Double
+
+    public init(environment: [String: String]) throws {
+        func required(_ key: String) throws -> String {
+            guard let value = environment[key], !value.isEmpty else { throw AgentError.missingSetting(key) }
+            return value
+        }
+        serverURL = try required("TRAINYARD_AGENT_SERVER")
+        token = try required("TRAINYARD_AGENT_TOKEN")
+        directory = try required("TRAINYARD_AGENT_DIR")
+        layoutRoot = environment["TRAINYARD_AGENT_LAYOUT_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? directory
+        serverOutageLimitSeconds = environment["TRAINYARD_AGENT_OUTAGE_LIMIT"].flatMap(Double.init) ?? 3600
+    }
+}
+
+/// Why an agent stopped early.
+public enum AgentError: Error, CustomStringConvertible {
+    case missingSetting(String)
+    case rejected(status: Int, body: String)
+    case serverUnreachable(seconds: Double, lastError: String)
+    case staging(channel: String, reason: String)
+    case archive(String)
+
+    public var description: String {
+        switch self {
+        case .missingSetting(let key): "\(key) is not set; trainyard-agent is started by a provisioner, which sets it"
+        case .rejected(let status, let body): "the server refused the agent (\(status)): \(body)"
+        case .serverUnreachable(let seconds, let error): "the server was unreachable for \(Int(seconds)) s: \(error)"
+        case .staging(let channel, let reason): "ClientError: could not stage input channel \(channel): \(reason)"
+        case .archive(let reason): "InternalServerError: could not archive outputs: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import TrainyardCore
+import TrainyardObjectStore
+
+/// Copies input channels and code from the object store into the `/opt/ml` tree, several objects at a time.
+struct Staging: Sendable {
+    let location: ObjectLocation
+    let layout: WorkerLayout
+    let logger: Logger
+    static let concurrency = 8
+
+    /// Every channel into `input/data/<channel>/`; `ShardedByS3Key` gives this host its share of the objects.
+    func stageInputs(_ assignment: WorkerAssignment) async throws {
+        let hostIndex = assignment.hosts.firstIndex(of: assignment.hostName) ?? 0
+        for (name, channel) in assignment.spec.inputs.sorted(by: { $0.key < $1.key }) {
+            do {
+                var objects = try await location.listTree(channel.s3URI)
+                if channel.distribution == "ShardedByS3Key" {
+                    let mine = Set(SageMakerContract.shard(objects.map(\.uri), hostIndex: hostIndex, hostCount: assignment.hosts.count))
+                    objects = objects.filter { mine.contains($0.uri) }
+                }
+                try await download(objects, into: layout.channel(name))
+                logger.info("staged input channel", metadata: ["channel": "\(name)", "objects": "\(objects.count)"])
+            } catch {
+                throw AgentError.staging(channel: name, reason: "\(error)")
+            }
+        }
+    }
+
+    /// The code: a `.tar.gz` archive is unpacked into `code/`, a prefix or directory is copied there.
+    func stageCode(_ assignment: WorkerAssignment) async throws {
+        guard let uri = SageMakerContract.sourceArchiveURI(assignment) else { return }
+        do {
+            if uri.hasSuffix(".tar.gz") || uri.hasSuffix(".tgz") {
+                let archive = layout.code + "/.sourcedir.tar.gz"
+                try await location.download(uri, to: archive)
+                try TarArchive.extract(archive, into: layout.code)
+                try? FileManager.default.removeItem(atPath: archive)
+            } else {
+                try await download(try await location.listTree(uri), into: layout.code)
+            }
+        } catch {
+            throw AgentError.staging(channel: "code", reason: "\(error)")
+        }
+        // The toolkit runs a non-Python entry point directly: it must be executable, whatever the archive kept.
+        if let entryPoint = assignment.spec.entryPoint, !entryPoint.hasSuffix(".py") {
+            chmod(layout.code + "/" + entryPoint, 0o755)
+        }
+    }
+
+    private func download(_ objects: [(uri: String, relativePath: String)], into directory: String) async throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            for object in objects {
+                if running >= Self.concurrency {
+                    try await group.next()
+                    running -= 1
+                }
+                group.addTask { try await location.download(object.uri, to: "\(directory)/\(object.relativePath)") }
+                running += 1
+            }
+            try await group.waitForAll()
+        }
+    }
+}
+

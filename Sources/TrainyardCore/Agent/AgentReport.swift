@@ -1,0 +1,81 @@
+/// What an agent tells the server on every heartbeat: its phase, and once the command ended, how.
+///
+/// Reports are idempotent: the server applies a phase only forward, so a retried report changes nothing twice.
+public struct AgentReport: Codable, Sendable, Equatable {
+    public var phase: HostPhase
+    /// The command's exit code, once it exited normally.
+    public var exitCode: Int32?
+    /// The signal that ended the command, when one did.
+    public var signal: Int32?
+    /// Why the command failed, in SageMaker's wording (`output/failure`, or exit code and last stderr lines).
+    public var failureReason: String?
+    /// Whether the command ended because the server asked the agent to stop it.
+    public var stopped: Bool
+    /// Object-store URI of this host's `model/` archive, once uploaded.
+    public var modelArchive: String?
+    /// Object-store URI of this host's `output/data/` archive, once uploaded.
+    public var outputArchive: String?
+
+    public init(
+        phase: HostPhase, exitCode: Int32? = nil, signal: Int32? = nil, failureReason: String? = nil, stopped: Bool = false,
+        modelArchive: String? = nil, outputArchive: String? = nil
+    ) {
+        self.phase = phase
+        self.exitCode = exitCode
+        self.signal = signal
+        self.failureReason = failureReason
+        self.stopped = stopped
+        self.modelArchive = modelArchive
+        self.outputArchive = outputArchive
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case phase, signal, stopped
+        case exitCode = "exit_code"
+        case failureReason = "failure_reason"
+        case modelArchive = "model_archive"
+        case outputArchive = "output_archive"
+    }
+}
+
+/// The server's answer to a heartbeat: go on, or stop the command within a grace period.
+public struct AgentDirective: Codable, Sendable, Equatable {
+    /// What the agent must do.
+    public enum Action: String, Codable, Sendable {
+        /// Keep going.
+        case proceed
+        /// SIGTERM the command's process group, SIGKILL it after `graceSeconds`, then upload and report.
+        case stop
+    }
+
+    public var action: Action
+    /// Seconds between SIGTERM and SIGKILL when stopping.
+    public var graceSeconds: Double
+    /// Seconds until the next heartbeat is due.
+    public var heartbeatIntervalSeconds: Double
+
+    public init(action: Action, graceSeconds: Double, heartbeatIntervalSeconds: Double) {
+        self.action = action
+        self.graceSeconds = graceSeconds
+        self.heartbeatIntervalSeconds = heartbeatIntervalSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case action
+        case graceSeconds = "grace_seconds"
+        case heartbeatIntervalSeconds = "heartbeat_interval_seconds"
+    }
+}
+
+/// Where an agent reaches the object store: a filesystem root (the default store), or later S3.
+public struct ObjectStoreDescriptor: Codable, Sendable, Equatable {
+    /// `file` for the filesystem store.
+    public var kind: String
+    /// The filesystem store's root directory (`<data dir>/objects`): `s3://bucket/key` is `<root>/bucket/key`.
+    public var root: String?
+
+    public init(kind: String, root: String?) {
+        self.kind = kind
+        self.root = root
+    }
+}

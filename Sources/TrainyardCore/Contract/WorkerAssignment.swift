@@ -1,0 +1,116 @@
+/// What the server hands one worker host of one attempt: everything the agent needs to lay
+/// out the SageMaker training-container contract and run the job there.
+///
+/// JSON keys are snake_case (`job_name`, `host_name`, `memory_gib`, …); a missing
+/// `master_port` reads as `7777`.
+public struct WorkerAssignment: Sendable, Equatable, Codable {
+    /// The job's name (`TRAINING_JOB_NAME`).
+    public var jobName: String
+    /// The job's ARN (`TRAINING_JOB_ARN`).
+    public var jobARN: String
+    /// The attempt number, from 1.
+    public var attempt: Int
+    /// This host's name, for example `algo-2`.
+    public var hostName: String
+    /// Every host of the attempt, `algo-1` … `algo-N`, in order.
+    public var hosts: [String]
+    /// The catalog instance type of every host, for example `ml.g5.2xlarge`.
+    public var instanceType: String
+    /// Virtual CPUs of this host (`SM_NUM_CPUS`).
+    public var vcpus: Int
+    /// GPUs of this host (`SM_NUM_GPUS`).
+    public var gpus: Int
+    /// Memory of this host in GiB.
+    public var memoryGiB: Double
+    /// The region reported to the job (`AWS_REGION`).
+    public var region: String
+    /// The job's spec.
+    public var spec: JobSpec
+    /// Seconds between the agent's heartbeats.
+    public var heartbeatIntervalSeconds: Double
+    /// Seconds between SIGTERM and SIGKILL when the attempt is stopped.
+    public var stopGraceSeconds: Double
+    /// The rendezvous port on the first host (`SM_MASTER_PORT`, `MASTER_PORT`).
+    public var masterPort: Int
+    /// The object-store URI this attempt's per-host archives go under, for example
+    /// `s3://models/job/attempts/1`.
+    public var outputPrefix: String
+
+    /// Creates an assignment.
+    public init(
+        jobName: String,
+        jobARN: String,
+        attempt: Int,
+        hostName: String,
+        hosts: [String],
+        instanceType: String,
+        vcpus: Int,
+        gpus: Int,
+        memoryGiB: Double,
+        region: String,
+        spec: JobSpec,
+        heartbeatIntervalSeconds: Double,
+        stopGraceSeconds: Double,
+        masterPort: Int = 7777,
+        outputPrefix: String
+    ) {
+        self.jobName = jobName
+        self.jobARN = jobARN
+        self.attempt = attempt
+        self.hostName = hostName
+        self.hosts = hosts
+        self.instanceType = instanceType
+        self.vcpus = vcpus
+        self.gpus = gpus
+        self.memoryGiB = memoryGiB
+        self.region = region
+        self.spec = spec
+        self.heartbeatIntervalSeconds = heartbeatIntervalSeconds
+        self.stopGraceSeconds = stopGraceSeconds
+        self.masterPort = masterPort
+        self.outputPrefix = outputPrefix
+    }
+
+    /// The 0-based position of ``hostName`` in ``hosts``; `nil` when it is not there.
+    public var hostIndex: Int? { hosts.firstIndex(of: hostName) }
+
+    private enum CodingKeys: String, CodingKey {
+        case jobName = "job_name"
+        case jobARN = "job_arn"
+        case attempt
+        case hostName = "host_name"
+        case hosts
+        case instanceType = "instance_type"
+        case vcpus
+        case gpus
+        case memoryGiB = "memory_gib"
+        case region
+        case spec
+        case heartbeatIntervalSeconds = "heartbeat_interval_seconds"
+        case stopGraceSeconds = "stop_grace_seconds"
+        case masterPort = "master_port"
+        case outputPrefix = "output_prefix"
+    }
+
+    /// Decodes an assignment; a missing `master_port` reads as `7777`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            jobName: try c.decode(String.self, forKey: .jobName),
+            jobARN: try c.decode(String.self, forKey: .jobARN),
+            attempt: try c.decode(Int.self, forKey: .attempt),
+            hostName: try c.decode(String.self, forKey: .hostName),
+            hosts: try c.decode([String].self, forKey: .hosts),
+            instanceType: try c.decode(String.self, forKey: .instanceType),
+            vcpus: try c.decode(Int.self, forKey: .vcpus),
+            gpus: try c.decode(Int.self, forKey: .gpus),
+            memoryGiB: try c.decode(Double.self, forKey: .memoryGiB),
+            region: try c.decode(String.self, forKey: .region),
+            spec: try c.decode(JobSpec.self, forKey: .spec),
+            heartbeatIntervalSeconds: try c.decode(Double.self, forKey: .heartbeatIntervalSeconds),
+            stopGraceSeconds: try c.decode(Double.self, forKey: .stopGraceSeconds),
+            masterPort: try c.decodeIfPresent(Int.self, forKey: .masterPort) ?? 7777,
+            outputPrefix: try c.decode(String.self, forKey: .outputPrefix)
+        )
+    }
+}

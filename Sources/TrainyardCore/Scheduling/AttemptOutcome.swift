@@ -1,0 +1,45 @@
+/// What an attempt whose hosts have all finished comes to, decided from the hosts' results, the stop reason and the
+/// job's retry budget (SageMaker: only infrastructure failures are retried, under `RetryStrategy`; user-code failures
+/// only for the exit codes the job lists, as SkyPilot's `recover_on_exit_codes`).
+public enum AttemptOutcome: Sendable, Equatable {
+    /// Every host exited 0: upload the merged model, end `Completed`.
+    case completed
+    /// The user stopped the job: upload what is in `model/`, end `Stopped`.
+    case stopped
+    /// The job ran past `max_run`: upload, end `Stopped` / `MaxRuntimeExceeded`.
+    case maxRuntimeExceeded
+    /// Try again with a new attempt; the reason names the failure.
+    case retry(reason: String)
+    /// End `Failed` with this reason.
+    case failed(reason: String)
+
+    /// Decides the outcome. `retriesUsed` counts earlier retries of this job.
+    public static func decide(
+        hosts: [HostResult], stopReason: StopReason?, maxRetryAttempts: Int, retriesUsed: Int, retryOnExitCodes: [Int]
+    ) -> AttemptOutcome {
+        let ordered = hosts.sorted { $0.ordinal < $1.ordinal }
+        let canRetry = retriesUsed < maxRetryAttempts
+        // A job its user stopped ends Stopped, whatever its hosts did meanwhile.
+        if stopReason == .user { return .stopped }
+        if let lost = ordered.first(where: { $0.phase == .lost }) {
+            let reason = lost.failureReason ?? "InternalServerError: host \(lost.name) stopped heartbeating"
+            return canRetry ? .retry(reason: reason) : .failed(reason: reason + Self.budgetNote(maxRetryAttempts))
+        }
+        if let failed = ordered.first(where: \.failedByItself) {
+            let reason = failed.failureReason ?? "AlgorithmError: host \(failed.name) exited with code \(failed.exitCode ?? -1)"
+            if let code = failed.exitCode, retryOnExitCodes.contains(Int(code)), canRetry {
+                return .retry(reason: reason)
+            }
+            return .failed(reason: reason)
+        }
+        switch stopReason {
+        case .user: return .stopped
+        case .maxRuntime: return .maxRuntimeExceeded
+        case .gangFailure, nil: return .completed
+        }
+    }
+
+    static func budgetNote(_ maxRetryAttempts: Int) -> String {
+        maxRetryAttempts == 0 ? "" : " (after \(maxRetryAttempts) retries, max_retry_attempts)"
+    }
+}

@@ -1,0 +1,37 @@
+/// How one host of an ended attempt finished, as the store recorded it.
+public struct HostResult: Sendable, Equatable {
+    public var name: String
+    public var ordinal: Int
+    public var phase: HostPhase
+    public var exitCode: Int32?
+    public var signal: Int32?
+    public var failureReason: String?
+    /// Whether the agent stopped the command because the server asked it to.
+    public var stopped: Bool
+
+    public init(name: String, ordinal: Int, phase: HostPhase, exitCode: Int32?, signal: Int32?, failureReason: String?, stopped: Bool) {
+        self.name = name
+        self.ordinal = ordinal
+        self.phase = phase
+        self.exitCode = exitCode
+        self.signal = signal
+        self.failureReason = failureReason
+        self.stopped = stopped
+    }
+
+    /// The command ended on its own with a failure (not a stop the server asked for).
+    public var failedByItself: Bool {
+        guard phase == .exited, !stopped else { return false }
+        return (exitCode ?? 0) != 0 || signal != nil
+    }
+}
+
+/// Why the server asked an attempt's hosts to stop.
+public enum StopReason: String, Sendable, Codable {
+    /// The user called stop.
+    case user
+    /// The job ran past `max_run`.
+    case maxRuntime = "max_runtime"
+    /// Another host of the gang failed or was lost: the rest of the gang is torn down.
+    case gangFailure = "gang_failure"
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+
+/// Merges the per-host archives of an attempt into one, as DESIGN.md says: every host's tree together, and on a name
+/// clash the lowest-numbered host's file wins (the clash is logged). Works through a scratch directory, file by file.
+public struct ArchiveMerger: Sendable {
+    public let location: ObjectLocation
+    public let scratchDirectory: String
+    public let logger: Logger
+
+    public init(location: ObjectLocation, scratchDirectory: String, logger: Logger) {
+        self.location = location
+        self.scratchDirectory = scratchDirectory
+        self.logger = logger
+    }
+
+    /// Merges `archives` (host name and archive URI, in host order) into the archive at `destination`; answers the
+    /// paths that clashed.
+    @discardableResult
+    public func merge(_ archives: [(host: String, uri: String)], into destination: String) async throws -> [String] {
+        let work = "\(scratchDirectory)/merge-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let merged = "\(work)/merged"
+        try FileManager.default.createDirectory(atPath: merged, withIntermediateDirectories: true)
+        var clashes: [String] = []
+        for (index, archive) in archives.enumerated() {
+            let file = "\(work)/\(index).tar.gz"
+            let tree = "\(work)/\(index)"
+            try await location.download(archive.uri, to: file)
+            try TarArchive.extract(file, into: tree)
+            try? FileManager.default.removeItem(atPath: file)
+            let enumerator = FileManager.default.enumerator(atPath: tree)
+            while let relative = enumerator?.nextObject() as? String {
+                let source = "\(tree)/\(relative)"
+                let target = "\(merged)/\(relative)"
+                var isDirectory: ObjCBool = false
+                FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory)
+                if isDirectory.boolValue {
+                    try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+                    continue
+                }
+                if FileManager.default.fileExists(atPath: target) {
+                    clashes.append(relative)
+                    logger.warning("model file written by several hosts; the lowest-numbered host's copy is kept",
+                                   metadata: ["path": "\(relative)", "host": "\(archive.host)"])
+                    continue
+                }
+                try FileManager.default.moveItem(atPath: source, toPath: target)
+            }
+        }
+        let result = "\(work)/result.tar.gz"
+        try TarArchive.create(result, from: merged)
+        try await location.upload(file: result, to: destination)
+        return clashes
+    }
+}

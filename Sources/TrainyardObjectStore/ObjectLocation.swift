@@ -1,0 +1,65 @@
+import Foundation
+import TrainyardCore
+
+/// Reads and writes objects named by URIs: `s3://bucket/key` through the configured store, `file:///path` straight on
+/// the local file system (the local provisioner's workers see it).
+public struct ObjectLocation: Sendable {
+    public let store: any ObjectStore
+
+    public init(store: any ObjectStore) {
+        self.store = store
+    }
+
+    /// Uploads a local file to `uri`.
+    public func upload(file: String, to uri: String) async throws {
+        switch try ObjectURI(parsing: uri) {
+        case .s3(let bucket, let key):
+            _ = try await store.put(bucket: bucket, key: key, fromFile: file)
+        case .file(let path):
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: path)
+            try FileManager.default.copyItem(atPath: file, toPath: path)
+        }
+    }
+
+    /// Downloads the object at `uri` into a local file.
+    public func download(_ uri: String, to file: String) async throws {
+        switch try ObjectURI(parsing: uri) {
+        case .s3(let bucket, let key):
+            try await store.get(bucket: bucket, key: key, toFile: file)
+        case .file(let path):
+            guard FileManager.default.fileExists(atPath: path) else { throw ObjectStoreError.noSuchKey(bucket: "file", key: path) }
+            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: file)
+            try FileManager.default.copyItem(atPath: path, toPath: file)
+        }
+    }
+
+    /// Every object under `uri` taken as a prefix, as (URI of the object, path relative to the prefix) pairs, sorted.
+    /// A URI naming one object yields that object with its file name.
+    public func listTree(_ uri: String) async throws -> [(uri: String, relativePath: String)] {
+        switch try ObjectURI(parsing: uri) {
+        case .s3(let bucket, let key):
+            let directoryPrefix = key.isEmpty || key.hasSuffix("/") ? key : key + "/"
+            var objects = try await store.list(bucket: bucket, prefix: directoryPrefix)
+            if objects.isEmpty, !key.isEmpty, let single = try await store.head(bucket: bucket, key: key) {
+                objects = [single]
+                return [("s3://\(bucket)/\(single.key)", (single.key as NSString).lastPathComponent)]
+            }
+            return objects.map { ("s3://\(bucket)/\($0.key)", String($0.key.dropFirst(directoryPrefix.count))) }
+        case .file(let path):
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return [] }
+            if !isDirectory.boolValue { return [("file://\(path)", (path as NSString).lastPathComponent)] }
+            var result: [(String, String)] = []
+            let enumerator = FileManager.default.enumerator(atPath: path)
+            while let relative = enumerator?.nextObject() as? String {
+                var childIsDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: "\(path)/\(relative)", isDirectory: &childIsDirectory), !childIsDirectory.boolValue {
+                    result.append(("file://\(path)/\(relative)", relative))
+                }
+            }
+            return result.sorted { $0.1 < $1.1 }
+        }
+    }
+}

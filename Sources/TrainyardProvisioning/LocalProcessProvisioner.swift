@@ -1,0 +1,136 @@
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Workers as local processes: one `trainyard-agent` per host, each in its own directory under
+/// `<data dir>/workers/<host id>`, in a process group of its own (so a Ctrl-C of the server does not reach it and a
+/// server restart leaves it running). Where the OS allows (root, or unprivileged user namespaces and an existing `/opt/ml`),
+/// each agent runs in its own mount namespace in which `/opt/ml` is its directory and `/etc/hosts` resolves
+/// `algo-1 … algo-N` to this machine; elsewhere the tree lives in the worker directory and the `SM_*` variables say so.
+public struct LocalProcessProvisioner: WorkerPoolProvisioner {
+    public let name = "local"
+    /// `<data dir>/workers`.
+    public let workersDirectory: String
+    /// The `trainyard-agent` executable.
+    public let agentExecutable: String
+    /// Extra environment for every agent (the object store's settings, for one).
+    public let agentEnvironment: [String: String]
+    let isolation: Isolation
+    let logger: Logger
+
+    /// How workers get their `/opt/ml`.
+    enum Isolation: Sendable {
+        /// `unshare --mount` as root.
+        case mountNamespace
+        /// `unshare --user --map-root-user --mount` as an ordinary user.
+        case userNamespace
+        /// No namespace: the tree is the worker directory.
+        case none
+    }
+
+    public init(workersDirectory: String, agentExecutable: String, agentEnvironment: [String: String] = [:], logger: Logger) {
+        self.workersDirectory = workersDirectory
+        self.agentExecutable = agentExecutable
+        self.agentEnvironment = agentEnvironment
+        self.logger = logger
+        self.isolation = Self.probeIsolation()
+        logger.info("local provisioner ready", metadata: ["isolation": "\(isolation)", "agent": "\(agentExecutable)"])
+    }
+
+    /// The agent beside the running executable, or `TRAINYARD_AGENT_BIN`.
+    public static func defaultAgentExecutable(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let explicit = environment["TRAINYARD_AGENT_BIN"], !explicit.isEmpty { return explicit }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        return executable.deletingLastPathComponent().appendingPathComponent("trainyard-agent").path
+    }
+
+    static func probeIsolation() -> Isolation {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return .none }
+        if geteuid() == 0 {
+            try? FileManager.default.createDirectory(atPath: "/opt/ml", withIntermediateDirectories: true)
+            return run("/usr/bin/unshare", ["--mount", "--propagation", "private", "/bin/true"]) ? .mountNamespace : .none
+        }
+        guard FileManager.default.fileExists(atPath: "/opt/ml") else { return .none }
+        return run("/usr/bin/unshare", ["--user", "--map-root-user", "--mount", "/bin/true"]) ? .userNamespace : .none
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    public func launch(_ request: PoolLaunchRequest) async throws -> [String: String] {
+        var references: [String: String] = [:]
+        for host in request.hosts {
+            let directory = "\(workersDirectory)/\(host.id)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let hostsFile = "\(directory)/.etc-hosts"
+            let aliases = request.hosts.map { "127.0.0.1\t\($0.name)" }.joined(separator: "\n")
+            try "127.0.0.1\tlocalhost \(host.name)\n::1\tlocalhost\n\(aliases)\n".write(toFile: hostsFile, atomically: true, encoding: .utf8)
+
+            // Foundation starts every child as the leader of a new process group: a Ctrl-C of the server does not
+            // reach the agent, and its process id is its group's.
+            let process = Process()
+            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRAINYARD_") }
+            for (key, value) in agentEnvironment { environment[key] = value }
+            environment["TRAINYARD_AGENT_SERVER"] = request.serverURL
+            environment["TRAINYARD_AGENT_TOKEN"] = host.token
+            environment["TRAINYARD_AGENT_DIR"] = directory
+            switch isolation {
+            case .mountNamespace, .userNamespace:
+                environment["TRAINYARD_AGENT_LAYOUT_ROOT"] = "/opt/ml"
+                let userFlags = isolation == .userNamespace ? ["--user", "--map-root-user"] : []
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+                process.arguments = userFlags + [
+                    "--mount", "--propagation", "private", "/bin/sh", "-c",
+                    #"mount --bind "$0" /opt/ml && mount --bind "$1" /etc/hosts && exec "$2""#, directory, hostsFile, agentExecutable,
+                ]
+            case .none:
+                environment["TRAINYARD_AGENT_LAYOUT_ROOT"] = directory
+                process.executableURL = URL(fileURLWithPath: agentExecutable)
+            }
+            process.environment = environment
+            process.currentDirectoryURL = URL(fileURLWithPath: directory)
+            FileManager.default.createFile(atPath: "\(directory)/agent.log", contents: nil)
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/agent.log"))
+            process.standardOutput = log
+            process.standardError = log
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            try? log.close()
+            references[host.id] = "pid:\(process.processIdentifier) dir:\(directory)"
+            logger.info("started agent", metadata: ["job": "\(request.jobName)", "attempt": "\(request.attemptNumber)", "host": "\(host.name)",
+                                                     "pid": "\(process.processIdentifier)"])
+        }
+        return references
+    }
+
+    public func terminate(hosts references: [String: String]) async {
+        for (hostID, reference) in references {
+            let fields = Dictionary(uniqueKeysWithValues: reference.split(separator: " ").compactMap { field -> (String, String)? in
+                guard let colon = field.firstIndex(of: ":") else { return nil }
+                return (String(field[..<colon]), String(field[field.index(after: colon)...]))
+            })
+            // The user's command runs in a process group of its own, recorded by its agent.
+            if let directory = fields["dir"], let text = try? String(contentsOfFile: "\(directory)/command.pgid", encoding: .utf8),
+                let group = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), group > 1
+            {
+                kill(-group, SIGKILL)
+            }
+            if let pid = fields["pid"].flatMap({ pid_t($0) }), pid > 1 {
+                kill(-pid, SIGKILL)
+                kill(pid, SIGKILL)
+            }
+            logger.info("terminated host", metadata: ["host": "\(hostID)"])
+        }
+    }
+}

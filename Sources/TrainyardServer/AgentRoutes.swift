@@ -1,0 +1,64 @@
+import Foundation
+import Hummingbird
+import TrainyardCore
+import TrainyardStore
+
+/// The worker protocol, `/v1/agent/*`: an agent authenticates with its attempt-scoped token (`Bearer <host id>.<secret>`)
+/// and sees its own assignment only. Bodies are Core's ``AgentAssignment``, ``AgentReport`` and ``AgentDirective``.
+struct AgentRoutes: Sendable {
+    let store: PostgresStore
+    let catalog: InstanceCatalog
+    let settings: WorkerSettings
+    let objectStore: ObjectStoreDescriptor
+    let arnPrefix: String
+    let region: String
+    let attempts: Doorbell
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("v1/agent/assignment") { request, _ in try await assignment(request) }
+        router.post("v1/agent/heartbeat") { request, context in try await heartbeat(request, context: context) }
+    }
+
+    func authenticate(_ request: Request) async throws -> HostRecord {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
+            let host = try await store.authenticateAgent(String(header.dropFirst(7)))
+        else {
+            throw APIError.unauthorized(detail: "an agent token is required: Authorization: Bearer <host id>.<secret>")
+        }
+        return host
+    }
+
+    func assignment(_ request: Request) async throws -> Response {
+        let host = try await authenticate(request)
+        guard let assignment = try await store.assignment(for: host) else { throw APIError.notFound(detail: "the host's job no longer exists") }
+        let job = assignment.job
+        let shape = catalog.shape(named: job.spec.instanceType)
+        let worker = WorkerAssignment(
+            jobName: job.name, jobARN: arnPrefix + job.name, attempt: assignment.attemptNumber, hostName: host.name, hosts: assignment.hostNames,
+            instanceType: job.spec.instanceType, vcpus: shape?.vcpus ?? 1, gpus: shape?.gpus ?? 0, memoryGiB: shape?.memoryGiB ?? 1, region: region,
+            spec: job.spec, heartbeatIntervalSeconds: settings.heartbeatInterval, stopGraceSeconds: settings.stopGrace,
+            outputPrefix: Finalizer.outputBase(job) + "/attempts/\(assignment.attemptNumber)")
+        return try Self.json(AgentAssignment(worker: worker, objectStore: objectStore))
+    }
+
+    func heartbeat(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let host = try await authenticate(request)
+        let body = try await request.body.collect(upTo: 1 << 20)
+        let report: AgentReport
+        do {
+            report = try JSONDecoder().decode(AgentReport.self, from: Data(buffer: body))
+        } catch {
+            throw APIError.badRequest(detail: "the heartbeat body is not an agent report: \(error)")
+        }
+        let directive = try await store.recordHeartbeat(
+            hostID: host.id, report: report, leaseSeconds: settings.hostLease, heartbeatSeconds: settings.heartbeatInterval)
+        if report.phase == .exited { attempts.ring() }
+        return try Self.json(directive)
+    }
+
+    static func json(_ value: some Encodable) throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
+    }
+}

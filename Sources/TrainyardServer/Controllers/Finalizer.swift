@@ -1,0 +1,61 @@
+import Foundation
+import Logging
+import TrainyardCore
+import TrainyardObjectStore
+import TrainyardStore
+
+/// Ends attempts whose hosts are all done: merges the hosts' `model/` archives into `model.tar.gz` and their
+/// `output/data/` archives into `output.tar.gz` (lowest-numbered host wins a clash), then moves the job to where the
+/// outcome leads (completed, stopped, failed, or retried) in one transaction.
+struct Finalizer: Sendable {
+    let store: PostgresStore
+    let location: ObjectLocation
+    let scratchDirectory: String
+    let logger: Logger
+    /// How long one replica holds an attempt while merging before another may take over.
+    static let leaseSeconds = 600.0
+
+    func runOnce(now: Date = Date()) async throws {
+        while let work = try await store.claimFinishedAttempt(leaseSeconds: Self.leaseSeconds, now: now) {
+            try await finalize(work)
+        }
+    }
+
+    func finalize(_ work: FinalizeWork) async throws {
+        var logger = self.logger
+        logger[metadataKey: "job"] = "\(work.job.name)"
+        logger[metadataKey: "attempt"] = "\(work.attempt.number)"
+        var modelURI: String?
+        switch work.outcome {
+        case .completed, .stopped, .maxRuntimeExceeded:
+            let base = Self.outputBase(work.job)
+            let merger = ArchiveMerger(location: location, scratchDirectory: scratchDirectory, logger: logger)
+            let hosts = work.attempt.hosts.sorted { $0.ordinal < $1.ordinal }
+            let models = hosts.compactMap { host in host.modelArchive.map { (host: host.name, uri: $0) } }
+            let outputs = hosts.compactMap { host in host.outputArchive.map { (host: host.name, uri: $0) } }
+            do {
+                if !models.isEmpty {
+                    try await merger.merge(models, into: base + "/output/model.tar.gz")
+                    modelURI = base + "/output/model.tar.gz"
+                }
+                if !outputs.isEmpty { try await merger.merge(outputs, into: base + "/output/output.tar.gz") }
+            } catch {
+                logger.error("merging the hosts' outputs failed", metadata: ["error": "\(error)"])
+                let reason = "InternalServerError: uploading the model failed: \(error)"
+                try await store.finishAttempt(FinalizeWork(job: work.job, attempt: work.attempt, outcome: .failed(reason: reason)), modelArtifacts: nil)
+                return
+            }
+        case .retry, .failed:
+            break
+        }
+        try await store.finishAttempt(work, modelArtifacts: modelURI)
+        logger.info("attempt finished", metadata: ["outcome": "\(work.outcome)"])
+    }
+
+    /// `<output_path>/<job name>`, as SageMaker lays it out.
+    static func outputBase(_ job: JobRecord) -> String {
+        var output = job.spec.outputPath ?? "s3://trainyard/\(job.projectName)"
+        while output.hasSuffix("/") { output.removeLast() }
+        return "\(output)/\(job.name)"
+    }
+}

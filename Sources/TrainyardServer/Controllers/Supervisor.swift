@@ -1,0 +1,28 @@
+import Foundation
+import Logging
+import TrainyardProvisioning
+import TrainyardStore
+
+/// Judges hosts whose heartbeats stopped (their lease ran out) and jobs past `max_run`.
+struct Supervisor: Sendable {
+    let store: PostgresStore
+    let provisioner: any WorkerPoolProvisioner
+    let settings: WorkerSettings
+    let address: ServerAddress
+    let logger: Logger
+
+    func runOnce(now: Date = Date()) async throws {
+        // While the server does not listen, silence proves nothing.
+        guard address.isListening else { return }
+        let lost = try await store.reapExpiredHosts(now: now)
+        if !lost.isEmpty {
+            for host in lost {
+                logger.warning("host lost: its heartbeats stopped", metadata: ["host": "\(host.id)"])
+            }
+            await provisioner.terminate(hosts: Dictionary(uniqueKeysWithValues: lost.compactMap { host in host.providerRef.map { (host.id, $0) } }))
+        }
+        for name in try await store.enforceMaxRuntime(graceSeconds: settings.stopGrace, now: now) {
+            logger.info("job ran past max_run; stopping it", metadata: ["job": "\(name)"])
+        }
+    }
+}

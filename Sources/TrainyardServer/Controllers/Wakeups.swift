@@ -1,0 +1,47 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Listens to Postgres notifications (`trainyard_jobs`, `trainyard_attempts`) on one connection and rings the
+/// controllers' doorbells, so that a job submitted to any replica is scheduled at once, not on the next tick.
+struct Wakeups: Service {
+    let client: PostgresClient
+    let jobs: Doorbell
+    let attempts: Doorbell
+    let logger: Logger
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await client.withConnection { connection in
+                        // A notification sequence does not end on cancellation; closing the connection ends it.
+                        try await withTaskCancellationHandler {
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask {
+                                try await connection.listen(on: "trainyard_jobs") { notifications in
+                                    for try await _ in notifications { jobs.ring() }
+                                }
+                            }
+                            group.addTask {
+                                try await connection.listen(on: "trainyard_attempts") { notifications in
+                                    for try await _ in notifications { attempts.ring() }
+                                }
+                            }
+                            try await group.next()
+                            group.cancelAll()
+                        }
+                        } onCancel: {
+                            Task { try? await connection.close() }
+                        }
+                    }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.warning("listening for notifications failed; retrying", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+
+extension ServerConfiguration {
+    /// Reads the worker timing variables; a value that is not a positive number is an error naming it.
+    static func workerSettings(environment: [String: String]) throws -> WorkerSettings {
+        var settings = WorkerSettings()
+        func seconds(_ key: String, into keyPath: WritableKeyPath<WorkerSettings, Double>) throws {
+            guard let text = environment[key], !text.isEmpty else { return }
+            guard let value = Double(text), value > 0 else {
+                throw ConfigurationError.invalid(key: key, value: text, expected: "a positive number of seconds")
+            }
+            settings[keyPath: keyPath] = value
+        }
+        try seconds("TRAINYARD_HEARTBEAT_INTERVAL", into: \.heartbeatInterval)
+        try seconds("TRAINYARD_HOST_LEASE", into: \.hostLease)
+        try seconds("TRAINYARD_STOP_GRACE", into: \.stopGrace)
+        try seconds("TRAINYARD_LAUNCH_TIMEOUT", into: \.launchTimeout)
+        return settings
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import Synchronization
+
+/// Timing of the worker protocol, from the configuration.
+public struct WorkerSettings: Sendable {
+    /// Seconds between agent heartbeats (`TRAINYARD_HEARTBEAT_INTERVAL`, default 2).
+    public var heartbeatInterval: Double
+    /// Seconds a host may stay silent before it is judged lost (`TRAINYARD_HOST_LEASE`, default 20).
+    public var hostLease: Double
+    /// Seconds between SIGTERM and SIGKILL on stop and max_run (`TRAINYARD_STOP_GRACE`, default 120 as SageMaker).
+    public var stopGrace: Double
+    /// Seconds a launched host has to call in before it is judged lost (`TRAINYARD_LAUNCH_TIMEOUT`, default 120).
+    public var launchTimeout: Double
+
+    public init(heartbeatInterval: Double = 2, hostLease: Double = 20, stopGrace: Double = 120, launchTimeout: Double = 120) {
+        self.heartbeatInterval = heartbeatInterval
+        self.hostLease = hostLease
+        self.stopGrace = stopGrace
+        self.launchTimeout = launchTimeout
+    }
+}
+
+/// The server's own URL once it listens (port 0 picks one), for agents to call back, and whether it still listens:
+/// hosts are only judged while their heartbeats can arrive.
+final class ServerAddress: Sendable {
+    private let url = Mutex<String?>(nil)
+    private let listening = Atomic<Bool>(false)
+
+    var isListening: Bool { listening.load(ordering: .acquiring) }
+
+    func setListening(_ value: Bool) { listening.store(value, ordering: .releasing) }
+
+    func set(host: String, port: Int) {
+        let reachable = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+        url.withLock { $0 = "http://\(reachable):\(port)" }
+    }
+
+    var value: String? { url.withLock { $0 } }
+}

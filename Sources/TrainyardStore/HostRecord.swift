@@ -1,0 +1,56 @@
+import Foundation
+import TrainyardCore
+
+/// A worker host as stored.
+public struct HostRecord: Sendable, Equatable {
+    public var id: String
+    public var attemptID: Int64
+    public var jobID: Int64
+    public var name: String
+    public var ordinal: Int
+    public var instanceType: String
+    public var spot: Bool
+    public var phase: HostPhase
+    public var exitCode: Int32?
+    public var signal: Int32?
+    public var failureReason: String?
+    public var stopped: Bool
+    public var modelArchive: String?
+    public var outputArchive: String?
+    public var providerRef: String?
+    public var startedAt: Date
+    public var endedAt: Date?
+
+    /// The result the attempt outcome is decided from.
+    public var result: HostResult {
+        HostResult(name: name, ordinal: ordinal, phase: phase, exitCode: exitCode, signal: signal, failureReason: failureReason, stopped: stopped)
+    }
+}
+
+/// An attempt with its hosts.
+public struct AttemptRecord: Sendable, Equatable {
+    public var id: Int64
+    public var jobID: Int64
+    public var number: Int
+    public var state: String
+    public var startedAt: Date
+    public var trainingStartedAt: Date?
+    public var endedAt: Date?
+    public var endReason: String?
+    public var stopReason: StopReason?
+    public var hosts: [HostRecord]
+
+    /// Seconds the gang spent training in this attempt, up to `now` while it runs.
+    public func trainingSeconds(now: Date) -> Double {
+        guard let start = trainingStartedAt else { return 0 }
+        return max(0, (endedAt ?? now).timeIntervalSince(start))
+    }
+}
+
+/// What a host's agent needs to start: the assignment's inputs as the store knows them.
+public struct HostAssignment: Sendable {
+    public var host: HostRecord
+    public var job: JobRecord
+    public var attemptNumber: Int
+    public var hostNames: [String]
+}

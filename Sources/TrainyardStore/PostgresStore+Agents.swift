@@ -1,0 +1,185 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TrainyardCore
+
+extension PostgresStore {
+    static let hostColumns = """
+        h.id, h.attempt_id, h.job_id, h.name, h.ordinal, h.instance_type, h.spot, h.phase, h.exit_code, h.signal, h.failure_reason,
+        h.stopped, h.model_archive, h.output_archive, h.provisioner_ref, h.started_at, h.ended_at
+        """
+
+    static func decodeHost(_ row: PostgresRow) throws -> HostRecord {
+        let (id, attemptID, jobID, name, ordinal, type, spot, phase, exitCode, signal, reason, stopped, model, output, ref, started, ended) =
+            try row.decode(
+                (String, Int64, Int64, String, Int, String, Bool, String, Int32?, Int32?, String?, Bool, String?, String?, String?, Date, Date?).self)
+        return HostRecord(
+            id: id, attemptID: attemptID, jobID: jobID, name: name, ordinal: ordinal, instanceType: type, spot: spot,
+            phase: HostPhase(rawValue: phase) ?? .lost, exitCode: exitCode, signal: signal, failureReason: reason, stopped: stopped,
+            modelArchive: model, outputArchive: output, providerRef: ref, startedAt: started, endedAt: ended)
+    }
+
+    /// The host an agent token belongs to, when its secret matches; a host of an ended attempt still authenticates,
+    /// so that its agent learns to stop.
+    public func authenticateAgent(_ token: String) async throws -> HostRecord? {
+        guard let dot = token.lastIndex(of: ".") else { return nil }
+        let id = String(token[..<dot])
+        let secret = String(token[token.index(after: dot)...])
+        let rows = try await client.query("SELECT \(unescaped: Self.hostColumns), h.token_hash FROM hosts h WHERE h.id = \(id)", logger: logger)
+        for try await row in rows {
+            let host = try Self.decodeHost(row)
+            let hash = try row.makeRandomAccess()[17].decode(String.self, context: .default)
+            return APIKeyHasher().verify(secret: secret, stored: hash) ? host : nil
+        }
+        _ = APIKeyHasher().verify(secret: secret, stored: Self.decoyHash)
+        return nil
+    }
+
+    /// What the host's agent is to run.
+    public func assignment(for host: HostRecord) async throws -> HostAssignment? {
+        guard let job = try await job(id: host.jobID) else { return nil }
+        var names: [String] = []
+        var number = 0
+        for try await (name, attempt) in try await client.query(
+            "SELECT h.name, a.number FROM hosts h JOIN attempts a ON a.id = h.attempt_id WHERE h.attempt_id = \(host.attemptID) ORDER BY h.ordinal",
+            logger: logger
+        ).decode((String, Int).self) {
+            names.append(name)
+            number = attempt
+        }
+        return HostAssignment(host: host, job: job, attemptNumber: number, hostNames: names)
+    }
+
+    /// Records where the provisioner put a host (a process id, a Slurm job and node).
+    public func setProvisionerReference(hostID: String, reference: String) async throws {
+        try await client.query("UPDATE hosts SET provisioner_ref = \(reference) WHERE id = \(hostID)", logger: logger)
+    }
+
+    /// Applies an agent's heartbeat in one transaction: the host's phase moves forward only (a retried report changes
+    /// nothing twice), its lease is extended, the job follows the slowest host of its gang, a host that failed on its
+    /// own has the rest of the gang stopped, and an attempt whose hosts are all done is handed to the finalizer.
+    /// Answers whether the agent must stop, and with what grace.
+    public func recordHeartbeat(
+        hostID: String, report: AgentReport, leaseSeconds: Double, heartbeatSeconds: Double, now: Date = Date()
+    ) async throws -> AgentDirective {
+        try await client.transaction(logger: logger) { connection in
+            var found: HostRecord?
+            for try await row in try await connection.query(
+                "SELECT \(unescaped: Self.hostColumns) FROM hosts h WHERE h.id = \(hostID) FOR UPDATE", logger: logger)
+            {
+                found = try Self.decodeHost(row)
+            }
+            guard let host = found else { throw StoreError.jobNotFound(hostID) }
+            let attempt = try await lockAttempt(on: connection, id: host.attemptID)
+            if host.phase.isFinal {
+                // A host already judged lost (or done) is told to stop; its late reports change nothing.
+                return AgentDirective(action: host.phase == .lost || attempt.state != "running" ? .stop : .proceed, graceSeconds: 0,
+                                      heartbeatIntervalSeconds: heartbeatSeconds)
+            }
+            let phase = max(host.phase, report.phase)
+            let exited = phase == .exited
+            try await connection.query(
+                """
+                UPDATE hosts SET phase = \(phase.rawValue), lease_expires_at = \(now.addingTimeInterval(leaseSeconds)), last_seen_at = \(now),
+                    exit_code = CASE WHEN \(exited) THEN \(report.exitCode) ELSE exit_code END,
+                    signal = CASE WHEN \(exited) THEN \(report.signal) ELSE signal END,
+                    failure_reason = CASE WHEN \(exited) THEN \(report.failureReason) ELSE failure_reason END,
+                    stopped = CASE WHEN \(exited) THEN \(report.stopped) ELSE stopped END,
+                    model_archive = coalesce(\(report.modelArchive), model_archive),
+                    output_archive = coalesce(\(report.outputArchive), output_archive),
+                    ended_at = CASE WHEN \(exited) THEN \(now) ELSE ended_at END
+                WHERE id = \(hostID)
+                """, logger: logger)
+            var updated = host
+            updated.phase = phase
+            if exited {
+                updated.exitCode = report.exitCode
+                updated.signal = report.signal
+                updated.stopped = report.stopped
+            }
+            if updated.result.failedByItself, attempt.stopReason == nil {
+                try await requestAttemptStop(on: connection, attemptID: attempt.id, reason: .gangFailure, graceSeconds: 0, now: now)
+            }
+            try await advance(on: connection, attemptID: attempt.id, now: now)
+            return try await directive(on: connection, attemptID: attempt.id, heartbeatSeconds: heartbeatSeconds, now: now)
+        }
+    }
+
+    func lockAttempt(on connection: PostgresConnection, id: Int64) async throws -> AttemptRecord {
+        for try await (id, jobID, number, state, started, training, ended, endReason, stopReason) in try await connection.query(
+            """
+            SELECT id, job_id, number, state, started_at, training_started_at, ended_at, end_reason, stop_reason
+            FROM attempts WHERE id = \(id) FOR UPDATE
+            """, logger: logger
+        ).decode((Int64, Int64, Int, String, Date, Date?, Date?, String?, String?).self) {
+            return AttemptRecord(
+                id: id, jobID: jobID, number: number, state: state, startedAt: started, trainingStartedAt: training, endedAt: ended,
+                endReason: endReason, stopReason: stopReason.flatMap(StopReason.init(rawValue:)), hosts: [])
+        }
+        throw StoreError.jobNotFound("attempt \(id)")
+    }
+
+    func requestAttemptStop(on connection: PostgresConnection, attemptID: Int64, reason: StopReason, graceSeconds: Double, now: Date) async throws {
+        try await connection.query(
+            """
+            UPDATE attempts SET stop_reason = coalesce(stop_reason, \(reason.rawValue)), stop_requested_at = coalesce(stop_requested_at, \(now)),
+                stop_grace_seconds = coalesce(stop_grace_seconds, \(graceSeconds))
+            WHERE id = \(attemptID) AND state = 'running'
+            """, logger: logger)
+    }
+
+    private func directive(on connection: PostgresConnection, attemptID: Int64, heartbeatSeconds: Double, now: Date) async throws -> AgentDirective {
+        for try await (requested, grace, state) in try await connection.query(
+            "SELECT stop_requested_at, stop_grace_seconds, state FROM attempts WHERE id = \(attemptID)", logger: logger
+        ).decode((Date?, Double?, String).self) {
+            if let requested {
+                let remaining = max(0, (grace ?? 0) - now.timeIntervalSince(requested))
+                return AgentDirective(action: .stop, graceSeconds: remaining, heartbeatIntervalSeconds: heartbeatSeconds)
+            }
+            if state != "running" { return AgentDirective(action: .stop, graceSeconds: 0, heartbeatIntervalSeconds: heartbeatSeconds) }
+        }
+        return AgentDirective(action: .proceed, graceSeconds: 0, heartbeatIntervalSeconds: heartbeatSeconds)
+    }
+
+    /// Moves the job along with the slowest host of the attempt, and hands a finished attempt to the finalizer.
+    func advance(on connection: PostgresConnection, attemptID: Int64, now: Date) async throws {
+        var phases: [HostPhase] = []
+        var jobID: Int64 = 0
+        for try await (phase, job) in try await connection.query(
+            "SELECT phase, job_id FROM hosts WHERE attempt_id = \(attemptID)", logger: logger
+        ).decode((String, Int64).self) {
+            phases.append(HostPhase(rawValue: phase) ?? .lost)
+            jobID = job
+        }
+        guard let slowest = phases.min() else { return }
+        guard let job = try await lockJob(on: connection, id: jobID) else { return }
+        var machine = JobStateMachine(state: job.state)
+        var transitions: [JobTransition] = []
+        let walk: [(HostPhase, JobLifecycleEvent, SecondaryStatus)] = [
+            (.preparing, .preparing, .preparingTrainingStack), (.downloading, .downloading, .downloading), (.training, .training, .training),
+        ]
+        for (phase, event, status) in walk where slowest >= phase && !phases.contains(.lost) {
+            if machine.state.secondaryStatus == status { continue }
+            if let transition = try? machine.handle(event, now: now) { transitions.append(transition) }
+        }
+        if transitions.contains(where: { $0.toSecondaryStatus == .training }) {
+            try await connection.query(
+                "UPDATE attempts SET training_started_at = coalesce(training_started_at, \(now)) WHERE id = \(attemptID)", logger: logger)
+        }
+        try await apply(transitions, state: machine.state, to: job, on: connection, now: now)
+        if phases.allSatisfy(\.isFinal) {
+            try await connection.query("UPDATE attempts SET state = 'ending' WHERE id = \(attemptID) AND state = 'running'", logger: logger)
+            try await connection.query("SELECT pg_notify('trainyard_attempts', \(String(attemptID)))", logger: logger)
+        }
+    }
+
+    func lockJob(on connection: PostgresConnection, id: Int64) async throws -> JobRecord? {
+        for try await row in try await connection.query(
+            "SELECT \(unescaped: Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = \(id) FOR UPDATE OF j",
+            logger: logger)
+        {
+            return try Self.decodeJob(row)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,219 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TrainyardCore
+
+/// An attempt whose hosts are all done, claimed by one finalizer to merge its outputs and end it.
+public struct FinalizeWork: Sendable {
+    public var job: JobRecord
+    public var attempt: AttemptRecord
+    public var outcome: AttemptOutcome
+
+    public init(job: JobRecord, attempt: AttemptRecord, outcome: AttemptOutcome) {
+        self.job = job
+        self.attempt = attempt
+        self.outcome = outcome
+    }
+}
+
+extension PostgresStore {
+    /// The attempts of a job with their hosts, oldest first.
+    public func attempts(jobID: Int64) async throws -> [AttemptRecord] {
+        var attempts: [AttemptRecord] = []
+        for try await (id, jobID, number, state, started, training, ended, endReason, stopReason) in try await client.query(
+            """
+            SELECT id, job_id, number, state, started_at, training_started_at, ended_at, end_reason, stop_reason
+            FROM attempts WHERE job_id = \(jobID) ORDER BY number
+            """, logger: logger
+        ).decode((Int64, Int64, Int, String, Date, Date?, Date?, String?, String?).self) {
+            attempts.append(
+                AttemptRecord(
+                    id: id, jobID: jobID, number: number, state: state, startedAt: started, trainingStartedAt: training, endedAt: ended,
+                    endReason: endReason, stopReason: stopReason.flatMap(StopReason.init(rawValue:)), hosts: []))
+        }
+        guard !attempts.isEmpty else { return [] }
+        var hosts: [Int64: [HostRecord]] = [:]
+        for try await row in try await client.query(
+            "SELECT \(unescaped: Self.hostColumns) FROM hosts h WHERE h.job_id = \(jobID) ORDER BY h.attempt_id, h.ordinal", logger: logger)
+        {
+            let host = try Self.decodeHost(row)
+            hosts[host.attemptID, default: []].append(host)
+        }
+        return attempts.map { attempt in
+            var attempt = attempt
+            attempt.hosts = hosts[attempt.id] ?? []
+            return attempt
+        }
+    }
+
+    /// Stops a job: with no live attempt it ends `Stopped` at once; otherwise it goes `Stopping` and its hosts are
+    /// told to stop with `graceSeconds` (SIGTERM, then SIGKILL); the finalizer ends it once they are done.
+    public func requestStop(projectID: Int64, name: String, reason: StopReason, graceSeconds: Double, now: Date = Date()) async throws -> JobRecord {
+        guard let job = try await job(projectID: projectID, name: name) else { throw StoreError.jobNotFound(name) }
+        try await client.transaction(logger: logger) { connection in
+            // Lock order everywhere: attempt, then job.
+            var live: Int64?
+            for try await id in try await connection.query(
+                "SELECT id FROM attempts WHERE job_id = \(job.id) AND state = 'running' FOR UPDATE", logger: logger
+            ).decode(Int64.self) {
+                live = id
+            }
+            guard let locked = try await lockJob(on: connection, id: job.id) else { throw StoreError.jobNotFound(name) }
+            var machine = JobStateMachine(state: locked.state)
+            var transitions: [JobTransition] = []
+            do {
+                transitions.append(try machine.handle(.stopRequested, now: now))
+                if let live {
+                    try await requestAttemptStop(on: connection, attemptID: live, reason: reason, graceSeconds: graceSeconds, now: now)
+                } else {
+                    transitions.append(try machine.handle(reason == .maxRuntime ? .maxRuntimeExceeded : .stopped, now: now))
+                }
+            } catch let error as JobTransitionError {
+                throw StoreError.transitionRefused(error)
+            }
+            try await apply(transitions, state: machine.state, to: locked, on: connection, now: now)
+        }
+        return try await self.job(id: job.id) ?? job
+    }
+
+    /// Hosts whose lease ran out are lost (an infrastructure failure naming the host); the rest of their gang is
+    /// stopped at once. Returns the lost hosts, for the provisioner to tear down.
+    public func reapExpiredHosts(now: Date = Date()) async throws -> [HostRecord] {
+        var expired: [HostRecord] = []
+        for try await row in try await client.query(
+            "SELECT \(unescaped: Self.hostColumns) FROM hosts h WHERE h.phase NOT IN ('exited', 'lost') AND h.lease_expires_at < \(now)",
+            logger: logger)
+        {
+            expired.append(try Self.decodeHost(row))
+        }
+        var lost: [HostRecord] = []
+        for host in expired {
+            let reason = "InternalServerError: host \(host.name) (\(host.id)) stopped heartbeating; its lease expired"
+            let applied: Bool = try await client.transaction(logger: logger) { connection in
+                _ = try await lockAttempt(on: connection, id: host.attemptID)
+                let rows = try await connection.query(
+                    """
+                    UPDATE hosts SET phase = 'lost', failure_reason = \(reason), ended_at = \(now)
+                    WHERE id = \(host.id) AND phase NOT IN ('exited', 'lost') AND lease_expires_at < \(now) RETURNING id
+                    """, logger: logger)
+                var changed = false
+                for try await _ in rows { changed = true }
+                guard changed else { return false }
+                try await appendEvent(
+                    on: connection, jobID: host.jobID, time: now, type: "host_lost", status: nil, secondaryStatus: nil, message: reason)
+                try await requestAttemptStop(on: connection, attemptID: host.attemptID, reason: .gangFailure, graceSeconds: 0, now: now)
+                try await advance(on: connection, attemptID: host.attemptID, now: now)
+                return true
+            }
+            if applied { lost.append(host) }
+        }
+        return lost
+    }
+
+    /// After a restart, gives every live host a fresh lease before anyone is judged: the server being down is not
+    /// a dead host.
+    public func extendLiveLeases(by seconds: Double, now: Date = Date()) async throws {
+        try await client.query(
+            "UPDATE hosts SET lease_expires_at = greatest(lease_expires_at, \(now.addingTimeInterval(seconds))) WHERE phase NOT IN ('exited', 'lost')",
+            logger: logger)
+    }
+
+    /// Jobs training past `max_run` (training time summed over attempts) are stopped with `MaxRuntimeExceeded`.
+    public func enforceMaxRuntime(graceSeconds: Double, now: Date = Date()) async throws -> [String] {
+        var overdue: [(Int64, String)] = []
+        for try await (projectID, name) in try await client.query(
+            """
+            SELECT j.project_id, j.name FROM jobs j
+            WHERE j.status = 'InProgress' AND j.training_start_time IS NOT NULL
+              AND (SELECT coalesce(sum(extract(epoch FROM coalesce(a.ended_at, \(now)) - a.training_started_at)), 0)
+                   FROM attempts a WHERE a.job_id = j.id AND a.training_started_at IS NOT NULL) > (j.spec->>'max_run')::double precision
+            """, logger: logger
+        ).decode((Int64, String).self) {
+            overdue.append((projectID, name))
+        }
+        var stopped: [String] = []
+        for (projectID, name) in overdue {
+            if (try? await requestStop(projectID: projectID, name: name, reason: .maxRuntime, graceSeconds: graceSeconds, now: now)) != nil {
+                stopped.append(name)
+            }
+        }
+        return stopped
+    }
+
+    /// Claims one attempt whose hosts are all done (or whose finalizer died), for `leaseSeconds`.
+    public func claimFinishedAttempt(leaseSeconds: Double, now: Date = Date()) async throws -> FinalizeWork? {
+        let claimed: (Int64, Int64)? = try await client.transaction(logger: logger) { connection in
+            for try await (id, jobID) in try await connection.query(
+                """
+                SELECT id, job_id FROM attempts WHERE state = 'ending' AND (finalizer_until IS NULL OR finalizer_until < \(now))
+                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+                """, logger: logger
+            ).decode((Int64, Int64).self) {
+                try await connection.query(
+                    "UPDATE attempts SET finalizer_until = \(now.addingTimeInterval(leaseSeconds)) WHERE id = \(id)", logger: logger)
+                return (id, jobID)
+            }
+            return nil
+        }
+        guard let (attemptID, jobID) = claimed, let job = try await job(id: jobID) else { return nil }
+        guard let attempt = try await attempts(jobID: jobID).first(where: { $0.id == attemptID }) else { return nil }
+        let retries = try await retriesUsed(jobID: jobID)
+        let outcome = AttemptOutcome.decide(
+            hosts: attempt.hosts.map(\.result), stopReason: attempt.stopReason, maxRetryAttempts: job.spec.maxRetryAttempts, retriesUsed: retries,
+            retryOnExitCodes: job.spec.retryOnExitCodes)
+        return FinalizeWork(job: job, attempt: attempt, outcome: outcome)
+    }
+
+    func retriesUsed(jobID: Int64) async throws -> Int {
+        for try await used in try await client.query("SELECT retries_used FROM jobs WHERE id = \(jobID)", logger: logger).decode(Int.self) {
+            return used
+        }
+        return 0
+    }
+
+    /// Ends a finalized attempt and moves its job to where the outcome leads, in one transaction.
+    /// `modelArtifacts` is the merged model's URI when one was uploaded.
+    public func finishAttempt(_ work: FinalizeWork, modelArtifacts: String?, now: Date = Date()) async throws {
+        try await client.transaction(logger: logger) { connection in
+            let attempt = try await lockAttempt(on: connection, id: work.attempt.id)
+            guard attempt.state == "ending" else { return }
+            guard let job = try await lockJob(on: connection, id: work.job.id) else { return }
+            var machine = JobStateMachine(state: job.state)
+            var events: [JobLifecycleEvent] = []
+            let endReason: String
+            switch work.outcome {
+            case .completed:
+                events = [.uploading, .completed]
+                endReason = "Completed"
+            case .stopped:
+                events = [.stopped]
+                endReason = "Stopped"
+            case .maxRuntimeExceeded:
+                events = [.maxRuntimeExceeded]
+                endReason = "MaxRuntimeExceeded"
+            case .retry(let reason):
+                events = [.retrying("Retrying after an infrastructure failure: \(reason)")]
+                endReason = reason
+                try await connection.query("UPDATE jobs SET retries_used = retries_used + 1 WHERE id = \(job.id)", logger: logger)
+            case .failed(let reason):
+                events = [.failed(reason: reason)]
+                endReason = reason
+            }
+            var transitions: [JobTransition] = []
+            for event in events {
+                if let transition = try? machine.handle(event, now: now) { transitions.append(transition) }
+            }
+            // A job stopped by its user while the attempt failed on its own still ends; never leave it hanging.
+            let retried = transitions.contains { $0.toSecondaryStatus == .starting }
+            if !machine.state.status.isTerminal && !retried {
+                if let transition = try? machine.handle(.failed(reason: endReason), now: now) { transitions.append(transition) }
+            }
+            try await connection.query(
+                "UPDATE attempts SET state = 'ended', ended_at = \(now), end_reason = \(endReason) WHERE id = \(attempt.id)", logger: logger)
+            if let modelArtifacts {
+                try await connection.query("UPDATE jobs SET model_artifacts = \(modelArtifacts) WHERE id = \(job.id)", logger: logger)
+            }
+            try await apply(transitions, state: machine.state, to: job, on: connection, now: now)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TrainyardCore
+
+extension PostgresStore {
+    /// The advisory lock one scheduling pass holds, so that replicas never allocate the same capacity twice.
+    static let schedulerLockKey = Int64(bitPattern: StableHash.value("trainyard.scheduler"))
+
+    /// One scheduling pass: queued jobs in priority then submission order get all their hosts at once (gang
+    /// scheduling) from the capacity `capacity(instanceType)` gives, or wait `Pending` with a message saying for what.
+    /// Once a job of a pool (instance type and market) waits, later jobs of that pool wait behind it, so a large gang
+    /// is not starved by small ones. Each allocation is one transaction with the job's transition and its event.
+    public func schedule(
+        capacity: @Sendable (String) -> Capacity, provisioner: String, launchLeaseSeconds: Double, now: Date = Date(), limit: Int = 100
+    ) async throws -> [LaunchPlan] {
+        try await client.transaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.schedulerLockKey))", logger: logger)
+            var used: [PoolKey: Int] = [:]
+            for try await (type, spot, count) in try await connection.query(
+                "SELECT instance_type, spot, count(*)::int FROM hosts WHERE phase NOT IN ('exited', 'lost') GROUP BY instance_type, spot",
+                logger: logger
+            ).decode((String, Bool, Int).self) {
+                used[PoolKey(instanceType: type, spot: spot)] = count
+            }
+            var queued: [JobRecord] = []
+            for try await row in try await connection.query(
+                """
+                SELECT \(unescaped: Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id
+                WHERE j.status = 'InProgress' AND j.secondary_status IN ('Starting', 'Pending', 'Restarting')
+                  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended')
+                ORDER BY j.priority DESC, j.id LIMIT \(limit) FOR UPDATE OF j SKIP LOCKED
+                """, logger: logger)
+            {
+                queued.append(try Self.decodeJob(row))
+            }
+            var blocked: Set<PoolKey> = []
+            var plans: [LaunchPlan] = []
+            for job in queued {
+                let pool = PoolKey(instanceType: job.spec.instanceType, spot: job.spec.useSpotInstances)
+                let total = capacity(pool.instanceType).hosts(spot: pool.spot)
+                let free = max(0, total - used[pool, default: 0])
+                let behindAnother = blocked.contains(pool)
+                if behindAnother || free < job.spec.instanceCount {
+                    blocked.insert(pool)
+                    let market = pool.spot ? "spot" : "on-demand"
+                    let message = behindAnother && free >= job.spec.instanceCount
+                        ? "Waiting behind an earlier job for \(job.spec.instanceCount) \(market) \(pool.instanceType) host(s)"
+                        : "Waiting for \(job.spec.instanceCount) \(market) \(pool.instanceType) host(s): \(free) of \(total) free"
+                    try await markPending(on: connection, job: job, message: message, now: now)
+                    continue
+                }
+                used[pool, default: 0] += job.spec.instanceCount
+                plans.append(try await allocate(on: connection, job: job, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now))
+            }
+            return plans
+        }
+    }
+
+    private func markPending(on connection: PostgresConnection, job: JobRecord, message: String, now: Date) async throws {
+        // Already waiting with the same message: nothing new to record.
+        if job.secondaryStatus == .pending {
+            let rows = try await connection.query(
+                "SELECT message FROM job_events WHERE job_id = \(job.id) ORDER BY id DESC LIMIT 1", logger: logger)
+            for try await last in rows.decode(String.self) where last == message { return }
+        }
+        var machine = JobStateMachine(state: job.state)
+        guard let transition = try? machine.handle(.waitingForCapacity(message), now: now) else { return }
+        try await apply([transition], state: machine.state, to: job, on: connection, now: now)
+    }
+
+    private func allocate(on connection: PostgresConnection, job: JobRecord, provisioner: String, leaseSeconds: Double, now: Date) async throws
+        -> LaunchPlan
+    {
+        var number = 1
+        for try await last in try await connection.query("SELECT coalesce(max(number), 0) FROM attempts WHERE job_id = \(job.id)", logger: logger)
+            .decode(Int.self)
+        {
+            number = last + 1
+        }
+        var attemptID: Int64 = 0
+        for try await id in try await connection.query(
+            "INSERT INTO attempts (job_id, number, started_at, provisioner) VALUES (\(job.id), \(number), \(now), \(provisioner)) RETURNING id",
+            logger: logger
+        ).decode(Int64.self) {
+            attemptID = id
+        }
+        var hosts: [HostLaunch] = []
+        let lease = now.addingTimeInterval(leaseSeconds)
+        for ordinal in 1...job.spec.instanceCount {
+            let name = "algo-\(ordinal)"
+            let id = "\(job.name)-\(number)-\(name)"
+            let (token, key) = APIKey.generate(role: .viewer)
+            try await connection.query(
+                """
+                INSERT INTO hosts (id, attempt_id, job_id, name, ordinal, instance_type, spot, phase, token_hash, lease_expires_at, started_at)
+                VALUES (\(id), \(attemptID), \(job.id), \(name), \(ordinal), \(job.spec.instanceType), \(job.spec.useSpotInstances),
+                        'launching', \(key.secretHash), \(lease), \(now))
+                """, logger: logger)
+            hosts.append(HostLaunch(id: id, name: name, token: "\(id).\(token.secret)"))
+        }
+        var machine = JobStateMachine(state: job.state)
+        var transitions: [JobTransition] = []
+        if job.secondaryStatus == .restarting || job.secondaryStatus == .pending || job.secondaryStatus == .starting {
+            transitions.append(try machine.handle(.launching, now: now))
+        }
+        try await apply(transitions, state: machine.state, to: job, on: connection, now: now)
+        return LaunchPlan(
+            jobID: job.id, jobName: job.name, attemptID: attemptID, attemptNumber: number, instanceType: job.spec.instanceType,
+            spot: job.spec.useSpotInstances, hosts: hosts)
+    }
+
+    /// Records `transitions` (already applied to `state`) for `job`: one event each and the job's new columns.
+    func apply(_ transitions: [JobTransition], state: JobState, to job: JobRecord, on connection: PostgresConnection, now: Date) async throws {
+        guard !transitions.isEmpty else { return }
+        for transition in transitions {
+            try await appendEvent(
+                on: connection, jobID: job.id, time: transition.time, type: "status_changed", status: transition.toStatus,
+                secondaryStatus: transition.toSecondaryStatus, message: transition.message)
+        }
+        let startsTraining = state.secondaryStatus == .training
+        try await connection.query(
+            """
+            UPDATE jobs SET status = \(state.status.rawValue), secondary_status = \(state.secondaryStatus.rawValue),
+                failure_reason = \(state.failureReason), last_modified_at = \(now),
+                training_start_time = CASE WHEN \(startsTraining) THEN coalesce(training_start_time, \(now)) ELSE training_start_time END,
+                training_end_time = CASE WHEN \(state.status.isTerminal) AND training_start_time IS NOT NULL
+                    THEN coalesce(training_end_time, \(now)) ELSE training_end_time END
+            WHERE id = \(job.id)
+            """, logger: logger)
+        try await connection.query("SELECT pg_notify('trainyard_jobs', \(job.name))", logger: logger)
+    }
+}

@@ -1,0 +1,176 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOHTTP1
+import Synchronization
+import TrainyardServer
+import PostgresNIO
+import ServiceLifecycle
+import TrainyardTestSupport
+
+/// The real application listening on a real port, with real agent processes as workers, on a fresh database.
+struct LiveApp: Sendable {
+    let baseURL: String
+    let dataDirectory: String
+    let token = TestApp.adminToken
+
+    /// Fast worker timing for tests: heartbeats every 0.3 s, a host lost after 3 s of silence, a 2 s stop grace.
+    static let fastWorkers = WorkerSettings(heartbeatInterval: 0.3, hostLease: 3, stopGrace: 2, launchTimeout: 20)
+
+    /// A free TCP port on 127.0.0.1 (for restarts that must keep their port, so agents find the server again).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// A data directory for one test (workers, objects), removed by the caller.
+    static func dataDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-live-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        return path
+    }
+
+    /// Runs the application until `body` returns.
+    static func run(
+        database: PostgresClientConfigurationBox? = nil, dataDirectory: String? = nil, port: Int = 0, capacity: String? = nil,
+        workers: WorkerSettings = fastWorkers, _ body: @escaping @Sendable (LiveApp) async throws -> Void
+    ) async throws {
+        let databaseConfiguration: PostgresClient.Configuration
+        if let database { databaseConfiguration = database.value } else { databaseConfiguration = try await TestPostgres.shared.freshDatabase() }
+        let directory = try dataDirectory ?? Self.dataDirectory()
+        var capacityFile: String?
+        if let capacity {
+            capacityFile = directory + "/capacity.json"
+            try capacity.write(toFile: capacityFile!, atomically: true, encoding: .utf8)
+        }
+        let configuration = ServerConfiguration(
+            dataDirectory: directory, port: port, adminKey: TestApp.adminToken, capacityFile: capacityFile, workers: workers)
+        var logger = Logger(label: "trainyard.tests.live")
+        logger.logLevel = ProcessInfo.processInfo.environment["TRAINYARD_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let bound = Mutex<Int?>(nil)
+        let app = try await buildApplication(
+            configuration: configuration, database: .client(databaseConfiguration), logger: logger, onServerRunning: { port in bound.withLock { $0 = port } })
+        // Run it as `trainyard serve` does (HummingbirdTesting's live mode picks its own port, and a restart must keep
+        // the port its agents know).
+        let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await serviceGroup.run() }
+            let deadline = ContinuousClock.now + .seconds(60)
+            while bound.withLock({ $0 }) == nil {
+                guard ContinuousClock.now < deadline else { throw TestFailure("the server did not start listening") }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let port = bound.withLock { $0 } ?? 0
+            let result: Result<Void, any Error>
+            do {
+                try await body(LiveApp(baseURL: "http://127.0.0.1:\(port)", dataDirectory: directory))
+                result = .success(())
+            } catch {
+                result = .failure(error)
+            }
+            await serviceGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
+            try result.get()
+        }
+        if dataDirectory == nil { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    func request(_ method: HTTPMethod, _ path: String, json: String? = nil) async throws -> (Int, [String: Any]) {
+        let (status, body) = try await LiveHTTP.request(method, baseURL + path, token: token, json: json)
+        let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+        return (status, object)
+    }
+
+    /// Submits a job; fails the test unless it was created.
+    @discardableResult
+    func submit(_ json: String) async throws -> [String: Any] {
+        let (status, job) = try await request(.POST, "/v1/jobs", json: json)
+        guard status == 201 else { throw TestFailure("submit answered \(status): \(job)") }
+        return job
+    }
+
+    func describe(_ name: String) async throws -> [String: Any] {
+        try await request(.GET, "/v1/jobs/\(name)").1
+    }
+
+    /// Polls the description until `condition` holds, or fails after `timeout`.
+    @discardableResult
+    func waitFor(_ name: String, timeout: Duration = .seconds(60), _ what: String, _ condition: ([String: Any]) -> Bool) async throws
+        -> [String: Any]
+    {
+        let deadline = ContinuousClock.now + timeout
+        var last: [String: Any] = [:]
+        while ContinuousClock.now < deadline {
+            last = try await describe(name)
+            if condition(last) { return last }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestFailure("job \(name) never reached \(what) within \(timeout); last: \(last["status"] ?? "-")/\(last["secondary_status"] ?? "-") \(last["failure_reason"] ?? "")")
+    }
+
+    func waitForStatus(_ name: String, _ status: String, timeout: Duration = .seconds(60)) async throws -> [String: Any] {
+        try await waitFor(name, timeout: timeout, status) { ($0["status"] as? String) == status }
+    }
+
+    func waitForSecondary(_ name: String, _ secondary: String, timeout: Duration = .seconds(60)) async throws -> [String: Any] {
+        try await waitFor(name, timeout: timeout, secondary) { ($0["secondary_status"] as? String) == secondary }
+    }
+
+    /// The file behind an `s3://bucket/key` URI in the filesystem store.
+    func objectPath(_ uri: String) -> String {
+        dataDirectory + "/objects/" + uri.dropFirst("s3://".count)
+    }
+
+    /// Unpacks a `.tar.gz` object and answers its files' contents by relative path.
+    func unpack(_ uri: String) throws -> [String: String] {
+        let target = dataDirectory + "/unpacked-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-xzf", objectPath(uri), "-C", target]
+        try tar.run()
+        tar.waitUntilExit()
+        guard tar.terminationStatus == 0 else { throw TestFailure("cannot unpack \(uri)") }
+        var files: [String: String] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: target)
+        while let relative = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: "\(target)/\(relative)", isDirectory: &isDirectory), !isDirectory.boolValue {
+                files[relative] = (try? String(contentsOfFile: "\(target)/\(relative)", encoding: .utf8)) ?? ""
+            }
+        }
+        return files
+    }
+
+    /// The process id of a host's agent, from its provisioner reference.
+    func agentPID(job: String, attempt: Int, host: String) throws -> pid_t {
+        let id = "\(job)-\(attempt)-\(host)"
+        let log = dataDirectory + "/workers/\(id)"
+        guard FileManager.default.fileExists(atPath: log) else { throw TestFailure("no worker directory for \(id)") }
+        let ps = Process()
+        ps.executableURL = URL(fileURLWithPath: "/bin/sh")
+        ps.arguments = ["-c", "grep -l 'TRAINYARD_AGENT_TOKEN=\(id)\\.' /proc/[0-9]*/environ 2>/dev/null | head -1 | cut -d/ -f3"]
+        let pipe = Pipe()
+        ps.standardOutput = pipe
+        try ps.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ps.waitUntilExit()
+        guard let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw TestFailure("agent of \(id) not running") }
+        return pid
+    }
+}
+
+/// A database configuration shared by two application runs (a restart).
+struct PostgresClientConfigurationBox: Sendable {
+    let value: PostgresClient.Configuration
+}
