@@ -5,7 +5,8 @@ import Foundation
 //
 // | rule               | meaning                                                               |
 // | ------------------ | --------------------------------------------------------------------- |
-// | `required`         | neither `command` nor `entry_point` is given                          |
+// | `required`         | neither `command` nor `entry_point` (nor the SDK's `sagemaker_program` |
+// |                    | hyperparameter) is given                                              |
 // | `exclusive`        | two fields that exclude each other are both set (`command` and        |
 // |                    | `entry_point`; `distribution` torch_distributed and mpi)              |
 // | `requires`         | a field needs another one (`source_dir` → `entry_point`,              |
@@ -110,10 +111,11 @@ public struct JobSpecValidator: Sendable {
 
     private func checkProgram(_ spec: JobSpec, into violations: inout [FieldViolation]) {
         switch (spec.command, spec.entryPoint) {
-        case (nil, nil):
+        case (nil, nil) where spec.hyperparameters["sagemaker_program"] == nil:
             violations.add(
                 "command", "required",
-                "Give either command (the argv each worker runs) or entry_point (a script in source_dir).")
+                "Give either command (the argv each worker runs) or entry_point (a script in source_dir), "
+                    + "or the SageMaker SDK's sagemaker_program and sagemaker_submit_directory hyperparameters.")
         case (.some, .some):
             violations.add("command", "exclusive", "Give command or entry_point, not both.")
         default:

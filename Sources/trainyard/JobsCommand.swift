@@ -7,7 +7,7 @@ import TrainyardAPI
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs", abstract: "Submit and manage training jobs.",
-        subcommands: [SubmitJob.self, ListJobs.self, DescribeJob.self, StopJob.self, JobEvents.self])
+        subcommands: [SubmitJob.self, ListJobs.self, DescribeJob.self, StopJob.self, JobEvents.self, WaitJob.self])
 }
 
 struct SubmitJob: AsyncParsableCommand {
@@ -26,9 +26,11 @@ struct SubmitJob: AsyncParsableCommand {
     @Option(name: .customLong("env"), help: "KEY=value, repeatable.") var environment: [String] = []
     @Option(help: "Idempotency-Key: a retry with the same key returns the same job.") var idempotencyKey: String?
     @Flag(help: "Print the description as JSON.") var json = false
+    @Flag(help: "Follow the job's status transitions until it ends; exit 0 Completed, 10 Failed, 11 Stopped.") var wait = false
     @Argument(parsing: .postTerminator, help: "The command each worker runs, after --.") var command: [String] = []
 
     func run() async throws {
+        var outcome = ExitCode.success
         try await runReportingErrors {
             var spec = try loadSpec()
             if let name { spec.name = name }
@@ -55,6 +57,7 @@ struct SubmitJob: AsyncParsableCommand {
             case .created(let created):
                 let job = try created.body.json
                 if json { try printJSON(job) } else { print(job.name) }
+                if wait { outcome = try await waitForJob(job.name, client: client) }
             case .badRequest(let response): try fail(response)
             case .unauthorized(let response): try fail(response)
             case .forbidden(let response): try fail(response)
@@ -63,6 +66,7 @@ struct SubmitJob: AsyncParsableCommand {
             case .undocumented(let status, _): throw CLIError.unexpected(status: status)
             }
         }
+        if outcome != .success { throw outcome }
     }
 
     func loadSpec() throws -> Components.Schemas.JobSpec {

@@ -8,7 +8,8 @@ struct TrainyardCommand: AsyncParsableCommand {
         discussion: """
             Client commands read TRAINYARD_URL (default http://127.0.0.1:8080) and TRAINYARD_API_KEY (default: the admin key \
             a local `trainyard serve` wrote to ./.trainyard/admin-key).
-            Exit codes: 0 success, 1 other failure, 2 usage, 3 invalid input, 4 not authorised, 5 not found, 6 conflict.
+            Exit codes: 0 success, 1 other failure, 2 usage, 3 invalid input, 4 not authorised, 5 not found, 6 conflict; \
+            with --wait (and jobs wait): 10 the job Failed, 11 it was Stopped.
             """,
         subcommands: [ServeCommand.self, JobsCommand.self, KeysCommand.self, ProjectsCommand.self, InstanceTypesCommand.self]
     )

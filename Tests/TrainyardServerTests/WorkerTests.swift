@@ -88,6 +88,30 @@ import Glibc
         }
     }
 
+    @Test func theSDKFrameworkConventionDownloadsTheCodeAndPassesHyperparametersAsArguments() async throws {
+        try await LiveApp.run { app in
+            // given a source archive where the SageMaker SDK puts it, named by sagemaker_submit_directory
+            let source = app.dataDirectory + "/src"
+            try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+            let program = "import os, sys\nopen(os.path.join(os.environ['SM_MODEL_DIR'], 'argv.txt'), 'w').write(' '.join(sys.argv[1:]))\n"
+            try program.write(toFile: source + "/train.py", atomically: true, encoding: .utf8)
+            let archiveDirectory = app.dataDirectory + "/objects/code/sdk-job/source"
+            try FileManager.default.createDirectory(atPath: archiveDirectory, withIntermediateDirectories: true)
+            let tar = Process()
+            tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+            tar.arguments = ["-czf", archiveDirectory + "/sourcedir.tar.gz", "-C", source, "."]
+            try tar.run()
+            tar.waitUntilExit()
+            // when the job names it the way the v2 SDK's framework estimators do (JSON-encoded strings)
+            try await app.submit(
+                #"{"name":"sdk-job","instance_type":"ml.m5.large","output_path":"s3://models/","hyperparameters":{"sagemaker_program":"\"train.py\"","sagemaker_submit_directory":"\"s3://code/sdk-job/source/sourcedir.tar.gz\"","epochs":"3","optimizer":"\"adam\""}}"#)
+            let job = try await app.waitForStatus("sdk-job", "Completed")
+            // then the program ran from the unpacked archive with the hyperparameters as sorted --key value arguments
+            let files = try app.unpack(try #require((job["model_artifacts"] as? [String: String])?["s3_model_artifacts"]))
+            #expect(files.values.contains("--epochs 3 --optimizer adam"))
+        }
+    }
+
     @Test func theFailureFileBecomesTheFailureReason() async throws {
         try await LiveApp.run { app in
             try await app.submit(try Self.job(app, "fails", script: #"echo "CUDA out of memory: tried to allocate 2 GiB" > "$SM_OUTPUT_DIR/failure"; exit 3"#))
