@@ -82,7 +82,27 @@ struct LiveApp: Sendable {
             try await group.waitForAll()
             try result.get()
         }
-        if dataDirectory == nil { try? FileManager.default.removeItem(atPath: directory) }
+        if dataDirectory == nil {
+            killWorkers(under: directory)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    /// Agents outlive their server by design (they wait for it to come back): once a test is over, kill the agents
+    /// and commands it started, and only those.
+    static func killWorkers(under directory: String) {
+        let workers = directory + "/workers"
+        for worker in (try? FileManager.default.contentsOfDirectory(atPath: workers)) ?? [] {
+            if let text = try? String(contentsOfFile: "\(workers)/\(worker)/command.pgid", encoding: .utf8),
+                let group = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), group > 1
+            {
+                kill(-group, SIGKILL)
+            }
+        }
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
+            if String(decoding: environ, as: UTF8.self).contains("TRAINYARD_AGENT_DIR=\(workers)/") { kill(pid, SIGKILL) }
+        }
     }
 
     func request(_ method: HTTPMethod, _ path: String, json: String? = nil) async throws -> (Int, [String: Any]) {

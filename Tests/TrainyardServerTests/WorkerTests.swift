@@ -211,7 +211,10 @@ import Glibc
     @Test func aServerRestartDuringTrainingLosesNothing() async throws {
         let database = PostgresClientConfigurationBox(value: try await TrainyardTestSupportAccess.freshDatabase())
         let directory = try LiveApp.dataDirectory()
-        defer { if ProcessInfo.processInfo.environment["TRAINYARD_TEST_KEEP"] == nil { try? FileManager.default.removeItem(atPath: directory) } }
+        defer {
+            LiveApp.killWorkers(under: directory)
+            if ProcessInfo.processInfo.environment["TRAINYARD_TEST_KEEP"] == nil { try? FileManager.default.removeItem(atPath: directory) }
+        }
         let port = try LiveApp.freePort()
         // given a job training when the server goes away
         try await LiveApp.run(database: database, dataDirectory: directory, port: port) { app in

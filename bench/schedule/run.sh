@@ -196,18 +196,16 @@ to_us() {
     echo $((s * 1000000 + 10#${f:0:6}))
 }
 
-job_spec() { # name hosts command...
-    local name=$1 hosts=$2
-    shift 2
-    jq -cn --arg name "$name" --arg t "$INSTANCE_TYPE" --argjson n "$hosts" '{name: $name, instance_type: $t,
-        instance_count: $n, max_run: 600, command: $ARGS.positional}' --args "$@"
+job_spec() { # name hosts script: the job runs ["/bin/sh", "-c", script]
+    jq -cn --arg name "$1" --arg t "$INSTANCE_TYPE" --argjson n "$2" --arg script "$3" '{name: $name, instance_type: $t,
+        instance_count: $n, max_run: 600, command: ["/bin/sh", "-c", $script]}'
 }
 
-post_job() { # spec; sets POST_US (after the answer)
+post_job() { # spec; sets POST_AT, the client's clock when the answer was in
     local out status
     out=$(curl -s -w '\n%{http_code}' -X POST "$BASE_URL/v1/jobs" \
         -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' -d "$1")
-    POST_US=$(to_us "$EPOCHREALTIME")
+    POST_AT=$EPOCHREALTIME
     status=${out##*$'\n'}
     [[ $status == 201 ]] || die "POST /v1/jobs answered $status: ${out%$'\n'*}"
 }
@@ -235,20 +233,24 @@ wait_completed() {
 # of the API does not compete with the service for the cores; then the job is awaited to Completed before the next.
 # Appends "<first-host ms> <last-host ms> <POST answered ms> <went through Pending: 0/1>" to $3.
 measure_job() {
-    local name=$1 hosts=$2 out=$3 spec t0_us h f deadline
+    local name=$1 hosts=$2 out=$3 spec t0 t0_us post_us h f deadline slow status
     local -a files=()
-    spec=$(job_spec "$name" "$hosts" /bin/sh -c "$PROBE")
+    spec=$(job_spec "$name" "$hosts" "$PROBE")
     for ((h = 1; h <= hosts; h++)); do files+=("$DATA_DIR/workers/$name-1-algo-$h/model/started-algo-$h"); done
-    deadline=$((SECONDS + JOB_TIMEOUT))
-    t0_us=$(to_us "$EPOCHREALTIME")
+    deadline=$((SECONDS + JOB_TIMEOUT)) slow=$((SECONDS + 5))
+    t0=$EPOCHREALTIME # read in this shell, no fork: the last thing before curl starts
     post_job "$spec"
     local first=0 last=0 v ts
     for f in "${files[@]}"; do
         # The shell creates the file before date writes into it: wait for the complete line.
         until [[ -s $f ]] && v=$(<"$f") && [[ $v =~ ^[0-9]+\.[0-9]{9}$ ]]; do
-            if ((SECONDS >= deadline)); then
-                wait_completed "$name" "$deadline" # names the failure when the job ended without running the probe
-                die "job $name: no timestamp in $f"
+            # Past 5 s, ask the API now and then whether the job ended without running the probe (it names why).
+            if ((SECONDS >= slow)); then
+                status=$(job_json "$name" | jq -r .status) || die "GET /v1/jobs/$name failed"
+                [[ $status == Completed ]] && die "job $name Completed but $f holds no timestamp"
+                [[ $status == Failed || $status == Stopped ]] && wait_completed "$name" "$deadline"
+                ((SECONDS < deadline)) || die "job $name: no timestamp in $f after ${JOB_TIMEOUT}s (status $status)"
+                slow=$((SECONDS + 1))
             fi
             sleep 0.01
         done
@@ -257,9 +259,11 @@ measure_job() {
         ((ts > last)) && last=$ts
     done
     wait_completed "$name" "$deadline"
+    t0_us=$(to_us "$t0")
+    post_us=$(to_us "$POST_AT")
     local pending=0
     jq -e '[.secondary_status_transitions[]?.status] | index("Pending")' <<<"$JOB_JSON" >/dev/null && pending=1
-    awk -v a="$((first - t0_us))" -v b="$((last - t0_us))" -v c="$((POST_US - t0_us))" -v p="$pending" \
+    awk -v a="$((first - t0_us))" -v b="$((last - t0_us))" -v c="$((post_us - t0_us))" -v p="$pending" \
         'BEGIN {printf "%.3f %.3f %.3f %d\n", a / 1000, b / 1000, c / 1000, p}' >>"$out"
 }
 
@@ -267,13 +271,16 @@ measure_job() {
 # SM_MODEL_DIR and SM_CURRENT_HOST, the only variables the probe reads), timed from this shell's clock just before the
 # first spawn to the timestamps the commands wrote. Appends "<first ms> <last ms>" to $2.
 measure_baseline() {
-    local procs=$1 out=$2 dir t0_us h first=0 last=0 ts
+    local procs=$1 out=$2 dir t0 t0_us h first=0 last=0 ts
+    local -a pids=()
     dir=$(mktemp -d "$WORK_DIR/baseline.XXXXXX")
-    t0_us=$(to_us "$EPOCHREALTIME")
+    t0=$EPOCHREALTIME
     for ((h = 1; h <= procs; h++)); do
         SM_MODEL_DIR=$dir SM_CURRENT_HOST=algo-$h /bin/sh -c "$PROBE" &
+        pids+=($!)
     done
-    wait
+    wait "${pids[@]}" # these processes only: the server is a background job of this shell too
+    t0_us=$(to_us "$t0")
     for ((h = 1; h <= procs; h++)); do
         ts=$(to_us "$(<"$dir/started-algo-$h")")
         ((first == 0 || ts < first)) && first=$ts
@@ -303,7 +310,7 @@ run_case() {
     for ((i = 1; i <= WARMUP; i++)); do measure_baseline "$hosts" /dev/null; done
     for ((i = 1; i <= runs; i++)); do measure_baseline "$hosts" "$base"; done
 
-    CASES_JSON=$(jq -c --arg label "$label" --argjson hosts "$hosts" --argjson target "$target" \
+    CASES_JSON=$(jq -c --arg case_name "$label" --argjson hosts "$hosts" --argjson target "$target" \
         --argjson load_before "$load_before" --argjson load_after "$load_after" \
         --rawfile jobs "$samples" --rawfile base "$base" '
         def rows(s): s | split("\n") | map(select(length > 0) | split(" ") | map(tonumber));
@@ -313,7 +320,7 @@ run_case() {
         rows($jobs) as $j | rows($base) as $b |
         ($j | map(.[1]) | stats) as $last | ($b | map(.[1]) | stats) as $blast |
         . + [{
-            case: $label, hosts: $hosts, runs: ($j | length),
+            case: $case_name, hosts: $hosts, runs: ($j | length),
             first_line_ms: $last,                              # POST to the last host started (the gang runs)
             first_host_ms: ($j | map(.[0]) | stats),           # POST to the first host started
             post_answered_ms: ($j | map(.[2]) | stats),        # POST to its 201 at the client
@@ -331,20 +338,21 @@ run_case() {
 
 AGENT_JSON='{}'
 
-# A job of MANY_HOSTS hosts whose command sleeps RSS_SLEEP s; every 0.2 s while it runs, the VmHWM (peak RSS) and
-# VmRSS of each of its agents from /proc/<pid>/status. The last sample of an agent is its peak up to then (the agent
+# A job of MANY_HOSTS hosts whose command sleeps RSS_SLEEP s; every 0.2 s while it runs, the VmHWM (peak RSS), VmRSS and
+# RssAnon of each of its agents from /proc/<pid>/status. The last sample of an agent is its peak up to then (the agent
 # uploads and reports after its command, a fraction of a second not sampled).
 measure_agent_rss() {
-    local name=agent-rss samples=$WORK_DIR/agent-rss.txt deadline status p hwm rss
+    local name=agent-rss samples=$WORK_DIR/agent-rss.txt deadline status p hwm rss anon
     : >"$samples"
     log "agent memory: a $MANY_HOSTS-host job running sleep $RSS_SLEEP"
     deadline=$((SECONDS + JOB_TIMEOUT))
-    post_job "$(job_spec "$name" "$MANY_HOSTS" /bin/sh -c "sleep $RSS_SLEEP")"
+    post_job "$(job_spec "$name" "$MANY_HOSTS" "sleep $RSS_SLEEP")"
     while :; do
         server_alive
         for p in $(our_agents); do
-            read -r hwm rss < <(awk '/^VmHWM:/ {h = $2} /^VmRSS:/ {r = $2} END {print h + 0, r + 0}' "/proc/$p/status" 2>/dev/null || echo "0 0")
-            ((hwm > 0)) && echo "$p $hwm $rss" >>"$samples"
+            read -r hwm rss anon < <(awk '/^VmHWM:/ {h = $2} /^VmRSS:/ {r = $2} /^RssAnon:/ {a = $2} END {print h + 0, r + 0, a + 0}' \
+                "/proc/$p/status" 2>/dev/null || echo "0 0 0")
+            ((hwm > 0)) && echo "$p $hwm $rss $anon" >>"$samples"
         done
         status=$(job_json "$name" | jq -r .status) || die "GET /v1/jobs/$name failed"
         case $status in
@@ -355,13 +363,14 @@ measure_agent_rss() {
         sleep 0.2
     done
     [[ -s $samples ]] || die "no trainyard-agent process of this server was seen"
-    AGENT_JSON=$(awk '{ if ($2 > h[$1]) h[$1] = $2; if ($3 > r[$1]) r[$1] = $3; n++ }
-        END { for (p in h) { printf "%s %d %d\n", p, h[p], r[p] } }' "$samples" |
+    AGENT_JSON=$(awk '{ if ($2 > h[$1]) h[$1] = $2; if ($3 > r[$1]) r[$1] = $3; if ($4 > a[$1]) a[$1] = $4 }
+        END { for (p in h) { printf "%s %d %d %d\n", p, h[p], r[p], a[p] } }' "$samples" |
         jq -sR --argjson samples "$(wc -l <"$samples")" --argjson target "$TARGET_AGENT_RSS_MB" '
             split("\n") | map(select(length > 0) | split(" ") | map(tonumber)) |
             {agents_seen: length, samples: $samples,
              vm_hwm_mb: {max: (map(.[1]) | max / 1024), min: (map(.[1]) | min / 1024)},
              vm_rss_mb_max: (map(.[2]) | max / 1024),
+             rss_anon_mb_max: (map(.[3]) | max / 1024),         # the part not backed by files (heap, stacks)
              target_mb: $target, target_met: ((map(.[1]) | max / 1024) < $target)}')
 }
 
@@ -380,7 +389,7 @@ print_report() {
             f(.post_answered_ms.p50; 1), f(.baseline_ms.p50; 2), f(.baseline_ms.p99; 2), f(.ratio.p50; 0), f(.ratio.p99; 0),
             "<\(.target_p50_ms) \(if .target_met then "ok" else "MISS" end)"
         ] | @tsv)' <<<"$CASES_JSON" | column -t -s $'\t'
-    jq -r '"agent peak RSS (VmHWM, max of \(.agents_seen) agents): \(.vm_hwm_mb.max * 10 | round / 10) MB   target <\(.target_mb) MB \(if .target_met then "ok" else "MISS" end)"' <<<"$AGENT_JSON"
+    jq -r '"agent peak RSS (VmHWM, max of \(.agents_seen) agents): \(.vm_hwm_mb.max * 10 | round / 10) MB (of it not file-backed: \(.rss_anon_mb_max * 10 | round / 10) MB)   target <\(.target_mb) MB \(if .target_met then "ok" else "MISS" end)"' <<<"$AGENT_JSON"
     echo "server peak RSS (VmHWM): $SERVER_HWM_MB MB"
     jq -r '.[] | select(.runs_through_pending > 0) | "note: \(.runs_through_pending) \(.case) run(s) waited in Pending"' <<<"$CASES_JSON"
 }

@@ -106,9 +106,12 @@ start_server() {
     DATA_DIR=$WORK_DIR/data
     PORT=$(free_port)
     BASE_URL=http://127.0.0.1:$PORT
+    # One ml.m5.large host in all: a blocker job takes it, so the submitted jobs queue (Pending) instead of starting
+    # thousands of worker processes; the scheduler still runs beside the submissions, as in a real deployment.
+    printf '{"default": {"on_demand": 4, "spot": 4}, "instance_types": {"ml.m5.large": {"on_demand": 1, "spot": 0}}}\n' >"$WORK_DIR/capacity.json"
     log "starting $BIN serve on 127.0.0.1:$PORT, data dir $DATA_DIR"
     TRAINYARD_DATA_DIR=$DATA_DIR TRAINYARD_HOST=127.0.0.1 TRAINYARD_PORT=$PORT TRAINYARD_LOG_LEVEL=$SERVER_LOG_LEVEL \
-        "$BIN" serve >"$WORK_DIR/server.log" 2>&1 &
+        TRAINYARD_CAPACITY=$WORK_DIR/capacity.json "$BIN" serve >"$WORK_DIR/server.log" 2>&1 &
     SERVER_PID=$!
     local deadline=$((SECONDS + 120))
     until curl -sf "$BASE_URL/readyz" >/dev/null 2>&1; do
@@ -125,9 +128,25 @@ start_server() {
     log "ready: server pid $SERVER_PID, postgres pid $POSTMASTER_PID, socket $PG_SOCK"
 }
 
+# The blocker job's agent and its command outlive the server by design (agents survive restarts): kill them, and
+# only them: the command's process group (recorded by its agent) and agents whose worker directory is this run's.
+kill_workers() {
+    local f g p
+    [[ -n ${DATA_DIR:-} && -d $DATA_DIR/workers ]] || return 0
+    for f in "$DATA_DIR"/workers/*/command.pgid; do
+        [[ -f $f ]] || continue
+        g=$(<"$f")
+        [[ $g =~ ^[0-9]+$ ]] && ((g > 1)) && kill -KILL -- "-$g" 2>/dev/null || true
+    done
+    for p in $(grep -l "TRAINYARD_AGENT_DIR=$DATA_DIR/workers/" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
+        kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
+    done
+}
+
 # SIGTERM lets the server stop its cluster itself; wait for both. Runs on every exit path.
 cleanup() {
     local rc=$?
+    kill_workers
     [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null && wait "$SAMPLER_PID" 2>/dev/null
     if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         log "stopping server (SIGTERM)"
@@ -163,8 +182,11 @@ sql() { psql -X -q -v ON_ERROR_STOP=1 -At -h "$PG_SOCK" -U trainyard -d trainyar
 job_count() { sql -c "SELECT count(*) FROM jobs"; }
 
 # One job through the API: checks the endpoint works and gives prefill a row whose shape the server wrote itself.
+# Before it, the blocker: a job that holds the only ml.m5.large host for the whole run.
 submit_template_job() {
     local out status
+    curl -sf -o /dev/null -X POST "$BASE_URL/v1/jobs" -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' \
+        -d '{"name":"bench-blocker","instance_type":"ml.m5.large","command":["sleep","100000"]}' || die "could not submit the blocker job"
     out=$(curl -s -w '\n%{http_code}' -X POST "$BASE_URL/v1/jobs" \
         -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' -d "$SPEC")
     status=${out##*$'\n'}
@@ -176,6 +198,8 @@ submit_template_job() {
 # Bring the jobs table to $1 rows by copying the template job (and its events) with SQL: 100,000 jobs through the API
 # would take longer than the benchmark. Names are unique, creation times spread backwards one second apart so the
 # indexes see distinct keys. Then VACUUM ANALYZE and CHECKPOINT, so the phase does not pay for the bulk load.
+# The copies are Completed, as most jobs of a long-lived database are; copies still queued would have the scheduler
+# working through 100,000 jobs while the phase is measured.
 prefill_to() {
     local target=$1 phase=$2 have add
     have=$(job_count)
@@ -188,7 +212,7 @@ ins AS (
     INSERT INTO jobs (project_id, name, spec, status, secondary_status, failure_reason, instance_type, instance_count,
                       use_spot, priority, idempotency_key, request_hash, created_at, last_modified_at,
                       training_start_time, training_end_time)
-    SELECT t.project_id, n.name, jsonb_set(t.spec, '{name}', to_jsonb(n.name)), t.status, t.secondary_status,
+    SELECT t.project_id, n.name, jsonb_set(t.spec, '{name}', to_jsonb(n.name)), 'Completed', 'Completed',
            t.failure_reason, t.instance_type, t.instance_count, t.use_spot, t.priority, NULL, t.request_hash,
            t.created_at - make_interval(secs => g), t.created_at - make_interval(secs => g),
            t.training_start_time, t.training_end_time
