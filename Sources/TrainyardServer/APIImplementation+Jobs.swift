@@ -31,7 +31,14 @@ extension APIImplementation {
             tries += 1
         } while generated && creation == .nameTaken(spec.name ?? "") && tries < 5
         switch creation {
-        case .created(let job), .replayed(let job):
+        case .created(let job):
+            // A job just written has its one `created` event and no attempt: no need to read them back.
+            let created = JobEventRecord(
+                id: 0, time: job.createdAt, type: "created", status: job.status, secondaryStatus: job.secondaryStatus, message: JobState.submittedMessage)
+            let description = JobSpecMapping.description(
+                of: job, events: [created], attempts: [], capacity: catalog.capacity(of: job.spec.instanceType), arn: arnPrefix + job.name, now: Date())
+            return .created(.init(body: .json(description)))
+        case .replayed(let job):
             return .created(.init(body: .json(try await description(of: job))))
         case .idempotencyKeyReused(let existing):
             throw APIError.unprocessable(

@@ -21,26 +21,35 @@ extension PostgresStore {
         let specJSON = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
         let state = JobState.submitted()
         do {
-            let jobID = try await client.transaction(logger: logger) { connection in
-                let rows = try await connection.query(
-                    """
+            // One statement, so one round trip and its own transaction: the job, its `created` event and the
+            // scheduler's wake-up commit together or not at all. (A SELECT in a WITH runs only when referenced.)
+            var jobID: Int64?
+            var projectName = ""
+            for try await (id, project) in try await client.query(
+                """
+                WITH job AS (
                     INSERT INTO jobs (project_id, name, spec, status, secondary_status, instance_type, instance_count, use_spot, priority,
                                       idempotency_key, request_hash, created_at, last_modified_at)
                     VALUES (\(projectID), \(name), \(specJSON)::jsonb, \(state.status.rawValue), \(state.secondaryStatus.rawValue),
                             \(spec.instanceType), \(spec.instanceCount), \(spec.useSpotInstances), \(spec.priority),
                             \(idempotencyKey), \(requestHash), \(now), \(now))
                     RETURNING id
-                    """, logger: logger)
-                var jobID: Int64 = 0
-                for try await id in rows.decode(Int64.self) { jobID = id }
-                try await appendEvent(
-                    on: connection, jobID: jobID, time: now, type: "created", status: state.status, secondaryStatus: state.secondaryStatus,
-                    message: JobState.submittedMessage)
-                try await connection.query("SELECT pg_notify('trainyard_jobs', \(name))", logger: logger)
-                return jobID
+                ), event AS (
+                    INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
+                    SELECT id, \(now), 'created', \(state.status.rawValue), \(state.secondaryStatus.rawValue), \(JobState.submittedMessage) FROM job
+                )
+                SELECT job.id, p.name FROM job, projects p, (SELECT pg_notify('trainyard_jobs', \(name))) AS wake WHERE p.id = \(projectID)
+                """, logger: logger
+            ).decode((Int64, String).self) {
+                jobID = id
+                projectName = project
             }
-            guard let job = try await job(id: jobID) else { throw StoreError.jobNotFound(name) }
-            return .created(job)
+            guard let jobID else { throw StoreError.jobNotFound(name) }
+            return .created(
+                JobRecord(
+                    id: jobID, projectID: projectID, projectName: projectName, name: name, spec: spec, status: state.status,
+                    secondaryStatus: state.secondaryStatus, failureReason: nil, createdAt: now, lastModifiedAt: now, trainingStartTime: nil,
+                    trainingEndTime: nil, modelArtifacts: nil))
         } catch where Self.isUniqueViolation(error, constraint: "jobs_idempotency") {
             // A concurrent request with the same key won the race: answer as a replay of it.
             if let idempotencyKey, let replay = try await replay(projectID: projectID, key: idempotencyKey, requestHash: requestHash) {

@@ -34,6 +34,20 @@ extension PostgresStore {
             {
                 queued.append(try Self.decodeJob(row))
             }
+            // The last message of every queued job already Pending, in one query: a pass over a long queue must not
+            // cost a query per waiting job.
+            var lastMessages: [Int64: String] = [:]
+            let pendingIDs = queued.filter { $0.secondaryStatus == .pending }.map(\.id)
+            if !pendingIDs.isEmpty {
+                for try await (jobID, message) in try await connection.query(
+                    """
+                    SELECT DISTINCT ON (job_id) job_id, message FROM job_events
+                    WHERE job_id = ANY(\(pendingIDs)) ORDER BY job_id, id DESC
+                    """, logger: logger
+                ).decode((Int64, String).self) {
+                    lastMessages[jobID] = message
+                }
+            }
             var blocked: Set<PoolKey> = []
             var plans: [LaunchPlan] = []
             for job in queued {
@@ -47,6 +61,8 @@ extension PostgresStore {
                     let message = behindAnother && free >= job.spec.instanceCount
                         ? "Waiting behind an earlier job for \(job.spec.instanceCount) \(market) \(pool.instanceType) host(s)"
                         : "Waiting for \(job.spec.instanceCount) \(market) \(pool.instanceType) host(s): \(free) of \(total) free"
+                    // Already waiting with the same message: nothing new to record.
+                    if job.secondaryStatus == .pending, lastMessages[job.id] == message { continue }
                     try await markPending(on: connection, job: job, message: message, now: now)
                     continue
                 }
@@ -58,12 +74,6 @@ extension PostgresStore {
     }
 
     private func markPending(on connection: PostgresConnection, job: JobRecord, message: String, now: Date) async throws {
-        // Already waiting with the same message: nothing new to record.
-        if job.secondaryStatus == .pending {
-            let rows = try await connection.query(
-                "SELECT message FROM job_events WHERE job_id = \(job.id) ORDER BY id DESC LIMIT 1", logger: logger)
-            for try await last in rows.decode(String.self) where last == message { return }
-        }
         var machine = JobStateMachine(state: job.state)
         guard let transition = try? machine.handle(.waitingForCapacity(message), now: now) else { return }
         try await apply([transition], state: machine.state, to: job, on: connection, now: now)

@@ -58,6 +58,15 @@ public struct JobEventRecord: Sendable, Equatable {
     public var status: JobStatus?
     public var secondaryStatus: SecondaryStatus?
     public var message: String
+
+    public init(id: Int64, time: Date, type: String, status: JobStatus?, secondaryStatus: SecondaryStatus?, message: String) {
+        self.id = id
+        self.time = time
+        self.type = type
+        self.status = status
+        self.secondaryStatus = secondaryStatus
+        self.message = message
+    }
 }
 
 /// What creating a job came to.
