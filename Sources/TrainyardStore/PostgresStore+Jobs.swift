@@ -164,20 +164,8 @@ extension PostgresStore {
                     throw StoreError.transitionRefused(error)
                 }
             }
-            let state = machine.state
-            for transition in transitions {
-                try await appendEvent(
-                    on: connection, jobID: job.id, time: transition.time, type: "status_changed", status: transition.toStatus,
-                    secondaryStatus: transition.toSecondaryStatus, message: transition.message)
-            }
-            let ended: Date? = state.status.isTerminal ? now : nil
-            try await connection.query(
-                """
-                UPDATE jobs SET status = \(state.status.rawValue), secondary_status = \(state.secondaryStatus.rawValue),
-                    failure_reason = \(state.failureReason), last_modified_at = \(now),
-                    training_end_time = COALESCE(training_end_time, CASE WHEN training_start_time IS NOT NULL THEN \(ended) END)
-                WHERE id = \(job.id)
-                """, logger: logger)
+            // The same write every state change uses: one event per transition and the job's columns.
+            try await apply(transitions, state: machine.state, to: job, on: connection, now: now)
             return job.id
         }
         guard let job = try await job(id: jobID) else { throw StoreError.jobNotFound(name) }
