@@ -47,7 +47,7 @@ public struct Agent: Sendable {
             let staging = Staging(location: location, layout: layout, logger: logger)
             try await staging.stageCode(worker)
             try await staging.stageInputs(worker)
-            report = try await train(worker, layout: layout, state: state, logger: logger)
+            report = try await train(worker, layout: layout, state: state, metricsInterval: assignment.systemMetricsIntervalSeconds ?? 0, logger: logger)
         } catch AgentError.rejected(let status, let body) {
             throw AgentError.rejected(status: status, body: body)
         } catch {
@@ -62,11 +62,16 @@ public struct Agent: Sendable {
         report.phase = .exited
         state.set(phase: .exited)
         heartbeats.cancel()
+        // The samples no heartbeat carried yet go with the final report.
+        let samples = state.pendingSamples
+        report.samples = samples.isEmpty ? nil : samples
         _ = try await connection.heartbeat(report)
         logger.info("agent finished", metadata: ["exit_code": "\(report.exitCode.map(String.init) ?? "-")", "stopped": "\(report.stopped)"])
     }
 
-    private func train(_ worker: WorkerAssignment, layout: WorkerLayout, state: HeartbeatState, logger: Logger) async throws -> AgentReport {
+    private func train(_ worker: WorkerAssignment, layout: WorkerLayout, state: HeartbeatState, metricsInterval: Double, logger: Logger) async throws
+        -> AgentReport
+    {
         let argv = try SageMakerContract.command(worker, layout: layout)
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRAINYARD_") }
         for (key, value) in SageMakerContract.environment(worker, layout: layout) { environment[key] = value }
@@ -74,12 +79,31 @@ public struct Agent: Sendable {
         state.set(phase: .training)
         _ = try await connection.heartbeat(AgentReport(phase: .training))
         if state.stopGrace != nil { return AgentReport(phase: .uploading, exitCode: nil, stopped: true) }
-        let runner = try CommandRunner(
-            argv: argv, environment: environment, workingDirectory: workingDirectory, logDirectory: configuration.directory + "/logs",
-            pgidFile: configuration.directory + "/command.pgid")
+        let spool = try LogSpool(path: configuration.directory + "/logs/output.log", streams: 2)
+        let shipper = Task { try await LogShipper(spool: spool, connection: connection).run() }
+        let runner: CommandRunner
+        do {
+            runner = try CommandRunner(
+                argv: argv, environment: environment, workingDirectory: workingDirectory, spool: spool, pgidFile: configuration.directory + "/command.pgid")
+        } catch {
+            shipper.cancel()
+            throw error
+        }
         logger.info("command started", metadata: ["pid": "\(runner.process.processIdentifier)", "argv": "\(argv.joined(separator: " "))"])
         state.setRunner(runner)
+        let monitor = Task {
+            guard metricsInterval > 0 else { return }
+            await SystemMonitor(processGroup: runner.process.processIdentifier, interval: metricsInterval, logger: logger).run { state.add(samples: $0) }
+        }
         let exit = await runner.wait()
+        monitor.cancel()
+        // Every line the command printed is acknowledged before the host reports its end: once the job has ended,
+        // its log is complete.
+        do {
+            try await shipper.value
+        } catch {
+            logger.error("shipping the log failed", metadata: ["error": "\(error)"])
+        }
         let failed = exit.signal != nil || (exit.exitCode ?? 0) != 0
         var reason: String?
         if failed && !exit.stopped {
@@ -125,7 +149,9 @@ public struct Agent: Sendable {
             try? await Task.sleep(for: .milliseconds(Int(max(interval, 0.1) * 1000)))
             if Task.isCancelled { return }
             do {
-                let directive = try await connection.heartbeat(AgentReport(phase: state.phase))
+                let samples = state.pendingSamples
+                let directive = try await connection.heartbeat(AgentReport(phase: state.phase, samples: samples.isEmpty ? nil : samples))
+                state.acknowledge(samples: samples.count)
                 if directive.action == .stop { state.requestStop(grace: directive.graceSeconds, logger: logger) }
             } catch {
                 logger.error("heartbeat failed", metadata: ["error": "\(error)"])
@@ -145,9 +171,26 @@ public struct Agent: Sendable {
 /// The agent's phase and running command, shared between the main flow and the heartbeat loop.
 final class HeartbeatState: Sendable {
     private let state: Mutex<(phase: HostPhase, runner: CommandRunner?, stopGrace: Double?)>
+    /// System-metric samples not yet acknowledged by a heartbeat; bounded, the oldest dropped first.
+    private let samples = Mutex<[SystemSample]>([])
+    static let maximumPendingSamples = 1000
 
     init(phase: HostPhase) {
         state = Mutex((phase, nil, nil))
+    }
+
+    var pendingSamples: [SystemSample] { samples.withLock { $0 } }
+
+    func add(samples new: [SystemSample]) {
+        samples.withLock { samples in
+            samples += new
+            if samples.count > Self.maximumPendingSamples { samples.removeFirst(samples.count - Self.maximumPendingSamples) }
+        }
+    }
+
+    /// Drops the first `count` samples, which a heartbeat delivered.
+    func acknowledge(samples count: Int) {
+        samples.withLock { $0.removeFirst(min(count, $0.count)) }
     }
 
     var phase: HostPhase { state.withLock { $0.phase } }

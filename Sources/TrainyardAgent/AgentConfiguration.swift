@@ -33,10 +33,12 @@ public enum AgentError: Error, CustomStringConvertible {
     case serverUnreachable(seconds: Double, lastError: String)
     case staging(channel: String, reason: String)
     case archive(String)
+    case logSpool(String)
 
     public var description: String {
         switch self {
         case .missingSetting(let key): "\(key) is not set; trainyard-agent is started by a provisioner, which sets it"
+        case .logSpool(let reason): "InternalServerError: shipping the log failed: \(reason)"
         case .rejected(let status, let body): "the server refused the agent (\(status)): \(body)"
         case .serverUnreachable(let seconds, let error): "the server was unreachable for \(Int(seconds)) s: \(error)"
         case .staging(let channel, let reason): "ClientError: could not stage input channel \(channel): \(reason)"

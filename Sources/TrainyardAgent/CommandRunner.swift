@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import TrainyardCore
 
 #if canImport(Glibc)
 import Glibc
@@ -16,14 +17,15 @@ struct CommandExit: Sendable, Equatable {
 
 /// Runs the user's command in a process group of its own (Foundation makes every child a group leader), so that a
 /// stop reaches every process it started: SIGTERM to the group, SIGKILL after the grace period. Output goes line by
-/// line to files in the worker directory; the last stderr lines are kept for the failure reason.
+/// line into the host's ``LogSpool`` (stdout and stderr together, in the order read); the last stderr lines are kept
+/// for the failure reason.
 final class CommandRunner: Sendable {
     let process: Process
     private let stopRequested = Atomic<Bool>(false)
     private let stderrTail = LineTail(limit: 20)
     private let readers: [Task<Void, Never>]
 
-    init(argv: [String], environment: [String: String], workingDirectory: String, logDirectory: String, pgidFile: String) throws {
+    init(argv: [String], environment: [String: String], workingDirectory: String, spool: LogSpool, pgidFile: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["--"] + argv
@@ -34,24 +36,24 @@ final class CommandRunner: Sendable {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         try process.run()
         self.process = process
         try? "\(process.processIdentifier)\n".write(toFile: pgidFile, atomically: true, encoding: .utf8)
         readers = [
-            Self.pump(out.fileHandleForReading, to: "\(logDirectory)/stdout.log", keep: nil),
-            Self.pump(err.fileHandleForReading, to: "\(logDirectory)/stderr.log", keep: stderrTail),
+            Self.pump(out.fileHandleForReading, to: spool, keep: nil),
+            Self.pump(err.fileHandleForReading, to: spool, keep: stderrTail),
         ]
     }
 
-    /// Copies a stream to a file as it comes, keeping the last lines when asked. Reading a pipe blocks, so it runs on
-    /// a thread of its own, never on the concurrency pool (two blocked readers would starve a 2-core machine's pool,
-    /// heartbeats included).
-    static func pump(_ handle: FileHandle, to path: String, keep tail: LineTail?) -> Task<Void, Never> {
+    /// Copies a stream into the spool as it comes, line by line, keeping the last lines when asked. Reading a pipe
+    /// blocks, so it runs on a thread of its own, never on the concurrency pool (two blocked readers would starve a
+    /// 2-core machine's pool, heartbeats included). It reads until the pipe's every writer closed it, so what the
+    /// command printed just before it exited or was killed is kept.
+    static func pump(_ handle: FileHandle, to spool: LogSpool, keep tail: LineTail?) -> Task<Void, Never> {
         Task {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                 let thread = Thread {
-                    copy(handle, to: path, keep: tail)
+                    copy(handle, to: spool, keep: tail)
                     done.resume()
                 }
                 thread.start()
@@ -59,23 +61,18 @@ final class CommandRunner: Sendable {
         }
     }
 
-    private static func copy(_ handle: FileHandle, to path: String, keep tail: LineTail?) {
-        FileManager.default.createFile(atPath: path, contents: nil)
-        let file = try? FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        var pending = Data()
+    private static func copy(_ handle: FileHandle, to spool: LogSpool, keep tail: LineTail?) {
+        var splitter = LogLineSplitter()
         while true {
             let chunk = handle.availableData
             if chunk.isEmpty { break }
-            file?.write(chunk)
-            guard let tail else { continue }
-            pending.append(chunk)
-            while let newline = pending.firstIndex(of: 0x0A) {
-                tail.append(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
-                pending.removeSubrange(pending.startIndex...newline)
-            }
+            let lines = splitter.append(chunk)
+            spool.append(lines)
+            if let tail { for line in lines { tail.append(line) } }
         }
-        if let tail, !pending.isEmpty { tail.append(String(decoding: pending, as: UTF8.self)) }
-        try? file?.close()
+        let last = splitter.finish()
+        if let tail { for line in last { tail.append(line) } }
+        spool.finish(stream: last)
     }
 
     /// Waits for the command and its output streams to end.

@@ -19,7 +19,17 @@ struct ServerConnection: Sendable {
         try await call(.POST, "/v1/agent/heartbeat", body: report)
     }
 
+    /// Ships whole spool records (``LogRecord``'s wire form); the server stores each sequence number once, so a batch
+    /// retried after a lost answer is not stored twice.
+    func shipLogs(_ records: [UInt8]) async throws -> LogBatchReceipt {
+        try await call(.POST, "/v1/agent/logs", body: ByteBuffer(bytes: records), contentType: "text/plain; charset=utf-8")
+    }
+
     private func call<Body: Encodable & Sendable, Answer: Decodable>(_ method: HTTPMethod, _ path: String, body: Body?) async throws -> Answer {
+        try await call(method, path, body: try body.map { ByteBuffer(bytes: Array(try JSONEncoder().encode($0))) }, contentType: "application/json")
+    }
+
+    private func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, body: ByteBuffer?, contentType: String) async throws -> Answer {
         let started = ContinuousClock.now
         var delay = 0.2
         var lastError = ""
@@ -29,8 +39,8 @@ struct ServerConnection: Sendable {
                 request.method = method
                 request.headers.add(name: "Authorization", value: "Bearer \(configuration.token)")
                 if let body {
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(bytes: Array(try JSONEncoder().encode(body))))
+                    request.headers.add(name: "Content-Type", value: contentType)
+                    request.body = .bytes(body)
                 }
                 let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
                 let bytes = try await response.body.collect(upTo: 16 << 20)

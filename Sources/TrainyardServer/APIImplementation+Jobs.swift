@@ -110,7 +110,9 @@ extension APIImplementation {
     func description(of job: JobRecord) async throws -> Components.Schemas.JobDescription {
         let events = try await store.events(jobID: job.id)
         let attempts = try await store.attempts(jobID: job.id)
+        let finalMetrics = try await store.finalMetrics(jobID: job.id)
         let capacity = catalog.capacity(of: job.spec.instanceType)
-        return JobSpecMapping.description(of: job, events: events, attempts: attempts, capacity: capacity, arn: arnPrefix + job.name, now: Date())
+        return JobSpecMapping.description(
+            of: job, events: events, attempts: attempts, finalMetrics: finalMetrics, capacity: capacity, arn: arnPrefix + job.name, now: Date())
     }
 }

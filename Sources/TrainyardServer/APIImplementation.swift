@@ -13,6 +13,8 @@ struct APIImplementation: APIProtocol {
     let arnPrefix: String
     /// Seconds between SIGTERM and SIGKILL when a job is stopped.
     let stopGrace: Double
+    /// This replica's log followers (SSE), woken by notifications.
+    let followers: LogFollowers
 
     /// The caller, who must hold one of `roles`.
     func principal(allowing allowed: (APIKeyRole) -> Bool, action: String) throws -> Principal {

@@ -13,10 +13,12 @@ struct AgentRoutes: Sendable {
     let arnPrefix: String
     let region: String
     let attempts: Doorbell
+    let extractors: MetricExtractors
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("v1/agent/assignment") { request, _ in try await assignment(request) }
         router.post("v1/agent/heartbeat") { request, context in try await heartbeat(request, context: context) }
+        router.post("v1/agent/logs") { request, _ in try await logs(request) }
     }
 
     func authenticate(_ request: Request) async throws -> HostRecord {
@@ -38,7 +40,7 @@ struct AgentRoutes: Sendable {
             instanceType: job.spec.instanceType, vcpus: shape?.vcpus ?? 1, gpus: shape?.gpus ?? 0, memoryGiB: shape?.memoryGiB ?? 1, region: region,
             spec: job.spec, heartbeatIntervalSeconds: settings.heartbeatInterval, stopGraceSeconds: settings.stopGrace,
             outputPrefix: Finalizer.outputBase(job) + "/attempts/\(assignment.attemptNumber)")
-        return try Self.json(AgentAssignment(worker: worker, objectStore: objectStore))
+        return try Self.json(AgentAssignment(worker: worker, objectStore: objectStore, systemMetricsIntervalSeconds: settings.systemMetricsInterval))
     }
 
     func heartbeat(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -53,8 +55,35 @@ struct AgentRoutes: Sendable {
         let directive = try await store.recordHeartbeat(
             hostID: host.id, report: report, leaseSeconds: settings.hostLease, heartbeatSeconds: settings.heartbeatInterval)
         if report.phase == .exited { attempts.ring() }
+        if let samples = report.samples { try await store.recordSamples(host: host, samples: samples) }
         return try Self.json(directive)
     }
+
+    /// A batch of the host's log records (``LogRecord``'s wire form); answers what was stored. Metric points are
+    /// extracted here, with the job's `metric_definitions`, and stored with the lines.
+    func logs(_ request: Request) async throws -> Response {
+        let host = try await authenticate(request)
+        let body = try await request.body.collect(upTo: Self.maximumLogBatchBytes)
+        let records: [LogRecord]
+        do {
+            records = try LogRecord.decode(body.readableBytesView)
+        } catch {
+            throw APIError.badRequest(detail: "the log batch is malformed: \(error)")
+        }
+        let extractor = try await extractors.extractor(jobID: host.jobID, store: store)
+        var points: [MetricPointInput] = []
+        if !extractor.isEmpty {
+            for record in records {
+                for (name, value) in extractor.values(in: record.message) {
+                    points.append(MetricPointInput(name: name, timeMicros: record.timeMicros, value: value))
+                }
+            }
+        }
+        return try Self.json(try await store.ingestLogs(host: host, records: records, points: points))
+    }
+
+    /// A batch is at most 1 MiB of records (the agent's limit) and some slack.
+    static let maximumLogBatchBytes = 4 << 20
 
     static func json(_ value: some Encodable) throws -> Response {
         var headers = HTTPFields()

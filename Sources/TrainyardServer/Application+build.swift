@@ -42,6 +42,7 @@ public func buildApplication(
     let address = ServerAddress()
     let jobsDoorbell = Doorbell()
     let attemptsDoorbell = Doorbell()
+    let followers = LogFollowers()
 
     try FileManager.default.createDirectory(atPath: configuration.objectsDirectory, withIntermediateDirectories: true)
     let objectStore = FileSystemObjectStore(root: configuration.objectsDirectory)
@@ -50,10 +51,10 @@ public func buildApplication(
         agentExecutable: configuration.agentExecutable ?? LocalProcessProvisioner.defaultAgentExecutable(), logger: logger)
     let arnPrefix = "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/"
 
-    let router = try buildRouter(store: store, catalog: catalog, readiness: readiness, configuration: configuration)
+    let router = try buildRouter(store: store, catalog: catalog, readiness: readiness, configuration: configuration, followers: followers)
     AgentRoutes(
         store: store, catalog: catalog, settings: configuration.workers, objectStore: ObjectStoreDescriptor(kind: "file", root: objectStore.root),
-        arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell
+        arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell, extractors: MetricExtractors()
     ).register(on: router)
 
     let scheduler = Scheduler(store: store, catalog: catalog, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
@@ -61,12 +62,20 @@ public func buildApplication(
     let finalizer = Finalizer(
         store: store, location: ObjectLocation(store: objectStore), scratchDirectory: configuration.absoluteDataDirectory + "/scratch", logger: logger)
     // The controllers start after the server listens (so agents can call back) and stop before the database does.
-    let controllers: [any Service] = [
-        Wakeups(client: client, jobs: jobsDoorbell, attempts: attemptsDoorbell, logger: logger),
+    var controllers: [any Service] = [
+        Wakeups(client: client, jobs: jobsDoorbell, attempts: attemptsDoorbell, followers: followers, logger: logger),
         ControllerLoop(name: "scheduler", interval: .seconds(1), doorbell: jobsDoorbell, readiness: readiness, logger: logger) { try await scheduler.runOnce() },
         ControllerLoop(name: "supervisor", interval: .seconds(1), doorbell: Doorbell(), readiness: readiness, logger: logger) { try await supervisor.runOnce() },
         ControllerLoop(name: "finalizer", interval: .seconds(1), doorbell: attemptsDoorbell, readiness: readiness, logger: logger) { try await finalizer.runOnce() },
     ]
+    if configuration.logRetentionDays > 0 {
+        let retention = configuration.logRetentionDays * 86_400
+        controllers.append(
+            ControllerLoop(name: "log-retention", interval: .seconds(600), doorbell: Doorbell(), readiness: readiness, logger: logger) {
+                // In rounds of 100 jobs, so that one transaction never holds locks on a large backlog.
+                while try await store.deleteExpiredLogs(endedBefore: Date().addingTimeInterval(-retention)) > 0 {}
+            })
+    }
     services.append(contentsOf: controllers)
 
     var app = Application(
@@ -98,15 +107,16 @@ public func buildApplication(
 }
 
 /// The router with its middleware and the generated API handlers.
-func buildRouter(store: PostgresStore, catalog: InstanceCatalog, readiness: Readiness, configuration: ServerConfiguration) throws -> Router<
-    BasicRequestContext
-> {
+func buildRouter(
+    store: PostgresStore, catalog: InstanceCatalog, readiness: Readiness, configuration: ServerConfiguration, followers: LogFollowers = LogFollowers()
+) throws -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: AuthMiddleware(store: store))
     let api = APIImplementation(
         store: store, catalog: catalog, readiness: readiness,
-        arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace)
+        arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,
+        followers: followers)
     try api.registerHandlers(on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder()))
     return router
 }

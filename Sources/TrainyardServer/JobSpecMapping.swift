@@ -57,7 +57,8 @@ enum JobSpecMapping {
 
     /// The job's description: the effective spec, status and the secondary status transitions from its events.
     static func description(
-        of job: JobRecord, events: [JobEventRecord], attempts: [AttemptRecord], capacity: Capacity, arn: String, now: Date
+        of job: JobRecord, events: [JobEventRecord], attempts: [AttemptRecord], finalMetrics: [FinalMetricRecord] = [], capacity: Capacity, arn: String,
+        now: Date
     ) -> Components.Schemas.JobDescription {
         let spec = job.spec
         let statusEvents = events.filter { $0.secondaryStatus != nil }
@@ -82,7 +83,7 @@ enum JobSpecMapping {
             secondaryStatus: .init(rawValue: job.secondaryStatus.rawValue) ?? .starting, failureReason: job.failureReason,
             creationTime: job.createdAt, lastModifiedTime: job.lastModifiedAt, trainingStartTime: job.trainingStartTime,
             trainingEndTime: job.trainingEndTime, trainingTimeSeconds: trainingSeconds, billableTimeSeconds: billableSeconds,
-            modelArtifacts: .init(s3ModelArtifacts: job.modelArtifacts ?? "\(output)/\(job.name)/output/model.tar.gz"), finalMetricDataList: [],
+            modelArtifacts: .init(s3ModelArtifacts: job.modelArtifacts ?? "\(output)/\(job.name)/output/model.tar.gz"), finalMetricDataList: finalMetrics.map { .init(metricName: $0.name, value: $0.value, timestamp: $0.time) },
             secondaryStatusTransitions: transitions, attempts: attempts.map(attempt), warmPoolStatus: nil, command: spec.command, entryPoint: spec.entryPoint,
             sourceDir: spec.sourceDir, imageUri: spec.imageURI, hyperparameters: .init(additionalProperties: spec.hyperparameters),
             environment: .init(additionalProperties: spec.environment), tags: .init(additionalProperties: spec.tags),

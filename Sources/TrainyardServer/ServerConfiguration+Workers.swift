@@ -15,6 +15,7 @@ extension ServerConfiguration {
         try seconds("TRAINYARD_HOST_LEASE", into: \.hostLease)
         try seconds("TRAINYARD_STOP_GRACE", into: \.stopGrace)
         try seconds("TRAINYARD_LAUNCH_TIMEOUT", into: \.launchTimeout)
+        try seconds("TRAINYARD_SYSTEM_METRICS_INTERVAL", into: \.systemMetricsInterval)
         return settings
     }
 }

@@ -23,8 +23,11 @@ public struct ServerConfiguration: Sendable {
     public var region: String
     public var account: String
     /// Worker protocol timing: `TRAINYARD_HEARTBEAT_INTERVAL`, `TRAINYARD_HOST_LEASE`, `TRAINYARD_STOP_GRACE`,
-    /// `TRAINYARD_LAUNCH_TIMEOUT`.
+    /// `TRAINYARD_LAUNCH_TIMEOUT`, `TRAINYARD_SYSTEM_METRICS_INTERVAL`.
     public var workers: WorkerSettings
+    /// `TRAINYARD_LOG_RETENTION_DAYS`: days an ended job's log lines and metric points are kept. Default 30; 0 keeps
+    /// them forever.
+    public var logRetentionDays: Double
     /// `TRAINYARD_AGENT_BIN`: the `trainyard-agent` executable; default: beside the running executable.
     public var agentExecutable: String?
 
@@ -32,14 +35,16 @@ public struct ServerConfiguration: Sendable {
     public static let environmentKeys = [
         "TRAINYARD_DATA_DIR", "TRAINYARD_HOST", "TRAINYARD_PORT", "TRAINYARD_DATABASE_URL", "TRAINYARD_ADMIN_KEY", "TRAINYARD_CAPACITY",
         "TRAINYARD_LOG_LEVEL", "TRAINYARD_REGION", "TRAINYARD_ACCOUNT", "TRAINYARD_HEARTBEAT_INTERVAL", "TRAINYARD_HOST_LEASE",
-        "TRAINYARD_STOP_GRACE", "TRAINYARD_LAUNCH_TIMEOUT", "TRAINYARD_AGENT_BIN",
+        "TRAINYARD_STOP_GRACE", "TRAINYARD_LAUNCH_TIMEOUT", "TRAINYARD_SYSTEM_METRICS_INTERVAL", "TRAINYARD_LOG_RETENTION_DAYS",
+        "TRAINYARD_AGENT_BIN",
     ]
 
     public init(
         dataDirectory: String = "./.trainyard", host: String = "127.0.0.1", port: Int = 8080, databaseURL: String? = nil, adminKey: String? = nil,
         capacityFile: String? = nil, logLevel: Logger.Level = .info, region: String = "local", account: String = "000000000000",
-        workers: WorkerSettings = WorkerSettings(), agentExecutable: String? = nil
+        workers: WorkerSettings = WorkerSettings(), agentExecutable: String? = nil, logRetentionDays: Double = 30
     ) {
+        self.logRetentionDays = logRetentionDays
         self.workers = workers
         self.agentExecutable = agentExecutable
         self.dataDirectory = dataDirectory
@@ -79,6 +84,12 @@ public struct ServerConfiguration: Sendable {
         }
         workers = try Self.workerSettings(environment: environment)
         agentExecutable = value("TRAINYARD_AGENT_BIN")
+        if let days = value("TRAINYARD_LOG_RETENTION_DAYS") {
+            guard let number = Double(days), number >= 0 else {
+                throw ConfigurationError.invalid(key: "TRAINYARD_LOG_RETENTION_DAYS", value: days, expected: "a number of days, 0 to keep logs forever")
+            }
+            logRetentionDays = number
+        }
         if let region = value("TRAINYARD_REGION") { self.region = region }
         if let account = value("TRAINYARD_ACCOUNT") {
             guard account.count == 12, account.allSatisfy(\.isNumber) else {

@@ -11,8 +11,13 @@ public struct WorkerSettings: Sendable {
     public var stopGrace: Double
     /// Seconds a launched host has to call in before it is judged lost (`TRAINYARD_LAUNCH_TIMEOUT`, default 120).
     public var launchTimeout: Double
+    /// Seconds between the agents' system-metric samples (`TRAINYARD_SYSTEM_METRICS_INTERVAL`, default 5).
+    public var systemMetricsInterval: Double
 
-    public init(heartbeatInterval: Double = 2, hostLease: Double = 20, stopGrace: Double = 120, launchTimeout: Double = 120) {
+    public init(
+        heartbeatInterval: Double = 2, hostLease: Double = 20, stopGrace: Double = 120, launchTimeout: Double = 120, systemMetricsInterval: Double = 5
+    ) {
+        self.systemMetricsInterval = systemMetricsInterval
         self.heartbeatInterval = heartbeatInterval
         self.hostLease = hostLease
         self.stopGrace = stopGrace

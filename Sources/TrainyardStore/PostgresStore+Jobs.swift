@@ -79,7 +79,7 @@ extension PostgresStore {
             "SELECT \(unescaped: Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.project_id = \(projectID) AND j.name = \(name)")
     }
 
-    func job(id: Int64) async throws -> JobRecord? {
+    public func job(id: Int64) async throws -> JobRecord? {
         try await firstJob("SELECT \(unescaped: Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = \(id)")
     }
 

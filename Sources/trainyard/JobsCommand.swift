@@ -7,7 +7,7 @@ import TrainyardAPI
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs", abstract: "Submit and manage training jobs.",
-        subcommands: [SubmitJob.self, ListJobs.self, DescribeJob.self, StopJob.self, JobEvents.self, WaitJob.self])
+        subcommands: [SubmitJob.self, ListJobs.self, DescribeJob.self, StopJob.self, JobEvents.self, JobLogs.self, WaitJob.self])
 }
 
 struct SubmitJob: AsyncParsableCommand {
@@ -27,6 +27,7 @@ struct SubmitJob: AsyncParsableCommand {
     @Option(help: "Idempotency-Key: a retry with the same key returns the same job.") var idempotencyKey: String?
     @Flag(help: "Print the description as JSON.") var json = false
     @Flag(help: "Follow the job's status transitions until it ends; exit 0 Completed, 10 Failed, 11 Stopped.") var wait = false
+    @Flag(help: "With --wait, print the job's log lines too, as they come.") var logs = false
     @Argument(parsing: .postTerminator, help: "The command each worker runs, after --.") var command: [String] = []
 
     func run() async throws {
@@ -57,7 +58,7 @@ struct SubmitJob: AsyncParsableCommand {
             case .created(let created):
                 let job = try created.body.json
                 if json { try printJSON(job) } else { print(job.name) }
-                if wait { outcome = try await waitForJob(job.name, client: client) }
+                if wait { outcome = logs ? try await waitPrintingLogs(job.name, client: client) : try await waitForJob(job.name, client: client) }
             case .badRequest(let response): try fail(response)
             case .unauthorized(let response): try fail(response)
             case .forbidden(let response): try fail(response)

@@ -16,8 +16,9 @@ struct LiveApp: Sendable {
     let dataDirectory: String
     let token = TestApp.adminToken
 
-    /// Fast worker timing for tests: heartbeats every 0.3 s, a host lost after 3 s of silence, a 2 s stop grace.
-    static let fastWorkers = WorkerSettings(heartbeatInterval: 0.3, hostLease: 3, stopGrace: 2, launchTimeout: 20)
+    /// Fast worker timing for tests: heartbeats every 0.3 s, a host lost after 3 s of silence, a 2 s stop grace, system
+    /// metrics every 0.3 s.
+    static let fastWorkers = WorkerSettings(heartbeatInterval: 0.3, hostLease: 3, stopGrace: 2, launchTimeout: 20, systemMetricsInterval: 0.3)
 
     /// A free TCP port on 127.0.0.1 (for restarts that must keep their port, so agents find the server again).
     static func freePort() throws -> Int {
@@ -86,6 +87,18 @@ struct LiveApp: Sendable {
             killWorkers(under: directory)
             try? FileManager.default.removeItem(atPath: directory)
         }
+    }
+
+    /// A database, data directory and port that survive a restart of the application: `body` runs the application
+    /// on them as many times as it likes; the workers are killed and the directory removed afterwards.
+    static func restartable(_ body: (PostgresClientConfigurationBox, String, Int) async throws -> Void) async throws {
+        let database = PostgresClientConfigurationBox(value: try await TestPostgres.shared.freshDatabase())
+        let directory = try dataDirectory()
+        defer {
+            killWorkers(under: directory)
+            if ProcessInfo.processInfo.environment["TRAINYARD_TEST_KEEP"] == nil { try? FileManager.default.removeItem(atPath: directory) }
+        }
+        try await body(database, directory, try freePort())
     }
 
     /// Agents outlive their server by design (they wait for it to come back): once a test is over, kill the agents

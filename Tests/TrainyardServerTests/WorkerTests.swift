@@ -209,26 +209,21 @@ import Glibc
     }
 
     @Test func aServerRestartDuringTrainingLosesNothing() async throws {
-        let database = PostgresClientConfigurationBox(value: try await TrainyardTestSupportAccess.freshDatabase())
-        let directory = try LiveApp.dataDirectory()
-        defer {
-            LiveApp.killWorkers(under: directory)
-            if ProcessInfo.processInfo.environment["TRAINYARD_TEST_KEEP"] == nil { try? FileManager.default.removeItem(atPath: directory) }
-        }
-        let port = try LiveApp.freePort()
-        // given a job training when the server goes away
-        try await LiveApp.run(database: database, dataDirectory: directory, port: port) { app in
-            try await app.submit(try Self.job(app, "survivor", count: 2, script: "sleep 5; echo trained > \"$SM_MODEL_DIR/model.txt\""))
-            try await app.waitForSecondary("survivor", "Training")
-        }
-        // when it comes back after a while on the same database and port
-        try await Task.sleep(for: .seconds(1))
-        try await LiveApp.run(database: database, dataDirectory: directory, port: port) { app in
-            // then the agents reconnect, nobody is judged dead, and the job completes with its model
-            let job = try await app.waitForStatus("survivor", "Completed", timeout: .seconds(60))
-            #expect((job["attempts"] as? [Any])?.count == 1)
-            let files = try app.unpack("s3://models/survivor/output/model.tar.gz")
-            #expect(files.values.contains("trained\n"))
+        try await LiveApp.restartable { database, directory, port in
+            // given a job training when the server goes away
+            try await LiveApp.run(database: database, dataDirectory: directory, port: port) { app in
+                try await app.submit(try Self.job(app, "survivor", count: 2, script: "sleep 5; echo trained > \"$SM_MODEL_DIR/model.txt\""))
+                try await app.waitForSecondary("survivor", "Training")
+            }
+            // when it comes back after a while on the same database and port
+            try await Task.sleep(for: .seconds(1))
+            try await LiveApp.run(database: database, dataDirectory: directory, port: port) { app in
+                // then the agents reconnect, nobody is judged dead, and the job completes with its model
+                let job = try await app.waitForStatus("survivor", "Completed", timeout: .seconds(60))
+                #expect((job["attempts"] as? [Any])?.count == 1)
+                let files = try app.unpack("s3://models/survivor/output/model.tar.gz")
+                #expect(files.values.contains("trained\n"))
+            }
         }
     }
 }

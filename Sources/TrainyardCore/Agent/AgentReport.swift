@@ -15,11 +15,15 @@ public struct AgentReport: Codable, Sendable, Equatable {
     public var modelArchive: String?
     /// Object-store URI of this host's `output/data/` archive, once uploaded.
     public var outputArchive: String?
+    /// System-metric samples taken since the last acknowledged report (a retried report repeats them; the server
+    /// keeps one point per metric, host and time).
+    public var samples: [SystemSample]?
 
     public init(
         phase: HostPhase, exitCode: Int32? = nil, signal: Int32? = nil, failureReason: String? = nil, stopped: Bool = false,
-        modelArchive: String? = nil, outputArchive: String? = nil
+        modelArchive: String? = nil, outputArchive: String? = nil, samples: [SystemSample]? = nil
     ) {
+        self.samples = samples
         self.phase = phase
         self.exitCode = exitCode
         self.signal = signal
@@ -30,7 +34,7 @@ public struct AgentReport: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case phase, signal, stopped
+        case phase, signal, stopped, samples
         case exitCode = "exit_code"
         case failureReason = "failure_reason"
         case modelArchive = "model_archive"

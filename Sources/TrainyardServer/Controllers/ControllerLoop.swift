@@ -1,3 +1,4 @@
+import TrainyardCore
 import Logging
 import ServiceLifecycle
 

@@ -1,13 +1,16 @@
+import TrainyardCore
 import Logging
 import PostgresNIO
 import ServiceLifecycle
 
-/// Listens to Postgres notifications (`trainyard_jobs`, `trainyard_attempts`) on one connection and rings the
-/// controllers' doorbells, so that a job submitted to any replica is scheduled at once, not on the next tick.
+/// Listens to Postgres notifications (`trainyard_jobs`, `trainyard_attempts`, `trainyard_logs`) on one connection and
+/// rings the controllers' doorbells and the log followers', so that a job submitted to any replica is scheduled at
+/// once, not on the next tick, and a line stored by any replica reaches the followers of every replica.
 struct Wakeups: Service {
     let client: PostgresClient
     let jobs: Doorbell
     let attempts: Doorbell
+    let followers: LogFollowers
     let logger: Logger
 
     func run() async throws {
@@ -20,12 +23,24 @@ struct Wakeups: Service {
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             group.addTask {
                                 try await connection.listen(on: "trainyard_jobs") { notifications in
-                                    for try await _ in notifications { jobs.ring() }
+                                    for try await notification in notifications {
+                                        jobs.ring()
+                                        followers.jobChanged(name: notification.payload)
+                                    }
                                 }
                             }
                             group.addTask {
                                 try await connection.listen(on: "trainyard_attempts") { notifications in
                                     for try await _ in notifications { attempts.ring() }
+                                }
+                            }
+                            group.addTask {
+                                try await connection.listen(on: "trainyard_logs") { notifications in
+                                    // Listening again after a lost connection: what was announced meanwhile is unknown.
+                                    followers.ringAll()
+                                    for try await notification in notifications {
+                                        if let jobID = Int64(notification.payload) { followers.linesStored(jobID: jobID) }
+                                    }
                                 }
                             }
                             try await group.next()

@@ -2,10 +2,12 @@ import Synchronization
 
 /// Wakes a controller loop early (a LISTEN/NOTIFY wake-up, a local event); its loop also runs on a timer, so a lost
 /// ring only delays work until the next tick.
-final class Doorbell: Sendable {
+public final class Doorbell: Sendable {
+    public init() {}
+
     private let state = Mutex<(rung: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
-    func ring() {
+    public func ring() {
         let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -18,7 +20,7 @@ final class Doorbell: Sendable {
     }
 
     /// Returns once rung (or at once when rung since the last wait), or after `timeout`.
-    func wait(upTo timeout: Duration) async {
+    public func wait(upTo timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForRing() }
             group.addTask {

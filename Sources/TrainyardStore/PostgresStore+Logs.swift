@@ -1,0 +1,167 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TrainyardCore
+
+/// A stored log line.
+public struct LogLineRecord: Sendable, Equatable {
+    public var id: Int64
+    public var host: String
+    public var time: Date
+    public var message: String
+}
+
+/// A point of a metric series, before it is stored.
+public struct MetricPointInput: Sendable, Equatable {
+    public var name: String
+    public var timeMicros: Int64
+    public var value: Double
+
+    public init(name: String, timeMicros: Int64, value: Double) {
+        self.name = name
+        self.timeMicros = timeMicros
+        self.value = value
+    }
+}
+
+/// One stored metric series.
+public struct MetricSeriesRecord: Sendable, Equatable {
+    public var name: String
+    public var host: String
+    public var kind: String
+    public var points: [(time: Date, value: Double)]
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.name == rhs.name && lhs.host == rhs.host && lhs.kind == rhs.kind && lhs.points.elementsEqual(rhs.points) { $0 == $1 }
+    }
+}
+
+/// The last value of a metric.
+public struct FinalMetricRecord: Sendable, Equatable {
+    public var name: String
+    public var value: Double
+    public var time: Date
+}
+
+extension PostgresStore {
+    /// The key class of the per-job advisory lock that orders a job's log ids ('LOGS').
+    static let logLockClass: Int32 = 0x4C4F_4753
+
+    /// Stores the records of `host` above the highest sequence number it has stored, with the metric points
+    /// extracted from them, and wakes the job's followers, in one transaction: a retried batch stores nothing twice,
+    /// and a job's line ids are committed in order.
+    public func ingestLogs(host: HostRecord, records: [LogRecord], points: [MetricPointInput]) async throws -> LogBatchReceipt {
+        try await client.transaction(logger: logger) { connection in
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(\(Self.logLockClass), \(Int32(truncatingIfNeeded: host.jobID)))", logger: logger)
+            var stored: Int64 = 0
+            for try await seq in try await connection.query("SELECT log_seq FROM hosts WHERE id = \(host.id)", logger: logger).decode(Int64.self) {
+                stored = seq
+            }
+            let fresh = records.filter { $0.seq > stored }.sorted { $0.seq < $1.seq }
+            guard let last = fresh.last else { return LogBatchReceipt(stored: 0, lastSeq: stored) }
+            let times = fresh.map(\.timeMicros)
+            let messages = fresh.map(\.message)
+            try await connection.query(
+                """
+                INSERT INTO log_lines (job_id, attempt, host, time, message)
+                SELECT \(host.jobID), a.number, \(host.name), timestamptz 'epoch' + u.t * interval '1 microsecond', u.m
+                FROM attempts a, unnest(\(times)::bigint[], \(messages)::text[]) WITH ORDINALITY AS u(t, m, o)
+                WHERE a.id = \(host.attemptID)
+                ORDER BY u.o
+                """, logger: logger)
+            try await connection.query("UPDATE hosts SET log_seq = \(last.seq) WHERE id = \(host.id)", logger: logger)
+            let freshFrom = fresh.first.map(\.timeMicros) ?? 0
+            try await insertPoints(
+                on: connection, jobID: host.jobID, host: host.name, kind: "definition", points: points.filter { $0.timeMicros >= freshFrom })
+            try await connection.query("SELECT pg_notify('trainyard_logs', \(String(host.jobID)))", logger: logger)
+            return LogBatchReceipt(stored: fresh.count, lastSeq: last.seq)
+        }
+    }
+
+    /// Stores system-metric samples of `host`; a sample sent again is stored once.
+    public func recordSamples(host: HostRecord, samples: [SystemSample]) async throws {
+        guard !samples.isEmpty else { return }
+        try await client.withConnection { connection in
+            try await insertPoints(
+                on: connection, jobID: host.jobID, host: host.name, kind: "system",
+                points: samples.map { MetricPointInput(name: $0.name, timeMicros: $0.timeMicros, value: $0.value) })
+        }
+    }
+
+    private func insertPoints(on connection: PostgresConnection, jobID: Int64, host: String, kind: String, points: [MetricPointInput]) async throws {
+        guard !points.isEmpty else { return }
+        try await connection.query(
+            """
+            INSERT INTO metric_points (job_id, name, host, kind, time, value)
+            SELECT \(jobID), u.n, \(host), \(kind), timestamptz 'epoch' + u.t * interval '1 microsecond', u.v
+            FROM unnest(\(points.map(\.name))::text[], \(points.map(\.timeMicros))::bigint[], \(points.map(\.value))::float8[]) AS u(n, t, v)
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
+    }
+
+    /// A job's lines after line `afterID`, oldest first, optionally of one host and from a time on.
+    public func logLines(jobID: Int64, afterID: Int64, host: String?, since: Date?, limit: Int) async throws -> [LogLineRecord] {
+        let rows = try await client.query(
+            """
+            SELECT id, host, time, message FROM log_lines
+            WHERE job_id = \(jobID) AND id > \(afterID) AND (\(host)::text IS NULL OR host = \(host))
+                AND (\(since)::timestamptz IS NULL OR time >= \(since))
+            ORDER BY id LIMIT \(limit)
+            """, logger: logger)
+        var lines: [LogLineRecord] = []
+        for try await (id, host, time, message) in rows.decode((Int64, String, Date, String).self) {
+            lines.append(LogLineRecord(id: id, host: host, time: time, message: message))
+        }
+        return lines
+    }
+
+    /// Every metric series of a job: definitions first, then system metrics, each by name and host, points oldest first.
+    public func metricSeries(jobID: Int64) async throws -> [MetricSeriesRecord] {
+        let rows = try await client.query(
+            "SELECT name, host, kind, time, value FROM metric_points WHERE job_id = \(jobID) ORDER BY kind, name, host, time", logger: logger)
+        var series: [MetricSeriesRecord] = []
+        for try await (name, host, kind, time, value) in rows.decode((String, String, String, Date, Double).self) {
+            if let last = series.last, last.name == name, last.host == host, last.kind == kind {
+                series[series.count - 1].points.append((time, value))
+            } else {
+                series.append(MetricSeriesRecord(name: name, host: host, kind: kind, points: [(time, value)]))
+            }
+        }
+        return series
+    }
+
+    /// The last value of each metric extracted with the job's definitions (SageMaker's `FinalMetricDataList`).
+    public func finalMetrics(jobID: Int64) async throws -> [FinalMetricRecord] {
+        let rows = try await client.query(
+            """
+            SELECT DISTINCT ON (name) name, value, time FROM metric_points
+            WHERE job_id = \(jobID) AND kind = 'definition' ORDER BY name, time DESC
+            """, logger: logger)
+        var metrics: [FinalMetricRecord] = []
+        for try await (name, value, time) in rows.decode((String, Double, Date).self) {
+            metrics.append(FinalMetricRecord(name: name, value: value, time: time))
+        }
+        return metrics
+    }
+
+    /// Deletes the lines and metric points of up to `limit` jobs that ended before `cutoff`; answers how many jobs.
+    public func deleteExpiredLogs(endedBefore cutoff: Date, limit: Int = 100, now: Date = Date()) async throws -> Int {
+        try await client.transaction(logger: logger) { connection in
+            var ids: [Int64] = []
+            for try await id in try await connection.query(
+                """
+                SELECT id FROM jobs WHERE logs_deleted_at IS NULL AND status IN ('Completed', 'Failed', 'Stopped')
+                    AND last_modified_at < \(cutoff) ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """, logger: logger
+            ).decode(Int64.self) {
+                ids.append(id)
+            }
+            guard !ids.isEmpty else { return 0 }
+            try await connection.query("DELETE FROM log_lines WHERE job_id = ANY(\(ids))", logger: logger)
+            try await connection.query("DELETE FROM metric_points WHERE job_id = ANY(\(ids))", logger: logger)
+            try await connection.query("UPDATE jobs SET logs_deleted_at = \(now) WHERE id = ANY(\(ids))", logger: logger)
+            return ids.count
+        }
+    }
+}

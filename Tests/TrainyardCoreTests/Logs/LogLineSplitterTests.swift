@@ -1,0 +1,93 @@
+import Testing
+import TrainyardCore
+
+struct LogLineSplitterTests {
+    @Test func linesEndAtNewlinesWhateverTheChunkBoundaries() {
+        var splitter = LogLineSplitter()
+        var lines: [String] = []
+        for chunk in ["ep", "och 1\nepoch", " 2\r\n", "\n", "last"] { lines += splitter.append(Array(chunk.utf8)) }
+        lines += splitter.finish()
+        #expect(lines == ["epoch 1", "epoch 2", "", "last"])
+        #expect(splitter.finish().isEmpty)
+    }
+
+    @Test func aLongLineIsSplitIntoPiecesOfAtMostTheLimit() {
+        var splitter = LogLineSplitter(maximumBytes: 8)
+        let lines = splitter.append(Array("abcdefghijklmnopqrst\n".utf8))
+        #expect(lines == ["abcdefgh", "ijklmnop", "qrst"])
+    }
+
+    @Test func aSplitNeverCutsAUTF8Character() {
+        // "é" is two bytes, "€" three: a cut at 8 bytes would fall inside the second "€".
+        var splitter = LogLineSplitter(maximumBytes: 8)
+        let lines = splitter.append(Array("abc€€é\n".utf8)) + splitter.finish()
+        #expect(lines == ["abc€", "€é"])
+        #expect(lines.joined() == "abc€€é")
+    }
+
+    @Test func invalidUTF8IsReplacedNotRejected() {
+        var splitter = LogLineSplitter()
+        let lines = splitter.append([0x6F, 0x6B, 0xFF, 0xFE, 0x21, 0x0A])
+        #expect(lines == ["ok\u{FFFD}\u{FFFD}!"])
+    }
+}
+
+struct LogRecordTests {
+    @Test func recordsRoundTripThroughTheWireForm() throws {
+        let records = [
+            LogRecord(seq: 1, timeMicros: 1_764_000_000_000_001, message: "epoch\t1 loss=0.5"),
+            LogRecord(seq: 2, timeMicros: 1_764_000_000_000_002, message: ""),
+            LogRecord(seq: 3, timeMicros: 1_764_000_000_000_003, message: "ünïcode €"),
+        ]
+        var bytes: [UInt8] = []
+        for record in records { record.encode(into: &bytes) }
+        #expect(try LogRecord.decode(bytes) == records)
+    }
+
+    @Test func aMalformedBatchNamesItsLine() {
+        #expect(throws: LogRecord.MalformedBatch(line: 2, reason: "expected <seq>\\t<time micros>\\t<message> with a positive seq")) {
+            try LogRecord.decode(Array("1\t5\tok\nx\t5\tbad\n".utf8))
+        }
+        #expect(throws: LogRecord.MalformedBatch(line: 1, reason: "the last record does not end with a newline")) {
+            try LogRecord.decode(Array("1\t5\tno newline".utf8))
+        }
+        #expect(throws: LogRecord.MalformedBatch.self) { try LogRecord.decode(Array("0\t5\tzero seq\n".utf8)) }
+    }
+}
+
+struct MetricExtractorTests {
+    @Test func theFirstGroupOfAMatchIsTheValue() {
+        let extractor = MetricExtractor([
+            MetricDefinition(name: "train:loss", regex: "loss=([0-9.eE+-]+)"),
+            MetricDefinition(name: "accuracy", regex: "acc: ([0-9.]+)%"),
+            MetricDefinition(name: "epoch", regex: "[0-9]+(?= epochs done)"),
+        ])
+        #expect(extractor.values(in: "step 10 loss=0.25 acc: 91.5%").map(\.name) == ["train:loss", "accuracy"])
+        #expect(extractor.values(in: "step 10 loss=0.25 acc: 91.5%").map(\.value) == [0.25, 91.5])
+        #expect(extractor.values(in: "loss=1e-3").first?.value == 0.001)
+        // No group: the whole match.
+        #expect(extractor.values(in: "12 epochs done").first?.value == 12)
+        // A match that is not a number is no point.
+        #expect(extractor.values(in: "loss=.-").isEmpty)
+        #expect(extractor.values(in: "nothing here").isEmpty)
+    }
+}
+
+struct SystemSampleTests {
+    @Test func processStatIsReadPastACommandNameWithSpacesAndParentheses() throws {
+        let line = "4242 (python (train) x) S 1 4200 4200 0 -1 4194560 100 0 0 0 150 30 7 3 20 0 4 0 12345 2000000000 5000 18446744073709551615"
+        let stat = try #require(ProcessStat.parse(line))
+        #expect(stat == ProcessStat(processGroup: 4200, cpuTicks: 150 + 30 + 7 + 3, residentPages: 5000))
+        #expect(ProcessStat.parse("garbage") == nil)
+    }
+
+    @Test func gpuReadingsSumUtilisationAndShareMemory() {
+        let readings = GPUReading.parse(csv: "80, 1000, 4000\n60, 3000, 4000\n[N/A], [N/A], [N/A]\n")
+        #expect(readings.count == 2)
+        let samples = GPUReading.samples(readings, timeMicros: 7)
+        #expect(samples == [
+            SystemSample(name: "GPUUtilization", value: 140, timeMicros: 7), SystemSample(name: "GPUMemoryUtilization", value: 50, timeMicros: 7),
+        ])
+        #expect(GPUReading.samples([], timeMicros: 7).isEmpty)
+    }
+}

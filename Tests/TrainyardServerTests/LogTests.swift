@@ -1,0 +1,224 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// One Server-Sent Event as a test client reads it.
+struct SSEEvent: Sendable, Equatable {
+    var id: String?
+    var data: String
+
+    /// The line the event carries, as JSON.
+    var line: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(data.utf8))) as? [String: Any] ?? [:] }
+}
+
+extension LiveApp {
+    /// Every stored line of a job, page by page (`next_token`), oldest first.
+    func allLogLines(_ name: String, query: String = "") async throws -> [[String: Any]] {
+        var lines: [[String: Any]] = []
+        var token: String?
+        repeat {
+            let path = "/v1/jobs/\(name)/logs?limit=10000\(query)" + (token.map { "&next_token=\($0)" } ?? "")
+            let (status, body) = try await LiveHTTP.request(.GET, baseURL + path, token: self.token)
+            guard status == 200, let page = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
+                throw TestFailure("logs answered \(status): \(body.prefix(300))")
+            }
+            lines += page["lines"] as? [[String: Any]] ?? []
+            token = page["next_token"] as? String
+        } while token != nil
+        return lines
+    }
+
+    /// Follows a job's log over SSE (from `lastEventID` when given) until `enough` says so or the server ends the
+    /// stream; answers the events and whether the server ended it.
+    func followLogs(_ name: String, lastEventID: String? = nil, timeout: Duration = .seconds(90), until enough: ([SSEEvent]) -> Bool = { _ in false })
+        async throws -> (events: [SSEEvent], ended: Bool)
+    {
+        var request = HTTPClientRequest(url: baseURL + "/v1/jobs/\(name)/logs?follow=true")
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Accept", value: "text/event-stream")
+        if let lastEventID { request.headers.add(name: "Last-Event-ID", value: lastEventID) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        guard response.status == .ok, response.headers["Content-Type"].first?.hasPrefix("text/event-stream") == true else {
+            throw TestFailure("follow answered \(response.status) \(response.headers["Content-Type"])")
+        }
+        let deadline = ContinuousClock.now + timeout
+        var events: [SSEEvent] = []
+        var pending = ""
+        for try await chunk in response.body {
+            pending += String(buffer: chunk)
+            while let end = pending.range(of: "\n\n") {
+                let block = pending[..<end.lowerBound]
+                pending = String(pending[end.upperBound...])
+                var event = SSEEvent(id: nil, data: "")
+                var hasData = false
+                for field in block.split(separator: "\n") {
+                    if field.hasPrefix("id: ") { event.id = String(field.dropFirst(4)) }
+                    if field.hasPrefix("data: ") {
+                        event.data = String(field.dropFirst(6))
+                        hasData = true
+                    }
+                }
+                if hasData { events.append(event) }
+            }
+            if enough(events) { return (events, false) }
+            if ContinuousClock.now > deadline { throw TestFailure("the log stream of \(name) did not end within \(timeout)") }
+        }
+        return (events, true)
+    }
+}
+
+/// Logs and metrics end to end: real agents print, ship and are followed through the real server.
+@Suite(.serialized) struct LogTests {
+    /// The messages of `lines` by host, in the order given.
+    static func byHost(_ lines: [[String: Any]]) -> [String: [String]] {
+        var hosts: [String: [String]] = [:]
+        for line in lines { hosts[line["host"] as? String ?? "?", default: []].append(line["message"] as? String ?? "") }
+        return hosts
+    }
+
+    @Test func everyLineOfTwoChattyHostsIsStoredOnceInOrder() async throws {
+        try await LiveApp.run { app in
+            let count = 50_000
+            try await app.submit(try WorkerTests.job(app, "chatty", count: 2, script: "seq 1 \(count) | sed \"s/^/$SM_CURRENT_HOST /\""))
+            try await app.waitForStatus("chatty", "Completed", timeout: .seconds(120))
+            let lines = try await app.allLogLines("chatty")
+            #expect(lines.count == 2 * count)
+            let ids = lines.compactMap { $0["id"] as? Int }
+            #expect(ids == ids.sorted() && Set(ids).count == ids.count)
+            let hosts = Self.byHost(lines)
+            for host in ["algo-1", "algo-2"] {
+                #expect(hosts[host] == (1...count).map { "\(host) \($0)" }, "\(host)'s lines are not 1…\(count) once each, in order")
+            }
+            // One host only, through the filter.
+            #expect(try await app.allLogLines("chatty", query: "&host=algo-2").count == count)
+        }
+    }
+
+    @Test func awkwardOutputIsKeptAndTheLastWordsOfAStoppedCommandArrive() async throws {
+        try await LiveApp.run { app in
+            let script = """
+                head -c 40000 /dev/zero | tr '\\0' x; echo
+                printf 'bad \\377 byte\\n'
+                echo "to stderr" >&2
+                trap 'echo "caught TERM"; printf "last words"; exit 0' TERM
+                echo ready
+                while true; do sleep 0.1; done
+                """
+            try await app.submit(try WorkerTests.job(app, "awkward", script: script))
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try await !app.allLogLines("awkward").contains(where: { $0["message"] as? String == "ready" }) {
+                guard ContinuousClock.now < deadline else { throw TestFailure("the job never printed ready") }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let (status, _) = try await app.request(.POST, "/v1/jobs/awkward/stop")
+            #expect(status == 202)
+            try await app.waitForStatus("awkward", "Stopped")
+            let messages = try await app.allLogLines("awkward").map { $0["message"] as? String ?? "" }
+            // A 40,000-byte line in pieces of at most 16 KiB; invalid UTF-8 replaced; stderr beside stdout; what the
+            // command printed on its way out, an unterminated last line included.
+            let pieces = messages.filter { !$0.isEmpty && $0.allSatisfy { $0 == "x" } }
+            #expect(pieces.map(\.count) == [16384, 16384, 7232])
+            #expect(messages.contains("bad \u{FFFD} byte"))
+            #expect(messages.contains("to stderr"))
+            #expect(messages.suffix(2) == ["caught TERM", "last words"])
+        }
+    }
+
+    @Test func followStreamsWhileRunningResumesWithoutAGapAndEndsWithTheJob() async throws {
+        try await LiveApp.run { app in
+            let ticks = 40
+            try await app.submit(try WorkerTests.job(app, "ticker", count: 2, script: "for i in $(seq 1 \(ticks)); do echo \"tick $i\"; sleep 0.1; done"))
+            // Lines arrive while the job runs...
+            let first = try await app.followLogs("ticker") { $0.count >= 10 }
+            #expect(!first.ended)
+            #expect(try await app.describe("ticker")["status"] as? String == "InProgress")
+            // ...and after a dropped connection the stream resumes after the last line seen, until the job has ended.
+            let rest = try await app.followLogs("ticker", lastEventID: first.events.last?.id)
+            #expect(rest.ended)
+            #expect(["Completed"].contains(try await app.describe("ticker")["status"] as? String ?? ""))
+            let events = first.events + rest.events
+            let ids = events.compactMap { $0.id.flatMap(Int.init) }
+            #expect(ids.count == events.count && ids == ids.sorted() && Set(ids).count == ids.count, "ids repeat or go back: \(ids)")
+            #expect(events.allSatisfy { ($0.line["id"] as? Int).map(String.init) == $0.id })
+            let hosts = Self.byHost(events.map(\.line))
+            for host in ["algo-1", "algo-2"] {
+                #expect(hosts[host] == (1...ticks).map { "tick \($0)" }, "\(host) has a gap or a duplicate")
+            }
+            // A follow of an ended job sends what is stored and ends.
+            let replay = try await app.followLogs("ticker")
+            #expect(replay.ended && replay.events.count == 2 * ticks)
+        }
+    }
+
+    @Test func aServerRestartDuringAChattyJobLosesNoLine() async throws {
+        try await LiveApp.restartable { database, directory, port in
+            let count = 3000
+            // Bursts of 100 lines every 0.2 s: about 6 s of output, across the restart.
+            let script = "i=0; while [ $i -lt \(count) ]; do i=$((i+1)); echo \"line $i\"; [ $((i % 100)) -eq 0 ] && sleep 0.2; done; true"
+            try await LiveApp.run(database: database, dataDirectory: directory, port: port) { app in
+                try await app.submit(try WorkerTests.job(app, "restarted", count: 2, script: script))
+                let deadline = ContinuousClock.now + .seconds(60)
+                while try await app.allLogLines("restarted").count < 200 {
+                    guard ContinuousClock.now < deadline else { throw TestFailure("no lines before the restart") }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            try await Task.sleep(for: .seconds(1))
+            try await LiveApp.run(database: database, dataDirectory: directory, port: port) { app in
+                try await app.waitForStatus("restarted", "Completed", timeout: .seconds(90))
+                let hosts = Self.byHost(try await app.allLogLines("restarted"))
+                for host in ["algo-1", "algo-2"] {
+                    #expect(hosts[host] == (1...count).map { "line \($0)" }, "\(host) lost or repeated lines across the restart")
+                }
+            }
+        }
+    }
+
+    @Test func metricDefinitionsAndSystemMetricsBecomeSeries() async throws {
+        try await LiveApp.run { app in
+            let script = """
+                for epoch in 1 2 3; do
+                  echo "epoch $epoch train_loss=0.$((10 - epoch)) acc: $((epoch * 30))%"
+                  end=$(($(date +%s) + 2)); while [ $(date +%s) -lt $end ]; do :; done
+                done
+                """
+            let extra = #","metric_definitions":[{"name":"train:loss","regex":"train_loss=([0-9.]+)"},{"name":"accuracy","regex":"acc: ([0-9]+)%"}]"#
+            try await app.submit(try WorkerTests.job(app, "metrics", count: 2, script: script, extra: extra))
+            let job = try await app.waitForStatus("metrics", "Completed", timeout: .seconds(90))
+            let final = job["final_metric_data_list"] as? [[String: Any]] ?? []
+            #expect(final.compactMap { $0["metric_name"] as? String }.sorted() == ["accuracy", "train:loss"])
+            #expect(final.first { $0["metric_name"] as? String == "train:loss" }?["value"] as? Double == 0.7)
+            #expect(final.first { $0["metric_name"] as? String == "accuracy" }?["value"] as? Double == 90)
+
+            let (status, body) = try await app.request(.GET, "/v1/jobs/metrics/metrics")
+            #expect(status == 200)
+            let series = body["metrics"] as? [[String: Any]] ?? []
+            func points(_ name: String, _ host: String) -> [Double] {
+                let found = series.first { $0["name"] as? String == name && $0["host"] as? String == host }
+                return (found?["points"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? Double }
+            }
+            #expect(points("train:loss", "algo-1") == [0.9, 0.8, 0.7])
+            #expect(points("accuracy", "algo-2") == [30, 60, 90])
+            // The busy loop shows in the command's CPU; memory is sampled too.
+            for host in ["algo-1", "algo-2"] {
+                #expect(points("CPUUtilization", host).contains { $0 > 5 }, "\(host) CPU: \(points("CPUUtilization", host))")
+                #expect(!points("MemoryUtilization", host).isEmpty)
+            }
+            #expect(series.filter { $0["kind"] as? String == "system" }.count >= 4)
+        }
+    }
+
+    @Test func aBadLogQueryNamesEveryWrongField() async throws {
+        try await LiveApp.run { app in
+            try await app.submit(try WorkerTests.job(app, "quiet", script: "true"))
+            let (status, problem) = try await app.request(.GET, "/v1/jobs/quiet/logs?limit=0&next_token=bogus")
+            #expect(status == 422)
+            let fields = (problem["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
+            #expect(fields == ["limit", "next_token"])
+            #expect(try await app.request(.GET, "/v1/jobs/nobody/logs").0 == 404)
+            #expect(try await app.request(.GET, "/v1/jobs/nobody/metrics").0 == 404)
+        }
+    }
+}
