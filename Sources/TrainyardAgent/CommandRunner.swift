@@ -66,7 +66,7 @@ final class CommandRunner: Sendable {
         while true {
             let chunk = handle.availableData
             if chunk.isEmpty { break }
-            let lines = splitter.append(chunk)
+            let lines = chunk.withUnsafeBytes { splitter.append($0) }
             spool.append(lines)
             if let tail { for line in lines { tail.append(line) } }
         }

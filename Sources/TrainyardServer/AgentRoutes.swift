@@ -66,7 +66,7 @@ struct AgentRoutes: Sendable {
         let body = try await request.body.collect(upTo: Self.maximumLogBatchBytes)
         let records: [LogRecord]
         do {
-            records = try LogRecord.decode(body.readableBytesView)
+            records = try body.withUnsafeReadableBytes { try LogRecord.decode($0) }
         } catch {
             throw APIError.badRequest(detail: "the log batch is malformed: \(error)")
         }

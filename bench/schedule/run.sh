@@ -20,6 +20,9 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+BENCH_NAME=schedule
+# shellcheck source=../lib.sh
+source "$SCRIPT_DIR/../lib.sh"
 
 RUNS_ONE=${RUNS_ONE:-20}
 RUNS_MANY=${RUNS_MANY:-10}
@@ -28,7 +31,6 @@ WARMUP=${WARMUP:-1}
 RSS_SLEEP=${RSS_SLEEP:-3}
 JOB_TIMEOUT=${JOB_TIMEOUT:-60}
 STRICT=${STRICT:-0}
-SERVER_LOG_LEVEL=${TRAINYARD_LOG_LEVEL:-warning}
 
 # Targets from the issue: p50 under 1 s for 1 host and under 2 s for 8 hosts; the agent's own RSS under 30 MB.
 TARGET_P50_ONE_MS=1000
@@ -43,147 +45,14 @@ PROBE='date +%s.%N > "$SM_MODEL_DIR/started-$SM_CURRENT_HOST"'
 
 CORES=$(nproc)
 
-WORK_DIR=""      # mktemp -d; holds the data dir, the capacity file, logs, baseline scratch; removed at exit
-SERVER_PID=""    # the trainyard process we started
-PORT=""
-BASE_URL=""
-ADMIN_KEY=""
-DATA_DIR=""
-POSTMASTER_PID=""
-
-log() { printf '[schedule %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Setup
-
-require_tools() {
-    local missing=()
-    command -v jq >/dev/null || missing+=(jq)
-    command -v curl >/dev/null || missing+=(curl)
-    command -v pgrep >/dev/null || missing+=(procps)
-    if ((${#missing[@]})); then
-        log "installing ${missing[*]}"
-        [[ $(id -u) == 0 ]] || die "need ${missing[*]}; run as root or install them"
-        apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
-    # $EPOCHREALTIME (bash 5) takes the client-side timestamps without forking a process.
-    [[ -n ${EPOCHREALTIME:-} ]] || die "bash 5 or later is needed (\$EPOCHREALTIME)"
-}
-
-# Use TRAINYARD_BIN, or build the release binaries (a debug build measures the compiler's debug code, not the service).
-resolve_binary() {
-    if [[ -n ${TRAINYARD_BIN:-} ]]; then
-        [[ -x $TRAINYARD_BIN ]] || die "TRAINYARD_BIN=$TRAINYARD_BIN is not an executable"
-        BIN=$TRAINYARD_BIN
-        case $BIN in
-        */debug/*) BUILD_LABEL=${BUILD_LABEL:-debug} ;;
-        */release/*) BUILD_LABEL=${BUILD_LABEL:-release} ;;
-        *) BUILD_LABEL=${BUILD_LABEL:-unknown} ;;
-        esac
-    else
-        log "building release binaries (swift build -c release --product trainyard, then trainyard-agent)"
-        (cd "$REPO_ROOT" && swift build -c release --product trainyard && swift build -c release --product trainyard-agent) >&2
-        BIN=$REPO_ROOT/.build/release/trainyard
-        BUILD_LABEL=${BUILD_LABEL:-release}
-    fi
-    AGENT_BIN=${TRAINYARD_AGENT_BIN:-$(dirname "$(readlink -f "$BIN")")/trainyard-agent}
-    [[ -x $AGENT_BIN ]] || die "no trainyard-agent at $AGENT_BIN (put it beside $BIN or set TRAINYARD_AGENT_BIN)"
-}
-
-# A port nobody listens on; the server binds 127.0.0.1 only (its default).
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 40000))
-        if [[ -z $(ss -Hltn "sport = :$p") ]]; then echo "$p"; return; fi
-    done
-    die "no free port found"
-}
-
 # Everything on the embedded defaults (heartbeat interval, leases, log level aside) except the capacity file: the
-# built-in capacity is 4 on-demand hosts per type, too few for the gang case.
-start_server() {
-    WORK_DIR=$(mktemp -d /tmp/trainyard-bench.XXXXXX)
-    # The embedded cluster runs as an unprivileged user, which must be able to enter the data dir's parents.
-    chmod 755 "$WORK_DIR"
-    DATA_DIR=$WORK_DIR/data
-    local capacity=$WORK_DIR/capacity.json hosts=$((MANY_HOSTS > 4 ? MANY_HOSTS : 4))
-    jq -n --arg t "$INSTANCE_TYPE" --argjson n "$hosts" \
-        '{default: {on_demand: 4, spot: 4}, instance_types: {($t): {on_demand: $n, spot: 4}}}' >"$capacity"
-    PORT=$(free_port)
-    BASE_URL=http://127.0.0.1:$PORT
-    log "starting $BIN serve on 127.0.0.1:$PORT, data dir $DATA_DIR, agent $AGENT_BIN, $INSTANCE_TYPE on-demand capacity $hosts"
-    TRAINYARD_DATA_DIR=$DATA_DIR TRAINYARD_HOST=127.0.0.1 TRAINYARD_PORT=$PORT TRAINYARD_LOG_LEVEL=$SERVER_LOG_LEVEL \
-        TRAINYARD_CAPACITY=$capacity TRAINYARD_AGENT_BIN=$AGENT_BIN \
-        "$BIN" serve >"$WORK_DIR/server.log" 2>&1 &
-    SERVER_PID=$!
-    local deadline=$((SECONDS + 120))
-    until curl -sf "$BASE_URL/readyz" >/dev/null 2>&1; do
-        kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 30 "$WORK_DIR/server.log" >&2; die "server exited while starting"; }
-        ((SECONDS < deadline)) || die "server not ready after 120 s"
-        sleep 0.2
-    done
-    ADMIN_KEY=$(<"$DATA_DIR/admin-key")
-    POSTMASTER_PID=$(sed -n 1p "$DATA_DIR/postgres/data/postmaster.pid" 2>/dev/null || true)
-    log "ready: server pid $SERVER_PID, postgres pid ${POSTMASTER_PID:-?}"
+# built-in capacity is 4 on-demand hosts per type, too few for the gang case. Sets CAPACITY_JSON for start_server.
+capacity_json() {
+    local hosts=$((MANY_HOSTS > 4 ? MANY_HOSTS : 4))
+    log "$INSTANCE_TYPE on-demand capacity $hosts"
+    CAPACITY_JSON=$(jq -n --arg t "$INSTANCE_TYPE" --argjson n "$hosts" \
+        '{default: {on_demand: 4, spot: 4}, instance_types: {($t): {on_demand: $n, spot: 4}}}')
 }
-
-# Agents this server started that are still running: its children whose program is trainyard-agent (as root the
-# child is `unshare … sh -c 'mount …; exec trainyard-agent'`, which becomes the agent after its exec; until then its
-# comm is unshare or sh and it is not counted).
-our_agents() {
-    local p
-    for p in $(pgrep -P "$SERVER_PID" -f trainyard-agent 2>/dev/null || true); do
-        [[ $(cat "/proc/$p/comm" 2>/dev/null) == trainyard-agent ]] && echo "$p"
-    done
-    return 0
-}
-
-# After a failure, a job may still run: kill its commands' process groups (recorded by each agent) and the agents'
-# (each agent leads its own group), as the provisioner's terminate does. Only what this run's server started.
-kill_leftover_workers() {
-    local f g p
-    for f in "$DATA_DIR"/workers/*/command.pgid; do
-        [[ -f $f ]] || continue
-        g=$(<"$f")
-        [[ $g =~ ^[0-9]+$ ]] && ((g > 1)) && kill -KILL -- "-$g" 2>/dev/null || true
-    done
-    for p in $(our_agents); do kill -KILL -- "-$p" 2>/dev/null || true; done
-}
-
-# SIGTERM lets the server stop its cluster itself; wait for both. Runs on every exit path.
-cleanup() {
-    local rc=$?
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        ((rc == 0)) || kill_leftover_workers
-        log "stopping server (SIGTERM)"
-        kill -TERM "$SERVER_PID"
-        local deadline=$((SECONDS + 60))
-        while kill -0 "$SERVER_PID" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-        if kill -0 "$SERVER_PID" 2>/dev/null; then
-            log "server did not stop in 60 s; SIGKILL"
-            kill -KILL "$SERVER_PID" 2>/dev/null || true
-        fi
-        wait "$SERVER_PID" 2>/dev/null || true
-    elif [[ -n $SERVER_PID ]]; then
-        local status=0
-        wait "$SERVER_PID" 2>/dev/null || status=$?
-        log "the server had already exited (status $status)"
-    fi
-    # Only if the server could not stop its cluster: stop that postmaster (fast shutdown), which we started through it.
-    if [[ -n $POSTMASTER_PID ]] && kill -0 "$POSTMASTER_PID" 2>/dev/null; then
-        log "embedded postgres still running; stopping it"
-        kill -INT "$POSTMASTER_PID" 2>/dev/null || true
-        sleep 2
-    fi
-    [[ -n $WORK_DIR && $rc != 0 && -f $WORK_DIR/server.log ]] && { log "server log tail:"; tail -n 40 "$WORK_DIR/server.log" >&2; }
-    [[ -n $WORK_DIR ]] && rm -rf "$WORK_DIR"
-    exit "$rc"
-}
-
-server_alive() { kill -0 "$SERVER_PID" 2>/dev/null || die "the server (pid $SERVER_PID) is gone"; }
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Jobs
@@ -246,7 +115,7 @@ measure_job() {
         until [[ -s $f ]] && v=$(<"$f") && [[ $v =~ ^[0-9]+\.[0-9]{9}$ ]]; do
             # Past 5 s, ask the API now and then whether the job ended without running the probe (it names why).
             if ((SECONDS >= slow)); then
-                status=$(job_json "$name" | jq -r .status) || die "GET /v1/jobs/$name failed"
+                status=$(job_status "$name") || die "GET /v1/jobs/$name failed"
                 [[ $status == Completed ]] && die "job $name Completed but $f holds no timestamp"
                 [[ $status == Failed || $status == Stopped ]] && wait_completed "$name" "$deadline"
                 ((SECONDS < deadline)) || die "job $name: no timestamp in $f after ${JOB_TIMEOUT}s (status $status)"
@@ -354,7 +223,7 @@ measure_agent_rss() {
                 "/proc/$p/status" 2>/dev/null || echo "0 0 0")
             ((hwm > 0)) && echo "$p $hwm $rss $anon" >>"$samples"
         done
-        status=$(job_json "$name" | jq -r .status) || die "GET /v1/jobs/$name failed"
+        status=$(job_status "$name") || die "GET /v1/jobs/$name failed"
         case $status in
         Completed) break ;;
         Failed | Stopped) die "job $name ended $status" ;;
@@ -374,7 +243,7 @@ measure_agent_rss() {
              target_mb: $target, target_met: ((map(.[1]) | max / 1024) < $target)}')
 }
 
-server_hwm_mb() { server_alive; awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
+server_hwm_mb() { server_alive; awk -v kb="$(vm_kb "$SERVER_PID" VmHWM)" 'BEGIN {printf "%.1f", kb / 1024}'; }
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Report
@@ -432,10 +301,11 @@ main() {
         [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
     done
     [[ $WARMUP =~ ^[0-9]+$ ]] || die "WARMUP must be a number"
-    require_tools
+    require_tools jq curl pgrep:procps
     resolve_binary
     trap cleanup EXIT
     trap 'exit 130' INT TERM
+    capacity_json
     start_server
     run_case 1 "$RUNS_ONE" "$TARGET_P50_ONE_MS"
     run_case "$MANY_HOSTS" "$RUNS_MANY" "$TARGET_P50_MANY_MS"

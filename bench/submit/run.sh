@@ -4,7 +4,8 @@
 # See bench/README.md for what it measures and why the baseline is fair.
 #
 # Options (environment):
-#   TRAINYARD_BIN     binary to benchmark; default: `swift build -c release --product trainyard`, .build/release/trainyard
+#   TRAINYARD_BIN     binary to benchmark (trainyard-agent must be beside it, or set TRAINYARD_AGENT_BIN, for the blocker
+#                     job); default: `swift build -c release` of both products, .build/release/trainyard
 #   CLIENTS           concurrent HTTP connections and pgbench clients (default 8)
 #   JOBS              job submissions per phase (default 20000)
 #   PREFILL           jobs already in the database at the start of each phase, one phase per size (default "1000 100000")
@@ -18,6 +19,9 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+BENCH_NAME=submit
+# shellcheck source=../lib.sh
+source "$SCRIPT_DIR/../lib.sh"
 
 CLIENTS=${CLIENTS:-8}
 JOBS=${JOBS:-20000}
@@ -26,7 +30,6 @@ BASELINE_SECONDS=${BASELINE_SECONDS:-15}
 MAX_PHASE_SECONDS=${MAX_PHASE_SECONDS:-300}
 WARMUP=${WARMUP:-$((CLIENTS * 50))}
 STRICT=${STRICT:-0}
-SERVER_LOG_LEVEL=${TRAINYARD_LOG_LEVEL:-warning}
 
 # Targets from the issue.
 TARGET_RATIO=0.5
@@ -39,159 +42,22 @@ SPEC='{"instance_type":"ml.m5.large","command":["python3","train.py"]}'
 PG_BIN=/usr/lib/postgresql/15/bin
 CORES=$(nproc)
 
-WORK_DIR=""      # mktemp -d; holds the data dir, logs, scratch files; removed at exit
-SERVER_PID=""    # the trainyard process we started
-SAMPLER_PID=""   # the background memory sampler of the current phase
-PORT=""
-BASE_URL=""
-ADMIN_KEY=""
-PG_SOCK=""       # the embedded cluster's socket directory
-POSTMASTER_PID=""
-
-log() { printf '[submit %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Setup
-
-# wrk and pgbench are the load generators; jq writes the result file. Install what is missing (Debian packages).
-require_tools() {
-    local missing=()
-    command -v wrk >/dev/null || missing+=(wrk)
-    command -v jq >/dev/null || missing+=(jq)
-    command -v curl >/dev/null || missing+=(curl)
-    command -v psql >/dev/null || missing+=(postgresql-client)
-    [[ -x $PG_BIN/pgbench ]] || missing+=(postgresql-15)
-    if ((${#missing[@]})); then
-        log "installing ${missing[*]}"
-        [[ $(id -u) == 0 ]] || die "need ${missing[*]}; run as root or install them"
-        apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
-    [[ $(id -u) == 0 ]] || die "run as root: psql and pgbench reach the embedded cluster through its owner-only (0700) socket directory"
-}
-
-# Use TRAINYARD_BIN, or build the release binary (a debug build measures the compiler's debug code, not the service).
-resolve_binary() {
-    if [[ -n ${TRAINYARD_BIN:-} ]]; then
-        [[ -x $TRAINYARD_BIN ]] || die "TRAINYARD_BIN=$TRAINYARD_BIN is not an executable"
-        BIN=$TRAINYARD_BIN
-        case $BIN in
-        */debug/*) BUILD_LABEL=${BUILD_LABEL:-debug} ;;
-        */release/*) BUILD_LABEL=${BUILD_LABEL:-release} ;;
-        *) BUILD_LABEL=${BUILD_LABEL:-unknown} ;;
-        esac
-    else
-        log "building release binary (swift build -c release --product trainyard)"
-        (cd "$REPO_ROOT" && swift build -c release --product trainyard) >&2
-        BIN=$REPO_ROOT/.build/release/trainyard
-        BUILD_LABEL=${BUILD_LABEL:-release}
-    fi
-}
-
-# A port nobody listens on; the server binds 127.0.0.1 only (its default).
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 40000))
-        if [[ -z $(ss -Hltn "sport = :$p") ]]; then echo "$p"; return; fi
-    done
-    die "no free port found"
-}
-
-start_server() {
-    WORK_DIR=$(mktemp -d /tmp/trainyard-bench.XXXXXX)
-    # The embedded cluster runs as an unprivileged user, which must be able to enter the data dir's parents.
-    chmod 755 "$WORK_DIR"
-    DATA_DIR=$WORK_DIR/data
-    PORT=$(free_port)
-    BASE_URL=http://127.0.0.1:$PORT
-    # One ml.m5.large host in all: a blocker job takes it, so the submitted jobs queue (Pending) instead of starting
-    # thousands of worker processes; the scheduler still runs beside the submissions, as in a real deployment.
-    printf '{"default": {"on_demand": 4, "spot": 4}, "instance_types": {"ml.m5.large": {"on_demand": 1, "spot": 0}}}\n' >"$WORK_DIR/capacity.json"
-    log "starting $BIN serve on 127.0.0.1:$PORT, data dir $DATA_DIR"
-    TRAINYARD_DATA_DIR=$DATA_DIR TRAINYARD_HOST=127.0.0.1 TRAINYARD_PORT=$PORT TRAINYARD_LOG_LEVEL=$SERVER_LOG_LEVEL \
-        TRAINYARD_CAPACITY=$WORK_DIR/capacity.json "$BIN" serve >"$WORK_DIR/server.log" 2>&1 &
-    SERVER_PID=$!
-    local deadline=$((SECONDS + 120))
-    until curl -sf "$BASE_URL/readyz" >/dev/null 2>&1; do
-        kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 30 "$WORK_DIR/server.log" >&2; die "server exited while starting"; }
-        ((SECONDS < deadline)) || die "server not ready after 120 s"
-        sleep 0.2
-    done
-    ADMIN_KEY=$(<"$DATA_DIR/admin-key")
-    # postmaster.pid: line 1 the postmaster's pid, line 5 its socket directory (the server may fall back to a short
-    # /tmp path when the data dir is deep, so read it rather than assume <data dir>/postgres/sock).
-    local pidfile=$DATA_DIR/postgres/data/postmaster.pid
-    POSTMASTER_PID=$(sed -n 1p "$pidfile")
-    PG_SOCK=$(sed -n 5p "$pidfile")
-    log "ready: server pid $SERVER_PID, postgres pid $POSTMASTER_PID, socket $PG_SOCK"
-}
-
-# The blocker job's agent and its command outlive the server by design (agents survive restarts): kill them, and
-# only them: the command's process group (recorded by its agent) and agents whose worker directory is this run's.
-kill_workers() {
-    local f g p
-    [[ -n ${DATA_DIR:-} && -d $DATA_DIR/workers ]] || return 0
-    for f in "$DATA_DIR"/workers/*/command.pgid; do
-        [[ -f $f ]] || continue
-        g=$(<"$f")
-        [[ $g =~ ^[0-9]+$ ]] && ((g > 1)) && kill -KILL -- "-$g" 2>/dev/null || true
-    done
-    for p in $(grep -l "TRAINYARD_AGENT_DIR=$DATA_DIR/workers/" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
-        kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
-    done
-}
-
-# SIGTERM lets the server stop its cluster itself; wait for both. Runs on every exit path.
-cleanup() {
-    local rc=$?
-    kill_workers
-    [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null && wait "$SAMPLER_PID" 2>/dev/null
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        log "stopping server (SIGTERM)"
-        kill -TERM "$SERVER_PID"
-        local deadline=$((SECONDS + 60))
-        while kill -0 "$SERVER_PID" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-        if kill -0 "$SERVER_PID" 2>/dev/null; then
-            log "server did not stop in 60 s; SIGKILL"
-            kill -KILL "$SERVER_PID" 2>/dev/null || true
-        fi
-        wait "$SERVER_PID" 2>/dev/null || true
-    elif [[ -n $SERVER_PID ]]; then
-        local status=0
-        wait "$SERVER_PID" 2>/dev/null || status=$?
-        log "the server had already exited (status $status)"
-    fi
-    # Only if the server could not stop its cluster: stop that postmaster (fast shutdown), which we started through it.
-    if [[ -n $POSTMASTER_PID ]] && kill -0 "$POSTMASTER_PID" 2>/dev/null; then
-        log "embedded postgres still running; stopping it"
-        kill -INT "$POSTMASTER_PID" 2>/dev/null || true
-        sleep 2
-    fi
-    [[ -n $WORK_DIR && $rc != 0 && -f $WORK_DIR/server.log ]] && { log "server log tail:"; tail -n 40 "$WORK_DIR/server.log" >&2; }
-    [[ -n $WORK_DIR ]] && rm -rf "$WORK_DIR"
-    exit "$rc"
-}
+# One ml.m5.large host in all: a blocker job takes it, so the submitted jobs queue (Pending) instead of starting
+# thousands of worker processes; the scheduler still runs beside the submissions, as in a real deployment.
+CAPACITY_JSON='{"default": {"on_demand": 4, "spot": 4}, "instance_types": {"ml.m5.large": {"on_demand": 1, "spot": 0}}}'
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Database helpers
-
-sql() { psql -X -q -v ON_ERROR_STOP=1 -At -h "$PG_SOCK" -U trainyard -d trainyard "$@"; }
 
 job_count() { sql -c "SELECT count(*) FROM jobs"; }
 
 # One job through the API: checks the endpoint works and gives prefill a row whose shape the server wrote itself.
 # Before it, the blocker: a job that holds the only ml.m5.large host for the whole run.
 submit_template_job() {
-    local out status
-    curl -sf -o /dev/null -X POST "$BASE_URL/v1/jobs" -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' \
-        -d '{"name":"bench-blocker","instance_type":"ml.m5.large","command":["sleep","100000"]}' || die "could not submit the blocker job"
-    out=$(curl -s -w '\n%{http_code}' -X POST "$BASE_URL/v1/jobs" \
-        -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' -d "$SPEC")
-    status=${out##*$'\n'}
-    [[ $status == 201 ]] || die "POST /v1/jobs answered $status: ${out%$'\n'*}"
-    TEMPLATE_JOB=$(jq -r .name <<<"${out%$'\n'*}")
+    local out
+    submit_job '{"name":"bench-blocker","instance_type":"ml.m5.large","command":["sleep","100000"]}' >/dev/null
+    out=$(submit_job "$SPEC")
+    TEMPLATE_JOB=$(jq -r .name <<<"$out")
     log "template job $TEMPLATE_JOB created through the API"
 }
 
@@ -268,7 +134,7 @@ start_sampler() {
     : >"$out"
     (
         while kill -0 "$SERVER_PID" 2>/dev/null; do
-            rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
+            rss=$(vm_kb "$SERVER_PID" VmRSS)
             echo "${rss:-0} $(postgres_pss_kb)" >>"$out"
             sleep 0.25
         done
@@ -282,9 +148,7 @@ stop_sampler() {
     SAMPLER_PID=""
 }
 
-server_alive() { kill -0 "$SERVER_PID" 2>/dev/null || die "the server (pid $SERVER_PID) is gone"; }
-
-vm_hwm_kb() { server_alive; awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status"; }
+vm_hwm_kb() { server_alive; vm_kb "$SERVER_PID" VmHWM; }
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Load
@@ -445,7 +309,9 @@ main() {
     STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     [[ $CLIENTS =~ ^[1-9][0-9]*$ && $JOBS =~ ^[1-9][0-9]*$ ]] || die "CLIENTS and JOBS must be positive integers"
     for n in $PREFILL; do [[ $n =~ ^[0-9]+$ ]] || die "PREFILL must be numbers: $PREFILL"; done
-    require_tools
+    # wrk and pgbench are the load generators; jq writes the result file (Debian packages where missing).
+    require_tools wrk jq curl psql:postgresql-client "$PG_BIN/pgbench:postgresql-15"
+    [[ $(id -u) == 0 ]] || die "run as root: psql and pgbench reach the embedded cluster through its owner-only (0700) socket directory"
     resolve_binary
     trap cleanup EXIT
     trap 'exit 130' INT TERM

@@ -17,12 +17,23 @@ public struct LogRecord: Sendable, Equatable {
 
     /// Appends the record's wire form.
     public func encode(into bytes: inout [UInt8]) {
-        bytes.append(contentsOf: String(seq).utf8)
+        Self.appendDecimal(seq, to: &bytes)
         bytes.append(0x09)
-        bytes.append(contentsOf: String(timeMicros).utf8)
+        Self.appendDecimal(timeMicros, to: &bytes)
         bytes.append(0x09)
         bytes.append(contentsOf: message.utf8)
         bytes.append(0x0A)
+    }
+
+    static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(0x2D) }
+        var magnitude = value.magnitude
+        let first = bytes.count
+        repeat {
+            bytes.append(UInt8(truncatingIfNeeded: magnitude % 10) + 0x30)
+            magnitude /= 10
+        } while magnitude > 0
+        bytes[first...].reverse()
     }
 
     /// Why a batch could not be parsed.
@@ -38,32 +49,39 @@ public struct LogRecord: Sendable, Equatable {
     }
 
     /// Parses a batch of records (the bytes of whole records, the last ending in a newline).
-    public static func decode(_ bytes: some BidirectionalCollection<UInt8>) throws(MalformedBatch) -> [LogRecord] {
+    public static func decode(_ bytes: [UInt8]) throws(MalformedBatch) -> [LogRecord] {
+        let parsed: Result<[LogRecord], MalformedBatch> = bytes.withUnsafeBytes { buffer in Result { () throws(MalformedBatch) in try decode(buffer) } }
+        return try parsed.get()
+    }
+
+    /// Parses a batch of records (the bytes of whole records, the last ending in a newline).
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(MalformedBatch) -> [LogRecord] {
         var records: [LogRecord] = []
         var lineNumber = 0
-        var start = bytes.startIndex
-        while start != bytes.endIndex {
+        var start = 0
+        while start < bytes.count {
             lineNumber += 1
-            guard let end = bytes[start...].firstIndex(of: 0x0A) else {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[start...])
+            guard let end = rest.firstIndex(of: 0x0A) else {
                 throw MalformedBatch(line: lineNumber, reason: "the last record does not end with a newline")
             }
-            let line = bytes[start..<end]
-            guard let firstTab = line.firstIndex(of: 0x09), let secondTab = line[line.index(after: firstTab)...].firstIndex(of: 0x09),
-                let seq = Int64(decimal: line[line.startIndex..<firstTab]), seq > 0,
-                let time = Int64(decimal: line[line.index(after: firstTab)..<secondTab])
+            let line = UnsafeRawBufferPointer(rebasing: rest[..<end])
+            guard let firstTab = line.firstIndex(of: 0x09),
+                let secondTab = UnsafeRawBufferPointer(rebasing: line[(firstTab + 1)...]).firstIndex(of: 0x09).map({ $0 + firstTab + 1 }),
+                let seq = parseDecimal(UnsafeRawBufferPointer(rebasing: line[..<firstTab])), seq > 0,
+                let time = parseDecimal(UnsafeRawBufferPointer(rebasing: line[(firstTab + 1)..<secondTab]))
             else {
                 throw MalformedBatch(line: lineNumber, reason: "expected <seq>\\t<time micros>\\t<message> with a positive seq")
             }
-            records.append(LogRecord(seq: seq, timeMicros: time, message: String(decoding: line[line.index(after: secondTab)...], as: UTF8.self)))
-            start = bytes.index(after: end)
+            let message = String(decoding: UnsafeRawBufferPointer(rebasing: line[(secondTab + 1)...]), as: UTF8.self)
+            records.append(LogRecord(seq: seq, timeMicros: time, message: message))
+            start += end + 1
         }
         return records
     }
-}
 
-extension Int64 {
-    /// Parses ASCII decimal digits (an optional leading `-`), without building a String.
-    init?(decimal digits: some Collection<UInt8>) {
+    /// ASCII decimal digits with an optional leading `-`, without building a String.
+    static func parseDecimal(_ digits: UnsafeRawBufferPointer) -> Int64? {
         guard !digits.isEmpty, digits.count <= 19 else { return nil }
         var value: Int64 = 0
         var negative = false
@@ -75,7 +93,7 @@ extension Int64 {
             guard (0x30...0x39).contains(byte) else { return nil }
             value = value * 10 + Int64(byte - 0x30)
         }
-        self = negative ? -value : value
+        return negative ? -value : value
     }
 }
 

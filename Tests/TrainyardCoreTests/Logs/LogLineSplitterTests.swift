@@ -17,6 +17,15 @@ struct LogLineSplitterTests {
         #expect(lines == ["abcdefgh", "ijklmnop", "qrst"])
     }
 
+    @Test func aLineOfExactlyTheLimitIsOneLineEvenAcrossChunks() {
+        var splitter = LogLineSplitter(maximumBytes: 8)
+        var lines = splitter.append(Array("abcd".utf8))
+        lines += splitter.append(Array("efgh".utf8))
+        lines += splitter.append(Array("\nijklmnopq".utf8))
+        lines += splitter.append(Array("rstuvwxyz\n".utf8))
+        #expect(lines == ["abcdefgh", "ijklmnop", "qrstuvwx", "yz"])
+    }
+
     @Test func aSplitNeverCutsAUTF8Character() {
         // "é" is two bytes, "€" three: a cut at 8 bytes would fall inside the second "€".
         var splitter = LogLineSplitter(maximumBytes: 8)
