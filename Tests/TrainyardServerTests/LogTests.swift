@@ -222,3 +222,75 @@ extension LiveApp {
         }
     }
 }
+
+/// Runs the `trainyard` CLI against a live app; answers its exit status and standard output.
+func runCLI(_ app: LiveApp, _ arguments: [String], timeout: Duration = .seconds(90)) async throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: ServeProcess.binary)
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["TRAINYARD_URL"] = app.baseURL
+    environment["TRAINYARD_API_KEY"] = app.token
+    environment["NO_COLOR"] = "1"
+    process.environment = environment
+    let output = app.dataDirectory + "/cli-\(UUID().uuidString).out"
+    _ = FileManager.default.createFile(atPath: output, contents: nil)
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let deadline = ContinuousClock.now + timeout
+    while process.isRunning {
+        guard ContinuousClock.now < deadline else {
+            process.terminate()
+            throw TestFailure("trainyard \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return (process.terminationStatus, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+}
+
+@Suite(.serialized) struct LogFollowAcrossReplicasAndCLITests {
+    @Test func aFollowerOnAnotherReplicaSeesTheLinesAsTheyAreStored() async throws {
+        try await LiveApp.restartable { database, directory, _ in
+            // Two replicas on one database (and one data directory, as the filesystem object store needs): the job
+            // runs (and ships its lines) on the first, the client follows the second, which learns of new lines only
+            // through Postgres notifications.
+            try await LiveApp.run(database: database, dataDirectory: directory) { first in
+                try await LiveApp.run(database: database, dataDirectory: directory) { second in
+                    let ticks = 30
+                    try await first.submit(try WorkerTests.job(first, "replicated", script: "for i in $(seq 1 \(ticks)); do echo \"tick $i\"; sleep 0.1; done"))
+                    let followed = try await second.followLogs("replicated")
+                    #expect(followed.ended)
+                    #expect(followed.events.map { $0.line["message"] as? String ?? "" } == (1...ticks).map { "tick \($0)" })
+                    #expect(try await second.describe("replicated")["status"] as? String == "Completed")
+                }
+            }
+        }
+    }
+
+    @Test func theCLIPrintsAndFollowsLogsWithTheHostInFront() async throws {
+        try await LiveApp.run { app in
+            // submit --wait --logs: the lines as they come, the transitions, and the job's outcome as the exit status
+            let (status, output) = try await runCLI(app, [
+                "jobs", "submit", "--name", "cli-logs", "--instance-type", "ml.m5.large", "--instance-count", "2", "--wait", "--logs", "--",
+                "/bin/sh", "-c", "for i in 1 2 3; do echo \"hello $i\"; sleep 0.2; done; exit 4",
+            ])
+            #expect(status == 10)
+            let lines = output.split(separator: "\n").map(String.init)
+            for host in ["algo-1", "algo-2"] {
+                #expect(lines.filter { $0.hasPrefix("\(host) | ") } == (1...3).map { "\(host) | hello \($0)" })
+            }
+            #expect(lines.contains { $0.contains("Training") })
+
+            // jobs logs: every line, or one host's; --json for scripts
+            let all = try await runCLI(app, ["jobs", "logs", "cli-logs"])
+            #expect(all.status == 0 && all.output.split(separator: "\n").count == 6)
+            let one = try await runCLI(app, ["jobs", "logs", "cli-logs", "--host", "algo-2", "--follow"])
+            #expect(one.output == "algo-2 | hello 1\nalgo-2 | hello 2\nalgo-2 | hello 3\n")
+            let json = try await runCLI(app, ["jobs", "logs", "cli-logs", "--host", "algo-1", "--json"])
+            let first = try JSONSerialization.jsonObject(with: Data((json.output.split(separator: "\n").first ?? "").utf8)) as? [String: Any]
+            #expect(first?["host"] as? String == "algo-1" && first?["message"] as? String == "hello 1")
+            #expect(try await runCLI(app, ["jobs", "logs", "nobody"]).status == 5)
+        }
+    }
+}
