@@ -15,6 +15,8 @@ struct APIImplementation: APIProtocol {
     let stopGrace: Double
     /// This replica's log followers (SSE), woken by notifications.
     let followers: LogFollowers
+    /// This replica's scheduler, rung when a job was created.
+    let scheduling: Doorbell
 
     /// The caller, who must hold one of `roles`.
     func principal(allowing allowed: (APIKeyRole) -> Bool, action: String) throws -> Principal {

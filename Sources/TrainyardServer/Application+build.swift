@@ -51,7 +51,8 @@ public func buildApplication(
         agentExecutable: configuration.agentExecutable ?? LocalProcessProvisioner.defaultAgentExecutable(), logger: logger)
     let arnPrefix = "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/"
 
-    let router = try buildRouter(store: store, catalog: catalog, readiness: readiness, configuration: configuration, followers: followers)
+    let router = try buildRouter(
+        store: store, catalog: catalog, readiness: readiness, configuration: configuration, followers: followers, scheduling: jobsDoorbell)
     AgentRoutes(
         store: store, catalog: catalog, settings: configuration.workers, objectStore: ObjectStoreDescriptor(kind: "file", root: objectStore.root),
         arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell, extractors: MetricExtractors()
@@ -64,7 +65,9 @@ public func buildApplication(
     // The controllers start after the server listens (so agents can call back) and stop before the database does.
     var controllers: [any Service] = [
         Wakeups(client: client, jobs: jobsDoorbell, attempts: attemptsDoorbell, followers: followers, logger: logger),
-        ControllerLoop(name: "scheduler", interval: .seconds(1), doorbell: jobsDoorbell, readiness: readiness, logger: logger) { try await scheduler.runOnce() },
+        ControllerLoop(name: "scheduler", interval: .seconds(1), minimumGap: .milliseconds(50), doorbell: jobsDoorbell, readiness: readiness, logger: logger) {
+            try await scheduler.runOnce()
+        },
         ControllerLoop(name: "supervisor", interval: .seconds(1), doorbell: Doorbell(), readiness: readiness, logger: logger) { try await supervisor.runOnce() },
         ControllerLoop(name: "finalizer", interval: .seconds(1), doorbell: attemptsDoorbell, readiness: readiness, logger: logger) { try await finalizer.runOnce() },
     ]
@@ -108,7 +111,8 @@ public func buildApplication(
 
 /// The router with its middleware and the generated API handlers.
 func buildRouter(
-    store: PostgresStore, catalog: InstanceCatalog, readiness: Readiness, configuration: ServerConfiguration, followers: LogFollowers = LogFollowers()
+    store: PostgresStore, catalog: InstanceCatalog, readiness: Readiness, configuration: ServerConfiguration, followers: LogFollowers = LogFollowers(),
+    scheduling: Doorbell = Doorbell()
 ) throws -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: ProblemMiddleware())
@@ -116,7 +120,7 @@ func buildRouter(
     let api = APIImplementation(
         store: store, catalog: catalog, readiness: readiness,
         arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,
-        followers: followers)
+        followers: followers, scheduling: scheduling)
     try api.registerHandlers(on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder()))
     return router
 }

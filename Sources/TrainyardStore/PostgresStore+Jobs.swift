@@ -21,8 +21,10 @@ extension PostgresStore {
         let specJSON = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
         let state = JobState.submitted()
         do {
-            // One statement, so one round trip and its own transaction: the job, its `created` event and the
-            // scheduler's wake-up commit together or not at all. (A SELECT in a WITH runs only when referenced.)
+            // One statement, so one round trip and its own transaction: the job and its `created` event commit together
+            // or not at all. No NOTIFY here: a notifying transaction holds Postgres's global notification lock through
+            // its commit (WAL flush included), which serialised concurrent submissions one fsync at a time; the
+            // replica that took the request wakes its own scheduler instead (`APIImplementation.createJob`).
             var jobID: Int64?
             var projectName = ""
             for try await (id, project) in try await client.query(
@@ -38,7 +40,7 @@ extension PostgresStore {
                     INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
                     SELECT id, \(now), 'created', \(state.status.rawValue), \(state.secondaryStatus.rawValue), \(JobState.submittedMessage) FROM job
                 )
-                SELECT job.id, p.name FROM job, projects p, (SELECT pg_notify('trainyard_jobs', \(name))) AS wake WHERE p.id = \(projectID)
+                SELECT job.id, p.name FROM job, projects p WHERE p.id = \(projectID)
                 """, logger: logger
             ).decode((Int64, String).self) {
                 jobID = id

@@ -23,13 +23,16 @@ extension PostgresStore {
             ).decode((String, Bool, Int).self) {
                 used[PoolKey(instanceType: type, spot: spot)] = count
             }
+            // The pass needs only the spec's shape (type, count, market, priority), which the columns hold: reading the
+            // whole spec (kilobytes of JSON that Postgres serialises and the pass parses, for every queued job on every
+            // pass) was most of a pass's cost under a stream of submissions. The records' specs are that shape only.
             var queued: [JobRecord] = []
             for try await row in try await connection.query(
                 """
-                SELECT \(unescaped: Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id
+                SELECT \(unescaped: Self.queuedJobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id
                 WHERE j.status = 'InProgress' AND j.secondary_status IN ('Starting', 'Pending', 'Restarting')
                   AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended')
-                ORDER BY j.priority DESC, j.id LIMIT \(limit) FOR UPDATE OF j SKIP LOCKED
+                ORDER BY j.priority DESC, j.id LIMIT \(limit)
                 """, logger: logger)
             {
                 queued.append(try Self.decodeJob(row))
@@ -39,10 +42,12 @@ extension PostgresStore {
             var lastMessages: [Int64: String] = [:]
             let pendingIDs = queued.filter { $0.secondaryStatus == .pending }.map(\.id)
             if !pendingIDs.isEmpty {
+                // One index probe per job (job_events_by_job, newest first): a DISTINCT ON over `job_id = ANY(…)` was
+                // planned as a scan of the whole events table.
                 for try await (jobID, message) in try await connection.query(
                     """
-                    SELECT DISTINCT ON (job_id) job_id, message FROM job_events
-                    WHERE job_id = ANY(\(pendingIDs)) ORDER BY job_id, id DESC
+                    SELECT j.id, e.message FROM unnest(\(pendingIDs)::bigint[]) AS j(id)
+                    CROSS JOIN LATERAL (SELECT message FROM job_events WHERE job_id = j.id ORDER BY id DESC LIMIT 1) e
                     """, logger: logger
                 ).decode((Int64, String).self) {
                     lastMessages[jobID] = message
@@ -63,9 +68,11 @@ extension PostgresStore {
                         : "Waiting for \(job.spec.instanceCount) \(market) \(pool.instanceType) host(s): \(free) of \(total) free"
                     // Already waiting with the same message: nothing new to record.
                     if job.secondaryStatus == .pending, lastMessages[job.id] == message { continue }
+                    guard try await lockStillQueued(on: connection, job: job) else { continue }
                     try await markPending(on: connection, job: job, message: message, now: now)
                     continue
                 }
+                guard try await lockStillQueued(on: connection, job: job) else { continue }
                 used[pool, default: 0] += job.spec.instanceCount
                 plans.append(try await allocate(on: connection, job: job, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now))
             }
@@ -73,10 +80,27 @@ extension PostgresStore {
         }
     }
 
+    static let queuedJobColumns = Self.jobColumns.replacingOccurrences(
+        of: "j.spec::text",
+        with: "json_build_object('instance_type', j.instance_type, 'instance_count', j.instance_count, 'use_spot_instances', j.use_spot, 'priority', j.priority)::text")
+
+    /// Locks a job the pass is about to change, when no one else holds it, and checks it is still as the queue
+    /// listing read it: the listing itself locks nothing (locking a whole page of a long queue on every pass cost more
+    /// than the pass), so a job stopped meanwhile is seen here and left alone.
+    private func lockStillQueued(on connection: PostgresConnection, job: JobRecord) async throws -> Bool {
+        for try await (status, secondary) in try await connection.query(
+            "SELECT status, secondary_status FROM jobs WHERE id = \(job.id) FOR UPDATE SKIP LOCKED", logger: logger
+        ).decode((String, String).self) {
+            return status == job.status.rawValue && secondary == job.secondaryStatus.rawValue
+        }
+        return false
+    }
+
     private func markPending(on connection: PostgresConnection, job: JobRecord, message: String, now: Date) async throws {
         var machine = JobStateMachine(state: job.state)
         guard let transition = try? machine.handle(.waitingForCapacity(message), now: now) else { return }
-        try await apply([transition], state: machine.state, to: job, on: connection, now: now)
+        // No wake-up: the scheduler need not run again because it made a job wait.
+        try await apply([transition], state: machine.state, to: job, on: connection, now: now, notify: false)
     }
 
     private func allocate(on connection: PostgresConnection, job: JobRecord, provisioner: String, leaseSeconds: Double, now: Date) async throws
@@ -121,7 +145,9 @@ extension PostgresStore {
     }
 
     /// Records `transitions` (already applied to `state`) for `job`: one event each and the job's new columns.
-    func apply(_ transitions: [JobTransition], state: JobState, to job: JobRecord, on connection: PostgresConnection, now: Date) async throws {
+    func apply(_ transitions: [JobTransition], state: JobState, to job: JobRecord, on connection: PostgresConnection, now: Date, notify: Bool = true)
+        async throws
+    {
         guard !transitions.isEmpty else { return }
         for transition in transitions {
             try await appendEvent(
@@ -138,6 +164,6 @@ extension PostgresStore {
                     THEN coalesce(training_end_time, \(now)) ELSE training_end_time END
             WHERE id = \(job.id)
             """, logger: logger)
-        try await connection.query("SELECT pg_notify('trainyard_jobs', \(job.name))", logger: logger)
+        if notify { try await connection.query("SELECT pg_notify('trainyard_jobs', \(job.name))", logger: logger) }
     }
 }
