@@ -32,7 +32,8 @@ extension APIImplementation {
         } while generated && creation == .nameTaken(spec.name ?? "") && tries < 5
         switch creation {
         case .created(let job):
-            scheduling.ring()
+            wakeUps.scheduling.ring()
+            wakeUps.webhooks.ring()
             // A job just written has its one `created` event and no attempt: no need to read them back.
             let created = JobEventRecord(
                 id: 0, time: job.createdAt, type: "created", status: job.status, secondaryStatus: job.secondaryStatus, message: JobState.submittedMessage)

@@ -3,6 +3,13 @@ package import TrainyardAPI
 import TrainyardCore
 import TrainyardStore
 
+/// Doorbells of this replica's controllers, rung by requests: a created job wakes the scheduler and the webhook
+/// sender (its `job.created` deliveries), a redelivery the sender.
+struct LocalWakeUps: Sendable {
+    var scheduling = Doorbell()
+    var webhooks = Doorbell()
+}
+
 /// The generated `APIProtocol`, thin: unpack the input, call Core or the store, map to the typed output. The
 /// operations live in `APIImplementation+<tag>.swift`.
 struct APIImplementation: APIProtocol {
@@ -15,8 +22,10 @@ struct APIImplementation: APIProtocol {
     let stopGrace: Double
     /// This replica's log followers (SSE), woken by notifications.
     let followers: LogFollowers
-    /// This replica's scheduler, rung when a job was created.
-    let scheduling: Doorbell
+    /// This replica's controllers to wake when a request changed something they act on.
+    let wakeUps: LocalWakeUps
+    /// Which webhook URLs are accepted.
+    let webhookPolicy: WebhookURLPolicy
 
     /// The caller, who must hold one of `roles`.
     func principal(allowing allowed: (APIKeyRole) -> Bool, action: String) throws -> Principal {

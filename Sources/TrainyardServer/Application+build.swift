@@ -43,6 +43,7 @@ public func buildApplication(
     let jobsDoorbell = Doorbell()
     let attemptsDoorbell = Doorbell()
     let followers = LogFollowers()
+    let webhooksDoorbell = Doorbell()
 
     try FileManager.default.createDirectory(atPath: configuration.objectsDirectory, withIntermediateDirectories: true)
     let objectStore = FileSystemObjectStore(root: configuration.objectsDirectory)
@@ -52,7 +53,8 @@ public func buildApplication(
     let arnPrefix = "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/"
 
     let router = try buildRouter(
-        store: store, catalog: catalog, readiness: readiness, configuration: configuration, followers: followers, scheduling: jobsDoorbell)
+        store: store, catalog: catalog, readiness: readiness, configuration: configuration, followers: followers,
+        wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell))
     AgentRoutes(
         store: store, catalog: catalog, settings: configuration.workers, objectStore: ObjectStoreDescriptor(kind: "file", root: objectStore.root),
         arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell, extractors: MetricExtractors()
@@ -64,13 +66,18 @@ public func buildApplication(
         store: store, location: ObjectLocation(store: objectStore), scratchDirectory: configuration.absoluteDataDirectory + "/scratch", logger: logger)
     // The controllers start after the server listens (so agents can call back) and stop before the database does.
     var controllers: [any Service] = [
-        Wakeups(client: client, jobs: jobsDoorbell, attempts: attemptsDoorbell, followers: followers, logger: logger),
+        Wakeups(client: client, jobs: jobsDoorbell, attempts: attemptsDoorbell, followers: followers, webhooks: webhooksDoorbell, logger: logger),
         ControllerLoop(name: "scheduler", interval: .seconds(1), minimumGap: .milliseconds(50), doorbell: jobsDoorbell, readiness: readiness, logger: logger) {
             try await scheduler.runOnce()
         },
         ControllerLoop(name: "supervisor", interval: .seconds(1), doorbell: Doorbell(), readiness: readiness, logger: logger) { try await supervisor.runOnce() },
         ControllerLoop(name: "finalizer", interval: .seconds(1), doorbell: attemptsDoorbell, readiness: readiness, logger: logger) { try await finalizer.runOnce() },
     ]
+    let sender = WebhookSender(store: store, settings: configuration.webhooks, logger: logger)
+    controllers.append(
+        ControllerLoop(name: "webhooks", interval: .seconds(1), doorbell: webhooksDoorbell, readiness: readiness, logger: logger) {
+            try await sender.runOnce()
+        })
     if configuration.logRetentionDays > 0 {
         let retention = configuration.logRetentionDays * 86_400
         controllers.append(
@@ -112,7 +119,7 @@ public func buildApplication(
 /// The router with its middleware and the generated API handlers.
 func buildRouter(
     store: PostgresStore, catalog: InstanceCatalog, readiness: Readiness, configuration: ServerConfiguration, followers: LogFollowers = LogFollowers(),
-    scheduling: Doorbell = Doorbell()
+    wakeUps: LocalWakeUps = LocalWakeUps()
 ) throws -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: ProblemMiddleware())
@@ -120,7 +127,7 @@ func buildRouter(
     let api = APIImplementation(
         store: store, catalog: catalog, readiness: readiness,
         arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,
-        followers: followers, scheduling: scheduling)
+        followers: followers, wakeUps: wakeUps, webhookPolicy: WebhookURLPolicy(allowLinkLocal: configuration.webhooks.allowLinkLocal))
     try api.registerHandlers(on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder()))
     return router
 }

@@ -28,6 +28,9 @@ public struct ServerConfiguration: Sendable {
     /// `TRAINYARD_LOG_RETENTION_DAYS`: days an ended job's log lines and metric points are kept. Default 30; 0 keeps
     /// them forever.
     public var logRetentionDays: Double
+    /// `TRAINYARD_WEBHOOK_RETRY_SCHEDULE`, `TRAINYARD_WEBHOOK_TIMEOUT`, `TRAINYARD_WEBHOOK_DISABLE_AFTER`,
+    /// `TRAINYARD_WEBHOOK_ALLOW_LINK_LOCAL`.
+    public var webhooks: WebhookSettings
     /// `TRAINYARD_AGENT_BIN`: the `trainyard-agent` executable; default: beside the running executable.
     public var agentExecutable: String?
 
@@ -36,14 +39,17 @@ public struct ServerConfiguration: Sendable {
         "TRAINYARD_DATA_DIR", "TRAINYARD_HOST", "TRAINYARD_PORT", "TRAINYARD_DATABASE_URL", "TRAINYARD_ADMIN_KEY", "TRAINYARD_CAPACITY",
         "TRAINYARD_LOG_LEVEL", "TRAINYARD_REGION", "TRAINYARD_ACCOUNT", "TRAINYARD_HEARTBEAT_INTERVAL", "TRAINYARD_HOST_LEASE",
         "TRAINYARD_STOP_GRACE", "TRAINYARD_LAUNCH_TIMEOUT", "TRAINYARD_SYSTEM_METRICS_INTERVAL", "TRAINYARD_LOG_RETENTION_DAYS",
+        "TRAINYARD_WEBHOOK_RETRY_SCHEDULE", "TRAINYARD_WEBHOOK_TIMEOUT", "TRAINYARD_WEBHOOK_DISABLE_AFTER", "TRAINYARD_WEBHOOK_ALLOW_LINK_LOCAL",
         "TRAINYARD_AGENT_BIN",
     ]
 
     public init(
         dataDirectory: String = "./.trainyard", host: String = "127.0.0.1", port: Int = 8080, databaseURL: String? = nil, adminKey: String? = nil,
         capacityFile: String? = nil, logLevel: Logger.Level = .info, region: String = "local", account: String = "000000000000",
-        workers: WorkerSettings = WorkerSettings(), agentExecutable: String? = nil, logRetentionDays: Double = 30
+        workers: WorkerSettings = WorkerSettings(), agentExecutable: String? = nil, logRetentionDays: Double = 30,
+        webhooks: WebhookSettings = WebhookSettings()
     ) {
+        self.webhooks = webhooks
         self.logRetentionDays = logRetentionDays
         self.workers = workers
         self.agentExecutable = agentExecutable
@@ -83,6 +89,7 @@ public struct ServerConfiguration: Sendable {
             logLevel = parsed
         }
         workers = try Self.workerSettings(environment: environment)
+        webhooks = try WebhookSettings.from(environment: environment)
         agentExecutable = value("TRAINYARD_AGENT_BIN")
         if let days = value("TRAINYARD_LOG_RETENTION_DAYS") {
             guard let number = Double(days), number >= 0 else {

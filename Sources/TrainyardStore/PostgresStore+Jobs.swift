@@ -20,9 +20,12 @@ extension PostgresStore {
         }
         let specJSON = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
         let state = JobState.submitted()
+        let createdPayload = WebhookPayload(
+            type: .jobCreated, jobName: name, status: state.status, secondaryStatus: state.secondaryStatus, message: JobState.submittedMessage, time: now
+        ).json()
         do {
-            // One statement, so one round trip and its own transaction: the job and its `created` event commit together
-            // or not at all. No NOTIFY here: a notifying transaction holds Postgres's global notification lock through
+            // One statement, so one round trip and its own transaction: the job, its `created` event and the
+            // `job.created` webhook deliveries commit together or not at all. No NOTIFY here: a notifying transaction holds Postgres's global notification lock through
             // its commit (WAL flush included), which serialised concurrent submissions one fsync at a time; the
             // replica that took the request wakes its own scheduler instead (`APIImplementation.createJob`).
             var jobID: Int64?
@@ -39,6 +42,11 @@ extension PostgresStore {
                 ), event AS (
                     INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
                     SELECT id, \(now), 'created', \(state.status.rawValue), \(state.secondaryStatus.rawValue), \(JobState.submittedMessage) FROM job
+                ), hooks AS (
+                    INSERT INTO webhook_deliveries (id, subscription_id, job_id, job_name, event_type, payload, created_at, next_attempt_at)
+                    SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), s.id, job.id, \(name), 'job.created', \(createdPayload), \(now), \(now)
+                    FROM job, webhook_subscriptions s
+                    WHERE s.project_id = \(projectID) AND s.disabled_at IS NULL AND s.events && ARRAY['job.created', '*']
                 )
                 SELECT job.id, p.name FROM job, projects p WHERE p.id = \(projectID)
                 """, logger: logger

@@ -164,6 +164,15 @@ extension PostgresStore {
                     THEN coalesce(training_end_time, \(now)) ELSE training_end_time END
             WHERE id = \(job.id)
             """, logger: logger)
+        // The webhook deliveries these changes cause, in the same transaction (the outbox).
+        let payloads = transitions.flatMap { transition in
+            WebhookEventType.announcing(status: transition.toStatus).map { type in
+                WebhookPayload(
+                    type: type, jobName: job.name, status: transition.toStatus, secondaryStatus: transition.toSecondaryStatus,
+                    message: transition.message, failureReason: transition.toStatus.isTerminal ? state.failureReason : nil, time: transition.time)
+            }
+        }
+        try await enqueueWebhooks(on: connection, projectID: job.projectID, jobID: job.id, payloads: payloads, now: now)
         if notify { try await connection.query("SELECT pg_notify('trainyard_jobs', \(job.name))", logger: logger) }
     }
 }

@@ -9,6 +9,7 @@ import TrainyardServer
 import PostgresNIO
 import ServiceLifecycle
 import TrainyardTestSupport
+import TrainyardCore
 
 /// The real application listening on a real port, with real agent processes as workers, on a fresh database.
 struct LiveApp: Sendable {
@@ -19,6 +20,9 @@ struct LiveApp: Sendable {
     /// Fast worker timing for tests: heartbeats every 0.3 s, a host lost after 3 s of silence, a 2 s stop grace, system
     /// metrics every 0.3 s.
     static let fastWorkers = WorkerSettings(heartbeatInterval: 0.3, hostLease: 3, stopGrace: 2, launchTimeout: 20, systemMetricsInterval: 0.3)
+
+    /// Webhook retries every 0.2 s (ten tries), a 2 s timeout; disabled after a minute of failures.
+    static let fastWebhooks = WebhookSettings(schedule: WebhookRetrySchedule(delays: Array(repeating: 0.2, count: 9)), timeout: 2, disableAfter: 60)
 
     /// A free TCP port on 127.0.0.1 (for restarts that must keep their port, so agents find the server again).
     static func freePort() throws -> Int {
@@ -44,7 +48,7 @@ struct LiveApp: Sendable {
     /// Runs the application until `body` returns.
     static func run(
         database: PostgresClientConfigurationBox? = nil, dataDirectory: String? = nil, port: Int = 0, capacity: String? = nil,
-        workers: WorkerSettings = fastWorkers, _ body: @escaping @Sendable (LiveApp) async throws -> Void
+        workers: WorkerSettings = fastWorkers, webhooks: WebhookSettings = fastWebhooks, _ body: @escaping @Sendable (LiveApp) async throws -> Void
     ) async throws {
         let databaseConfiguration: PostgresClient.Configuration
         if let database { databaseConfiguration = database.value } else { databaseConfiguration = try await TestPostgres.shared.freshDatabase() }
@@ -55,7 +59,7 @@ struct LiveApp: Sendable {
             try capacity.write(toFile: capacityFile!, atomically: true, encoding: .utf8)
         }
         let configuration = ServerConfiguration(
-            dataDirectory: directory, port: port, adminKey: TestApp.adminToken, capacityFile: capacityFile, workers: workers)
+            dataDirectory: directory, port: port, adminKey: TestApp.adminToken, capacityFile: capacityFile, workers: workers, webhooks: webhooks)
         var logger = Logger(label: "trainyard.tests.live")
         logger.logLevel = ProcessInfo.processInfo.environment["TRAINYARD_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let bound = Mutex<Int?>(nil)

@@ -11,6 +11,8 @@ struct Wakeups: Service {
     let jobs: Doorbell
     let attempts: Doorbell
     let followers: LogFollowers
+    /// The webhook sender: every job change may have written deliveries.
+    let webhooks: Doorbell
     let logger: Logger
 
     func run() async throws {
@@ -25,6 +27,7 @@ struct Wakeups: Service {
                                 try await connection.listen(on: "trainyard_jobs") { notifications in
                                     for try await notification in notifications {
                                         jobs.ring()
+                                        webhooks.ring()
                                         followers.jobChanged(name: notification.payload)
                                     }
                                 }

@@ -1,0 +1,160 @@
+public import Foundation
+package import TrainyardAPI
+import TrainyardCore
+import TrainyardStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension APIImplementation {
+    func createWebhook(_ input: Operations.CreateWebhook.Input) async throws -> Operations.CreateWebhook.Output {
+        let principal = try principal(allowing: \.canWriteJobs, action: "manage webhooks")
+        guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
+        var violations = try await urlViolations(body.url)
+        violations += Self.eventViolations(body.events)
+        var secret = WebhookSecret.generate()
+        if let given = body.secret {
+            if let parsed = WebhookSecret(given) {
+                secret = parsed
+            } else {
+                violations.append(FieldViolation(field: "secret", rule: "format", message: "secret must be whsec_ followed by the base64 of 24 to 64 bytes"))
+            }
+        }
+        guard violations.isEmpty else { throw APIError.unprocessable(detail: "the webhook has \(violations.count) invalid field(s)", errors: violations) }
+        let hook = try await store.createWebhook(
+            projectID: principal.projectID, url: body.url, events: Self.normalised(body.events), secret: secret.text)
+        return .created(.init(body: .json(.init(id: hook.id, url: hook.url, events: body.events, secret: secret.text, createdAt: hook.createdAt))))
+    }
+
+    func listWebhooks(_ input: Operations.ListWebhooks.Input) async throws -> Operations.ListWebhooks.Output {
+        let principal = try RequestPrincipal.required()
+        return .ok(.init(body: .json(.init(webhooks: try await store.webhooks(projectID: principal.projectID).map(Self.schema)))))
+    }
+
+    func getWebhook(_ input: Operations.GetWebhook.Input) async throws -> Operations.GetWebhook.Output {
+        let principal = try RequestPrincipal.required()
+        return .ok(.init(body: .json(Self.schema(try await requireWebhook(projectID: principal.projectID, id: input.path.id)))))
+    }
+
+    func updateWebhook(_ input: Operations.UpdateWebhook.Input) async throws -> Operations.UpdateWebhook.Output {
+        let principal = try principal(allowing: \.canWriteJobs, action: "manage webhooks")
+        guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
+        _ = try await requireWebhook(projectID: principal.projectID, id: input.path.id)
+        var violations: [FieldViolation] = []
+        if let url = body.url { violations += try await urlViolations(url) }
+        if let events = body.events { violations += Self.eventViolations(events) }
+        if body.enabled == false {
+            violations.append(FieldViolation(field: "enabled", rule: "enable_only", message: "enabled may only be true (delete a subscription to stop it)"))
+        }
+        guard violations.isEmpty else { throw APIError.unprocessable(detail: "the update has \(violations.count) invalid field(s)", errors: violations) }
+        guard
+            let hook = try await store.updateWebhook(
+                projectID: principal.projectID, id: input.path.id, url: body.url, events: body.events.map(Self.normalised), enable: body.enabled == true)
+        else { throw APIError.notFound(detail: "webhook \(input.path.id) not found") }
+        if body.enabled == true { wakeUps.webhooks.ring() }
+        return .ok(.init(body: .json(Self.schema(hook))))
+    }
+
+    func deleteWebhook(_ input: Operations.DeleteWebhook.Input) async throws -> Operations.DeleteWebhook.Output {
+        let principal = try principal(allowing: \.canWriteJobs, action: "manage webhooks")
+        guard try await store.deleteWebhook(projectID: principal.projectID, id: input.path.id) else {
+            throw APIError.notFound(detail: "webhook \(input.path.id) not found")
+        }
+        return .noContent(.init())
+    }
+
+    func listWebhookDeliveries(_ input: Operations.ListWebhookDeliveries.Input) async throws -> Operations.ListWebhookDeliveries.Output {
+        let principal = try RequestPrincipal.required()
+        let hook = try await requireWebhook(projectID: principal.projectID, id: input.path.id)
+        let deliveries = try await store.webhookDeliveries(subscriptionID: hook.id).map { delivery in
+            Components.Schemas.WebhookDelivery(
+                id: delivery.id, eventType: delivery.eventType, jobName: delivery.jobName, status: .init(rawValue: delivery.status) ?? .pending,
+                createdAt: delivery.createdAt,
+                attempts: delivery.attempts.map {
+                    .init(time: $0.time, statusCode: $0.statusCode, latencyMs: $0.latencyMilliseconds, responseExcerpt: $0.responseExcerpt, error: $0.error)
+                })
+        }
+        return .ok(.init(body: .json(.init(deliveries: deliveries))))
+    }
+
+    func redeliverWebhookDelivery(_ input: Operations.RedeliverWebhookDelivery.Input) async throws -> Operations.RedeliverWebhookDelivery.Output {
+        let principal = try principal(allowing: \.canWriteJobs, action: "manage webhooks")
+        let hook = try await requireWebhook(projectID: principal.projectID, id: input.path.id)
+        guard try await store.redeliverWebhook(subscriptionID: hook.id, deliveryID: input.path.deliveryId) else {
+            throw APIError.notFound(detail: "webhook \(hook.id) has no delivery \(input.path.deliveryId)")
+        }
+        wakeUps.webhooks.ring()
+        return .accepted(.init())
+    }
+
+    func requireWebhook(projectID: Int64, id: String) async throws -> WebhookRecord {
+        guard let hook = try await store.webhook(projectID: projectID, id: id) else { throw APIError.notFound(detail: "webhook \(id) not found") }
+        return hook
+    }
+
+    static func schema(_ hook: WebhookRecord) -> Components.Schemas.Webhook {
+        Components.Schemas.Webhook(
+            id: hook.id, url: hook.url, events: hook.events.compactMap(Components.Schemas.WebhookEventType.init(rawValue:)), createdAt: hook.createdAt,
+            status: hook.disabledAt == nil ? .active : .disabled, disabledAt: hook.disabledAt, disabledReason: hook.disabledReason)
+    }
+
+    /// `*` alone when it is there; otherwise the types once each, in the order given.
+    static func normalised(_ events: [Components.Schemas.WebhookEventType]) -> [String] {
+        if events.contains(._ast_) { return [WebhookEventType.wildcard] }
+        var seen: [String] = []
+        for event in events where !seen.contains(event.rawValue) { seen.append(event.rawValue) }
+        return seen
+    }
+
+    static func eventViolations(_ events: [Components.Schemas.WebhookEventType]) -> [FieldViolation] {
+        events.isEmpty
+            ? [FieldViolation(field: "events", rule: "min_items", message: "events must name at least one event type, or be [\"*\"]")] : []
+    }
+
+    /// The URL's rules: http(s), a host that resolves, no link-local or metadata address unless allowed.
+    func urlViolations(_ text: String) async throws -> [FieldViolation] {
+        guard let url = URL(string: text), text.count <= 2048 else {
+            return [FieldViolation(field: "url", rule: "format", message: "url must be an absolute http:// or https:// URL of at most 2,048 characters")]
+        }
+        if let refusal = webhookPolicy.refusal(scheme: url.scheme, host: url.host) {
+            return [FieldViolation(field: "url", rule: "host", message: refusal)]
+        }
+        let host = url.host ?? ""
+        let addresses = await Self.resolve(host)
+        guard !addresses.isEmpty else {
+            return [FieldViolation(field: "url", rule: "resolvable", message: "the host \(host) does not resolve from this server")]
+        }
+        for address in addresses {
+            if let refusal = webhookPolicy.refusal(address: address) { return [FieldViolation(field: "url", rule: "address", message: refusal)] }
+        }
+        return []
+    }
+
+    /// The host's addresses (getaddrinfo, on a thread of its own: it may block on DNS).
+    static func resolve(_ host: String) async -> [String] {
+        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return await withCheckedContinuation { continuation in
+            Thread {
+                var hints = addrinfo()
+                hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+                var result: UnsafeMutablePointer<addrinfo>?
+                guard getaddrinfo(name, nil, &hints, &result) == 0 else {
+                    continuation.resume(returning: [])
+                    return
+                }
+                defer { freeaddrinfo(result) }
+                var addresses: [String] = []
+                var cursor = result
+                while let info = cursor {
+                    var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+                    if getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
+                        addresses.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                    }
+                    cursor = info.pointee.ai_next
+                }
+                continuation.resume(returning: addresses)
+            }.start()
+        }
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TrainyardCore
+
+/// A webhook subscription as stored.
+public struct WebhookRecord: Sendable, Equatable {
+    public var id: String
+    public var projectID: Int64
+    public var url: String
+    public var events: [String]
+    public var secret: String
+    public var createdAt: Date
+    public var disabledAt: Date?
+    public var disabledReason: String?
+}
+
+/// A delivery claimed for sending.
+public struct WebhookSend: Sendable, Equatable {
+    public var deliveryID: String
+    public var subscriptionID: String
+    public var url: String
+    public var secret: String
+    public var payload: String
+    /// Tries before this one.
+    public var tries: Int
+}
+
+/// What one try came to.
+public struct WebhookTryResult: Sendable, Equatable {
+    public var statusCode: Int?
+    public var latencyMilliseconds: Int
+    public var responseExcerpt: String?
+    public var error: String?
+
+    public init(statusCode: Int?, latencyMilliseconds: Int, responseExcerpt: String?, error: String?) {
+        self.statusCode = statusCode
+        self.latencyMilliseconds = latencyMilliseconds
+        self.responseExcerpt = responseExcerpt
+        self.error = error
+    }
+
+    /// A 2xx answer.
+    public var delivered: Bool { statusCode.map { (200..<300).contains($0) } ?? false }
+}
+
+/// A delivery with its tries, for the delivery log.
+public struct WebhookDeliveryRecord: Sendable, Equatable {
+    public var id: String
+    public var eventType: String
+    public var jobName: String
+    public var status: String
+    public var createdAt: Date
+    public var attempts: [Attempt]
+
+    public struct Attempt: Sendable, Equatable {
+        public var time: Date
+        public var statusCode: Int?
+        public var latencyMilliseconds: Int
+        public var responseExcerpt: String?
+        public var error: String?
+    }
+}
+
+extension PostgresStore {
+    static let webhookColumns = "id, project_id, url, events, secret, created_at, disabled_at, disabled_reason"
+
+    static func decodeWebhook(_ row: PostgresRow) throws -> WebhookRecord {
+        let (id, projectID, url, events, secret, created, disabled, reason) = try row.decode(
+            (String, Int64, String, [String], String, Date, Date?, String?).self)
+        return WebhookRecord(
+            id: id, projectID: projectID, url: url, events: events, secret: secret, createdAt: created, disabledAt: disabled, disabledReason: reason)
+    }
+
+    public func createWebhook(projectID: Int64, url: String, events: [String], secret: String, now: Date = Date()) async throws -> WebhookRecord {
+        let id = "wh_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
+        try await client.query(
+            """
+            INSERT INTO webhook_subscriptions (id, project_id, url, events, secret, created_at, updated_at)
+            VALUES (\(id), \(projectID), \(url), \(events), \(secret), \(now), \(now))
+            """, logger: logger)
+        return WebhookRecord(id: String(id), projectID: projectID, url: url, events: events, secret: secret, createdAt: now)
+    }
+
+    public func webhooks(projectID: Int64) async throws -> [WebhookRecord] {
+        var hooks: [WebhookRecord] = []
+        for try await row in try await client.query(
+            "SELECT \(unescaped: Self.webhookColumns) FROM webhook_subscriptions WHERE project_id = \(projectID) ORDER BY created_at, id",
+            logger: logger)
+        {
+            hooks.append(try Self.decodeWebhook(row))
+        }
+        return hooks
+    }
+
+    public func webhook(projectID: Int64, id: String) async throws -> WebhookRecord? {
+        for try await row in try await client.query(
+            "SELECT \(unescaped: Self.webhookColumns) FROM webhook_subscriptions WHERE project_id = \(projectID) AND id = \(id)", logger: logger)
+        {
+            return try Self.decodeWebhook(row)
+        }
+        return nil
+    }
+
+    /// Changes the URL and/or events; `enable` clears a disabling (and the failure streak).
+    public func updateWebhook(projectID: Int64, id: String, url: String?, events: [String]?, enable: Bool, now: Date = Date()) async throws
+        -> WebhookRecord?
+    {
+        for try await row in try await client.query(
+            """
+            UPDATE webhook_subscriptions SET url = coalesce(\(url), url), events = coalesce(\(events)::text[], events), updated_at = \(now),
+                disabled_at = CASE WHEN \(enable) THEN NULL ELSE disabled_at END,
+                disabled_reason = CASE WHEN \(enable) THEN NULL ELSE disabled_reason END,
+                failing_since = CASE WHEN \(enable) THEN NULL ELSE failing_since END
+            WHERE project_id = \(projectID) AND id = \(id)
+            RETURNING \(unescaped: Self.webhookColumns)
+            """, logger: logger)
+        {
+            return try Self.decodeWebhook(row)
+        }
+        return nil
+    }
+
+    public func deleteWebhook(projectID: Int64, id: String) async throws -> Bool {
+        var deleted = false
+        for try await _ in try await client.query(
+            "DELETE FROM webhook_subscriptions WHERE project_id = \(projectID) AND id = \(id) RETURNING id", logger: logger)
+        {
+            deleted = true
+        }
+        return deleted
+    }
+
+    /// Writes the deliveries that `payloads` (events of one job) cause, one per event and subscription of the job's
+    /// project that wants it, on the caller's transaction: they commit with the change they announce, or not at all.
+    func enqueueWebhooks(on connection: PostgresConnection, projectID: Int64, jobID: Int64, payloads: [WebhookPayload], now: Date) async throws {
+        guard let jobName = payloads.first?.jobName else { return }
+        // One statement for all of them, in order (seq follows the payloads' order).
+        try await connection.query(
+            """
+            INSERT INTO webhook_deliveries (id, subscription_id, job_id, job_name, event_type, payload, created_at, next_attempt_at)
+            SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), s.id, \(jobID), \(jobName), p.type, p.body, \(now), \(now)
+            FROM unnest(\(payloads.map(\.type.rawValue))::text[], \(payloads.map { $0.json() })::text[]) WITH ORDINALITY AS p(type, body, n)
+            JOIN webhook_subscriptions s ON s.project_id = \(projectID) AND s.disabled_at IS NULL AND s.events && ARRAY[p.type, '*']
+            ORDER BY p.n, s.id
+            """, logger: logger)
+    }
+
+    /// Claims up to `limit` deliveries that are due, of enabled subscriptions, each the oldest still pending of its job
+    /// and subscription (so one job's events reach a receiver in order), for `leaseSeconds`.
+    public func claimWebhookDeliveries(limit: Int, leaseSeconds: Double, now: Date = Date()) async throws -> [WebhookSend] {
+        try await client.transaction(logger: logger) { connection in
+            var claimed: [WebhookSend] = []
+            for try await (id, subscription, url, secret, payload, tries) in try await connection.query(
+                """
+                SELECT d.id, d.subscription_id, s.url, s.secret, d.payload, d.tries
+                FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
+                WHERE d.status = 'pending' AND d.next_attempt_at <= \(now) AND (d.locked_until IS NULL OR d.locked_until < \(now))
+                  AND s.disabled_at IS NULL
+                  AND NOT EXISTS (
+                      SELECT 1 FROM webhook_deliveries e
+                      WHERE e.subscription_id = d.subscription_id AND e.job_id = d.job_id AND e.status = 'pending' AND e.seq < d.seq)
+                ORDER BY d.next_attempt_at, d.seq
+                LIMIT \(limit)
+                FOR UPDATE OF d SKIP LOCKED
+                """, logger: logger
+            ).decode((String, String, String, String, String, Int).self) {
+                claimed.append(WebhookSend(deliveryID: id, subscriptionID: subscription, url: url, secret: secret, payload: payload, tries: tries))
+            }
+            guard !claimed.isEmpty else { return [] }
+            try await connection.query(
+                "UPDATE webhook_deliveries SET locked_until = \(now.addingTimeInterval(leaseSeconds)) WHERE id = ANY(\(claimed.map(\.deliveryID)))",
+                logger: logger)
+            return claimed
+        }
+    }
+
+    /// Records a try: delivered on a 2xx; otherwise tried again after the schedule's next delay, or failed for good
+    /// when none is left. A subscription that has only failed for `disableAfterSeconds` is disabled; answers its
+    /// reason then.
+    public func recordWebhookTry(
+        _ send: WebhookSend, result: WebhookTryResult, schedule: WebhookRetrySchedule, disableAfterSeconds: Double, now: Date = Date()
+    ) async throws -> String? {
+        try await client.transaction(logger: logger) { connection in
+            try await connection.query(
+                """
+                INSERT INTO webhook_attempts (delivery_id, time, status_code, latency_ms, response_excerpt, error)
+                VALUES (\(send.deliveryID), \(now), \(result.statusCode), \(result.latencyMilliseconds), \(result.responseExcerpt), \(result.error))
+                """, logger: logger)
+            if result.delivered {
+                try await connection.query(
+                    "UPDATE webhook_deliveries SET status = 'delivered', tries = tries + 1, locked_until = NULL WHERE id = \(send.deliveryID)",
+                    logger: logger)
+                try await connection.query("UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = \(send.subscriptionID)", logger: logger)
+                return nil
+            }
+            let next = schedule.delay(afterFailedTries: send.tries + 1).map { now.addingTimeInterval($0) }
+            try await connection.query(
+                """
+                UPDATE webhook_deliveries SET tries = tries + 1, locked_until = NULL,
+                    status = CASE WHEN \(next == nil) THEN 'failed' ELSE 'pending' END, next_attempt_at = coalesce(\(next), next_attempt_at)
+                WHERE id = \(send.deliveryID)
+                """, logger: logger)
+            var failingSince = now
+            var alreadyDisabled = false
+            for try await (since, disabledAt) in try await connection.query(
+                "SELECT failing_since, disabled_at FROM webhook_subscriptions WHERE id = \(send.subscriptionID) FOR UPDATE", logger: logger
+            ).decode((Date?, Date?).self) {
+                failingSince = since ?? now
+                alreadyDisabled = disabledAt != nil
+            }
+            var disabled: String?
+            if !alreadyDisabled, now.timeIntervalSince(failingSince) > disableAfterSeconds {
+                let last = result.statusCode.map { "HTTP \($0)" } ?? result.error ?? "no answer"
+                disabled = "every try since \(failingSince.formatted(.iso8601)) failed (the last: \(last))"
+            }
+            try await connection.query(
+                """
+                UPDATE webhook_subscriptions SET failing_since = \(failingSince),
+                    disabled_at = CASE WHEN \(disabled != nil) THEN \(now) ELSE disabled_at END,
+                    disabled_reason = coalesce(\(disabled), disabled_reason)
+                WHERE id = \(send.subscriptionID)
+                """, logger: logger)
+            return disabled
+        }
+    }
+
+    /// A subscription's deliveries, newest first, with their tries.
+    public func webhookDeliveries(subscriptionID: String, limit: Int = 100) async throws -> [WebhookDeliveryRecord] {
+        var deliveries: [WebhookDeliveryRecord] = []
+        for try await (id, type, job, status, created) in try await client.query(
+            """
+            SELECT id, event_type, job_name, status, created_at FROM webhook_deliveries
+            WHERE subscription_id = \(subscriptionID) ORDER BY seq DESC LIMIT \(limit)
+            """, logger: logger
+        ).decode((String, String, String, String, Date).self) {
+            deliveries.append(WebhookDeliveryRecord(id: id, eventType: type, jobName: job, status: status, createdAt: created, attempts: []))
+        }
+        guard !deliveries.isEmpty else { return [] }
+        var index: [String: Int] = [:]
+        for (offset, delivery) in deliveries.enumerated() { index[delivery.id] = offset }
+        for try await (id, time, code, latency, excerpt, error) in try await client.query(
+            """
+            SELECT delivery_id, time, status_code, latency_ms, response_excerpt, error FROM webhook_attempts
+            WHERE delivery_id = ANY(\(deliveries.map(\.id))) ORDER BY time
+            """, logger: logger
+        ).decode((String, Date, Int?, Int, String?, String?).self) {
+            if let offset = index[id] {
+                deliveries[offset].attempts.append(
+                    .init(time: time, statusCode: code, latencyMilliseconds: latency, responseExcerpt: excerpt, error: error))
+            }
+        }
+        return deliveries
+    }
+
+    /// Queues a delivery to be sent again now; false when the subscription has no such delivery.
+    public func redeliverWebhook(subscriptionID: String, deliveryID: String, now: Date = Date()) async throws -> Bool {
+        var found = false
+        for try await _ in try await client.query(
+            """
+            UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = \(now), locked_until = NULL
+            WHERE id = \(deliveryID) AND subscription_id = \(subscriptionID) RETURNING id
+            """, logger: logger)
+        {
+            found = true
+        }
+        return found
+    }
+}
