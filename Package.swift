@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "trainyard", targets: ["trainyard"]),
         .executable(name: "trainyard-agent", targets: ["trainyard-agent"]),
+        .executable(name: "trainyard-bench-webhooks", targets: ["trainyard-bench-webhooks"]),
         .library(name: "Trainyard", targets: ["Trainyard"]),
     ],
     dependencies: [
@@ -92,6 +93,15 @@ let package = Package(
             name: "trainyard",
             dependencies: [
                 "TrainyardServer", "Trainyard", "TrainyardCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // bench/webhooks' receiver and its baseline sender (a bare loop of AsyncHTTPClient POSTs).
+        .executableTarget(
+            name: "trainyard-bench-webhooks",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

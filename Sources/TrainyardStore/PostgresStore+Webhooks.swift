@@ -147,82 +147,133 @@ extension PostgresStore {
     }
 
     /// Claims up to `limit` deliveries that are due, of enabled subscriptions, each the oldest still pending of its job
-    /// and subscription (so one job's events reach a receiver in order), for `leaseSeconds`.
-    public func claimWebhookDeliveries(limit: Int, leaseSeconds: Double, now: Date = Date()) async throws -> [WebhookSend] {
+    /// and subscription (so one job's events reach a receiver in order), hands them to `send`, and records what it
+    /// answers, in one transaction: the claims are row locks (`FOR UPDATE SKIP LOCKED`), so another sender (another
+    /// replica) skips them while they are being sent, and a sender that dies mid-batch releases them with its
+    /// connection, to be sent again (at least once; same ids). Answers how many were claimed and which subscriptions
+    /// were disabled.
+    public func sendWebhookDeliveries(
+        limit: Int, schedule: WebhookRetrySchedule, disableAfterSeconds: Double,
+        send: @Sendable ([WebhookSend]) async -> [(send: WebhookSend, result: WebhookTryResult)]
+    ) async throws -> (claimed: Int, delivered: Int, disabled: [(subscription: String, reason: String)]) {
         try await client.transaction(logger: logger) { connection in
+            let now = Date()
             var claimed: [WebhookSend] = []
-            for try await (id, subscription, url, secret, payload, tries) in try await connection.query(
+            var rows: [(id: String, subscription: String, payload: String, tries: Int)] = []
+            for try await (id, subscription, payload, tries) in try await connection.query(
                 """
-                SELECT d.id, d.subscription_id, s.url, s.secret, d.payload, d.tries
-                FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
-                WHERE d.status = 'pending' AND d.next_attempt_at <= \(now) AND (d.locked_until IS NULL OR d.locked_until < \(now))
-                  AND s.disabled_at IS NULL
+                SELECT d.id, d.subscription_id, d.payload, d.tries
+                FROM webhook_deliveries d
+                WHERE d.status = 'pending' AND d.next_attempt_at <= \(now)
+                  AND EXISTS (SELECT 1 FROM webhook_subscriptions s WHERE s.id = d.subscription_id AND s.disabled_at IS NULL)
                   AND NOT EXISTS (
                       SELECT 1 FROM webhook_deliveries e
                       WHERE e.subscription_id = d.subscription_id AND e.job_id = d.job_id AND e.status = 'pending' AND e.seq < d.seq)
-                ORDER BY d.next_attempt_at, d.seq
+                ORDER BY d.next_attempt_at
                 LIMIT \(limit)
                 FOR UPDATE OF d SKIP LOCKED
                 """, logger: logger
-            ).decode((String, String, String, String, String, Int).self) {
-                claimed.append(WebhookSend(deliveryID: id, subscriptionID: subscription, url: url, secret: secret, payload: payload, tries: tries))
+            ).decode((String, String, String, Int).self) {
+                rows.append((id, subscription, payload, tries))
             }
-            guard !claimed.isEmpty else { return [] }
-            try await connection.query(
-                "UPDATE webhook_deliveries SET locked_until = \(now.addingTimeInterval(leaseSeconds)) WHERE id = ANY(\(claimed.map(\.deliveryID)))",
-                logger: logger)
-            return claimed
+            var targets: [String: (url: String, secret: String)] = [:]
+            if !rows.isEmpty {
+                for try await (id, url, secret) in try await connection.query(
+                    "SELECT id, url, secret FROM webhook_subscriptions WHERE id = ANY(\(Array(Set(rows.map(\.subscription)))))", logger: logger
+                ).decode((String, String, String).self) {
+                    targets[id] = (url, secret)
+                }
+            }
+            for row in rows {
+                guard let target = targets[row.subscription] else { continue }
+                claimed.append(
+                    WebhookSend(
+                        deliveryID: row.id, subscriptionID: row.subscription, url: target.url, secret: target.secret, payload: row.payload,
+                        tries: row.tries))
+            }
+            guard !claimed.isEmpty else { return (0, 0, []) }
+            let results = await send(claimed)
+            let disabled = try await recordWebhookTries(on: connection, results, schedule: schedule, disableAfterSeconds: disableAfterSeconds, now: Date())
+            return (claimed.count, results.filter(\.result.delivered).count, disabled)
         }
     }
 
-    /// Records a try: delivered on a 2xx; otherwise tried again after the schedule's next delay, or failed for good
-    /// when none is left. A subscription that has only failed for `disableAfterSeconds` is disabled; answers its
-    /// reason then.
-    public func recordWebhookTry(
-        _ send: WebhookSend, result: WebhookTryResult, schedule: WebhookRetrySchedule, disableAfterSeconds: Double, now: Date = Date()
-    ) async throws -> String? {
-        try await client.transaction(logger: logger) { connection in
+    /// Records a batch of tries on the claiming transaction: a 2xx delivered; otherwise tried again after the
+    /// schedule's next delay, or failed for good when none is left. A subscription that has only failed for
+    /// `disableAfterSeconds` is disabled; answers (subscription, reason) for each disabled now. (One commit per batch,
+    /// and no claim marker written: a commit per try, and an UPDATE per claim, held the sender to a few hundred
+    /// deliveries a second.)
+    func recordWebhookTries(
+        on connection: PostgresConnection, _ tries: [(send: WebhookSend, result: WebhookTryResult)], schedule: WebhookRetrySchedule,
+        disableAfterSeconds: Double, now: Date
+    ) async throws -> [(subscription: String, reason: String)] {
+        guard !tries.isEmpty else { return [] }
+        do {
+            // (Arrays cannot hold NULLs here: -1 and '' stand for "none".)
             try await connection.query(
                 """
                 INSERT INTO webhook_attempts (delivery_id, time, status_code, latency_ms, response_excerpt, error)
-                VALUES (\(send.deliveryID), \(now), \(result.statusCode), \(result.latencyMilliseconds), \(result.responseExcerpt), \(result.error))
+                SELECT u.id, \(now), nullif(u.code, -1), u.latency, nullif(u.excerpt, ''), nullif(u.error, '')
+                FROM unnest(\(tries.map(\.send.deliveryID))::text[], \(tries.map { $0.result.statusCode ?? -1 })::int[],
+                            \(tries.map(\.result.latencyMilliseconds))::int[], \(tries.map { $0.result.responseExcerpt ?? "" })::text[],
+                            \(tries.map { $0.result.error ?? "" })::text[]) AS u(id, code, latency, excerpt, error)
                 """, logger: logger)
-            if result.delivered {
+            let delivered = tries.filter(\.result.delivered)
+            if !delivered.isEmpty {
                 try await connection.query(
-                    "UPDATE webhook_deliveries SET status = 'delivered', tries = tries + 1, locked_until = NULL WHERE id = \(send.deliveryID)",
-                    logger: logger)
-                try await connection.query("UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = \(send.subscriptionID)", logger: logger)
-                return nil
+                    """
+                    UPDATE webhook_deliveries SET status = 'delivered', tries = tries + 1
+                    WHERE id = ANY(\(delivered.map(\.send.deliveryID)))
+                    """, logger: logger)
+                // Only subscriptions that were failing are written.
+                try await connection.query(
+                    """
+                    UPDATE webhook_subscriptions SET failing_since = NULL
+                    WHERE id = ANY(\(Array(Set(delivered.map(\.send.subscriptionID))))) AND failing_since IS NOT NULL
+                    """, logger: logger)
             }
-            let next = schedule.delay(afterFailedTries: send.tries + 1).map { now.addingTimeInterval($0) }
-            try await connection.query(
-                """
-                UPDATE webhook_deliveries SET tries = tries + 1, locked_until = NULL,
-                    status = CASE WHEN \(next == nil) THEN 'failed' ELSE 'pending' END, next_attempt_at = coalesce(\(next), next_attempt_at)
-                WHERE id = \(send.deliveryID)
-                """, logger: logger)
-            var failingSince = now
-            var alreadyDisabled = false
-            for try await (since, disabledAt) in try await connection.query(
-                "SELECT failing_since, disabled_at FROM webhook_subscriptions WHERE id = \(send.subscriptionID) FOR UPDATE", logger: logger
-            ).decode((Date?, Date?).self) {
-                failingSince = since ?? now
-                alreadyDisabled = disabledAt != nil
+            var disabled: [(String, String)] = []
+            for (send, result) in tries where !result.delivered {
+                if let reason = try await recordFailure(on: connection, send, result: result, schedule: schedule, disableAfterSeconds: disableAfterSeconds, now: now) {
+                    disabled.append((send.subscriptionID, reason))
+                }
             }
-            var disabled: String?
-            if !alreadyDisabled, now.timeIntervalSince(failingSince) > disableAfterSeconds {
-                let last = result.statusCode.map { "HTTP \($0)" } ?? result.error ?? "no answer"
-                disabled = "every try since \(failingSince.formatted(.iso8601)) failed (the last: \(last))"
-            }
-            try await connection.query(
-                """
-                UPDATE webhook_subscriptions SET failing_since = \(failingSince),
-                    disabled_at = CASE WHEN \(disabled != nil) THEN \(now) ELSE disabled_at END,
-                    disabled_reason = coalesce(\(disabled), disabled_reason)
-                WHERE id = \(send.subscriptionID)
-                """, logger: logger)
             return disabled
         }
+    }
+
+    private func recordFailure(
+        on connection: PostgresConnection, _ send: WebhookSend, result: WebhookTryResult, schedule: WebhookRetrySchedule, disableAfterSeconds: Double,
+        now: Date
+    ) async throws -> String? {
+        let next = schedule.delay(afterFailedTries: send.tries + 1).map { now.addingTimeInterval($0) }
+        try await connection.query(
+            """
+            UPDATE webhook_deliveries SET tries = tries + 1,
+                status = CASE WHEN \(next == nil) THEN 'failed' ELSE 'pending' END, next_attempt_at = coalesce(\(next), next_attempt_at)
+            WHERE id = \(send.deliveryID)
+            """, logger: logger)
+        var failingSince = now
+        var alreadyDisabled = false
+        for try await (since, disabledAt) in try await connection.query(
+            "SELECT failing_since, disabled_at FROM webhook_subscriptions WHERE id = \(send.subscriptionID) FOR UPDATE", logger: logger
+        ).decode((Date?, Date?).self) {
+            failingSince = since ?? now
+            alreadyDisabled = disabledAt != nil
+        }
+        var disabled: String?
+        if !alreadyDisabled, now.timeIntervalSince(failingSince) > disableAfterSeconds {
+            let last = result.statusCode.map { "HTTP \($0)" } ?? result.error ?? "no answer"
+            disabled = "every try since \(failingSince.formatted(.iso8601)) failed (the last: \(last))"
+        }
+        try await connection.query(
+            """
+            UPDATE webhook_subscriptions SET failing_since = \(failingSince),
+                disabled_at = CASE WHEN \(disabled != nil) THEN \(now) ELSE disabled_at END,
+                disabled_reason = coalesce(\(disabled), disabled_reason)
+            WHERE id = \(send.subscriptionID)
+            """, logger: logger)
+        return disabled
     }
 
     /// A subscription's deliveries, newest first, with their tries.
@@ -258,7 +309,7 @@ extension PostgresStore {
         var found = false
         for try await _ in try await client.query(
             """
-            UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = \(now), locked_until = NULL
+            UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = \(now)
             WHERE id = \(deliveryID) AND subscription_id = \(subscriptionID) RETURNING id
             """, logger: logger)
         {

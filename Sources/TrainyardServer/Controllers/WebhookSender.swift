@@ -5,8 +5,9 @@ import NIOCore
 import TrainyardCore
 import TrainyardStore
 
-/// Sends the outbox's due webhook deliveries: claims a batch (several replicas claim disjoint ones), POSTs each with
-/// the Standard Webhooks headers, and records every try; a failed one is tried again on the retry schedule. Runs until
+/// Sends the outbox's due webhook deliveries: claims a batch (several replicas, and several claimers here, claim
+/// disjoint ones), POSTs each with the Standard Webhooks headers, and records every try; a failed one is tried again
+/// on the retry schedule. Runs until
 /// nothing is due, then waits for its doorbell (a job change anywhere, through `trainyard_jobs`) or its interval.
 struct WebhookSender: Sendable {
     let store: PostgresStore
@@ -15,29 +16,40 @@ struct WebhookSender: Sendable {
     static let batch = 64
     static let excerptBytes = 1024
 
+    /// Claimers working at once: each claims a batch (SKIP LOCKED keeps them disjoint), sends it and records it, so
+    /// one batch's round trips to the database overlap another's sends.
+    static let claimers = 4
+
     func runOnce() async throws {
-        while true {
-            // The lease outlasts a try (its timeout) a little: a replica that dies mid-try leaves its claims to others that soon.
-            let claimed = try await store.claimWebhookDeliveries(limit: Self.batch, leaseSeconds: settings.timeout + 5)
-            if claimed.isEmpty { return }
-            await withTaskGroup(of: Void.self) { group in
-                for send in claimed {
-                    group.addTask { await deliver(send) }
-                }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<Self.claimers {
+                group.addTask { try await drain() }
             }
-            if claimed.count < Self.batch { return }
+            try await group.waitForAll()
         }
     }
 
-    private func deliver(_ send: WebhookSend) async {
-        let result = await post(send)
-        do {
-            if let reason = try await store.recordWebhookTry(send, result: result, schedule: settings.schedule, disableAfterSeconds: settings.disableAfter) {
-                logger.warning("webhook subscription disabled", metadata: ["subscription": "\(send.subscriptionID)", "reason": "\(reason)"])
+    /// Sends batches until nothing is due. A delivered try may make the next delivery of the same job and
+    /// subscription due (they go one at a time, in order), so the loop only stops on an empty claim, or a batch of
+    /// which nothing was delivered (what is left is due later, on its schedule).
+    private func drain() async throws {
+        while true {
+            let outcome = try await store.sendWebhookDeliveries(
+                limit: Self.batch, schedule: settings.schedule, disableAfterSeconds: settings.disableAfter
+            ) { claimed in
+                await withTaskGroup(of: (WebhookSend, WebhookTryResult).self) { group in
+                    for send in claimed {
+                        group.addTask { (send, await post(send)) }
+                    }
+                    var results: [(send: WebhookSend, result: WebhookTryResult)] = []
+                    for await result in group { results.append(result) }
+                    return results
+                }
             }
-        } catch {
-            // The claim's lease runs out and the delivery is tried again: at least once, never lost.
-            logger.error("recording a webhook try failed", metadata: ["delivery": "\(send.deliveryID)", "error": "\(error)"])
+            for (subscription, reason) in outcome.disabled {
+                logger.warning("webhook subscription disabled", metadata: ["subscription": "\(subscription)", "reason": "\(reason)"])
+            }
+            if outcome.claimed == 0 || outcome.delivered == 0 { return }
         }
     }
 
