@@ -83,8 +83,16 @@ struct Post: AsyncParsableCommand {
                         request.headers.add(name: "Content-Type", value: "application/json")
                         request.headers.add(name: "webhook-id", value: "baseline-\(index)")
                         request.body = .bytes(ByteBuffer(string: all[index]))
-                        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-                        _ = try await response.body.collect(upTo: 1 << 20)
+                        // A connection the receiver closed is tried again, as the server's sender would (up to 3 times).
+                        for attempt in 1...3 {
+                            do {
+                                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                                _ = try await response.body.collect(upTo: 1 << 20)
+                                break
+                            } catch where attempt < 3 {
+                                continue
+                            }
+                        }
                     }
                 }
             }
