@@ -24,6 +24,8 @@ public struct WebhookSend: Sendable, Equatable {
     public var payload: String
     /// Tries before this one.
     public var tries: Int
+    public var jobID: Int64 = 0
+    public var jobName: String = ""
 }
 
 /// What one try came to.
@@ -159,10 +161,10 @@ extension PostgresStore {
         try await client.transaction(logger: logger) { connection in
             let now = Date()
             var claimed: [WebhookSend] = []
-            var rows: [(id: String, subscription: String, payload: String, tries: Int)] = []
-            for try await (id, subscription, payload, tries) in try await connection.query(
+            var rows: [(id: String, subscription: String, payload: String, tries: Int, jobID: Int64, jobName: String)] = []
+            for try await (id, subscription, payload, tries, jobID, jobName) in try await connection.query(
                 """
-                SELECT d.id, d.subscription_id, d.payload, d.tries
+                SELECT d.id, d.subscription_id, d.payload, d.tries, d.job_id, d.job_name
                 FROM webhook_deliveries d
                 WHERE d.status = 'pending' AND d.next_attempt_at <= \(now)
                   AND EXISTS (SELECT 1 FROM webhook_subscriptions s WHERE s.id = d.subscription_id AND s.disabled_at IS NULL)
@@ -173,8 +175,8 @@ extension PostgresStore {
                 LIMIT \(limit)
                 FOR UPDATE OF d SKIP LOCKED
                 """, logger: logger
-            ).decode((String, String, String, Int).self) {
-                rows.append((id, subscription, payload, tries))
+            ).decode((String, String, String, Int, Int64, String).self) {
+                rows.append((id, subscription, payload, tries, jobID, jobName))
             }
             var targets: [String: (url: String, secret: String)] = [:]
             if !rows.isEmpty {
@@ -189,7 +191,7 @@ extension PostgresStore {
                 claimed.append(
                     WebhookSend(
                         deliveryID: row.id, subscriptionID: row.subscription, url: target.url, secret: target.secret, payload: row.payload,
-                        tries: row.tries))
+                        tries: row.tries, jobID: row.jobID, jobName: row.jobName))
             }
             guard !claimed.isEmpty else { return (0, 0, []) }
             let results = await send(claimed)
@@ -273,6 +275,18 @@ extension PostgresStore {
                 disabled_reason = coalesce(\(disabled), disabled_reason)
             WHERE id = \(send.subscriptionID)
             """, logger: logger)
+        if let disabled {
+            // The project hears of it through its other subscriptions that want `webhook.disabled`.
+            let payload = WebhookDisabledPayload(webhookID: send.subscriptionID, url: send.url, reason: disabled, jobName: send.jobName, time: now).json()
+            try await connection.query(
+                """
+                INSERT INTO webhook_deliveries (id, subscription_id, job_id, job_name, event_type, payload, created_at, next_attempt_at)
+                SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), s.id, \(send.jobID), \(send.jobName), 'webhook.disabled', \(payload), \(now), \(now)
+                FROM webhook_subscriptions s
+                WHERE s.project_id = (SELECT project_id FROM webhook_subscriptions WHERE id = \(send.subscriptionID))
+                  AND s.id <> \(send.subscriptionID) AND s.disabled_at IS NULL AND s.events && ARRAY['webhook.disabled', '*']
+                """, logger: logger)
+        }
         return disabled
     }
 

@@ -121,9 +121,12 @@ import Glibc
     @Test func aSubscriptionThatKeepsFailingIsDisabledAndCanBeEnabledAgain() async throws {
         let settings = WebhookSettings(schedule: WebhookRetrySchedule(delays: Array(repeating: 0.1, count: 50)), timeout: 2, disableAfter: 1)
         try await WebhookReceiver.run { receiver, url in
+          try await WebhookReceiver.run { watcher, watcherURL in
             try await LiveApp.run(webhooks: settings) { app in
                 receiver.answer(with: Array(repeating: 500, count: 1000))
                 let hook = try await Self.subscribe(app.baseURL, token: app.token, url: url, events: #"["job.created"]"#)
+                // Another subscription of the project hears of the disabling.
+                watcher.trust(try await Self.subscribe(app.baseURL, token: app.token, url: watcherURL, events: #"["webhook.disabled"]"#).secret)
                 try await app.submit(try WorkerTests.job(app, "unheard", script: "true"))
                 try await eventually("the subscription is disabled") {
                     try await app.request(.GET, "/v1/webhooks/\(hook.id)").1["status"] as? String == "disabled"
@@ -138,7 +141,14 @@ import Glibc
                 let (status, enabled) = try await app.request(.PATCH, "/v1/webhooks/\(hook.id)", json: #"{"enabled":true}"#)
                 #expect(status == 200 && enabled["status"] as? String == "active")
                 try await eventually("the delivery after enabling") { receiver.received.last?.answered == 200 }
+
+                try await eventually("the project is told") { !watcher.received.isEmpty }
+                let told = try #require(watcher.received.first)
+                #expect(watcher.received.count == 1 && told.type == "webhook.disabled" && told.signatureValid)
+                #expect(told.data["webhook_id"] as? String == hook.id && told.data["url"] as? String == url)
+                #expect(told.data["job_name"] as? String == "unheard" && (told.data["reason"] as? String)?.contains("HTTP 500") == true)
             }
+          }
         }
     }
 

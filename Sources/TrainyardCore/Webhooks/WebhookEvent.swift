@@ -8,6 +8,8 @@ public enum WebhookEventType: String, Sendable, CaseIterable, Codable {
     case jobCompleted = "job.completed"
     case jobFailed = "job.failed"
     case jobStopped = "job.stopped"
+    /// Another subscription of the project was disabled after sustained failure.
+    case webhookDisabled = "webhook.disabled"
 
     /// `*` in a subscription's events: every type.
     public static let wildcard = "*"
@@ -75,6 +77,45 @@ public struct WebhookPayload: Sendable, Equatable {
                 failure_reason: failureReason, time: time))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(body)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
+
+/// The body of a `webhook.disabled` event: which subscription, why, and the job whose event it last failed to deliver.
+public struct WebhookDisabledPayload: Sendable, Equatable {
+    public var webhookID: String
+    public var url: String
+    public var reason: String
+    public var jobName: String
+    public var time: Date
+
+    public init(webhookID: String, url: String, reason: String, jobName: String, time: Date) {
+        self.webhookID = webhookID
+        self.url = url
+        self.reason = reason
+        self.jobName = jobName
+        self.time = time
+    }
+
+    private struct Body: Encodable {
+        var type = WebhookEventType.webhookDisabled.rawValue
+        var timestamp: String
+        var data: DataPart
+    }
+
+    private struct DataPart: Encodable {
+        var webhook_id: String
+        var url: String
+        var reason: String
+        var job_name: String
+        var time: String
+    }
+
+    public func json() -> String {
+        let time = self.time.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = Body(timestamp: time, data: DataPart(webhook_id: webhookID, url: url, reason: reason, job_name: jobName, time: time))
         return String(decoding: (try? encoder.encode(body)) ?? Data("{}".utf8), as: UTF8.self)
     }
 }

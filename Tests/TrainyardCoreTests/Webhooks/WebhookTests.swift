@@ -43,6 +43,17 @@ struct WebhookEventTests {
         #expect(payload.json() == payload.json())
     }
 
+    @Test func aDisablingIsAnnouncedWithTheSubscriptionAndTheJob() throws {
+        let body = WebhookDisabledPayload(
+            webhookID: "wh_1", url: "https://hooks.example.com/x", reason: "every try since … failed", jobName: "mnist-1",
+            time: Date(timeIntervalSince1970: 1_764_000_000)
+        ).json()
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        #expect(object["type"] as? String == "webhook.disabled")
+        let data = try #require(object["data"] as? [String: Any])
+        #expect(data["webhook_id"] as? String == "wh_1" && data["job_name"] as? String == "mnist-1" && data["url"] as? String == "https://hooks.example.com/x")
+    }
+
     @Test func retriesFollowTheScheduleWithJitterThenStop() {
         let schedule = WebhookRetrySchedule.standard
         #expect(schedule.maximumTries == 8)
