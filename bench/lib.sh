@@ -199,3 +199,15 @@ cleanup() {
 
 # p-th percentile (0–100) of the numbers on stdin, nearest rank.
 percentile() { sort -g | awk -v p="$1" '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit } r = int((p / 100) * NR + 0.999999); if (r < 1) r = 1; if (r > NR) r = NR; print v[r] }'; }
+
+# The verdict line of a report, from the script's own `targets_met`; with STRICT=1 a miss exits 3.
+report_targets() {
+    if targets_met; then
+        echo "targets: all met"
+    else
+        echo "targets: MISSED (see MISS above)"
+        [[ ${STRICT:-0} == 1 ]] && exit 3
+    fi
+    return 0
+}
+

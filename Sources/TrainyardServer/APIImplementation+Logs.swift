@@ -55,18 +55,13 @@ extension APIImplementation {
         return .ok(.init(body: .json(.init(metrics: series))))
     }
 
-    /// `l1.<line id>`, base64url: opaque to clients, checkable here.
+    /// `l1.<line id>` as a ``PageToken``.
     static func logToken(after id: Int64) -> String {
-        Data("l1.\(id)".utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        PageToken.encode("l1.\(id)")
     }
 
     static func logLineID(fromToken token: String) -> Int64? {
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8), text.hasPrefix("l1."),
-            let id = Int64(text.dropFirst(3)), id >= 0
-        else { return nil }
+        guard let text = PageToken.decode(token), text.hasPrefix("l1."), let id = Int64(text.dropFirst(3)), id >= 0 else { return nil }
         return id
     }
 }

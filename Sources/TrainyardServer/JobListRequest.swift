@@ -31,16 +31,12 @@ enum JobListRequest {
     }
 
     static func token(after id: Int64, query: JobListQuery) -> String {
-        let plain = "v1.\(query.sortBy.rawValue).\(query.ascending ? "ascending" : "descending").\(id)"
-        return Data(plain.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        PageToken.encode("v1.\(query.sortBy.rawValue).\(query.ascending ? "ascending" : "descending").\(id)")
     }
 
     static func lastID(from token: String, query: JobListQuery) throws -> Int64 {
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
         let invalid = APIError.badRequest(detail: "next_token is not a token this listing returned", field: "next_token")
-        guard let data = Data(base64Encoded: base64), let plain = String(data: data, encoding: .utf8) else { throw invalid }
+        guard let plain = PageToken.decode(token) else { throw invalid }
         let parts = plain.split(separator: ".")
         guard parts.count == 4, parts[0] == "v1", let id = Int64(parts[3]) else { throw invalid }
         guard parts[1] == query.sortBy.rawValue, parts[2] == (query.ascending ? "ascending" : "descending") else {

@@ -69,15 +69,13 @@ public struct WebhookPayload: Sendable, Equatable {
 
     /// The JSON body (keys sorted, dates ISO 8601 with milliseconds).
     public func json() -> String {
-        let time = self.time.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-        let body = Body(
-            type: type.rawValue, timestamp: time,
-            data: DataPart(
-                job_name: jobName, status: status.rawValue, secondary_status: secondaryStatus.rawValue, message: message,
-                failure_reason: failureReason, time: time))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(body)) ?? Data("{}".utf8), as: UTF8.self)
+        let time = webhookTime(self.time)
+        return webhookJSON(
+            Body(
+                type: type.rawValue, timestamp: time,
+                data: DataPart(
+                    job_name: jobName, status: status.rawValue, secondary_status: secondaryStatus.rawValue, message: message,
+                    failure_reason: failureReason, time: time)))
     }
 }
 
@@ -112,12 +110,21 @@ public struct WebhookDisabledPayload: Sendable, Equatable {
     }
 
     public func json() -> String {
-        let time = self.time.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = Body(timestamp: time, data: DataPart(webhook_id: webhookID, url: url, reason: reason, job_name: jobName, time: time))
-        return String(decoding: (try? encoder.encode(body)) ?? Data("{}".utf8), as: UTF8.self)
+        let time = webhookTime(self.time)
+        return webhookJSON(Body(timestamp: time, data: DataPart(webhook_id: webhookID, url: url, reason: reason, job_name: jobName, time: time)))
     }
+}
+
+/// A webhook body's bytes: keys sorted, so the same event always has the same body.
+func webhookJSON(_ body: some Encodable) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: (try? encoder.encode(body)) ?? Data("{}".utf8), as: UTF8.self)
+}
+
+/// Times in webhook bodies: ISO 8601 with milliseconds, as the API writes them.
+func webhookTime(_ date: Date) -> String {
+    date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
 }
 
 /// When a failed delivery is tried again: after each failed try `n` (1-based), `delays[n-1]` seconds, ±20 % jitter;
