@@ -54,6 +54,8 @@ let package = Package(
             dependencies: [
                 "TrainyardCore", "TrainyardObjectStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // Checkpoint manifests record the SHA-256 of what was uploaded.
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 import Synchronization
@@ -22,15 +23,28 @@ public struct Agent: Sendable {
     public func run() async throws {
         let assignment = try await connection.assignment()
         let worker = assignment.worker
-        var logger = self.logger
-        logger[metadataKey: "job"] = "\(worker.jobName)"
-        logger[metadataKey: "attempt"] = "\(worker.attempt)"
-        logger[metadataKey: "host"] = "\(worker.hostName)"
+        var hostLogger = self.logger
+        hostLogger[metadataKey: "job"] = "\(worker.jobName)"
+        hostLogger[metadataKey: "attempt"] = "\(worker.attempt)"
+        hostLogger[metadataKey: "host"] = "\(worker.hostName)"
+        let logger = hostLogger
         let layout = WorkerLayout(root: configuration.layoutRoot)
         let location = ObjectLocation(store: try Self.objectStore(assignment.objectStore))
         let state = HeartbeatState(phase: .preparing)
         let heartbeats = Task { await heartbeatLoop(state: state, interval: worker.heartbeatIntervalSeconds, logger: logger) }
         defer { heartbeats.cancel() }
+        // SIGTERM from the host's provider is a reclaim notice (a spot interruption, a Slurm preemption): the command
+        // gets SIGTERM and most of the notice period, the checkpoints are synced, and the host reports the
+        // interruption so that the job resumes elsewhere.
+        let reclaimNotice = Self.onSIGTERM {
+            state.interrupt(grace: Self.commandGrace(notice: worker.spotNoticeSeconds), logger: logger)
+            Task { _ = try? await connection.heartbeat(AgentReport(phase: state.phase, interrupted: true)) }
+        }
+        defer { reclaimNotice.cancel() }
+        let checkpoints = worker.spec.checkpointS3URI.map {
+            CheckpointSync(
+                location: location, directory: layout.checkpoints(worker.spec), uri: $0, host: worker.hostName, attempt: worker.attempt, logger: logger)
+        }
 
         var report: AgentReport
         do {
@@ -47,7 +61,16 @@ public struct Agent: Sendable {
             let staging = Staging(location: location, layout: layout, logger: logger)
             try await staging.stageCode(worker)
             try await staging.stageInputs(worker)
-            report = try await train(worker, layout: layout, state: state, metricsInterval: assignment.systemMetricsIntervalSeconds ?? 0, logger: logger)
+            if let checkpoints {
+                do {
+                    _ = try await checkpoints.restore()
+                } catch {
+                    throw AgentError.checkpoint("restoring \(worker.spec.checkpointS3URI ?? "") failed: \(error)")
+                }
+            }
+            report = try await train(
+                worker, layout: layout, state: state, checkpoints: checkpoints, metricsInterval: assignment.systemMetricsIntervalSeconds ?? 0,
+                logger: logger)
         } catch AgentError.rejected(let status, let body) {
             throw AgentError.rejected(status: status, body: body)
         } catch {
@@ -58,8 +81,18 @@ public struct Agent: Sendable {
             report = AgentReport(phase: .uploading, exitCode: 1, failureReason: String(reason.prefix(1024)))
         }
         state.set(phase: .uploading)
+        // The final checkpoint sync, whatever ended the command: a resumed attempt starts from here.
+        if let checkpoints {
+            do {
+                try await checkpoints.sync()
+            } catch {
+                logger.error("the final checkpoint sync failed", metadata: ["error": "\(error)"])
+            }
+            report.checkpointSyncedAt = await checkpoints.lastCompletedAt
+        }
         report = try await upload(worker, layout: layout, location: location, report: report, logger: logger)
         report.phase = .exited
+        if state.isInterrupted { report.interrupted = true }
         state.set(phase: .exited)
         heartbeats.cancel()
         // The samples no heartbeat carried yet go with the final report.
@@ -69,9 +102,9 @@ public struct Agent: Sendable {
         logger.info("agent finished", metadata: ["exit_code": "\(report.exitCode.map(String.init) ?? "-")", "stopped": "\(report.stopped)"])
     }
 
-    private func train(_ worker: WorkerAssignment, layout: WorkerLayout, state: HeartbeatState, metricsInterval: Double, logger: Logger) async throws
-        -> AgentReport
-    {
+    private func train(
+        _ worker: WorkerAssignment, layout: WorkerLayout, state: HeartbeatState, checkpoints: CheckpointSync?, metricsInterval: Double, logger: Logger
+    ) async throws -> AgentReport {
         let argv = try SageMakerContract.command(worker, layout: layout)
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRAINYARD_") }
         for (key, value) in SageMakerContract.environment(worker, layout: layout) { environment[key] = value }
@@ -95,7 +128,23 @@ public struct Agent: Sendable {
             guard metricsInterval > 0 else { return }
             await SystemMonitor(processGroup: runner.process.processIdentifier, interval: metricsInterval, logger: logger).run { state.add(samples: $0) }
         }
+        let periodicSync = Task {
+            guard let checkpoints else { return }
+            let interval = max(worker.checkpointSyncIntervalSeconds, 0.1)
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+                if Task.isCancelled { return }
+                do {
+                    try await checkpoints.sync()
+                    state.set(checkpointSyncedAt: await checkpoints.lastCompletedAt)
+                } catch {
+                    logger.warning("a checkpoint sync failed; the next one tries again", metadata: ["error": "\(error)"])
+                }
+            }
+        }
         let exit = await runner.wait()
+        periodicSync.cancel()
+        _ = await periodicSync.value
         monitor.cancel()
         // Every line the command printed is acknowledged before the host reports its end: once the job has ended,
         // its log is complete.
@@ -150,7 +199,10 @@ public struct Agent: Sendable {
             if Task.isCancelled { return }
             do {
                 let samples = state.pendingSamples
-                let directive = try await connection.heartbeat(AgentReport(phase: state.phase, samples: samples.isEmpty ? nil : samples))
+                let directive = try await connection.heartbeat(
+                    AgentReport(
+                        phase: state.phase, samples: samples.isEmpty ? nil : samples, interrupted: state.isInterrupted ? true : nil,
+                        checkpointSyncedAt: state.checkpointSyncedAt))
                 state.acknowledge(samples: samples.count)
                 if directive.action == .stop { state.requestStop(grace: directive.graceSeconds, logger: logger) }
             } catch {
@@ -158,6 +210,21 @@ public struct Agent: Sendable {
                 if case AgentError.rejected = error { state.requestStop(grace: 0, logger: logger) }
             }
         }
+    }
+
+    /// The part of a reclaim notice the command gets between SIGTERM and SIGKILL; the rest is for the final checkpoint
+    /// sync and the report.
+    static func commandGrace(notice: Double) -> Double {
+        max(0, notice * 0.75)
+    }
+
+    /// Runs `handler` on every SIGTERM from now on (instead of dying); cancel the source to stop.
+    static func onSIGTERM(_ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(SIGTERM, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+        return source
     }
 
     static func objectStore(_ descriptor: ObjectStoreDescriptor) throws -> any ObjectStore {
@@ -171,6 +238,7 @@ public struct Agent: Sendable {
 /// The agent's phase and running command, shared between the main flow and the heartbeat loop.
 final class HeartbeatState: Sendable {
     private let state: Mutex<(phase: HostPhase, runner: CommandRunner?, stopGrace: Double?)>
+    private let reclaim = Mutex<(interrupted: Bool, checkpointSyncedAt: Date?)>((false, nil))
     /// System-metric samples not yet acknowledged by a heartbeat; bounded, the oldest dropped first.
     private let samples = Mutex<[SystemSample]>([])
     static let maximumPendingSamples = 1000
@@ -197,6 +265,22 @@ final class HeartbeatState: Sendable {
     var stopGrace: Double? { state.withLock { $0.stopGrace } }
 
     func set(phase: HostPhase) { state.withLock { $0.phase = phase } }
+
+    /// Whether the host got a reclaim notice.
+    var isInterrupted: Bool { reclaim.withLock { $0.interrupted } }
+    var checkpointSyncedAt: Date? { reclaim.withLock { $0.checkpointSyncedAt } }
+    func set(checkpointSyncedAt: Date?) { reclaim.withLock { $0.checkpointSyncedAt = checkpointSyncedAt } }
+
+    /// A reclaim notice: remembered for every later report, and the command is stopped within `grace`.
+    func interrupt(grace: Double, logger: Logger) {
+        let first = reclaim.withLock { state in
+            defer { state.interrupted = true }
+            return !state.interrupted
+        }
+        guard first else { return }
+        logger.warning("reclaim notice: this host is being taken away", metadata: ["grace_seconds": "\(grace)"])
+        requestStop(grace: grace, logger: logger)
+    }
 
     func setRunner(_ runner: CommandRunner) {
         let grace: Double? = state.withLock {

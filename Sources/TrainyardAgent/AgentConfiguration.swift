@@ -34,6 +34,7 @@ public enum AgentError: Error, CustomStringConvertible {
     case staging(channel: String, reason: String)
     case archive(String)
     case logSpool(String)
+    case checkpoint(String)
 
     public var description: String {
         switch self {
@@ -43,6 +44,7 @@ public enum AgentError: Error, CustomStringConvertible {
         case .serverUnreachable(let seconds, let error): "the server was unreachable for \(Int(seconds)) s: \(error)"
         case .staging(let channel, let reason): "ClientError: could not stage input channel \(channel): \(reason)"
         case .archive(let reason): "InternalServerError: could not archive outputs: \(reason)"
+        case .checkpoint(let reason): "InternalServerError: checkpoint sync failed: \(reason)"
         }
     }
 }

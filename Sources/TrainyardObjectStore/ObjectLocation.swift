@@ -35,6 +35,16 @@ public struct ObjectLocation: Sendable {
         }
     }
 
+    /// Deletes the object at `uri`; a missing object is not an error.
+    public func delete(_ uri: String) async throws {
+        switch try ObjectURI(parsing: uri) {
+        case .s3(let bucket, let key):
+            try await store.delete(bucket: bucket, key: key)
+        case .file(let path):
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+
     /// Every object under `uri` taken as a prefix, as (URI of the object, path relative to the prefix) pairs, sorted.
     /// A URI naming one object yields that object with its file name.
     public func listTree(_ uri: String) async throws -> [(uri: String, relativePath: String)] {

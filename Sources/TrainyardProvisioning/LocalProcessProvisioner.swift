@@ -114,12 +114,28 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         return references
     }
 
-    public func terminate(hosts references: [String: String]) async {
+    /// SIGTERM to each host's agent (not to the user's command: the agent forwards the notice to it).
+    public func reclaim(hosts references: [String: String]) async {
         for (hostID, reference) in references {
-            let fields = Dictionary(uniqueKeysWithValues: reference.split(separator: " ").compactMap { field -> (String, String)? in
+            if let pid = Self.fields(of: reference)["pid"].flatMap({ pid_t($0) }), pid > 1 {
+                kill(pid, SIGTERM)
+                logger.info("sent a reclaim notice", metadata: ["host": "\(hostID)", "pid": "\(pid)"])
+            }
+        }
+    }
+
+    /// The `key:value` fields of a reference (`pid:123 dir:/path`).
+    static func fields(of reference: String) -> [String: String] {
+        Dictionary(
+            reference.split(separator: " ").compactMap { field -> (String, String)? in
                 guard let colon = field.firstIndex(of: ":") else { return nil }
                 return (String(field[..<colon]), String(field[field.index(after: colon)...]))
-            })
+            }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public func terminate(hosts references: [String: String]) async {
+        for (hostID, reference) in references {
+            let fields = Self.fields(of: reference)
             // The user's command runs in a process group of its own, recorded by its agent.
             if let directory = fields["dir"], let text = try? String(contentsOfFile: "\(directory)/command.pgid", encoding: .utf8),
                 let group = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), group > 1

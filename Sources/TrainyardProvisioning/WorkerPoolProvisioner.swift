@@ -45,4 +45,13 @@ public protocol WorkerPoolProvisioner: Sendable {
     /// Kills whatever is left of these hosts (an agent judged dead, a gang torn down). `references` are the values
     /// `launch` returned, keyed by host id.
     func terminate(hosts references: [String: String]) async
+    /// Delivers a reclaim notice to these hosts now (a spot interruption): their agents get SIGTERM, as a provider's
+    /// notice reaches a real host, and start their final checkpoint sync at once. The server has already told the
+    /// gang to stop within the notice period, which agents also learn from their next heartbeat.
+    func reclaim(hosts references: [String: String]) async
+}
+
+extension WorkerPoolProvisioner {
+    /// Without a way to signal its hosts, a provisioner leaves the notice to the agents' heartbeats.
+    public func reclaim(hosts references: [String: String]) async {}
 }

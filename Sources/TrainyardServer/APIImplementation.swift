@@ -26,6 +26,8 @@ struct APIImplementation: APIProtocol {
     let wakeUps: LocalWakeUps
     /// Which webhook URLs are accepted.
     let webhookPolicy: WebhookURLPolicy
+    /// Reclaims hosts (the admin interrupt call, capacity cuts).
+    let interruptions: Interruptions
 
     /// The caller, who must hold one of `roles`.
     func principal(allowing allowed: (APIKeyRole) -> Bool, action: String) throws -> Principal {
@@ -54,8 +56,10 @@ extension APIImplementation {
 
     func listInstanceTypes(_ input: Operations.ListInstanceTypes.Input) async throws -> Operations.ListInstanceTypes.Output {
         _ = try RequestPrincipal.required()
+        let overrides = try await store.capacityOverrides()
         let types = catalog.all.map { shape in
-            let capacity = catalog.capacity(of: shape.name)
+            let base = catalog.capacity(of: shape.name)
+            let capacity = overrides[shape.name].map { $0.applied(to: base) } ?? base
             return Components.Schemas.InstanceType(
                 name: shape.name, vcpus: shape.vcpus, gpus: shape.gpus, memoryGib: shape.memoryGiB,
                 capacity: .init(onDemand: capacity.onDemand, spot: capacity.spot))

@@ -39,7 +39,8 @@ struct AgentRoutes: Sendable {
             jobName: job.name, jobARN: arnPrefix + job.name, attempt: assignment.attemptNumber, hostName: host.name, hosts: assignment.hostNames,
             instanceType: job.spec.instanceType, vcpus: shape?.vcpus ?? 1, gpus: shape?.gpus ?? 0, memoryGiB: shape?.memoryGiB ?? 1, region: region,
             spec: job.spec, heartbeatIntervalSeconds: settings.heartbeatInterval, stopGraceSeconds: settings.stopGrace,
-            outputPrefix: Finalizer.outputBase(job) + "/attempts/\(assignment.attemptNumber)")
+            outputPrefix: Finalizer.outputBase(job) + "/attempts/\(assignment.attemptNumber)", spotNoticeSeconds: settings.spotNotice,
+            checkpointSyncIntervalSeconds: settings.checkpointSyncInterval)
         return try Self.json(AgentAssignment(worker: worker, objectStore: objectStore, systemMetricsIntervalSeconds: settings.systemMetricsInterval))
     }
 
@@ -53,7 +54,8 @@ struct AgentRoutes: Sendable {
             throw APIError.badRequest(detail: "the heartbeat body is not an agent report: \(error)")
         }
         let directive = try await store.recordHeartbeat(
-            hostID: host.id, report: report, leaseSeconds: settings.hostLease, heartbeatSeconds: settings.heartbeatInterval)
+            hostID: host.id, report: report, leaseSeconds: settings.hostLease, heartbeatSeconds: settings.heartbeatInterval,
+            spotNoticeSeconds: settings.spotNotice)
         if report.phase == .exited { attempts.ring() }
         if let samples = report.samples { try await store.recordSamples(host: host, samples: samples) }
         return try Self.json(directive)

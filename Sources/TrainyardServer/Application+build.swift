@@ -52,8 +52,9 @@ public func buildApplication(
         agentExecutable: configuration.agentExecutable ?? LocalProcessProvisioner.defaultAgentExecutable(), logger: logger)
     let arnPrefix = "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/"
 
+    let interruptions = Interruptions(store: store, provisioner: provisioner, noticeSeconds: configuration.workers.spotNotice, logger: logger)
     let router = try buildRouter(
-        store: store, catalog: catalog, readiness: readiness, configuration: configuration, followers: followers,
+        store: store, catalog: catalog, readiness: readiness, configuration: configuration, interruptions: interruptions, followers: followers,
         wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell))
     AgentRoutes(
         store: store, catalog: catalog, settings: configuration.workers, objectStore: ObjectStoreDescriptor(kind: "file", root: objectStore.root),
@@ -118,7 +119,8 @@ public func buildApplication(
 
 /// The router with its middleware and the generated API handlers.
 func buildRouter(
-    store: PostgresStore, catalog: InstanceCatalog, readiness: Readiness, configuration: ServerConfiguration, followers: LogFollowers = LogFollowers(),
+    store: PostgresStore, catalog: InstanceCatalog, readiness: Readiness, configuration: ServerConfiguration, interruptions: Interruptions,
+    followers: LogFollowers = LogFollowers(),
     wakeUps: LocalWakeUps = LocalWakeUps()
 ) throws -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
@@ -127,7 +129,8 @@ func buildRouter(
     let api = APIImplementation(
         store: store, catalog: catalog, readiness: readiness,
         arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,
-        followers: followers, wakeUps: wakeUps, webhookPolicy: WebhookURLPolicy(allowLinkLocal: configuration.webhooks.allowLinkLocal))
+        followers: followers, wakeUps: wakeUps, webhookPolicy: WebhookURLPolicy(allowLinkLocal: configuration.webhooks.allowLinkLocal),
+        interruptions: interruptions)
     try api.registerHandlers(on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder()))
     return router
 }

@@ -83,6 +83,7 @@ enum JobSpecMapping {
             secondaryStatus: .init(rawValue: job.secondaryStatus.rawValue) ?? .starting, failureReason: job.failureReason,
             creationTime: job.createdAt, lastModifiedTime: job.lastModifiedAt, trainingStartTime: job.trainingStartTime,
             trainingEndTime: job.trainingEndTime, trainingTimeSeconds: trainingSeconds, billableTimeSeconds: billableSeconds,
+            spotSavingsPercent: spotSavings(spot: spec.useSpotInstances, training: trainingSeconds, billable: billableSeconds),
             modelArtifacts: .init(s3ModelArtifacts: job.modelArtifacts ?? "\(output)/\(job.name)/output/model.tar.gz"), finalMetricDataList: finalMetrics.map { .init(metricName: $0.name, value: $0.value, timestamp: $0.time) },
             secondaryStatusTransitions: transitions, attempts: attempts.map(attempt), warmPoolStatus: nil, command: spec.command, entryPoint: spec.entryPoint,
             sourceDir: spec.sourceDir, imageUri: spec.imageURI, hyperparameters: .init(additionalProperties: spec.hyperparameters),
@@ -99,11 +100,19 @@ enum JobSpecMapping {
             }, priority: spec.priority)
     }
 
+    /// SageMaker's "Managed Spot Training savings": `100 × (1 − billable / training)`, one decimal.
+    static func spotSavings(spot: Bool, training: Int?, billable: Int?) -> Double? {
+        guard spot, let training, let billable, training > 0 else { return nil }
+        return ((1 - Double(billable) / Double(training)) * 1000).rounded() / 10
+    }
+
     static func attempt(_ attempt: AttemptRecord) -> Components.Schemas.JobAttempt {
         Components.Schemas.JobAttempt(
             number: attempt.number, startedAt: attempt.startedAt, endedAt: attempt.endedAt, endReason: attempt.endReason,
             hosts: attempt.hosts.map { host in
-                Components.Schemas.AttemptHost(id: host.id, name: host.name, instanceType: host.instanceType, spot: host.spot, state: host.phase.rawValue)
+                Components.Schemas.AttemptHost(
+                    id: host.id, name: host.name, instanceType: host.instanceType, spot: host.spot, state: host.displayState,
+                    lastCheckpointSyncTime: host.checkpointSyncedAt)
             })
     }
 

@@ -16,6 +16,21 @@ extension ServerConfiguration {
         try seconds("TRAINYARD_STOP_GRACE", into: \.stopGrace)
         try seconds("TRAINYARD_LAUNCH_TIMEOUT", into: \.launchTimeout)
         try seconds("TRAINYARD_SYSTEM_METRICS_INTERVAL", into: \.systemMetricsInterval)
+        try seconds("TRAINYARD_SPOT_NOTICE", into: \.spotNotice)
+        try seconds("TRAINYARD_CHECKPOINT_SYNC_INTERVAL", into: \.checkpointSyncInterval)
+        if let text = environment["TRAINYARD_SPOT_INTERRUPTION_RATE"], !text.isEmpty {
+            guard let rate = Double(text), rate >= 0, rate.isFinite else {
+                throw ConfigurationError.invalid(
+                    key: "TRAINYARD_SPOT_INTERRUPTION_RATE", value: text, expected: "a number of interruptions per spot host-hour, 0 or more")
+            }
+            settings.spotMarket.interruptionsPerHostHour = rate
+        }
+        if let text = environment["TRAINYARD_SPOT_SEED"], !text.isEmpty {
+            guard let seed = UInt64(text) else {
+                throw ConfigurationError.invalid(key: "TRAINYARD_SPOT_SEED", value: text, expected: "a whole number from 0 to 18446744073709551615")
+            }
+            settings.spotMarket.seed = seed
+        }
         return settings
     }
 }

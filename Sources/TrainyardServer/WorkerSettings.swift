@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TrainyardCore
 
 /// Timing of the worker protocol, from the configuration.
 public struct WorkerSettings: Sendable {
@@ -13,10 +14,22 @@ public struct WorkerSettings: Sendable {
     public var launchTimeout: Double
     /// Seconds between the agents' system-metric samples (`TRAINYARD_SYSTEM_METRICS_INTERVAL`, default 5).
     public var systemMetricsInterval: Double
+    /// Seconds a reclaimed host has between its notice and being taken away (`TRAINYARD_SPOT_NOTICE`, default 120 as
+    /// AWS's two-minute spot notice).
+    public var spotNotice: Double
+    /// Seconds between checkpoint syncs while a command runs (`TRAINYARD_CHECKPOINT_SYNC_INTERVAL`, default 10).
+    public var checkpointSyncInterval: Double
+    /// The local provisioner's simulated spot market (`TRAINYARD_SPOT_INTERRUPTION_RATE` per spot host-hour, default
+    /// 0: off; `TRAINYARD_SPOT_SEED`, default 1).
+    public var spotMarket: SpotMarket
 
     public init(
-        heartbeatInterval: Double = 2, hostLease: Double = 20, stopGrace: Double = 120, launchTimeout: Double = 120, systemMetricsInterval: Double = 5
+        heartbeatInterval: Double = 2, hostLease: Double = 20, stopGrace: Double = 120, launchTimeout: Double = 120, systemMetricsInterval: Double = 5,
+        spotNotice: Double = 120, checkpointSyncInterval: Double = 10, spotMarket: SpotMarket = SpotMarket(interruptionsPerHostHour: 0, seed: 1)
     ) {
+        self.spotNotice = spotNotice
+        self.checkpointSyncInterval = checkpointSyncInterval
+        self.spotMarket = spotMarket
         self.systemMetricsInterval = systemMetricsInterval
         self.heartbeatInterval = heartbeatInterval
         self.hostLease = hostLease

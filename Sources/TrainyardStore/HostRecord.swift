@@ -20,11 +20,20 @@ public struct HostRecord: Sendable, Equatable {
     public var providerRef: String?
     public var startedAt: Date
     public var endedAt: Date?
+    /// Whether this host was reclaimed (a spot interruption).
+    public var interrupted: Bool = false
+    /// When its last checkpoint sync completed.
+    public var checkpointSyncedAt: Date?
 
     /// The result the attempt outcome is decided from.
     public var result: HostResult {
-        HostResult(name: name, ordinal: ordinal, phase: phase, exitCode: exitCode, signal: signal, failureReason: failureReason, stopped: stopped)
+        HostResult(
+            name: name, ordinal: ordinal, phase: phase, exitCode: exitCode, signal: signal, failureReason: failureReason, stopped: stopped,
+            interrupted: interrupted)
     }
+
+    /// The host's state as a description shows it: its phase, or `interrupted` for a reclaimed host.
+    public var displayState: String { interrupted ? "interrupted" : phase.rawValue }
 }
 
 /// An attempt with its hosts.

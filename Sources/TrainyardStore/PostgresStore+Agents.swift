@@ -6,17 +6,20 @@ import TrainyardCore
 extension PostgresStore {
     static let hostColumns = """
         h.id, h.attempt_id, h.job_id, h.name, h.ordinal, h.instance_type, h.spot, h.phase, h.exit_code, h.signal, h.failure_reason,
-        h.stopped, h.model_archive, h.output_archive, h.provisioner_ref, h.started_at, h.ended_at
+        h.stopped, h.model_archive, h.output_archive, h.provisioner_ref, h.started_at, h.ended_at, h.interrupted, h.checkpoint_synced_at
         """
 
     static func decodeHost(_ row: PostgresRow) throws -> HostRecord {
-        let (id, attemptID, jobID, name, ordinal, type, spot, phase, exitCode, signal, reason, stopped, model, output, ref, started, ended) =
+        let (id, attemptID, jobID, name, ordinal, type, spot, phase, exitCode, signal, reason, stopped, model, output, ref, started, ended, interrupted,
+            synced) =
             try row.decode(
-                (String, Int64, Int64, String, Int, String, Bool, String, Int32?, Int32?, String?, Bool, String?, String?, String?, Date, Date?).self)
+                (String, Int64, Int64, String, Int, String, Bool, String, Int32?, Int32?, String?, Bool, String?, String?, String?, Date, Date?, Bool,
+                    Date?).self)
         return HostRecord(
             id: id, attemptID: attemptID, jobID: jobID, name: name, ordinal: ordinal, instanceType: type, spot: spot,
             phase: HostPhase(rawValue: phase) ?? .lost, exitCode: exitCode, signal: signal, failureReason: reason, stopped: stopped,
-            modelArchive: model, outputArchive: output, providerRef: ref, startedAt: started, endedAt: ended)
+            modelArchive: model, outputArchive: output, providerRef: ref, startedAt: started, endedAt: ended, interrupted: interrupted,
+            checkpointSyncedAt: synced)
     }
 
     /// The host an agent token belongs to, when its secret matches; a host of an ended attempt still authenticates,
@@ -28,10 +31,18 @@ extension PostgresStore {
         let rows = try await client.query("SELECT \(unescaped: Self.hostColumns), h.token_hash FROM hosts h WHERE h.id = \(id)", logger: logger)
         for try await row in rows {
             let host = try Self.decodeHost(row)
-            let hash = try row.makeRandomAccess()[17].decode(String.self, context: .default)
+            let hash = try row.makeRandomAccess()[19].decode(String.self, context: .default)
             return APIKeyHasher().verify(secret: secret, stored: hash) ? host : nil
         }
         _ = APIKeyHasher().verify(secret: secret, stored: Self.decoyHash)
+        return nil
+    }
+
+    /// The host with that id, or nil.
+    public func host(id: String) async throws -> HostRecord? {
+        for try await row in try await client.query("SELECT \(unescaped: Self.hostColumns) FROM hosts h WHERE h.id = \(id)", logger: logger) {
+            return try Self.decodeHost(row)
+        }
         return nil
     }
 
@@ -59,8 +70,10 @@ extension PostgresStore {
     /// nothing twice), its lease is extended, the job follows the slowest host of its gang, a host that failed on its
     /// own has the rest of the gang stopped, and an attempt whose hosts are all done is handed to the finalizer.
     /// Answers whether the agent must stop, and with what grace.
+    /// A report saying the host got a reclaim notice from its provider (a spot interruption, a Slurm preemption) marks
+    /// it interrupted and stops its gang within `spotNoticeSeconds`.
     public func recordHeartbeat(
-        hostID: String, report: AgentReport, leaseSeconds: Double, heartbeatSeconds: Double, now: Date = Date()
+        hostID: String, report: AgentReport, leaseSeconds: Double, heartbeatSeconds: Double, spotNoticeSeconds: Double = 120, now: Date = Date()
     ) async throws -> AgentDirective {
         try await client.transaction(logger: logger) { connection in
             var found: HostRecord?
@@ -87,9 +100,14 @@ extension PostgresStore {
                     stopped = CASE WHEN \(exited) THEN \(report.stopped) ELSE stopped END,
                     model_archive = coalesce(\(report.modelArchive), model_archive),
                     output_archive = coalesce(\(report.outputArchive), output_archive),
-                    ended_at = CASE WHEN \(exited) THEN \(now) ELSE ended_at END
+                    ended_at = CASE WHEN \(exited) THEN \(now) ELSE ended_at END,
+                    checkpoint_synced_at = coalesce(\(report.checkpointSyncedAt), checkpoint_synced_at)
                 WHERE id = \(hostID)
                 """, logger: logger)
+            if report.interrupted == true, !host.interrupted, attempt.state == "running" {
+                try await markInterrupted(
+                    on: connection, host: host, noticeSeconds: spotNoticeSeconds, reason: "its provider sent a reclaim notice", now: now)
+            }
             var updated = host
             updated.phase = phase
             if exited {
@@ -122,7 +140,11 @@ extension PostgresStore {
     func requestAttemptStop(on connection: PostgresConnection, attemptID: Int64, reason: StopReason, graceSeconds: Double, now: Date) async throws {
         try await connection.query(
             """
-            UPDATE attempts SET stop_reason = coalesce(stop_reason, \(reason.rawValue)), stop_requested_at = coalesce(stop_requested_at, \(now)),
+            UPDATE attempts SET
+                -- A user's stop and max_wait decide how the job ends, whatever stopped the gang before them.
+                stop_reason = CASE WHEN \(reason.rawValue) IN ('user', 'max_wait') AND coalesce(stop_reason, '') NOT IN ('user', 'max_wait')
+                    THEN \(reason.rawValue) ELSE coalesce(stop_reason, \(reason.rawValue)) END,
+                stop_requested_at = coalesce(stop_requested_at, \(now)),
                 stop_grace_seconds = coalesce(stop_grace_seconds, \(graceSeconds))
             WHERE id = \(attemptID) AND state = 'running'
             """, logger: logger)

@@ -66,7 +66,12 @@ extension PostgresStore {
                 if let live {
                     try await requestAttemptStop(on: connection, attemptID: live, reason: reason, graceSeconds: graceSeconds, now: now)
                 } else {
-                    transitions.append(try machine.handle(reason == .maxRuntime ? .maxRuntimeExceeded : .stopped, now: now))
+                    let ending: JobLifecycleEvent = switch reason {
+                    case .maxRuntime: .maxRuntimeExceeded
+                    case .maxWait: .maxWaitExceeded
+                    default: .stopped
+                    }
+                    transitions.append(try machine.handle(ending, now: now))
                 }
             } catch let error as JobTransitionError {
                 throw StoreError.transitionRefused(error)
@@ -191,6 +196,14 @@ extension PostgresStore {
             case .maxRuntimeExceeded:
                 events = [.maxRuntimeExceeded]
                 endReason = "MaxRuntimeExceeded"
+            case .maxWaitExceeded:
+                events = [.maxWaitExceeded]
+                endReason = "MaxWaitTimeExceeded"
+            case .interrupted(let reason):
+                // The job waits Interrupted in the scheduler's queue, then restarts from its checkpoint.
+                events = [.interrupted("Training job interrupted: \(reason). It resumes from its last checkpoint when capacity returns.")]
+                endReason = "Interrupted: \(reason)"
+                try await connection.query("UPDATE jobs SET interruptions = interruptions + 1 WHERE id = \(job.id)", logger: logger)
             case .retry(let reason):
                 events = [.retrying("Retrying after an infrastructure failure: \(reason)")]
                 endReason = reason
@@ -204,7 +217,7 @@ extension PostgresStore {
                 if let transition = try? machine.handle(event, now: now) { transitions.append(transition) }
             }
             // A job stopped by its user while the attempt failed on its own still ends; never leave it hanging.
-            let retried = transitions.contains { $0.toSecondaryStatus == .starting }
+            let retried = transitions.contains { $0.toSecondaryStatus == .starting || $0.toSecondaryStatus == .interrupted }
             if !machine.state.status.isTerminal && !retried {
                 if let transition = try? machine.handle(.failed(reason: endReason), now: now) { transitions.append(transition) }
             }

@@ -5,7 +5,7 @@ import TrainyardCore
 extension PostgresStore {
     static let jobColumns = """
         j.id, j.project_id, p.name, j.name, j.spec::text, j.status, j.secondary_status, j.failure_reason,
-        j.created_at, j.last_modified_at, j.training_start_time, j.training_end_time, j.model_artifacts
+        j.created_at, j.last_modified_at, j.training_start_time, j.training_end_time, j.model_artifacts, j.interruptions
         """
 
     /// Writes a new job and its `created` event in one transaction, honouring an `Idempotency-Key`.
@@ -77,7 +77,7 @@ extension PostgresStore {
             logger: logger)
         for try await row in rows {
             let job = try Self.decodeJob(row)
-            let storedHash = try row.makeRandomAccess()[13].decode(String?.self, context: .default)
+            let storedHash = try row.makeRandomAccess()[14].decode(String?.self, context: .default)
             return storedHash == requestHash ? .replayed(job) : .idempotencyKeyReused(existingJob: job.name)
         }
         return nil
@@ -194,15 +194,15 @@ extension PostgresStore {
     }
 
     static func decodeJob(_ row: PostgresRow) throws -> JobRecord {
-        let (id, projectID, projectName, name, specText, status, secondary, failure, created, modified, started, ended, model) = try row.decode(
-            (Int64, Int64, String, String, String, String, String, String?, Date, Date, Date?, Date?, String?).self)
+        let (id, projectID, projectName, name, specText, status, secondary, failure, created, modified, started, ended, model, interruptions) =
+            try row.decode((Int64, Int64, String, String, String, String, String, String?, Date, Date, Date?, Date?, String?, Int).self)
         guard let spec = try? JSONDecoder().decode(JobSpec.self, from: Data(specText.utf8)),
             let status = JobStatus(rawValue: status), let secondary = SecondaryStatus(rawValue: secondary)
         else { throw StoreError.corruptSpec(job: name) }
         return JobRecord(
             id: id, projectID: projectID, projectName: projectName, name: name, spec: spec, status: status, secondaryStatus: secondary,
             failureReason: failure, createdAt: created, lastModifiedAt: modified, trainingStartTime: started, trainingEndTime: ended,
-            modelArtifacts: model)
+            modelArtifacts: model, interruptions: interruptions)
     }
 }
 

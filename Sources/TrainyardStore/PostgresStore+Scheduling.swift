@@ -12,10 +12,13 @@ extension PostgresStore {
     /// Once a job of a pool (instance type and market) waits, later jobs of that pool wait behind it, so a large gang
     /// is not starved by small ones. Each allocation is one transaction with the job's transition and its event.
     public func schedule(
-        capacity: @Sendable (String) -> Capacity, provisioner: String, launchLeaseSeconds: Double, now: Date = Date(), limit: Int = 100
+        capacity: @escaping @Sendable (String) -> Capacity, provisioner: String, launchLeaseSeconds: Double, now: Date = Date(), limit: Int = 100
     ) async throws -> [LaunchPlan] {
         try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.schedulerLockKey))", logger: logger)
+            let overrides = try await capacityOverrides(on: connection)
+            let fileCapacity = capacity
+            let capacity: (String) -> Capacity = { type in overrides[type].map { $0.applied(to: fileCapacity(type)) } ?? fileCapacity(type) }
             var used: [PoolKey: Int] = [:]
             for try await (type, spot, count) in try await connection.query(
                 "SELECT instance_type, spot, count(*)::int FROM hosts WHERE phase NOT IN ('exited', 'lost') GROUP BY instance_type, spot",
@@ -30,7 +33,7 @@ extension PostgresStore {
             for try await row in try await connection.query(
                 """
                 SELECT \(unescaped: Self.queuedJobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id
-                WHERE j.status = 'InProgress' AND j.secondary_status IN ('Starting', 'Pending', 'Restarting')
+                WHERE j.status = 'InProgress' AND j.secondary_status IN ('Starting', 'Pending', 'Restarting', 'Interrupted')
                   AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended')
                 ORDER BY j.priority DESC, j.id LIMIT \(limit)
                 """, logger: logger)
@@ -135,7 +138,11 @@ extension PostgresStore {
         }
         var machine = JobStateMachine(state: job.state)
         var transitions: [JobTransition] = []
-        if job.secondaryStatus == .restarting || job.secondaryStatus == .pending || job.secondaryStatus == .starting {
+        // After an interruption the job restarts from its checkpoint: Interrupted (or Pending) → Restarting → launching.
+        if job.secondaryStatus == .interrupted || (job.secondaryStatus == .pending && job.interruptions > 0) {
+            transitions.append(try machine.handle(.restarting, now: now))
+        }
+        if [.restarting, .pending, .starting].contains(machine.state.secondaryStatus) {
             transitions.append(try machine.handle(.launching, now: now))
         }
         try await apply(transitions, state: machine.state, to: job, on: connection, now: now)

@@ -43,10 +43,12 @@ public struct JobRecord: Sendable, Equatable {
     public var trainingEndTime: Date?
     /// The merged model's URI once uploaded.
     public var modelArtifacts: String?
+    /// How many attempts ended by a spot interruption.
+    public var interruptions: Int = 0
 
     /// The state the Core state machine works on.
     public var state: JobState {
-        JobState(status: status, secondaryStatus: secondaryStatus, failureReason: failureReason)
+        JobState(status: status, secondaryStatus: secondaryStatus, failureReason: failureReason, interruptions: interruptions)
     }
 }
 

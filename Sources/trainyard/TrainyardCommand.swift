@@ -11,6 +11,6 @@ struct TrainyardCommand: AsyncParsableCommand {
             Exit codes: 0 success, 1 other failure, 2 usage, 3 invalid input, 4 not authorised, 5 not found, 6 conflict; \
             with --wait (and jobs wait): 10 the job Failed, 11 it was Stopped.
             """,
-        subcommands: [ServeCommand.self, JobsCommand.self, KeysCommand.self, ProjectsCommand.self, WebhooksCommand.self, InstanceTypesCommand.self]
+        subcommands: [ServeCommand.self, JobsCommand.self, KeysCommand.self, ProjectsCommand.self, WebhooksCommand.self, InstanceTypesCommand.self, AdminCommand.self]
     )
 }

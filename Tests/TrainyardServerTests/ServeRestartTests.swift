@@ -68,6 +68,66 @@ import Glibc
         #expect(third.postmasterPID == nil)
     }
 
+    @Test func aServerKilledMinusNineMidAttemptLosesNothingAndJudgesNoHostDead() async throws {
+        let dataDir = try Self.privateDataDirectory()
+        defer {
+            LiveApp.killWorkers(under: dataDir)
+            try? FileManager.default.removeItem(atPath: (dataDir as NSString).deletingLastPathComponent)
+        }
+        // The port must survive the restart: the agents call the server back there. Leases are short (3 s), so a
+        // restart that judged hosts by the silence of its own downtime would lose them.
+        let port = try LiveApp.freePort()
+        let environment = ["TRAINYARD_PORT": "\(port)", "TRAINYARD_HEARTBEAT_INTERVAL": "0.3", "TRAINYARD_HOST_LEASE": "3"]
+        let first = try ServeProcess(dataDirectory: dataDir, environment: environment)
+        _ = try await first.waitForPort()
+        let token = try String(contentsOfFile: dataDir + "/admin-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let base = "http://127.0.0.1:\(port)"
+        // given a 2-host job training for a while, printing as it goes
+        let script = #"i=0; while [ $i -lt 80 ]; do i=$((i+1)); echo tick $i; sleep 0.1; done; echo ok > $SM_MODEL_DIR/done"#
+        let body = #"{"name":"through-kill","instance_type":"ml.m5.large","instance_count":2,"output_path":"s3://models/","command":["/bin/sh","-c","\#(script)"]}"#
+        let (created, answer) = try await LiveHTTP.request(.POST, base + "/v1/jobs", token: token, json: body)
+        #expect(created == 201, "\(answer)")
+        try await Self.waitFor(base, token: token, "Training")
+        // when the server is killed with -9 in the middle of the attempt, stays down past the hosts' lease, and restarts
+        first.signal(SIGKILL)
+        _ = try await first.waitForExit()
+        try await Task.sleep(for: .seconds(4))
+        let second = try ServeProcess(dataDirectory: dataDir, environment: environment)
+        _ = try await second.waitForPort()
+        // then the job completes in its one attempt with every log line once, and no host was judged lost
+        let job = try await Self.waitFor(base, token: token, "Completed", status: true)
+        let attempts = job["attempts"] as? [[String: Any]] ?? []
+        #expect(attempts.count == 1, "\(attempts)")
+        #expect((attempts.first?["hosts"] as? [[String: Any]])?.allSatisfy { $0["state"] as? String == "exited" } == true)
+        let (_, events) = try await LiveHTTP.request(.GET, base + "/v1/jobs/through-kill/events", token: token)
+        #expect(!events.contains("host_lost"))
+        let (_, logs) = try await LiveHTTP.request(.GET, base + "/v1/jobs/through-kill/logs", token: token)
+        let lines = ((try? JSONSerialization.jsonObject(with: Data(logs.utf8)) as? [String: Any])?["lines"] as? [[String: Any]]) ?? []
+        for host in ["algo-1", "algo-2"] {
+            let ticks = lines.filter { $0["host"] as? String == host }.compactMap { $0["message"] as? String }
+            #expect(ticks == (1...80).map { "tick \($0)" }, "\(host) has \(ticks.count) lines")
+        }
+        second.signal(SIGTERM)
+        #expect(try await second.waitForExit() == 0)
+    }
+
+    /// Polls the job `through-kill` until its secondary status (or, with `status`, its status) is `value`.
+    @discardableResult
+    static func waitFor(_ base: String, token: String, _ value: String, status: Bool = false) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + .seconds(90)
+        var last: [String: Any] = [:]
+        while ContinuousClock.now < deadline {
+            if let (code, text) = try? await LiveHTTP.request(.GET, base + "/v1/jobs/through-kill", token: token), code == 200,
+                let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            {
+                last = object
+                if object[status ? "status" : "secondary_status"] as? String == value { return object }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestFailure("through-kill never reached \(value); last \(last["status"] ?? "-")/\(last["secondary_status"] ?? "-")")
+    }
+
     @Test func aConfiguredAdminKeyIsUsedAndAMalformedOneIsRefused() async throws {
         let dataDir = try Self.privateDataDirectory()
         defer { try? FileManager.default.removeItem(atPath: (dataDir as NSString).deletingLastPathComponent) }

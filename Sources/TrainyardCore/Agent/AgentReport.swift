@@ -1,3 +1,5 @@
+import Foundation
+
 /// What an agent tells the server on every heartbeat: its phase, and once the command ended, how.
 ///
 /// Reports are idempotent: the server applies a phase only forward, so a retried report changes nothing twice.
@@ -18,11 +20,19 @@ public struct AgentReport: Codable, Sendable, Equatable {
     /// System-metric samples taken since the last acknowledged report (a retried report repeats them; the server
     /// keeps one point per metric, host and time).
     public var samples: [SystemSample]?
+    /// Set once the host got a reclaim notice (SIGTERM from its provider, a spot interruption): the server ends the
+    /// attempt `Interrupted` and resumes the job from its checkpoint.
+    public var interrupted: Bool?
+    /// When the host's last checkpoint sync completed (its manifest written).
+    public var checkpointSyncedAt: Date?
 
     public init(
         phase: HostPhase, exitCode: Int32? = nil, signal: Int32? = nil, failureReason: String? = nil, stopped: Bool = false,
-        modelArchive: String? = nil, outputArchive: String? = nil, samples: [SystemSample]? = nil
+        modelArchive: String? = nil, outputArchive: String? = nil, samples: [SystemSample]? = nil, interrupted: Bool? = nil,
+        checkpointSyncedAt: Date? = nil
     ) {
+        self.interrupted = interrupted
+        self.checkpointSyncedAt = checkpointSyncedAt
         self.samples = samples
         self.phase = phase
         self.exitCode = exitCode
@@ -34,7 +44,8 @@ public struct AgentReport: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case phase, signal, stopped, samples
+        case phase, signal, stopped, samples, interrupted
+        case checkpointSyncedAt = "checkpoint_synced_at"
         case exitCode = "exit_code"
         case failureReason = "failure_reason"
         case modelArchive = "model_archive"

@@ -35,6 +35,11 @@ public struct WorkerAssignment: Sendable, Equatable, Codable {
     /// The object-store URI this attempt's per-host archives go under, for example
     /// `s3://models/job/attempts/1`.
     public var outputPrefix: String
+    /// Seconds a reclaimed host has between its notice (SIGTERM) and being taken away (a spot interruption's notice
+    /// period; AWS gives two minutes).
+    public var spotNoticeSeconds: Double
+    /// Seconds between checkpoint syncs while the command runs (a final sync follows its end).
+    public var checkpointSyncIntervalSeconds: Double
 
     /// Creates an assignment.
     public init(
@@ -52,8 +57,12 @@ public struct WorkerAssignment: Sendable, Equatable, Codable {
         heartbeatIntervalSeconds: Double,
         stopGraceSeconds: Double,
         masterPort: Int = 7777,
-        outputPrefix: String
+        outputPrefix: String,
+        spotNoticeSeconds: Double = 120,
+        checkpointSyncIntervalSeconds: Double = 10
     ) {
+        self.spotNoticeSeconds = spotNoticeSeconds
+        self.checkpointSyncIntervalSeconds = checkpointSyncIntervalSeconds
         self.jobName = jobName
         self.jobARN = jobARN
         self.attempt = attempt
@@ -90,6 +99,8 @@ public struct WorkerAssignment: Sendable, Equatable, Codable {
         case stopGraceSeconds = "stop_grace_seconds"
         case masterPort = "master_port"
         case outputPrefix = "output_prefix"
+        case spotNoticeSeconds = "spot_notice_seconds"
+        case checkpointSyncIntervalSeconds = "checkpoint_sync_interval_seconds"
     }
 
     /// Decodes an assignment; a missing `master_port` reads as `7777`.
@@ -110,7 +121,9 @@ public struct WorkerAssignment: Sendable, Equatable, Codable {
             heartbeatIntervalSeconds: try c.decode(Double.self, forKey: .heartbeatIntervalSeconds),
             stopGraceSeconds: try c.decode(Double.self, forKey: .stopGraceSeconds),
             masterPort: try c.decodeIfPresent(Int.self, forKey: .masterPort) ?? 7777,
-            outputPrefix: try c.decode(String.self, forKey: .outputPrefix)
+            outputPrefix: try c.decode(String.self, forKey: .outputPrefix),
+            spotNoticeSeconds: try c.decodeIfPresent(Double.self, forKey: .spotNoticeSeconds) ?? 120,
+            checkpointSyncIntervalSeconds: try c.decodeIfPresent(Double.self, forKey: .checkpointSyncIntervalSeconds) ?? 10
         )
     }
 }

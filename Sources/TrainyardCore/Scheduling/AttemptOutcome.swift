@@ -8,6 +8,12 @@ public enum AttemptOutcome: Sendable, Equatable {
     case stopped
     /// The job ran past `max_run`: upload, end `Stopped` / `MaxRuntimeExceeded`.
     case maxRuntimeExceeded
+    /// The job waited and ran past `max_wait`: upload, end `Stopped` / `MaxWaitTimeExceeded`.
+    case maxWaitExceeded
+    /// A host was reclaimed (spot interruption): the job goes `Interrupted` and resumes from its checkpoint on a new
+    /// attempt once capacity returns; interruptions do not count against `max_retry_attempts` (only `max_wait` bounds
+    /// them). The reason names the host.
+    case interrupted(reason: String)
     /// Try again with a new attempt; the reason names the failure.
     case retry(reason: String)
     /// End `Failed` with this reason.
@@ -19,8 +25,18 @@ public enum AttemptOutcome: Sendable, Equatable {
     ) -> AttemptOutcome {
         let ordered = hosts.sorted { $0.ordinal < $1.ordinal }
         let canRetry = retriesUsed < maxRetryAttempts
-        // A job its user stopped ends Stopped, whatever its hosts did meanwhile.
+        // A job its user stopped ends Stopped, whatever its hosts did meanwhile; so does one past max_wait.
         if stopReason == .user { return .stopped }
+        if stopReason == .maxWait { return .maxWaitExceeded }
+        // Every host finished its work before the reclaim reached it: nothing to resume.
+        if stopReason == .interruption, !ordered.isEmpty, ordered.allSatisfy({ $0.phase == .exited && !$0.stopped && $0.exitCode == 0 && $0.signal == nil }) {
+            return .completed
+        }
+        // A reclaimed gang's hosts end stopped or killed: that is the interruption, not a failure of theirs.
+        if stopReason == .interruption {
+            let reclaimed = ordered.first(where: \.interrupted) ?? ordered.first
+            return .interrupted(reason: "CapacityError: spot capacity reclaimed host \(reclaimed?.name ?? "?")")
+        }
         if let lost = ordered.first(where: { $0.phase == .lost }) {
             let reason = lost.failureReason ?? "InternalServerError: host \(lost.name) stopped heartbeating"
             return canRetry ? .retry(reason: reason) : .failed(reason: reason + Self.budgetNote(maxRetryAttempts))
@@ -34,7 +50,9 @@ public enum AttemptOutcome: Sendable, Equatable {
         }
         switch stopReason {
         case .user: return .stopped
+        case .maxWait: return .maxWaitExceeded
         case .maxRuntime: return .maxRuntimeExceeded
+        case .interruption: return .completed
         case .gangFailure, nil: return .completed
         }
     }

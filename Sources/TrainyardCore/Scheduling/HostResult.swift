@@ -8,8 +8,13 @@ public struct HostResult: Sendable, Equatable {
     public var failureReason: String?
     /// Whether the agent stopped the command because the server asked it to.
     public var stopped: Bool
+    /// Whether this host was the one reclaimed (a spot interruption).
+    public var interrupted: Bool
 
-    public init(name: String, ordinal: Int, phase: HostPhase, exitCode: Int32?, signal: Int32?, failureReason: String?, stopped: Bool) {
+    public init(
+        name: String, ordinal: Int, phase: HostPhase, exitCode: Int32?, signal: Int32?, failureReason: String?, stopped: Bool, interrupted: Bool = false
+    ) {
+        self.interrupted = interrupted
         self.name = name
         self.ordinal = ordinal
         self.phase = phase
@@ -34,4 +39,9 @@ public enum StopReason: String, Sendable, Codable {
     case maxRuntime = "max_runtime"
     /// Another host of the gang failed or was lost: the rest of the gang is torn down.
     case gangFailure = "gang_failure"
+    /// A host of the gang was reclaimed (a spot interruption): the gang syncs its checkpoints within the notice
+    /// period and the job resumes from them on a new attempt.
+    case interruption
+    /// The job waited and ran past `max_wait`.
+    case maxWait = "max_wait"
 }

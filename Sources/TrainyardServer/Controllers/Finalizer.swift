@@ -27,7 +27,9 @@ struct Finalizer: Sendable {
         logger[metadataKey: "attempt"] = "\(work.attempt.number)"
         var modelURI: String?
         switch work.outcome {
-        case .completed, .stopped, .maxRuntimeExceeded:
+        // An interrupted attempt's outputs are merged too: should max_wait end the job before another attempt
+        // finishes, its outputs so far are what the job leaves.
+        case .completed, .stopped, .maxRuntimeExceeded, .maxWaitExceeded, .interrupted:
             let base = Self.outputBase(work.job)
             let merger = ArchiveMerger(location: location, scratchDirectory: scratchDirectory, logger: logger)
             let hosts = work.attempt.hosts.sorted { $0.ordinal < $1.ordinal }
@@ -41,6 +43,11 @@ struct Finalizer: Sendable {
                 if !outputs.isEmpty { try await merger.merge(outputs, into: base + "/output/output.tar.gz") }
             } catch {
                 logger.error("merging the hosts' outputs failed", metadata: ["error": "\(error)"])
+                if case .interrupted = work.outcome {
+                    // The checkpoints are what a restart needs; a later attempt uploads the model again.
+                    try await store.finishAttempt(work, modelArtifacts: nil)
+                    return
+                }
                 let reason = "InternalServerError: uploading the model failed: \(error)"
                 try await store.finishAttempt(FinalizeWork(job: work.job, attempt: work.attempt, outcome: .failed(reason: reason)), modelArtifacts: nil)
                 return

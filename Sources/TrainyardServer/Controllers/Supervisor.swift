@@ -24,5 +24,15 @@ struct Supervisor: Sendable {
         for name in try await store.enforceMaxRuntime(graceSeconds: settings.stopGrace, now: now) {
             logger.info("job ran past max_run; stopping it", metadata: ["job": "\(name)"])
         }
+        for name in try await store.enforceMaxWait(graceSeconds: settings.stopGrace, now: now) {
+            logger.info("job waited and ran past max_wait; stopping it", metadata: ["job": "\(name)"])
+        }
+        if settings.spotMarket.isActive {
+            let hosts = try await store.liveSpotHosts()
+            let due = Set(settings.spotMarket.due(hosts.map { ($0.id, $0.startedAt) }, now: now))
+            let reclaimed = try await Interruptions(store: store, provisioner: provisioner, noticeSeconds: settings.spotNotice, logger: logger)
+                .reclaim(hosts.filter { due.contains($0.id) }, reason: "the simulated spot market took the capacity back")
+            if reclaimed > 0 { logger.info("spot market reclaimed hosts", metadata: ["hosts": "\(reclaimed)"]) }
+        }
     }
 }

@@ -1,0 +1,32 @@
+import Foundation
+import Logging
+import TrainyardProvisioning
+import TrainyardStore
+
+/// Reclaims hosts as a spot provider would, whoever asks (the admin interrupt call, a capacity cut, the simulated
+/// spot market): the store stops the gang with the notice period, then the provisioner delivers the notice.
+struct Interruptions: Sendable {
+    let store: PostgresStore
+    let provisioner: any WorkerPoolProvisioner
+    let noticeSeconds: Double
+    let logger: Logger
+
+    /// Reclaims one host; answers what the store made of it.
+    func reclaim(_ hostID: String, reason: String) async throws -> HostInterruption {
+        let outcome = try await store.interruptHost(id: hostID, noticeSeconds: noticeSeconds, reason: reason)
+        if case .interrupted(let host) = outcome {
+            logger.warning("reclaiming host", metadata: ["job": "\(host.jobID)", "host": "\(host.id)", "reason": "\(reason)"])
+            if let reference = host.providerRef { await provisioner.reclaim(hosts: [host.id: reference]) }
+        }
+        return outcome
+    }
+
+    /// Reclaims each of `hosts` that still runs; answers how many were.
+    func reclaim(_ hosts: [HostRecord], reason: String) async throws -> Int {
+        var count = 0
+        for host in hosts {
+            if case .interrupted = try await reclaim(host.id, reason: reason) { count += 1 }
+        }
+        return count
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TrainyardCore
+
+/// Capacity set at run time (`PUT /v1/admin/capacity`) over the capacity file's; nil keeps the file's figure.
+public struct CapacityOverride: Sendable, Equatable {
+    public var onDemand: Int?
+    public var spot: Int?
+
+    public init(onDemand: Int?, spot: Int?) {
+        self.onDemand = onDemand
+        self.spot = spot
+    }
+
+    /// `base` with this override's figures in place of its own.
+    public func applied(to base: Capacity) -> Capacity {
+        var capacity = base
+        if let onDemand { capacity.onDemand = onDemand }
+        if let spot { capacity.spot = spot }
+        return capacity
+    }
+}
+
+/// What asking to reclaim a host came to.
+public enum HostInterruption: Sendable, Equatable {
+    /// The host's attempt now stops with the notice period; the provisioner is to deliver the notice.
+    case interrupted(HostRecord)
+    /// No host has that id.
+    case notFound
+    /// The host or its attempt has already ended (or is ending); nothing to reclaim.
+    case notRunning(HostRecord)
+}
+
+extension PostgresStore {
+    /// Reclaims a live host now, as a spot provider would: the host is marked interrupted, and its whole gang is told
+    /// to stop within `noticeSeconds` (the agents sync their checkpoints meanwhile); the attempt then ends
+    /// `Interrupted` and the job resumes from its checkpoint on a new attempt. One transaction with the event.
+    public func interruptHost(id: String, noticeSeconds: Double, reason: String, now: Date = Date()) async throws -> HostInterruption {
+        try await client.transaction(logger: logger) { connection in
+            var found: HostRecord?
+            for try await row in try await connection.query("SELECT \(unescaped: Self.hostColumns) FROM hosts h WHERE h.id = \(id)", logger: logger) {
+                found = try Self.decodeHost(row)
+            }
+            guard let host = found else { return .notFound }
+            let attempt = try await lockAttempt(on: connection, id: host.attemptID)
+            guard attempt.state == "running", !host.phase.isFinal else { return .notRunning(host) }
+            try await markInterrupted(on: connection, host: host, noticeSeconds: noticeSeconds, reason: reason, now: now)
+            var updated = host
+            updated.interrupted = true
+            return .interrupted(updated)
+        }
+    }
+
+    /// Records that `host` was reclaimed and stops its gang with the notice period (the attempt row is locked).
+    func markInterrupted(on connection: PostgresConnection, host: HostRecord, noticeSeconds: Double, reason: String, now: Date) async throws {
+        try await connection.query("UPDATE hosts SET interrupted = true WHERE id = \(host.id)", logger: logger)
+        try await appendEvent(
+            on: connection, jobID: host.jobID, time: now, type: "host_interrupted", status: nil, secondaryStatus: nil,
+            message: "Host \(host.name) (\(host.id)) is being reclaimed: \(reason); the gang syncs its checkpoints within \(Int(noticeSeconds)) s")
+        try await requestAttemptStop(on: connection, attemptID: host.attemptID, reason: .interruption, graceSeconds: noticeSeconds, now: now)
+    }
+
+    /// The capacity set at run time, by instance type.
+    public func capacityOverrides() async throws -> [String: CapacityOverride] {
+        try await client.withConnection { try await capacityOverrides(on: $0) }
+    }
+
+    func capacityOverrides(on connection: PostgresConnection) async throws -> [String: CapacityOverride] {
+        var overrides: [String: CapacityOverride] = [:]
+        for try await (type, onDemand, spot) in try await connection.query(
+            "SELECT instance_type, on_demand, spot FROM capacity_overrides", logger: logger
+        ).decode((String, Int?, Int?).self) {
+            overrides[type] = CapacityOverride(onDemand: onDemand, spot: spot)
+        }
+        return overrides
+    }
+
+    /// Sets an instance type's capacity (a market left nil keeps its figure), wakes the scheduler, and answers the
+    /// live spot hosts of the type beyond the new spot capacity, newest first: the hosts the cut takes back.
+    public func setCapacity(instanceType: String, onDemand: Int?, spot: Int?, now: Date = Date()) async throws -> [HostRecord] {
+        try await client.transaction(logger: logger) { connection in
+            try await connection.query(
+                """
+                INSERT INTO capacity_overrides (instance_type, on_demand, spot, updated_at) VALUES (\(instanceType), \(onDemand), \(spot), \(now))
+                ON CONFLICT (instance_type) DO UPDATE SET on_demand = coalesce(\(onDemand), capacity_overrides.on_demand),
+                    spot = coalesce(\(spot), capacity_overrides.spot), updated_at = \(now)
+                """, logger: logger)
+            try await connection.query("SELECT pg_notify('trainyard_jobs', '')", logger: logger)
+            guard let spot else { return [] }
+            var beyond: [HostRecord] = []
+            for try await row in try await connection.query(
+                """
+                SELECT \(unescaped: Self.hostColumns) FROM hosts h
+                WHERE h.instance_type = \(instanceType) AND h.spot AND h.phase NOT IN ('exited', 'lost') AND NOT h.interrupted
+                ORDER BY h.started_at DESC, h.id DESC OFFSET \(spot)
+                """, logger: logger)
+            {
+                beyond.append(try Self.decodeHost(row))
+            }
+            return beyond
+        }
+    }
+
+    /// Live spot hosts not yet reclaimed (the simulated spot market draws from these).
+    public func liveSpotHosts() async throws -> [HostRecord] {
+        var hosts: [HostRecord] = []
+        for try await row in try await client.query(
+            "SELECT \(unescaped: Self.hostColumns) FROM hosts h WHERE h.spot AND h.phase NOT IN ('exited', 'lost') AND NOT h.interrupted", logger: logger)
+        {
+            hosts.append(try Self.decodeHost(row))
+        }
+        return hosts
+    }
+
+    /// Spot jobs that waited and ran past `max_wait` (counted from their creation, over all attempts) are stopped
+    /// with `MaxWaitTimeExceeded`: a running attempt gets `graceSeconds` and its outputs are uploaded; a waiting job
+    /// ends at once. Answers the names of the jobs stopped.
+    public func enforceMaxWait(graceSeconds: Double, now: Date = Date()) async throws -> [String] {
+        var overdue: [(Int64, String)] = []
+        for try await (projectID, name) in try await client.query(
+            """
+            SELECT j.project_id, j.name FROM jobs j
+            WHERE j.status = 'InProgress' AND j.use_spot AND j.spec ? 'max_wait'
+              AND j.created_at + make_interval(secs => (j.spec->>'max_wait')::double precision) <= \(now)
+            """, logger: logger
+        ).decode((Int64, String).self) {
+            overdue.append((projectID, name))
+        }
+        var stopped: [String] = []
+        for (projectID, name) in overdue {
+            if (try? await requestStop(projectID: projectID, name: name, reason: .maxWait, graceSeconds: graceSeconds, now: now)) != nil {
+                stopped.append(name)
+            }
+        }
+        return stopped
+    }
+}

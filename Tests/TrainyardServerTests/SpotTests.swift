@@ -1,0 +1,203 @@
+import Foundation
+import Testing
+import TrainyardCore
+import TrainyardServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Managed spot and fault tolerance end to end, with real agents: interruptions resume from the last checkpoint,
+/// max_wait ends waiting jobs on time, capacity comes and goes, and each failure class has its own budget.
+@Suite(.serialized) struct SpotTests {
+    /// Fast timing plus a 1 s spot notice and checkpoint syncs every 0.3 s.
+    static func workers(market: SpotMarket = SpotMarket(interruptionsPerHostHour: 0, seed: 1)) -> WorkerSettings {
+        var settings = LiveApp.fastWorkers
+        settings.spotNotice = 1
+        settings.checkpointSyncInterval = 0.3
+        settings.spotMarket = market
+        return settings
+    }
+
+    /// A training script that counts `steps` steps of 0.1 s, keeping the step in its checkpoint directory (written
+    /// then renamed, as a real trainer saves), resuming from it, and recording where each attempt started.
+    static let resumingScript = #"""
+        ck="$SM_CHECKPOINT_DIR"; step=0
+        [ -f "$ck/step" ] && step=$(cat "$ck/step")
+        echo "resumed at $step"
+        echo "$step" >> "$ck/starts"
+        trap 'echo "SIGTERM at step $step"; exit 143' TERM
+        while [ "$step" -lt "$STEPS" ]; do
+          step=$((step + 1)); echo "$step" > "$ck/step.tmp"; mv "$ck/step.tmp" "$ck/step"; echo "step $step"; sleep 0.1
+        done
+        cp "$ck/starts" "$SM_MODEL_DIR/starts"; echo "$step" > "$SM_MODEL_DIR/final-step"
+        """#
+
+    static func spotJob(_ app: LiveApp, _ name: String, steps: Int, extra: String = "") throws -> String {
+        try WorkerTests.job(
+            app, name, script: resumingScript,
+            extra: #","use_spot_instances":true,"max_run":600,"max_wait":1200,"checkpoint_s3_uri":"s3://checkpoints/\#(name)","environment":{"STEPS":"\#(steps)"}\#(extra)"#)
+    }
+
+    /// The step the job's checkpoint holds in the store.
+    static func storedStep(_ app: LiveApp, _ name: String) -> Int {
+        Int((try? String(contentsOfFile: app.objectPath("s3://checkpoints/\(name)/step"), encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+    }
+
+    static func waitForStoredStep(_ app: LiveApp, _ name: String, atLeast step: Int, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while Self.storedStep(app, name) < step {
+            guard ContinuousClock.now < deadline else { throw TestFailure("\(name)'s checkpoint never reached step \(step)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    static func liveHostID(_ job: [String: Any]) -> String? {
+        let attempts = job["attempts"] as? [[String: Any]] ?? []
+        return (attempts.last?["hosts"] as? [[String: Any]])?.first?["id"] as? String
+    }
+
+    @Test func aSpotJobInterruptedTwiceResumesFromItsLastCheckpointEachTimeAndCompletes() async throws {
+        try await LiveApp.run(workers: Self.workers()) { app in
+            // given a spot job that checkpoints every step
+            try await app.submit(try Self.spotJob(app, "twice", steps: 60))
+            var interruptedAt: [Int] = []
+            for attempt in 1...2 {
+                let running = try await app.waitFor("twice", "attempt \(attempt) training") {
+                    ($0["attempts"] as? [[String: Any]])?.count == attempt && ($0["secondary_status"] as? String) == "Training"
+                }
+                try await Self.waitForStoredStep(app, "twice", atLeast: (interruptedAt.last ?? 0) + 8)
+                // when its host is reclaimed
+                let host = try #require(Self.liveHostID(running))
+                let (status, body) = try await app.request(.POST, "/v1/admin/hosts/\(host)/interrupt")
+                #expect(status == 202, "\(body)")
+                try await app.waitFor("twice", "attempt \(attempt) ended") {
+                    (($0["attempts"] as? [[String: Any]])?[attempt - 1]["ended_at"]) != nil
+                }
+                interruptedAt.append(Self.storedStep(app, "twice"))
+            }
+            // then it completes on a third attempt, each one starting where the last checkpoint left it
+            let job = try await app.waitForStatus("twice", "Completed", timeout: .seconds(120))
+            let attempts = job["attempts"] as? [[String: Any]] ?? []
+            #expect(attempts.count == 3)
+            #expect(attempts.prefix(2).allSatisfy { ($0["end_reason"] as? String)?.hasPrefix("Interrupted: CapacityError") == true })
+            #expect((attempts.first?["hosts"] as? [[String: Any]])?.first?["state"] as? String == "interrupted")
+            #expect((attempts.last?["hosts"] as? [[String: Any]])?.first?["last_checkpoint_sync_time"] != nil)
+            let files = try app.unpack(try #require((job["model_artifacts"] as? [String: String])?["s3_model_artifacts"]))
+            let starts = (files["./starts"] ?? files["starts"] ?? "").split(separator: "\n").compactMap { Int($0) }
+            #expect(starts.count == 3 && starts.first == 0)
+            // the final sync within the notice saved the step the script reached when it was told to stop
+            #expect(Array(starts.dropFirst()) == interruptedAt, "starts \(starts), interrupted at \(interruptedAt)")
+            #expect((files["./final-step"] ?? files["final-step"]) == "60\n")
+            let transitions = (job["secondary_status_transitions"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
+            #expect(transitions.filter { $0 == "Interrupted" }.count == 2)
+            #expect(transitions.filter { $0 == "Restarting" }.count == 2)
+            // and the spot savings are what the prices give (0.3 / 1.0 by default)
+            let training = try #require(job["training_time_seconds"] as? Int)
+            let billable = try #require(job["billable_time_seconds"] as? Int)
+            #expect(billable < training || training == 0)
+            if training > 0 { #expect(job["spot_savings_percent"] as? Double ?? 0 > 50) }
+        }
+    }
+
+    @Test func aSpotJobWithNoSpotCapacityEndsWithMaxWaitTimeExceededOnTime() async throws {
+        try await LiveApp.run(workers: Self.workers()) { app in
+            // given no spot capacity at all
+            let (status, capacity) = try await app.request(.PUT, "/v1/admin/capacity", json: #"{"instance_type":"ml.m5.large","spot":0}"#)
+            #expect(status == 200)
+            #expect((capacity["capacity"] as? [String: Int])?["spot"] == 0)
+            // when a spot job with a 4 s max_wait is submitted
+            let created = Date()
+            try await app.submit(
+                try WorkerTests.job(app, "no-spot", script: "sleep 1", extra: #","use_spot_instances":true,"max_run":3,"max_wait":4"#))
+            let pending = try await app.waitForSecondary("no-spot", "Pending")
+            #expect((pending["secondary_status_transitions"] as? [[String: Any]])?.last?["status_message"] as? String
+                == "Waiting for 1 spot ml.m5.large host(s): 0 of 0 free")
+            // then it is stopped with MaxWaitTimeExceeded once max_wait has passed, and not long after
+            let job = try await app.waitForStatus("no-spot", "Stopped", timeout: .seconds(30))
+            let elapsed = Date().timeIntervalSince(created)
+            #expect(job["secondary_status"] as? String == "MaxWaitTimeExceeded")
+            #expect(elapsed >= 4 && elapsed < 12, "ended after \(elapsed) s")
+            #expect((job["attempts"] as? [[String: Any]] ?? []).isEmpty)
+        }
+    }
+
+    @Test func cuttingSpotCapacityReclaimsARunningHostAndTheJobRestartsWhenItReturns() async throws {
+        try await LiveApp.run(workers: Self.workers()) { app in
+            try await app.submit(try Self.spotJob(app, "cut", steps: 40))
+            _ = try await app.waitForSecondary("cut", "Training")
+            try await Self.waitForStoredStep(app, "cut", atLeast: 5)
+            // when spot capacity is taken away, the running host is reclaimed and the job waits for capacity
+            _ = try await app.request(.PUT, "/v1/admin/capacity", json: #"{"instance_type":"ml.m5.large","spot":0}"#)
+            let waiting = try await app.waitForSecondary("cut", "Pending")
+            #expect((waiting["attempts"] as? [[String: Any]])?.first?["end_reason"] as? String == "Interrupted: CapacityError: spot capacity reclaimed host algo-1")
+            let (_, types) = try await app.request(.GET, "/v1/instance-types")
+            let m5 = (types["instance_types"] as? [[String: Any]])?.first { $0["name"] as? String == "ml.m5.large" }
+            #expect((m5?["capacity"] as? [String: Int])?["spot"] == 0)
+            // and once capacity returns it restarts from its checkpoint and completes
+            _ = try await app.request(.PUT, "/v1/admin/capacity", json: #"{"instance_type":"ml.m5.large","spot":2}"#)
+            let job = try await app.waitForStatus("cut", "Completed", timeout: .seconds(90))
+            let transitions = (job["secondary_status_transitions"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
+            let afterInterruption = Array(transitions.drop { $0 != "Interrupted" }.prefix(4))
+            #expect(afterInterruption == ["Interrupted", "Pending", "Restarting", "LaunchingMLInstances"])
+            let files = try app.unpack(try #require((job["model_artifacts"] as? [String: String])?["s3_model_artifacts"]))
+            #expect((files["./starts"] ?? files["starts"] ?? "").split(separator: "\n").count == 2)
+        }
+    }
+
+    @Test func theAdminCallsCheckTheirInputAndWhoMayUseThem() async throws {
+        try await LiveApp.run(workers: Self.workers()) { app in
+            let (status, problem) = try await app.request(.PUT, "/v1/admin/capacity", json: #"{"instance_type":"ml.m5.larg","spot":-1}"#)
+            #expect(status == 422)
+            let rules = Set((problem["errors"] as? [[String: Any]] ?? []).map { "\($0["field"] ?? "")/\($0["rule"] ?? "")" })
+            #expect(rules == ["instance_type/catalog", "spot/minimum"])
+            #expect(try await app.request(.POST, "/v1/admin/hosts/no-such-host/interrupt").0 == 404)
+            // a host that has ended cannot be reclaimed
+            try await app.submit(try WorkerTests.job(app, "short", script: "true"))
+            let done = try await app.waitForStatus("short", "Completed")
+            #expect(try await app.request(.POST, "/v1/admin/hosts/\(try #require(Self.liveHostID(done)))/interrupt").0 == 409)
+            // another project's admin neither sees this project's host nor sets the pool's capacity
+            let (_, project) = try await app.request(.POST, "/v1/projects", json: #"{"name":"other-team"}"#)
+            let other = try #require((project["api_key"] as? [String: Any])?["token"] as? String)
+            let (capacityStatus, _) = try await LiveHTTP.request(.PUT, app.baseURL + "/v1/admin/capacity", token: other, json: #"{"instance_type":"ml.m5.large","spot":1}"#)
+            #expect(capacityStatus == 403)
+            let (hostStatus, _) = try await LiveHTTP.request(.POST, app.baseURL + "/v1/admin/hosts/\(try #require(Self.liveHostID(done)))/interrupt", token: other)
+            #expect(hostStatus == 404)
+        }
+    }
+
+    @Test func aSecondKilledAgentPastMaxRetryAttemptsFailsTheJobNamingTheHost() async throws {
+        try await LiveApp.run(workers: Self.workers()) { app in
+            try await app.submit(try WorkerTests.job(app, "twice-dead", script: "sleep 30", extra: #","max_retry_attempts":1"#))
+            for attempt in 1...2 {
+                _ = try await app.waitFor("twice-dead", "attempt \(attempt) training") {
+                    ($0["attempts"] as? [[String: Any]])?.count == attempt && ($0["secondary_status"] as? String) == "Training"
+                }
+                kill(try app.agentPID(job: "twice-dead", attempt: attempt, host: "algo-1"), SIGKILL)
+            }
+            let job = try await app.waitForStatus("twice-dead", "Failed")
+            let reason = try #require(job["failure_reason"] as? String)
+            #expect(reason.hasPrefix("InternalServerError: host algo-1 (twice-dead-2-algo-1) stopped heartbeating"), "\(reason)")
+            #expect(reason.hasSuffix("(after 1 retries, max_retry_attempts)"))
+            #expect((job["attempts"] as? [[String: Any]])?.count == 2)
+        }
+    }
+
+    @Test func underASeededRandomInterruptionRateEveryJobEndsAndNoneIsStuck() async throws {
+        // A mean of one reclaim every 4 s per spot host, against jobs needing about 4 s of training each.
+        let market = SpotMarket(interruptionsPerHostHour: 900, seed: 2026)
+        try await LiveApp.run(workers: Self.workers(market: market)) { app in
+            let names = (1...6).map { "random-\($0)" }
+            for name in names { try await app.submit(try Self.spotJob(app, name, steps: 40)) }
+            var interrupted = 0
+            for name in names {
+                let job = try await app.waitFor(name, timeout: .seconds(240), "an end") { ["Completed", "Stopped", "Failed"].contains($0["status"] as? String ?? "") }
+                // every job ends by its own work or its limits, never by a failure the interruptions caused
+                #expect(job["status"] as? String == "Completed", "\(name): \(job["status"] ?? "-") \(job["failure_reason"] ?? "")")
+                interrupted += (job["attempts"] as? [[String: Any]] ?? []).filter { ($0["end_reason"] as? String)?.hasPrefix("Interrupted") == true }.count
+            }
+            #expect(interrupted > 0, "the market never reclaimed a host")
+        }
+    }
+}
