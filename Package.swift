@@ -43,7 +43,14 @@ let package = Package(
         ),
         .target(
             name: "TrainyardObjectStore",
-            dependencies: ["TrainyardCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "TrainyardCore",
+                .product(name: "Logging", package: "swift-log"),
+                // The S3 store's HTTP client.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .target(
             name: "TrainyardProvisioning",
@@ -108,12 +115,24 @@ let package = Package(
         .target(
             name: "TrainyardTestSupport",
             dependencies: [
-                "TrainyardStore",
+                "TrainyardStore", "TrainyardObjectStore", "TrainyardCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
+        // The object store contract, against the filesystem store and a real SeaweedFS.
+        .testTarget(
+            name: "TrainyardObjectStoreTests",
+            dependencies: [
+                "TrainyardObjectStore", "TrainyardCore", "TrainyardTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(name: "TrainyardStoreTests", dependencies: ["TrainyardStore", "TrainyardCore", "TrainyardTestSupport"]),
         .testTarget(
             name: "TrainyardServerTests",

@@ -26,6 +26,8 @@ struct APIImplementation: APIProtocol {
     let wakeUps: LocalWakeUps
     /// Which webhook URLs are accepted.
     let webhookPolicy: WebhookURLPolicy
+    /// Where jobs without an `output_path` write: `s3://<this>/<project>`.
+    var defaultOutputBucket = "trainyard"
 
     /// The caller, who must hold one of `roles`.
     func principal(allowing allowed: (APIKeyRole) -> Bool, action: String) throws -> Principal {
