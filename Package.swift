@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "trainyard", targets: ["trainyard"]),
         .executable(name: "trainyard-agent", targets: ["trainyard-agent"]),
         .executable(name: "trainyard-bench-webhooks", targets: ["trainyard-bench-webhooks"]),
+        .executable(name: "trainyard-bench-objects", targets: ["trainyard-bench-objects"]),
         .library(name: "Trainyard", targets: ["Trainyard"]),
     ],
     dependencies: [
@@ -112,6 +113,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // bench/objects' driver: one timed transfer through our object store.
+        .executableTarget(
+            name: "trainyard-bench-objects",
+            dependencies: [
+                "TrainyardObjectStore", "TrainyardCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "TrainyardTestSupport",
             dependencies: [
@@ -137,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "TrainyardServerTests",
             dependencies: [
-                "TrainyardServer", "TrainyardStore", "TrainyardCore", "Trainyard", "TrainyardTestSupport",
+                "TrainyardServer", "TrainyardStore", "TrainyardCore", "Trainyard", "TrainyardTestSupport", "TrainyardObjectStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // Webhook receivers verify signatures with their own HMAC, not the server's code.

@@ -165,7 +165,7 @@ extension S3ObjectStore {
         call.headers = []
         do {
             // Not cancelled with the upload: the abort must still go out.
-            let response = try await Task.detached { [self] in try await send(call) }.value
+            let response = try await Task.detached { [self] in try await send(call, attempts: 2, timeout: min(10, configuration.requestTimeout)) }.value
             _ = try? await response.body.collect(upTo: 1 << 20)
         } catch {
             logger.warning("aborting the multipart upload failed", metadata: ["bucket": "\(bucket)", "key": "\(key)", "error": "\(error)"])

@@ -81,23 +81,27 @@ public struct S3ObjectStore: ObjectStore {
 
     /// Sends `call`, retrying 5xx answers (`SlowDown`, `InternalError`, …) and connection errors with exponential
     /// backoff and full jitter; answers the first other response, body unread.
-    func send(_ call: Call) async throws -> HTTPClientResponse {
+    func send(_ call: Call, attempts: Int? = nil, timeout: Double? = nil) async throws -> HTTPClientResponse {
         var lastProblem = ""
-        for attempt in 1...max(1, configuration.maxAttempts) {
+        let maxAttempts = max(1, attempts ?? configuration.maxAttempts)
+        // AsyncHTTPClient keeps trying to connect until a request's deadline: against a server that is gone, each
+        // try lasts the whole timeout.
+        let deadline = TimeAmount.milliseconds(Int64((timeout ?? configuration.requestTimeout) * 1000))
+        for attempt in 1...maxAttempts {
             try Task.checkCancellation()
             do {
-                let response = try await httpClient.execute(request(call), timeout: .milliseconds(Int64(configuration.requestTimeout * 1000)), logger: logger)
+                let response = try await httpClient.execute(request(call), timeout: deadline, logger: logger)
                 guard response.status.code >= 500 else { return response }
                 let error = await Self.error(from: response, bucket: call.bucket, key: call.key)
                 lastProblem = "\(error)"
-                if attempt == configuration.maxAttempts { throw error }
+                if attempt == maxAttempts { throw error }
             } catch let error as ObjectStoreError {
                 throw error
             } catch let error as CancellationError {
                 throw error
             } catch {
                 lastProblem = "\(error)"
-                if attempt == configuration.maxAttempts {
+                if attempt == maxAttempts {
                     throw ObjectStoreError.unavailable(bucket: call.bucket, key: call.key, attempts: attempt, reason: lastProblem)
                 }
             }
@@ -110,7 +114,7 @@ public struct S3ObjectStore: ObjectStore {
                 ])
             try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
         }
-        throw ObjectStoreError.unavailable(bucket: call.bucket, key: call.key, attempts: configuration.maxAttempts, reason: lastProblem)
+        throw ObjectStoreError.unavailable(bucket: call.bucket, key: call.key, attempts: maxAttempts, reason: lastProblem)
     }
 
     /// The store's error in `response` (its XML `Code` and `Message`, or the status when there is no body).
