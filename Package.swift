@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "trainyard", targets: ["trainyard"]),
         .executable(name: "trainyard-agent", targets: ["trainyard-agent"]),
         .executable(name: "trainyard-bench-webhooks", targets: ["trainyard-bench-webhooks"]),
+        .executable(name: "trainyard-bench-objects", targets: ["trainyard-bench-objects"]),
         .library(name: "Trainyard", targets: ["Trainyard"]),
     ],
     dependencies: [
@@ -43,7 +44,14 @@ let package = Package(
         ),
         .target(
             name: "TrainyardObjectStore",
-            dependencies: ["TrainyardCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "TrainyardCore",
+                .product(name: "Logging", package: "swift-log"),
+                // The S3 store's HTTP client.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .target(
             name: "TrainyardProvisioning",
@@ -107,20 +115,41 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // bench/objects' driver: one timed transfer through our object store.
+        .executableTarget(
+            name: "trainyard-bench-objects",
+            dependencies: [
+                "TrainyardObjectStore", "TrainyardCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "TrainyardTestSupport",
             dependencies: [
-                "TrainyardStore",
+                "TrainyardStore", "TrainyardObjectStore", "TrainyardCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
+        // The object store contract, against the filesystem store and a real SeaweedFS.
+        .testTarget(
+            name: "TrainyardObjectStoreTests",
+            dependencies: [
+                "TrainyardObjectStore", "TrainyardCore", "TrainyardTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(name: "TrainyardStoreTests", dependencies: ["TrainyardStore", "TrainyardCore", "TrainyardTestSupport"]),
         .testTarget(
             name: "TrainyardServerTests",
             dependencies: [
-                "TrainyardServer", "TrainyardStore", "TrainyardCore", "Trainyard", "TrainyardTestSupport",
+                "TrainyardServer", "TrainyardStore", "TrainyardCore", "Trainyard", "TrainyardTestSupport", "TrainyardObjectStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // Webhook receivers verify signatures with their own HMAC, not the server's code.

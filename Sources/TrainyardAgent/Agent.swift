@@ -29,7 +29,7 @@ public struct Agent: Sendable {
         hostLogger[metadataKey: "host"] = "\(worker.hostName)"
         let logger = hostLogger
         let layout = WorkerLayout(root: configuration.layoutRoot)
-        let location = ObjectLocation(store: try Self.objectStore(assignment.objectStore))
+        let location = ObjectLocation(store: try Self.objectStore(assignment.objectStore, logger: logger))
         let state = HeartbeatState(phase: .preparing)
         let heartbeats = Task { await heartbeatLoop(state: state, interval: worker.heartbeatIntervalSeconds, logger: logger) }
         defer { heartbeats.cancel() }
@@ -227,9 +227,18 @@ public struct Agent: Sendable {
         return source
     }
 
-    static func objectStore(_ descriptor: ObjectStoreDescriptor) throws -> any ObjectStore {
+    static func objectStore(_ descriptor: ObjectStoreDescriptor, logger: Logger) throws -> any ObjectStore {
         switch descriptor.kind {
         case "file": return FileSystemObjectStore(root: descriptor.root ?? "/")
+        case "s3":
+            guard let endpoint = descriptor.endpoint, let accessKey = descriptor.accessKeyID, let secret = descriptor.secretAccessKey else {
+                throw AgentError.missingSetting("the S3 object store descriptor lacks its endpoint or credentials")
+            }
+            let configuration = S3Configuration(
+                endpoint: endpoint, region: descriptor.region ?? "us-east-1",
+                credentials: SigV4Credentials(accessKeyID: accessKey, secretAccessKey: secret, sessionToken: descriptor.sessionToken),
+                addressing: descriptor.addressing.flatMap(S3Configuration.Addressing.init(rawValue:)) ?? .path)
+            return try S3ObjectStore(configuration: configuration, logger: logger)
         default: throw AgentError.missingSetting("object store kind \(descriptor.kind) is not supported by this agent")
         }
     }

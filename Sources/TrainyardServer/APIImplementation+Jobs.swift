@@ -18,7 +18,7 @@ extension APIImplementation {
         }
         // The body as the user meant it, before defaults: the same key with an equal body is a retry.
         let requestHash = SHA256.hash(data: try JobSpecMapping.canonicalJSON(spec)).map { String(format: "%02x", $0) }.joined()
-        if spec.outputPath == nil { spec.outputPath = "s3://trainyard/\(principal.projectName)" }
+        if spec.outputPath == nil { spec.outputPath = "s3://\(defaultOutputBucket)/\(principal.projectName)" }
         let generated = spec.name == nil
         var creation: JobCreation
         var tries = 0

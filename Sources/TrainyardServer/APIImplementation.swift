@@ -28,6 +28,8 @@ struct APIImplementation: APIProtocol {
     let webhookPolicy: WebhookURLPolicy
     /// Reclaims hosts (the admin interrupt call, capacity cuts).
     let interruptions: Interruptions
+    /// Where jobs without an `output_path` write: `s3://<this>/<project>`.
+    var defaultOutputBucket = "trainyard"
 
     /// The caller, who must hold one of `roles`.
     func principal(allowing allowed: (APIKeyRole) -> Bool, action: String) throws -> Principal {

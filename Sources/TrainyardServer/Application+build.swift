@@ -20,6 +20,9 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     let catalog = try loadCatalog(configuration.capacityFile)
+    // Checked before the database starts: bad object store settings stop here, leaving nothing running.
+    let (objectStore, objectStoreDescriptor) = try await configuration.objectStore.makeStore(
+        objectsDirectory: configuration.objectsDirectory, logger: logger)
     var services: [any Service] = []
     let clientConfiguration: PostgresClient.Configuration
     switch database ?? (configuration.databaseURL.map(DatabaseSetup.url) ?? .embedded) {
@@ -45,8 +48,6 @@ public func buildApplication(
     let followers = LogFollowers()
     let webhooksDoorbell = Doorbell()
 
-    try FileManager.default.createDirectory(atPath: configuration.objectsDirectory, withIntermediateDirectories: true)
-    let objectStore = FileSystemObjectStore(root: configuration.objectsDirectory)
     let provisioner = provisioner ?? LocalProcessProvisioner(
         workersDirectory: configuration.workersDirectory,
         agentExecutable: configuration.agentExecutable ?? LocalProcessProvisioner.defaultAgentExecutable(), logger: logger)
@@ -57,7 +58,7 @@ public func buildApplication(
         store: store, catalog: catalog, readiness: readiness, configuration: configuration, interruptions: interruptions, followers: followers,
         wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell))
     AgentRoutes(
-        store: store, catalog: catalog, settings: configuration.workers, objectStore: ObjectStoreDescriptor(kind: "file", root: objectStore.root),
+        store: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor,
         arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell, extractors: MetricExtractors()
     ).register(on: router)
 
@@ -130,7 +131,7 @@ func buildRouter(
         store: store, catalog: catalog, readiness: readiness,
         arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,
         followers: followers, wakeUps: wakeUps, webhookPolicy: WebhookURLPolicy(allowLinkLocal: configuration.webhooks.allowLinkLocal),
-        interruptions: interruptions)
+        interruptions: interruptions, defaultOutputBucket: configuration.objectStore.defaultOutputBucket)
     try api.registerHandlers(on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder()))
     return router
 }

@@ -1,5 +1,6 @@
 public import Foundation
 import Logging
+public import TrainyardObjectStore
 
 /// Everything `trainyard serve` can be told, from the environment (`TRAINYARD_*`) or the same-named flags.
 ///
@@ -33,6 +34,8 @@ public struct ServerConfiguration: Sendable {
     public var webhooks: WebhookSettings
     /// `TRAINYARD_AGENT_BIN`: the `trainyard-agent` executable; default: beside the running executable.
     public var agentExecutable: String?
+    /// `TRAINYARD_OBJECT_STORE` (`file:///path` or `s3://bucket`) and the S3 settings beside it.
+    public var objectStore: ObjectStoreSettings = .filesystem(root: nil)
 
     /// The documented keys, in README order.
     public static let environmentKeys = [
@@ -41,7 +44,7 @@ public struct ServerConfiguration: Sendable {
         "TRAINYARD_STOP_GRACE", "TRAINYARD_LAUNCH_TIMEOUT", "TRAINYARD_SYSTEM_METRICS_INTERVAL", "TRAINYARD_LOG_RETENTION_DAYS",
         "TRAINYARD_WEBHOOK_RETRY_SCHEDULE", "TRAINYARD_WEBHOOK_TIMEOUT", "TRAINYARD_WEBHOOK_DISABLE_AFTER", "TRAINYARD_WEBHOOK_ALLOW_LINK_LOCAL",
         "TRAINYARD_AGENT_BIN",
-    ]
+    ] + ObjectStoreSettings.environmentKeys
 
     public init(
         dataDirectory: String = "./.trainyard", host: String = "127.0.0.1", port: Int = 8080, databaseURL: String? = nil, adminKey: String? = nil,
@@ -91,6 +94,7 @@ public struct ServerConfiguration: Sendable {
         workers = try Self.workerSettings(environment: environment)
         webhooks = try WebhookSettings.from(environment: environment)
         agentExecutable = value("TRAINYARD_AGENT_BIN")
+        objectStore = try ObjectStoreSettings.from(environment: environment)
         if let days = value("TRAINYARD_LOG_RETENTION_DAYS") {
             guard let number = Double(days), number >= 0 else {
                 throw ConfigurationError.invalid(key: "TRAINYARD_LOG_RETENTION_DAYS", value: days, expected: "a number of days, 0 to keep logs forever")
@@ -123,11 +127,15 @@ public struct ServerConfiguration: Sendable {
 public enum ConfigurationError: Error, CustomStringConvertible {
     case invalid(key: String, value: String, expected: String)
     case unreadable(key: String, path: String, reason: String)
+    case missing(key: String, because: String)
+    case rejected(key: String, reason: String)
 
     public var description: String {
         switch self {
         case .invalid(let key, let value, let expected): "\(key)=\(value) is not valid: expected \(expected)"
         case .unreadable(let key, let path, let reason): "\(key): cannot use \(path): \(reason)"
+        case .missing(let key, let because): "\(key) must be set, since \(because)"
+        case .rejected(let key, let reason): "check \(key): the object store refused the settings: \(reason)"
         }
     }
 }

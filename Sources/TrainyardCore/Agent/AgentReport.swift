@@ -82,15 +82,44 @@ public struct AgentDirective: Codable, Sendable, Equatable {
     }
 }
 
-/// Where an agent reaches the object store: a filesystem root (the default store), or later S3.
+/// Where an agent reaches the object store: a filesystem root (the default store), or an S3 endpoint with the
+/// credentials to sign with (the agent fetches it with its attempt-scoped token).
 public struct ObjectStoreDescriptor: Codable, Sendable, Equatable {
-    /// `file` for the filesystem store.
+    /// `file` for the filesystem store, `s3` for an S3-compatible server.
     public var kind: String
     /// The filesystem store's root directory (`<data dir>/objects`): `s3://bucket/key` is `<root>/bucket/key`.
     public var root: String?
+    /// S3: `http(s)://host[:port]`.
+    public var endpoint: String?
+    /// S3: the signing region.
+    public var region: String?
+    /// S3: `path` or `virtual`.
+    public var addressing: String?
+    public var accessKeyID: String?
+    public var secretAccessKey: String?
+    public var sessionToken: String?
 
     public init(kind: String, root: String?) {
         self.kind = kind
         self.root = root
+    }
+
+    /// An S3 store's descriptor.
+    public static func s3(endpoint: String, region: String, addressing: String, credentials: SigV4Credentials) -> ObjectStoreDescriptor {
+        var descriptor = ObjectStoreDescriptor(kind: "s3", root: nil)
+        descriptor.endpoint = endpoint
+        descriptor.region = region
+        descriptor.addressing = addressing
+        descriptor.accessKeyID = credentials.accessKeyID
+        descriptor.secretAccessKey = credentials.secretAccessKey
+        descriptor.sessionToken = credentials.sessionToken
+        return descriptor
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, root, endpoint, region, addressing
+        case accessKeyID = "access_key_id"
+        case secretAccessKey = "secret_access_key"
+        case sessionToken = "session_token"
     }
 }

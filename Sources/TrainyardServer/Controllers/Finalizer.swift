@@ -61,6 +61,7 @@ struct Finalizer: Sendable {
 
     /// `<output_path>/<job name>`, as SageMaker lays it out.
     static func outputBase(_ job: JobRecord) -> String {
+        // The API fills in the default output path at submission.
         var output = job.spec.outputPath ?? "s3://trainyard/\(job.projectName)"
         while output.hasSuffix("/") { output.removeLast() }
         return "\(output)/\(job.name)"

@@ -1,0 +1,66 @@
+import Foundation
+import Logging
+import Testing
+import TrainyardCore
+import TrainyardObjectStore
+import TrainyardServer
+import TrainyardTestSupport
+
+/// Jobs on a real SeaweedFS: the server and its agents switched to S3 by the object store settings.
+@Suite(.serialized) struct S3JobTests {
+    static func settings(_ server: TestSeaweed, bucket: String, secret: String = TestSeaweed.secretKey) -> ObjectStoreSettings {
+        .s3(
+            bucket: bucket,
+            configuration: S3Configuration(
+                endpoint: server.endpoint, credentials: SigV4Credentials(accessKeyID: TestSeaweed.accessKey, secretAccessKey: secret)))
+    }
+
+    @Test func aTwoHostJobStagesS3InputsAndLeavesItsModelInS3() async throws {
+        // given: a dataset in S3, sharded over two hosts
+        let server = try await TestSeaweed.shared()
+        let store = try server.store()
+        let bucket = "e2e-\(UUID().uuidString.lowercased().prefix(8))"
+        try await store.createBucket(bucket)
+        let scratch = try LiveApp.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        for index in 0..<4 {
+            try "sample \(index)".write(toFile: "\(scratch)/part-\(index)", atomically: true, encoding: .utf8)
+            _ = try await store.put(bucket: bucket, key: "datasets/numbers/part-\(index).txt", fromFile: "\(scratch)/part-\(index)")
+        }
+        try await LiveApp.run(objectStore: Self.settings(server, bucket: bucket)) { app in
+            let script = #"ls "$SM_CHANNEL_TRAIN" | sort > "$SM_MODEL_DIR/train-$SM_CURRENT_HOST"; echo out > "$SM_OUTPUT_DATA_DIR/o-$SM_CURRENT_HOST""#
+            let extra = #","inputs":{"train":{"s3_uri":"s3://\#(bucket)/datasets/numbers/","distribution":"ShardedByS3Key"}}"#
+            let body = try WorkerTests.job(app, "s3-job", count: 2, script: script, extra: extra)
+                .replacingOccurrences(of: #""output_path":"s3://models/""#, with: #""output_path":"s3://\#(bucket)/models""#)
+            // when
+            try await app.submit(body)
+            let job = try await app.waitForStatus("s3-job", "Completed", timeout: .seconds(120))
+            // then: the merged model is in S3, with both hosts' shares
+            let model = try #require((job["model_artifacts"] as? [String: String])?["s3_model_artifacts"])
+            #expect(model == "s3://\(bucket)/models/s3-job/output/model.tar.gz")
+            try await store.get(bucket: bucket, key: "models/s3-job/output/model.tar.gz", toFile: scratch + "/model.tar.gz")
+            try TarArchive.extract(scratch + "/model.tar.gz", into: scratch + "/model")
+            let one = try String(contentsOfFile: scratch + "/model/train-algo-1", encoding: .utf8)
+            let two = try String(contentsOfFile: scratch + "/model/train-algo-2", encoding: .utf8)
+            #expect(Set((one + two).split(separator: "\n")) == ["part-0.txt", "part-1.txt", "part-2.txt", "part-3.txt"])
+            #expect(!one.isEmpty && !two.isEmpty)
+            #expect(try await store.head(bucket: bucket, key: "models/s3-job/output/output.tar.gz") != nil)
+        }
+    }
+
+    @Test func aWrongSecretStopsTheServerAtStartNamingTheVariable() async throws {
+        let server = try await TestSeaweed.shared()
+        let directory = try LiveApp.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = ServerConfiguration(dataDirectory: directory, port: 0, adminKey: TestApp.adminToken)
+        configuration.objectStore = Self.settings(server, bucket: "never-made", secret: "wrong")
+        do {
+            _ = try await buildApplication(
+                configuration: configuration, database: .client(try await TestPostgres.shared.freshDatabase()), logger: Logger(label: "t"))
+            Issue.record("the server started with a wrong secret")
+        } catch {
+            #expect("\(error)".contains("AWS_SECRET_ACCESS_KEY"))
+            #expect("\(error)".contains("SignatureDoesNotMatch"))
+        }
+    }
+}
