@@ -57,6 +57,8 @@ public final class TestSeaweed: Sendable {
             "-master.telemetry=false", "-master.port=\(b)", "-master.port.grpc=\(b + 1)", "-volume.port=\(b + 2)", "-volume.port.grpc=\(b + 3)",
             "-filer.port=\(b + 4)", "-filer.port.grpc=\(b + 5)", "-s3.port=\(b + 6)", "-s3.port.grpc=\(b + 7)", "-s3.port.iceberg=\(b + 8)",
             "-admin.port=\(b + 9)", "-admin.port.grpc=\(b + 10)", "-metricsPort=\(b + 11)",
+            // Off: its listener has a fixed default port (9101), which a second server on the machine cannot bind.
+            "-s3.port.lance=0",
         ]
         FileManager.default.createFile(atPath: root + "/weed.log", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: root + "/weed.log"))

@@ -56,7 +56,7 @@ done
 mkdir -p "$WORK_DIR/weed"
 "$VENV/bin/weed" mini -dir="$WORK_DIR/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.config="$WORK_DIR/s3.json" -admin.ui=false -webdav=false \
     -master.telemetry=false -master.port=$B -master.port.grpc=$((B + 1)) -volume.port=$((B + 2)) -volume.port.grpc=$((B + 3)) \
-    -filer.port=$((B + 4)) -filer.port.grpc=$((B + 5)) -s3.port=$((B + 6)) -s3.port.grpc=$((B + 7)) -s3.port.iceberg=$((B + 8)) \
+    -filer.port=$((B + 4)) -filer.port.grpc=$((B + 5)) -s3.port=$((B + 6)) -s3.port.grpc=$((B + 7)) -s3.port.iceberg=$((B + 8)) -s3.port.lance=0 \
     -admin.port=$((B + 9)) -admin.port.grpc=$((B + 10)) -metricsPort=$((B + 11)) >"$WORK_DIR/weed.log" 2>&1 &
 WEED_PID=$!
 export TRAINYARD_S3_ENDPOINT=http://127.0.0.1:$((B + 6))
