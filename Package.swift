@@ -47,7 +47,7 @@ let package = Package(
         ),
         .target(
             name: "TrainyardProvisioning",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: ["TrainyardCore", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TrainyardAgent",

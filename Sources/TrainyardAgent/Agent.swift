@@ -11,11 +11,18 @@ public struct Agent: Sendable {
     let configuration: AgentConfiguration
     let logger: Logger
     let connection: ServerConnection
+    let state = HeartbeatState(phase: .preparing)
 
     public init(configuration: AgentConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         self.connection = ServerConnection(configuration: configuration, logger: logger)
+    }
+
+    /// The backend asked the host to stop (Slurm's `scancel --signal=TERM`, a preemption): stop the command as a
+    /// server stop would (SIGTERM, then SIGKILL after `TRAINYARD_AGENT_STOP_GRACE`), upload, report, then exit.
+    public func terminationSignalReceived() {
+        state.requestStop(grace: configuration.stopGraceSeconds, logger: logger)
     }
 
     /// Runs the whole life of the host; returns when the final report was acknowledged.
@@ -28,7 +35,7 @@ public struct Agent: Sendable {
         logger[metadataKey: "host"] = "\(worker.hostName)"
         let layout = WorkerLayout(root: configuration.layoutRoot)
         let location = ObjectLocation(store: try Self.objectStore(assignment.objectStore))
-        let state = HeartbeatState(phase: .preparing)
+        let state = self.state
         let heartbeats = Task { await heartbeatLoop(state: state, interval: worker.heartbeatIntervalSeconds, logger: logger) }
         defer { heartbeats.cancel() }
 
@@ -211,7 +218,7 @@ final class HeartbeatState: Sendable {
             if $0.stopGrace == nil { $0.stopGrace = grace }
             return $0.runner
         }
-        logger.info("stop requested by the server", metadata: ["grace_seconds": "\(grace)"])
+        logger.info("stop requested", metadata: ["grace_seconds": "\(grace)"])
         runner?.stop(grace: grace)
     }
 }
