@@ -48,7 +48,8 @@ struct LiveApp: Sendable {
     /// Runs the application until `body` returns.
     static func run(
         database: PostgresClientConfigurationBox? = nil, dataDirectory: String? = nil, port: Int = 0, capacity: String? = nil,
-        workers: WorkerSettings = fastWorkers, webhooks: WebhookSettings = fastWebhooks, _ body: @escaping @Sendable (LiveApp) async throws -> Void
+        workers: WorkerSettings = fastWorkers, webhooks: WebhookSettings = fastWebhooks, provisioner: ProvisionerSettings? = nil,
+        _ body: @escaping @Sendable (LiveApp) async throws -> Void
     ) async throws {
         let databaseConfiguration: PostgresClient.Configuration
         if let database { databaseConfiguration = database.value } else { databaseConfiguration = try await TestPostgres.shared.freshDatabase() }
@@ -58,8 +59,9 @@ struct LiveApp: Sendable {
             capacityFile = directory + "/capacity.json"
             try capacity.write(toFile: capacityFile!, atomically: true, encoding: .utf8)
         }
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             dataDirectory: directory, port: port, adminKey: TestApp.adminToken, capacityFile: capacityFile, workers: workers, webhooks: webhooks)
+        if let provisioner { configuration.provisioner = provisioner }
         var logger = Logger(label: "trainyard.tests.live")
         logger.logLevel = ProcessInfo.processInfo.environment["TRAINYARD_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let bound = Mutex<Int?>(nil)
