@@ -51,61 +51,83 @@ extension PostgresStore {
         }
     }
 
-    /// Applies what the provisioner said about live hosts, one transaction per attempt: a backend that holds the
-    /// attempt queued makes the job `Pending` with the backend's reason (and keeps the hosts' launch lease fresh), a
-    /// placed host records its node and brings a `Pending` job back to `LaunchingMLInstances`, and a host its
-    /// backend took back, lost the node of, or no longer has is lost with the backend's reason. Answers the hosts
-    /// judged lost, for the provisioner to tear down the rest of their gang.
+    /// Applies what the provisioner said about live hosts: a backend that holds an attempt queued makes the job
+    /// `Pending` with the backend's reason (and keeps the hosts' launch lease fresh), a placed host records its node
+    /// and brings a `Pending` job back to `LaunchingMLInstances`, and a host its backend took back, lost the node of,
+    /// or no longer has is lost with the backend's reason. Answers the hosts judged lost, for the provisioner to tear
+    /// down the rest of their gang.
+    ///
+    /// Heartbeats lock a host, then its attempt: the queued and placed cases lock one row at a time (never an
+    /// attempt), and only a lost host takes its attempt's lock, as the lease reaper does; nothing is locked for a
+    /// host whose state changes nothing.
     public func applyProvisionedStates(
         _ states: [String: ProvisionedHostState], hosts: [HostRecord], launchLeaseSeconds: Double, now: Date = Date()
     ) async throws -> [HostRecord] {
         var lost: [HostRecord] = []
         let byAttempt = Dictionary(grouping: hosts.filter { states[$0.id] != nil }, by: \.attemptID)
         for (attemptID, attemptHosts) in byAttempt.sorted(by: { $0.key < $1.key }) {
-            let judged: [HostRecord] = try await client.transaction(logger: logger) { connection in
-                let attempt = try await lockAttempt(on: connection, id: attemptID)
-                guard attempt.state == "running", let job = try await lockJob(on: connection, id: attemptHosts[0].jobID) else { return [] }
-                var judged: [HostRecord] = []
-                var pendingReason: String?
-                var placed = false
-                for host in attemptHosts.sorted(by: { $0.ordinal < $1.ordinal }) {
-                    switch states[host.id] {
-                    case .pending(let reason):
-                        pendingReason = reason
-                        try await connection.query(
-                            """
-                            UPDATE hosts SET lease_expires_at = greatest(lease_expires_at, \(now.addingTimeInterval(launchLeaseSeconds)))
-                            WHERE id = \(host.id) AND phase = 'launching'
-                            """, logger: logger)
-                    case .running(let node):
-                        placed = true
-                        if let node, let reference = host.providerRef, !reference.contains("node:") {
-                            try await connection.query(
-                                "UPDATE hosts SET provisioner_ref = \(reference + " node:" + node) WHERE id = \(host.id)", logger: logger)
-                        }
-                    case .interrupted(let reason):
-                        // Until spot interruptions land in the store, a backend's reclaim is a lost host with the
-                        // backend's reason (an infrastructure failure under max_retry_attempts).
-                        if try await markHostLost(on: connection, host: host, reason: "InternalServerError: \(reason)", now: now) { judged.append(host) }
-                    case .nodeFailed(let reason), .gone(let reason):
-                        if try await markHostLost(on: connection, host: host, reason: reason, now: now) { judged.append(host) }
-                    case nil:
-                        break
+            var pendingReason: String?
+            var placed = false
+            for host in attemptHosts.sorted(by: { $0.ordinal < $1.ordinal }) {
+                switch states[host.id] {
+                case .pending(let reason):
+                    pendingReason = reason
+                    try await client.query(
+                        """
+                        UPDATE hosts SET lease_expires_at = \(now.addingTimeInterval(launchLeaseSeconds))
+                        WHERE id = \(host.id) AND phase = 'launching' AND lease_expires_at < \(now.addingTimeInterval(launchLeaseSeconds / 2))
+                        """, logger: logger)
+                case .running(let node):
+                    placed = true
+                    if let node, let reference = host.providerRef, !reference.contains("node:") {
+                        try await client.query(
+                            "UPDATE hosts SET provisioner_ref = \(reference + " node:" + node) WHERE id = \(host.id)", logger: logger)
                     }
+                case .interrupted(let reason):
+                    // Until spot interruptions land in the store, a backend's reclaim is a lost host with the backend's
+                    // reason (an infrastructure failure under max_retry_attempts).
+                    if try await loseHost(host, reason: "InternalServerError: \(reason)", now: now) { lost.append(host) }
+                case .nodeFailed(let reason), .gone(let reason):
+                    if try await loseHost(host, reason: reason, now: now) { lost.append(host) }
+                case nil:
+                    break
                 }
+            }
+            guard pendingReason != nil || placed else { continue }
+            let jobID = attemptHosts[0].jobID
+            guard let current = try await job(id: jobID) else { continue }
+            let waiting = pendingReason != nil && current.secondaryStatus == .launchingMLInstances
+            let started = pendingReason == nil && placed && current.secondaryStatus == .pending
+            guard waiting || started else { continue }
+            try await client.transaction(logger: logger) { connection in
+                guard let job = try await lockJob(on: connection, id: jobID) else { return }
+                var running = false
+                for try await state in try await connection.query("SELECT state FROM attempts WHERE id = \(attemptID)", logger: logger)
+                    .decode(String.self)
+                {
+                    running = state == "running"
+                }
+                guard running else { return }
                 var machine = JobStateMachine(state: job.state)
                 if let pendingReason, job.secondaryStatus == .launchingMLInstances,
-                    let transition = try? machine.handle(.waitingForCapacity("Slurm holds the job pending: \(pendingReason)"), now: now)
+                    let transition = try? machine.handle(.waitingForCapacity(pendingReason), now: now)
                 {
                     try await apply([transition], state: machine.state, to: job, on: connection, now: now, notify: false)
-                } else if placed, job.secondaryStatus == .pending, let transition = try? machine.handle(.launching, now: now) {
+                } else if started, job.secondaryStatus == .pending, let transition = try? machine.handle(.launching, now: now) {
                     try await apply([transition], state: machine.state, to: job, on: connection, now: now, notify: false)
                 }
-                return judged
             }
-            lost += judged
         }
         return lost
+    }
+
+    /// Marks a live host lost in a transaction of its own that holds its attempt (as the lease reaper does).
+    func loseHost(_ host: HostRecord, reason: String, now: Date) async throws -> Bool {
+        try await client.transaction(logger: logger) { connection in
+            let attempt = try await lockAttempt(on: connection, id: host.attemptID)
+            guard attempt.state == "running" else { return false }
+            return try await markHostLost(on: connection, host: host, reason: reason, now: now)
+        }
     }
 
     /// Marks one live host lost with `reason` (an event says so), stops the rest of its gang and hands the attempt

@@ -162,18 +162,26 @@ public actor TestSlurm {
         throw StartFailure(description: "timed out after \(Int(seconds)) s waiting for \(what)")
     }
 
+    /// Starts a daemon with posix_spawn, not Foundation's `Process`: Slurm's daemons close every inherited
+    /// descriptor, which Foundation takes for the child's exit, and its monitor thread then blocks in `waitpid` on
+    /// the live daemon, so that no other child is reaped any more.
     private static func spawn(_ executable: String, _ arguments: [String], log: String) throws {
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? output.close()
-        pids.withLock { $0.append(process.processIdentifier) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of the test process (a build lock held by flock, a Postgres socket) leaks into the daemon.
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            if let fd = Int32(entry), fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard status == 0 else { throw StartFailure(description: "cannot start \(executable): \(String(cString: strerror(status)))") }
+        pids.withLock { $0.append(pid) }
     }
 
     private static func run(_ executable: String, _ arguments: [String]) throws {
@@ -207,9 +215,17 @@ public actor TestSlurm {
         return ports
     }
 
-    /// SIGTERM to every daemon at once (each takes seconds to stop; one after another would take a dozen).
+    /// SIGTERM to every daemon at once (each takes seconds to stop; one after another would take a dozen), then
+    /// SIGKILL to those still there after 5 s (a slurmd whose controller went first may wait for it).
     static func stopAll() {
-        for pid in pids.withLock({ $0 }) where pid > 1 { kill(pid, SIGTERM) }
+        var running = pids.withLock { $0 }.filter { $0 > 1 }
+        for pid in running { kill(pid, SIGTERM) }
+        let deadline = Date().addingTimeInterval(5)
+        while !running.isEmpty, Date() < deadline {
+            running = running.filter { waitpid($0, nil, WNOHANG) == 0 }
+            if !running.isEmpty { usleep(50_000) }
+        }
+        for pid in running { kill(pid, SIGKILL) }
     }
 
     /// Clusters of test processes that died without stopping theirs: stop the daemons and remove the directories.
@@ -220,7 +236,7 @@ public actor TestSlurm {
             let pidFiles = ((try? FileManager.default.contentsOfDirectory(atPath: "\(root)/run")) ?? []).map { "\(root)/run/\($0)" } + ["\(root)/munge/pid"]
             for file in pidFiles {
                 if let text = try? String(contentsOfFile: file, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 {
-                    kill(pid, SIGTERM)
+                    kill(pid, SIGKILL)
                 }
             }
             try? FileManager.default.removeItem(atPath: root)

@@ -1,7 +1,8 @@
 /// What only the provisioner knows about a launched host: whether its backend holds it queued, runs it, took it
 /// back, lost its node, or no longer has it. The agent's own heartbeats say the rest.
 public enum ProvisionedHostState: Sendable, Equatable {
-    /// The backend holds the host queued; `reason` is the backend's own (Slurm's `Resources`, `Priority`, …).
+    /// The backend holds the host queued; `reason` is the job's `Pending` message, with the backend's own reason
+    /// (`Slurm holds the job pending: Resources (Slurm job 12)`).
     case pending(reason: String)
     /// The host runs; `node` is where, when the backend says.
     case running(node: String?)

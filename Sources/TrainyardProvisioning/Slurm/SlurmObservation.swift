@@ -12,7 +12,7 @@ enum SlurmObservation {
             if job.restarts > 0 {
                 return .interrupted(reason: "Slurm requeued job \(jobID) (restart \(job.restarts), \(job.reason))")
             }
-            return .pending(reason: job.reason.isEmpty || job.reason == "None" ? "queued" : job.reason)
+            return .pending(reason: "Slurm holds the job pending: \(job.reason.isEmpty || job.reason == "None" ? "queued" : job.reason) (Slurm job \(jobID))")
         case "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED":
             return .running(node: node)
         case "PREEMPTED", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD":
