@@ -155,6 +155,10 @@ extension PostgresStore {
         guard let job = try await lockJob(on: connection, id: jobID) else { return }
         var machine = JobStateMachine(state: job.state)
         var transitions: [JobTransition] = []
+        // A backend that held the attempt queued made the job Pending; its hosts calling in means it was placed.
+        if machine.state.secondaryStatus == .pending, slowest > .launching, let transition = try? machine.handle(.launching, now: now) {
+            transitions.append(transition)
+        }
         let walk: [(HostPhase, JobLifecycleEvent, SecondaryStatus)] = [
             (.preparing, .preparing, .preparingTrainingStack), (.downloading, .downloading, .downloading), (.training, .training, .training),
         ]

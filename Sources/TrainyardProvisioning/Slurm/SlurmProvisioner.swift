@@ -167,8 +167,9 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         let jobs = Set(references.values.compactMap { SlurmReference($0)?.jobID })
         guard !jobs.isEmpty else { return }
         do {
-            // --full: without it the signal reaches only the steps, never the batch script (infra.md §3).
-            _ = try await commands.run("scancel", ["--signal=TERM", "--full"] + jobs.sorted().map(String.init))
+            // The steps only (the agents and, through Slurm's process tracking, their commands), not --full: a
+            // SIGTERM to the batch step made srun end the step at once, killing the agents before they uploaded.
+            _ = try await commands.run("scancel", ["--signal=TERM"] + jobs.sorted().map(String.init))
             logger.info("signalled slurm jobs to stop", metadata: ["slurm.jobs": "\(jobs.sorted())"])
         } catch {
             logger.warning("scancel --signal=TERM failed", metadata: ["slurm.jobs": "\(jobs.sorted())", "error": "\(error)"])
