@@ -7,7 +7,9 @@ enum SlurmObservation {
     static func state(jobID: Int, ordinal: Int, job: SlurmJob?, nodes: [SlurmNode]) -> ProvisionedHostState {
         guard let job else { return .gone(reason: "InternalServerError: Slurm no longer knows job \(jobID)") }
         let node = ordinal - 1 < job.nodes.count && ordinal >= 1 ? job.nodes[ordinal - 1] : nil
-        switch job.state {
+        // A job Slurm is killing because a node went down is still COMPLETING (KillWait) before it is NODE_FAIL.
+        let state = job.failedNode ? "NODE_FAIL" : job.state
+        switch state {
         case "PENDING":
             if job.restarts > 0 {
                 return .interrupted(reason: "Slurm requeued job \(jobID) (restart \(job.restarts), \(job.reason))")

@@ -181,7 +181,7 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         guard !parsed.isEmpty else { return [:] }
         let jobs = Dictionary(try SlurmJSON.jobs(try await commands.run("squeue", ["--json"])).map { ($0.jobID, $0) }, uniquingKeysWith: { a, _ in a })
         var nodes: [SlurmNode] = []
-        if parsed.values.contains(where: { jobs[$0.jobID]?.state == "NODE_FAIL" }) {
+        if parsed.values.contains(where: { jobs[$0.jobID]?.failedNode == true }) {
             nodes = try await currentNodes(maximumAge: 0)
         }
         var states: [String: ProvisionedHostState] = [:]

@@ -41,6 +41,9 @@ struct SlurmJob: Sendable, Equatable, Decodable {
         restarts = (try? container.decode(Int.self, forKey: .restarts)) ?? 0
     }
 
+    /// Whether Slurm ended (or is ending) the job because one of its nodes failed.
+    var failedNode: Bool { state == "NODE_FAIL" || ["NodeDown", "NodeFail"].contains(reason) && state != "PENDING" }
+
     /// States in which the job holds or waits for nodes.
     var isActive: Bool {
         ["PENDING", "RUNNING", "SUSPENDED", "CONFIGURING", "COMPLETING", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD", "RESIZING", "SIGNALING",
