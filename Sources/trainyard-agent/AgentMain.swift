@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Logging
 import TrainyardAgent
@@ -11,14 +10,7 @@ struct AgentMain {
         let logger = Logger(label: "trainyard-agent")
         do {
             let configuration = try AgentConfiguration(environment: ProcessInfo.processInfo.environment)
-            let agent = Agent(configuration: configuration, logger: logger)
-            // SIGTERM (a Slurm scancel or preemption) stops the command gracefully; the agent still uploads and reports.
-            signal(SIGTERM, SIG_IGN)
-            let termination = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
-            termination.setEventHandler { agent.terminationSignalReceived() }
-            termination.resume()
-            defer { termination.cancel() }
-            try await agent.run()
+            try await Agent(configuration: configuration, logger: logger).run()
         } catch {
             logger.critical("trainyard-agent failed", metadata: ["error": "\(error)"])
             exit(1)

@@ -60,7 +60,10 @@ struct ProvisionerWatch: Sendable {
                 let due = now.timeIntervalSince(requested) >= (hosts[0].stopGraceSeconds ?? 0) + cancelSlack
                 return (signal, due && memory.cancelled.insert(attemptID).inserted)
             }
-            if signal { await provisioner.signalStop(hosts: refs) }
+            // The agents stop their commands through their heartbeats (SIGTERM, grace, SIGKILL, upload). A backend
+            // SIGTERM as well killed the agents before they uploaded (the agent cannot catch it safely yet), so the
+            // backend only cancels what is left once the grace is over; signalStop stays for backends that can.
+            _ = signal
             if cancel {
                 logger.warning("hosts still running past the stop grace; cancelling them", metadata: ["attempt": "\(attemptID)"])
                 await provisioner.terminate(hosts: refs)
