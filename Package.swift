@@ -55,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "TrainyardProvisioning",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: ["TrainyardCore", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TrainyardAgent",

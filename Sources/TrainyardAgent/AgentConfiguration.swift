@@ -12,6 +12,9 @@ public struct AgentConfiguration: Sendable {
     public var layoutRoot: String
     /// How long calls to the server are retried while it is unreachable (a restart) before the agent gives up.
     public var serverOutageLimitSeconds: Double
+    /// `TRAINYARD_AGENT_STOP_GRACE`: seconds between SIGTERM and SIGKILL of the command when the agent itself gets
+    /// SIGTERM (a backend's stop or preemption); default 120, as SageMaker.
+    public var stopGraceSeconds: Double
 
     public init(environment: [String: String]) throws {
         func required(_ key: String) throws -> String {
@@ -23,6 +26,7 @@ public struct AgentConfiguration: Sendable {
         directory = try required("TRAINYARD_AGENT_DIR")
         layoutRoot = environment["TRAINYARD_AGENT_LAYOUT_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? directory
         serverOutageLimitSeconds = environment["TRAINYARD_AGENT_OUTAGE_LIMIT"].flatMap(Double.init) ?? 3600
+        stopGraceSeconds = environment["TRAINYARD_AGENT_STOP_GRACE"].flatMap(Double.init) ?? 120
     }
 }
 

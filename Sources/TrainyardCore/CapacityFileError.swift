@@ -17,7 +17,8 @@ public enum CapacityFileError: Error, Sendable, Equatable, CustomStringConvertib
                 + #"{"default": {...}, "instance_types": {...}}: \#(reason)"#
         case .unknownKey(let key):
             "The capacity file has an unknown key \(key); allowed keys are default, instance_types, "
-                + "and per entry on_demand, spot, on_demand_price, spot_price."
+                + "and per entry on_demand, spot, on_demand_price, spot_price, slurm (partition, spot_partition, preemptible, gres, "
+                + "constraint, cpus, memory)."
         case .invalidValue(let key, let reason):
             "The capacity file's \(key) \(reason)."
         case .unknownInstanceType(let name, let suggestions):

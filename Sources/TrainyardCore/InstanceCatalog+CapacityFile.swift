@@ -10,6 +10,10 @@ extension InstanceCatalog {
     ///                                     "on_demand_price": 0.115, "spot_price": 0.035}}}
     /// ```
     ///
+    /// For the Slurm provisioner, `default` and each type may also have a `slurm` object (``SlurmResources``):
+    /// `{"partition": "batch", "spot_partition": "scavenger", "preemptible": false, "gres": "gpu:8",
+    /// "constraint": "a100", "cpus": 96, "memory": "1100G"}`; a type without one uses `default.slurm`.
+    ///
     /// Every key is optional. A missing `default` is ``Capacity/standardDefault``; a type's
     /// missing counts and prices come from `default`; prices left unset everywhere resolve to
     /// ``Capacity/defaultOnDemandPrice`` and ``Capacity/defaultSpotPrice``. Unknown keys,
@@ -34,7 +38,9 @@ extension InstanceCatalog {
         for name in document.capacities.keys.sorted() where !known.contains(name) {
             throw .unknownInstanceType(name, suggestions: probe.suggestions(for: name))
         }
-        return InstanceCatalog(shapes: shapes, capacity: document.capacities, defaultCapacity: document.defaultCapacity)
+        var catalog = InstanceCatalog(shapes: shapes, capacity: document.capacities, defaultCapacity: document.defaultCapacity)
+        catalog.slurm = document.slurm
+        return catalog
     }
 
     private static func reason(for error: any Error) -> String {
@@ -58,6 +64,7 @@ private struct AnyCodingKey: CodingKey {
 private struct CapacityFileDocument: Decodable {
     var defaultCapacity = Capacity.standardDefault
     var capacities: [String: Capacity] = [:]
+    var slurm = SlurmMapping()
 
     init(from decoder: any Decoder) throws {
         let root = try decoder.container(keyedBy: AnyCodingKey.self)
@@ -67,6 +74,7 @@ private struct CapacityFileDocument: Decodable {
         if root.contains(AnyCodingKey("default")) {
             let entry = try Self.object(in: root, key: "default", path: "default")
             defaultCapacity = try Self.capacity(from: entry, path: "default", fallback: .standardDefault)
+            slurm.fallback = try Self.slurmResources(in: entry, path: "default")
         }
         if root.contains(AnyCodingKey("instance_types")) {
             let types = try Self.object(in: root, key: "instance_types", path: "instance_types")
@@ -74,6 +82,7 @@ private struct CapacityFileDocument: Decodable {
                 let path = "instance_types[\"\(key.stringValue)\"]"
                 let entry = try Self.object(in: types, key: key.stringValue, path: path)
                 capacities[key.stringValue] = try Self.capacity(from: entry, path: path, fallback: defaultCapacity)
+                if let resources = try Self.slurmResources(in: entry, path: path) { slurm.byType[key.stringValue] = resources }
             }
         }
     }
@@ -95,7 +104,7 @@ private struct CapacityFileDocument: Decodable {
         path: String,
         fallback: Capacity
     ) throws -> Capacity {
-        let allowed: Set = ["on_demand", "spot", "on_demand_price", "spot_price"]
+        let allowed: Set = ["on_demand", "spot", "on_demand_price", "spot_price", "slurm"]
         for key in entry.allKeys.sorted(by: { $0.stringValue < $1.stringValue })
         where !allowed.contains(key.stringValue) {
             throw CapacityFileError.unknownKey("\(path).\(key.stringValue)")
@@ -106,6 +115,41 @@ private struct CapacityFileDocument: Decodable {
         capacity.onDemandPrice = try price(entry, "on_demand_price", path: path) ?? fallback.onDemandPrice
         capacity.spotPrice = try price(entry, "spot_price", path: path) ?? fallback.spotPrice
         return capacity
+    }
+
+    private static func slurmResources(in entry: KeyedDecodingContainer<AnyCodingKey>, path: String) throws -> SlurmResources? {
+        guard entry.contains(AnyCodingKey("slurm")) else { return nil }
+        let path = path + ".slurm"
+        let slurm = try object(in: entry, key: "slurm", path: path)
+        let allowed: Set = ["partition", "spot_partition", "preemptible", "gres", "constraint", "cpus", "memory"]
+        for key in slurm.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !allowed.contains(key.stringValue) {
+            throw CapacityFileError.unknownKey("\(path).\(key.stringValue)")
+        }
+        func text(_ key: String) throws -> String? {
+            do {
+                let value = try slurm.decodeIfPresent(String.self, forKey: AnyCodingKey(key))
+                if let value, value.isEmpty || value.contains(where: \.isWhitespace) { throw CapacityFileError.invalidValue(key: "", reason: "") }
+                return value
+            } catch {
+                throw CapacityFileError.invalidValue(key: "\(path).\(key)", reason: "must be a non-empty string without spaces")
+            }
+        }
+        var resources = SlurmResources()
+        resources.partition = try text("partition")
+        resources.spotPartition = try text("spot_partition")
+        resources.gres = try text("gres")
+        resources.constraint = try text("constraint")
+        resources.memory = try text("memory")
+        do {
+            resources.preemptible = try slurm.decodeIfPresent(Bool.self, forKey: AnyCodingKey("preemptible")) ?? false
+        } catch {
+            throw CapacityFileError.invalidValue(key: "\(path).preemptible", reason: "must be true or false")
+        }
+        let cpus: Int?
+        do { cpus = try slurm.decodeIfPresent(Int.self, forKey: AnyCodingKey("cpus")) } catch { cpus = -1 }
+        if let cpus, cpus < 1 { throw CapacityFileError.invalidValue(key: "\(path).cpus", reason: "must be a whole number of CPUs, 1 or more") }
+        resources.cpus = cpus
+        return resources
     }
 
     private static func count(

@@ -10,6 +10,8 @@ public struct InstanceCatalog: Sendable, Equatable {
     public let defaultCapacity: Capacity
     /// Every shape, sorted by name.
     public let all: [InstanceTypeShape]
+    /// The Slurm resources each type maps to (the capacity file's `slurm` entries); empty unless configured.
+    public var slurm = SlurmMapping()
 
     /// Creates a catalog of `shapes`, with `capacity` per type name and `defaultCapacity`
     /// for the rest. Capacities for names that are not among `shapes` are ignored.

@@ -1,3 +1,5 @@
+public import TrainyardCore
+
 /// One host to start: its id, `algo-N` name and the attempt-scoped token its agent authenticates with.
 public struct HostLaunchRequest: Sendable, Equatable {
     public var id: String
@@ -13,6 +15,8 @@ public struct HostLaunchRequest: Sendable, Equatable {
 
 /// A gang of hosts to start for one attempt.
 public struct PoolLaunchRequest: Sendable, Equatable {
+    /// The attempt's database id: unique across projects, so a backend can tag its jobs with it (the reconciler's key).
+    public var attemptID: Int64
     public var jobName: String
     public var attemptNumber: Int
     public var instanceType: String
@@ -21,7 +25,10 @@ public struct PoolLaunchRequest: Sendable, Equatable {
     /// Where agents reach the server, e.g. `http://127.0.0.1:8080`.
     public var serverURL: String
 
-    public init(jobName: String, attemptNumber: Int, instanceType: String, spot: Bool, hosts: [HostLaunchRequest], serverURL: String) {
+    public init(
+        jobName: String, attemptNumber: Int, instanceType: String, spot: Bool, hosts: [HostLaunchRequest], serverURL: String, attemptID: Int64 = 0
+    ) {
+        self.attemptID = attemptID
         self.jobName = jobName
         self.attemptNumber = attemptNumber
         self.instanceType = instanceType
@@ -35,8 +42,9 @@ public struct PoolLaunchRequest: Sendable, Equatable {
 /// server itself (assignment, heartbeats, reports). Stop and max_run reach agents through heartbeat answers, so a
 /// provisioner only starts gangs and kills what is left of them.
 ///
-/// Local processes implement it now; Slurm fits the same shape: `launch` is one `sbatch --nodes=N` whose batch script
-/// starts the agent on each node with `srun`, and `terminate` is `scancel`.
+/// Local processes implement it, and Slurm: `launch` is one `sbatch --nodes=N` whose batch script starts the agent on
+/// each node with `srun`, and `terminate` is `scancel`. What only the backend knows (queued with a reason, preempted,
+/// node failed, gone) comes from `observe`; the capacity it has now from `currentCapacity`.
 public protocol WorkerPoolProvisioner: Sendable {
     /// A short name recorded with each attempt (`local`, `slurm`).
     var name: String { get }
@@ -45,13 +53,43 @@ public protocol WorkerPoolProvisioner: Sendable {
     /// Kills whatever is left of these hosts (an agent judged dead, a gang torn down). `references` are the values
     /// `launch` returned, keyed by host id.
     func terminate(hosts references: [String: String]) async
+    /// What the backend says about these hosts (references as `launch` returned them, keyed by host id): an entry
+    /// for each host it has something to say about. The local provisioner has nothing to add to heartbeats.
+    func observe(hosts references: [String: String]) async throws -> [String: ProvisionedHostState]
+    /// Sends these hosts the backend's own stop signal (SIGTERM), once a stop or `max_run` was asked for; agents
+    /// also learn it from their heartbeats, so a backend may do nothing here.
+    func signalStop(hosts references: [String: String]) async
+    /// Compares the backend's jobs with the store after a restart (and now and then): lists the attempt ids its
+    /// jobs belong to, asks `live` which of them are still live (asked after listing, so an attempt launched
+    /// meanwhile is never taken for an orphan), cancels the jobs of the others, and answers the host references of
+    /// the live ones, for the store to record where it has none; see ``ReconcileReport``.
+    func reconcile(live: @Sendable (Set<Int64>) async throws -> Set<Int64>) async throws -> ReconcileReport
+    /// The hosts per instance type the backend can run at once now; nil: the catalog's configured capacity.
+    func currentCapacity(catalog: InstanceCatalog) async throws -> [String: Capacity]?
     /// Delivers a reclaim notice to these hosts now (a spot interruption): their agents get SIGTERM, as a provider's
     /// notice reaches a real host, and start their final checkpoint sync at once. The server has already told the
     /// gang to stop within the notice period, which agents also learn from their next heartbeat.
     func reclaim(hosts references: [String: String]) async
 }
 
+/// What a reconciliation against the backend found and did.
+public struct ReconcileReport: Sendable, Equatable {
+    /// Backend jobs no live attempt owns, cancelled (by backend job id).
+    public var cancelled: [String]
+    /// Host references of live attempts, by host id, as the backend has them (to record where the store has none).
+    public var adopted: [String: String]
+
+    public init(cancelled: [String] = [], adopted: [String: String] = [:]) {
+        self.cancelled = cancelled
+        self.adopted = adopted
+    }
+}
+
 extension WorkerPoolProvisioner {
+    public func observe(hosts references: [String: String]) async throws -> [String: ProvisionedHostState] { [:] }
+    public func signalStop(hosts references: [String: String]) async {}
+    public func reconcile(live: @Sendable (Set<Int64>) async throws -> Set<Int64>) async throws -> ReconcileReport { ReconcileReport() }
+    public func currentCapacity(catalog: InstanceCatalog) async throws -> [String: Capacity]? { nil }
     /// Without a way to signal its hosts, a provisioner leaves the notice to the agents' heartbeats.
     public func reclaim(hosts references: [String: String]) async {}
 }

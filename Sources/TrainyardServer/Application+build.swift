@@ -16,7 +16,7 @@ import TrainyardStore
 /// the function returns and is stopped, last, when the application shuts down.
 /// - Parameter onServerRunning: called with the bound port once the server listens (useful with port 0).
 public func buildApplication(
-    configuration: ServerConfiguration, database: DatabaseSetup? = nil, provisioner: (any WorkerPoolProvisioner)? = nil, logger: Logger,
+    configuration: ServerConfiguration, database: DatabaseSetup? = nil, provisioner givenProvisioner: (any WorkerPoolProvisioner)? = nil, logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     let catalog = try loadCatalog(configuration.capacityFile)
@@ -48,9 +48,12 @@ public func buildApplication(
     let followers = LogFollowers()
     let webhooksDoorbell = Doorbell()
 
-    let provisioner = provisioner ?? LocalProcessProvisioner(
-        workersDirectory: configuration.workersDirectory,
-        agentExecutable: configuration.agentExecutable ?? LocalProcessProvisioner.defaultAgentExecutable(), logger: logger)
+    let provisioner: any WorkerPoolProvisioner
+    if let given = givenProvisioner {
+        provisioner = given
+    } else {
+        provisioner = try await makeProvisioner(configuration: configuration, catalog: catalog, logger: logger)
+    }
     let arnPrefix = "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/"
 
     let interruptions = Interruptions(store: store, provisioner: provisioner, noticeSeconds: configuration.workers.spotNotice, logger: logger)
@@ -64,6 +67,7 @@ public func buildApplication(
 
     let scheduler = Scheduler(store: store, catalog: catalog, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
     let supervisor = Supervisor(store: store, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
+    let watch = ProvisionerWatch(store: store, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
     let finalizer = Finalizer(
         store: store, location: ObjectLocation(store: objectStore), scratchDirectory: configuration.absoluteDataDirectory + "/scratch", logger: logger)
     // The controllers start after the server listens (so agents can call back) and stop before the database does.
@@ -73,6 +77,9 @@ public func buildApplication(
             try await scheduler.runOnce()
         },
         ControllerLoop(name: "supervisor", interval: .seconds(1), doorbell: Doorbell(), readiness: readiness, logger: logger) { try await supervisor.runOnce() },
+        ControllerLoop(name: "provisioner-watch", interval: .seconds(1), doorbell: Doorbell(), readiness: readiness, logger: logger) {
+            try await watch.runOnce()
+        },
         ControllerLoop(name: "finalizer", interval: .seconds(1), doorbell: attemptsDoorbell, readiness: readiness, logger: logger) { try await finalizer.runOnce() },
     ]
     let sender = WebhookSender(store: store, settings: configuration.webhooks, logger: logger)
@@ -134,6 +141,29 @@ func buildRouter(
         interruptions: interruptions, defaultOutputBucket: configuration.objectStore.defaultOutputBucket)
     try api.registerHandlers(on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder()))
     return router
+}
+
+/// The provisioner `TRAINYARD_PROVISIONER` names: local processes, or Slurm (checked to answer before the server starts).
+func makeProvisioner(configuration: ServerConfiguration, catalog: InstanceCatalog, logger: Logger) async throws -> any WorkerPoolProvisioner {
+    let agent = configuration.agentExecutable ?? LocalProcessProvisioner.defaultAgentExecutable()
+    switch configuration.provisioner.kind {
+    case .local:
+        return LocalProcessProvisioner(workersDirectory: configuration.workersDirectory, agentExecutable: agent, logger: logger)
+    case .slurm:
+        let settings = configuration.provisioner
+        let slurm = SlurmProvisioner(
+            configuration: .init(
+                slurmConf: settings.slurmConf, binDirectory: settings.slurmBin, jobPrefix: settings.slurmJobPrefix,
+                stateDirectory: configuration.slurmDirectory, workersDirectory: configuration.workersDirectory, agentExecutable: agent,
+                serverURL: settings.slurmServerURL, stopGraceSeconds: configuration.workers.stopGrace),
+            mapping: catalog.slurm, logger: logger)
+        do {
+            try await slurm.checkReachable()
+        } catch {
+            throw ConfigurationError.unreadable(key: "TRAINYARD_PROVISIONER=slurm", path: settings.slurmConf ?? "the default slurm.conf", reason: "\(error)")
+        }
+        return slurm
+    }
 }
 
 /// The built-in catalog, or the capacity file's.

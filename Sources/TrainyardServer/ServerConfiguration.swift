@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     public var agentExecutable: String?
     /// `TRAINYARD_OBJECT_STORE` (`file:///path` or `s3://bucket`) and the S3 settings beside it.
     public var objectStore: ObjectStoreSettings = .filesystem(root: nil)
+    /// `TRAINYARD_PROVISIONER`, `SLURM_CONF`, `TRAINYARD_SLURM_BIN`, `TRAINYARD_SLURM_JOB_PREFIX`, `TRAINYARD_SLURM_SERVER_URL`.
+    public var provisioner = ProvisionerSettings()
 
     /// The documented keys, in README order.
     public static let environmentKeys = [
@@ -43,7 +45,7 @@ public struct ServerConfiguration: Sendable {
         "TRAINYARD_LOG_LEVEL", "TRAINYARD_REGION", "TRAINYARD_ACCOUNT", "TRAINYARD_HEARTBEAT_INTERVAL", "TRAINYARD_HOST_LEASE",
         "TRAINYARD_STOP_GRACE", "TRAINYARD_LAUNCH_TIMEOUT", "TRAINYARD_SYSTEM_METRICS_INTERVAL", "TRAINYARD_LOG_RETENTION_DAYS",
         "TRAINYARD_WEBHOOK_RETRY_SCHEDULE", "TRAINYARD_WEBHOOK_TIMEOUT", "TRAINYARD_WEBHOOK_DISABLE_AFTER", "TRAINYARD_WEBHOOK_ALLOW_LINK_LOCAL",
-        "TRAINYARD_AGENT_BIN",
+        "TRAINYARD_AGENT_BIN", "TRAINYARD_PROVISIONER", "SLURM_CONF", "TRAINYARD_SLURM_BIN", "TRAINYARD_SLURM_JOB_PREFIX", "TRAINYARD_SLURM_SERVER_URL",
     ] + ObjectStoreSettings.environmentKeys
 
     public init(
@@ -95,6 +97,7 @@ public struct ServerConfiguration: Sendable {
         webhooks = try WebhookSettings.from(environment: environment)
         agentExecutable = value("TRAINYARD_AGENT_BIN")
         objectStore = try ObjectStoreSettings.from(environment: environment)
+        provisioner = try ProvisionerSettings.from(environment: environment)
         if let days = value("TRAINYARD_LOG_RETENTION_DAYS") {
             guard let number = Double(days), number >= 0 else {
                 throw ConfigurationError.invalid(key: "TRAINYARD_LOG_RETENTION_DAYS", value: days, expected: "a number of days, 0 to keep logs forever")
@@ -112,6 +115,9 @@ public struct ServerConfiguration: Sendable {
 
     /// The filesystem object store's root, `<data dir>/objects`.
     public var objectsDirectory: String { absoluteDataDirectory + "/objects" }
+
+    /// Per-attempt Slurm batch scripts and task files, `<data dir>/slurm`.
+    public var slurmDirectory: String { absoluteDataDirectory + "/slurm" }
 
     /// Where local workers get their directories, `<data dir>/workers`.
     public var workersDirectory: String { absoluteDataDirectory + "/workers" }

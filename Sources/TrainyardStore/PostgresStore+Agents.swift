@@ -8,6 +8,8 @@ extension PostgresStore {
         h.id, h.attempt_id, h.job_id, h.name, h.ordinal, h.instance_type, h.spot, h.phase, h.exit_code, h.signal, h.failure_reason,
         h.stopped, h.model_archive, h.output_archive, h.provisioner_ref, h.started_at, h.ended_at, h.interrupted, h.checkpoint_synced_at
         """
+    /// How many columns ``hostColumns`` selects: the index of the first column a query adds after them.
+    static let hostColumnCount = hostColumns.split(separator: ",").count
 
     static func decodeHost(_ row: PostgresRow) throws -> HostRecord {
         let (id, attemptID, jobID, name, ordinal, type, spot, phase, exitCode, signal, reason, stopped, model, output, ref, started, ended, interrupted,
@@ -31,7 +33,7 @@ extension PostgresStore {
         let rows = try await client.query("SELECT \(unescaped: Self.hostColumns), h.token_hash FROM hosts h WHERE h.id = \(id)", logger: logger)
         for try await row in rows {
             let host = try Self.decodeHost(row)
-            let hash = try row.makeRandomAccess()[19].decode(String.self, context: .default)
+            let hash = try row.makeRandomAccess()[Self.hostColumnCount].decode(String.self, context: .default)
             return APIKeyHasher().verify(secret: secret, stored: hash) ? host : nil
         }
         _ = APIKeyHasher().verify(secret: secret, stored: Self.decoyHash)
@@ -177,6 +179,10 @@ extension PostgresStore {
         guard let job = try await lockJob(on: connection, id: jobID) else { return }
         var machine = JobStateMachine(state: job.state)
         var transitions: [JobTransition] = []
+        // A backend that held the attempt queued made the job Pending; its hosts calling in means it was placed.
+        if machine.state.secondaryStatus == .pending, slowest > .launching, let transition = try? machine.handle(.launching, now: now) {
+            transitions.append(transition)
+        }
         let walk: [(HostPhase, JobLifecycleEvent, SecondaryStatus)] = [
             (.preparing, .preparing, .preparingTrainingStack), (.downloading, .downloading, .downloading), (.training, .training, .training),
         ]

@@ -17,12 +17,15 @@ struct Scheduler: Sendable {
     func runOnce(now: Date = Date()) async throws {
         guard let serverURL = address.value else { return }
         let catalog = self.catalog
+        // The provisioner's own count where it has one (Slurm's nodes from sinfo), else the configured capacity.
+        let current = try await provisioner.currentCapacity(catalog: catalog)
         let plans = try await store.schedule(
-            capacity: { catalog.capacity(of: $0) }, provisioner: provisioner.name, launchLeaseSeconds: settings.launchTimeout, now: now)
+            capacity: { current?[$0] ?? catalog.capacity(of: $0) }, provisioner: provisioner.name, launchLeaseSeconds: settings.launchTimeout, now: now)
         for plan in plans {
             let request = PoolLaunchRequest(
                 jobName: plan.jobName, attemptNumber: plan.attemptNumber, instanceType: plan.instanceType, spot: plan.spot,
-                hosts: plan.hosts.map { HostLaunchRequest(id: $0.id, name: $0.name, token: $0.token) }, serverURL: serverURL)
+                hosts: plan.hosts.map { HostLaunchRequest(id: $0.id, name: $0.name, token: $0.token) }, serverURL: serverURL,
+                attemptID: plan.attemptID)
             do {
                 let references = try await provisioner.launch(request)
                 for (hostID, reference) in references {

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Runs Slurm's client tools (`sbatch`, `squeue`, `sinfo`, `scancel`) with the configured `SLURM_CONF`.
+struct SlurmCommandLine: Sendable {
+    /// `SLURM_CONF`, or nil for the system default (`/etc/slurm/slurm.conf`).
+    let configurationFile: String?
+    /// Where the tools are; nil: looked up on `PATH`.
+    let binDirectory: String?
+    /// Seconds one call may take before it is abandoned (slurmctld unreachable).
+    let timeoutSeconds: Double
+
+    /// The tool's standard output; a non-zero exit is an error carrying its standard error.
+    func run(_ tool: String, _ arguments: [String], environment extra: [String: String] = [:]) async throws -> String {
+        let process = Process()
+        if let binDirectory {
+            process.executableURL = URL(fileURLWithPath: "\(binDirectory)/\(tool)")
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        }
+        process.arguments = binDirectory == nil ? [tool] + arguments : arguments
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRAINYARD_") && !$0.key.hasPrefix("SLURM_") }
+        if let configurationFile { environment["SLURM_CONF"] = configurationFile }
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        let exited = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
+        do {
+            try process.run()
+        } catch {
+            throw SlurmError.toolMissing(tool: tool, reason: "\(error)")
+        }
+        // Read both pipes while the tool runs: a full pipe would block it.
+        async let out = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+        async let err = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }.value
+        let timeout = Task {
+            try await Task.sleep(for: .milliseconds(Int(timeoutSeconds * 1000)))
+            process.terminate()
+        }
+        var status: Int32 = -1
+        for await code in exited.stream {
+            status = code
+            break
+        }
+        timeout.cancel()
+        let (stdout, stderr) = await (out, err)
+        guard status == 0 else {
+            let message = String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if process.terminationReason == .uncaughtSignal { throw SlurmError.timedOut(tool: tool, seconds: timeoutSeconds) }
+            throw SlurmError.failed(tool: tool, status: status, message: message)
+        }
+        return String(decoding: stdout, as: UTF8.self)
+    }
+}
+
+/// Why a call to Slurm failed, with what to do about it.
+public enum SlurmError: Error, CustomStringConvertible {
+    case toolMissing(tool: String, reason: String)
+    case failed(tool: String, status: Int32, message: String)
+    case timedOut(tool: String, seconds: Double)
+    case unexpectedOutput(tool: String, reason: String)
+    case unmapped(instanceType: String, spot: Bool)
+
+    public var description: String {
+        switch self {
+        case .toolMissing(let tool, let reason):
+            "Slurm's \(tool) cannot be started (\(reason)); install slurm-client (scripts/bootstrap does) or set TRAINYARD_SLURM_BIN"
+        case .failed(let tool, let status, let message):
+            "\(tool) exited with \(status): \(message); check SLURM_CONF and that slurmctld answers (scontrol ping)"
+        case .timedOut(let tool, let seconds):
+            "\(tool) did not answer within \(Int(seconds)) s; check that slurmctld answers (scontrol ping)"
+        case .unexpectedOutput(let tool, let reason):
+            "\(tool) printed what Trainyard cannot read (\(reason)); Trainyard needs Slurm 22.05 or later"
+        case .unmapped(let type, let spot):
+            "\(type) has no Slurm \(spot ? "spot (preemptible)" : "on-demand") partition in the capacity file; add a slurm entry "
+                + #"for it (e.g. "default": {"slurm": {"partition": "batch"}})"#
+        }
+    }
+}
