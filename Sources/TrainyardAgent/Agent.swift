@@ -36,11 +36,13 @@ public struct Agent: Sendable {
         // SIGTERM from the host's provider is a reclaim notice (a spot interruption, a Slurm preemption): the command
         // gets SIGTERM and most of the notice period, the checkpoints are synced, and the host reports the
         // interruption so that the job resumes elsewhere.
-        let reclaimNotice = Self.onSIGTERM {
+        // Only a spot host is reclaimed this way; an on-demand host that gets SIGTERM is being torn down by its
+        // backend for another reason (Slurm on a failed node), which the provisioner reports, so it ends as before.
+        let reclaimNotice = !worker.spec.useSpotInstances ? nil : Self.onSIGTERM {
             state.interrupt(grace: Self.commandGrace(notice: worker.spotNoticeSeconds), logger: logger)
             Task { _ = try? await connection.heartbeat(AgentReport(phase: state.phase, interrupted: true)) }
         }
-        defer { reclaimNotice.cancel() }
+        defer { reclaimNotice?.cancel() }
         let checkpoints = worker.spec.checkpointS3URI.map {
             CheckpointSync(
                 location: location, directory: layout.checkpoints(worker.spec), uri: $0, host: worker.hostName, attempt: worker.attempt, logger: logger)

@@ -72,8 +72,8 @@ extension PostgresStore {
     /// nothing twice), its lease is extended, the job follows the slowest host of its gang, a host that failed on its
     /// own has the rest of the gang stopped, and an attempt whose hosts are all done is handed to the finalizer.
     /// Answers whether the agent must stop, and with what grace.
-    /// A report saying the host got a reclaim notice from its provider (a spot interruption, a Slurm preemption) marks
-    /// it interrupted and stops its gang within `spotNoticeSeconds`.
+    /// A spot host's report saying it got a reclaim notice from its provider (a spot interruption, a Slurm preemption)
+    /// marks it interrupted and stops its gang within `spotNoticeSeconds`.
     public func recordHeartbeat(
         hostID: String, report: AgentReport, leaseSeconds: Double, heartbeatSeconds: Double, spotNoticeSeconds: Double = 120, now: Date = Date()
     ) async throws -> AgentDirective {
@@ -106,7 +106,9 @@ extension PostgresStore {
                     checkpoint_synced_at = coalesce(\(report.checkpointSyncedAt), checkpoint_synced_at)
                 WHERE id = \(hostID)
                 """, logger: logger)
-            if report.interrupted == true, !host.interrupted, attempt.state == "running" {
+            // Only a spot host's notice is an interruption: an on-demand host gets SIGTERM from its backend when the
+            // backend ends the job for another reason (Slurm on a failed node), which the provisioner reports itself.
+            if report.interrupted == true, host.spot, !host.interrupted, attempt.state == "running" {
                 try await markInterrupted(
                     on: connection, host: host, noticeSeconds: spotNoticeSeconds, reason: "its provider sent a reclaim notice", now: now)
             }

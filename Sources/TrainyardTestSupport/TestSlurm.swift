@@ -104,12 +104,17 @@ public actor TestSlurm {
             SlurmdTimeout=30
             KillWait=3
             MinJobAge=300
+            # The scavenger partition plays spot capacity: a job of the default partition preempts its jobs, which get
+            # SIGTERM and GraceTime seconds, then are requeued.
+            PreemptType=preempt/partition_prio
+            PreemptMode=REQUEUE
 
             """
         for (index, node) in nodes.enumerated() {
             configuration += "NodeName=\(node) NodeHostname=\(host) NodeAddr=127.0.0.1 Port=\(ports[index + 1]) CPUs=2 RealMemory=1000 State=UNKNOWN\n"
         }
-        configuration += "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP\n"
+        configuration += "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP PriorityTier=10 PreemptMode=OFF\n"
+        configuration += "PartitionName=scavenger Nodes=ALL MaxTime=INFINITE State=UP PriorityTier=1 PreemptMode=REQUEUE GraceTime=10\n"
         let file = "\(root)/slurm.conf"
         try configuration.write(toFile: file, atomically: true, encoding: .utf8)
         try spawn("/usr/sbin/slurmctld", ["-D", "-f", file], log: "\(root)/log/slurmctld.out")
@@ -117,7 +122,7 @@ public actor TestSlurm {
         let cluster = Cluster(configurationFile: file, directory: root, nodes: nodes)
         try await waitUntil(seconds: 60, "all four nodes to be idle (see \(root)/log)") {
             let text = (try? client(cluster, "/usr/bin/sinfo", ["-h", "-N", "-o", "%N %t"])) ?? ""
-            return text.split(separator: "\n").filter { $0.hasSuffix(" idle") }.count == nodes.count
+            return idleNodes(text).count == nodes.count
         }
         return cluster
     }
@@ -149,8 +154,13 @@ public actor TestSlurm {
             let jobs = (try? client(cluster, "squeue", ["-h", "-t", "PD,R,CG,S,CF", "-o", "%i"])) ?? "x"
             let nodes = (try? client(cluster, "sinfo", ["-h", "-N", "-o", "%N %t"])) ?? ""
             return jobs.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
-                && nodes.split(separator: "\n").filter { $0.hasSuffix(" idle") }.count == cluster.nodes.count
+                && idleNodes(nodes).count == cluster.nodes.count
         }
+    }
+
+    /// The idle nodes of `sinfo -h -N -o "%N %t"`, which lists a node once per partition it is in.
+    static func idleNodes(_ sinfo: String) -> Set<Substring> {
+        Set(sinfo.split(separator: "\n").filter { $0.hasSuffix(" idle") }.compactMap { $0.split(separator: " ").first })
     }
 
     static func waitUntil(seconds: Double, _ what: String, _ condition: () throws -> Bool) async throws {

@@ -90,6 +90,37 @@ import TrainyardTestSupport
         }
     }
 
+    @Test func aPreemptedSpotJobIsASpotInterruptionAndResumesFromItsCheckpoint() async throws {
+        try await Self.withSlurm { cluster, slurm in
+            // given spot jobs in the preemptible scavenger partition, and a spot job training there
+            let capacity = #"{"default": {"slurm": {"partition": "debug", "spot_partition": "scavenger"}}}"#
+            var workers = SpotTests.workers()
+            workers.spotNotice = 4
+            try await LiveApp.run(capacity: capacity, workers: workers, provisioner: slurm) { app in
+                try await app.submit(try SpotTests.spotJob(app, "slurm-spot", steps: 60))
+                _ = try await app.waitForSecondary("slurm-spot", "Training", timeout: .seconds(120))
+                try await SpotTests.waitForStoredStep(app, "slurm-spot", atLeast: 8)
+                // when work of the default partition takes every node, Slurm preempts (and requeues) the spot job
+                let preemptor = try TestSlurm.client(
+                    cluster, "sbatch", ["--parsable", "--exclusive", "-N4", "-p", "debug", "--job-name=urgent-work", "-o", "/dev/null", "--wrap", "sleep 4"]
+                ).trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(!preemptor.isEmpty)
+                // then the attempt ends Interrupted (no retry spent), the job waits for the scavenger nodes, and resumes
+                // from its checkpoint once the urgent work is done
+                let job = try await app.waitForStatus("slurm-spot", "Completed", timeout: .seconds(180))
+                let attempts = job["attempts"] as? [[String: Any]] ?? []
+                #expect(attempts.count >= 2)
+                #expect((attempts.first?["end_reason"] as? String)?.hasPrefix("Interrupted: CapacityError") == true, "\(attempts.first ?? [:])")
+                let transitions = (job["secondary_status_transitions"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
+                #expect(transitions.contains("Interrupted") && transitions.contains("Restarting"))
+                let files = try app.unpack(try #require((job["model_artifacts"] as? [String: String])?["s3_model_artifacts"]))
+                let starts = (Self.file(files, "starts") ?? "").split(separator: "\n").compactMap { Int($0) }
+                #expect(starts.count >= 2 && starts.first == 0 && (starts.dropFirst().first ?? 0) >= 8, "starts \(starts)")
+                #expect(Self.file(files, "final-step") == "60\n")
+            }
+        }
+    }
+
     @Test func aJobWaitsPendingWithSlurmsReasonWhileTheNodesAreBusy() async throws {
         try await Self.withSlurm { cluster, slurm in
             // given every node busy with other work

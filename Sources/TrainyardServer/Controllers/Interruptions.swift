@@ -16,7 +16,8 @@ struct Interruptions: Sendable {
         let outcome = try await store.interruptHost(id: hostID, noticeSeconds: noticeSeconds, reason: reason)
         if case .interrupted(let host) = outcome {
             logger.warning("reclaiming host", metadata: ["job": "\(host.jobID)", "host": "\(host.id)", "reason": "\(reason)"])
-            if let reference = host.providerRef { await provisioner.reclaim(hosts: [host.id: reference]) }
+            // A spot host's agent takes SIGTERM as the notice; an on-demand one learns of it from its next heartbeat.
+            if host.spot, let reference = host.providerRef { await provisioner.reclaim(hosts: [host.id: reference]) }
         }
         return outcome
     }
