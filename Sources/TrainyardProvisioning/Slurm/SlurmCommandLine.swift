@@ -42,9 +42,15 @@ struct SlurmCommandLine: Sendable {
             process.terminate()
         }
         var status: Int32 = -1
-        for await code in exited.stream {
-            status = code
-            break
+        // A cancelled caller (a controller stopping on graceful shutdown) ends the tool at once rather than waiting
+        // out its timeout on a slurmctld that does not answer.
+        await withTaskCancellationHandler {
+            for await code in exited.stream {
+                status = code
+                break
+            }
+        } onCancel: {
+            process.terminate()
         }
         timeout.cancel()
         let (stdout, stderr) = await (out, err)

@@ -243,8 +243,23 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         return capacities
     }
 
+    /// Slurm's nodes, at most `maximumAge` seconds old; an older reading (up to 30 s) is answered at once while a
+    /// fresh one is taken in the background, so that a scheduling pass never waits for `sinfo`.
     func currentNodes(maximumAge: Double) async throws -> [SlurmNode] {
         if let cached = nodeCache.value(maximumAge: maximumAge) { return cached }
+        if let stale = nodeCache.value(maximumAge: 30) {
+            if nodeCache.beginRefresh() {
+                Task { [commands, nodeCache, logger] in
+                    defer { nodeCache.endRefresh() }
+                    do {
+                        nodeCache.store(try SlurmJSON.nodes(try await commands.run("sinfo", ["--json"])))
+                    } catch {
+                        logger.warning("sinfo failed; the last reading of the nodes stays in use", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            return stale
+        }
         let nodes = try SlurmJSON.nodes(try await commands.run("sinfo", ["--json"]))
         nodeCache.store(nodes)
         return nodes
@@ -294,4 +309,16 @@ final class NodeCache: Sendable {
     }
 
     func store(_ nodes: [SlurmNode]) { state.withLock { $0 = (nodes, ContinuousClock.now) } }
+
+    private let refreshing = Mutex(false)
+
+    /// Claims the one background refresh; false while another runs.
+    func beginRefresh() -> Bool {
+        refreshing.withLock { running in
+            defer { running = true }
+            return !running
+        }
+    }
+
+    func endRefresh() { refreshing.withLock { $0 = false } }
 }
