@@ -175,6 +175,11 @@ func printDescription(_ job: Components.Schemas.JobDescription) {
         ["Max run", "\(job.maxRun) s"], ["Created", job.creationTime.formatted(.iso8601)],
         ["Model artifacts", job.modelArtifacts.s3ModelArtifacts],
     ]
+    if let size = job.modelArtifacts.sizeBytes, let sha256 = job.modelArtifacts.sha256 { rows.append(["Model size / SHA-256", "\(size) B  \(sha256)"]) }
+    if let output = job.outputArtifacts {
+        rows.append(["Output artifacts", output.s3OutputArtifacts])
+        rows.append(["Output size / SHA-256", "\(output.sizeBytes) B  \(output.sha256)"])
+    }
     if let maxWait = job.maxWait { rows.insert(["Max wait", "\(maxWait) s"], at: 6) }
     if let command = job.command { rows.append(["Command", command.joined(separator: " ")]) }
     if let entryPoint = job.entryPoint { rows.append(["Entry point", entryPoint]) }
