@@ -104,7 +104,8 @@ let package = Package(
         .executableTarget(
             name: "trainyard",
             dependencies: [
-                "TrainyardServer", "Trainyard", "TrainyardCore",
+                "TrainyardServer", "Trainyard", "TrainyardCore", "TrainyardObjectStore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
