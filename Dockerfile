@@ -2,9 +2,9 @@
 ARG SWIFT_VERSION=6.3
 FROM swift:${SWIFT_VERSION}-noble AS build
 WORKDIR /src
-COPY Package.swift ./
-COPY Sources Sources
-COPY openapi openapi
+# The whole checkout (.dockerignore leaves out build outputs): SwiftPM wants every declared target's directory, tests
+# included, and the targets' openapi.yaml links point into openapi/.
+COPY . .
 RUN swift build -c release --product trainyard && swift build -c release --product trainyard-agent \
     && mkdir /out && cp "$(swift build -c release --show-bin-path)/trainyard" "$(swift build -c release --show-bin-path)/trainyard-agent" /out/
 
