@@ -226,12 +226,18 @@ extension PostgresStore {
                 "UPDATE attempts SET state = 'ended', ended_at = \(now), end_reason = \(endReason) WHERE id = \(attempt.id)", logger: logger)
             if let model {
                 try await connection.query(
-                    "UPDATE jobs SET model_artifacts = \(model.uri), model_size_bytes = \(model.sizeBytes), model_sha256 = \(model.sha256) WHERE id = \(job.id)",
+                    """
+                    UPDATE jobs SET model_artifacts = \(model.uri), model_size_bytes = \(model.sizeBytes), model_sha256 = \(model.sha256)
+                    WHERE id = \(job.id)
+                    """,
                     logger: logger)
             }
             if let output {
                 try await connection.query(
-                    "UPDATE jobs SET output_artifacts = \(output.uri), output_size_bytes = \(output.sizeBytes), output_sha256 = \(output.sha256) WHERE id = \(job.id)",
+                    """
+                    UPDATE jobs SET output_artifacts = \(output.uri), output_size_bytes = \(output.sizeBytes), output_sha256 = \(output.sha256)
+                    WHERE id = \(job.id)
+                    """,
                     logger: logger)
             }
             try await apply(transitions, state: machine.state, to: job, on: connection, now: now)

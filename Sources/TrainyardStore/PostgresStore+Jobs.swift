@@ -206,7 +206,8 @@ extension PostgresStore {
             id: id, projectID: projectID, projectName: projectName, name: name, spec: spec, status: status, secondaryStatus: secondary,
             failureReason: failure, createdAt: created, lastModifiedAt: modified, trainingStartTime: started, trainingEndTime: ended,
             modelArtifacts: model, interruptions: interruptions,
-            model: try artifact(model, sizeAt: 14, in: row), output: try artifact(try row.makeRandomAccess()[16].decode(String?.self, context: .default), sizeAt: 17, in: row))
+            model: try artifact(model, sizeAt: 14, in: row),
+            output: try artifact(try row.makeRandomAccess()[16].decode(String?.self, context: .default), sizeAt: 17, in: row))
     }
 
     /// The artifact whose URI is `uri`, with the size and digest at `sizeAt` and the next column, when both are there.

@@ -25,7 +25,10 @@ struct SubmitJob: AsyncParsableCommand {
     @Option(help: "The script each worker runs, relative to --source-dir (entry_point).") var entryPoint: String?
     @Option(
         help: ArgumentHelp(
-            "A local directory, packed and uploaded to <output bucket>/<job>/source/sourcedir.tar.gz with this machine's object store settings (TRAINYARD_OBJECT_STORE, …), or an s3:// or file:// URI used as is (source_dir).",
+            """
+            A local directory, packed and uploaded to <output bucket>/<job>/source/sourcedir.tar.gz with this machine's object store settings \
+            (TRAINYARD_OBJECT_STORE, …), or an s3:// or file:// URI used as is (source_dir).
+            """,
             valueName: "dir"))
     var sourceDir: String?
     @Option(name: .customLong("hyperparameter"), help: "key=value, repeatable.") var hyperparameters: [String] = []
@@ -192,7 +195,9 @@ func printDescription(_ job: Components.Schemas.JobDescription) {
         ["Max run", "\(job.maxRun) s"], ["Created", job.creationTime.formatted(.iso8601)],
         ["Model artifacts", job.modelArtifacts.s3ModelArtifacts],
     ]
-    if let size = job.modelArtifacts.sizeBytes, let sha256 = job.modelArtifacts.sha256 { rows.append(["Model size / SHA-256", "\(size) B  \(sha256)"]) }
+    if let size = job.modelArtifacts.sizeBytes, let sha256 = job.modelArtifacts.sha256 {
+        rows.append(["Model size / SHA-256", "\(size) B  \(sha256)"])
+    }
     if let output = job.outputArtifacts {
         rows.append(["Output artifacts", output.s3OutputArtifacts])
         rows.append(["Output size / SHA-256", "\(output.sizeBytes) B  \(output.sha256)"])

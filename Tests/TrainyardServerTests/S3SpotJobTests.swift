@@ -93,10 +93,11 @@ import TrainyardTestSupport
             try TarArchive.extract(scratch + "/model.tar.gz", into: scratch + "/model")
             var shards: [Substring] = []
             for host in ["algo-1", "algo-2"] {
-                let starts = try String(contentsOfFile: "\(scratch)/model/starts-\(host)", encoding: .utf8).split(separator: "\n").compactMap { Int($0) }
+                let starts = try String(contentsOfFile: "\(scratch)/model/starts-\(host)", encoding: .utf8)
+                    .split(separator: "\n").compactMap { Int($0) }
                 // the first attempt started from nothing, the second where the final sync within the notice left it
                 #expect(starts.count == 2 && starts.first == 0, "\(host) started at \(starts)")
-                #expect(starts.last == interruptedAt[host] && (starts.last ?? 0) >= 5, "\(host) started at \(starts), interrupted at \(interruptedAt)")
+                #expect(starts.last == interruptedAt[host] && (starts.last ?? 0) >= 5, "\(host): starts \(starts), interrupted at \(interruptedAt)")
                 #expect(try String(contentsOfFile: "\(scratch)/model/final-step-\(host)", encoding: .utf8) == "40\n")
                 shards += try String(contentsOfFile: "\(scratch)/model/train-\(host)", encoding: .utf8).split(separator: "\n")
             }

@@ -94,8 +94,8 @@ import TrainyardTestSupport
             let environment = ["TRAINYARD_URL": app.baseURL, "TRAINYARD_API_KEY": TestApp.adminToken, "TRAINYARD_DATA_DIR": app.dataDirectory]
             // when no name is given
             let (status, output) = try await Self.cli(
-                ["jobs", "submit", "--instance-type", "ml.m5.large", "--output-path", "s3://models/", "--source-dir", "src", "--entry-point", "train.py",
-                 "--wait"],
+                ["jobs", "submit", "--instance-type", "ml.m5.large", "--output-path", "s3://models/", "--source-dir", "src",
+                 "--entry-point", "train.py", "--wait"],
                 in: app.dataDirectory, environment: environment)
             // then the SDK-style name is the entry point's stem and a timestamp, and the archive is in s3://models
             #expect(status == 0, "\(output)")
