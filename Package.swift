@@ -49,6 +49,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 // The S3 store's HTTP client.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // Merged archives' SHA-256 for the job description.
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
@@ -102,7 +104,8 @@ let package = Package(
         .executableTarget(
             name: "trainyard",
             dependencies: [
-                "TrainyardServer", "Trainyard", "TrainyardCore",
+                "TrainyardServer", "Trainyard", "TrainyardCore", "TrainyardObjectStore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

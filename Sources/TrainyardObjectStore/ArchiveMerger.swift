@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 
@@ -14,10 +15,10 @@ public struct ArchiveMerger: Sendable {
         self.logger = logger
     }
 
-    /// Merges `archives` (host name and archive URI, in host order) into the archive at `destination`; answers the
-    /// paths that clashed.
+    /// Merges `archives` (host name and archive URI, in host order) into the archive at `destination`; answers what was
+    /// uploaded (its size and SHA-256) and the paths that clashed.
     @discardableResult
-    public func merge(_ archives: [(host: String, uri: String)], into destination: String) async throws -> [String] {
+    public func merge(_ archives: [(host: String, uri: String)], into destination: String) async throws -> MergedArchive {
         let work = "\(scratchDirectory)/merge-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: work) }
         let merged = "\(work)/merged"
@@ -50,7 +51,35 @@ public struct ArchiveMerger: Sendable {
         }
         let result = "\(work)/result.tar.gz"
         try TarArchive.create(result, from: merged)
+        // The digest is of the local file that is then uploaded as is: one more sequential read of a file the page
+        // cache still holds, in 1 MiB pieces, never the whole archive in memory.
+        let (size, sha256) = try Self.sizeAndSHA256(of: result)
         try await location.upload(file: result, to: destination)
-        return clashes
+        return MergedArchive(uri: destination, sizeBytes: size, sha256: sha256, clashes: clashes)
     }
+
+    /// The file's size and SHA-256 (lowercase hex), read in 1 MiB pieces.
+    public static func sizeAndSHA256(of path: String) throws -> (Int64, String) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ObjectStoreError.noSuchKey(bucket: "file", key: path) }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var size: Int64 = 0
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(data: chunk)
+            size += Int64(chunk.count)
+        }
+        return (size, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+    }
+}
+
+/// One merged archive as uploaded.
+public struct MergedArchive: Sendable, Equatable {
+    /// Where it was uploaded.
+    public var uri: String
+    /// Its size in bytes.
+    public var sizeBytes: Int64
+    /// The SHA-256 of its bytes, lowercase hex.
+    public var sha256: String
+    /// The relative paths several hosts wrote; the lowest-numbered host's copy was kept.
+    public var clashes: [String]
 }

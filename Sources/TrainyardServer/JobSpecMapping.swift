@@ -84,7 +84,11 @@ enum JobSpecMapping {
             creationTime: job.createdAt, lastModifiedTime: job.lastModifiedAt, trainingStartTime: job.trainingStartTime,
             trainingEndTime: job.trainingEndTime, trainingTimeSeconds: trainingSeconds, billableTimeSeconds: billableSeconds,
             spotSavingsPercent: spotSavings(spot: spec.useSpotInstances, training: trainingSeconds, billable: billableSeconds),
-            modelArtifacts: .init(s3ModelArtifacts: job.modelArtifacts ?? "\(output)/\(job.name)/output/model.tar.gz"), finalMetricDataList: finalMetrics.map { .init(metricName: $0.name, value: $0.value, timestamp: $0.time) },
+            modelArtifacts: .init(
+                s3ModelArtifacts: job.modelArtifacts ?? "\(output)/\(job.name)/output/model.tar.gz", sizeBytes: job.model?.sizeBytes,
+                sha256: job.model?.sha256),
+            outputArtifacts: job.output.map { .init(s3OutputArtifacts: $0.uri, sizeBytes: $0.sizeBytes, sha256: $0.sha256) },
+            finalMetricDataList: finalMetrics.map { .init(metricName: $0.name, value: $0.value, timestamp: $0.time) },
             secondaryStatusTransitions: transitions, attempts: attempts.map(attempt), warmPoolStatus: nil, command: spec.command, entryPoint: spec.entryPoint,
             sourceDir: spec.sourceDir, imageUri: spec.imageURI, hyperparameters: .init(additionalProperties: spec.hyperparameters),
             environment: .init(additionalProperties: spec.environment), tags: .init(additionalProperties: spec.tags),

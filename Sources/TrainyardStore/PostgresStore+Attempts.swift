@@ -177,8 +177,9 @@ extension PostgresStore {
     }
 
     /// Ends a finalized attempt and moves its job to where the outcome leads, in one transaction.
-    /// `modelArtifacts` is the merged model's URI when one was uploaded.
-    public func finishAttempt(_ work: FinalizeWork, modelArtifacts: String?, now: Date = Date()) async throws {
+    /// `model` and `output` are the merged archives when they were uploaded (an attempt that uploaded none keeps what
+    /// an earlier one left).
+    public func finishAttempt(_ work: FinalizeWork, model: UploadedArtifact?, output: UploadedArtifact? = nil, now: Date = Date()) async throws {
         try await client.transaction(logger: logger) { connection in
             let attempt = try await lockAttempt(on: connection, id: work.attempt.id)
             guard attempt.state == "ending" else { return }
@@ -223,8 +224,21 @@ extension PostgresStore {
             }
             try await connection.query(
                 "UPDATE attempts SET state = 'ended', ended_at = \(now), end_reason = \(endReason) WHERE id = \(attempt.id)", logger: logger)
-            if let modelArtifacts {
-                try await connection.query("UPDATE jobs SET model_artifacts = \(modelArtifacts) WHERE id = \(job.id)", logger: logger)
+            if let model {
+                try await connection.query(
+                    """
+                    UPDATE jobs SET model_artifacts = \(model.uri), model_size_bytes = \(model.sizeBytes), model_sha256 = \(model.sha256)
+                    WHERE id = \(job.id)
+                    """,
+                    logger: logger)
+            }
+            if let output {
+                try await connection.query(
+                    """
+                    UPDATE jobs SET output_artifacts = \(output.uri), output_size_bytes = \(output.sizeBytes), output_sha256 = \(output.sha256)
+                    WHERE id = \(job.id)
+                    """,
+                    logger: logger)
             }
             try await apply(transitions, state: machine.state, to: job, on: connection, now: now)
         }

@@ -5,8 +5,11 @@ import TrainyardCore
 extension PostgresStore {
     static let jobColumns = """
         j.id, j.project_id, p.name, j.name, j.spec::text, j.status, j.secondary_status, j.failure_reason,
-        j.created_at, j.last_modified_at, j.training_start_time, j.training_end_time, j.model_artifacts, j.interruptions
+        j.created_at, j.last_modified_at, j.training_start_time, j.training_end_time, j.model_artifacts, j.interruptions,
+        j.model_size_bytes, j.model_sha256, j.output_artifacts, j.output_size_bytes, j.output_sha256
         """
+    /// How many columns `jobColumns` names: a query may select more after them.
+    static let jobColumnCount = 19
 
     /// Writes a new job and its `created` event in one transaction, honouring an `Idempotency-Key`.
     ///
@@ -77,7 +80,7 @@ extension PostgresStore {
             logger: logger)
         for try await row in rows {
             let job = try Self.decodeJob(row)
-            let storedHash = try row.makeRandomAccess()[14].decode(String?.self, context: .default)
+            let storedHash = try row.makeRandomAccess()[Self.jobColumnCount].decode(String?.self, context: .default)
             return storedHash == requestHash ? .replayed(job) : .idempotencyKeyReused(existingJob: job.name)
         }
         return nil
@@ -202,7 +205,18 @@ extension PostgresStore {
         return JobRecord(
             id: id, projectID: projectID, projectName: projectName, name: name, spec: spec, status: status, secondaryStatus: secondary,
             failureReason: failure, createdAt: created, lastModifiedAt: modified, trainingStartTime: started, trainingEndTime: ended,
-            modelArtifacts: model, interruptions: interruptions)
+            modelArtifacts: model, interruptions: interruptions,
+            model: try artifact(model, sizeAt: 14, in: row),
+            output: try artifact(try row.makeRandomAccess()[16].decode(String?.self, context: .default), sizeAt: 17, in: row))
+    }
+
+    /// The artifact whose URI is `uri`, with the size and digest at `sizeAt` and the next column, when both are there.
+    static func artifact(_ uri: String?, sizeAt index: Int, in row: PostgresRow) throws -> UploadedArtifact? {
+        let columns = row.makeRandomAccess()
+        guard let uri, let size = try columns[index].decode(Int64?.self, context: .default),
+            let sha256 = try columns[index + 1].decode(String?.self, context: .default)
+        else { return nil }
+        return UploadedArtifact(uri: uri, sizeBytes: size, sha256: sha256)
     }
 }
 

@@ -45,10 +45,27 @@ public struct JobRecord: Sendable, Equatable {
     public var modelArtifacts: String?
     /// How many attempts ended by a spot interruption.
     public var interruptions: Int = 0
+    /// `model.tar.gz` with its size and SHA-256, once the finalizer uploaded it.
+    public var model: UploadedArtifact?
+    /// `output.tar.gz` with its size and SHA-256, once the finalizer uploaded it.
+    public var output: UploadedArtifact?
 
     /// The state the Core state machine works on.
     public var state: JobState {
         JobState(status: status, secondaryStatus: secondaryStatus, failureReason: failureReason, interruptions: interruptions)
+    }
+}
+
+/// An archive the finalizer uploaded: where, how many bytes, and the SHA-256 (lowercase hex) of those bytes.
+public struct UploadedArtifact: Sendable, Equatable {
+    public var uri: String
+    public var sizeBytes: Int64
+    public var sha256: String
+
+    public init(uri: String, sizeBytes: Int64, sha256: String) {
+        self.uri = uri
+        self.sizeBytes = sizeBytes
+        self.sha256 = sha256
     }
 }
 

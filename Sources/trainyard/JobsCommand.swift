@@ -22,6 +22,15 @@ struct SubmitJob: AsyncParsableCommand {
     @Option(help: "Maximum training seconds (max_run).") var maxRun: Int?
     @Option(help: "Maximum seconds of waiting plus training, spot only (max_wait).") var maxWait: Int?
     @Option(help: "Where model.tar.gz goes (output_path).") var outputPath: String?
+    @Option(help: "The script each worker runs, relative to --source-dir (entry_point).") var entryPoint: String?
+    @Option(
+        help: ArgumentHelp(
+            """
+            A local directory, packed and uploaded to <output bucket>/<job>/source/sourcedir.tar.gz with this machine's object store settings \
+            (TRAINYARD_OBJECT_STORE, …), or an s3:// or file:// URI used as is (source_dir).
+            """,
+            valueName: "dir"))
+    var sourceDir: String?
     @Option(name: .customLong("hyperparameter"), help: "key=value, repeatable.") var hyperparameters: [String] = []
     @Option(name: .customLong("env"), help: "KEY=value, repeatable.") var environment: [String] = []
     @Option(help: "Idempotency-Key: a retry with the same key returns the same job.") var idempotencyKey: String?
@@ -42,6 +51,17 @@ struct SubmitJob: AsyncParsableCommand {
             if let maxWait { spec.maxWait = maxWait }
             if let outputPath { spec.outputPath = outputPath }
             if !command.isEmpty { spec.command = command }
+            if let entryPoint { spec.entryPoint = entryPoint }
+            if let sourceDir {
+                if sourceDir.hasPrefix("s3://") || sourceDir.hasPrefix("file://") {
+                    spec.sourceDir = sourceDir
+                } else {
+                    // The archive's key holds the job name, so the name is fixed before the upload, as the SDK fixes it.
+                    let jobName = spec.name ?? SourceUpload.jobName(entryPoint: spec.entryPoint)
+                    spec.name = jobName
+                    spec.sourceDir = try await SourceUpload().upload(directory: sourceDir, job: jobName, outputPath: spec.outputPath)
+                }
+            }
             if !hyperparameters.isEmpty {
                 var map = spec.hyperparameters?.additionalProperties ?? [:]
                 for pair in hyperparameters { let (key, value) = try split(pair, flag: "--hyperparameter"); map[key] = value }
@@ -175,6 +195,13 @@ func printDescription(_ job: Components.Schemas.JobDescription) {
         ["Max run", "\(job.maxRun) s"], ["Created", job.creationTime.formatted(.iso8601)],
         ["Model artifacts", job.modelArtifacts.s3ModelArtifacts],
     ]
+    if let size = job.modelArtifacts.sizeBytes, let sha256 = job.modelArtifacts.sha256 {
+        rows.append(["Model size / SHA-256", "\(size) B  \(sha256)"])
+    }
+    if let output = job.outputArtifacts {
+        rows.append(["Output artifacts", output.s3OutputArtifacts])
+        rows.append(["Output size / SHA-256", "\(output.sizeBytes) B  \(output.sha256)"])
+    }
     if let maxWait = job.maxWait { rows.insert(["Max wait", "\(maxWait) s"], at: 6) }
     if let command = job.command { rows.append(["Command", command.joined(separator: " ")]) }
     if let entryPoint = job.entryPoint { rows.append(["Entry point", entryPoint]) }

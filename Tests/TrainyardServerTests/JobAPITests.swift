@@ -20,7 +20,7 @@ import Testing
             #expect(job["instance_count"] as? Int == 2)
             #expect(job["max_wait"] as? Int == 7200)
             #expect((job["hyperparameters"] as? [String: String]) == ["epochs": "3"])
-            #expect((job["model_artifacts"] as? [String: String])?["s3_model_artifacts"] == "s3://models/mnist-1/output/model.tar.gz")
+            #expect(((job["model_artifacts"] as? [String: Any])?["s3_model_artifacts"] as? String) == "s3://models/mnist-1/output/model.tar.gz")
             let transitions = job["secondary_status_transitions"] as? [[String: Any]] ?? []
             #expect(transitions.map { $0["status"] as? String } == ["Starting"])
             let train = (job["inputs"] as? [String: Any])?["train"] as? [String: Any]

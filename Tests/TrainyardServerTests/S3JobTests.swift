@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import Testing
@@ -36,7 +37,7 @@ import TrainyardTestSupport
             try await app.submit(body)
             let job = try await app.waitForStatus("s3-job", "Completed", timeout: .seconds(120))
             // then: the merged model is in S3, with both hosts' shares
-            let model = try #require((job["model_artifacts"] as? [String: String])?["s3_model_artifacts"])
+            let model = try #require(((job["model_artifacts"] as? [String: Any])?["s3_model_artifacts"] as? String))
             #expect(model == "s3://\(bucket)/models/s3-job/output/model.tar.gz")
             try await store.get(bucket: bucket, key: "models/s3-job/output/model.tar.gz", toFile: scratch + "/model.tar.gz")
             try TarArchive.extract(scratch + "/model.tar.gz", into: scratch + "/model")
@@ -44,8 +45,24 @@ import TrainyardTestSupport
             let two = try String(contentsOfFile: scratch + "/model/train-algo-2", encoding: .utf8)
             #expect(Set((one + two).split(separator: "\n")) == ["part-0.txt", "part-1.txt", "part-2.txt", "part-3.txt"])
             #expect(!one.isEmpty && !two.isEmpty)
-            #expect(try await store.head(bucket: bucket, key: "models/s3-job/output/output.tar.gz") != nil)
+            // and the description's sizes and digests are those of the objects as downloaded from S3
+            let artifacts = try #require(job["model_artifacts"] as? [String: Any])
+            let (modelSize, modelDigest) = try Self.sizeAndSHA256(scratch + "/model.tar.gz")
+            #expect(artifacts["size_bytes"] as? Int == modelSize)
+            #expect(artifacts["sha256"] as? String == modelDigest)
+            let outputs = try #require(job["output_artifacts"] as? [String: Any])
+            #expect(outputs["s3_output_artifacts"] as? String == "s3://\(bucket)/models/s3-job/output/output.tar.gz")
+            try await store.get(bucket: bucket, key: "models/s3-job/output/output.tar.gz", toFile: scratch + "/output.tar.gz")
+            let (outputSize, outputDigest) = try Self.sizeAndSHA256(scratch + "/output.tar.gz")
+            #expect(outputs["size_bytes"] as? Int == outputSize && outputSize > 0)
+            #expect(outputs["sha256"] as? String == outputDigest)
         }
+    }
+
+    /// Size and SHA-256 (hex) of a file, computed here, independently of the server's code.
+    static func sizeAndSHA256(_ path: String) throws -> (Int, String) {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return (data.count, SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined())
     }
 
     @Test func aWrongSecretStopsTheServerAtStartNamingTheVariable() async throws {

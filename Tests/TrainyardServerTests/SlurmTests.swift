@@ -56,7 +56,7 @@ import TrainyardTestSupport
                     transitions.removeSubrange(pending...(pending + 1))
                 }
                 #expect(transitions == ["Starting", "LaunchingMLInstances", "PreparingTrainingStack", "Downloading", "Training", "Uploading", "Completed"])
-                let files = try app.unpack(try #require((job["model_artifacts"] as? [String: String])?["s3_model_artifacts"]))
+                let files = try app.unpack(try #require(((job["model_artifacts"] as? [String: Any])?["s3_model_artifacts"] as? String)))
                 let node1 = try #require(Self.file(files, "node-algo-1")).trimmingCharacters(in: .whitespacesAndNewlines)
                 let node2 = try #require(Self.file(files, "node-algo-2")).trimmingCharacters(in: .whitespacesAndNewlines)
                 #expect(Self.file(files, "hosts-algo-2") == #"["algo-1","algo-2"]"# + "\n")
@@ -79,7 +79,7 @@ import TrainyardTestSupport
                 let (status, _) = try await app.request(.POST, "/v1/jobs/slurm-stop/stop")
                 #expect(status == 202)
                 let job = try await app.waitForStatus("slurm-stop", "Stopped", timeout: .seconds(60))
-                let files = try app.unpack(try #require((job["model_artifacts"] as? [String: String])?["s3_model_artifacts"]))
+                let files = try app.unpack(try #require(((job["model_artifacts"] as? [String: Any])?["s3_model_artifacts"] as? String)))
                 #expect(Self.file(files, "term-algo-1") == "term\n")
                 #expect(Self.file(files, "term-algo-2") == "term\n")
                 // and the Slurm job is over

@@ -84,7 +84,7 @@ import Glibc
             #expect(attempts.prefix(2).allSatisfy { ($0["end_reason"] as? String)?.hasPrefix("Interrupted: CapacityError") == true })
             #expect((attempts.first?["hosts"] as? [[String: Any]])?.first?["state"] as? String == "interrupted")
             #expect((attempts.last?["hosts"] as? [[String: Any]])?.first?["last_checkpoint_sync_time"] != nil)
-            let files = try app.unpack(try #require((job["model_artifacts"] as? [String: String])?["s3_model_artifacts"]))
+            let files = try app.unpack(try #require(((job["model_artifacts"] as? [String: Any])?["s3_model_artifacts"] as? String)))
             let starts = (files["./starts"] ?? files["starts"] ?? "").split(separator: "\n").compactMap { Int($0) }
             #expect(starts.count == 3 && starts.first == 0)
             // the final sync within the notice saved the step the script reached when it was told to stop
@@ -141,7 +141,7 @@ import Glibc
             let transitions = (job["secondary_status_transitions"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
             let afterInterruption = Array(transitions.drop { $0 != "Interrupted" }.prefix(4))
             #expect(afterInterruption == ["Interrupted", "Pending", "Restarting", "LaunchingMLInstances"])
-            let files = try app.unpack(try #require((job["model_artifacts"] as? [String: String])?["s3_model_artifacts"]))
+            let files = try app.unpack(try #require(((job["model_artifacts"] as? [String: Any])?["s3_model_artifacts"] as? String)))
             #expect((files["./starts"] ?? files["starts"] ?? "").split(separator: "\n").count == 2)
         }
     }

@@ -25,7 +25,8 @@ struct Finalizer: Sendable {
         var logger = self.logger
         logger[metadataKey: "job"] = "\(work.job.name)"
         logger[metadataKey: "attempt"] = "\(work.attempt.number)"
-        var modelURI: String?
+        var model: UploadedArtifact?
+        var output: UploadedArtifact?
         switch work.outcome {
         // An interrupted attempt's outputs are merged too: should max_wait end the job before another attempt
         // finishes, its outputs so far are what the job leaves.
@@ -36,27 +37,28 @@ struct Finalizer: Sendable {
             let models = hosts.compactMap { host in host.modelArchive.map { (host: host.name, uri: $0) } }
             let outputs = hosts.compactMap { host in host.outputArchive.map { (host: host.name, uri: $0) } }
             do {
-                if !models.isEmpty {
-                    try await merger.merge(models, into: base + "/output/model.tar.gz")
-                    modelURI = base + "/output/model.tar.gz"
-                }
-                if !outputs.isEmpty { try await merger.merge(outputs, into: base + "/output/output.tar.gz") }
+                if !models.isEmpty { model = Self.uploaded(try await merger.merge(models, into: base + "/output/model.tar.gz")) }
+                if !outputs.isEmpty { output = Self.uploaded(try await merger.merge(outputs, into: base + "/output/output.tar.gz")) }
             } catch {
                 logger.error("merging the hosts' outputs failed", metadata: ["error": "\(error)"])
                 if case .interrupted = work.outcome {
                     // The checkpoints are what a restart needs; a later attempt uploads the model again.
-                    try await store.finishAttempt(work, modelArtifacts: nil)
+                    try await store.finishAttempt(work, model: nil)
                     return
                 }
                 let reason = "InternalServerError: uploading the model failed: \(error)"
-                try await store.finishAttempt(FinalizeWork(job: work.job, attempt: work.attempt, outcome: .failed(reason: reason)), modelArtifacts: nil)
+                try await store.finishAttempt(FinalizeWork(job: work.job, attempt: work.attempt, outcome: .failed(reason: reason)), model: nil)
                 return
             }
         case .retry, .failed:
             break
         }
-        try await store.finishAttempt(work, modelArtifacts: modelURI)
+        try await store.finishAttempt(work, model: model, output: output)
         logger.info("attempt finished", metadata: ["outcome": "\(work.outcome)"])
+    }
+
+    static func uploaded(_ archive: MergedArchive) -> UploadedArtifact {
+        UploadedArtifact(uri: archive.uri, sizeBytes: archive.sizeBytes, sha256: archive.sha256)
     }
 
     /// `<output_path>/<job name>`, as SageMaker lays it out.

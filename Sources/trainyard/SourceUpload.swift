@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import TrainyardObjectStore
+import TrainyardServer
+
+/// `--source-dir ./src`: packs a local directory as `sourcedir.tar.gz` and uploads it where the SageMaker Python SDK
+/// does, `s3://<output bucket>/<job>/source/sourcedir.tar.gz`, with the object store settings `serve` reads
+/// (`TRAINYARD_OBJECT_STORE`, `TRAINYARD_S3_ENDPOINT`, `AWS_*`; by default the filesystem store under
+/// `<TRAINYARD_DATA_DIR or ./.trainyard>/objects`). The upload is the client's, with its own credentials, as the SDK's
+/// is: the service has no upload endpoint.
+struct SourceUpload {
+    var environment: [String: String] = ProcessInfo.processInfo.environment
+
+    /// Where the archive of job `job` goes: the bucket of `outputPath` (or the service's default bucket), then
+    /// `<job>/source/sourcedir.tar.gz`; a `file://` output path keeps its directory.
+    func destination(job: String, outputPath: String?, settings: ObjectStoreSettings) -> String {
+        guard let outputPath, !outputPath.isEmpty else { return "s3://\(settings.defaultBucket)/\(job)/source/sourcedir.tar.gz" }
+        if outputPath.hasPrefix("s3://") {
+            let bucket = outputPath.dropFirst("s3://".count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? settings.defaultBucket
+            return "s3://\(bucket)/\(job)/source/sourcedir.tar.gz"
+        }
+        var base = outputPath
+        while base.hasSuffix("/") { base.removeLast() }
+        return "\(base)/\(job)/source/sourcedir.tar.gz"
+    }
+
+    /// Packs `directory` and uploads it for job `job`; answers the archive's URI, for `source_dir`.
+    func upload(directory: String, job: String, outputPath: String?) async throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError.input("--source-dir \(directory) is not a directory")
+        }
+        let settings: ObjectStoreSettings
+        do {
+            settings = try ObjectStoreSettings.fromEnvironment(environment)
+        } catch {
+            throw CLIError.input("cannot upload --source-dir: \(error)")
+        }
+        let dataDirectory = environment["TRAINYARD_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./.trainyard"
+        let absoluteData = dataDirectory.hasPrefix("/") ? dataDirectory : FileManager.default.currentDirectoryPath + "/" + dataDirectory
+        let store = try settings.clientStore(dataDirectory: absoluteData, logger: Logger(label: "trainyard.cli"))
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-source-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let archive = scratch + "/sourcedir.tar.gz"
+        try TarArchive.create(archive, from: directory)
+        let uri = destination(job: job, outputPath: outputPath, settings: settings)
+        do {
+            try await ObjectLocation(store: store).upload(file: archive, to: uri)
+        } catch {
+            throw CLIError.input("cannot upload --source-dir to \(uri): \(error)")
+        }
+        return uri
+    }
+
+    /// A job name for a submission that names none, as the SDK makes one: a base (the entry point's stem) and the
+    /// time to the millisecond, `train-2026-12-01-08-30-00-123`.
+    static func jobName(entryPoint: String?, now: Date = Date()) -> String {
+        let stem = ((entryPoint ?? "job") as NSString).lastPathComponent.split(separator: ".").first.map(String.init) ?? "job"
+        var base = String(stem.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "-" })
+        while base.hasPrefix("-") { base.removeFirst() }
+        while base.hasSuffix("-") { base.removeLast() }
+        if base.isEmpty { base = "job" }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .nanosecond], from: now)
+        let stamp = String(
+            format: "%04d-%02d-%02d-%02d-%02d-%02d-%03d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0,
+            parts.second ?? 0, (parts.nanosecond ?? 0) / 1_000_000)
+        return String(base.prefix(63 - stamp.count - 1)) + "-" + stamp
+    }
+}
