@@ -26,7 +26,7 @@ public struct FileSystemObjectStore: ObjectStore {
         let temporary = "\(directory)/.tmp-\(UUID().uuidString)"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: source, toPath: temporary)
+            try FileCopy.copy(from: source, to: temporary)
             guard rename(temporary, target) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
@@ -40,8 +40,15 @@ public struct FileSystemObjectStore: ObjectStore {
         guard FileManager.default.fileExists(atPath: source) else { throw ObjectStoreError.noSuchKey(bucket: bucket, key: key) }
         do {
             try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try? FileManager.default.removeItem(atPath: destination)
-            try FileManager.default.copyItem(atPath: source, toPath: destination)
+            // Beside the destination, then renamed: a reader of the file never sees half the object.
+            let temporary = destination + ".tmp-\(UUID().uuidString)"
+            do {
+                try FileCopy.copy(from: source, to: temporary)
+                guard rename(temporary, destination) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            } catch {
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw error
+            }
         } catch {
             throw ObjectStoreError.io(bucket: bucket, key: key, reason: "\(error)")
         }

@@ -18,7 +18,7 @@ public struct ObjectLocation: Sendable {
         case .file(let path):
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try? FileManager.default.removeItem(atPath: path)
-            try FileManager.default.copyItem(atPath: file, toPath: path)
+            try FileCopy.copy(from: file, to: path)
         }
     }
 
@@ -31,7 +31,7 @@ public struct ObjectLocation: Sendable {
             guard FileManager.default.fileExists(atPath: path) else { throw ObjectStoreError.noSuchKey(bucket: "file", key: path) }
             try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try? FileManager.default.removeItem(atPath: file)
-            try FileManager.default.copyItem(atPath: path, toPath: file)
+            try FileCopy.copy(from: path, to: file)
         }
     }
 

@@ -27,6 +27,7 @@ public struct S3ObjectStore: ObjectStore {
         self.httpClient = httpClient
         self.logger = logger
         self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "s3")
+        _ = LargeBufferAllocation.fixed
         (scheme, endpointHost, endpointPort) = try configuration.endpointParts()
     }
 

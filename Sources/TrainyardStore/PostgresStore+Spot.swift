@@ -39,7 +39,10 @@ extension PostgresStore {
     public func interruptHost(id: String, noticeSeconds: Double, reason: String, now: Date = Date()) async throws -> HostInterruption {
         try await client.transaction(logger: logger) { connection in
             var found: HostRecord?
-            for try await row in try await connection.query("SELECT \(unescaped: Self.hostColumns) FROM hosts h WHERE h.id = \(id)", logger: logger) {
+            // Lock order as heartbeats take it: the host, then its attempt (the other order deadlocks with them).
+            for try await row in try await connection.query(
+                "SELECT \(unescaped: Self.hostColumns) FROM hosts h WHERE h.id = \(id) FOR UPDATE", logger: logger)
+            {
                 found = try Self.decodeHost(row)
             }
             guard let host = found else { return .notFound }
