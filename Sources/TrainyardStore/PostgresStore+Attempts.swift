@@ -127,20 +127,25 @@ extension PostgresStore {
 
     /// Jobs training past `max_run` (training time summed over attempts) are stopped with `MaxRuntimeExceeded`.
     public func enforceMaxRuntime(graceSeconds: Double, now: Date = Date()) async throws -> [String] {
-        var overdue: [(Int64, String)] = []
-        for try await (projectID, name) in try await client.query(
+        try await stopEvery(
             """
             SELECT j.project_id, j.name FROM jobs j
             WHERE j.status = 'InProgress' AND j.training_start_time IS NOT NULL
               AND (SELECT coalesce(sum(extract(epoch FROM coalesce(a.ended_at, \(now)) - a.training_started_at)), 0)
                    FROM attempts a WHERE a.job_id = j.id AND a.training_started_at IS NOT NULL) > (j.spec->>'max_run')::double precision
-            """, logger: logger
-        ).decode((Int64, String).self) {
-            overdue.append((projectID, name))
+            """, reason: .maxRuntime, graceSeconds: graceSeconds, now: now)
+    }
+
+    /// Stops every job `overdue` lists (its project id and name) for `reason`; answers the names of those stopped (a job
+    /// that ended or was stopped meanwhile is left alone).
+    func stopEvery(_ overdue: PostgresQuery, reason: StopReason, graceSeconds: Double, now: Date) async throws -> [String] {
+        var jobs: [(Int64, String)] = []
+        for try await (projectID, name) in try await client.query(overdue, logger: logger).decode((Int64, String).self) {
+            jobs.append((projectID, name))
         }
         var stopped: [String] = []
-        for (projectID, name) in overdue {
-            if (try? await requestStop(projectID: projectID, name: name, reason: .maxRuntime, graceSeconds: graceSeconds, now: now)) != nil {
+        for (projectID, name) in jobs {
+            if (try? await requestStop(projectID: projectID, name: name, reason: reason, graceSeconds: graceSeconds, now: now)) != nil {
                 stopped.append(name)
             }
         }

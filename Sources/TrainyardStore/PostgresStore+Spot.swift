@@ -120,22 +120,11 @@ extension PostgresStore {
     /// with `MaxWaitTimeExceeded`: a running attempt gets `graceSeconds` and its outputs are uploaded; a waiting job
     /// ends at once. Answers the names of the jobs stopped.
     public func enforceMaxWait(graceSeconds: Double, now: Date = Date()) async throws -> [String] {
-        var overdue: [(Int64, String)] = []
-        for try await (projectID, name) in try await client.query(
+        try await stopEvery(
             """
             SELECT j.project_id, j.name FROM jobs j
             WHERE j.status = 'InProgress' AND j.use_spot AND j.spec ? 'max_wait'
               AND j.created_at + make_interval(secs => (j.spec->>'max_wait')::double precision) <= \(now)
-            """, logger: logger
-        ).decode((Int64, String).self) {
-            overdue.append((projectID, name))
-        }
-        var stopped: [String] = []
-        for (projectID, name) in overdue {
-            if (try? await requestStop(projectID: projectID, name: name, reason: .maxWait, graceSeconds: graceSeconds, now: now)) != nil {
-                stopped.append(name)
-            }
-        }
-        return stopped
+            """, reason: .maxWait, graceSeconds: graceSeconds, now: now)
     }
 }

@@ -16,18 +16,25 @@ import TrainyardTestSupport
                 endpoint: server.endpoint, credentials: SigV4Credentials(accessKeyID: TestSeaweed.accessKey, secretAccessKey: secret)))
     }
 
-    @Test func aTwoHostJobStagesS3InputsAndLeavesItsModelInS3() async throws {
-        // given: a dataset in S3, sharded over two hosts
+    /// A fresh bucket on the shared SeaweedFS named `<prefix>-…`, holding `datasets/numbers/part-0.txt` … `part-3.txt`
+    /// ("sample N"), written through `scratch`.
+    static func bucketWithNumbers(_ prefix: String, scratch: String) async throws -> (server: TestSeaweed, store: S3ObjectStore, bucket: String) {
         let server = try await TestSeaweed.shared()
         let store = try server.store()
-        let bucket = "e2e-\(UUID().uuidString.lowercased().prefix(8))"
+        let bucket = "\(prefix)-\(UUID().uuidString.lowercased().prefix(8))"
         try await store.createBucket(bucket)
-        let scratch = try LiveApp.dataDirectory()
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
         for index in 0..<4 {
             try "sample \(index)".write(toFile: "\(scratch)/part-\(index)", atomically: true, encoding: .utf8)
             _ = try await store.put(bucket: bucket, key: "datasets/numbers/part-\(index).txt", fromFile: "\(scratch)/part-\(index)")
         }
+        return (server, store, bucket)
+    }
+
+    @Test func aTwoHostJobStagesS3InputsAndLeavesItsModelInS3() async throws {
+        // given: a dataset in S3, sharded over two hosts
+        let scratch = try LiveApp.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let (server, store, bucket) = try await Self.bucketWithNumbers("e2e", scratch: scratch)
         try await LiveApp.run(objectStore: Self.settings(server, bucket: bucket)) { app in
             let script = #"ls "$SM_CHANNEL_TRAIN" | sort > "$SM_MODEL_DIR/train-$SM_CURRENT_HOST"; echo out > "$SM_OUTPUT_DATA_DIR/o-$SM_CURRENT_HOST""#
             let extra = #","inputs":{"train":{"s3_uri":"s3://\#(bucket)/datasets/numbers/","distribution":"ShardedByS3Key"}}"#

@@ -38,16 +38,9 @@ import TrainyardTestSupport
 
     @Test func aTwoHostSpotJobOnS3InterruptedOnceResumesFromItsS3CheckpointAndLeavesItsModelInS3() async throws {
         // given: a dataset in S3 and a job whose checkpoints and outputs go to the same bucket
-        let server = try await TestSeaweed.shared()
-        let store = try server.store()
-        let bucket = "spot-\(UUID().uuidString.lowercased().prefix(8))"
-        try await store.createBucket(bucket)
         let scratch = try LiveApp.dataDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        for index in 0..<4 {
-            try "sample \(index)".write(toFile: "\(scratch)/part-\(index)", atomically: true, encoding: .utf8)
-            _ = try await store.put(bucket: bucket, key: "datasets/numbers/part-\(index).txt", fromFile: "\(scratch)/part-\(index)")
-        }
+        let (server, store, bucket) = try await S3JobTests.bucketWithNumbers("spot", scratch: scratch)
         let checkpoints = "checkpoints/resumed"
         try await LiveApp.run(workers: SpotTests.workers(), objectStore: S3JobTests.settings(server, bucket: bucket)) { app in
             let extra = #","use_spot_instances":true,"max_run":600,"max_wait":1200,"checkpoint_s3_uri":"s3://\#(bucket)/\#(checkpoints)","#
