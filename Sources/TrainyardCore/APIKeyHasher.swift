@@ -31,13 +31,28 @@ public struct APIKeyHasher: Sendable {
     /// Whether `secret` is the one `stored` was made from. Malformed `stored` values never
     /// match; the comparison looks at every byte, however early they differ.
     public func verify(secret: String, stored: String) -> Bool {
+        verifier(stored: stored)?.verify(secret: secret) ?? false
+    }
+
+    /// `stored` parsed once, for checking many secrets against it; nil when it is malformed.
+    public func verifier(stored: String) -> Verifier? {
         let parts = stored.split(separator: "$", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == Self.version,
             let salt = Data(base64Encoded: String(parts[1])), salt.count == Self.saltByteCount,
             let expected = Data(base64Encoded: String(parts[2]))
-        else { return false }
-        let actual = Self.mac(secret: secret, salt: Array(salt))
-        return Self.constantTimeEquals(actual, Array(expected))
+        else { return nil }
+        return Verifier(salt: Array(salt), expected: Array(expected))
+    }
+
+    /// A stored hash, parsed: its salt and the MAC a matching secret gives.
+    public struct Verifier: Sendable {
+        let salt: [UInt8]
+        let expected: [UInt8]
+
+        /// Whether `secret` gives the stored MAC; every byte is compared, however early they differ.
+        public func verify(secret: String) -> Bool {
+            APIKeyHasher.constantTimeEquals(APIKeyHasher.mac(secret: secret, salt: salt), expected)
+        }
     }
 
     /// HMAC-SHA256 of `secret` keyed with `salt`.

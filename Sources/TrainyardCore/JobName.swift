@@ -33,23 +33,12 @@ public enum JobName {
 
     /// `YYYY-MM-DD-HH-MM-SS-mmm` in UTC.
     static func timestamp(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? TimeZone(secondsFromGMT: 0) ?? calendar.timeZone
-        let totalMilliseconds = (date.timeIntervalSince1970 * 1000).rounded()
-        let wholeSeconds = (totalMilliseconds / 1000).rounded(.down)
-        let milliseconds = min(999, max(0, Int(totalMilliseconds - wholeSeconds * 1000)))
-        let parts = calendar.dateComponents(
-            [.year, .month, .day, .hour, .minute, .second],
-            from: Date(timeIntervalSince1970: wholeSeconds)
-        )
-        func pad(_ value: Int?, _ width: Int) -> String {
-            let text = String(value ?? 0)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return [
-            pad(parts.year, 4), pad(parts.month, 2), pad(parts.day, 2),
-            pad(parts.hour, 2), pad(parts.minute, 2), pad(parts.second, 2), pad(milliseconds, 3),
-        ].joined(separator: "-")
+        let totalMilliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let milliseconds = Int(((totalMilliseconds % 1000) + 1000) % 1000)
+        let f = UTCDateFields(secondsSinceEpoch: (totalMilliseconds - Int64(milliseconds)) / 1000)
+        let pad = UTCDateFields.padded
+        return [pad(f.year, 4), pad(f.month, 2), pad(f.day, 2), pad(f.hour, 2), pad(f.minute, 2), pad(f.second, 2), pad(milliseconds, 3)]
+            .joined(separator: "-")
     }
 
     /// `prefix` with every run of other characters turned into one hyphen, no hyphen at

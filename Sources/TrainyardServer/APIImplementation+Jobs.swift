@@ -16,8 +16,11 @@ extension APIImplementation {
         guard violations.isEmpty else {
             throw APIError.unprocessable(detail: "the job spec has \(violations.count) invalid field(s)", errors: violations)
         }
-        // The body as the user meant it, before defaults: the same key with an equal body is a retry.
-        let requestHash = SHA256.hash(data: try JobSpecMapping.canonicalJSON(spec)).map { String(format: "%02x", $0) }.joined()
+        // The body as the user meant it, before defaults: the same key with an equal body is a retry. Only a request
+        // with a key can be retried, so only its body is hashed.
+        let requestHash = try input.headers.idempotencyKey.map { _ in
+            SHA256.hash(data: try JobSpecMapping.canonicalJSON(spec)).map { String(format: "%02x", $0) }.joined()
+        }
         if spec.outputPath == nil { spec.outputPath = "s3://\(defaultOutputBucket)/\(principal.projectName)" }
         let generated = spec.name == nil
         var creation: JobCreation
@@ -31,9 +34,9 @@ extension APIImplementation {
             tries += 1
         } while generated && creation == .nameTaken(spec.name ?? "") && tries < 5
         switch creation {
-        case .created(let job):
+        case .created(let job, let webhookDeliveries):
             wakeUps.scheduling.ring()
-            wakeUps.webhooks.ring()
+            if webhookDeliveries > 0 { wakeUps.webhooks.ring() }
             // A job just written has its one `created` event and no attempt: no need to read them back.
             let created = JobEventRecord(
                 id: 0, time: job.createdAt, type: "created", status: job.status, secondaryStatus: job.secondaryStatus, message: JobState.submittedMessage)

@@ -16,6 +16,10 @@ public struct ServerConfiguration: Sendable {
     public var databaseURL: String?
     /// `TRAINYARD_ADMIN_KEY`: bootstrap admin key `<id>.<secret>`; nil generates one into `<data dir>/admin-key`.
     public var adminKey: String?
+    /// `TRAINYARD_API_KEY_CACHE_SECONDS`: how long a replica trusts an API key it read without reading it again.
+    /// Default 10; 0 reads the key on every request. A deleted key stops working on every replica at once (they are
+    /// told); this bounds it for a replica that was not listening when the key was deleted.
+    public var apiKeyCacheSeconds: Double = 10
     /// `TRAINYARD_CAPACITY`: a JSON file with instance type capacity and prices; nil uses the built-in catalog.
     public var capacityFile: String?
     /// `TRAINYARD_LOG_LEVEL`: `trace` … `critical`. Default `info`.
@@ -41,7 +45,8 @@ public struct ServerConfiguration: Sendable {
 
     /// The documented keys, in README order.
     public static let environmentKeys = [
-        "TRAINYARD_DATA_DIR", "TRAINYARD_HOST", "TRAINYARD_PORT", "TRAINYARD_DATABASE_URL", "TRAINYARD_ADMIN_KEY", "TRAINYARD_CAPACITY",
+        "TRAINYARD_DATA_DIR", "TRAINYARD_HOST", "TRAINYARD_PORT", "TRAINYARD_DATABASE_URL", "TRAINYARD_ADMIN_KEY", "TRAINYARD_API_KEY_CACHE_SECONDS",
+        "TRAINYARD_CAPACITY",
         "TRAINYARD_LOG_LEVEL", "TRAINYARD_REGION", "TRAINYARD_ACCOUNT", "TRAINYARD_HEARTBEAT_INTERVAL", "TRAINYARD_HOST_LEASE",
         "TRAINYARD_STOP_GRACE", "TRAINYARD_LAUNCH_TIMEOUT", "TRAINYARD_SYSTEM_METRICS_INTERVAL", "TRAINYARD_LOG_RETENTION_DAYS",
         "TRAINYARD_WEBHOOK_RETRY_SCHEDULE", "TRAINYARD_WEBHOOK_TIMEOUT", "TRAINYARD_WEBHOOK_DISABLE_AFTER", "TRAINYARD_WEBHOOK_ALLOW_LINK_LOCAL",
@@ -86,6 +91,12 @@ public struct ServerConfiguration: Sendable {
         }
         databaseURL = value("TRAINYARD_DATABASE_URL")
         adminKey = value("TRAINYARD_ADMIN_KEY")
+        if let seconds = value("TRAINYARD_API_KEY_CACHE_SECONDS") {
+            guard let number = Double(seconds), number >= 0, number <= 3600 else {
+                throw ConfigurationError.invalid(key: "TRAINYARD_API_KEY_CACHE_SECONDS", value: seconds, expected: "seconds, 0 to 3600")
+            }
+            apiKeyCacheSeconds = number
+        }
         capacityFile = value("TRAINYARD_CAPACITY")
         if let level = value("TRAINYARD_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level) else {

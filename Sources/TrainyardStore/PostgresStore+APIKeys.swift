@@ -39,26 +39,45 @@ extension PostgresStore {
             VALUES (\(token.id), \(project.id), 'admin', 'bootstrap admin', \(hash), \(now))
             ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id, role = 'admin', secret_hash = EXCLUDED.secret_hash
             """, logger: logger)
+        try await client.query("SELECT pg_notify(\(Self.keyChangedChannel), \(token.id))", logger: logger)
+        keyCache.forget(id: token.id)
     }
 
     /// Checks a bearer token: the principal when the key exists and its secret matches, else nil.
+    ///
+    /// A key read in the last ``APIKeyCache/timeToLive`` is checked against the cached hash without a round trip.
     public func authenticate(_ token: APIKeyToken, now: Date = Date()) async throws -> Principal? {
-        guard let stored = try await storedKey(id: token.id) else {
-            // Hash anyway so that an unknown id costs as much time as a wrong secret.
-            _ = APIKeyHasher().verify(secret: token.secret, stored: Self.decoyHash)
-            return nil
+        var entry: APIKeyCache.Entry
+        if let cached = keyCache.entry(id: token.id) {
+            entry = cached
+        } else {
+            guard let stored = try await storedKey(id: token.id) else {
+                // Hash anyway so that an unknown id costs as much time as a wrong secret.
+                _ = APIKeyHasher().verify(secret: token.secret, stored: Self.decoyHash)
+                return nil
+            }
+            guard let verifier = APIKeyHasher().verifier(stored: stored.hash) else { return nil }
+            entry = APIKeyCache.Entry(key: stored, verifier: verifier, fetchedAt: .now)
+            keyCache.store(entry)
         }
-        guard APIKeyHasher().verify(secret: token.secret, stored: stored.hash) else { return nil }
-        if stored.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
+        guard entry.verifier.verify(secret: token.secret) else { return nil }
+        if entry.key.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
             try await client.query("UPDATE api_keys SET last_used_at = \(now) WHERE id = \(token.id)", logger: logger)
+            entry.key.lastUsedAt = now
+            keyCache.store(entry)
         }
+        let stored = entry.key
         return Principal(keyID: stored.id, projectID: stored.projectID, projectName: stored.projectName, role: stored.role)
     }
+
+    /// The channel on which a key's deletion or new hash is announced (payload: the key id), so that every replica's
+    /// ``APIKeyCache`` forgets it.
+    public static let keyChangedChannel = "trainyard_keys"
 
     /// A hash no secret matches, checked for unknown ids so they cost what a wrong secret costs.
     static let decoyHash = APIKeyHasher().hash(secret: "decoy")
 
-    struct StoredKey {
+    struct StoredKey: Sendable {
         var id: String
         var projectID: Int64
         var projectName: String
@@ -100,8 +119,15 @@ extension PostgresStore {
 
     /// Deletes a key of the project; false when the project has no such key.
     public func deleteAPIKey(id: String, projectID: Int64) async throws -> Bool {
-        let rows = try await client.query("DELETE FROM api_keys WHERE id = \(id) AND project_id = \(projectID) RETURNING id", logger: logger)
-        for try await _ in rows { return true }
-        return false
+        // The notification goes out at commit, to every replica's key cache; this one's forgets at once.
+        let rows = try await client.query(
+            """
+            WITH deleted AS (DELETE FROM api_keys WHERE id = \(id) AND project_id = \(projectID) RETURNING id)
+            SELECT pg_notify(\(Self.keyChangedChannel), id) FROM deleted
+            """, logger: logger)
+        var deleted = false
+        for try await _ in rows { deleted = true }
+        keyCache.forget(id: id)
+        return deleted
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgresNIO
 import TrainyardCore
 
@@ -14,64 +15,111 @@ extension PostgresStore {
     /// Writes a new job and its `created` event in one transaction, honouring an `Idempotency-Key`.
     ///
     /// `requestHash` identifies the request body: the same key with the same hash replays the first job, with another
-    /// hash it is refused. A name already used in the project is refused.
+    /// hash it is refused (it matters only with a key). A name already used in the project is refused.
+    ///
+    /// Concurrent submissions share one statement and one commit (``jobInserts``): the commit, not the statement, is
+    /// what each submission waits for, so under load one WAL flush makes many jobs durable.
     public func createJob(
-        projectID: Int64, name: String, spec: JobSpec, idempotencyKey: String?, requestHash: String, now: Date = Date()
+        projectID: Int64, name: String, spec: JobSpec, idempotencyKey: String?, requestHash: String?, now: Date = Date()
     ) async throws -> JobCreation {
-        if let idempotencyKey, let replay = try await replay(projectID: projectID, key: idempotencyKey, requestHash: requestHash) {
+        if let idempotencyKey, let requestHash, let replay = try await replay(projectID: projectID, key: idempotencyKey, requestHash: requestHash) {
             return replay
         }
-        let specJSON = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
+        let row = NewJobRow(
+            projectID: projectID, name: name, specJSON: String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self),
+            instanceType: spec.instanceType, instanceCount: spec.instanceCount, useSpot: spec.useSpotInstances, priority: spec.priority,
+            idempotencyKey: idempotencyKey, requestHash: requestHash, createdAt: now,
+            createdPayload: WebhookPayload(
+                type: .jobCreated, jobName: name, status: JobState.submitted().status, secondaryStatus: JobState.submitted().secondaryStatus,
+                message: JobState.submittedMessage, time: now
+            ).json())
+        guard let inserted = try await jobInserts.submit(row) else {
+            // The name or the key is taken (perhaps by a job of the same batch): the statement for one job tells which.
+            return try await createJobAlone(row, spec: spec)
+        }
+        return .created(job(for: row, spec: spec, inserted: inserted), webhookDeliveries: inserted.webhookDeliveries)
+    }
+
+    private struct NameKey: Hashable {
+        var projectID: Int64
+        var value: String
+    }
+
+    private func job(for row: NewJobRow, spec: JobSpec, inserted: InsertedJob) -> JobRecord {
         let state = JobState.submitted()
-        let createdPayload = WebhookPayload(
-            type: .jobCreated, jobName: name, status: state.status, secondaryStatus: state.secondaryStatus, message: JobState.submittedMessage, time: now
-        ).json()
+        return JobRecord(
+            id: inserted.id, projectID: row.projectID, projectName: inserted.projectName, name: row.name, spec: spec, status: state.status,
+            secondaryStatus: state.secondaryStatus, failureReason: nil, createdAt: row.createdAt, lastModifiedAt: row.createdAt,
+            trainingStartTime: nil, trainingEndTime: nil, modelArtifacts: nil)
+    }
+
+    /// One job's insert on its own, which reports a taken name or key as the unique violation it is.
+    private func createJobAlone(_ row: NewJobRow, spec: JobSpec) async throws -> JobCreation {
         do {
-            // One statement, so one round trip and its own transaction: the job, its `created` event and the
-            // `job.created` webhook deliveries commit together or not at all. No NOTIFY here: a notifying transaction holds Postgres's global notification lock through
-            // its commit (WAL flush included), which serialised concurrent submissions one fsync at a time; the
-            // replica that took the request wakes its own scheduler instead (`APIImplementation.createJob`).
-            var jobID: Int64?
-            var projectName = ""
-            for try await (id, project) in try await client.query(
-                """
-                WITH job AS (
-                    INSERT INTO jobs (project_id, name, spec, status, secondary_status, instance_type, instance_count, use_spot, priority,
-                                      idempotency_key, request_hash, created_at, last_modified_at)
-                    VALUES (\(projectID), \(name), \(specJSON)::jsonb, \(state.status.rawValue), \(state.secondaryStatus.rawValue),
-                            \(spec.instanceType), \(spec.instanceCount), \(spec.useSpotInstances), \(spec.priority),
-                            \(idempotencyKey), \(requestHash), \(now), \(now))
-                    RETURNING id
-                ), event AS (
-                    INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
-                    SELECT id, \(now), 'created', \(state.status.rawValue), \(state.secondaryStatus.rawValue), \(JobState.submittedMessage) FROM job
-                ), hooks AS (
-                    INSERT INTO webhook_deliveries (id, subscription_id, job_id, job_name, event_type, payload, created_at, next_attempt_at)
-                    SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), s.id, job.id, \(name), 'job.created', \(createdPayload), \(now), \(now)
-                    FROM job, webhook_subscriptions s
-                    WHERE s.project_id = \(projectID) AND s.disabled_at IS NULL AND s.events && ARRAY['job.created', '*']
-                )
-                SELECT job.id, p.name FROM job, projects p WHERE p.id = \(projectID)
-                """, logger: logger
-            ).decode((Int64, String).self) {
-                jobID = id
-                projectName = project
-            }
-            guard let jobID else { throw StoreError.jobNotFound(name) }
-            return .created(
-                JobRecord(
-                    id: jobID, projectID: projectID, projectName: projectName, name: name, spec: spec, status: state.status,
-                    secondaryStatus: state.secondaryStatus, failureReason: nil, createdAt: now, lastModifiedAt: now, trainingStartTime: nil,
-                    trainingEndTime: nil, modelArtifacts: nil))
+            guard let inserted = try await Self.insertJobs([row], skippingConflicts: false, client: client, logger: logger)[0] else { throw StoreError.jobNotFound(row.name) }
+            return .created(job(for: row, spec: spec, inserted: inserted), webhookDeliveries: inserted.webhookDeliveries)
         } catch where Self.isUniqueViolation(error, constraint: "jobs_idempotency") {
             // A concurrent request with the same key won the race: answer as a replay of it.
-            if let idempotencyKey, let replay = try await replay(projectID: projectID, key: idempotencyKey, requestHash: requestHash) {
+            if let idempotencyKey = row.idempotencyKey, let requestHash = row.requestHash,
+                let replay = try await replay(projectID: row.projectID, key: idempotencyKey, requestHash: requestHash)
+            {
                 return replay
             }
             throw error
         } catch where Self.isUniqueViolation(error, constraint: "jobs_project_id_name_key") {
-            return .nameTaken(name)
+            return .nameTaken(row.name)
         }
+    }
+
+    /// A batch of ``createJob`` inserts as one statement. A batch the database refuses is retried a job at a time, so
+    /// that one job's error is its own.
+    static func insertBatch(_ rows: [NewJobRow], client: PostgresClient, logger: Logger) async -> [Result<InsertedJob?, any Error>] {
+        do {
+            return try await insertJobs(rows, skippingConflicts: true, client: client, logger: logger).map { .success($0) }
+        } catch {
+            guard rows.count > 1 else { return [.failure(error)] }
+            var results: [Result<InsertedJob?, any Error>] = []
+            for row in rows {
+                do {
+                    results.append(.success(try await insertJobs([row], skippingConflicts: true, client: client, logger: logger)[0]))
+                } catch {
+                    results.append(.failure(error))
+                }
+            }
+            return results
+        }
+    }
+
+    /// Inserts the jobs, their `created` events and their `job.created` webhook deliveries in one statement (so one
+    /// round trip and one transaction: all of it commits or none). With `skippingConflicts` a job whose name or
+    /// idempotency key is taken is left out (nil in its place); without, it fails the statement.
+    ///
+    /// No NOTIFY here: a notifying transaction holds Postgres's global notification lock through its commit (WAL
+    /// flush included), which serialised concurrent submissions one fsync at a time; the replica that took the request
+    /// wakes its own scheduler instead (`APIImplementation.createJob`).
+    static func insertJobs(_ rows: [NewJobRow], skippingConflicts: Bool, client: PostgresClient, logger: Logger) async throws -> [InsertedJob?] {
+        var inserted = [InsertedJob?](repeating: nil, count: rows.count)
+        if skippingConflicts {
+            // A second job of the batch with the name or key of an earlier one is left out here (it conflicts): the
+            // statement then has one input per name, which is how it tells its inputs apart in the result.
+            var names: Set<NameKey> = []
+            var keys: Set<NameKey> = []
+            var included: [Int] = []
+            for (index, row) in rows.enumerated() {
+                guard names.insert(NameKey(projectID: row.projectID, value: row.name)).inserted else { continue }
+                if let key = row.idempotencyKey, !keys.insert(NameKey(projectID: row.projectID, value: key)).inserted { continue }
+                included.append(index)
+            }
+            let statement = InsertJobsStatement(rows: included.map { rows[$0] })
+            for try await (ordinal, id, projectName, hooks) in try await client.execute(statement, logger: logger) {
+                inserted[included[ordinal - 1]] = InsertedJob(id: id, projectName: projectName, webhookDeliveries: hooks)
+            }
+        } else {
+            for try await (ordinal, id, projectName, hooks) in try await client.execute(InsertJobsStatement.Strict(rows: rows), logger: logger) {
+                inserted[ordinal - 1] = InsertedJob(id: id, projectName: projectName, webhookDeliveries: hooks)
+            }
+        }
+        return inserted
     }
 
     private func replay(projectID: Int64, key: String, requestHash: String) async throws -> JobCreation? {
@@ -196,10 +244,12 @@ extension PostgresStore {
             """, logger: logger)
     }
 
-    static func decodeJob(_ row: PostgresRow) throws -> JobRecord {
+    /// A job from `jobColumns`; with `givenSpec`, the spec column is not parsed (the scheduler's queue reads only the
+    /// spec's shape, from its own columns).
+    static func decodeJob(_ row: PostgresRow, spec givenSpec: JobSpec? = nil) throws -> JobRecord {
         let (id, projectID, projectName, name, specText, status, secondary, failure, created, modified, started, ended, model, interruptions) =
             try row.decode((Int64, Int64, String, String, String, String, String, String?, Date, Date, Date?, Date?, String?, Int).self)
-        guard let spec = try? JSONDecoder().decode(JobSpec.self, from: Data(specText.utf8)),
+        guard let spec = givenSpec ?? (try? JSONDecoder().decode(JobSpec.self, from: Data(specText.utf8))),
             let status = JobStatus(rawValue: status), let secondary = SecondaryStatus(rawValue: secondary)
         else { throw StoreError.corruptSpec(job: name) }
         return JobRecord(

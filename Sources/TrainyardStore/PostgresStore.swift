@@ -10,10 +10,19 @@ import TrainyardCore
 public struct PostgresStore: Sendable {
     public let client: PostgresClient
     let logger: Logger
+    /// The keys read lately (shared by copies of this store).
+    public let keyCache: APIKeyCache
+    /// Concurrent ``createJob`` inserts, written a batch per statement (shared by copies of this store).
+    let jobInserts: Batcher<NewJobRow, InsertedJob?>
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, keyCache: APIKeyCache = APIKeyCache()) {
         self.client = client
         self.logger = logger
+        self.keyCache = keyCache
+        // Two flushes at a time: while one commits, the next batch is on its way.
+        jobInserts = Batcher(maxBatch: 500, maxConcurrentFlushes: 1) { rows in
+            await Self.insertBatch(rows, client: client, logger: logger)
+        }
     }
 
     /// Whether the database answers a trivial query.

@@ -90,8 +90,8 @@ public struct JobEventRecord: Sendable, Equatable {
 
 /// What creating a job came to.
 public enum JobCreation: Sendable, Equatable {
-    /// A new job was written.
-    case created(JobRecord)
+    /// A new job was written, with this many `job.created` webhook deliveries.
+    case created(JobRecord, webhookDeliveries: Int)
     /// The same `Idempotency-Key` with the same body: the job of the first request.
     case replayed(JobRecord)
     /// The same `Idempotency-Key` with a different body.

@@ -34,4 +34,26 @@ import Testing
         let names = Set((0..<20).map { _ in JobName.generate(now: Self.now) })
         #expect(names.count > 1)
     }
+
+    @Test func theTimestampIsTheUTCCalendarDateAcrossLeapYearsAndCenturies() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        // 1900 to 2400 in uneven steps (month ends, 29 February, 1900 and 2100 not leap, 2000 leap), plus exact edges.
+        var instants: [Double] = [0, -1, 951_782_400, 951_868_800, 4_107_542_400, 1_795_599_072.345, 1_795_599_072.9996]
+        var t = -2_208_988_800.0
+        while t < 13_569_465_600 {
+            instants.append(t)
+            t += 7_777_777.123
+        }
+        for instant in instants {
+            let date = Date(timeIntervalSince1970: instant)
+            let milliseconds = (instant * 1000).rounded()
+            let whole = Date(timeIntervalSince1970: (milliseconds / 1000).rounded(.down))
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: whole)
+            let expected = String(
+                format: "%04d-%02d-%02d-%02d-%02d-%02d-%03d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!,
+                Int(milliseconds - (milliseconds / 1000).rounded(.down) * 1000))
+            #expect(JobName.timestamp(date) == expected, "at \(instant)")
+        }
+    }
 }

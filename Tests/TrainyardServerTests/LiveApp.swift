@@ -49,7 +49,7 @@ struct LiveApp: Sendable {
     static func run(
         database: PostgresClientConfigurationBox? = nil, dataDirectory: String? = nil, port: Int = 0, capacity: String? = nil,
         workers: WorkerSettings = fastWorkers, webhooks: WebhookSettings = fastWebhooks, objectStore: ObjectStoreSettings = .filesystem(root: nil),
-        provisioner: ProvisionerSettings? = nil,
+        provisioner: ProvisionerSettings? = nil, apiKeyCacheSeconds: Double = 10,
         _ body: @escaping @Sendable (LiveApp) async throws -> Void
     ) async throws {
         let databaseConfiguration: PostgresClient.Configuration
@@ -63,6 +63,7 @@ struct LiveApp: Sendable {
         var configuration = ServerConfiguration(
             dataDirectory: directory, port: port, adminKey: TestApp.adminToken, capacityFile: capacityFile, workers: workers, webhooks: webhooks)
         configuration.objectStore = objectStore
+        configuration.apiKeyCacheSeconds = apiKeyCacheSeconds
         if let provisioner { configuration.provisioner = provisioner }
         var logger = Logger(label: "trainyard.tests.live")
         logger.logLevel = ProcessInfo.processInfo.environment["TRAINYARD_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning

@@ -272,10 +272,21 @@ func runCLI(_ app: LiveApp, _ arguments: [String], timeout: Duration = .seconds(
 
     @Test func theCLIPrintsAndFollowsLogsWithTheHostInFront() async throws {
         try await LiveApp.run { app in
-            // submit --wait --logs: the lines as they come, the transitions, and the job's outcome as the exit status
+            // submit --wait --logs: the lines as they come, the transitions, and the job's outcome as the exit status.
+            // The first host to fail stops the other, so each host fails only once both have printed their lines (a
+            // marker file each, in a directory both can see): on a loaded machine one host can start a second late.
+            let markers = app.dataDirectory + "/cli-logs-markers"
+            try FileManager.default.createDirectory(atPath: markers, withIntermediateDirectories: true)
+            let script = app.dataDirectory + "/cli-logs.sh"
+            try """
+                for i in 1 2 3; do echo "hello $i"; sleep 0.2; done
+                touch \(markers)/$SM_CURRENT_HOST
+                n=0; while [ $(ls \(markers) | wc -l) -lt 2 ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done
+                exit 4
+                """.write(toFile: script, atomically: true, encoding: .utf8)
             let (status, output) = try await runCLI(app, [
                 "jobs", "submit", "--name", "cli-logs", "--instance-type", "ml.m5.large", "--instance-count", "2", "--wait", "--logs", "--",
-                "/bin/sh", "-c", "for i in 1 2 3; do echo \"hello $i\"; sleep 0.2; done; exit 4",
+                "/bin/sh", script,
             ])
             #expect(status == 10)
             let lines = output.split(separator: "\n").map(String.init)

@@ -27,9 +27,49 @@ import TrainyardTestSupport
             let (project, _, _) = try await store.createProject(name: "team")
             let (record, token) = try await store.createAPIKey(project: project, role: .viewer, name: nil)
             #expect(try await store.deleteAPIKey(id: record.id, projectID: project.id + 1) == false)
+            #expect(try await store.authenticate(token)?.role == .viewer)  // now cached
             #expect(try await store.deleteAPIKey(id: record.id, projectID: project.id))
             #expect(try await store.authenticate(token) == nil)
         }
+    }
+
+    @Test func aKeyReadOnceIsCheckedAgainstItsCachedHashUntilForgotten() async throws {
+        try await TestPostgres.withStore { store in
+            let (project, _, _) = try await store.createProject(name: "team")
+            let (_, token) = try await store.createAPIKey(project: project, role: .member, name: nil)
+            #expect(try await store.authenticate(token)?.role == .member)
+            // Gone from the table behind the store's back (as another replica's delete would be): the cache still
+            // answers, and still checks the secret.
+            try await store.client.query("DELETE FROM api_keys WHERE id = \(token.id)")
+            #expect(try await store.authenticate(token)?.role == .member)
+            let wrong = try #require(APIKeyToken(id: token.id, secret: token.secret + "x"))
+            #expect(try await store.authenticate(wrong) == nil)
+            // What the key-change notification does: from then on the table decides.
+            store.keyCache.forget(id: token.id)
+            #expect(try await store.authenticate(token) == nil)
+        }
+    }
+
+    @Test func withoutACacheEveryRequestReadsTheKey() async throws {
+        try await TestPostgres.withStore { cached in
+            let store = PostgresStore(client: cached.client, logger: cached.logger, keyCache: APIKeyCache(timeToLive: .zero))
+            let (project, _, _) = try await store.createProject(name: "team")
+            let (_, token) = try await store.createAPIKey(project: project, role: .member, name: nil)
+            #expect(try await store.authenticate(token)?.role == .member)
+            try await store.client.query("DELETE FROM api_keys WHERE id = \(token.id)")
+            #expect(try await store.authenticate(token) == nil)
+        }
+    }
+
+    @Test func anEntryExpiresAfterItsTimeToLive() {
+        let cache = APIKeyCache(timeToLive: .seconds(5))
+        let key = PostgresStore.StoredKey(id: "KEY00001", projectID: 1, projectName: "p", role: .admin, hash: "h", lastUsedAt: nil)
+        let verifier = try! #require(APIKeyHasher().verifier(stored: APIKeyHasher().hash(secret: "s")))
+        let start = ContinuousClock.now
+        cache.store(APIKeyCache.Entry(key: key, verifier: verifier, fetchedAt: start))
+        #expect(cache.entry(id: "KEY00001", now: start + .seconds(4)) != nil)
+        #expect(cache.entry(id: "KEY00001", now: start + .seconds(6)) == nil)
+        #expect(cache.entry(id: "KEY00001", now: start + .seconds(1)) == nil)  // expired entries are dropped
     }
 
     @Test func theConfiguredAdminKeyReplacesAnOlderSecretOfTheSameID() async throws {

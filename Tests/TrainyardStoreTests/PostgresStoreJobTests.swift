@@ -21,7 +21,7 @@ import TrainyardTestSupport
         try await TestPostgres.withStore { store in
             let project = try await Self.project(store)
             let creation = try await store.createJob(projectID: project.id, name: "first", spec: Self.spec("first"), idempotencyKey: nil, requestHash: "h")
-            guard case .created(let job) = creation else { Issue.record("expected created, got \(creation)"); return }
+            guard case .created(let job, _) = creation else { Issue.record("expected created, got \(creation)"); return }
             #expect(job.status == .inProgress && job.secondaryStatus == .starting)
             #expect(job.spec == Self.spec("first"))
             let events = try await store.events(jobID: job.id)
@@ -47,7 +47,7 @@ import TrainyardTestSupport
             let project = try await Self.project(store)
             let first = try await store.createJob(projectID: project.id, name: "a", spec: Self.spec("a"), idempotencyKey: "k1", requestHash: "same")
             let retry = try await store.createJob(projectID: project.id, name: "b", spec: Self.spec("b"), idempotencyKey: "k1", requestHash: "same")
-            guard case .created(let job) = first, case .replayed(let replayed) = retry else { Issue.record("\(first) \(retry)"); return }
+            guard case .created(let job, _) = first, case .replayed(let replayed) = retry else { Issue.record("\(first) \(retry)"); return }
             #expect(replayed.id == job.id)
             let different = try await store.createJob(projectID: project.id, name: "c", spec: Self.spec("c"), idempotencyKey: "k1", requestHash: "other")
             #expect(different == .idempotencyKeyReused(existingJob: "a"))
@@ -70,7 +70,7 @@ import TrainyardTestSupport
             }
             let ids = Set(outcomes.compactMap { outcome -> Int64? in
                 switch outcome {
-                case .created(let job), .replayed(let job): job.id
+                case .created(let job, _), .replayed(let job): job.id
                 default: nil
                 }
             })
@@ -136,7 +136,7 @@ import TrainyardTestSupport
     @Test func stoppingAJobRecordsBothTransitionsAndARefusalWritesNothing() async throws {
         try await TestPostgres.withStore { store in
             let project = try await Self.project(store)
-            guard case .created(let job) = try await store.createJob(projectID: project.id, name: "s", spec: Self.spec("s"), idempotencyKey: nil, requestHash: "s")
+            guard case .created(let job, _) = try await store.createJob(projectID: project.id, name: "s", spec: Self.spec("s"), idempotencyKey: nil, requestHash: "s")
             else { return }
             let stopped = try await store.transition(projectID: project.id, name: "s", events: [.stopRequested, .stopped])
             #expect(stopped.status == .stopped && stopped.secondaryStatus == .stopped)
@@ -156,6 +156,70 @@ import TrainyardTestSupport
             #expect(try await store.job(projectID: other.id, name: "mine") == nil)
             await #expect(throws: StoreError.jobNotFound("mine")) {
                 try await store.transition(projectID: other.id, name: "mine", events: [.stopRequested])
+            }
+        }
+    }
+
+    static func row(_ projectID: Int64, _ name: String, key: String? = nil) throws -> NewJobRow {
+        NewJobRow(
+            projectID: projectID, name: name, specJSON: String(decoding: try JSONEncoder.sorted.encode(spec(name)), as: UTF8.self),
+            instanceType: "ml.m5.large", instanceCount: 1, useSpot: false, priority: 0, idempotencyKey: key, requestHash: key.map { _ in "h" },
+            createdAt: Date(), createdPayload: "{}")
+    }
+
+    @Test func oneStatementWritesABatchAndSkipsWhatConflictsWithinItOrWithTheTable() async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await Self.project(store)
+            _ = try await store.createJob(projectID: project.id, name: "old", spec: Self.spec("old"), idempotencyKey: nil, requestHash: nil)
+            let rows = try [
+                Self.row(project.id, "a"), Self.row(project.id, "old"), Self.row(project.id, "b", key: "k"), Self.row(project.id, "a"),
+                Self.row(project.id, "c", key: "k"),
+            ]
+            let inserted = try await PostgresStore.insertJobs(rows, skippingConflicts: true, client: store.client, logger: store.logger)
+            #expect(inserted.map { $0 != nil } == [true, false, true, false, false])
+            #expect(inserted.compactMap { $0?.projectName } == ["team", "team"])
+            let names = try await store.client.query("SELECT j.name FROM jobs j JOIN job_events e ON e.job_id = j.id ORDER BY j.id")
+                .decode(String.self).array()
+            #expect(names == ["old", "a", "b"])
+        }
+    }
+
+    @Test func aJobTheDatabaseRefusesFailsAloneAndTheRestOfItsBatchIsWritten() async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await Self.project(store)
+            // No such project: a foreign key violation for that row, which fails the batch's statement.
+            let rows = try [Self.row(project.id, "a"), Self.row(project.id + 999, "orphan"), Self.row(project.id, "b")]
+            let results = await PostgresStore.insertBatch(rows, client: store.client, logger: store.logger)
+            #expect(results.count == 3)
+            #expect((try? results[0].get()) != nil && (try? results[2].get()) != nil)
+            #expect(throws: (any Error).self) { try results[1].get() }
+            #expect(try await store.client.query("SELECT count(*)::int FROM jobs").decode(Int.self).array() == [2])
+        }
+    }
+
+    @Test func manyConcurrentSubmissionsEachGetTheirJobOrTheirConflict() async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await Self.project(store)
+            // 60 at once, however they are batched: 40 distinct names, 20 more taking names already taken in the same
+            // wave, and all idempotent retries of one key.
+            let outcomes = try await withThrowingTaskGroup(of: (Int, JobCreation).self) { group in
+                for index in 0..<60 {
+                    group.addTask {
+                        let name = "job-\(index % 40)"
+                        return (index, try await store.createJob(projectID: project.id, name: name, spec: Self.spec(name), idempotencyKey: nil, requestHash: nil))
+                    }
+                }
+                return try await group.reduce(into: [(Int, JobCreation)]()) { $0.append($1) }
+            }
+            let created = outcomes.compactMap { if case .created(let job, let hooks) = $0.1 { (job, hooks) } else { nil } }
+            #expect(created.count == 40)
+            #expect(Set(created.map(\.0.name)).count == 40 && Set(created.map(\.0.id)).count == 40)
+            #expect(created.allSatisfy { $0.1 == 0 })  // no webhook subscriptions: nothing queued
+            #expect(outcomes.filter { if case .nameTaken = $0.1 { true } else { false } }.count == 20)
+            for (job, _) in created {
+                let read = try #require(try await store.job(projectID: project.id, name: job.name))
+                #expect(read.id == job.id && read.spec == job.spec && read.status == .inProgress)
+                #expect(try await store.events(jobID: job.id).map(\.type) == ["created"])
             }
         }
     }

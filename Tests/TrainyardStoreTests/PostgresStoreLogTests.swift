@@ -16,7 +16,7 @@ struct JobNotCreated: Error {}
         spec.name = name
         spec.instanceCount = 2
         spec.command = ["python3", "train.py"]
-        guard case .created(let job) = try await store.createJob(projectID: project.id, name: name, spec: spec, idempotencyKey: nil, requestHash: "h")
+        guard case .created(let job, _) = try await store.createJob(projectID: project.id, name: name, spec: spec, idempotencyKey: nil, requestHash: "h")
         else { throw JobNotCreated() }
         let plans = try await store.schedule(capacity: { _ in Capacity(onDemand: 4, spot: 4) }, provisioner: "test", launchLeaseSeconds: 60)
         var hosts: [HostRecord] = []

@@ -2,10 +2,12 @@ import TrainyardCore
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import TrainyardStore
 
-/// Listens to Postgres notifications (`trainyard_jobs`, `trainyard_attempts`, `trainyard_logs`) on one connection and
+/// Listens to Postgres notifications (`trainyard_jobs`, `trainyard_attempts`, `trainyard_logs`, `trainyard_keys`) on one connection and
 /// rings the controllers' doorbells and the log followers', so that a job submitted to any replica is scheduled at
-/// once, not on the next tick, and a line stored by any replica reaches the followers of every replica.
+/// once, not on the next tick, a line stored by any replica reaches the followers of every replica, and a key deleted on
+/// one replica stops working on all.
 struct Wakeups: Service {
     let client: PostgresClient
     let jobs: Doorbell
@@ -13,6 +15,8 @@ struct Wakeups: Service {
     let followers: LogFollowers
     /// The webhook sender: every job change may have written deliveries.
     let webhooks: Doorbell
+    /// API keys deleted or re-hashed on any replica are forgotten here.
+    let keys: APIKeyCache
     let logger: Logger
 
     func run() async throws {
@@ -44,6 +48,13 @@ struct Wakeups: Service {
                                     for try await notification in notifications {
                                         if let jobID = Int64(notification.payload) { followers.linesStored(jobID: jobID) }
                                     }
+                                }
+                            }
+                            group.addTask {
+                                try await connection.listen(on: PostgresStore.keyChangedChannel) { notifications in
+                                    // Listening again after a lost connection: a key may have changed meanwhile.
+                                    keys.forgetAll()
+                                    for try await notification in notifications { keys.forget(id: notification.payload) }
                                 }
                             }
                             try await group.next()

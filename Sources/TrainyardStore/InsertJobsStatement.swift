@@ -1,0 +1,108 @@
+import Foundation
+import PostgresNIO
+import TrainyardCore
+
+/// One job to insert: the columns of its row and what its `created` event and webhook deliveries need.
+struct NewJobRow: Sendable {
+    var projectID: Int64
+    var name: String
+    var specJSON: String
+    var instanceType: String
+    var instanceCount: Int
+    var useSpot: Bool
+    var priority: Int
+    var idempotencyKey: String?
+    /// The request body's hash, kept for a later request with the same key (nil without a key).
+    var requestHash: String?
+    var createdAt: Date
+    /// The `job.created` webhook payload.
+    var createdPayload: String
+}
+
+/// A job the insert wrote.
+struct InsertedJob: Sendable, Equatable {
+    var id: Int64
+    var projectName: String
+    /// `job.created` deliveries queued with it (0 when the project has no subscription for it).
+    var webhookDeliveries: Int
+}
+
+/// Inserts jobs, their `created` events and their `job.created` webhook deliveries in one statement, prepared once
+/// per connection. Each input row is an element of one array per column; a result row per job written names its
+/// input by ordinal (1-based), matched on project and name, so the inputs must not repeat a name. Jobs whose name or
+/// idempotency key is taken are skipped; ``Strict`` fails on them instead.
+struct InsertJobsStatement: PostgresPreparedStatement {
+    typealias Row = (Int, Int64, String, Int)
+
+    static func text(onConflict: String) -> String {
+        let state = JobState.submitted()
+        return """
+            WITH input AS (
+                SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bool[], $7::bigint[],
+                                     $8::text[], $9::text[], $10::timestamptz[], $11::text[])
+                    WITH ORDINALITY AS i(project_id, name, spec, instance_type, instance_count, use_spot, priority,
+                                         idempotency_key, request_hash, created_at, payload, ordinal)
+            ), job AS (
+                INSERT INTO jobs (project_id, name, spec, status, secondary_status, instance_type, instance_count, use_spot, priority,
+                                  idempotency_key, request_hash, created_at, last_modified_at)
+                SELECT project_id, name, spec::jsonb, '\(state.status.rawValue)', '\(state.secondaryStatus.rawValue)', instance_type,
+                       instance_count, use_spot, priority, nullif(idempotency_key, ''), nullif(request_hash, ''), created_at, created_at
+                FROM input ORDER BY ordinal
+                \(onConflict)
+                RETURNING id, project_id, name, created_at
+            ), event AS (
+                INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
+                SELECT id, created_at, 'created', '\(state.status.rawValue)', '\(state.secondaryStatus.rawValue)', $12::text FROM job
+            ), hooks AS (
+                INSERT INTO webhook_deliveries (id, subscription_id, job_id, job_name, event_type, payload, created_at, next_attempt_at)
+                SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), s.id, job.id, job.name, 'job.created', input.payload,
+                       job.created_at, job.created_at
+                FROM job
+                JOIN input ON input.project_id = job.project_id AND input.name = job.name
+                JOIN webhook_subscriptions s ON s.project_id = job.project_id AND s.disabled_at IS NULL AND s.events && ARRAY['job.created', '*']
+                RETURNING job_id
+            )
+            SELECT input.ordinal, job.id, p.name, (SELECT count(*) FROM hooks WHERE hooks.job_id = job.id)
+            FROM job
+            JOIN input ON input.project_id = job.project_id AND input.name = job.name
+            JOIN projects p ON p.id = job.project_id
+            """
+    }
+
+    static let sql = text(onConflict: "ON CONFLICT DO NOTHING")
+
+    let rows: [NewJobRow]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 12)
+        bindings.append(rows.map(\.projectID))
+        bindings.append(rows.map(\.name))
+        bindings.append(rows.map(\.specJSON))
+        bindings.append(rows.map(\.instanceType))
+        bindings.append(rows.map { Int64($0.instanceCount) })
+        bindings.append(rows.map(\.useSpot))
+        bindings.append(rows.map { Int64($0.priority) })
+        // Arrays carry no NULLs here: an absent key or hash is '' (never a valid key, which has 1 to 255 characters).
+        bindings.append(rows.map { $0.idempotencyKey ?? "" })
+        bindings.append(rows.map { $0.requestHash ?? "" })
+        bindings.append(rows.map(\.createdAt))
+        bindings.append(rows.map(\.createdPayload))
+        bindings.append(JobState.submittedMessage)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        let (ordinal, id, projectName, hooks) = try row.decode((Int64, Int64, String, Int64).self)
+        return (Int(ordinal), id, projectName, Int(hooks))
+    }
+
+    /// The same insert failing with the unique violation on a taken name or key, for telling the two apart.
+    struct Strict: PostgresPreparedStatement {
+        typealias Row = InsertJobsStatement.Row
+        static let sql = InsertJobsStatement.text(onConflict: "")
+        let rows: [NewJobRow]
+
+        func makeBindings() throws -> PostgresBindings { try InsertJobsStatement(rows: rows).makeBindings() }
+        func decodeRow(_ row: PostgresRow) throws -> Row { try InsertJobsStatement(rows: rows).decodeRow(row) }
+    }
+}
