@@ -40,6 +40,8 @@ import Foundation
 // | `absolute_path`    | `checkpoint_local_path` not absolute                                  |
 // | `regex`            | a metric regex that does not compile                                  |
 // | `unique`           | a metric name used twice                                              |
+// | `no_nul`           | a string holds a NUL character (it cannot be stored, passed to a     |
+// |                    | process's argv or environment, or written to a file name)             |
 
 /// Checks a ``JobSpec`` against SageMaker's limits and Trainyard's catalog, and reports
 /// every violation at once (it never stops at the first).
@@ -71,7 +73,28 @@ public struct JobSpecValidator: Sendable {
         }
         checkMetricDefinitions(spec, into: &violations)
         checkRetriesAndScheduling(spec, into: &violations)
+        checkNoNUL(spec, into: &violations)
         return violations
+    }
+
+    /// Every string of the spec, with its field, is free of NUL (U+0000).
+    private func checkNoNUL(_ spec: JobSpec, into violations: inout [FieldViolation]) {
+        var strings: [(String, String)] = [
+            ("name", spec.name ?? ""), ("entry_point", spec.entryPoint ?? ""), ("source_dir", spec.sourceDir ?? ""),
+            ("image_uri", spec.imageURI ?? ""), ("checkpoint_s3_uri", spec.checkpointS3URI ?? ""),
+            ("checkpoint_local_path", spec.checkpointLocalPath ?? ""), ("output_path", spec.outputPath ?? ""),
+        ]
+        for (index, element) in (spec.command ?? []).enumerated() { strings.append(("command[\(index)]", element)) }
+        for (prefix, map) in [("hyperparameters", spec.hyperparameters), ("environment", spec.environment), ("tags", spec.tags)] {
+            for (key, value) in map { strings.append((Self.entryField(prefix, key), key + value)) }
+        }
+        for (name, channel) in spec.inputs {
+            strings.append((Self.entryField("inputs", name), name + channel.s3URI + (channel.contentType ?? "") + channel.inputMode + channel.distribution))
+        }
+        for (index, metric) in spec.metricDefinitions.enumerated() { strings.append(("metric_definitions[\(index)]", metric.name + metric.regex)) }
+        for (field, value) in strings where value.unicodeScalars.contains("\u{0}") {
+            violations.add(field, "no_nul", "\(field) contains a NUL character, which no string of a job may hold")
+        }
     }
 
     // MARK: - Limits

@@ -47,24 +47,24 @@ extension PostgresStore {
     ///
     /// A key read in the last ``APIKeyCache/timeToLive`` is checked against the cached hash without a round trip.
     public func authenticate(_ token: APIKeyToken, now: Date = Date()) async throws -> Principal? {
-        var entry: APIKeyCache.Entry
+        let entry: APIKeyCache.Entry
         if let cached = keyCache.entry(id: token.id) {
             entry = cached
         } else {
+            let ticket = keyCache.beginRead()
             guard let stored = try await storedKey(id: token.id) else {
                 // Hash anyway so that an unknown id costs as much time as a wrong secret.
                 _ = APIKeyHasher().verify(secret: token.secret, stored: Self.decoyHash)
                 return nil
             }
             guard let verifier = APIKeyHasher().verifier(stored: stored.hash) else { return nil }
-            entry = APIKeyCache.Entry(key: stored, verifier: verifier, fetchedAt: .now)
-            keyCache.store(entry)
+            entry = APIKeyCache.Entry(key: stored, verifier: verifier, fetchedAt: ticket.at)
+            keyCache.store(entry, readAt: ticket)
         }
         guard entry.verifier.verify(secret: token.secret) else { return nil }
         if entry.key.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
             try await client.query("UPDATE api_keys SET last_used_at = \(now) WHERE id = \(token.id)", logger: logger)
-            entry.key.lastUsedAt = now
-            keyCache.store(entry)
+            keyCache.markUsed(id: token.id, at: now)
         }
         let stored = entry.key
         return Principal(keyID: stored.id, projectID: stored.projectID, projectName: stored.projectName, role: stored.role)

@@ -56,37 +56,36 @@ extension PostgresStore {
     /// One job's insert on its own, which reports a taken name or key as the unique violation it is.
     private func createJobAlone(_ row: NewJobRow, spec: JobSpec) async throws -> JobCreation {
         do {
-            guard let inserted = try await Self.insertJobs([row], skippingConflicts: false, client: client, logger: logger)[0] else { throw StoreError.jobNotFound(row.name) }
+            guard let inserted = try await Self.insertJobs([row], skippingConflicts: false, client: client, logger: logger)[0] else {
+                throw StoreError.jobNotFound(row.name)
+            }
             return .created(job(for: row, spec: spec, inserted: inserted), webhookDeliveries: inserted.webhookDeliveries)
-        } catch where Self.isUniqueViolation(error, constraint: "jobs_idempotency") {
-            // A concurrent request with the same key won the race: answer as a replay of it.
+        } catch where Self.isUniqueViolation(error) {
+            // A concurrent request with the same key won the race (a retry often carries the same name too, and Postgres
+            // reports whichever index it checked first): answer as a replay of it. Otherwise the name is taken.
             if let idempotencyKey = row.idempotencyKey, let requestHash = row.requestHash,
                 let replay = try await replay(projectID: row.projectID, key: idempotencyKey, requestHash: requestHash)
             {
                 return replay
             }
+            if Self.isUniqueViolation(error, constraint: "jobs_project_id_name_key") { return .nameTaken(row.name) }
             throw error
-        } catch where Self.isUniqueViolation(error, constraint: "jobs_project_id_name_key") {
-            return .nameTaken(row.name)
         }
     }
 
-    /// A batch of ``createJob`` inserts as one statement. A batch the database refuses is retried a job at a time, so
-    /// that one job's error is its own.
+    /// A batch of ``createJob`` inserts as one statement. A batch the database refuses (one job's value it cannot
+    /// store, say) is split in halves until the refused job is alone, so that its error is its own and a bad job costs
+    /// its batch a few statements, not one per job. An error of the connection (the statement may or may not have
+    /// committed) is every job's: retrying could write a job twice.
     static func insertBatch(_ rows: [NewJobRow], client: PostgresClient, logger: Logger) async -> [Result<InsertedJob?, any Error>] {
         do {
             return try await insertJobs(rows, skippingConflicts: true, client: client, logger: logger).map { .success($0) }
+        } catch let error as PSQLError where rows.count > 1 && error.serverInfo?[.sqlState] != nil {
+            let middle = rows.count / 2
+            return await insertBatch(Array(rows[..<middle]), client: client, logger: logger)
+                + insertBatch(Array(rows[middle...]), client: client, logger: logger)
         } catch {
-            guard rows.count > 1 else { return [.failure(error)] }
-            var results: [Result<InsertedJob?, any Error>] = []
-            for row in rows {
-                do {
-                    results.append(.success(try await insertJobs([row], skippingConflicts: true, client: client, logger: logger)[0]))
-                } catch {
-                    results.append(.failure(error))
-                }
-            }
-            return results
+            return rows.map { _ in .failure(error) }
         }
     }
 

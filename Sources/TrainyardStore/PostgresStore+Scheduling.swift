@@ -31,37 +31,47 @@ extension PostgresStore {
             // pass) was most of a pass's cost under a stream of submissions, and so was building a small JSON of the
             // shape in SQL and parsing it here. The records' specs are that shape only.
             // The inner query is exactly the queue index (jobs_queue: its predicate, its order, a limit), so it reads
-            // the head of the queue and no more whatever the statistics say. With the attempt check and the project
-            // join in the same query, the planner, when the table had grown since its last ANALYZE (a burst of
-            // submissions), read the whole queue and sorted it on every pass: 18-40 ms a pass at 10,000-23,000 queued
-            // jobs, most of the database's time under a stream of submissions.
-            // A queued job whose previous attempt is still ending (uploading) waits for it; there are at most as many of
-            // those as open attempts, so reading `limit` more queued jobs than that leaves `limit` after them.
-            var openAttempts = 0
-            for try await count in try await connection.query("SELECT count(*)::int FROM attempts WHERE state <> 'ended'", logger: logger)
-                .decode(Int.self)
-            {
-                openAttempts = count
-            }
+            // the head of the queue and no more whatever the statistics say: with the attempt check and the project
+            // join folded into one query, the planner, when the table had grown since its last ANALYZE (a burst of
+            // submissions), read the whole queue and sorted it on every pass (18-40 ms a pass at 10,000-23,000 queued
+            // jobs, most of the database's time under a stream of submissions).
+            // A job whose previous attempt is still open (its hosts finishing an interruption's final sync, its outputs
+            // being merged) waits for it and is read past: when some of the first `limit` are such, read that many
+            // more, until `limit` are left or the queue ends.
             var queued: [JobRecord] = []
-            for try await row in try await connection.query(
-                """
-                SELECT \(unescaped: Self.queuedJobColumns) FROM (
-                    SELECT * FROM jobs
-                    WHERE status = 'InProgress' AND secondary_status IN ('Starting', 'Pending', 'Restarting', 'Interrupted')
-                    ORDER BY priority DESC, id LIMIT \(limit + openAttempts)
-                ) j
-                WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended')
-                ORDER BY j.priority DESC, j.id LIMIT \(limit)
-                """, logger: logger)
-            {
-                let columns = row.makeRandomAccess()
-                let shape = JobSpec(
-                    instanceType: try columns[Self.jobColumnCount].decode(String.self, context: .default),
-                    instanceCount: try columns[Self.jobColumnCount + 1].decode(Int.self, context: .default),
-                    useSpotInstances: try columns[Self.jobColumnCount + 2].decode(Bool.self, context: .default),
-                    priority: try columns[Self.jobColumnCount + 3].decode(Int.self, context: .default))
-                queued.append(try Self.decodeJob(row, spec: shape))
+            var fetch = limit
+            while true {
+                var page: [JobRecord] = []
+                var waitingForAttempt = 0
+                for try await row in try await connection.query(
+                    """
+                    SELECT \(unescaped: Self.queuedJobColumns),
+                           EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended')
+                    FROM (
+                        SELECT * FROM jobs
+                        WHERE status = 'InProgress' AND secondary_status IN ('Starting', 'Pending', 'Restarting', 'Interrupted')
+                        ORDER BY priority DESC, id LIMIT \(fetch)
+                    ) j
+                    ORDER BY j.priority DESC, j.id
+                    """, logger: logger)
+                {
+                    let columns = row.makeRandomAccess()
+                    if try columns[Self.jobColumnCount + 4].decode(Bool.self, context: .default) {
+                        waitingForAttempt += 1
+                        continue
+                    }
+                    let shape = JobSpec(
+                        instanceType: try columns[Self.jobColumnCount].decode(String.self, context: .default),
+                        instanceCount: try columns[Self.jobColumnCount + 1].decode(Int.self, context: .default),
+                        useSpotInstances: try columns[Self.jobColumnCount + 2].decode(Bool.self, context: .default),
+                        priority: try columns[Self.jobColumnCount + 3].decode(Int.self, context: .default))
+                    page.append(try Self.decodeJob(row, spec: shape))
+                }
+                if page.count >= limit || page.count + waitingForAttempt < fetch {
+                    queued = Array(page.prefix(limit))
+                    break
+                }
+                fetch = limit + waitingForAttempt
             }
             // The last message of every queued job already Pending, in one query: a pass over a long queue must not
             // cost a query per waiting job.

@@ -19,7 +19,7 @@ public struct PostgresStore: Sendable {
         self.client = client
         self.logger = logger
         self.keyCache = keyCache
-        // Two flushes at a time: while one commits, the next batch is on its way.
+        // One flush at a time: the next takes everything that queued meanwhile (two in flight made smaller batches for the same rate).
         jobInserts = Batcher(maxBatch: 500, maxConcurrentFlushes: 1) { rows in
             await Self.insertBatch(rows, client: client, logger: logger)
         }

@@ -140,6 +140,16 @@ import Testing
         #expect(violations.allSatisfy { !$0.message.isEmpty })
     }
 
+    @Test func aNULCharacterAnywhereIsRefusedNamingItsField() {
+        var spec = Self.validSpec()
+        spec.hyperparameters["x"] = "a\u{0}b"
+        spec.command = ["python", "train\u{0}.py"]
+        spec.tags["t\u{0}"] = "v"
+        let violations = validator.validate(spec).filter { $0.rule == "no_nul" }
+        #expect(Set(violations.map(\.field)) == ["hyperparameters.x", "command[1]", "tags.t\u{0}"])
+        #expect(validator.validate(Self.validSpec()).isEmpty)
+    }
+
     @Test func maxWaitWithoutSpotAndBelowMaxRunReportsBothRules() {
         // given
         var spec = Self.validSpec()

@@ -55,6 +55,7 @@ import Testing
         Case(["checkpoint_local_path": "/opt/ml/checkpoints"], "checkpoint_local_path", "requires"),
         Case(["metric_definitions": [["name": "loss", "regex": "loss=(["]]], "metric_definitions[0].regex", "regex"),
         Case(["metric_definitions": [["name": "loss", "regex": "a"], ["name": "loss", "regex": "b"]]], "metric_definitions[1].name", "unique"),
+        Case(["hyperparameters": ["lr": "0.1\u{0}"]], "hyperparameters.lr", "no_nul"),
         Case(["max_retry_attempts": 31], "max_retry_attempts", "range"),
         Case(["keep_alive_period": 21_601], "keep_alive_period", "range"),
         Case(["retry_on_exit_codes": [0]], "retry_on_exit_codes[0]", "range"),

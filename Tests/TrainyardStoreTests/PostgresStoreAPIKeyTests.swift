@@ -61,33 +61,44 @@ import TrainyardTestSupport
         }
     }
 
-    @Test func anEntryExpiresAfterItsTimeToLive() {
+    static func entry(_ id: String, at instant: ContinuousClock.Instant) throws -> APIKeyCache.Entry {
+        let key = PostgresStore.StoredKey(id: id, projectID: 1, projectName: "p", role: .admin, hash: "h", lastUsedAt: nil)
+        let verifier = try #require(APIKeyHasher().verifier(stored: APIKeyHasher().hash(secret: "s")))
+        return APIKeyCache.Entry(key: key, verifier: verifier, fetchedAt: instant)
+    }
+
+    @Test func anEntryExpiresAfterItsTimeToLive() throws {
         let cache = APIKeyCache(timeToLive: .seconds(5))
-        let key = PostgresStore.StoredKey(id: "KEY00001", projectID: 1, projectName: "p", role: .admin, hash: "h", lastUsedAt: nil)
-        let verifier = try! #require(APIKeyHasher().verifier(stored: APIKeyHasher().hash(secret: "s")))
-        let start = ContinuousClock.now
-        cache.store(APIKeyCache.Entry(key: key, verifier: verifier, fetchedAt: start))
-        #expect(cache.entry(id: "KEY00001", now: start + .seconds(4)) != nil)
-        #expect(cache.entry(id: "KEY00001", now: start + .seconds(6)) == nil)
-        #expect(cache.entry(id: "KEY00001", now: start + .seconds(1)) == nil)  // expired entries are dropped
+        let ticket = cache.beginRead()
+        cache.store(try Self.entry("KEY00001", at: ticket.at), readAt: ticket)
+        #expect(cache.entry(id: "KEY00001", now: ticket.at + .seconds(4)) != nil)
+        #expect(cache.entry(id: "KEY00001", now: ticket.at + .seconds(6)) == nil)
+        #expect(cache.entry(id: "KEY00001", now: ticket.at + .seconds(1)) == nil)  // expired entries are dropped
     }
 
-    @Test func theConfiguredAdminKeyReplacesAnOlderSecretOfTheSameID() async throws {
-        try await TestPostgres.withStore { store in
-            let project = try await store.ensureBootstrapProject()
-            let old = try #require(APIKeyToken.parse("ADMINKEY01.first-secret"))
-            let new = try #require(APIKeyToken.parse("ADMINKEY01.second-secret"))
-            try await store.installAdminKey(old, project: project)
-            try await store.installAdminKey(new, project: project)
-            #expect(try await store.authenticate(old) == nil)
-            #expect(try await store.authenticate(new)?.role == .admin)
-        }
+    @Test func aReadThatADeletionOvertookIsNotCached() throws {
+        let cache = APIKeyCache(timeToLive: .seconds(60))
+        // The read began, the key's deletion was announced (nothing was cached yet to forget), the read's answer came.
+        let ticket = cache.beginRead()
+        cache.forget(id: "KEY00001")
+        cache.store(try Self.entry("KEY00001", at: ticket.at), readAt: ticket)
+        #expect(cache.entry(id: "KEY00001") == nil)
+        // Marking a forgotten key used does not bring it back.
+        cache.markUsed(id: "KEY00001", at: Date())
+        #expect(cache.entry(id: "KEY00001") == nil)
+        // A read after the forget caches as usual.
+        let later = cache.beginRead()
+        cache.store(try Self.entry("KEY00001", at: later.at), readAt: later)
+        #expect(cache.entry(id: "KEY00001") != nil)
     }
 
-    @Test func projectNamesAreUnique() async throws {
-        try await TestPostgres.withStore { store in
-            _ = try await store.createProject(name: "team")
-            await #expect(throws: StoreError.projectNameTaken("team")) { try await store.createProject(name: "team") }
+    @Test func aFullCacheMakesRoomAndStaysWithinItsCapacity() throws {
+        let cache = APIKeyCache(timeToLive: .seconds(60), capacity: 3)
+        for index in 0..<10 {
+            let ticket = cache.beginRead()
+            cache.store(try Self.entry("KEY0000\(index)", at: ticket.at), readAt: ticket)
         }
+        #expect((0..<10).filter { cache.entry(id: "KEY0000\($0)") != nil }.count == 3)
+        #expect(cache.entry(id: "KEY00009") != nil)  // the newest is kept
     }
 }

@@ -223,4 +223,53 @@ import TrainyardTestSupport
             }
         }
     }
+
+    @Test func concurrentRetriesWithTheSameNameAndKeyAreReplaysNotConflicts() async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await Self.project(store)
+            // A SageMaker client retries with the same job name and the same key: whichever index Postgres checks
+            // first, every retry is the first request's job.
+            let outcomes = try await withThrowingTaskGroup(of: JobCreation.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await store.createJob(projectID: project.id, name: "retried", spec: Self.spec("retried"), idempotencyKey: "k", requestHash: "same")
+                    }
+                }
+                return try await group.reduce(into: [JobCreation]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { if case .created = $0 { true } else { false } }.count == 1)
+            #expect(outcomes.filter { if case .replayed = $0 { true } else { false } }.count == 7)
+            // The same name with another key is a conflict.
+            let other = try await store.createJob(projectID: project.id, name: "retried", spec: Self.spec("retried"), idempotencyKey: "other", requestHash: "x")
+            #expect(other == .nameTaken("retried"))
+        }
+    }
+
+    @Test func aRefusedJobInALargeBatchCostsAFewStatementsAndTheOthersAreWritten() async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await Self.project(store)
+            var rows = try (0..<9).map { try Self.row(project.id, "job-\($0)") }
+            rows[6].projectID = project.id + 999  // a foreign key violation
+            let results = await PostgresStore.insertBatch(rows, client: store.client, logger: store.logger)
+            #expect(results.indices.filter { (try? results[$0].get()) == nil } == [6])
+            #expect(try await store.client.query("SELECT count(*)::int FROM jobs").decode(Int.self).array() == [8])
+        }
+    }
+
+    @Test func aJobWaitingForItsPreviousAttemptIsReadPastNotCountedAgainstThePass() async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await Self.project(store)
+            for name in ["first", "second", "third"] {
+                _ = try await store.createJob(projectID: project.id, name: name, spec: Self.spec(name), idempotencyKey: nil, requestHash: nil)
+            }
+            // The first two are queued again while their previous attempts' outputs are still being merged.
+            try await store.client.query(
+                """
+                INSERT INTO attempts (job_id, number, state, started_at, provisioner)
+                SELECT id, 1, 'ending', now(), 'local' FROM jobs WHERE name IN ('first', 'second')
+                """)
+            let plans = try await store.schedule(capacity: { _ in Capacity(onDemand: 8, spot: 0) }, provisioner: "local", launchLeaseSeconds: 30, limit: 2)
+            #expect(plans.map(\.jobName) == ["third"])
+        }
+    }
 }
