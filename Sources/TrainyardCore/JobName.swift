@@ -46,7 +46,8 @@ public enum JobName {
     static func sanitized(_ prefix: String, maximumLength: Int) -> String {
         var result = ""
         for scalar in prefix.unicodeScalars {
-            let isAlphanumeric = scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar))
+            // ASCII letters and digits (a CharacterSet lookup per scalar cost more than the rest of the naming).
+            let isAlphanumeric = ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
             if isAlphanumeric {
                 result.unicodeScalars.append(scalar)
             } else if !result.isEmpty && !result.hasSuffix("-") {

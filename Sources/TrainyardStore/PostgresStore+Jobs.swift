@@ -26,7 +26,8 @@ extension PostgresStore {
             return replay
         }
         let row = NewJobRow(
-            projectID: projectID, name: name, specJSON: String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self),
+            // Unsorted: jsonb keeps its own key order whatever the text's, so sorting here was work thrown away.
+            projectID: projectID, name: name, specJSON: String(decoding: try JSONEncoder().encode(spec), as: UTF8.self),
             instanceType: spec.instanceType, instanceCount: spec.instanceCount, useSpot: spec.useSpotInstances, priority: spec.priority,
             idempotencyKey: idempotencyKey, requestHash: requestHash, createdAt: now,
             createdPayload: WebhookPayload(

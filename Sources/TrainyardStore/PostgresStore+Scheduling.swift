@@ -30,16 +30,20 @@ extension PostgresStore {
             // whole spec (kilobytes of JSON that Postgres serialises and the pass parses, for every queued job on every
             // pass) was most of a pass's cost under a stream of submissions, and so was building a small JSON of the
             // shape in SQL and parsing it here. The records' specs are that shape only.
-            // The inner query is exactly the queue index (jobs_queue: its predicate, its order, a limit), so it reads
-            // the head of the queue and no more whatever the statistics say: with the attempt check and the project
-            // join folded into one query, the planner, when the table had grown since its last ANALYZE (a burst of
-            // submissions), read the whole queue and sorted it on every pass (18-40 ms a pass at 10,000-23,000 queued
-            // jobs, most of the database's time under a stream of submissions).
+            // The read must walk the queue index (jobs_queue: its predicate, its order, a limit) and stop at the limit.
+            // When the table had grown since its last ANALYZE (a burst of submissions), the planner, believing the
+            // queue nearly empty, read the whole queue and sorted it on every pass instead (9-40 ms a pass at
+            // 10,000-23,000 queued jobs, most of the database's time under a stream of submissions), even for a query
+            // that is nothing but the index's predicate, order and limit; with sorting turned off for the read, the
+            // index is its only way.
             // A job whose previous attempt is still open (its hosts finishing an interruption's final sync, its outputs
             // being merged) waits for it and is read past: when some of the first `limit` are such, read that many
             // more, until `limit` are left or the queue ends.
             var queued: [JobRecord] = []
             var fetch = limit
+            // No sort for this read: the queue index is the only other way to the order asked for, so the planner
+            // takes it even when it believes the queue holds three jobs.
+            try await connection.query("SET LOCAL enable_sort = off", logger: logger)
             while true {
                 var page: [JobRecord] = []
                 var waitingForAttempt = 0
@@ -73,6 +77,7 @@ extension PostgresStore {
                 }
                 fetch = limit + waitingForAttempt
             }
+            try await connection.query("SET LOCAL enable_sort = on", logger: logger)
             // The last message of every queued job already Pending, in one query: a pass over a long queue must not
             // cost a query per waiting job.
             var lastMessages: [Int64: String] = [:]
