@@ -49,13 +49,16 @@ extension PostgresStore {
                 var waitingForAttempt = 0
                 for try await row in try await connection.query(
                     """
-                    SELECT \(unescaped: Self.queuedJobColumns),
-                           EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended')
+                    SELECT \(unescaped: Self.queuedJobColumns), prior.attempt IS NOT NULL
                     FROM (
                         SELECT * FROM jobs
                         WHERE status = 'InProgress' AND secondary_status IN ('Starting', 'Pending', 'Restarting', 'Interrupted')
                         ORDER BY priority DESC, id LIMIT \(fetch)
                     ) j
+                    -- One index probe per job read (an EXISTS may be planned as a scan of every attempt).
+                    LEFT JOIN LATERAL (
+                        SELECT a.id AS attempt FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended' LIMIT 1
+                    ) prior ON true
                     ORDER BY j.priority DESC, j.id
                     """, logger: logger)
                 {

@@ -27,8 +27,10 @@ struct SlurmCommandLine: Sendable {
         process.standardOutput = output
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
-        let exited = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
+        // How the tool ended, read in the termination handler: once the tool has exited. (Reading it after a
+        // cancelled wait, with the tool perhaps still running, is a trap in Foundation.)
+        let exited = AsyncStream<(status: Int32, signalled: Bool)>.makeStream()
+        process.terminationHandler = { exited.continuation.yield(($0.terminationStatus, $0.terminationReason == .uncaughtSignal)) }
         do {
             try process.run()
         } catch {
@@ -41,23 +43,25 @@ struct SlurmCommandLine: Sendable {
             try await Task.sleep(for: .milliseconds(Int(timeoutSeconds * 1000)))
             process.terminate()
         }
-        var status: Int32 = -1
+        var ending: (status: Int32, signalled: Bool)?
         // A cancelled caller (a controller stopping on graceful shutdown) ends the tool at once rather than waiting
         // out its timeout on a slurmctld that does not answer.
         await withTaskCancellationHandler {
-            for await code in exited.stream {
-                status = code
+            for await end in exited.stream {
+                ending = end
                 break
             }
         } onCancel: {
             process.terminate()
         }
         timeout.cancel()
+        // The pipes end when the tool has exited (the terminated one too).
         let (stdout, stderr) = await (out, err)
-        guard status == 0 else {
+        guard let ending else { throw CancellationError() }
+        guard ending.status == 0 else {
             let message = String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            if process.terminationReason == .uncaughtSignal { throw SlurmError.timedOut(tool: tool, seconds: timeoutSeconds) }
-            throw SlurmError.failed(tool: tool, status: status, message: message)
+            if ending.signalled { throw SlurmError.timedOut(tool: tool, seconds: timeoutSeconds) }
+            throw SlurmError.failed(tool: tool, status: ending.status, message: message)
         }
         return String(decoding: stdout, as: UTF8.self)
     }
