@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TrainyardCore
 import Logging
 
 /// Merges the per-host archives of an attempt into one, as DESIGN.md says: every host's tree together, and on a name
@@ -68,7 +69,7 @@ public struct ArchiveMerger: Sendable {
             hasher.update(data: chunk)
             size += Int64(chunk.count)
         }
-        return (size, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+        return (size, Hex.lowercase(hasher.finalize()))
     }
 }
 

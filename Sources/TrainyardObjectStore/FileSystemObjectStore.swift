@@ -22,12 +22,11 @@ public struct FileSystemObjectStore: ObjectStore {
 
     public func put(bucket: String, key: String, fromFile source: String) async throws -> ObjectInfo {
         let target = try path(bucket: bucket, key: key)
-        let directory = (target as NSString).deletingLastPathComponent
-        let temporary = "\(directory)/.tmp-\(UUID().uuidString)"
+        let temporary = LocalFile.temporaryPath(beside: target)
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try FileCopy.copy(from: source, to: temporary)
-            guard rename(temporary, target) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            try LocalFile.move(temporary, to: target)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw ObjectStoreError.io(bucket: bucket, key: key, reason: "\(error)")
@@ -41,10 +40,10 @@ public struct FileSystemObjectStore: ObjectStore {
         do {
             try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             // Beside the destination, then renamed: a reader of the file never sees half the object.
-            let temporary = destination + ".tmp-\(UUID().uuidString)"
+            let temporary = LocalFile.temporaryPath(beside: destination)
             do {
                 try FileCopy.copy(from: source, to: temporary)
-                guard rename(temporary, destination) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+                try LocalFile.move(temporary, to: destination)
             } catch {
                 try? FileManager.default.removeItem(atPath: temporary)
                 throw error

@@ -19,7 +19,7 @@ extension APIImplementation {
         // The body as the user meant it, before defaults: the same key with an equal body is a retry. Only a request
         // with a key can be retried, so only its body is hashed.
         let requestHash = try input.headers.idempotencyKey.map { _ in
-            SHA256.hash(data: try JobSpecMapping.canonicalJSON(spec)).map { String(format: "%02x", $0) }.joined()
+            Hex.lowercase(SHA256.hash(data: try JobSpecMapping.canonicalJSON(spec)))
         }
         if spec.outputPath == nil { spec.outputPath = "s3://\(defaultOutputBucket)/\(principal.projectName)" }
         let generated = spec.name == nil

@@ -30,11 +30,11 @@ struct InsertedJob: Sendable, Equatable {
 /// Inserts jobs, their `created` events and their `job.created` webhook deliveries in one statement, prepared once
 /// per connection. Each input row is an element of one array per column; a result row per job written names its
 /// input by ordinal (1-based), matched on project and name, so the inputs must not repeat a name. Jobs whose name or
-/// idempotency key is taken are skipped; ``Strict`` fails on them instead.
+/// idempotency key is taken are skipped.
 struct InsertJobsStatement: PostgresPreparedStatement {
     typealias Row = (Int, Int64, String, Int)
 
-    static func text(onConflict: String) -> String {
+    static let sql: String = {
         let state = JobState.submitted()
         return """
             WITH input AS (
@@ -48,7 +48,7 @@ struct InsertJobsStatement: PostgresPreparedStatement {
                 SELECT project_id, name, spec::jsonb, '\(state.status.rawValue)', '\(state.secondaryStatus.rawValue)', instance_type,
                        instance_count, use_spot, priority, nullif(idempotency_key, ''), nullif(request_hash, ''), created_at, created_at
                 FROM input ORDER BY ordinal
-                \(onConflict)
+                ON CONFLICT DO NOTHING
                 RETURNING id, project_id, name, created_at
             ), event AS (
                 INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
@@ -67,9 +67,7 @@ struct InsertJobsStatement: PostgresPreparedStatement {
             JOIN input ON input.project_id = job.project_id AND input.name = job.name
             JOIN projects p ON p.id = job.project_id
             """
-    }
-
-    static let sql = text(onConflict: "ON CONFLICT DO NOTHING")
+    }()
 
     let rows: [NewJobRow]
 
@@ -96,13 +94,4 @@ struct InsertJobsStatement: PostgresPreparedStatement {
         return (Int(ordinal), id, projectName, Int(hooks))
     }
 
-    /// The same insert failing with the unique violation on a taken name or key, for telling the two apart.
-    struct Strict: PostgresPreparedStatement {
-        typealias Row = InsertJobsStatement.Row
-        static let sql = InsertJobsStatement.text(onConflict: "")
-        let rows: [NewJobRow]
-
-        func makeBindings() throws -> PostgresBindings { try InsertJobsStatement(rows: rows).makeBindings() }
-        func decodeRow(_ row: PostgresRow) throws -> Row { try InsertJobsStatement(rows: rows).decodeRow(row) }
-    }
 }

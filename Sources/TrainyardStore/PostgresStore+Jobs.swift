@@ -34,10 +34,7 @@ extension PostgresStore {
                 type: .jobCreated, jobName: name, status: JobState.submitted().status, secondaryStatus: JobState.submitted().secondaryStatus,
                 message: JobState.submittedMessage, time: now
             ).json())
-        guard let inserted = try await jobInserts.submit(row) else {
-            // The name or the key is taken (perhaps by a job of the same batch): the statement for one job tells which.
-            return try await createJobAlone(row, spec: spec)
-        }
+        guard let inserted = try await jobInserts.submit(row) else { return try await resolveConflict(row, spec: spec) }
         return .created(job(for: row, spec: spec, inserted: inserted), webhookDeliveries: inserted.webhookDeliveries)
     }
 
@@ -54,24 +51,19 @@ extension PostgresStore {
             trainingStartTime: nil, trainingEndTime: nil, modelArtifacts: nil)
     }
 
-    /// One job's insert on its own, which reports a taken name or key as the unique violation it is.
-    private func createJobAlone(_ row: NewJobRow, spec: JobSpec) async throws -> JobCreation {
-        do {
-            guard let inserted = try await Self.insertJobs([row], skippingConflicts: false, client: client, logger: logger)[0] else {
-                throw StoreError.jobNotFound(row.name)
-            }
-            return .created(job(for: row, spec: spec, inserted: inserted), webhookDeliveries: inserted.webhookDeliveries)
-        } catch where Self.isUniqueViolation(error) {
-            // A concurrent request with the same key won the race (a retry often carries the same name too, and Postgres
-            // reports whichever index it checked first): answer as a replay of it. Otherwise the name is taken.
-            if let idempotencyKey = row.idempotencyKey, let requestHash = row.requestHash,
-                let replay = try await replay(projectID: row.projectID, key: idempotencyKey, requestHash: requestHash)
-            {
-                return replay
-            }
-            if Self.isUniqueViolation(error, constraint: "jobs_project_id_name_key") { return .nameTaken(row.name) }
-            throw error
+    /// What a job the insert left out met: its name or its key was taken, by a job that has committed by now (the
+    /// statement waits for a conflicting insert to end; an earlier job of its own batch committed with it). A retry
+    /// with the same key is a replay of that job, whatever else it shares with it (a SageMaker client retries with the
+    /// same name too); otherwise the name is taken. Should neither hold any more, the job is inserted again.
+    private func resolveConflict(_ row: NewJobRow, spec: JobSpec) async throws -> JobCreation {
+        if let idempotencyKey = row.idempotencyKey, let requestHash = row.requestHash,
+            let replay = try await replay(projectID: row.projectID, key: idempotencyKey, requestHash: requestHash)
+        {
+            return replay
         }
+        if try await job(projectID: row.projectID, name: row.name) != nil { return .nameTaken(row.name) }
+        guard let inserted = try await jobInserts.submit(row) else { return try await resolveConflict(row, spec: spec) }
+        return .created(job(for: row, spec: spec, inserted: inserted), webhookDeliveries: inserted.webhookDeliveries)
     }
 
     /// A batch of ``createJob`` inserts as one statement. A batch the database refuses (one job's value it cannot
@@ -80,7 +72,7 @@ extension PostgresStore {
     /// committed) is every job's: retrying could write a job twice.
     static func insertBatch(_ rows: [NewJobRow], client: PostgresClient, logger: Logger) async -> [Result<InsertedJob?, any Error>] {
         do {
-            return try await insertJobs(rows, skippingConflicts: true, client: client, logger: logger).map { .success($0) }
+            return try await insertJobs(rows, client: client, logger: logger).map { .success($0) }
         } catch let error as PSQLError where rows.count > 1 && error.serverInfo?[.sqlState] != nil {
             let middle = rows.count / 2
             return await insertBatch(Array(rows[..<middle]), client: client, logger: logger)
@@ -91,33 +83,26 @@ extension PostgresStore {
     }
 
     /// Inserts the jobs, their `created` events and their `job.created` webhook deliveries in one statement (so one
-    /// round trip and one transaction: all of it commits or none). With `skippingConflicts` a job whose name or
-    /// idempotency key is taken is left out (nil in its place); without, it fails the statement.
+    /// round trip and one transaction: all of it commits or none). A job whose name or idempotency key is taken, in the
+    /// table or by an earlier job of `rows`, is left out: nil in its place.
     ///
     /// No NOTIFY here: a notifying transaction holds Postgres's global notification lock through its commit (WAL
     /// flush included), which serialised concurrent submissions one fsync at a time; the replica that took the request
     /// wakes its own scheduler instead (`APIImplementation.createJob`).
-    static func insertJobs(_ rows: [NewJobRow], skippingConflicts: Bool, client: PostgresClient, logger: Logger) async throws -> [InsertedJob?] {
+    static func insertJobs(_ rows: [NewJobRow], client: PostgresClient, logger: Logger) async throws -> [InsertedJob?] {
+        // A second job with the name or key of an earlier one is left out here: the statement then has one input per
+        // name, which is how it tells its inputs apart in the result.
+        var names: Set<NameKey> = []
+        var keys: Set<NameKey> = []
+        var included: [Int] = []
+        for (index, row) in rows.enumerated() {
+            guard names.insert(NameKey(projectID: row.projectID, value: row.name)).inserted else { continue }
+            if let key = row.idempotencyKey, !keys.insert(NameKey(projectID: row.projectID, value: key)).inserted { continue }
+            included.append(index)
+        }
         var inserted = [InsertedJob?](repeating: nil, count: rows.count)
-        if skippingConflicts {
-            // A second job of the batch with the name or key of an earlier one is left out here (it conflicts): the
-            // statement then has one input per name, which is how it tells its inputs apart in the result.
-            var names: Set<NameKey> = []
-            var keys: Set<NameKey> = []
-            var included: [Int] = []
-            for (index, row) in rows.enumerated() {
-                guard names.insert(NameKey(projectID: row.projectID, value: row.name)).inserted else { continue }
-                if let key = row.idempotencyKey, !keys.insert(NameKey(projectID: row.projectID, value: key)).inserted { continue }
-                included.append(index)
-            }
-            let statement = InsertJobsStatement(rows: included.map { rows[$0] })
-            for try await (ordinal, id, projectName, hooks) in try await client.execute(statement, logger: logger) {
-                inserted[included[ordinal - 1]] = InsertedJob(id: id, projectName: projectName, webhookDeliveries: hooks)
-            }
-        } else {
-            for try await (ordinal, id, projectName, hooks) in try await client.execute(InsertJobsStatement.Strict(rows: rows), logger: logger) {
-                inserted[ordinal - 1] = InsertedJob(id: id, projectName: projectName, webhookDeliveries: hooks)
-            }
+        for try await (ordinal, id, projectName, hooks) in try await client.execute(InsertJobsStatement(rows: included.map { rows[$0] }), logger: logger) {
+            inserted[included[ordinal - 1]] = InsertedJob(id: id, projectName: projectName, webhookDeliveries: hooks)
         }
         return inserted
     }
@@ -267,14 +252,5 @@ extension PostgresStore {
             let sha256 = try columns[index + 1].decode(String?.self, context: .default)
         else { return nil }
         return UploadedArtifact(uri: uri, sizeBytes: size, sha256: sha256)
-    }
-}
-
-extension JSONEncoder {
-    /// An encoder with sorted keys, so equal values encode to equal bytes.
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
     }
 }

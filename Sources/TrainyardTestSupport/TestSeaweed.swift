@@ -60,7 +60,7 @@ public final class TestSeaweed: Sendable {
             // Off: its listener has a fixed default port (9101), which a second server on the machine cannot bind.
             "-s3.port.lance=0",
         ]
-        FileManager.default.createFile(atPath: root + "/weed.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: root + "/weed.log", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: root + "/weed.log"))
         log.seekToEndOfFile()
         process.standardOutput = log

@@ -227,18 +227,33 @@ extension LiveApp {
 
 /// Runs the `trainyard` CLI against a live app; answers its exit status and standard output.
 func runCLI(_ app: LiveApp, _ arguments: [String], timeout: Duration = .seconds(90)) async throws -> (status: Int32, output: String) {
+    try await runTrainyard(
+        arguments, in: app.dataDirectory, environment: ["TRAINYARD_URL": app.baseURL, "TRAINYARD_API_KEY": app.token, "NO_COLOR": "1"],
+        timeout: timeout)
+}
+
+/// Runs the `trainyard` binary in `directory` with `extra` added to this process's environment; answers its exit
+/// status and its standard output (with its standard error in the same stream when `mergingErrors`, else dropped).
+/// With `isolated`, the environment's own TRAINYARD_* and AWS_* settings are left out first.
+func runTrainyard(
+    _ arguments: [String], in directory: String, environment extra: [String: String], isolated: Bool = false, mergingErrors: Bool = false,
+    timeout: Duration = .seconds(90)
+) async throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: ServeProcess.binary)
     process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
     var environment = ProcessInfo.processInfo.environment
-    environment["TRAINYARD_URL"] = app.baseURL
-    environment["TRAINYARD_API_KEY"] = app.token
-    environment["NO_COLOR"] = "1"
+    if isolated {
+        for key in environment.keys where key.hasPrefix("TRAINYARD_") || key.hasPrefix("AWS_") { environment[key] = nil }
+    }
+    for (key, value) in extra { environment[key] = value }
     process.environment = environment
-    let output = app.dataDirectory + "/cli-\(UUID().uuidString).out"
+    let output = directory + "/cli-\(UUID().uuidString).out"
     _ = FileManager.default.createFile(atPath: output, contents: nil)
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-    process.standardError = FileHandle.nullDevice
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+    process.standardOutput = handle
+    process.standardError = mergingErrors ? handle : FileHandle.nullDevice
     try process.run()
     let deadline = ContinuousClock.now + timeout
     while process.isRunning {

@@ -8,33 +8,12 @@ import TrainyardTestSupport
 /// `trainyard jobs submit --source-dir ./src --entry-point train.py`, through the real CLI binary: the directory is
 /// packed and uploaded where the SageMaker SDK puts it, and the job runs it.
 @Suite(.serialized) struct SourceDirCLITests {
-    /// Runs the `trainyard` binary in `directory` with `environment` added; its exit status and everything it printed.
+    /// Runs the `trainyard` binary in `directory` with only `environment`'s Trainyard and AWS settings; its exit
+    /// status and everything it printed.
     static func cli(_ arguments: [String], in directory: String, environment extra: [String: String], deadline: Duration = .seconds(120))
         async throws -> (Int32, String)
     {
-        let logPath = directory + "/cli-\(UUID().uuidString).log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServeProcess.binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("TRAINYARD_") || key.hasPrefix("AWS_") { environment[key] = nil }
-        for (key, value) in extra { environment[key] = value }
-        process.environment = environment
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        let end = ContinuousClock.now + deadline
-        while process.isRunning {
-            guard ContinuousClock.now < end else {
-                process.terminate()
-                throw TestFailure("trainyard \(arguments.joined(separator: " ")) did not exit within \(deadline)")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return (process.terminationStatus, (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
+        try await runTrainyard(arguments, in: directory, environment: extra, isolated: true, mergingErrors: true, timeout: deadline)
     }
 
     /// A SageMaker-style script that imports a module beside it (so the whole directory must have arrived) and writes

@@ -168,7 +168,7 @@ public struct SigV4Signer: Sendable {
 
     /// Lower-case hex of a digest or MAC.
     public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        Hex.lowercase(bytes)
     }
 
     /// Hex SHA-256 of `data`.
