@@ -13,6 +13,7 @@
 #   MAX_PHASE_SECONDS upper bound on one HTTP phase; it ends early once JOBS responses are in (default 300)
 #   WARMUP            requests sent (and not measured) right after start, to open connection pools (default 50×CLIENTS)
 #   BUILD_LABEL       how the binary was built, for the report (default: release when built here, else guessed from the path)
+#   FLOOR_SECONDS     length of the GET /healthz run that measures the floor of any request (default 5; 0: skip it)
 #   STRICT            1: exit 3 when a target is missed (default 0: report only)
 #   TRAINYARD_LOG_LEVEL passed through to the server (default warning, so that log volume is not what is measured)
 set -euo pipefail
@@ -29,6 +30,7 @@ PREFILL=${PREFILL:-"1000 100000"}
 BASELINE_SECONDS=${BASELINE_SECONDS:-15}
 MAX_PHASE_SECONDS=${MAX_PHASE_SECONDS:-300}
 WARMUP=${WARMUP:-$((CLIENTS * 50))}
+FLOOR_SECONDS=${FLOOR_SECONDS:-5}
 STRICT=${STRICT:-0}
 
 # Targets from the issue.
@@ -160,6 +162,42 @@ stop_sampler() {
 vm_hwm_kb() { server_alive; vm_kb "$SERVER_PID" VmHWM; }
 
 # ---------------------------------------------------------------------------------------------------------------------
+# CPU: where each operation's time goes
+
+# Clock ticks of CPU (user + system) used so far, read from /proc/<pid>/stat (fields 14-17: utime, stime, and the
+# cutime/cstime of children already reaped). The rate of either half is bounded by the two cores it shares, so the
+# CPU one operation costs, per party, says where a faster rate would have to come from.
+CLK_TCK=$(getconf CLK_TCK)
+proc_ticks() { awk -v kids="${2:-0}" '{print $14 + $15 + (kids ? $16 + $17 : 0)}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# The server: its own threads (the agent of the blocker job is a child it has not reaped, so not counted).
+server_ticks() { proc_ticks "$SERVER_PID"; }
+# PostgreSQL: the postmaster with the backends it has reaped (pgbench's connections end before the figures are read),
+# plus every live child (the server's pooled connections, the background processes).
+postgres_ticks() {
+    local children="" p total
+    total=$(proc_ticks "$POSTMASTER_PID" 1)
+    read -r children <"/proc/$POSTMASTER_PID/task/$POSTMASTER_PID/children" 2>/dev/null || true
+    for p in $children; do total=$((total + $(proc_ticks "$p"))); done
+    echo "$total"
+}
+postgres_children() { local children=""; read -ra children <"/proc/$POSTMASTER_PID/task/$POSTMASTER_PID/children" 2>/dev/null || true; echo "${#children[@]}"; }
+# The load generator (wrk or pgbench): this shell's reaped children, read around the one command.
+loadgen_ticks() { proc_ticks $$ 1 | awk -v own="$(proc_ticks $$)" '{print $1 - own}'; }
+# The whole machine: busy ticks of all cores (user, nice, system, irq, softirq) from /proc/stat.
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
+
+# cpu_begin; <command>; cpu_end <operations>: sets CPU_JSON to microseconds of CPU per operation of each party.
+cpu_begin() { CPU0=("$(server_ticks)" "$(postgres_ticks)" "$(loadgen_ticks)" "$(machine_ticks)"); }
+cpu_end() {
+    local ops=$1
+    CPU_JSON=$(jq -nc --argjson ops "$ops" --argjson hz "$CLK_TCK" \
+        --argjson s $(($(server_ticks) - CPU0[0])) --argjson p $(($(postgres_ticks) - CPU0[1])) \
+        --argjson l $(($(loadgen_ticks) - CPU0[2])) --argjson m $(($(machine_ticks) - CPU0[3])) \
+        'def us(t): (t * 1e6 / $hz / $ops | round);
+         {server: us($s), postgres: us($p), load_generator: us($l), machine: us($m)}')
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Load
 
 # wrk: CLIENTS connections over one thread per core (no more threads than connections), $1 requests in all.
@@ -202,8 +240,16 @@ run_baseline() {
     create_baseline_table
     threads=$((CLIENTS < 2 ? CLIENTS : 2))
     out=$WORK_DIR/pgbench-$label.out
+    local backends
+    backends=$(postgres_children)
+    cpu_begin
     "$PG_BIN/pgbench" -n -M prepared -f "$script" -c "$CLIENTS" -j "$threads" -T "$BASELINE_SECONDS" \
         -h "$PG_SOCK" -U trainyard trainyard >"$out" 2>&1 || { cat "$out" >&2; die "pgbench failed"; }
+    # pgbench's backends end just after it does; their CPU is the postmaster's once it has reaped them.
+    local deadline=$((SECONDS + 10))
+    while (($(postgres_children) > backends && SECONDS < deadline)); do sleep 0.05; done
+    cpu_end "$(awk '/^number of transactions actually processed: / {split($6, a, "/"); print a[1]; exit}' "$out")"
+    PGB_CPU_JSON=$CPU_JSON
     PGB_TPS=$(awk '/^tps = / {print $3; exit}' "$out")
     PGB_LAT_MS=$(awk '/^latency average = / {print $4; exit}' "$out")
     [[ -n $PGB_TPS ]] || { cat "$out" >&2; die "could not read pgbench tps"; }
@@ -228,8 +274,11 @@ run_phase() {
     samples=$WORK_DIR/mem-$phase.txt
     log "phase $phase: $rows jobs in the database; $JOBS submissions over $CLIENTS connections"
     start_sampler "$samples"
+    cpu_begin
     run_wrk "$JOBS" "phase$phase"
+    cpu_end "$WRK_requests"
     stop_sampler
+    local jobs_cpu_json=$CPU_JSON
     local hwm_kb rss_max_kb pg_max_kb
     hwm_kb=$(vm_hwm_kb)
     rss_max_kb=$(awk 'BEGIN {m = 0} $1 > m {m = $1} END {print m}' "$samples")
@@ -249,6 +298,7 @@ run_phase() {
         --argjson tps "$PGB_TPS" --argjson pgb_lat "${PGB_LAT_MS:-null}" \
         --argjson hwm "$hwm_kb" --argjson rss_max "$rss_max_kb" --argjson pg_max "$pg_max_kb" \
         --argjson samples "$(wc -l <"$samples")" --argjson load_before "$load_before" --argjson load_after "$load_after" \
+        --argjson jobs_cpu "$jobs_cpu_json" --argjson baseline_cpu "$PGB_CPU_JSON" \
         '. + [{
             phase: $phase, prefill_rows: $prefill, rows_after: $rows_after,
             requests: $requests, seconds: ($duration_us / 1e6),
@@ -258,8 +308,28 @@ run_phase() {
             ratio: (($requests / ($duration_us / 1e6)) / $tps),
             server_rss_mb: {vm_hwm: ($hwm / 1024), phase_max_vm_rss: ($rss_max / 1024)},
             postgres_pss_sum_mb_max: ($pg_max / 1024), memory_samples: $samples,
-            loadavg_1m: {before: $load_before, after_http: $load_after}
+            loadavg_1m: {before: $load_before, after_http: $load_after},
+            cpu_us_per_job: $jobs_cpu, baseline_cpu_us_per_row: $baseline_cpu
         }]' <<<"$PHASES_JSON")
+}
+
+# The floor of any request through this server here: GET /healthz (no authentication, no JSON, no database) over the
+# same connections for FLOOR_SECONDS, with its CPU per request. Sets FLOOR_JSON.
+FLOOR_JSON=null
+run_floor() {
+    local threads out
+    ((FLOOR_SECONDS > 0)) || return 0
+    threads=$((CORES < CLIENTS ? CORES : CLIENTS))
+    out=$WORK_DIR/wrk-healthz.out
+    log "floor: GET /healthz over $CLIENTS connections for ${FLOOR_SECONDS}s"
+    cpu_begin
+    wrk -t "$threads" -c "$CLIENTS" -d "${FLOOR_SECONDS}s" "$BASE_URL/healthz" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+    local requests seconds
+    read -r requests seconds < <(awk '/requests in/ {sub(/s,$/, "", $4); print $1, $4; exit}' "$out")
+    [[ -n $requests ]] || { cat "$out" >&2; die "could not read wrk's request count"; }
+    cpu_end "$requests"
+    FLOOR_JSON=$(jq -nc --argjson n "$requests" --argjson s "$seconds" --argjson cpu "$CPU_JSON" \
+        '{path: "/healthz", requests: $n, requests_per_s: ($n / $s), cpu_us_per_request: $cpu}')
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -277,6 +347,15 @@ print_report() {
             (.loadavg_1m.after_http | tostring),
             "ratio \(mark(.ratio >= $tr)), p99 \(mark(.latency_ms.p99 < $tp)), rss \(mark(.server_rss_mb.vm_hwm < $tm))"
         ] | @tsv)' <<<"$PHASES_JSON" | column -t -s $'\t'
+    echo
+    echo "CPU per operation, microseconds (server, postgres, load generator, whole machine):"
+    jq -r --argjson floor "$FLOOR_JSON" '
+        def c(x): "\(x.server) / \(x.postgres) / \(x.load_generator) / \(x.machine)";
+        (["phase", "per job (HTTP)", "per row (bare insert)"] | @tsv),
+        (.[] | [(.phase | tostring), c(.cpu_us_per_job), c(.baseline_cpu_us_per_row)] | @tsv),
+        (if $floor == null then empty else
+            ["floor", "GET /healthz: \(c($floor.cpu_us_per_request)) at \($floor.requests_per_s | round)/s", ""] | @tsv end)
+    ' <<<"$PHASES_JSON" | column -t -s $'\t'
 }
 
 targets_met() {
@@ -297,7 +376,7 @@ write_results() {
         --arg wrk "$(wrk --version 2>&1 | head -n 1 | awk '{print $2}')" --arg pgbench "$("$PG_BIN/pgbench" --version)" \
         --argjson clients "$CLIENTS" --argjson jobs "$JOBS" --arg prefill "$PREFILL" \
         --argjson baseline_s "$BASELINE_SECONDS" --argjson warmup "$WARMUP" --arg log_level "$SERVER_LOG_LEVEL" \
-        --argjson tr "$TARGET_RATIO" --argjson tp "$TARGET_P99_MS" --argjson tm "$TARGET_RSS_MB" \
+        --argjson tr "$TARGET_RATIO" --argjson tp "$TARGET_P99_MS" --argjson tm "$TARGET_RSS_MB" --argjson floor "$FLOOR_JSON" \
         '{
             benchmark: "submit", started_at: $started, commit: $commit, binary: $binary, build: $build,
             machine: {cores: $cores, cpu: $cpu, kernel: $kernel, memory_mb: $mem_mb},
@@ -306,7 +385,7 @@ write_results() {
                      baseline_seconds: $baseline_s, warmup_requests: $warmup, server_log_level: $log_level,
                      spec: {instance_type: "ml.m5.large", command: ["python3", "train.py"]}},
             targets: {ratio_min: $tr, p99_ms_max: $tp, server_rss_mb_max: $tm},
-            phases: $phases,
+            phases: $phases, floor: $floor,
             targets_met: all($phases[]; .ratio >= $tr and .latency_ms.p99 < $tp and .server_rss_mb.vm_hwm < $tm)
         }' >"$file"
     log "results written to ${file#"$REPO_ROOT"/}"
@@ -335,6 +414,7 @@ main() {
         phase=$((phase + 1))
         run_phase "$phase" "$target"
     done
+    run_floor
     echo
     echo "bench/submit: $BUILD_LABEL build, $CLIENTS clients, $JOBS jobs per phase, $CORES cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo))"
     print_report
