@@ -156,7 +156,8 @@ extension PostgresStore {
         let keys: [String] =
             switch query.sortBy {
             case .creationTime: ["created_at", "id"]
-            case .name: ["name", "id"]
+            // A name is unique in its project: its own tie-break, in the unique (project_id, name) index's order.
+            case .name: ["name"]
             case .status: ["status", "created_at", "id"]
             }
         let direction = query.ascending ? "ASC" : "DESC"

@@ -113,6 +113,19 @@ import TrainyardTestSupport
         }
     }
 
+    /// A job costs one entry per index of `jobs`: the name order comes from the unique (project_id, name) index, and no
+    /// second index on the same columns is kept beside it.
+    @Test func theNameOrderHasOneIndexOnly() async throws {
+        try await TestPostgres.withStore { store in
+            let definitions = try await store.client.query(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'jobs'"
+            ).decode((String, String).self).array()
+            let byName = definitions.filter { $0.1.contains("(project_id, name") }
+            #expect(byName.map(\.0) == ["jobs_project_id_name_key"])
+            #expect(byName.first?.1.hasPrefix("CREATE UNIQUE INDEX") == true)
+        }
+    }
+
     @Test func listFiltersByStatusNameAndCreationTime() async throws {
         try await TestPostgres.withStore { store in
             let project = try await Self.project(store)
