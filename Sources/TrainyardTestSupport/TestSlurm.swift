@@ -69,7 +69,8 @@ public actor TestSlurm {
              "--key-file=\(root)/munge/key", "--pid-file=\(root)/munge/pid", "--seed-file=\(root)/munge/seed"], log: "\(root)/log/munged.out")
         try await waitUntil(seconds: 20, "munged to open its socket") { FileManager.default.fileExists(atPath: "\(root)/munge/sock") }
 
-        let ports = try freePorts(5)
+        let firstPort = try TestPorts.block(count: 5)
+        let ports = Array(firstPort..<(firstPort + 5))
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count)
         let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: ".").first.map(String.init) ?? "localhost"
@@ -205,24 +206,6 @@ public actor TestSlurm {
         guard process.terminationStatus == 0 else {
             throw StartFailure(description: "\(executable) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
         }
-    }
-
-    static func freePorts(_ count: Int) throws -> [Int] {
-        var descriptors: [Int32] = []
-        defer { descriptors.forEach { close($0) } }
-        var ports: [Int] = []
-        for _ in 0..<count {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            descriptors.append(fd)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-            ports.append(Int(UInt16(bigEndian: address.sin_port)))
-        }
-        return ports
     }
 
     /// SIGTERM to every daemon at once (each takes seconds to stop; one after another would take a dozen), then

@@ -25,18 +25,7 @@ struct LiveApp: Sendable {
     static let fastWebhooks = WebhookSettings(schedule: WebhookRetrySchedule(delays: Array(repeating: 0.2, count: 9)), timeout: 2, disableAfter: 60)
 
     /// A free TCP port on 127.0.0.1 (for restarts that must keep their port, so agents find the server again).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    static func freePort() throws -> Int { try TestPorts.block(count: 1) }
 
     /// A data directory for one test (workers, objects), removed by the caller.
     static func dataDirectory() throws -> String {
