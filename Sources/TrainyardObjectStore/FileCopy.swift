@@ -14,6 +14,20 @@ enum FileCopy {
         _ flags: UInt32
     ) -> Int
 
+    /// Makes `destination` (and its directory) a copy of `source`: written beside it under a temporary name, then
+    /// renamed over it, so a reader never sees half a file and a failed copy leaves what was there.
+    static func replace(_ destination: String, withCopyOf source: String) throws {
+        try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let temporary = LocalFile.temporaryPath(beside: destination)
+        do {
+            try copy(from: source, to: temporary)
+            try LocalFile.move(temporary, to: destination)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
     /// Copies `source` to `destination` (created or truncated, mode 0644); answers the bytes copied.
     @discardableResult
     static func copy(from source: String, to destination: String) throws -> Int64 {

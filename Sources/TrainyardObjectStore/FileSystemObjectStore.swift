@@ -22,13 +22,9 @@ public struct FileSystemObjectStore: ObjectStore {
 
     public func put(bucket: String, key: String, fromFile source: String) async throws -> ObjectInfo {
         let target = try path(bucket: bucket, key: key)
-        let temporary = LocalFile.temporaryPath(beside: target)
         do {
-            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try FileCopy.copy(from: source, to: temporary)
-            try LocalFile.move(temporary, to: target)
+            try FileCopy.replace(target, withCopyOf: source)
         } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
             throw ObjectStoreError.io(bucket: bucket, key: key, reason: "\(error)")
         }
         return ObjectInfo(key: key, size: Self.size(of: target))
@@ -38,16 +34,7 @@ public struct FileSystemObjectStore: ObjectStore {
         let source = try path(bucket: bucket, key: key)
         guard FileManager.default.fileExists(atPath: source) else { throw ObjectStoreError.noSuchKey(bucket: bucket, key: key) }
         do {
-            try FileManager.default.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            // Beside the destination, then renamed: a reader of the file never sees half the object.
-            let temporary = LocalFile.temporaryPath(beside: destination)
-            do {
-                try FileCopy.copy(from: source, to: temporary)
-                try LocalFile.move(temporary, to: destination)
-            } catch {
-                try? FileManager.default.removeItem(atPath: temporary)
-                throw error
-            }
+            try FileCopy.replace(destination, withCopyOf: source)
         } catch {
             throw ObjectStoreError.io(bucket: bucket, key: key, reason: "\(error)")
         }

@@ -16,9 +16,7 @@ public struct ObjectLocation: Sendable {
         case .s3(let bucket, let key):
             _ = try await store.put(bucket: bucket, key: key, fromFile: file)
         case .file(let path):
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try? FileManager.default.removeItem(atPath: path)
-            try FileCopy.copy(from: file, to: path)
+            try FileCopy.replace(path, withCopyOf: file)
         }
     }
 
@@ -29,9 +27,7 @@ public struct ObjectLocation: Sendable {
             try await store.get(bucket: bucket, key: key, toFile: file)
         case .file(let path):
             guard FileManager.default.fileExists(atPath: path) else { throw ObjectStoreError.noSuchKey(bucket: "file", key: path) }
-            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try? FileManager.default.removeItem(atPath: file)
-            try FileCopy.copy(from: path, to: file)
+            try FileCopy.replace(file, withCopyOf: path)
         }
     }
 

@@ -33,13 +33,18 @@ extension PostgresStore {
             return
         }
         let hash = APIKeyHasher().hash(secret: token.secret)
-        try await client.query(
+        // One statement: the new hash and its announcement to every replica's key cache commit together.
+        let rows = try await client.query(
             """
-            INSERT INTO api_keys (id, project_id, role, name, secret_hash, created_at)
-            VALUES (\(token.id), \(project.id), 'admin', 'bootstrap admin', \(hash), \(now))
-            ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id, role = 'admin', secret_hash = EXCLUDED.secret_hash
+            WITH installed AS (
+                INSERT INTO api_keys (id, project_id, role, name, secret_hash, created_at)
+                VALUES (\(token.id), \(project.id), 'admin', 'bootstrap admin', \(hash), \(now))
+                ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id, role = 'admin', secret_hash = EXCLUDED.secret_hash
+                RETURNING id
+            )
+            SELECT pg_notify(\(Self.keyChangedChannel), id) FROM installed
             """, logger: logger)
-        try await client.query("SELECT pg_notify(\(Self.keyChangedChannel), \(token.id))", logger: logger)
+        for try await _ in rows {}
         keyCache.forget(id: token.id)
     }
 

@@ -127,6 +127,12 @@ extension PostgresStore {
         }
     }
 
+    /// Locks `host`, then its attempt: the order heartbeats take (the other order deadlocks with them).
+    func lockHostAndAttempt(on connection: PostgresConnection, host: HostRecord) async throws -> AttemptRecord {
+        try await connection.query("SELECT 1 FROM hosts WHERE id = \(host.id) FOR UPDATE", logger: logger)
+        return try await lockAttempt(on: connection, id: host.attemptID)
+    }
+
     func lockAttempt(on connection: PostgresConnection, id: Int64) async throws -> AttemptRecord {
         for try await (id, jobID, number, state, started, training, ended, endReason, stopReason) in try await connection.query(
             """

@@ -95,9 +95,7 @@ extension PostgresStore {
         for host in expired {
             let reason = "InternalServerError: host \(host.name) (\(host.id)) stopped heartbeating; its lease expired"
             let applied: Bool = try await client.transaction(logger: logger) { connection in
-                // The host, then its attempt: the order heartbeats take (the other order deadlocks with them).
-                try await connection.query("SELECT 1 FROM hosts WHERE id = \(host.id) FOR UPDATE", logger: logger)
-                _ = try await lockAttempt(on: connection, id: host.attemptID)
+                _ = try await lockHostAndAttempt(on: connection, host: host)
                 let rows = try await connection.query(
                     """
                     UPDATE hosts SET phase = 'lost', failure_reason = \(reason), ended_at = \(now)

@@ -34,6 +34,11 @@ extension PostgresStore {
                 type: .jobCreated, jobName: name, status: JobState.submitted().status, secondaryStatus: JobState.submitted().secondaryStatus,
                 message: JobState.submittedMessage, time: now
             ).json())
+        return try await insert(row, spec: spec)
+    }
+
+    /// `row` through the batched insert; a job the insert left out is resolved by ``resolveConflict(_:spec:)``.
+    private func insert(_ row: NewJobRow, spec: JobSpec) async throws -> JobCreation {
         guard let inserted = try await jobInserts.submit(row) else { return try await resolveConflict(row, spec: spec) }
         return .created(job(for: row, spec: spec, inserted: inserted), webhookDeliveries: inserted.webhookDeliveries)
     }
@@ -62,8 +67,7 @@ extension PostgresStore {
             return replay
         }
         if try await job(projectID: row.projectID, name: row.name) != nil { return .nameTaken(row.name) }
-        guard let inserted = try await jobInserts.submit(row) else { return try await resolveConflict(row, spec: spec) }
-        return .created(job(for: row, spec: spec, inserted: inserted), webhookDeliveries: inserted.webhookDeliveries)
+        return try await insert(row, spec: spec)
     }
 
     /// A batch of ``createJob`` inserts as one statement. A batch the database refuses (one job's value it cannot

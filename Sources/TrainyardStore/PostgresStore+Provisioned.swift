@@ -125,9 +125,7 @@ extension PostgresStore {
     /// Marks a live host lost in a transaction of its own that holds its attempt (as the lease reaper does).
     func loseHost(_ host: HostRecord, reason: String, interruption: Bool = false, now: Date) async throws -> Bool {
         try await client.transaction(logger: logger) { connection in
-            // The host, then its attempt: the order heartbeats take (the other order deadlocks with them).
-            try await connection.query("SELECT 1 FROM hosts WHERE id = \(host.id) FOR UPDATE", logger: logger)
-            let attempt = try await lockAttempt(on: connection, id: host.attemptID)
+            let attempt = try await lockHostAndAttempt(on: connection, host: host)
             guard attempt.state == "running" else { return false }
             if interruption { try await markInterrupted(on: connection, host: host, noticeSeconds: 0, reason: reason, now: now) }
             return try await markHostLost(on: connection, host: host, reason: reason, now: now)

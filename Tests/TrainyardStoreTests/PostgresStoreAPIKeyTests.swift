@@ -33,6 +33,26 @@ import TrainyardTestSupport
         }
     }
 
+    @Test func theConfiguredAdminKeyReplacesAnOlderSecretOfTheSameID() async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await store.ensureBootstrapProject()
+            let old = try #require(APIKeyToken.parse("ADMINKEY01.first-secret"))
+            let new = try #require(APIKeyToken.parse("ADMINKEY01.second-secret"))
+            try await store.installAdminKey(old, project: project)
+            #expect(try await store.authenticate(old)?.role == .admin)  // now cached: the new hash must replace it
+            try await store.installAdminKey(new, project: project)
+            #expect(try await store.authenticate(old) == nil)
+            #expect(try await store.authenticate(new)?.role == .admin)
+        }
+    }
+
+    @Test func projectNamesAreUnique() async throws {
+        try await TestPostgres.withStore { store in
+            _ = try await store.createProject(name: "team")
+            await #expect(throws: StoreError.projectNameTaken("team")) { try await store.createProject(name: "team") }
+        }
+    }
+
     @Test func aKeyReadOnceIsCheckedAgainstItsCachedHashUntilForgotten() async throws {
         try await TestPostgres.withStore { store in
             let (project, _, _) = try await store.createProject(name: "team")

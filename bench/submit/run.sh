@@ -119,14 +119,20 @@ SQL
 # ---------------------------------------------------------------------------------------------------------------------
 # Memory
 
+# The postmaster's live children (backends and background processes), their pids on one line.
+postgres_children() {
+    local children=""
+    read -r children <"/proc/$POSTMASTER_PID/task/$POSTMASTER_PID/children" 2>/dev/null || true
+    echo "$children"
+}
+
 # Postgres processes: the postmaster and its children. PSS, not RSS: every backend maps shared_buffers, so a sum of
 # RSS would count the shared memory once per process. One awk over every process's smaps_rollup: the sampler runs
 # beside the measured submissions, so it must cost next to nothing (an awk and a ps per process every 0.25 s took 9 %
 # of the machine's CPU during the HTTP half, and none during the baseline).
 postgres_pss_kb() {
-    local children="" files=() p
-    read -r children <"/proc/$POSTMASTER_PID/task/$POSTMASTER_PID/children" 2>/dev/null || true
-    for p in $POSTMASTER_PID $children; do files+=("/proc/$p/smaps_rollup"); done
+    local files=() p
+    for p in $POSTMASTER_PID $(postgres_children); do files+=("/proc/$p/smaps_rollup"); done
     awk '/^Pss:/ {t += $2} END {print t + 0}' "${files[@]}" 2>/dev/null || echo 0
 }
 
@@ -174,13 +180,11 @@ server_ticks() { proc_ticks "$SERVER_PID"; }
 # PostgreSQL: the postmaster with the backends it has reaped (pgbench's connections end before the figures are read),
 # plus every live child (the server's pooled connections, the background processes).
 postgres_ticks() {
-    local children="" p total
+    local p total
     total=$(proc_ticks "$POSTMASTER_PID" 1)
-    read -r children <"/proc/$POSTMASTER_PID/task/$POSTMASTER_PID/children" 2>/dev/null || true
-    for p in $children; do total=$((total + $(proc_ticks "$p"))); done
+    for p in $(postgres_children); do total=$((total + $(proc_ticks "$p"))); done
     echo "$total"
 }
-postgres_children() { local children=""; read -ra children <"/proc/$POSTMASTER_PID/task/$POSTMASTER_PID/children" 2>/dev/null || true; echo "${#children[@]}"; }
 # The load generator (wrk or pgbench): this shell's reaped children, read around the one command.
 loadgen_ticks() { proc_ticks $$ 1 | awk -v own="$(proc_ticks $$)" '{print $1 - own}'; }
 # The whole machine: busy ticks of all cores (user, nice, system, irq, softirq) from /proc/stat.
@@ -241,13 +245,13 @@ run_baseline() {
     threads=$((CLIENTS < 2 ? CLIENTS : 2))
     out=$WORK_DIR/pgbench-$label.out
     local backends
-    backends=$(postgres_children)
+    backends=$(postgres_children | wc -w)
     cpu_begin
     "$PG_BIN/pgbench" -n -M prepared -f "$script" -c "$CLIENTS" -j "$threads" -T "$BASELINE_SECONDS" \
         -h "$PG_SOCK" -U trainyard trainyard >"$out" 2>&1 || { cat "$out" >&2; die "pgbench failed"; }
     # pgbench's backends end just after it does; their CPU is the postmaster's once it has reaped them.
     local deadline=$((SECONDS + 10))
-    while (($(postgres_children) > backends && SECONDS < deadline)); do sleep 0.05; done
+    while (($(postgres_children | wc -w) > backends && SECONDS < deadline)); do sleep 0.05; done
     cpu_end "$(awk '/^number of transactions actually processed: / {split($6, a, "/"); print a[1]; exit}' "$out")"
     PGB_CPU_JSON=$CPU_JSON
     PGB_TPS=$(awk '/^tps = / {print $3; exit}' "$out")

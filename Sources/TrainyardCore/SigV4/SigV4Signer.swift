@@ -95,9 +95,9 @@ public struct SigV4Signer: Sendable {
             request.method.uppercased(), Self.canonicalURI(request.path), Self.canonicalQuery(request.query), canonicalHeaders, signedHeaders,
             request.payloadHash,
         ].joined(separator: "\n")
-        let stringToSign = [Self.algorithm, amzDate, scope, Self.hex(SHA256.hash(data: Data(canonicalRequest.utf8)))].joined(separator: "\n")
+        let stringToSign = [Self.algorithm, amzDate, scope, Hex.lowercase(SHA256.hash(data: Data(canonicalRequest.utf8)))].joined(separator: "\n")
         let key = signingKey(day: day)
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+        let signature = Hex.lowercase(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
         let authorization =
             "\(Self.algorithm) Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
         return SigV4Signature(
@@ -166,20 +166,15 @@ public struct SigV4Signer: Sendable {
         return "\(f.year)\(two(f.month))\(two(f.day))T\(two(f.hour))\(two(f.minute))\(two(f.second))Z"
     }
 
-    /// Lower-case hex of a digest or MAC.
-    public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        Hex.lowercase(bytes)
-    }
-
     /// Hex SHA-256 of `data`.
     public static func payloadHash(_ data: some DataProtocol) -> String {
-        hex(SHA256.hash(data: data))
+        Hex.lowercase(SHA256.hash(data: data))
     }
 
     /// Hex SHA-256 of the bytes at `bytes`.
     public static func payloadHash(bytes: UnsafeRawBufferPointer) -> String {
         var hasher = SHA256()
         hasher.update(bufferPointer: bytes)
-        return hex(hasher.finalize())
+        return Hex.lowercase(hasher.finalize())
     }
 }
