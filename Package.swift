@@ -59,10 +59,12 @@ let package = Package(
             name: "TrainyardProvisioning",
             dependencies: ["TrainyardCore", .product(name: "Logging", package: "swift-log")]
         ),
+        // glibc's posix_spawn extensions (chdir, closefrom) and pipe2, which Swift's Glibc module does not export.
+        .target(name: "CTrainyardSpawn"),
         .target(
             name: "TrainyardAgent",
             dependencies: [
-                "TrainyardCore", "TrainyardObjectStore",
+                "TrainyardCore", "TrainyardObjectStore", "CTrainyardSpawn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // Checkpoint manifests record the SHA-256 of what was uploaded.
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -148,11 +150,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "TrainyardStoreTests", dependencies: ["TrainyardStore", "TrainyardCore", "TrainyardTestSupport"]),
+        .testTarget(
+            name: "TrainyardStoreTests",
+            dependencies: ["TrainyardStore", "TrainyardCore", "TrainyardTestSupport", .product(name: "InMemoryLogging", package: "swift-log")]),
         .testTarget(
             name: "TrainyardServerTests",
             dependencies: [
-                "TrainyardServer", "TrainyardStore", "TrainyardCore", "Trainyard", "TrainyardTestSupport", "TrainyardObjectStore",
+                "TrainyardServer", "TrainyardStore", "TrainyardCore", "Trainyard", "TrainyardTestSupport", "TrainyardObjectStore", "TrainyardProvisioning",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // Webhook receivers verify signatures with their own HMAC, not the server's code.

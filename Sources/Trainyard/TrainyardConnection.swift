@@ -20,16 +20,33 @@ public struct TrainyardConnection: Sendable {
         self.timeoutSeconds = timeoutSeconds
     }
 
-    /// From `TRAINYARD_URL` and `TRAINYARD_API_KEY`; without a key, the admin key a local `trainyard serve` wrote to
-    /// `<TRAINYARD_DATA_DIR or ./.trainyard>/admin-key`, when that file is readable.
+    /// The connection a client command uses: `TRAINYARD_URL` and `TRAINYARD_API_KEY` where set, else the profile
+    /// `TRAINYARD_PROFILE` names, else the default profile of the per-user configuration (``ClientProfiles``; a local
+    /// `trainyard serve` writes one), else `http://127.0.0.1:8080` with the admin key a local `trainyard serve` wrote to
+    /// `<TRAINYARD_DATA_DIR or ./.trainyard>/admin-key`. A profile's key is used only with its own URL.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TrainyardConnection {
-        let urlString = environment["TRAINYARD_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
+        func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+        let configurationPath = ClientProfiles.path(environment: environment)
+        var profile: ClientProfiles.Profile?
+        if let name = value("TRAINYARD_PROFILE") {
+            let profiles = try ClientProfiles.load(from: configurationPath)
+            guard let named = profiles.profiles[name] else {
+                throw ClientConfigurationError.unknownProfile(name: name, path: configurationPath, known: profiles.profiles.keys.sorted())
+            }
+            profile = named
+        } else if let profiles = try? ClientProfiles.load(from: configurationPath), let name = profiles.defaultProfile {
+            profile = profiles.profiles[name]
+        }
+        let explicitURL = value("TRAINYARD_URL")
+        if let explicitURL, let named = profile, named.url != explicitURL { profile = nil }
+        let urlString = explicitURL ?? profile?.url ?? "http://127.0.0.1:8080"
         guard let url = URL(string: urlString), url.scheme == "http" || url.scheme == "https" else {
             throw ClientConfigurationError.invalidURL(urlString)
         }
-        var key = environment["TRAINYARD_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        var key = value("TRAINYARD_API_KEY")
+        if key == nil, let profile { key = try profile.resolvedKey() }
         if key == nil {
-            let dataDir = environment["TRAINYARD_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./.trainyard"
+            let dataDir = value("TRAINYARD_DATA_DIR") ?? "./.trainyard"
             key = (try? String(contentsOfFile: (dataDir as NSString).appendingPathComponent("admin-key"), encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -50,10 +67,20 @@ public struct TrainyardConnection: Sendable {
 /// Client settings that cannot be used.
 public enum ClientConfigurationError: Error, CustomStringConvertible {
     case invalidURL(String)
+    case unknownProfile(name: String, path: String, known: [String])
+    case unreadableKeyFile(String)
+    case unreadableConfiguration(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .invalidURL(let url): "TRAINYARD_URL \(url) is not an http:// or https:// URL"
+        case .unknownProfile(let name, let path, let known):
+            "there is no profile '\(name)' in \(path)"
+                + (known.isEmpty ? "; add it with `trainyard login URL --profile \(name)`" : " (profiles: \(known.joined(separator: ", ")))")
+        case .unreadableKeyFile(let path):
+            "the profile's key file \(path) cannot be read (was the server's data directory removed?); "
+                + "set TRAINYARD_API_KEY or run `trainyard login`"
+        case .unreadableConfiguration(let path, let reason): "the client configuration \(path) cannot be used: \(reason)"
         }
     }
 }

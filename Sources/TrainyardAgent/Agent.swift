@@ -22,6 +22,7 @@ public struct Agent: Sendable {
     /// Runs the whole life of the host; returns when the final report was acknowledged.
     public func run() async throws {
         let assignment = try await connection.assignment()
+        if let limit = assignment.serverOutageLimitSeconds { connection.outage.setLimit(seconds: limit) }
         let worker = assignment.worker
         var hostLogger = self.logger
         hostLogger[metadataKey: "job"] = "\(worker.jobName)"
@@ -31,7 +32,9 @@ public struct Agent: Sendable {
         let layout = WorkerLayout(root: configuration.layoutRoot)
         let location = ObjectLocation(store: try Self.objectStore(assignment.objectStore, logger: logger))
         let state = HeartbeatState(phase: .preparing)
-        let heartbeats = Task { await heartbeatLoop(state: state, interval: worker.heartbeatIntervalSeconds, logger: logger) }
+        let heartbeats = Task {
+            await heartbeatLoop(state: state, interval: worker.heartbeatIntervalSeconds, outageGrace: worker.stopGraceSeconds, logger: logger)
+        }
         defer { heartbeats.cancel() }
         // SIGTERM from the host's provider is a reclaim notice (a spot interruption, a Slurm preemption): the command
         // gets SIGTERM and most of the notice period, the checkpoints are synced, and the host reports the
@@ -75,12 +78,20 @@ public struct Agent: Sendable {
                 logger: logger)
         } catch AgentError.rejected(let status, let body) {
             throw AgentError.rejected(status: status, body: body)
+        } catch let error as AgentError where error.isServerUnreachable {
+            throw abandon(error, logger: logger)
         } catch {
             // Bad input (a channel that cannot be staged, nothing to run) fails the job as a ClientError, reported.
             logger.error("worker setup failed", metadata: ["error": "\(error)"])
             let text = "\(error)"
             let reason = text.hasPrefix("ClientError") || text.hasPrefix("InternalServerError") ? text : "ClientError: \(text)"
-            report = AgentReport(phase: .uploading, exitCode: 1, failureReason: String(reason.prefix(1024)))
+            report = AgentReport(phase: .uploading, exitCode: 1, failureReason: StorableText.sanitize(reason.prefix(1024).description))
+        }
+        // The server has been gone past the outage limit (the heartbeats stopped the command): nobody would record an
+        // upload or a report, so the outputs stay on disk.
+        if connection.outage.isOver {
+            let error = AgentError.serverUnreachable(seconds: connection.outage.limitSeconds, lastError: "no call has succeeded since")
+            throw abandon(error, logger: logger)
         }
         state.set(phase: .uploading)
         // The final checkpoint sync, whatever ended the command: a resumed attempt starts from here.
@@ -100,7 +111,11 @@ public struct Agent: Sendable {
         // The samples no heartbeat carried yet go with the final report.
         let samples = state.pendingSamples
         report.samples = samples.isEmpty ? nil : samples
-        _ = try await connection.heartbeat(report)
+        do {
+            _ = try await connection.heartbeat(report)
+        } catch let error as AgentError where error.isServerUnreachable {
+            throw abandon(error, logger: logger)
+        }
         logger.info("agent finished", metadata: ["exit_code": "\(report.exitCode.map(String.init) ?? "-")", "stopped": "\(report.stopped)"])
     }
 
@@ -124,11 +139,11 @@ public struct Agent: Sendable {
             shipper.cancel()
             throw error
         }
-        logger.info("command started", metadata: ["pid": "\(runner.process.processIdentifier)", "argv": "\(argv.joined(separator: " "))"])
+        logger.info("command started", metadata: ["pid": "\(runner.process.pid)", "argv": "\(argv.joined(separator: " "))"])
         state.setRunner(runner)
         let monitor = Task {
             guard metricsInterval > 0 else { return }
-            await SystemMonitor(processGroup: runner.process.processIdentifier, interval: metricsInterval, logger: logger).run { state.add(samples: $0) }
+            await SystemMonitor(processGroup: runner.process.pid, interval: metricsInterval, logger: logger).run { state.add(samples: $0) }
         }
         let periodicSync = Task {
             guard let checkpoints else { return }
@@ -158,7 +173,8 @@ public struct Agent: Sendable {
         let failed = exit.signal != nil || (exit.exitCode ?? 0) != 0
         var reason: String?
         if failed && !exit.stopped {
-            let failureFile = try? String(contentsOfFile: layout.failureFile, encoding: .utf8)
+            // Whatever bytes the command wrote (NULs, invalid UTF-8): the reason is the user's, made storable.
+            let failureFile = FileManager.default.contents(atPath: layout.failureFile).map { StorableText.decode($0) }
             reason = SageMakerContract.failureReason(
                 failureFile: failureFile, exitCode: exit.exitCode, signal: exit.signal, stderrTail: runner.lastStderrLines)
         }
@@ -194,8 +210,22 @@ public struct Agent: Sendable {
         return report
     }
 
-    /// Beats every interval with the current phase; a stop answer stops the command once.
-    private func heartbeatLoop(state: HeartbeatState, interval: Double, logger: Logger) async {
+    /// The server stayed unreachable past the outage limit: says where the host's log and outputs are kept (nothing
+    /// is deleted) and returns the error the agent exits with.
+    private func abandon(_ error: AgentError, logger: Logger) -> AgentError {
+        let kept = WorkerLayout(root: configuration.directory)
+        logger.error(
+            "the server stayed unreachable past TRAINYARD_AGENT_OUTAGE_LIMIT; the command was stopped and this host's log and outputs are kept on disk",
+            metadata: [
+                "outage_limit_seconds": "\(connection.outage.limitSeconds)", "log_spool": "\(configuration.directory)/logs/output.log",
+                "model_dir": "\(kept.model)", "output_dir": "\(kept.outputData)", "worker_dir": "\(configuration.directory)", "error": "\(error)",
+            ])
+        return error
+    }
+
+    /// Beats every interval with the current phase; a stop answer stops the command once, and so does a server that
+    /// stayed unreachable past the outage limit (with the grace of a stop, `outageGrace`).
+    private func heartbeatLoop(state: HeartbeatState, interval: Double, outageGrace: Double, logger: Logger) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(Int(max(interval, 0.1) * 1000)))
             if Task.isCancelled { return }
@@ -210,6 +240,10 @@ public struct Agent: Sendable {
             } catch {
                 logger.error("heartbeat failed", metadata: ["error": "\(error)"])
                 if case AgentError.rejected = error { state.requestStop(grace: 0, logger: logger) }
+                if case AgentError.serverUnreachable = error {
+                    state.requestStop(
+                        grace: outageGrace, reason: "the server stayed unreachable past the outage limit; stopping the command", logger: logger)
+                }
             }
         }
     }
@@ -301,12 +335,12 @@ final class HeartbeatState: Sendable {
         if let grace { runner.stop(grace: grace) }
     }
 
-    func requestStop(grace: Double, logger: Logger) {
+    func requestStop(grace: Double, reason: String = "stop requested by the server", logger: Logger) {
         let runner: CommandRunner? = state.withLock {
             if $0.stopGrace == nil { $0.stopGrace = grace }
             return $0.runner
         }
-        logger.info("stop requested by the server", metadata: ["grace_seconds": "\(grace)"])
+        logger.info("\(reason)", metadata: ["grace_seconds": "\(grace)"])
         runner?.stop(grace: grace)
     }
 }

@@ -10,7 +10,8 @@ public struct AgentConfiguration: Sendable {
     public var directory: String
     /// `TRAINYARD_AGENT_LAYOUT_ROOT`: where the `/opt/ml` tree is (`/opt/ml` in a mount namespace, else the directory).
     public var layoutRoot: String
-    /// How long calls to the server are retried while it is unreachable (a restart) before the agent gives up.
+    /// `TRAINYARD_AGENT_OUTAGE_LIMIT`: seconds calls to the server are retried while it is unreachable (a restart)
+    /// before the agent stops its command and exits; default 3600. The server's setting, in the assignment, replaces it.
     public var serverOutageLimitSeconds: Double
     /// `TRAINYARD_AGENT_STOP_GRACE`: seconds between SIGTERM and SIGKILL of the command when the agent itself gets
     /// SIGTERM (a backend's stop or preemption); default 120, as SageMaker.
@@ -39,6 +40,11 @@ public enum AgentError: Error, CustomStringConvertible {
     case archive(String)
     case logSpool(String)
     case checkpoint(String)
+
+    var isServerUnreachable: Bool {
+        if case .serverUnreachable = self { return true }
+        return false
+    }
 
     public var description: String {
         switch self {

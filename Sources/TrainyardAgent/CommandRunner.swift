@@ -15,34 +15,37 @@ struct CommandExit: Sendable, Equatable {
     var stopped: Bool
 }
 
-/// Runs the user's command in a process group of its own (Foundation makes every child a group leader), so that a
-/// stop reaches every process it started: SIGTERM to the group, SIGKILL after the grace period. Output goes line by
-/// line into the host's ``LogSpool`` (stdout and stderr together, in the order read); the last stderr lines are kept
-/// for the failure reason.
+/// Runs the user's command in a process group of its own with a clean signal state (``CleanSpawn``), so that a stop
+/// reaches every process it started and a script's own SIGTERM handler runs: SIGTERM to the group, SIGKILL after the
+/// grace period. Output goes line by line into the host's ``LogSpool`` (stdout and stderr together, in the order
+/// read); the last stderr lines are kept for the failure reason.
 final class CommandRunner: Sendable {
-    let process: Process
+    let process: CleanSpawn
     private let stopRequested = Atomic<Bool>(false)
+    private let termination = Mutex<CommandTermination?>(nil)
     private let stderrTail = LineTail(limit: 20)
     private let readers: [Task<Void, Never>]
 
     init(argv: [String], environment: [String: String], workingDirectory: String, spool: LogSpool, pgidFile: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["--"] + argv
-        process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
-        process.standardInput = FileHandle.nullDevice
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        let process = try CleanSpawn.start(argv: argv, environment: environment, workingDirectory: workingDirectory)
         self.process = process
-        try? "\(process.processIdentifier)\n".write(toFile: pgidFile, atomically: true, encoding: .utf8)
+        // The group and its leader's start time, so that whoever kills what is left of it later (the provisioner,
+        // after this agent died) can tell the group from a newcomer with a reused number.
+        let stat = try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8)
+        let record = CommandGroupRecord(processGroup: process.pid, leaderStartTime: stat.flatMap(CommandGroupRecord.startTime(statLine:)))
+        try? record.text.write(toFile: pgidFile, atomically: true, encoding: .utf8)
         readers = [
-            Self.pump(out.fileHandleForReading, to: spool, keep: nil),
-            Self.pump(err.fileHandleForReading, to: spool, keep: stderrTail),
+            Self.pump(process.standardOutput, to: spool, keep: nil),
+            Self.pump(process.standardError, to: spool, keep: stderrTail),
         ]
+    }
+
+    /// How the command ended, once it has (reaped on the first call that sees it).
+    private func ended() -> CommandTermination? {
+        termination.withLock { known in
+            if known == nil { known = process.poll() }
+            return known
+        }
     }
 
     /// Copies a stream into the spool as it comes, line by line, keeping the last lines when asked. Reading a pipe
@@ -77,15 +80,17 @@ final class CommandRunner: Sendable {
 
     /// Waits for the command and its output streams to end.
     func wait() async -> CommandExit {
-        while process.isRunning {
+        var end = ended()
+        while end == nil {
             try? await Task.sleep(for: .milliseconds(20))
+            end = ended()
         }
         for reader in readers { await reader.value }
         let stopped = stopRequested.load(ordering: .acquiring)
-        switch process.terminationReason {
-        case .uncaughtSignal: return CommandExit(exitCode: nil, signal: process.terminationStatus, stopped: stopped)
-        case .exit: return CommandExit(exitCode: process.terminationStatus, signal: nil, stopped: stopped)
-        @unknown default: return CommandExit(exitCode: process.terminationStatus, signal: nil, stopped: stopped)
+        switch end {
+        case .signalled(let signal): return CommandExit(exitCode: nil, signal: signal, stopped: stopped)
+        case .exited(let code): return CommandExit(exitCode: code, signal: nil, stopped: stopped)
+        case nil: return CommandExit(exitCode: nil, signal: nil, stopped: stopped)
         }
     }
 
@@ -94,12 +99,19 @@ final class CommandRunner: Sendable {
     /// SIGTERM to the command's process group, then SIGKILL once `grace` has passed; once only.
     func stop(grace: Double) {
         guard !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let group = process.processIdentifier
+        let group = process.pid
         kill(-group, SIGTERM)
-        Task.detached { [process] in
+        Task.detached { [self] in
             let deadline = ContinuousClock.now + .milliseconds(Int(grace * 1000))
-            while process.isRunning, ContinuousClock.now < deadline {
+            while ended() == nil, ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(50))
+            }
+            // What is left of the group (a child the command left behind). Once the leader is reaped its number is
+            // free: a process that now has it and leads a group of its own is a newcomer, not ours.
+            if ended() != nil, let stat = try? String(contentsOfFile: "/proc/\(group)/stat", encoding: .utf8),
+                CommandGroupRecord.processGroup(statLine: stat) == group
+            {
+                return
             }
             kill(-group, SIGKILL)
         }

@@ -3,13 +3,25 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import TrainyardCore
 
 /// The agent's calls to the server, retried with backoff and jitter while the server is unreachable or failing
 /// (a restart): the agent keeps its command running meanwhile. A 401/403/404 is final.
+///
+/// The outage is one for all calls: it starts at the first failed try of any call and ends at the next answer. Once
+/// it is older than the limit every call fails at once with ``AgentError/serverUnreachable(seconds:lastError:)``, so
+/// heartbeats, log shipping and the final report together never wait longer than the limit.
 struct ServerConnection: Sendable {
     let configuration: AgentConfiguration
     let logger: Logger
+    let outage: ServerOutage
+
+    init(configuration: AgentConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        outage = ServerOutage(limitSeconds: configuration.serverOutageLimitSeconds)
+    }
 
     func assignment() async throws -> AgentAssignment {
         try await call(.GET, "/v1/agent/assignment", body: Optional<AgentReport>.none)
@@ -30,7 +42,6 @@ struct ServerConnection: Sendable {
     }
 
     private func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, body: ByteBuffer?, contentType: String) async throws -> Answer {
-        let started = ContinuousClock.now
         var delay = 0.2
         var lastError = ""
         while true {
@@ -42,10 +53,12 @@ struct ServerConnection: Sendable {
                     request.headers.add(name: "Content-Type", value: contentType)
                     request.body = .bytes(body)
                 }
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                let response = try await HTTPClient.shared.execute(request, timeout: outage.tryTimeout)
                 let bytes = try await response.body.collect(upTo: 16 << 20)
                 let status = Int(response.status.code)
                 if (200..<300).contains(status) {
+                    // Only an answer ends an outage: a server whose database is gone answers 500 for ever.
+                    outage.ended()
                     return try JSONDecoder().decode(Answer.self, from: Data(bytes.readableBytesView))
                 }
                 if [401, 403, 404].contains(status) {
@@ -57,15 +70,58 @@ struct ServerConnection: Sendable {
             } catch {
                 lastError = "\(error)"
             }
-            let waited = ContinuousClock.now - started
-            if waited > .seconds(configuration.serverOutageLimitSeconds) {
-                throw AgentError.serverUnreachable(seconds: configuration.serverOutageLimitSeconds, lastError: lastError)
+            if let limit = outage.failed() {
+                throw AgentError.serverUnreachable(seconds: limit, lastError: lastError)
             }
             logger.warning("server call failed; retrying", metadata: ["path": "\(path)", "error": "\(lastError)"])
             // Capped at a second, well inside any host lease: once the server is back, the next try comes soon
             // enough that no host is judged dead for the outage.
             try await Task.sleep(for: .seconds(delay * Double.random(in: 0.5...1.0)))
             delay = min(delay * 2, 1)
+        }
+    }
+}
+
+/// Since when the server has been unreachable or refusing (anything but a 2xx, 401, 403 or 404), shared by all calls, and how long that may last.
+final class ServerOutage: Sendable {
+    private let state: Mutex<(since: ContinuousClock.Instant?, limitSeconds: Double)>
+
+    init(limitSeconds: Double) {
+        state = Mutex((nil, limitSeconds))
+    }
+
+    /// The server's setting, from the assignment, replaces the agent's own.
+    func setLimit(seconds: Double) { state.withLock { $0.limitSeconds = seconds } }
+
+    var limitSeconds: Double { state.withLock { $0.limitSeconds } }
+
+    /// How long one try may take: 30 s, or the limit when shorter, and once an outage runs no more than what is left
+    /// of it, so that the first try that fails (a request waits in the client's pool while it backs off from refused
+    /// connections, until its timeout) adds at most that much to the limit.
+    var tryTimeout: TimeAmount {
+        state.withLock { state in
+            let remaining = state.since.map { .seconds(state.limitSeconds) - (ContinuousClock.now - $0) } ?? .seconds(state.limitSeconds)
+            let clamped = min(max(remaining, .seconds(1)), .seconds(30))
+            let (seconds, attoseconds) = clamped.components
+            return .milliseconds(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        }
+    }
+
+    /// Whether the limit has passed.
+    var isOver: Bool {
+        state.withLock { state in state.since.map { ContinuousClock.now - $0 > .seconds(state.limitSeconds) } ?? false }
+    }
+
+    /// The server answered.
+    func ended() { state.withLock { $0.since = nil } }
+
+    /// A try failed: starts the outage if none runs; the limit once it has passed, else nil.
+    @discardableResult
+    func failed() -> Double? {
+        state.withLock { state in
+            let since = state.since ?? ContinuousClock.now
+            state.since = since
+            return ContinuousClock.now - since > .seconds(state.limitSeconds) ? state.limitSeconds : nil
         }
     }
 }

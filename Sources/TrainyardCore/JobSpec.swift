@@ -26,8 +26,9 @@ public struct JobSpec: Sendable, Equatable, Codable {
     public var instanceType: String
     /// Hosts the job needs at once (gang scheduling).
     public var instanceCount: Int
-    /// Scratch space per worker, in GiB.
-    public var volumeSize: Int
+    /// Scratch space per worker, in GiB; nil when not asked for (only a provisioner that enforces volume sizes
+    /// accepts it).
+    public var volumeSize: Int?
     /// Run on spot capacity.
     public var useSpotInstances: Bool
     /// Seconds of training allowed, over all attempts.
@@ -67,7 +68,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         tags: [String: String] = [:],
         instanceType: String,
         instanceCount: Int = 1,
-        volumeSize: Int = 30,
+        volumeSize: Int? = nil,
         useSpotInstances: Bool = false,
         maxRun: Int = 86_400,
         maxWait: Int? = nil,
@@ -151,7 +152,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
             tags: try c.decodeIfPresent([String: String].self, forKey: .tags) ?? [:],
             instanceType: try c.decode(String.self, forKey: .instanceType),
             instanceCount: try c.decodeIfPresent(Int.self, forKey: .instanceCount) ?? 1,
-            volumeSize: try c.decodeIfPresent(Int.self, forKey: .volumeSize) ?? 30,
+            volumeSize: try c.decodeIfPresent(Int.self, forKey: .volumeSize),
             useSpotInstances: try c.decodeIfPresent(Bool.self, forKey: .useSpotInstances) ?? false,
             maxRun: try c.decodeIfPresent(Int.self, forKey: .maxRun) ?? 86_400,
             maxWait: try c.decodeIfPresent(Int.self, forKey: .maxWait),
@@ -181,7 +182,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         try c.encode(tags, forKey: .tags)
         try c.encode(instanceType, forKey: .instanceType)
         try c.encode(instanceCount, forKey: .instanceCount)
-        try c.encode(volumeSize, forKey: .volumeSize)
+        try c.encodeIfPresent(volumeSize, forKey: .volumeSize)
         try c.encode(useSpotInstances, forKey: .useSpotInstances)
         try c.encode(maxRun, forKey: .maxRun)
         try c.encodeIfPresent(maxWait, forKey: .maxWait)

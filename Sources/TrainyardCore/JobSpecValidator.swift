@@ -33,7 +33,10 @@ import Foundation
 // |                    | keep_alive_period 0…21600, priority -1000…1000)                       |
 // | `reserved`         | a tag key starting with `aws:`                                        |
 // | `uri`              | not `s3://bucket/key` or `file:///absolute/path`                      |
-// | `unsupported`      | `input_mode` `Pipe`                                                   |
+// | `unsupported`      | `input_mode` `Pipe`; a field the job's provisioner does not implement   |
+// |                    | (`volume_size` without volume sizes, `keep_alive_period` > 0 without   |
+// |                    | warm pools, `image_uri` without containers and with nothing else to   |
+// |                    | run on the host); the message names what would run it                 |
 // | `enum`             | `input_mode` not File/FastFile/Pipe, channel `distribution` not       |
 // |                    | FullyReplicated/ShardedByS3Key                                        |
 // | `relative_path`    | `entry_point` absolute or with a `..` component                       |
@@ -52,10 +55,14 @@ import Foundation
 public struct JobSpecValidator: Sendable {
     /// The catalog that instance types and counts are checked against.
     public let catalog: InstanceCatalog
+    /// What the provisioner that will run the job implements; a field it does not is refused.
+    public let provisioner: ProvisionerCapabilities
 
-    /// Creates a validator that checks instance types and counts against `catalog`.
-    public init(catalog: InstanceCatalog) {
+    /// Creates a validator that checks instance types and counts against `catalog`, and the fields that need a
+    /// provisioner feature against `provisioner`.
+    public init(catalog: InstanceCatalog, provisioner: ProvisionerCapabilities) {
         self.catalog = catalog
+        self.provisioner = provisioner
     }
 
     /// Every violation in `spec`, in field order; empty when the spec is valid.
@@ -73,8 +80,40 @@ public struct JobSpecValidator: Sendable {
         }
         checkMetricDefinitions(spec, into: &violations)
         checkRetriesAndScheduling(spec, into: &violations)
+        checkProvisionerFeatures(spec, into: &violations)
         checkNoNUL(spec, into: &violations)
         return violations
+    }
+
+    /// Fields that only a provisioner with some feature honours are refused, not stored and ignored, when the job's
+    /// provisioner lacks it. `image_uri` is the exception SageMaker clients need (they always send an image): beside
+    /// something to run on the host it is accepted, and the job says the image was not used.
+    private func checkProvisionerFeatures(_ spec: JobSpec, into violations: inout [FieldViolation]) {
+        let features = provisioner.features
+        let name = provisioner.name
+        if let image = spec.imageURI, !features.contains(.containers),
+            spec.command == nil, spec.entryPoint == nil, spec.hyperparameters["sagemaker_program"] == nil
+        {
+            violations.add(
+                "image_uri", "unsupported",
+                "image_uri names the image \(image) and nothing else to run, but the \(name) provisioner runs no containers. "
+                    + "Give command or entry_point to run on the worker host (the image is then noted as not used), "
+                    + "or run the job on a provisioner that runs containers.")
+        }
+        if let size = spec.volumeSize, !features.contains(.volumeSizes) {
+            violations.add(
+                "volume_size", "unsupported",
+                "volume_size asks for \(size) GiB of scratch space per worker, but the \(name) provisioner neither sizes nor "
+                    + "limits worker directories, so it would not hold. Remove volume_size; only a provisioner that enforces "
+                    + "volume sizes runs it.")
+        }
+        if spec.keepAlivePeriod > 0, !features.contains(.warmPools) {
+            violations.add(
+                "keep_alive_period", "unsupported",
+                "keep_alive_period asks for a warm pool kept for \(spec.keepAlivePeriod) seconds, but the \(name) provisioner "
+                    + "keeps no warm pools: every job starts on fresh hosts. Remove keep_alive_period or set it to 0; only a "
+                    + "provisioner with warm pools runs it.")
+        }
     }
 
     /// Every string of the spec, with its field, is free of NUL (U+0000).
@@ -134,7 +173,9 @@ public struct JobSpecValidator: Sendable {
 
     private func checkProgram(_ spec: JobSpec, into violations: inout [FieldViolation]) {
         switch (spec.command, spec.entryPoint) {
-        case (nil, nil) where spec.hyperparameters["sagemaker_program"] == nil:
+        // A provisioner that runs containers runs the image's own program (SageMaker's `train`).
+        case (nil, nil) where spec.hyperparameters["sagemaker_program"] == nil
+            && !(spec.imageURI != nil && provisioner.features.contains(.containers)):
             violations.add(
                 "command", "required",
                 "Give either command (the argv each worker runs) or entry_point (a script in source_dir), "
@@ -212,7 +253,9 @@ public struct JobSpecValidator: Sendable {
                         + "exist; a larger gang could never be scheduled. Use at most \(limit) hosts.")
             }
         }
-        Self.checkRange(spec.volumeSize, Self.volumeSizeRange, field: "volume_size", unit: "GiB", into: &violations)
+        if let volumeSize = spec.volumeSize {
+            Self.checkRange(volumeSize, Self.volumeSizeRange, field: "volume_size", unit: "GiB", into: &violations)
+        }
     }
 
     private func checkStopping(_ spec: JobSpec, into violations: inout [FieldViolation]) {

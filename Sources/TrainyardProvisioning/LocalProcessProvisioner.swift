@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import Synchronization
+public import TrainyardCore
 
 #if canImport(Glibc)
 import Glibc
@@ -20,6 +22,9 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
     public let agentEnvironment: [String: String]
     let isolation: Isolation
     let logger: Logger
+    /// Agents this server started that have exited, by host id, with what they left in their log: a host whose agent
+    /// ends before the host has reported its end is lost at once, with that reason, instead of a lease later.
+    let exits = AgentExits()
 
     /// How workers get their `/opt/ml`.
     enum Isolation: Sendable {
@@ -37,7 +42,20 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         self.agentEnvironment = agentEnvironment
         self.logger = logger
         self.isolation = Self.probeIsolation()
+        if let problem = Self.agentProblem(agentExecutable) {
+            logger.error("no job can run on local workers until this is fixed", metadata: ["problem": "\(problem)"])
+        }
         logger.info("local provisioner ready", metadata: ["isolation": "\(isolation)", "agent": "\(agentExecutable)"])
+    }
+
+    /// What keeps `path` from being started as the agent, if anything.
+    static func agentProblem(_ path: String) -> LocalProvisionerError? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            return .agentMissing(path: path)
+        }
+        guard FileManager.default.isExecutableFile(atPath: path) else { return .agentNotExecutable(path: path) }
+        return nil
     }
 
     /// The agent beside the running executable, or `TRAINYARD_AGENT_BIN`.
@@ -69,6 +87,7 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
     }
 
     public func launch(_ request: PoolLaunchRequest) async throws -> [String: String] {
+        if let problem = Self.agentProblem(agentExecutable) { throw problem }
         var references: [String: String] = [:]
         for host in request.hosts {
             let directory = "\(workersDirectory)/\(host.id)"
@@ -105,6 +124,15 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
             process.standardOutput = log
             process.standardError = log
             process.standardInput = FileHandle.nullDevice
+            let exits = self.exits
+            let (hostID, hostName, agent) = (host.id, host.name, agentExecutable)
+            process.terminationHandler = { process in
+                exits.record(
+                    hostID: hostID,
+                    reason: AgentExits.reason(
+                        hostID: hostID, hostName: hostName, agent: agent, status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
+                        logFile: "\(directory)/agent.log"))
+            }
             try process.run()
             try? log.close()
             references[host.id] = "pid:\(process.processIdentifier) dir:\(directory)"
@@ -114,11 +142,18 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         return references
     }
 
+    /// A host whose agent this server started and that has exited although the host is still live (it never reported
+    /// its end) is gone, with the agent's exit status and last log lines as the reason.
+    public func observe(hosts references: [String: String]) async throws -> [String: ProvisionedHostState] {
+        exits.take(Set(references.keys)).mapValues { ProvisionedHostState.gone(reason: $0) }
+    }
+
     /// SIGTERM to each host's agent (not to the user's command: the agent forwards the notice to it).
     public func reclaim(hosts references: [String: String]) async {
         for (hostID, reference) in references {
-            if let pid = Self.fields(of: reference)["pid"].flatMap({ pid_t($0) }), pid > 1 {
-                kill(pid, SIGTERM)
+            let fields = Self.fields(of: reference)
+            if let pid = fields["pid"].flatMap({ pid_t($0) }), pid > 1 {
+                RecordedProcesses.signalAgent(pid: pid, workerDirectory: fields["dir"], SIGTERM)
                 logger.info("sent a reclaim notice", metadata: ["host": "\(hostID)", "pid": "\(pid)"])
             }
         }
@@ -137,16 +172,58 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         for (hostID, reference) in references {
             let fields = Self.fields(of: reference)
             // The user's command runs in a process group of its own, recorded by its agent.
-            if let directory = fields["dir"], let text = try? String(contentsOfFile: "\(directory)/command.pgid", encoding: .utf8),
-                let group = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), group > 1
-            {
-                kill(-group, SIGKILL)
-            }
-            if let pid = fields["pid"].flatMap({ pid_t($0) }), pid > 1 {
-                kill(-pid, SIGKILL)
-                kill(pid, SIGKILL)
+            if let directory = fields["dir"] { RecordedProcesses.signalCommandGroup(workerDirectory: directory, SIGKILL) }
+            if let pid = fields["pid"].flatMap({ pid_t($0) }) {
+                RecordedProcesses.signalAgent(pid: pid, workerDirectory: fields["dir"], SIGKILL, group: true)
             }
             logger.info("terminated host", metadata: ["host": "\(hostID)"])
         }
+    }
+}
+
+/// Why the local provisioner cannot start an agent.
+public enum LocalProvisionerError: Error, CustomStringConvertible, Equatable {
+    case agentMissing(path: String)
+    case agentNotExecutable(path: String)
+
+    public var description: String {
+        switch self {
+        case .agentMissing(let path):
+            "InternalServerError: the worker agent \(path) does not exist; build it (`swift build --product trainyard-agent`, which "
+                + "scripts/serve does) or point TRAINYARD_AGENT_BIN at it"
+        case .agentNotExecutable(let path):
+            "InternalServerError: the worker agent \(path) is not executable; `chmod +x` it or point TRAINYARD_AGENT_BIN at another"
+        }
+    }
+}
+
+/// The agents that exited, by host id, until the provisioner's watch takes them.
+final class AgentExits: Sendable {
+    private let exited = Mutex<[String: (reason: String, at: ContinuousClock.Instant)]>([:])
+    /// How long an exit of a host nobody asked about is kept: its reference may not be recorded yet.
+    static let unclaimedLifetime: Duration = .seconds(120)
+
+    func record(hostID: String, reason: String) {
+        exited.withLock { $0[hostID] = (reason, .now) }
+    }
+
+    /// The exits of these hosts, forgotten once taken; an exit nobody asks about for a while (its host ended as it
+    /// should) is forgotten too.
+    func take(_ hostIDs: Set<String>) -> [String: String] {
+        exited.withLock { exited in
+            let taken = exited.filter { hostIDs.contains($0.key) }.mapValues(\.reason)
+            let now = ContinuousClock.now
+            exited = exited.filter { !hostIDs.contains($0.key) && now - $0.value.at < Self.unclaimedLifetime }
+            return taken
+        }
+    }
+
+    /// `InternalServerError: host algo-1 (<id>): its worker agent (/path/trainyard-agent) exited with status 127 before
+    /// the host ended: <its last log lines>`; an agent killed by a signal has no last words worth showing.
+    static func reason(hostID: String, hostName: String, agent: String, status: Int32, signalled: Bool, logFile: String) -> String {
+        let prefix = "InternalServerError: host \(hostName) (\(hostID)): its worker agent (\(agent))"
+        if signalled { return "\(prefix) was killed by signal \(status) before the host ended" }
+        let lines = AgentLogTail.lastLines(of: [logFile])
+        return String("\(prefix) exited with status \(status) before the host ended\(lines.isEmpty ? "" : ": " + lines)".prefix(1024))
     }
 }

@@ -48,6 +48,9 @@ public struct PoolLaunchRequest: Sendable, Equatable {
 public protocol WorkerPoolProvisioner: Sendable {
     /// A short name recorded with each attempt (`local`, `slurm`).
     var name: String { get }
+    /// What it implements beyond running processes on hosts (containers, volume sizes, warm pools); job validation
+    /// refuses a field that needs a feature it lacks. The default: its name and no features.
+    var capabilities: ProvisionerCapabilities { get }
     /// Starts one agent per host; answers a reference per host id (a process id, a Slurm job id) for later teardown.
     func launch(_ request: PoolLaunchRequest) async throws -> [String: String]
     /// Kills whatever is left of these hosts (an agent judged dead, a gang torn down). `references` are the values
@@ -70,6 +73,11 @@ public protocol WorkerPoolProvisioner: Sendable {
     /// notice reaches a real host, and start their final checkpoint sync at once. The server has already told the
     /// gang to stop within the notice period, which agents also learn from their next heartbeat.
     func reclaim(hosts references: [String: String]) async
+}
+
+extension WorkerPoolProvisioner {
+    /// No containers, no volume sizes, no warm pools: the local and Slurm provisioners run plain processes.
+    public var capabilities: ProvisionerCapabilities { ProvisionerCapabilities(name: name) }
 }
 
 /// What a reconciliation against the backend found and did.

@@ -9,7 +9,7 @@ extension APIImplementation {
         let principal = try principal(allowing: \.canWriteJobs, action: "create jobs")
         guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
         var spec = JobSpecMapping.core(from: body)
-        var violations = JobSpecValidator(catalog: catalog).validate(spec)
+        var violations = JobSpecValidator(catalog: catalog, provisioner: provisioner).validate(spec)
         if let key = input.headers.idempotencyKey, key.isEmpty || key.count > 255 {
             violations.append(FieldViolation(field: "Idempotency-Key", rule: "length", message: "Idempotency-Key must be 1 to 255 characters"))
         }
@@ -23,6 +23,9 @@ extension APIImplementation {
         }
         if spec.outputPath == nil { spec.outputPath = "s3://\(defaultOutputBucket)/\(principal.projectName)" }
         let generated = spec.name == nil
+        // An image a provisioner without containers will not use: the job says so from the start, in an event and in
+        // its description.
+        let note = provisioner.unusedImageReason(for: spec).map { JobNote(type: JobSpecMapping.imageNotUsedEvent, message: $0) }
         var creation: JobCreation
         var tries = 0
         repeat {
@@ -30,18 +33,19 @@ extension APIImplementation {
             spec.name = generated ? JobName.generate(now: Date()) : spec.name
             creation = try await store.createJob(
                 projectID: principal.projectID, name: spec.name ?? "", spec: spec, idempotencyKey: input.headers.idempotencyKey,
-                requestHash: requestHash)
+                requestHash: requestHash, note: note)
             tries += 1
         } while generated && creation == .nameTaken(spec.name ?? "") && tries < 5
         switch creation {
         case .created(let job, let webhookDeliveries):
             wakeUps.scheduling.ring()
             if webhookDeliveries > 0 { wakeUps.webhooks.ring() }
-            // A job just written has its one `created` event and no attempt: no need to read them back.
+            // A job just written has its `created` event (and note) and no attempt: no need to read them back.
             let created = JobEventRecord(
                 id: 0, time: job.createdAt, type: "created", status: job.status, secondaryStatus: job.secondaryStatus, message: JobState.submittedMessage)
+            let noted = note.map { JobEventRecord(id: 0, time: job.createdAt, type: $0.type, status: nil, secondaryStatus: nil, message: $0.message) }
             let description = JobSpecMapping.description(
-                of: job, events: [created], attempts: [], capacity: catalog.capacity(of: job.spec.instanceType), arn: arnPrefix + job.name, now: Date())
+                of: job, events: [created] + (noted.map { [$0] } ?? []), attempts: [], capacity: catalog.capacity(of: job.spec.instanceType), arn: arnPrefix + job.name, now: Date())
             return .created(.init(body: .json(description)))
         case .replayed(let job):
             return .created(.init(body: .json(try await description(of: job))))

@@ -28,6 +28,8 @@ struct APIImplementation: APIProtocol {
     let webhookPolicy: WebhookURLPolicy
     /// Reclaims hosts (the admin interrupt call, capacity cuts).
     let interruptions: Interruptions
+    /// What the provisioner that runs this server's jobs implements; job specs are validated against it.
+    let provisioner: ProvisionerCapabilities
     /// Where jobs without an `output_path` write: `s3://<this>/<project>`.
     var defaultOutputBucket = "trainyard"
 
@@ -48,6 +50,9 @@ extension APIImplementation {
 
     func getReadyz(_ input: Operations.GetReadyz.Input) async throws -> Operations.GetReadyz.Output {
         guard readiness.isReady else {
+            if readiness.isRecovering {
+                throw APIError.unavailable(detail: "the embedded database exited and is being restarted; retry shortly")
+            }
             throw APIError.unavailable(detail: "starting: migrations and the bootstrap key are not done yet")
         }
         guard await store.ping() else {

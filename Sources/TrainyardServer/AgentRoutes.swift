@@ -41,7 +41,9 @@ struct AgentRoutes: Sendable {
             spec: job.spec, heartbeatIntervalSeconds: settings.heartbeatInterval, stopGraceSeconds: settings.stopGrace,
             outputPrefix: Finalizer.outputBase(job) + "/attempts/\(assignment.attemptNumber)", spotNoticeSeconds: settings.spotNotice,
             checkpointSyncIntervalSeconds: settings.checkpointSyncInterval)
-        return try Self.json(AgentAssignment(worker: worker, objectStore: objectStore, systemMetricsIntervalSeconds: settings.systemMetricsInterval))
+        return try Self.json(AgentAssignment(
+                worker: worker, objectStore: objectStore, systemMetricsIntervalSeconds: settings.systemMetricsInterval,
+                serverOutageLimitSeconds: settings.agentOutageLimit))
     }
 
     func heartbeat(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -49,7 +51,8 @@ struct AgentRoutes: Sendable {
         let body = try await request.body.collect(upTo: 1 << 20)
         let report: AgentReport
         do {
-            report = try JSONDecoder().decode(AgentReport.self, from: Data(buffer: body))
+            // A crafted agent's texts (a NUL in the failure reason) must not make the database refuse the report.
+            report = try JSONDecoder().decode(AgentReport.self, from: Data(buffer: body)).storable()
         } catch {
             throw APIError.badRequest(detail: "the heartbeat body is not an agent report: \(error)")
         }
@@ -68,6 +71,7 @@ struct AgentRoutes: Sendable {
         let body = try await request.body.collect(upTo: Self.maximumLogBatchBytes)
         let records: [LogRecord]
         do {
+            // Messages come out storable (NULs and invalid UTF-8 replaced, cut to a line piece's length).
             records = try body.withUnsafeReadableBytes { try LogRecord.decode($0) }
         } catch {
             throw APIError.badRequest(detail: "the log batch is malformed: \(error)")

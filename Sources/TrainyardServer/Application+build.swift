@@ -24,6 +24,7 @@ public func buildApplication(
     let (objectStore, objectStoreDescriptor) = try await configuration.objectStore.makeStore(
         objectsDirectory: configuration.objectsDirectory, logger: logger)
     var services: [any Service] = []
+    var embedded: EmbeddedPostgres?
     let clientConfiguration: PostgresClient.Configuration
     switch database ?? (configuration.databaseURL.map(DatabaseSetup.url) ?? .embedded) {
     case .embedded:
@@ -31,7 +32,7 @@ public func buildApplication(
         postgresLogger[metadataKey: "component"] = "postgres"
         let postgres = EmbeddedPostgres(configuration: .init(dataDirectory: configuration.absoluteDataDirectory), logger: postgresLogger)
         try await postgres.start()
-        services.append(EmbeddedPostgresService(postgres: postgres))
+        embedded = postgres
         clientConfiguration = postgres.clientConfiguration()
     case .url(let url):
         clientConfiguration = try DatabaseURL.configuration(url)
@@ -47,6 +48,21 @@ public func buildApplication(
     let attemptsDoorbell = Doorbell()
     let followers = LogFollowers()
     let webhooksDoorbell = Doorbell()
+    if let embedded {
+        // First in the group, so that it stops last. A crashed cluster is restarted: meanwhile /readyz answers 503 and
+        // the controllers wait; once it is back, every live host gets a fresh lease (their heartbeats could not be
+        // stored while it was down) before anyone is judged, as after a restart of the service.
+        services.insert(
+            EmbeddedPostgresService(
+                postgres: embedded, onCrash: { readiness.markRecovering() },
+                onRestarted: {
+                    try await store.extendLiveLeases(by: configuration.workers.hostLease)
+                    readiness.markRecovered()
+                    jobsDoorbell.ring()
+                    attemptsDoorbell.ring()
+                    webhooksDoorbell.ring()
+                }), at: 0)
+    }
 
     let provisioner: any WorkerPoolProvisioner
     if let given = givenProvisioner {
@@ -59,7 +75,7 @@ public func buildApplication(
     let interruptions = Interruptions(store: store, provisioner: provisioner, noticeSeconds: configuration.workers.spotNotice, logger: logger)
     let router = try buildRouter(
         store: store, catalog: catalog, readiness: readiness, configuration: configuration, interruptions: interruptions, followers: followers,
-        wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell))
+        wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities)
     AgentRoutes(
         store: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor,
         arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell, extractors: MetricExtractors()
@@ -130,7 +146,7 @@ public func buildApplication(
 func buildRouter(
     store: PostgresStore, catalog: InstanceCatalog, readiness: Readiness, configuration: ServerConfiguration, interruptions: Interruptions,
     followers: LogFollowers = LogFollowers(),
-    wakeUps: LocalWakeUps = LocalWakeUps()
+    wakeUps: LocalWakeUps = LocalWakeUps(), provisioner: ProvisionerCapabilities
 ) throws -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: ProblemMiddleware())
@@ -139,7 +155,7 @@ func buildRouter(
         store: store, catalog: catalog, readiness: readiness,
         arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,
         followers: followers, wakeUps: wakeUps, webhookPolicy: WebhookURLPolicy(allowLinkLocal: configuration.webhooks.allowLinkLocal),
-        interruptions: interruptions, defaultOutputBucket: configuration.objectStore.defaultOutputBucket)
+        interruptions: interruptions, provisioner: provisioner, defaultOutputBucket: configuration.objectStore.defaultOutputBucket)
     // Compact JSON with sorted keys (maps such as hyperparameters come out in the same order from every replica): the
     // runtime's default also pretty-printed, which cost a third of the encoding time of an answer.
     try api.registerHandlers(

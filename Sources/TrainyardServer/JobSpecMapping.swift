@@ -16,7 +16,7 @@ enum JobSpecMapping {
         spec.environment = body.environment?.additionalProperties ?? [:]
         spec.tags = body.tags?.additionalProperties ?? [:]
         spec.instanceCount = body.instanceCount ?? spec.instanceCount
-        spec.volumeSize = body.volumeSize ?? spec.volumeSize
+        spec.volumeSize = body.volumeSize
         spec.useSpotInstances = body.useSpotInstances ?? false
         spec.maxRun = body.maxRun ?? spec.maxRun
         spec.maxWait = body.maxWait
@@ -89,7 +89,8 @@ enum JobSpecMapping {
                 sha256: job.model?.sha256),
             outputArtifacts: job.output.map { .init(s3OutputArtifacts: $0.uri, sizeBytes: $0.sizeBytes, sha256: $0.sha256) },
             finalMetricDataList: finalMetrics.map { .init(metricName: $0.name, value: $0.value, timestamp: $0.time) },
-            secondaryStatusTransitions: transitions, attempts: attempts.map(attempt), warmPoolStatus: nil, command: spec.command, entryPoint: spec.entryPoint,
+            secondaryStatusTransitions: transitions, attempts: attempts.map(attempt), warmPoolStatus: nil,
+            imageNotUsed: imageNotUsed(spec: spec, events: events), command: spec.command, entryPoint: spec.entryPoint,
             sourceDir: spec.sourceDir, imageUri: spec.imageURI, hyperparameters: .init(additionalProperties: spec.hyperparameters),
             environment: .init(additionalProperties: spec.environment), tags: .init(additionalProperties: spec.tags),
             instanceType: spec.instanceType, instanceCount: spec.instanceCount, volumeSize: spec.volumeSize, useSpotInstances: spec.useSpotInstances,
@@ -103,6 +104,15 @@ enum JobSpecMapping {
                     mpi: $0.mpiEnabled ? .init(enabled: true, processesPerHost: $0.mpiProcessesPerHost) : nil)
             }, priority: spec.priority)
     }
+
+    /// The `image_not_used` event's image and reason, when the job's provisioner ran its command without the image.
+    static func imageNotUsed(spec: JobSpec, events: [JobEventRecord]) -> Components.Schemas.ImageNotUsed? {
+        guard let image = spec.imageURI, let event = events.first(where: { $0.type == imageNotUsedEvent }) else { return nil }
+        return .init(imageUri: image, reason: event.message)
+    }
+
+    /// The type of the event a job gets when its `image_uri` is not used.
+    static let imageNotUsedEvent = "image_not_used"
 
     /// SageMaker's "Managed Spot Training savings": `100 × (1 − billable / training)`, one decimal.
     static func spotSavings(spot: Bool, training: Int?, billable: Int?) -> Double? {

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 public import OpenAPIRuntime
 import TrainyardCore
+import TrainyardStore
 
 /// Turns every error a request can end in into one `application/problem+json` response (STYLE.md habit 4):
 /// ``APIError`` as it says, decoding failures of the generated layer as 400 naming the path (an unknown field as 422),
@@ -43,7 +44,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 return Problem(type: "bad-request", title: "The request could not be read", status: 400, detail: "\(error)")
             }
         }
-        logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+        // The detail (a database's own message and SQLSTATE) is for the server's log only; the client gets a generic 500.
+        logger.error("request failed", metadata: ["error": "\(LoggedError.describe(error))", "path": "\(request.uri.path)"])
         return Problem(type: "internal", title: "Internal server error", status: 500, detail: "The server failed to handle the request; it was logged.")
     }
 

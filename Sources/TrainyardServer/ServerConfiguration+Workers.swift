@@ -14,6 +14,7 @@ extension ServerConfiguration {
         try seconds("TRAINYARD_HEARTBEAT_INTERVAL", into: \.heartbeatInterval)
         try seconds("TRAINYARD_HOST_LEASE", into: \.hostLease)
         try seconds("TRAINYARD_STOP_GRACE", into: \.stopGrace)
+        try seconds("TRAINYARD_AGENT_OUTAGE_LIMIT", into: \.agentOutageLimit)
         try seconds("TRAINYARD_LAUNCH_TIMEOUT", into: \.launchTimeout)
         try seconds("TRAINYARD_SYSTEM_METRICS_INTERVAL", into: \.systemMetricsInterval)
         try seconds("TRAINYARD_SPOT_NOTICE", into: \.spotNotice)

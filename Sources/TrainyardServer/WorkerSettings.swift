@@ -10,6 +10,9 @@ public struct WorkerSettings: Sendable {
     public var hostLease: Double
     /// Seconds between SIGTERM and SIGKILL on stop and max_run (`TRAINYARD_STOP_GRACE`, default 120 as SageMaker).
     public var stopGrace: Double
+    /// Seconds an agent keeps trying while the server is unreachable before it stops its command, keeps its spool and
+    /// outputs on disk and exits (`TRAINYARD_AGENT_OUTAGE_LIMIT`, default 3600: well past any restart).
+    public var agentOutageLimit: Double = 3600
     /// Seconds a launched host has to call in before it is judged lost (`TRAINYARD_LAUNCH_TIMEOUT`, default 120).
     public var launchTimeout: Double
     /// Seconds between the agents' system-metric samples (`TRAINYARD_SYSTEM_METRICS_INTERVAL`, default 5).

@@ -36,7 +36,7 @@ public final class EmbeddedPostgres: Sendable {
     public static let superuser = "trainyard"
 
     public let configuration: Configuration
-    private let logger: Logger
+    let logger: Logger
     private let process = ProcessBox()
 
     /// Creates the cluster handle; nothing runs until ``start()``.
@@ -63,9 +63,9 @@ public final class EmbeddedPostgres: Sendable {
         )
     }
 
-    /// Initialises the cluster when needed, starts the server, waits until it accepts connections and makes sure the
-    /// database exists.
-    public func start() async throws {
+    /// Initialises the cluster when needed (and `initialise` allows), starts the server, waits until it accepts
+    /// connections and makes sure the database exists.
+    public func start(initialise: Bool = true) async throws {
         let binaries = try PostgresBinaries.locate()
         let runAs = try Self.runAsUser(configuration.systemUser, logger: logger)
         let dataDir = (configuration.clusterDirectory as NSString).appendingPathComponent("data")
@@ -73,6 +73,7 @@ public final class EmbeddedPostgres: Sendable {
         try checkAccess(runAs: runAs)
 
         if !FileManager.default.fileExists(atPath: (dataDir as NSString).appendingPathComponent("PG_VERSION")) {
+            guard initialise else { throw EmbeddedPostgresError.clusterMissing(path: dataDir) }
             logger.info("initialising embedded postgres cluster", metadata: ["postgres.data": "\(dataDir)"])
             try initdb(binaries: binaries, dataDir: dataDir, runAs: runAs)
         }
@@ -89,6 +90,13 @@ public final class EmbeddedPostgres: Sendable {
 
         try await waitUntilReady(binaries: binaries, server: server, logPath: logPath)
         try await ensureDatabase(configuration.database)
+    }
+
+    /// The exit status of a server this handle started that has exited without ``stop()``: a crash (the OOM killer's
+    /// `kill -9`, a backend's fatal signal, which makes PostgreSQL end every process); nil while it runs or after a stop.
+    public var unexpectedExitStatus: Int32? {
+        guard let server = process.current, !server.isRunning else { return nil }
+        return server.terminationStatus
     }
 
     /// Stops the server with a fast shutdown and waits for it to exit.
@@ -303,6 +311,7 @@ private final class ProcessBox: @unchecked Sendable {
     private var process: Process?
 
     func set(_ process: Process) { lock.withLock { self.process = process } }
+    var current: Process? { lock.withLock { process } }
     func take() -> Process? { lock.withLock { defer { process = nil }; return process } }
 }
 
@@ -315,6 +324,7 @@ public enum EmbeddedPostgresError: Error, CustomStringConvertible {
     case serverExited(status: Int32, log: String)
     case notReady(log: String)
     case leftoverServer(pid: pid_t)
+    case clusterMissing(path: String)
 
     public var description: String {
         switch self {
@@ -331,6 +341,9 @@ public enum EmbeddedPostgresError: Error, CustomStringConvertible {
             return "postgres exited with status \(status) while starting:\n\(log)"
         case .notReady(let log):
             return "postgres did not accept connections within 60 s:\n\(log)"
+        case .clusterMissing(let path):
+            return "the embedded postgres cluster at \(path) is gone (its data directory was deleted?); "
+                + "restore it from a backup, or start trainyard serve again on a fresh TRAINYARD_DATA_DIR"
         case .leftoverServer(let pid):
             return "a postgres server (pid \(pid)) left by an earlier run did not stop; stop it and start again"
         }

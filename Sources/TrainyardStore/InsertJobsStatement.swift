@@ -17,6 +17,9 @@ struct NewJobRow: Sendable {
     var createdAt: Date
     /// The `job.created` webhook payload.
     var createdPayload: String
+    /// An event written right after `created`, without a status (what the user should know from the start, such as
+    /// an image that will not be used); nil for none.
+    var note: JobNote? = nil
 }
 
 /// A job the insert wrote.
@@ -39,9 +42,9 @@ struct InsertJobsStatement: PostgresPreparedStatement {
         return """
             WITH input AS (
                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bool[], $7::bigint[],
-                                     $8::text[], $9::text[], $10::timestamptz[], $11::text[])
+                                     $8::text[], $9::text[], $10::timestamptz[], $11::text[], $13::text[], $14::text[])
                     WITH ORDINALITY AS i(project_id, name, spec, instance_type, instance_count, use_spot, priority,
-                                         idempotency_key, request_hash, created_at, payload, ordinal)
+                                         idempotency_key, request_hash, created_at, payload, note_type, note_message, ordinal)
             ), job AS (
                 INSERT INTO jobs (project_id, name, spec, status, secondary_status, instance_type, instance_count, use_spot, priority,
                                   idempotency_key, request_hash, created_at, last_modified_at)
@@ -51,8 +54,17 @@ struct InsertJobsStatement: PostgresPreparedStatement {
                 ON CONFLICT DO NOTHING
                 RETURNING id, project_id, name, created_at
             ), event AS (
+                -- `created` first, then the job's note (if any), so that the ids keep that order.
                 INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
-                SELECT id, created_at, 'created', '\(state.status.rawValue)', '\(state.secondaryStatus.rawValue)', $12::text FROM job
+                SELECT e.job_id, e.time, e.type, e.status, e.secondary_status, e.message FROM (
+                    SELECT id AS job_id, created_at AS time, 'created'::text AS type, '\(state.status.rawValue)'::text AS status,
+                           '\(state.secondaryStatus.rawValue)'::text AS secondary_status, $12::text AS message, 0 AS position
+                    FROM job
+                    UNION ALL
+                    SELECT job.id, job.created_at, input.note_type, NULL, NULL, input.note_message, 1
+                    FROM job JOIN input ON input.project_id = job.project_id AND input.name = job.name
+                    WHERE input.note_type <> ''
+                ) e ORDER BY e.job_id, e.position
             ), hooks AS (
                 INSERT INTO webhook_deliveries (id, subscription_id, job_id, job_name, event_type, payload, created_at, next_attempt_at)
                 SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), s.id, job.id, job.name, 'job.created', input.payload,
@@ -72,7 +84,7 @@ struct InsertJobsStatement: PostgresPreparedStatement {
     let rows: [NewJobRow]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 12)
+        var bindings = PostgresBindings(capacity: 14)
         bindings.append(rows.map(\.projectID))
         bindings.append(rows.map(\.name))
         bindings.append(rows.map(\.specJSON))
@@ -86,6 +98,8 @@ struct InsertJobsStatement: PostgresPreparedStatement {
         bindings.append(rows.map(\.createdAt))
         bindings.append(rows.map(\.createdPayload))
         bindings.append(JobState.submittedMessage)
+        bindings.append(rows.map { $0.note?.type ?? "" })
+        bindings.append(rows.map { $0.note?.message ?? "" })
         return bindings
     }
 

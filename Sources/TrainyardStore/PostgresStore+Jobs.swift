@@ -12,7 +12,8 @@ extension PostgresStore {
     /// How many columns `jobColumns` names: a query may select more after them.
     static let jobColumnCount = 19
 
-    /// Writes a new job and its `created` event in one transaction, honouring an `Idempotency-Key`.
+    /// Writes a new job and its `created` event (then `note`'s event, if any) in one transaction, honouring an
+    /// `Idempotency-Key`.
     ///
     /// `requestHash` identifies the request body: the same key with the same hash replays the first job, with another
     /// hash it is refused (it matters only with a key). A name already used in the project is refused.
@@ -20,7 +21,7 @@ extension PostgresStore {
     /// Concurrent submissions share one statement and one commit (``jobInserts``): the commit, not the statement, is
     /// what each submission waits for, so under load one WAL flush makes many jobs durable.
     public func createJob(
-        projectID: Int64, name: String, spec: JobSpec, idempotencyKey: String?, requestHash: String?, now: Date = Date()
+        projectID: Int64, name: String, spec: JobSpec, idempotencyKey: String?, requestHash: String?, note: JobNote? = nil, now: Date = Date()
     ) async throws -> JobCreation {
         if let idempotencyKey, let requestHash, let replay = try await replay(projectID: projectID, key: idempotencyKey, requestHash: requestHash) {
             return replay
@@ -33,7 +34,8 @@ extension PostgresStore {
             createdPayload: WebhookPayload(
                 type: .jobCreated, jobName: name, status: JobState.submitted().status, secondaryStatus: JobState.submitted().secondaryStatus,
                 message: JobState.submittedMessage, time: now
-            ).json())
+            ).json(),
+            note: note)
         return try await insert(row, spec: spec)
     }
 

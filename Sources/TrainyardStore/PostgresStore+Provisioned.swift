@@ -122,6 +122,17 @@ extension PostgresStore {
         return lost
     }
 
+    /// Hosts their provisioner could not start (the agent is missing, `sbatch` refused): each is lost at once with
+    /// `reason`, which the job's failure names, instead of when its launch lease runs out. Answers the hosts lost.
+    public func failLaunch(hostIDs: [String], reason: String, now: Date = Date()) async throws -> [HostRecord] {
+        var lost: [HostRecord] = []
+        for id in hostIDs {
+            guard let host = try await host(id: id) else { continue }
+            if try await loseHost(host, reason: reason, now: now) { lost.append(host) }
+        }
+        return lost
+    }
+
     /// Marks a live host lost in a transaction of its own that holds its attempt (as the lease reaper does).
     func loseHost(_ host: HostRecord, reason: String, interruption: Bool = false, now: Date) async throws -> Bool {
         try await client.transaction(logger: logger) { connection in

@@ -112,16 +112,71 @@ extension PostgresStore {
                         : "Waiting for \(job.spec.instanceCount) \(market) \(pool.instanceType) host(s): \(free) of \(total) free"
                     // Already waiting with the same message: nothing new to record.
                     if job.secondaryStatus == .pending, lastMessages[job.id] == message { continue }
-                    guard try await lockStillQueued(on: connection, job: job) else { continue }
-                    try await markPending(on: connection, job: job, message: message, now: now)
+                    try await isolated(on: connection, job: job, attempt: { nil }, now: now) {
+                        guard try await lockStillQueued(on: connection, job: job) else { return }
+                        try await markPending(on: connection, job: job, message: message, now: now)
+                    }
                     continue
                 }
-                guard try await lockStillQueued(on: connection, job: job) else { continue }
+                var attempt: Int?
+                let plan = try await isolated(on: connection, job: job, attempt: { attempt }, now: now) { () -> LaunchPlan? in
+                    guard try await lockStillQueued(on: connection, job: job) else { return nil }
+                    return try await allocate(
+                        on: connection, job: job, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now, attempt: &attempt)
+                }
+                guard let plan = plan ?? nil else { continue }
                 used[pool, default: 0] += job.spec.instanceCount
-                plans.append(try await allocate(on: connection, job: job, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now))
+                plans.append(plan)
             }
             return plans
         }
+    }
+
+    /// Runs one job's part of a scheduling pass under a savepoint, so that a job the database refuses (a constraint,
+    /// a value it cannot store) fails alone: its changes are rolled back, the failure is logged with the job, the
+    /// attempt and the database's own message, the job gets a `scheduling_failed` event (once per run of failures,
+    /// without the database's words), and the pass goes on with the other jobs. The next pass tries the job again.
+    /// Answers the body's result, or nil when it failed.
+    private func isolated<Result>(
+        on connection: PostgresConnection, job: JobRecord, attempt: () -> Int?, now: Date, _ body: () async throws -> Result
+    ) async throws -> Result? {
+        try await connection.query("SAVEPOINT scheduling_job", logger: logger)
+        do {
+            let result = try await body()
+            try await connection.query("RELEASE SAVEPOINT scheduling_job", logger: logger)
+            return result
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // A broken connection cannot roll back: the pass ends with the original error.
+            do {
+                try await connection.query("ROLLBACK TO SAVEPOINT scheduling_job", logger: logger)
+                try await connection.query("RELEASE SAVEPOINT scheduling_job", logger: logger)
+            } catch {
+                throw error
+            }
+            var metadata: Logger.Metadata = ["job": "\(job.name)", "project": "\(job.projectName)", "error": "\(LoggedError.describe(error))"]
+            if let number = attempt() { metadata["attempt"] = "\(number)" }
+            logger.error("scheduling a job failed; the pass goes on with the others", metadata: metadata)
+            try await recordSchedulingFailure(on: connection, job: job, now: now)
+            return nil
+        }
+    }
+
+    /// The message of a `scheduling_failed` event: the database's own words stay in the server's log.
+    static let schedulingFailedMessage =
+        "Scheduling this job failed on an internal error (the server's log names it); the scheduler tries again on its next pass"
+
+    /// Appends a `scheduling_failed` event unless the job's newest event already is one.
+    private func recordSchedulingFailure(on connection: PostgresConnection, job: JobRecord, now: Date) async throws {
+        for try await type in try await connection.query(
+            "SELECT type FROM job_events WHERE job_id = \(job.id) ORDER BY id DESC LIMIT 1", logger: logger
+        ).decode(String.self) where type == "scheduling_failed" {
+            return
+        }
+        try await appendEvent(
+            on: connection, jobID: job.id, time: now, type: "scheduling_failed", status: nil, secondaryStatus: nil,
+            message: Self.schedulingFailedMessage)
     }
 
     /// `jobColumns` without the spec, then the spec's shape: instance type, count, market and priority.
@@ -148,15 +203,16 @@ extension PostgresStore {
         try await apply([transition], state: machine.state, to: job, on: connection, now: now, notify: false)
     }
 
-    private func allocate(on connection: PostgresConnection, job: JobRecord, provisioner: String, leaseSeconds: Double, now: Date) async throws
-        -> LaunchPlan
-    {
+    private func allocate(
+        on connection: PostgresConnection, job: JobRecord, provisioner: String, leaseSeconds: Double, now: Date, attempt: inout Int?
+    ) async throws -> LaunchPlan {
         var number = 1
         for try await last in try await connection.query("SELECT coalesce(max(number), 0) FROM attempts WHERE job_id = \(job.id)", logger: logger)
             .decode(Int.self)
         {
             number = last + 1
         }
+        attempt = number
         var attemptID: Int64 = 0
         for try await id in try await connection.query(
             "INSERT INTO attempts (job_id, number, started_at, provisioner) VALUES (\(job.id), \(number), \(now), \(provisioner)) RETURNING id",
@@ -167,8 +223,9 @@ extension PostgresStore {
         var hosts: [HostLaunch] = []
         let lease = now.addingTimeInterval(leaseSeconds)
         for ordinal in 1...job.spec.instanceCount {
-            let name = "algo-\(ordinal)"
-            let id = "\(job.name)-\(number)-\(name)"
+            let name = HostID.hostName(ordinal: ordinal)
+            // Unique across projects: job names are unique per project only.
+            let id = HostID.make(jobID: job.id, jobName: job.name, attempt: number, ordinal: ordinal)
             let (token, key) = APIKey.generate(role: .viewer)
             try await connection.query(
                 """

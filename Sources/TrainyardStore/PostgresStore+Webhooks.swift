@@ -44,6 +44,18 @@ public struct WebhookTryResult: Sendable, Equatable {
 
     /// A 2xx answer.
     public var delivered: Bool { statusCode.map { (200..<300).contains($0) } ?? false }
+
+    /// The longest response excerpt or error text stored.
+    public static let maximumTextBytes = 1024
+
+    /// The result with the receiver's answer and the error text made storable (``StorableText``): a receiver may
+    /// answer anything, a NUL included, which the database refuses.
+    public func storable() -> WebhookTryResult {
+        var result = self
+        result.responseExcerpt = responseExcerpt.map { StorableText.sanitize($0, maximumBytes: Self.maximumTextBytes) }
+        result.error = error.map { StorableText.sanitize($0, maximumBytes: Self.maximumTextBytes) }
+        return result
+    }
 }
 
 /// A delivery with its tries, for the delivery log.
@@ -210,16 +222,10 @@ extension PostgresStore {
         disableAfterSeconds: Double, now: Date
     ) async throws -> [(subscription: String, reason: String)] {
         guard !tries.isEmpty else { return [] }
+        // What receivers answered is theirs to choose: stored only once made storable.
+        let tries = tries.map { (send: $0.send, result: $0.result.storable()) }
         do {
-            // (Arrays cannot hold NULLs here: -1 and '' stand for "none".)
-            try await connection.query(
-                """
-                INSERT INTO webhook_attempts (delivery_id, time, status_code, latency_ms, response_excerpt, error)
-                SELECT u.id, \(now), nullif(u.code, -1), u.latency, nullif(u.excerpt, ''), nullif(u.error, '')
-                FROM unnest(\(tries.map(\.send.deliveryID))::text[], \(tries.map { $0.result.statusCode ?? -1 })::int[],
-                            \(tries.map(\.result.latencyMilliseconds))::int[], \(tries.map { $0.result.responseExcerpt ?? "" })::text[],
-                            \(tries.map { $0.result.error ?? "" })::text[]) AS u(id, code, latency, excerpt, error)
-                """, logger: logger)
+            try await recordWebhookAttempts(on: connection, tries, now: now)
             let delivered = tries.filter(\.result.delivered)
             if !delivered.isEmpty {
                 try await connection.query(
@@ -242,6 +248,56 @@ extension PostgresStore {
             }
             return disabled
         }
+    }
+
+    /// Inserts the tries' `webhook_attempts` rows: in one statement, and should the database refuse that, one row at a
+    /// time, each under a savepoint, so that one bad row cannot roll back the batch (and have every receiver in it
+    /// posted to again). A row refused alone is stored without the receiver's answer.
+    private func recordWebhookAttempts(
+        on connection: PostgresConnection, _ tries: [(send: WebhookSend, result: WebhookTryResult)], now: Date
+    ) async throws {
+        do {
+            try await connection.query("SAVEPOINT webhook_attempts", logger: logger)
+            try await insertWebhookAttempts(on: connection, tries, now: now)
+            try await connection.query("RELEASE SAVEPOINT webhook_attempts", logger: logger)
+            return
+        } catch {
+            logger.warning(
+                "recording a batch of webhook tries failed; recording them one by one", metadata: ["error": "\(LoggedError.describe(error))"])
+            try await connection.query("ROLLBACK TO SAVEPOINT webhook_attempts", logger: logger)
+            try await connection.query("RELEASE SAVEPOINT webhook_attempts", logger: logger)
+        }
+        for one in tries {
+            do {
+                try await connection.query("SAVEPOINT webhook_attempt", logger: logger)
+                try await insertWebhookAttempts(on: connection, [one], now: now)
+                try await connection.query("RELEASE SAVEPOINT webhook_attempt", logger: logger)
+            } catch {
+                logger.error(
+                    "recording a webhook try failed; recording it without the receiver's answer",
+                    metadata: ["delivery": "\(one.send.deliveryID)", "job": "\(one.send.jobName)", "error": "\(LoggedError.describe(error))"])
+                try await connection.query("ROLLBACK TO SAVEPOINT webhook_attempt", logger: logger)
+                try await connection.query("RELEASE SAVEPOINT webhook_attempt", logger: logger)
+                var result = one.result
+                result.responseExcerpt = nil
+                result.error = "the receiver's answer could not be stored"
+                try await insertWebhookAttempts(on: connection, [(one.send, result)], now: now)
+            }
+        }
+    }
+
+    private func insertWebhookAttempts(on connection: PostgresConnection, _ tries: [(send: WebhookSend, result: WebhookTryResult)], now: Date)
+        async throws
+    {
+        // (Arrays cannot hold NULLs here: -1 and '' stand for "none".)
+        try await connection.query(
+            """
+            INSERT INTO webhook_attempts (delivery_id, time, status_code, latency_ms, response_excerpt, error)
+            SELECT u.id, \(now), nullif(u.code, -1), u.latency, nullif(u.excerpt, ''), nullif(u.error, '')
+            FROM unnest(\(tries.map(\.send.deliveryID))::text[], \(tries.map { $0.result.statusCode ?? -1 })::int[],
+                        \(tries.map(\.result.latencyMilliseconds))::int[], \(tries.map { $0.result.responseExcerpt ?? "" })::text[],
+                        \(tries.map { $0.result.error ?? "" })::text[]) AS u(id, code, latency, excerpt, error)
+            """, logger: logger)
     }
 
     private func recordFailure(

@@ -88,6 +88,18 @@ public struct JobEventRecord: Sendable, Equatable {
     }
 }
 
+/// An event without a status that a job is created with, after its `created` event.
+public struct JobNote: Sendable, Equatable {
+    /// The event type, such as `image_not_used`.
+    public var type: String
+    public var message: String
+
+    public init(type: String, message: String) {
+        self.type = type
+        self.message = message
+    }
+}
+
 /// What creating a job came to.
 public enum JobCreation: Sendable, Equatable {
     /// A new job was written, with this many `job.created` webhook deliveries.

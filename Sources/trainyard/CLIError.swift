@@ -61,12 +61,15 @@ func fail(_ response: some ProblemResponse) throws -> Never {
     throw CLIError.problem(try response.problem)
 }
 
-/// Runs a command body, printing a ``CLIError`` and exiting with its code.
-func runReportingErrors(_ body: () async throws -> Void) async throws {
+/// Runs a command body, printing a ``CLIError`` and exiting with its code; `prefix` goes after `error: ` (to say
+/// which of several items failed).
+func runReportingErrors(prefix: String = "", _ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as CLIError {
-        FileHandle.standardError.write(Data((error.description + "\n").utf8))
+        var message = error.description
+        if message.hasPrefix("error: ") { message.insert(contentsOf: prefix, at: message.index(message.startIndex, offsetBy: 7)) }
+        FileHandle.standardError.write(Data((message + "\n").utf8))
         throw error.exitCode
     } catch let error as ExitCode {
         throw error

@@ -14,7 +14,7 @@ struct SubmitJob: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit", abstract: "Submit a job from a JSON spec file and/or flags (flags override the file).")
 
-    @Option(name: [.short, .customLong("file")], help: "A JSON job spec (DESIGN.md field names), or - for standard input.") var file: String?
+    @Option(name: [.short, .customLong("file")], help: "A JSON job spec (the API's snake_case JobSpec fields, see openapi/trainyard.yaml), or - for standard input.") var file: String?
     @Option(help: "Job name; generated when absent.") var name: String?
     @Option(help: "Instance type, e.g. ml.m5.large.") var instanceType: String?
     @Option(help: "Number of hosts.") var instanceCount: Int?
@@ -119,14 +119,16 @@ struct ListJobs: AsyncParsableCommand {
     @Option(help: "Only names containing this text.") var nameContains: String?
     @Option(help: "creation_time, name or status.") var sortBy: String?
     @Option(help: "ascending or descending.") var sortOrder: String?
-    @Option(help: "Page size, 1…100.") var maxResults: Int?
+    @Option(help: "Page size, 1…100 (the service's default is 10).") var maxResults: Int?
+    @Option(help: "Start at this page, as a previous list printed it.") var nextToken: String?
     @Flag(help: "Follow next_token to the last page.") var all = false
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         try await runReportingErrors {
             let client = try TrainyardConnection.fromEnvironment().makeClient()
-            var token: String?
+            var token = nextToken
+            var more: String?
             var jobs: [Components.Schemas.JobSummary] = []
             repeat {
                 let query = Operations.ListJobs.Input.Query(
@@ -139,6 +141,7 @@ struct ListJobs: AsyncParsableCommand {
                     let page = try ok.body.json
                     jobs += page.jobs
                     token = all ? page.nextToken : nil
+                    more = all ? nil : page.nextToken
                 case .badRequest(let response): try fail(response)
                 case .unauthorized(let response): try fail(response)
                 case .unprocessableContent(let response): try fail(response)
@@ -147,15 +150,25 @@ struct ListJobs: AsyncParsableCommand {
             } while token != nil
             if json {
                 try printJSON(jobs)
-                return
+            } else {
+                printTable(
+                    ["NAME", "STATUS", "SECONDARY", "TYPE", "COUNT", "SPOT", "CREATED"],
+                    jobs.map {
+                        [$0.name, $0.status.rawValue, $0.secondaryStatus.rawValue, $0.instanceType, "\($0.instanceCount)",
+                         $0.useSpotInstances ? "yes" : "no", $0.creationTime.formatted(.iso8601)]
+                    })
             }
-            printTable(
-                ["NAME", "STATUS", "SECONDARY", "TYPE", "COUNT", "SPOT", "CREATED"],
-                jobs.map {
-                    [$0.name, $0.status.rawValue, $0.secondaryStatus.rawValue, $0.instanceType, "\($0.instanceCount)", $0.useSpotInstances ? "yes" : "no",
-                     $0.creationTime.formatted(.iso8601)]
-                })
+            // A page is not all there is: say so, and how to see the rest (on standard error, so --json stays JSON).
+            if let more {
+                FileHandle.standardError.write(Data(Self.moreJobsHint(shown: jobs.count, nextToken: more).utf8))
+            }
         }
+    }
+
+    /// What `jobs list` prints after a page when more jobs exist.
+    static func moreJobsHint(shown: Int, nextToken: String) -> String {
+        "More jobs exist than the \(shown) shown. `trainyard jobs list --all` lists every one; "
+            + "`trainyard jobs list --next-token \(nextToken)` shows the next page (--max-results sets its size, up to 100).\n"
     }
 }
 
@@ -208,32 +221,66 @@ func printDescription(_ job: Components.Schemas.JobDescription) {
     if let reason = job.failureReason { rows.append(["Failure reason", reason]) }
     if let seconds = job.trainingTimeSeconds { rows.append(["Training time", "\(seconds) s"]) }
     if let seconds = job.billableTimeSeconds { rows.append(["Billable time", "\(seconds) s"]) }
+    if let unused = job.imageNotUsed { rows.append(["Image not used", "\(unused.imageUri): \(unused.reason)"]) }
     let width = rows.map { $0[0].count }.max() ?? 0
     for row in rows { print("\(row[0].padding(toLength: width, withPad: " ", startingAt: 0))  \(row[1])") }
     print("")
+    // Each host of each attempt with its id: what `trainyard admin interrupt` takes.
+    if !job.attempts.isEmpty {
+        printTable(
+            ["ATTEMPT", "HOST", "HOST ID", "TYPE", "SPOT", "STATE", "STARTED", "ENDED", "END REASON"],
+            job.attempts.flatMap { attempt in
+                let head = ["\(attempt.number)"]
+                let times = [attempt.startedAt.formatted(.iso8601), attempt.endedAt?.formatted(.iso8601) ?? "-", attempt.endReason ?? "-"]
+                guard !attempt.hosts.isEmpty else { return [head + ["-", "-", "-", "-", "-"] + times] }
+                return attempt.hosts.map { host in
+                    head + [host.name, host.id, host.instanceType, host.spot ? "yes" : "no", host.state] + times
+                }
+            })
+        print("")
+    }
     printTable(
         ["TRANSITION", "START", "MESSAGE"],
         job.secondaryStatusTransitions.map { [$0.status.rawValue, $0.startTime.formatted(.iso8601), $0.statusMessage] })
 }
 
 struct StopJob: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a job (SIGTERM, grace period, SIGKILL).")
+    static let configuration = CommandConfiguration(
+        commandName: "stop", abstract: "Stop jobs (SIGTERM, grace period, SIGKILL).",
+        discussion: """
+            Every named job is asked to stop, even when another cannot be; each that cannot is reported, and the exit \
+            code is the first failure's (5 not found, 6 already ended, ...).
+            """)
 
-    @Argument var name: String
+    @Argument(help: "The jobs to stop.") var names: [String] = []
+
+    func validate() throws {
+        if names.isEmpty { throw ValidationError("Name at least one job to stop.") }
+    }
 
     func run() async throws {
-        try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.stopJob(path: .init(name: name)) {
-            case .accepted(let accepted):
-                let job = try accepted.body.json
-                print("\(job.name) \(job.status.rawValue)/\(job.secondaryStatus.rawValue)")
-            case .unauthorized(let response): try fail(response)
-            case .forbidden(let response): try fail(response)
-            case .notFound(let response): try fail(response)
-            case .conflict(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
+        var firstFailure: ExitCode?
+        for name in names {
+            do {
+                try await runReportingErrors(prefix: "\(name) was not stopped: ") { try await stop(name) }
+            } catch let code as ExitCode {
+                firstFailure = firstFailure ?? code
             }
+        }
+        if let firstFailure { throw firstFailure }
+    }
+
+    func stop(_ name: String) async throws {
+        let client = try TrainyardConnection.fromEnvironment().makeClient()
+        switch try await client.stopJob(path: .init(name: name)) {
+        case .accepted(let accepted):
+            let job = try accepted.body.json
+            print("\(job.name) \(job.status.rawValue)/\(job.secondaryStatus.rawValue)")
+        case .unauthorized(let response): try fail(response)
+        case .forbidden(let response): try fail(response)
+        case .notFound(let response): try fail(response)
+        case .conflict(let response): try fail(response)
+        case .undocumented(let status, _): throw CLIError.unexpected(status: status)
         }
     }
 }

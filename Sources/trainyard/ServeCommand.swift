@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import Trainyard
 import TrainyardServer
 
 /// `trainyard serve`: the API, controllers and (by default) the embedded Postgres cluster.
@@ -40,10 +41,33 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = configuration.logLevel
         do {
             let app = try await buildApplication(configuration: configuration, logger: logger)
+            Self.writeClientProfile(configuration: configuration, environment: environment, logger: logger)
             try await app.runService()
         } catch {
             logger.critical("trainyard serve failed", metadata: ["error": "\(error)"])
             throw ExitCode(1)
+        }
+    }
+
+    /// Keeps this server in the per-user client configuration as the profile `TRAINYARD_CLIENT_PROFILE` names
+    /// (default `local`; empty: none), with the path of its admin key file, so that `trainyard` client commands reach
+    /// it from any directory. Only for a fixed port and the key file this server keeps (not a TRAINYARD_ADMIN_KEY).
+    static func writeClientProfile(configuration: ServerConfiguration, environment: [String: String], logger: Logger) {
+        let name = environment["TRAINYARD_CLIENT_PROFILE"] ?? "local"
+        guard !name.isEmpty, configuration.port != 0, configuration.adminKey == nil else { return }
+        let host = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
+        let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(configuration.port)"
+        let keyFile = configuration.absoluteDataDirectory + "/admin-key"
+        let path = ClientProfiles.path(environment: environment)
+        do {
+            var profiles = try ClientProfiles.load(from: path)
+            let profile = ClientProfiles.Profile(url: url, apiKeyFile: keyFile)
+            guard profiles.profiles[name] != profile || profiles.defaultProfile == nil else { return }
+            profiles.set(name, profile, makeDefault: false)
+            try profiles.save(to: path)
+            logger.info("client profile written: trainyard commands reach this server from any directory", metadata: ["profile": "\(name)", "path": "\(path)"])
+        } catch {
+            logger.warning("could not write the client profile", metadata: ["profile": "\(name)", "path": "\(path)", "error": "\(error)"])
         }
     }
 }

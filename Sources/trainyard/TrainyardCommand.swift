@@ -6,11 +6,13 @@ struct TrainyardCommand: AsyncParsableCommand {
         commandName: "trainyard",
         abstract: "Self-hosted managed training jobs: the service (serve) and its command-line client.",
         discussion: """
-            Client commands read TRAINYARD_URL (default http://127.0.0.1:8080) and TRAINYARD_API_KEY (default: the admin key \
-            a local `trainyard serve` wrote to ./.trainyard/admin-key).
+            Client commands use TRAINYARD_URL and TRAINYARD_API_KEY where set, else the profile TRAINYARD_PROFILE names, \
+            else the default profile (`trainyard login` keeps one; a local `trainyard serve` writes 'local'), else \
+            http://127.0.0.1:8080 with the admin key in ./.trainyard/admin-key.
             Exit codes: 0 success, 1 other failure, 2 usage, 3 invalid input, 4 not authorised, 5 not found, 6 conflict; \
             with --wait (and jobs wait): 10 the job Failed, 11 it was Stopped.
             """,
-        subcommands: [ServeCommand.self, JobsCommand.self, KeysCommand.self, ProjectsCommand.self, WebhooksCommand.self, InstanceTypesCommand.self, AdminCommand.self]
+        subcommands: [ServeCommand.self, JobsCommand.self, KeysCommand.self, ProjectsCommand.self, WebhooksCommand.self, InstanceTypesCommand.self, AdminCommand.self,
+            LoginCommand.self, LogoutCommand.self, ProfilesCommand.self]
     )
 }

@@ -22,7 +22,7 @@ import Testing
         let name = JobName.generate(prefix: prefix, now: Self.now)
         #expect(Self.pattern.matches(name), "\(name)")
         #expect((1...63).contains(name.count))
-        #expect(JobSpecValidator(catalog: .standard).validate(JobSpec(name: name, command: ["true"], instanceType: "ml.m5.large")) == [])
+        #expect(JobSpecValidator(catalog: .standard, provisioner: ProvisionerCapabilities(name: "local")).validate(JobSpec(name: name, command: ["true"], instanceType: "ml.m5.large")) == [])
     }
 
     @Test func anInvalidPrefixIsCleanedUp() {
@@ -55,5 +55,23 @@ import Testing
                 Int(milliseconds - (milliseconds / 1000).rounded(.down) * 1000))
             #expect(JobName.timestamp(date) == expected, "at \(instant)")
         }
+    }
+}
+
+@Suite struct CommandGroupRecordTests {
+    @Test func theRecordRoundTripsAndOldFilesStillParse() {
+        let record = CommandGroupRecord(processGroup: 4242, leaderStartTime: 987_654)
+        #expect(CommandGroupRecord(text: record.text) == record)
+        #expect(CommandGroupRecord(text: "4242\n") == CommandGroupRecord(processGroup: 4242, leaderStartTime: nil))
+        #expect(CommandGroupRecord(text: "1\n") == nil)
+        #expect(CommandGroupRecord(text: "") == nil)
+    }
+
+    @Test func statFieldsAreFoundPastACommandNameWithSpacesAndParentheses() {
+        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
+        // priority nice threads itrealvalue starttime ...
+        let line = "4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 6 0 0 20 0 1 0 987654 1000 200"
+        #expect(CommandGroupRecord.processGroup(statLine: line) == 4242)
+        #expect(CommandGroupRecord.startTime(statLine: line) == 987_654)
     }
 }

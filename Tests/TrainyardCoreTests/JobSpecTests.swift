@@ -21,7 +21,7 @@ import Testing
         // then
         #expect(spec == JobSpec(command: ["python", "train.py"], instanceType: "ml.m5.large"))
         #expect(spec.instanceCount == 1)
-        #expect(spec.volumeSize == 30)
+        #expect(spec.volumeSize == nil)
         #expect(spec.maxRun == 86_400)
         #expect(!spec.useSpotInstances)
         #expect(spec.hyperparameters.isEmpty && spec.inputs.isEmpty && spec.metricDefinitions.isEmpty)
@@ -30,7 +30,7 @@ import Testing
     @Test func jsonUsesSnakeCaseNames() throws {
         // given
         let spec = JobSpec(
-            imageURI: "img", instanceType: "ml.m5.large", maxWait: 10, checkpointS3URI: "s3://b12/c",
+            imageURI: "img", instanceType: "ml.m5.large", volumeSize: 30, maxWait: 10, checkpointS3URI: "s3://b12/c",
             checkpointLocalPath: "/c", outputPath: "s3://b12/o")
         // when
         let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(spec)) as? [String: Any])

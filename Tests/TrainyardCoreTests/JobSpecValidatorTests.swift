@@ -4,7 +4,10 @@ import Testing
 @testable import TrainyardCore
 
 @Suite struct JobSpecValidatorTests {
-    let validator = JobSpecValidator(catalog: .standard)
+    let validator = JobSpecValidator(catalog: .standard, provisioner: Self.everything)
+
+    /// A provisioner with every feature: the general rules, without the provisioner's.
+    static let everything = ProvisionerCapabilities(name: "test", features: Set(ProvisionerCapabilities.Feature.allCases))
 
     /// A spec that breaks no rule; each test changes one thing.
     static func validSpec() -> JobSpec {
@@ -201,7 +204,7 @@ import Testing
     @Test func capacityIsCheckedAgainstTheJobsMarket() {
         // given a catalog with 8 on-demand and 2 spot g5.xlarge hosts
         let catalog = InstanceCatalog.standard.settingCapacity(Capacity(onDemand: 8, spot: 2), for: "ml.g5.xlarge")
-        let validator = JobSpecValidator(catalog: catalog)
+        let validator = JobSpecValidator(catalog: catalog, provisioner: Self.everything)
         var spec = Self.validSpec()
         spec.instanceCount = 3
         // when / then: 3 spot hosts cannot be had

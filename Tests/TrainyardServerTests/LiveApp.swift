@@ -10,6 +10,7 @@ import PostgresNIO
 import ServiceLifecycle
 import TrainyardTestSupport
 import TrainyardCore
+import TrainyardProvisioning
 
 /// The real application listening on a real port, with real agent processes as workers, on a fresh database.
 struct LiveApp: Sendable {
@@ -38,7 +39,7 @@ struct LiveApp: Sendable {
     static func run(
         database: PostgresClientConfigurationBox? = nil, dataDirectory: String? = nil, port: Int = 0, capacity: String? = nil,
         workers: WorkerSettings = fastWorkers, webhooks: WebhookSettings = fastWebhooks, objectStore: ObjectStoreSettings = .filesystem(root: nil),
-        provisioner: ProvisionerSettings? = nil, apiKeyCacheSeconds: Double = 10,
+        provisioner: ProvisionerSettings? = nil, apiKeyCacheSeconds: Double = 10, agentExecutable: String? = nil,
         _ body: @escaping @Sendable (LiveApp) async throws -> Void
     ) async throws {
         let databaseConfiguration: PostgresClient.Configuration
@@ -53,6 +54,7 @@ struct LiveApp: Sendable {
             dataDirectory: directory, port: port, adminKey: TestApp.adminToken, capacityFile: capacityFile, workers: workers, webhooks: webhooks)
         configuration.objectStore = objectStore
         configuration.apiKeyCacheSeconds = apiKeyCacheSeconds
+        if let agentExecutable { configuration.agentExecutable = agentExecutable }
         if let provisioner { configuration.provisioner = provisioner }
         var logger = Logger(label: "trainyard.tests.live")
         logger.logLevel = ProcessInfo.processInfo.environment["TRAINYARD_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
@@ -103,12 +105,10 @@ struct LiveApp: Sendable {
     /// and commands it started, and only those.
     static func killWorkers(under directory: String) {
         let workers = directory + "/workers"
+        // By the recorded group and the agents' own environment, never by a bare number: pids wrap at 32,768 here,
+        // and a finished test's stale group id may already be another test's running command.
         for worker in (try? FileManager.default.contentsOfDirectory(atPath: workers)) ?? [] {
-            if let text = try? String(contentsOfFile: "\(workers)/\(worker)/command.pgid", encoding: .utf8),
-                let group = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), group > 1
-            {
-                kill(-group, SIGKILL)
-            }
+            RecordedProcesses.signalCommandGroup(workerDirectory: "\(workers)/\(worker)", SIGKILL)
         }
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = pid_t(entry), let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
@@ -185,9 +185,12 @@ struct LiveApp: Sendable {
 
     /// The process id of a host's agent, from its provisioner reference.
     func agentPID(job: String, attempt: Int, host: String) throws -> pid_t {
-        let id = "\(job)-\(attempt)-\(host)"
-        let log = dataDirectory + "/workers/\(id)"
-        guard FileManager.default.fileExists(atPath: log) else { throw TestFailure("no worker directory for \(id)") }
+        // Host ids are `<job>-<attempt>-<host>-j<job id>` (HostID), and so are worker directories.
+        let prefix = "\(job)-\(attempt)-\(host)-j"
+        let workers = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/workers")) ?? []
+        guard let id = workers.first(where: { $0.hasPrefix(prefix) && Int($0.dropFirst(prefix.count)) != nil }) else {
+            throw TestFailure("no worker directory for \(prefix)…")
+        }
         let ps = Process()
         ps.executableURL = URL(fileURLWithPath: "/bin/sh")
         ps.arguments = ["-c", "grep -l 'TRAINYARD_AGENT_TOKEN=\(id)\\.' /proc/[0-9]*/environ 2>/dev/null | head -1 | cut -d/ -f3"]

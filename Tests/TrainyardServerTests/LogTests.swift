@@ -97,7 +97,8 @@ extension LiveApp {
     }
 
     @Test func awkwardOutputIsKeptAndTheLastWordsOfAStoppedCommandArrive() async throws {
-        try await LiveApp.run { app in
+        // A grace a loaded machine cannot overrun before the trap has printed its last words.
+        try await LiveApp.run(workers: PythonSignalTests.patientWorkers) { app in
             let script = """
                 head -c 40000 /dev/zero | tr '\\0' x; echo
                 printf 'bad \\377 byte\\n'
@@ -123,7 +124,11 @@ extension LiveApp {
             #expect(messages.contains("bad \u{FFFD} byte"))
             #expect(messages.contains("to stderr"))
             // (stdout's order is kept; stderr lines, like the shell's "Terminated", may come in between.)
-            let caught = try #require(messages.firstIndex(of: "caught TERM"))
+            let workers = app.dataDirectory + "/workers"
+            let agentLogs = ((try? FileManager.default.contentsOfDirectory(atPath: workers)) ?? []).compactMap {
+                try? String(contentsOfFile: "\(workers)/\($0)/agent.log", encoding: .utf8)
+            }
+            let caught = try #require(messages.firstIndex(of: "caught TERM"), "agent log:\n\(agentLogs.joined(separator: "\n"))")
             #expect(messages[caught...].contains("last words"))
         }
     }

@@ -69,23 +69,77 @@ import TrainyardTestSupport
         }
     }
 
-    @Test func aStopReachesTheCommandAsSIGTERMAndTheModelIsStillUploaded() async throws {
+    @Test func aStopReachesThePythonHandlerOnEveryNodeAndTheModelIsStillUploaded() async throws {
         try await Self.withSlurm { cluster, slurm in
             try await LiveApp.run(provisioner: slurm) { app in
-                let script = #"trap 'echo term > "$SM_MODEL_DIR/term-$SM_CURRENT_HOST"; exit 0' TERM; while :; do sleep 0.2; done"#
-                try await app.submit(try WorkerTests.job(app, "slurm-stop", count: 2, script: script))
-                try await app.waitForSecondary("slurm-stop", "Training", timeout: .seconds(120))
-                try await Task.sleep(for: .milliseconds(500))  // the trap is set once the command is past its first line
+                // A Python trainer with its own SIGTERM handler (the command must start with nothing blocked on Slurm too)
+                try await app.submit(try PythonSignalTests.job(app, "slurm-stop", count: 2))
+                try await PythonSignalTests.waitForLine(app, "slurm-stop", "handler installed", hosts: 2, timeout: .seconds(120))
                 let (status, _) = try await app.request(.POST, "/v1/jobs/slurm-stop/stop")
                 #expect(status == 202)
                 let job = try await app.waitForStatus("slurm-stop", "Stopped", timeout: .seconds(60))
-                let files = try app.unpack(try #require(((job["model_artifacts"] as? [String: Any])?["s3_model_artifacts"] as? String)))
-                #expect(Self.file(files, "term-algo-1") == "term\n")
-                #expect(Self.file(files, "term-algo-2") == "term\n")
+                #expect(try PythonSignalTests.model(app, job)["saved_on"] as? String == "SIGTERM")
+                let lines = try await app.allLogLines("slurm-stop").compactMap { $0["message"] as? String }
+                #expect(lines.filter { $0.hasPrefix("checkpoint saved on SIGTERM") }.count == 2, "\(lines)")
+                #expect(lines.filter { $0 == "SigBlk:0000000000000000" }.count == 2, "\(lines)")
                 // and the Slurm job is over
                 try await Self.waitUntil("the Slurm job to end") {
                     try Self.slurmJobs(cluster, named: "trainyard-slurm-stop-").allSatisfy { !["RUNNING", "PENDING", "COMPLETING"].contains($0.state) }
                 }
+            }
+        }
+    }
+
+    @Test func aRefusedSbatchFailsTheJobAtOnceWithSlurmsOwnWords() async throws {
+        try await Self.withSlurm { _, slurm in
+            // given an instance type mapped to a generic resource the cluster does not know
+            let capacity = #"{"default": {"slurm": {"partition": "debug", "gres": "bogus:1"}}}"#
+            try await LiveApp.run(capacity: capacity, provisioner: slurm) { app in
+                try await app.submit(try WorkerTests.job(app, "slurm-refused", script: "true"))
+                // then the attempt ends with what sbatch said, not a launch lease later with a heartbeat message
+                let job = try await app.waitForStatus("slurm-refused", "Failed")
+                let reason = job["failure_reason"] as? String ?? ""
+                #expect(reason.contains("sbatch") && reason.contains("Invalid generic resource"), "\(reason)")
+                #expect(!reason.contains("heartbeat"), "\(reason)")
+            }
+        }
+    }
+
+    @Test func aStepWhoseAgentCannotStartFailsTheJobNamingTheAgent() async throws {
+        try await Self.withSlurm { _, slurm in
+            let missing = "/nonexistent/slurm-node/trainyard-agent"
+            try await LiveApp.run(provisioner: slurm, agentExecutable: missing) { app in
+                try await app.submit(try WorkerTests.job(app, "slurm-no-agent", count: 2, script: "true"))
+                let job = try await app.waitForStatus("slurm-no-agent", "Failed", timeout: .seconds(120))
+                let reason = job["failure_reason"] as? String ?? ""
+                #expect(reason.contains(missing), "\(reason)")
+                #expect(!reason.contains("heartbeat"), "\(reason)")
+            }
+        }
+    }
+
+    @Test func aSlurmPreemptionReachesThePythonHandlerAndTheJobResumesFromThatCheckpoint() async throws {
+        try await Self.withSlurm { cluster, slurm in
+            let capacity = #"{"default": {"slurm": {"partition": "debug", "spot_partition": "scavenger"}}}"#
+            var workers = SpotTests.workers()
+            workers.spotNotice = 4
+            try await LiveApp.run(capacity: capacity, workers: workers, provisioner: slurm) { app in
+                // given a Python trainer that checkpoints only when told to stop, training in the preemptible partition
+                try await app.submit(
+                    try PythonSignalTests.job(
+                        app, "slurm-py-spot",
+                        extra: #","use_spot_instances":true,"max_run":600,"max_wait":1200,"checkpoint_s3_uri":"s3://checkpoints/slurm-py-spot","environment":{"STEPS":"1500"}"#
+                    ))
+                try await PythonSignalTests.waitForLine(app, "slurm-py-spot", "handler installed", timeout: .seconds(120))
+                // when urgent work of the default partition preempts it
+                _ = try TestSlurm.client(
+                    cluster, "sbatch", ["--parsable", "--exclusive", "-N4", "-p", "debug", "--job-name=urgent-work", "-o", "/dev/null", "--wrap", "sleep 4"])
+                // then the handler's checkpoint is where the next attempt starts
+                let job = try await app.waitForStatus("slurm-py-spot", "Completed", timeout: .seconds(180))
+                let starts = try PythonSignalTests.model(app, job)["starts"] as? [Int] ?? []
+                #expect(starts.count >= 2 && starts[0] == 0 && starts[1] > 0, "starts \(starts)")
+                let lines = try await app.allLogLines("slurm-py-spot").compactMap { $0["message"] as? String }
+                #expect(lines.contains("checkpoint saved on SIGTERM at step \(starts.count >= 2 ? starts[1] : -1)"), "\(lines.filter { $0.hasPrefix("checkpoint") })")
             }
         }
     }

@@ -26,6 +26,11 @@ final class WebhookReceiver: Sendable {
     /// Statuses for the next requests, in order; 200 once they are used up.
     func answer(with statuses: [Int]) { state.withLock { $0.answers = statuses } }
 
+    private let answerBody = Mutex<[UInt8]?>(nil)
+
+    /// The bytes every answer's body holds from now on (by default `answered <status>`).
+    func answer(body bytes: [UInt8]) { answerBody.withLock { $0 = bytes } }
+
     /// Secrets (`whsec_…`) signatures are checked against; a request signed by any of them is valid.
     func trust(_ secret: String) { state.withLock { $0.secrets.append(secret) } }
 
@@ -58,7 +63,8 @@ final class WebhookReceiver: Sendable {
             func header(_ name: String) -> String { request.headers.first { $0.name.canonicalName == name }?.value ?? "" }
             let status = receiver.record(
                 id: header("webhook-id"), timestamp: header("webhook-timestamp"), signature: header("webhook-signature"), body: String(buffer: bytes))
-            return Response(status: .init(code: status), body: .init(byteBuffer: ByteBuffer(string: "answered \(status)")))
+            let answer = receiver.answerBody.withLock { $0 } ?? Array("answered \(status)".utf8)
+            return Response(status: .init(code: status), body: .init(byteBuffer: ByteBuffer(bytes: answer)))
         }
         let bound = Mutex<Int?>(nil)
         var logger = Logger(label: "trainyard.tests.receiver")

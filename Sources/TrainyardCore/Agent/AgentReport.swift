@@ -123,3 +123,25 @@ public struct ObjectStoreDescriptor: Codable, Sendable, Equatable {
         case sessionToken = "session_token"
     }
 }
+
+extension AgentReport {
+    /// The longest failure reason stored (a real agent sends at most SageMaker's 1,024 characters).
+    public static let maximumFailureReasonBytes = 4096
+    /// The longest archive URI or sample name stored.
+    public static let maximumFieldBytes = 2048
+
+    /// The report with every text made storable (``StorableText``): what a crafted agent sends must not make the
+    /// database refuse the report (a NUL does), nor store without bound.
+    public func storable() -> AgentReport {
+        var report = self
+        report.failureReason = failureReason.map { StorableText.sanitize($0, maximumBytes: Self.maximumFailureReasonBytes) }
+        report.modelArchive = modelArchive.map { StorableText.sanitize($0, maximumBytes: Self.maximumFieldBytes) }
+        report.outputArchive = outputArchive.map { StorableText.sanitize($0, maximumBytes: Self.maximumFieldBytes) }
+        report.samples = samples?.map { sample in
+            var sample = sample
+            sample.name = StorableText.sanitize(sample.name, maximumBytes: Self.maximumFieldBytes)
+            return sample
+        }
+        return report
+    }
+}

@@ -103,7 +103,12 @@ public enum SageMakerContract {
     /// its text. Otherwise `AlgorithmError: ` and how the process ended ("Training process
     /// exited with code N", or "was killed by signal S (NAME)", SIGKILL adding the toolkit's
     /// OutOfMemory hint), then the last lines of its standard error, as many as fit.
+    /// The reason is made storable (``StorableText``: a failure file may hold NUL bytes).
     public static func failureReason(failureFile: String?, exitCode: Int32?, signal: Int32?, stderrTail: [String]) -> String {
+        StorableText.sanitize(unsafeFailureReason(failureFile: failureFile, exitCode: exitCode, signal: signal, stderrTail: stderrTail))
+    }
+
+    private static func unsafeFailureReason(failureFile: String?, exitCode: Int32?, signal: Int32?, stderrTail: [String]) -> String {
         let prefix = "AlgorithmError: "
         let limit = failureReasonLimit
         if let text = failureFile?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {

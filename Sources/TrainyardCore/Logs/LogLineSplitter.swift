@@ -1,8 +1,9 @@
 /// Cuts a byte stream (a process's stdout or stderr, read in arbitrary chunks) into log lines.
 ///
 /// A line ends at `\n` (a `\r` before it is dropped); a line longer than ``maximumBytes`` is split into pieces of at most
-/// that size, at a UTF-8 character boundary where one is near; invalid UTF-8 is replaced by U+FFFD, never rejected; what
-/// is left when the stream ends is a last line of its own.
+/// that size, at a UTF-8 character boundary where one is near; invalid UTF-8 and NUL bytes are replaced by U+FFFD, never
+/// rejected (``StorableText``: the lines are stored as PostgreSQL text); what is left when the stream ends is a last
+/// line of its own.
 ///
 /// It works on raw buffers (a chatty command prints hundreds of megabytes): a line that arrives whole in one chunk is
 /// decoded straight from the chunk; only a line spread over chunks is gathered in a buffer first.
@@ -60,7 +61,7 @@ public struct LogLineSplitter: Sendable {
         var consumed = 0
         while pending.count - consumed > maximumBytes {
             let cut = pending.withUnsafeBytes { Self.boundary(in: UnsafeRawBufferPointer(rebasing: $0[consumed...]), limit: maximumBytes) }
-            lines.append(pending.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[consumed..<(consumed + cut)]), as: UTF8.self) })
+            lines.append(pending.withUnsafeBytes { StorableText.decode(UnsafeRawBufferPointer(rebasing: $0[consumed..<(consumed + cut)])) })
             consumed += cut
         }
         if consumed > 0 { pending.removeFirst(consumed) }
@@ -79,9 +80,9 @@ public struct LogLineSplitter: Sendable {
         return limit
     }
 
-    /// The line's text, without a trailing `\r`.
+    /// The line's text, without a trailing `\r`, made storable.
     static func decode(_ bytes: UnsafeRawBufferPointer) -> String {
         let end = bytes.last == 0x0D ? bytes.count - 1 : bytes.count
-        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
+        return StorableText.decode(UnsafeRawBufferPointer(rebasing: bytes[..<end]))
     }
 }

@@ -49,13 +49,23 @@ public struct LogRecord: Sendable, Equatable {
     }
 
     /// Parses a batch of records (the bytes of whole records, the last ending in a newline).
-    public static func decode(_ bytes: [UInt8]) throws(MalformedBatch) -> [LogRecord] {
-        let parsed: Result<[LogRecord], MalformedBatch> = bytes.withUnsafeBytes { buffer in Result { () throws(MalformedBatch) in try decode(buffer) } }
+    ///
+    /// The messages come from an agent, which may be crafted: each is made storable (``StorableText``: NULs and invalid
+    /// UTF-8 replaced) and cut to `maximumMessageBytes`, the longest piece ``LogLineSplitter`` makes.
+    public static func decode(_ bytes: [UInt8], maximumMessageBytes: Int = LogLineSplitter.defaultMaximumBytes) throws(MalformedBatch)
+        -> [LogRecord]
+    {
+        let parsed: Result<[LogRecord], MalformedBatch> = bytes.withUnsafeBytes { buffer in
+            Result { () throws(MalformedBatch) in try decode(buffer, maximumMessageBytes: maximumMessageBytes) }
+        }
         return try parsed.get()
     }
 
-    /// Parses a batch of records (the bytes of whole records, the last ending in a newline).
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(MalformedBatch) -> [LogRecord] {
+    /// Parses a batch of records (the bytes of whole records, the last ending in a newline); each message made storable
+    /// and cut to `maximumMessageBytes`, as the array form does.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, maximumMessageBytes: Int = LogLineSplitter.defaultMaximumBytes)
+        throws(MalformedBatch) -> [LogRecord]
+    {
         var records: [LogRecord] = []
         var lineNumber = 0
         var start = 0
@@ -73,7 +83,7 @@ public struct LogRecord: Sendable, Equatable {
             else {
                 throw MalformedBatch(line: lineNumber, reason: "expected <seq>\\t<time micros>\\t<message> with a positive seq")
             }
-            let message = String(decoding: UnsafeRawBufferPointer(rebasing: line[(secondTab + 1)...]), as: UTF8.self)
+            let message = StorableText.decode(UnsafeRawBufferPointer(rebasing: line[(secondTab + 1)...]), maximumBytes: maximumMessageBytes)
             records.append(LogRecord(seq: seq, timeMicros: time, message: message))
             start += end + 1
         }

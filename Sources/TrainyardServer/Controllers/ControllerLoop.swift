@@ -1,6 +1,7 @@
 import TrainyardCore
 import Logging
 import ServiceLifecycle
+import TrainyardStore
 
 /// Runs a controller's `runOnce` whenever its doorbell rings or its interval passes, until graceful shutdown.
 ///
@@ -43,7 +44,7 @@ struct ControllerLoop: Service {
                 } catch is CancellationError {
                     return
                 } catch {
-                    logger.error("controller pass failed", metadata: ["controller": "\(name)", "error": "\(error)"])
+                    logger.error("controller pass failed", metadata: ["controller": "\(name)", "error": "\(LoggedError.describe(error))"])
                 }
                 await doorbell.wait(upTo: interval)
             }

@@ -17,7 +17,17 @@ struct Finalizer: Sendable {
 
     func runOnce(now: Date = Date()) async throws {
         while let work = try await store.claimFinishedAttempt(leaseSeconds: Self.leaseSeconds, now: now) {
-            try await finalize(work)
+            // One attempt that cannot be finished (the database refuses it) must not keep the others waiting: it stays
+            // claimed until its lease runs out, and is tried again then.
+            do {
+                try await finalize(work)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.error(
+                    "finishing an attempt failed; the pass goes on with the others",
+                    metadata: ["job": "\(work.job.name)", "attempt": "\(work.attempt.number)", "error": "\(LoggedError.describe(error))"])
+            }
         }
     }
 
@@ -40,7 +50,7 @@ struct Finalizer: Sendable {
                 if !models.isEmpty { model = Self.uploaded(try await merger.merge(models, into: base + "/output/model.tar.gz")) }
                 if !outputs.isEmpty { output = Self.uploaded(try await merger.merge(outputs, into: base + "/output/output.tar.gz")) }
             } catch {
-                logger.error("merging the hosts' outputs failed", metadata: ["error": "\(error)"])
+                logger.error("merging the hosts' outputs failed", metadata: ["error": "\(LoggedError.describe(error))"])
                 if case .interrupted = work.outcome {
                     // The checkpoints are what a restart needs; a later attempt uploads the model again.
                     try await store.finishAttempt(work, model: nil)

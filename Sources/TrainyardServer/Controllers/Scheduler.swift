@@ -33,8 +33,13 @@ struct Scheduler: Sendable {
                 }
                 logger.info("launched attempt", metadata: ["job": "\(plan.jobName)", "attempt": "\(plan.attemptNumber)", "hosts": "\(plan.hosts.count)"])
             } catch {
-                // The hosts never call in; their launch lease runs out and the attempt fails as an infrastructure error.
+                // The hosts will never call in: they are lost now, with the provisioner's reason (the agent is missing,
+                // `sbatch` refused), rather than when their launch lease runs out.
+                let text = "\(error)"
+                let reason = text.hasPrefix("InternalServerError") ? text : "InternalServerError: starting the hosts failed: \(text)"
                 logger.error("launching hosts failed", metadata: ["job": "\(plan.jobName)", "attempt": "\(plan.attemptNumber)", "error": "\(error)"])
+                let lost = try await store.failLaunch(hostIDs: plan.hosts.map(\.id), reason: String(reason.prefix(1024)), now: now)
+                await provisioner.terminate(hosts: Dictionary(uniqueKeysWithValues: lost.compactMap { host in host.providerRef.map { (host.id, $0) } }))
             }
         }
     }

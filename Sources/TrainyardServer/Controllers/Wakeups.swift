@@ -67,7 +67,7 @@ struct Wakeups: Service {
                 } catch is CancellationError {
                     return
                 } catch {
-                    logger.warning("listening for notifications failed; retrying", metadata: ["error": "\(error)"])
+                    logger.warning("listening for notifications failed; retrying", metadata: ["error": "\(LoggedError.describe(error))"])
                     try? await Task.sleep(for: .seconds(1))
                 }
             }

@@ -75,11 +75,15 @@ struct WebhookSender: Sendable {
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(settings.timeout * 1000)))
-            var excerpt = try await response.body.collect(upTo: 1 << 20)
-            let text = excerpt.readString(length: min(excerpt.readableBytes, Self.excerptBytes)) ?? ""
+            let answer = try await response.body.collect(upTo: 1 << 20)
+            // The receiver's bytes, made storable (a NUL, invalid UTF-8), at most the excerpt's size.
+            let text = answer.withUnsafeReadableBytes { bytes in
+                StorableText.decode(UnsafeRawBufferPointer(rebasing: bytes.prefix(Self.excerptBytes)), maximumBytes: Self.excerptBytes)
+            }
             return WebhookTryResult(statusCode: Int(response.status.code), latencyMilliseconds: elapsed(), responseExcerpt: text, error: nil)
         } catch {
-            return WebhookTryResult(statusCode: nil, latencyMilliseconds: elapsed(), responseExcerpt: nil, error: String("\(error)".prefix(500)))
+            return WebhookTryResult(
+                statusCode: nil, latencyMilliseconds: elapsed(), responseExcerpt: nil, error: StorableText.sanitize("\(error)", maximumBytes: 500))
         }
     }
 }

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+
+extension TrainyardCommand {
+    /// The entry point: ArgumentParser's, except that a usage error (an unknown option, a missing argument, a value
+    /// that does not parse) exits 2, as the README and `--help` say, not ArgumentParser's 64 (EX_USAGE).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(usageExitCode)
+            }
+            exit(withError: error)
+        }
+    }
+
+    /// The exit code of a usage error.
+    static let usageExitCode: Int32 = 2
+}

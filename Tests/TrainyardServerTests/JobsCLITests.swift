@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import TrainyardTestSupport
+
+/// The `trainyard jobs …` details a user trips over, through the real binary as a user runs it.
+@Suite(.serialized) struct JobsCLITests {
+    static func cli(_ arguments: [String], _ app: LiveApp) async throws -> (status: Int32, output: String) {
+        try await runTrainyard(
+            arguments, in: app.dataDirectory, environment: ["TRAINYARD_URL": app.baseURL, "TRAINYARD_API_KEY": TestApp.adminToken],
+            isolated: true, mergingErrors: true)
+    }
+
+    /// A job whose command runs `seconds` on the host.
+    static func job(_ name: String, sleeping seconds: Int = 0) -> String {
+        #"{"name":"\#(name)","instance_type":"ml.m5.large","output_path":"s3://models/","command":["sleep","\#(seconds)"]}"#
+    }
+
+    @Test func listSaysWhenMoreJobsExistAndHowToSeeThemAndAllListsEveryOne() async throws {
+        try await LiveApp.run(capacity: #"{"instance_types": {"ml.m5.large": {"on_demand": 1, "spot": 0}}}"#) { app in
+            // given 25 jobs, more than a page
+            for index in 1...25 { try await app.submit(Self.job(String(format: "listed-%02d", index), sleeping: 0)) }
+            // when the user lists them
+            let (status, output) = try await Self.cli(["jobs", "list"], app)
+            // then a page is shown, with what to do to see the rest
+            #expect(status == 0, "\(output)")
+            #expect(output.components(separatedBy: "\n").filter { $0.hasPrefix("listed-") }.count == 10, "\(output)")
+            #expect(output.contains("More jobs exist than the 10 shown. `trainyard jobs list --all` lists every one"), "\(output)")
+            let token = try #require(
+                output.firstMatch(of: /--next-token (\S+)` shows the next page/).map { String($0.1) }, "\(output)")
+            // and following the hint shows the next page, and --all every job
+            let next = try await Self.cli(["jobs", "list", "--next-token", token], app)
+            #expect(next.output.contains("listed-15") && !next.output.contains("listed-25"), "\(next.output)")
+            let all = try await Self.cli(["jobs", "list", "--all"], app)
+            #expect(all.status == 0)
+            #expect(Set(all.output.components(separatedBy: "\n").filter { $0.hasPrefix("listed-") }.map { String($0.prefix(9)) }).count == 25)
+            #expect(!all.output.contains("More jobs exist"))
+        }
+    }
+
+    @Test func aUsageErrorExits2WithTheMessage() async throws {
+        let directory = try LiveApp.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let unknown = try await runTrainyard(["jobs", "list", "--bogus"], in: directory, environment: [:], isolated: true, mergingErrors: true)
+        #expect(unknown.status == 2, "\(unknown.output)")
+        #expect(unknown.output.contains("Unknown option '--bogus'"), "\(unknown.output)")
+        #expect(unknown.output.contains("Usage: trainyard jobs list"), "\(unknown.output)")
+        let noName = try await runTrainyard(["jobs", "stop"], in: directory, environment: [:], isolated: true, mergingErrors: true)
+        #expect(noName.status == 2, "\(noName.output)")
+        #expect(noName.output.contains("Name at least one job to stop."), "\(noName.output)")
+        let help = try await runTrainyard(["jobs", "stop", "--help"], in: directory, environment: [:], isolated: true, mergingErrors: true)
+        #expect(help.status == 0, "\(help.output)")
+    }
+
+    @Test func describeShowsTheAttemptsAndTheirHostsWithIds() async throws {
+        try await LiveApp.run { app in
+            try await app.submit(Self.job("described", sleeping: 0))
+            let job = try await app.waitForStatus("described", "Completed")
+            let attempt = try #require((job["attempts"] as? [[String: Any]])?.first)
+            let host = try #require((attempt["hosts"] as? [[String: Any]])?.first)
+            let id = try #require(host["id"] as? String)
+            let (status, output) = try await Self.cli(["jobs", "describe", "described"], app)
+            #expect(status == 0, "\(output)")
+            let header = try #require(output.components(separatedBy: "\n").first { $0.hasPrefix("ATTEMPT") }, "\(output)")
+            #expect(header.contains("HOST ID"))
+            let row = try #require(output.components(separatedBy: "\n").first { $0.contains(id) }, "\(output)")
+            #expect(row.hasPrefix("1 ") && row.contains("algo-1") && row.contains("ml.m5.large") && row.contains("Completed"), "\(row)")
+        }
+    }
+
+    @Test func stopTakesSeveralNamesAndAMissingOneIsReportedWithExit5() async throws {
+        try await LiveApp.run { app in
+            for name in ["stop-a", "stop-b", "stop-c"] { try await app.submit(Self.job(name, sleeping: 300)) }
+            // when two names are given, both stop
+            let both = try await Self.cli(["jobs", "stop", "stop-a", "stop-b"], app)
+            #expect(both.status == 0, "\(both.output)")
+            #expect(both.output.contains("stop-a ") && both.output.contains("stop-b "), "\(both.output)")
+            try await app.waitForStatus("stop-a", "Stopped")
+            try await app.waitForStatus("stop-b", "Stopped")
+            // when one of them does not exist, the others still stop, the missing one is named, and the exit code is 5
+            let mixed = try await Self.cli(["jobs", "stop", "missing-job", "stop-c"], app)
+            #expect(mixed.status == 5, "\(mixed.output)")
+            #expect(mixed.output.contains("error: missing-job was not stopped: Not found (404)\n  training job missing-job not found"), "\(mixed.output)")
+            #expect(mixed.output.contains("stop-c "), "\(mixed.output)")
+            try await app.waitForStatus("stop-c", "Stopped")
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import InMemoryLogging
+import Logging
+import PostgresNIO
+import Testing
+import TrainyardCore
+import TrainyardTestSupport
+
+@testable import TrainyardStore
+
+/// A scheduling pass across projects: generated ids never collide, and one job the database refuses fails alone.
+@Suite struct PostgresStoreSchedulingTests {
+    static let capacity: @Sendable (String) -> Capacity = { _ in Capacity(onDemand: 8, spot: 0) }
+
+    static func submit(_ store: PostgresStore, project: ProjectRecord, _ name: String) async throws -> JobRecord {
+        guard case .created(let job, _) = try await store.createJob(
+            projectID: project.id, name: name, spec: PostgresStoreJobTests.spec(name), idempotencyKey: nil, requestHash: nil)
+        else { throw JobNotCreated() }
+        return job
+    }
+
+    @Test func twoProjectsJobsOfOneNameGetHostsOfTheirOwn() async throws {
+        try await TestPostgres.withStore { store in
+            // Given project a's `mnist` already ran (its host rows stay).
+            let a = try await PostgresStoreJobTests.project(store, "a")
+            let b = try await PostgresStoreJobTests.project(store, "b")
+            let first = try await Self.submit(store, project: a, "mnist")
+            let firstPlans = try await store.schedule(capacity: Self.capacity, provisioner: "local", launchLeaseSeconds: 30)
+            // When project b submits `mnist` too.
+            let second = try await Self.submit(store, project: b, "mnist")
+            let secondPlans = try await store.schedule(capacity: Self.capacity, provisioner: "local", launchLeaseSeconds: 30)
+            // Then it gets hosts of its own, with ids unlike a's.
+            #expect(firstPlans.map(\.jobID) == [first.id])
+            #expect(secondPlans.map(\.jobID) == [second.id])
+            let ids = (firstPlans + secondPlans).flatMap(\.hosts).map(\.id)
+            #expect(Set(ids).count == 2)
+            #expect(secondPlans.first?.hosts.first?.id == HostID.make(jobID: second.id, jobName: "mnist", attempt: 1, ordinal: 1))
+            #expect(secondPlans.first?.hosts.first?.name == "algo-1")
+        }
+    }
+
+    @Test func aPassWithOneFailingJobStillAllocatesTheOthersAndTellsTheJob() async throws {
+        try await TestPostgres.withStore { store in
+            // Given three queued jobs, the middle one of which the database refuses to give an attempt.
+            let project = try await PostgresStoreJobTests.project(store)
+            let first = try await Self.submit(store, project: project, "first")
+            let broken = try await Self.submit(store, project: project, "broken")
+            let third = try await Self.submit(store, project: project, "third")
+            try await store.client.query(
+                """
+                CREATE FUNCTION refuse_broken() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.job_id = \(unescaped: String(broken.id)) THEN RAISE EXCEPTION 'refused for the test' USING ERRCODE = '23514'; END IF;
+                    RETURN NEW;
+                END $$
+                """)
+            try await store.client.query("CREATE TRIGGER refuse_broken BEFORE INSERT ON attempts FOR EACH ROW EXECUTE FUNCTION refuse_broken()")
+            let logs = InMemoryLogHandler()
+            let logged = PostgresStore(client: store.client, logger: Logger(label: "scheduling-test") { _ in logs })
+
+            // When two passes run.
+            let plans = try await logged.schedule(capacity: Self.capacity, provisioner: "local", launchLeaseSeconds: 30)
+            let again = try await logged.schedule(capacity: Self.capacity, provisioner: "local", launchLeaseSeconds: 30)
+
+            // Then the others got their hosts; the broken job waits, queued, with one event saying so.
+            #expect(plans.map(\.jobID) == [first.id, third.id])
+            #expect(again.isEmpty)
+            let job = try #require(try await store.job(id: broken.id))
+            #expect(job.status == .inProgress && job.secondaryStatus == .starting)
+            let events = try await store.events(jobID: broken.id)
+            #expect(events.map(\.type) == ["created", "scheduling_failed"])
+            #expect(events.last?.message.contains("refused for the test") == false)
+            #expect(try await store.client.query("SELECT count(*)::int FROM attempts WHERE job_id = \(broken.id)").decode(Int.self).array() == [0])
+            // And the server's log names the job, the attempt and the database's own message.
+            let failures = logs.entries.filter { $0.level == .error && "\($0.message)".contains("scheduling a job failed") }
+            #expect(failures.count == 2)
+            let entry = try #require(failures.first)
+            #expect(entry.metadata["job"] == "broken")
+            #expect(entry.metadata["attempt"] == "1")
+            #expect("\(entry.metadata["error"] ?? "")".contains("23514: refused for the test"))
+        }
+    }
+}
