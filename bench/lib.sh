@@ -197,6 +197,17 @@ cleanup() {
     exit "$rc"
 }
 
+# Samples the peak RSS (VmHWM, kB) of the server and of its largest agent every 0.2 s, a line "server agent" each, into
+# file $1, until cleanup (or the caller) kills SAMPLER_PID.
+start_rss_sampler() {
+    ( while :; do
+        s=$(vm_kb "$SERVER_PID" VmHWM); a=0
+        for p in $(our_agents); do h=$(vm_kb "$p" VmHWM); ((h > a)) && a=$h; done
+        echo "$s $a"; sleep 0.2
+      done >"$1" ) &
+    SAMPLER_PID=$!
+}
+
 # p-th percentile (0–100) of the numbers on stdin, nearest rank.
 percentile() { sort -g | awk -v p="$1" '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit } r = int((p / 100) * NR + 0.999999); if (r < 1) r = 1; if (r > NR) r = NR; print v[r] }'; }
 

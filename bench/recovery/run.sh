@@ -67,12 +67,7 @@ last_resume_micros() {
 micros() { local t=${EPOCHREALTIME/./}; echo "$t"; }
 
 SAMPLES=$WORK_DIR/rss
-( while :; do
-    s=$(vm_kb "$SERVER_PID" VmHWM); a=0
-    for p in $(our_agents); do h=$(vm_kb "$p" VmHWM); ((h > a)) && a=$h; done
-    echo "$s $a"; sleep 0.2
-  done >"$SAMPLES" ) &
-SAMPLER_PID=$!
+start_rss_sampler "$SAMPLES"
 
 # 1. The baseline: the same job, never interrupted.
 log "baseline: $STEPS steps of $STEP_SECONDS s, no interruption"
