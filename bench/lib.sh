@@ -80,7 +80,8 @@ start_server() {
         capacity=(TRAINYARD_CAPACITY="$WORK_DIR/capacity.json")
     fi
     log "starting $BIN serve on 127.0.0.1:$PORT, data dir $DATA_DIR, agent $AGENT_BIN"
-    env TRAINYARD_DATA_DIR="$DATA_DIR" TRAINYARD_HOST=127.0.0.1 TRAINYARD_PORT="$PORT" TRAINYARD_LOG_LEVEL="$SERVER_LOG_LEVEL" \
+    # TRAINYARD_CLIENT_PROFILE= : a benchmark's throwaway server leaves the user's client profiles alone.
+    env TRAINYARD_CLIENT_PROFILE= TRAINYARD_DATA_DIR="$DATA_DIR" TRAINYARD_HOST=127.0.0.1 TRAINYARD_PORT="$PORT" TRAINYARD_LOG_LEVEL="$SERVER_LOG_LEVEL" \
         TRAINYARD_AGENT_BIN="$AGENT_BIN" "${capacity[@]}" ${SERVER_ENV:-} "$BIN" serve >"$WORK_DIR/server.log" 2>&1 &
     SERVER_PID=$!
     local deadline=$((SECONDS + 120))
@@ -138,28 +139,34 @@ server_alive() { kill -0 "$SERVER_PID" 2>/dev/null || die "the server (pid $SERV
 # A /proc/<pid>/status field in kB (VmRSS, VmHWM), or 0 once the process is gone.
 vm_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# Whether pid $1 now names a process that started after file $2 was written (2 s of slack): the command the file
-# recorded ended and its pid was taken again (pid_max may be 32768, and a run forks thousands of processes).
+# Whether number $1 now belongs to another process than the command group recorded with start time $2 (ticks since
+# boot, field 22 of /proc/<pid>/stat; the agent writes it beside the group id in command.pgid). Without a recorded
+# time (an older agent), a process started after the file $3 was written is taken for a newcomer.
 pid_reused() {
     local line btime hz
     local -a fields
     line=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
     read -ra fields <<<"${line##*) }" # from field 3 on: field 22, the start time in ticks since boot, is fields[19]
+    [[ ${fields[2]} == "$1" ]] || return 0 # it leads no group of that number: not the recorded leader
+    if [[ -n $2 ]]; then
+        [[ ${fields[19]} != "$2" ]]
+        return
+    fi
     btime=$(awk '$1 == "btime" { print $2 }' /proc/stat)
     hz=$(getconf CLK_TCK)
-    ((btime + fields[19] / hz > $(stat -c %Y "$2") + 2))
+    ((btime + fields[19] / hz > $(stat -c %Y "$3") + 2))
 }
 
 # Agents and commands outlive the server by design (they wait for it to come back): kill this run's, and only those:
 # each command's process group (recorded by its agent; not when the pid has been taken again since) and agents whose
 # worker directory is this run's.
 kill_workers() {
-    local f g p
+    local f g st p
     [[ -n ${DATA_DIR:-} && -d $DATA_DIR/workers ]] || return 0
     for f in "$DATA_DIR"/workers/*/command.pgid; do
         [[ -f $f ]] || continue
-        g=$(<"$f")
-        [[ $g =~ ^[0-9]+$ ]] && ((g > 1)) && ! pid_reused "$g" "$f" && kill -KILL -- "-$g" 2>/dev/null || true
+        read -r g st <"$f" || true
+        [[ $g =~ ^[0-9]+$ ]] && ((g > 1)) && ! pid_reused "$g" "${st:-}" "$f" && kill -KILL -- "-$g" 2>/dev/null || true
     done
     for p in $(grep -l "TRAINYARD_AGENT_DIR=$DATA_DIR/workers/" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
         kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true

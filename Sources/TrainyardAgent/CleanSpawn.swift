@@ -40,7 +40,24 @@ struct CleanSpawn: Sendable {
         try check(posix_spawnattr_setflags(&attributes, Int16(flags)), "posix_spawnattr_setflags")
 
         let output = try makePipe()
-        let errors = try makePipe()
+        let errors: (read: Int32, write: Int32)
+        do {
+            errors = try makePipe()
+        } catch {
+            close(output.read)
+            close(output.write)
+            throw error
+        }
+        var spawned = false
+        defer {
+            // The child has its copies of the write ends; without a child the read ends go too.
+            close(output.write)
+            close(errors.write)
+            if !spawned {
+                close(output.read)
+                close(errors.read)
+            }
+        }
         var actions = posix_spawn_file_actions_t()
         try check(posix_spawn_file_actions_init(&actions), "posix_spawn_file_actions_init")
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -50,24 +67,34 @@ struct CleanSpawn: Sendable {
         try check(trainyard_spawn_file_actions_addclosefrom(&actions, 3), "addclosefrom")
         try check(trainyard_spawn_file_actions_addchdir(&actions, workingDirectory), "addchdir \(workingDirectory)")
 
-        let arguments = argv.map { strdup($0) } + [nil]
-        let variables = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for pointer in arguments { free(pointer) }
-            for pointer in variables { free(pointer) }
-        }
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, &attributes, arguments, variables)
-        close(output.write)
-        close(errors.write)
+        var status = spawn(&pid, executable, arguments: argv, environment: environment, actions: &actions, attributes: &attributes)
+        if status == ENOEXEC {
+            // A script without a `#!` line: run it with /bin/sh, as execvp (and so the shell) does.
+            status = spawn(&pid, "/bin/sh", arguments: ["/bin/sh", executable] + argv.dropFirst(), environment: environment, actions: &actions,
+                attributes: &attributes)
+        }
         guard status == 0 else {
-            close(output.read)
-            close(errors.read)
             throw CleanSpawnError.spawnFailed(executable: executable, reason: String(cString: strerror(status)))
         }
+        spawned = true
         return CleanSpawn(
             pid: pid, standardOutput: FileHandle(fileDescriptor: output.read, closeOnDealloc: true),
             standardError: FileHandle(fileDescriptor: errors.read, closeOnDealloc: true))
+    }
+
+    /// One `posix_spawn`; its status (0, or an errno such as ENOENT, EACCES, ENOEXEC).
+    private static func spawn(
+        _ pid: inout pid_t, _ path: String, arguments: [String], environment: [String: String], actions: inout posix_spawn_file_actions_t,
+        attributes: inout posix_spawnattr_t
+    ) -> Int32 {
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        return posix_spawn(&pid, path, &actions, &attributes, argv, envp)
     }
 
     /// The path `execvp` would run for `name`.

@@ -96,24 +96,30 @@ final class CommandRunner: Sendable {
 
     var lastStderrLines: [String] { stderrTail.lines }
 
+    /// Whether any process of the command's group lives. Until the leader is reaped its number is the group's; after
+    /// that, while any member lives, the kernel keeps the number for the group, and once none does a process that
+    /// gets the number and leads a group of its own is a newcomer, not ours.
+    private func groupAlive(_ group: pid_t) -> Bool {
+        guard ended() != nil else { return true }
+        if let stat = try? String(contentsOfFile: "/proc/\(group)/stat", encoding: .utf8), CommandGroupRecord.processGroup(statLine: stat) == group {
+            return false
+        }
+        return kill(-group, 0) == 0
+    }
+
     /// SIGTERM to the command's process group, then SIGKILL once `grace` has passed; once only.
     func stop(grace: Double) {
         guard !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let group = process.pid
         kill(-group, SIGTERM)
         Task.detached { [self] in
+            // The whole grace for the whole group: a shell that wraps `python train.py` dies on SIGTERM at once,
+            // while the Python process it started is still saving its checkpoint.
             let deadline = ContinuousClock.now + .milliseconds(Int(grace * 1000))
-            while ended() == nil, ContinuousClock.now < deadline {
+            while groupAlive(group), ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(50))
             }
-            // What is left of the group (a child the command left behind). Once the leader is reaped its number is
-            // free: a process that now has it and leads a group of its own is a newcomer, not ours.
-            if ended() != nil, let stat = try? String(contentsOfFile: "/proc/\(group)/stat", encoding: .utf8),
-                CommandGroupRecord.processGroup(statLine: stat) == group
-            {
-                return
-            }
-            kill(-group, SIGKILL)
+            if groupAlive(group) { kill(-group, SIGKILL) }
         }
     }
 }

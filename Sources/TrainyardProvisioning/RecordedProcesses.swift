@@ -17,9 +17,9 @@ public enum RecordedProcesses {
         else { return }
         if let stat = try? String(contentsOfFile: "/proc/\(record.processGroup)/stat", encoding: .utf8) {
             // The leader's number is in use: only the leader itself may be signalled through it.
-            guard CommandGroupRecord.processGroup(statLine: stat) == record.processGroup,
-                let recorded = record.leaderStartTime, CommandGroupRecord.startTime(statLine: stat) == recorded
-            else { return }
+            guard CommandGroupRecord.processGroup(statLine: stat) == record.processGroup else { return }
+            // An older agent recorded no start time: the group leader of that number is taken to be its command.
+            if let recorded = record.leaderStartTime, CommandGroupRecord.startTime(statLine: stat) != recorded { return }
         }
         // The leader is gone: while any process of its group lives, the kernel keeps the number for the group.
         kill(-record.processGroup, signal)

@@ -68,18 +68,22 @@ public struct EmbeddedPostgresService: Service {
                 }
             }
             delay = .milliseconds(200)
-            while true {
+            var resumed = false
+            while !resumed {
                 do {
                     try await onRestarted()
-                    break
+                    resumed = true
                 } catch is CancellationError {
                     throw CancellationError()
                 } catch {
+                    // Crashed again before the service could resume: the next check restarts it once more.
+                    if postgres.unexpectedExitStatus != nil { break }
                     logger.warning("resuming after the postgres restart failed; trying again", metadata: ["error": "\(error)"])
                     try await Task.sleep(for: delay)
                     delay = min(delay * 2, .seconds(5))
                 }
             }
+            guard resumed else { continue }
             logger.notice(
                 "embedded postgres restarted after a crash; the service is ready again",
                 metadata: ["downtime": "\(ContinuousClock.now - crashed)"])

@@ -1,7 +1,8 @@
 import PostgresNIO
 
 /// An error as the server's log shows it: for a database error, the database's own message with its SQLSTATE, detail,
-/// constraint and table, and the statement's SQL (never its bound values, which hold users' data and secrets' hashes).
+/// constraint and table, and the statement's SQL (never its bound values, nor the detail of an integrity violation,
+/// which quotes them: they hold users' data and secrets' hashes).
 ///
 /// PostgresNIO's `PSQLError` describes itself only as "PSQLError – Generic description to prevent accidental leakage…",
 /// which told an operator nothing. This text is for the log only: answers to clients stay generic.
@@ -36,7 +37,10 @@ public enum LoggedError {
                 ("detail", .detail), ("hint", .hint), ("constraint", .constraintName), ("table", .tableName), ("column", .columnName),
                 ("where", .locationContext),
             ]
-            for (name, field) in fields {
+            // An integrity violation's detail quotes the row's values (`Key (name)=(mnist)`, `Failing row contains
+            // (...)`): users' data and secrets' hashes stay out of the log; its constraint, table and column say where.
+            let quotesValues = info[.sqlState]?.hasPrefix("23") == true
+            for (name, field) in fields where !(quotesValues && field == .detail) {
                 if let value = info[field] { text += "; \(name): \(value)" }
             }
         }

@@ -152,7 +152,8 @@ extension PostgresStore {
             do {
                 try await connection.query("ROLLBACK TO SAVEPOINT scheduling_job", logger: logger)
                 try await connection.query("RELEASE SAVEPOINT scheduling_job", logger: logger)
-            } catch {
+            } catch let rollbackError {
+                logger.error("rolling back a job's scheduling step failed", metadata: ["job": "\(job.name)", "error": "\(LoggedError.describe(rollbackError))"])
                 throw error
             }
             var metadata: Logger.Metadata = ["job": "\(job.name)", "project": "\(job.projectName)", "error": "\(LoggedError.describe(error))"]

@@ -31,13 +31,23 @@ struct StorableTextTests {
         #expect(lines.allSatisfy { StorableText.isStorable($0) })
     }
 
+    @Test func aPieceOfBinaryOutputSurvivesTheServersCutWhole() throws {
+        // Every byte of a 16 KiB piece of binary output becomes a three-byte U+FFFD: the server keeps all of it.
+        var splitter = LogLineSplitter()
+        let binary = [UInt8](repeating: 0xFF, count: LogLineSplitter.defaultMaximumBytes) + [0x0A]
+        let lines = binary.withUnsafeBytes { splitter.append($0) }
+        #expect(lines.count == 1)
+        let records = try LogRecord.decode(Array("1\t10\t".utf8) + Array(lines[0].utf8) + [0x0A])
+        #expect(records.first?.message == lines[0])
+    }
+
     @Test func aCraftedLogBatchComesOutStorableAndBounded() throws {
         // seq 1 holds a NUL and an invalid byte; seq 2 a 300 kB line no real agent sends.
         let bytes = Array("1\t10\ta".utf8) + [0x00, 0xFF] + [0x0A] + Array("2\t11\t".utf8) + Array(repeating: 0x79, count: 300_000) + [0x0A]
         let records = try LogRecord.decode(bytes)
         #expect(records.map(\.seq) == [1, 2])
         #expect(records[0].message == "a\u{FFFD}\u{FFFD}")
-        #expect(records[1].message.utf8.count == LogLineSplitter.defaultMaximumBytes)
+        #expect(records[1].message.utf8.count == LogLineSplitter.maximumStoredBytes)
     }
 
     @Test func aFailureFileWithNulGivesAStorableReason() {

@@ -2,6 +2,10 @@ import Foundation
 import Testing
 import TrainyardServer
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A stop, `max_run` and a spot reclaim notice reach training code written as users write it: a Python script that
 /// installs its own SIGTERM handler and saves its checkpoint and model there. (`sh` with `trap` is no proof: dash
 /// resets its signal mask, Python does not, so a command started with the agent's blocked signals never heard one.)
@@ -33,6 +37,7 @@ import TrainyardServer
 
 
         def on_sigterm(signum, frame):
+            time.sleep(float(os.environ.get("SAVE_SECONDS", "0")))  # a real checkpoint takes a while to write
             save("SIGTERM")
             print(f"checkpoint saved on SIGTERM at step {state['step']}", flush=True)
             sys.exit(0)
@@ -94,6 +99,35 @@ import TrainyardServer
             #expect(try Self.model(app, job)["saved_on"] as? String == "SIGTERM")
             let after = try await app.allLogLines("py-stop").compactMap { $0["message"] as? String }
             #expect(after.filter { $0.hasPrefix("checkpoint saved on SIGTERM") }.count == 2, "\(after)")
+        }
+    }
+
+    @Test func aShellWrappingPythonDoesNotCutThePythonHandlersGraceShort() async throws {
+        try await LiveApp.run(workers: Self.patientWorkers) { app in
+            // given `sh -c "…; python3 train.py; …"`: the shell dies on SIGTERM at once, Python takes a second to save
+            let code = app.dataDirectory + "/code-wrapped"
+            try FileManager.default.createDirectory(atPath: code, withIntermediateDirectories: true)
+            try Self.trainer.write(toFile: code + "/train.py", atomically: true, encoding: .utf8)
+            try await app.submit(
+                #"{"name":"wrapped","instance_type":"ml.m5.large","output_path":"s3://models/","environment":{"SAVE_SECONDS":"1"},"command":["/bin/sh","-c","echo wrapper; python3 \#(code)/train.py; echo after"]}"#
+            )
+            try await Self.waitForLine(app, "wrapped", "handler installed")
+            #expect(try await app.request(.POST, "/v1/jobs/wrapped/stop").0 == 202)
+            // then the group keeps its whole grace, and the checkpoint is saved
+            let job = try await app.waitForStatus("wrapped", "Stopped")
+            #expect(try Self.model(app, job)["saved_on"] as? String == "SIGTERM")
+        }
+    }
+
+    @Test func aScriptWithoutAShebangLineRunsWithTheShell() async throws {
+        try await LiveApp.run { app in
+            let script = app.dataDirectory + "/no-shebang.sh"
+            try "echo \"ran without a shebang: $0\"\n".write(toFile: script, atomically: true, encoding: .utf8)
+            chmod(script, 0o755)
+            try await app.submit(#"{"name":"no-shebang","instance_type":"ml.m5.large","output_path":"s3://models/","command":["\#(script)"]}"#)
+            try await app.waitForStatus("no-shebang", "Completed")
+            let lines = try await app.allLogLines("no-shebang").compactMap { $0["message"] as? String }
+            #expect(lines.contains("ran without a shebang: \(script)"), "\(lines)")
         }
     }
 

@@ -61,7 +61,8 @@ struct QuickStartTests {
         let serve = try Self.start(
             String(serveLine.split(separator: "#").first ?? serveLine), in: clone, home: home, log: serveLog, extra: ["TRAINYARD_PORT": "\(port)"])
         defer {
-            kill(serve.processIdentifier, SIGTERM)
+            // Its whole process group (Foundation makes the child a group leader): a build still running, or serve.
+            kill(-serve.processIdentifier, SIGTERM)
             serve.waitUntilExit()
         }
         // A cold build of the clone comes first.

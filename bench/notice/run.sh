@@ -123,6 +123,7 @@ for i in $(seq 1 "$INTERRUPTIONS"); do
     done
     sleep "$TRAIN_SECONDS"
     host=$(describe notice | jq -r '.attempts | last | .hosts[0].id')
+    saved_before=$(count_lines "$lines" $'\tsaved on SIGTERM at step')
     called=$(micros)
     status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE_URL/v1/admin/hosts/$host/interrupt" -H "Authorization: Bearer $ADMIN_KEY")
     [[ $status == 202 ]] || die "interrupt $i answered $status"
@@ -131,7 +132,8 @@ for i in $(seq 1 "$INTERRUPTIONS"); do
         ((SECONDS < deadline)) || die "the job did not resume after interruption $i"
         sleep 0.05
     done
-    saved=$(grep $'\tsaved on SIGTERM at step' <<<"$lines" | sed -n "${i}p" | awk '{ print $NF }')
+    # What this notice saved: a "saved" line that came after the ones counted before the call (none if it was missed).
+    saved=$(grep $'\tsaved on SIGTERM at step' <<<"$lines" | sed -n "$((saved_before + 1))p" | awk '{ print $NF }')
     resumed_line=$(grep $'\tresumed from step' <<<"$lines" | sed -n "$((i + 1))p")
     resumed=${resumed_line##* }
     [[ -n $saved ]] && SAVED=$((SAVED + 1))

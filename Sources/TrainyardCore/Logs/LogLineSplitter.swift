@@ -10,6 +10,9 @@
 public struct LogLineSplitter: Sendable {
     /// CloudWatch Logs takes events up to 256 KiB; shorter pieces keep batches and SSE events small.
     public static let defaultMaximumBytes = 16 * 1024
+    /// The longest piece once made storable: every byte of a cut piece that is not valid UTF-8 becomes U+FFFD, three
+    /// bytes, so a 16 KiB piece of binary output may grow to 48 KiB; the server keeps that much of a message.
+    public static let maximumStoredBytes = 3 * defaultMaximumBytes
 
     public let maximumBytes: Int
     private var pending: [UInt8] = []

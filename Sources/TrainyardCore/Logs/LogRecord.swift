@@ -51,8 +51,8 @@ public struct LogRecord: Sendable, Equatable {
     /// Parses a batch of records (the bytes of whole records, the last ending in a newline).
     ///
     /// The messages come from an agent, which may be crafted: each is made storable (``StorableText``: NULs and invalid
-    /// UTF-8 replaced) and cut to `maximumMessageBytes`, the longest piece ``LogLineSplitter`` makes.
-    public static func decode(_ bytes: [UInt8], maximumMessageBytes: Int = LogLineSplitter.defaultMaximumBytes) throws(MalformedBatch)
+    /// UTF-8 replaced) and cut to `maximumMessageBytes`, the longest piece ``LogLineSplitter`` makes once made storable.
+    public static func decode(_ bytes: [UInt8], maximumMessageBytes: Int = LogLineSplitter.maximumStoredBytes) throws(MalformedBatch)
         -> [LogRecord]
     {
         let parsed: Result<[LogRecord], MalformedBatch> = bytes.withUnsafeBytes { buffer in
@@ -63,7 +63,7 @@ public struct LogRecord: Sendable, Equatable {
 
     /// Parses a batch of records (the bytes of whole records, the last ending in a newline); each message made storable
     /// and cut to `maximumMessageBytes`, as the array form does.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, maximumMessageBytes: Int = LogLineSplitter.defaultMaximumBytes)
+    public static func decode(_ bytes: UnsafeRawBufferPointer, maximumMessageBytes: Int = LogLineSplitter.maximumStoredBytes)
         throws(MalformedBatch) -> [LogRecord]
     {
         var records: [LogRecord] = []
