@@ -109,6 +109,7 @@ let package = Package(
                 "TrainyardServer", "Trainyard", "TrainyardCore", "TrainyardObjectStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // bench/webhooks' receiver and its baseline sender (a bare loop of AsyncHTTPClient POSTs).

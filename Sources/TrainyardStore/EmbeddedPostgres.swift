@@ -107,7 +107,8 @@ public final class EmbeddedPostgres: Sendable {
         }
         let deadline = ContinuousClock.now + .seconds(30)
         while server.isRunning, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+            // A cancelled shutdown still waits for the cluster (a cancelled sleep would return at once and spin).
+            if Task.isCancelled { usleep(20_000) } else { try? await Task.sleep(for: .milliseconds(20)) }
         }
         if server.isRunning {
             kill(server.processIdentifier, SIGKILL)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Trainyard
 import TrainyardServer
 
@@ -42,7 +43,11 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             let app = try await buildApplication(configuration: configuration, logger: logger)
             Self.writeClientProfile(configuration: configuration, environment: environment, logger: logger)
-            try await app.runService()
+            // SIGTERM or Ctrl-C: a graceful shutdown (the HTTP server, the controllers, then the embedded cluster),
+            // cancelled after 20 s if anything still hangs on, so that a stop always ends the service.
+            var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            group.maximumGracefulShutdownDuration = .seconds(20)
+            try await ServiceGroup(configuration: group).run()
         } catch {
             logger.critical("trainyard serve failed", metadata: ["error": "\(error)"])
             throw ExitCode(1)

@@ -136,7 +136,13 @@ import Glibc
 
         // and a stop still stops the restarted cluster
         serve.signal(SIGTERM)
-        #expect(try await serve.waitForExit() == 0)
+        let status: Int32
+        do {
+            status = try await serve.waitForExit()
+        } catch {
+            throw TestFailure("\(error)\nserve:\n\(serve.log.suffix(6000))")
+        }
+        #expect(status == 0)
         #expect(serve.postmasterPID == nil)
         #expect(kill(restarted, 0) != 0)
     }
