@@ -55,14 +55,28 @@ final class ServeProcess: @unchecked Sendable {
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    /// Waits for the process to exit; its status.
+    /// Waits for the process to exit; its status. Foundation learns of a child's exit late when another child of this
+    /// test process (a Slurm daemon, another server) started at the same moment inherited the descriptor it watches, so
+    /// an exited, not yet reaped server (a zombie) counts too, with the exit code the kernel keeps for it.
     func waitForExit(deadline: Duration = .seconds(60)) async throws -> Int32 {
         let end = ContinuousClock.now + deadline
         while process.isRunning {
+            if let status = Self.zombieExitCode(process.processIdentifier) { return status }
             guard ContinuousClock.now < end else { throw TestFailure("trainyard serve did not exit within \(deadline)") }
             try await Task.sleep(for: .milliseconds(20))
         }
         return process.terminationStatus
+    }
+
+    /// The exit status of process `pid` if it has exited and not been reaped yet (state Z; field 52 of its stat, Linux
+    /// 3.5 and later, holds the wait status).
+    static func zombieExitCode(_ pid: pid_t) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.first == "Z", fields.count >= 50, let status = Int32(fields[49].trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            return nil
+        }
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     /// The pid written in the cluster's `postmaster.pid`, if the file exists.
