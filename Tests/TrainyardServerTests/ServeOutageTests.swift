@@ -143,10 +143,14 @@ import Glibc
         } catch {
             throw TestFailure("\(error)\nserve:\n\(serve.log.suffix(6000))")
         }
-        // (In some full-suite runs a service has not finished its graceful shutdown after a restarted cluster; serve
-        // then cancels it after 20 s and leaves after 10 s more, exiting non-zero. Not explained yet: reported, and
-        // printed here when it happens, rather than asserted.)
-        if status != 0 { print("serve exited \(status) \(ContinuousClock.now - stopping) after SIGTERM:\n\(serve.log.suffix(3000))") }
+        // (In some full-suite runs serve's shutdown after a restarted cluster hangs and then traps on an event loop
+        // thread (SIGILL, exit 4). Not explained yet: reported, and its crash report printed here, rather than asserted.)
+        if status != 0 {
+            // A crash report starts at Swift's "Program crashed" line; print from there (the reason and the first frames).
+            let log = serve.log
+            let report = log.range(of: "Program crashed").map { String(log[$0.lowerBound...].prefix(8000)) } ?? String(log.suffix(3000))
+            print("serve exited \(status) \(ContinuousClock.now - stopping) after SIGTERM:\n\(report)")
+        }
         #expect(serve.postmasterPID == nil)
         #expect(kill(restarted, 0) != 0)
     }
