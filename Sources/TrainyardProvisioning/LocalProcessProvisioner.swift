@@ -223,7 +223,7 @@ final class AgentExits: Sendable {
     static func reason(hostID: String, hostName: String, agent: String, status: Int32, signalled: Bool, logFile: String) -> String {
         let prefix = "InternalServerError: host \(hostName) (\(hostID)): its worker agent (\(agent))"
         if signalled { return "\(prefix) was killed by signal \(status) before the host ended" }
-        let lines = AgentLogTail.lastLines(of: [logFile])
+        let lines = AgentLogTail.lastLines(of: logFile)
         return String("\(prefix) exited with status \(status) before the host ended\(lines.isEmpty ? "" : ": " + lines)".prefix(1024))
     }
 }

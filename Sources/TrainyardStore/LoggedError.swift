@@ -23,11 +23,6 @@ public enum LoggedError {
         }
     }
 
-    /// The SQLSTATE of a database error (`23505` for a unique violation), or nil for any other error.
-    public static func sqlState(of error: any Error) -> String? {
-        (error as? PSQLError)?.serverInfo?[.sqlState]
-    }
-
     private static func describe(_ error: PSQLError) -> String {
         var text = "database error \(error.code)"
         if let info = error.serverInfo {

@@ -259,10 +259,13 @@ struct StopJob: AsyncParsableCommand {
     }
 
     func run() async throws {
+        var connection: TrainyardConnection?
+        try await runReportingErrors { connection = try TrainyardConnection.fromEnvironment() }
+        guard let client = connection?.makeClient() else { return }
         var firstFailure: ExitCode?
         for name in names {
             do {
-                try await runReportingErrors(prefix: "\(name) was not stopped: ") { try await stop(name) }
+                try await runReportingErrors(prefix: "\(name) was not stopped: ") { try await stop(name, client: client) }
             } catch let code as ExitCode {
                 firstFailure = firstFailure ?? code
             }
@@ -270,8 +273,7 @@ struct StopJob: AsyncParsableCommand {
         if let firstFailure { throw firstFailure }
     }
 
-    func stop(_ name: String) async throws {
-        let client = try TrainyardConnection.fromEnvironment().makeClient()
+    func stop(_ name: String, client: Client) async throws {
         switch try await client.stopJob(path: .init(name: name)) {
         case .accepted(let accepted):
             let job = try accepted.body.json

@@ -110,9 +110,16 @@ struct LiveApp: Sendable {
         for worker in (try? FileManager.default.contentsOfDirectory(atPath: workers)) ?? [] {
             RecordedProcesses.signalCommandGroup(workerDirectory: "\(workers)/\(worker)", SIGKILL)
         }
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = pid_t(entry), let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
-            if String(decoding: environ, as: UTF8.self).contains("TRAINYARD_AGENT_DIR=\(workers)/") { kill(pid, SIGKILL) }
+        for pid in agentPIDs(under: directory) { kill(pid, SIGKILL) }
+    }
+
+    /// The live agents started for jobs under the data directory `directory` (their environment names a worker
+    /// directory there; a zombie keeps no environment).
+    static func agentPIDs(under directory: String) -> [pid_t] {
+        let workers = directory + "/workers/"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let pid = pid_t(entry), let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { return nil }
+            return String(decoding: environ, as: UTF8.self).contains("TRAINYARD_AGENT_DIR=\(workers)") ? pid : nil
         }
     }
 

@@ -57,15 +57,6 @@ import Glibc
         return object
     }
 
-    /// The agents started for jobs under `dataDir` that are still alive.
-    static func agentPIDs(under dataDir: String) -> [pid_t] {
-        let workers = dataDir + "/workers/"
-        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
-            guard let pid = pid_t(entry), let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { return nil }
-            // A zombie keeps no environment: only live agents match.
-            return String(decoding: environ, as: UTF8.self).contains("TRAINYARD_AGENT_DIR=\(workers)") ? pid : nil
-        }
-    }
 
     /// A test that failed half-way leaves neither its server nor its cluster running.
     static func stopLeftovers(_ serve: ServeProcess) {
@@ -173,7 +164,7 @@ import Glibc
         // given a job that would print for 10 minutes, training
         try await Self.submit(base, token: token, name: "orphaned", script: Self.countingScript(6000))
         try await Self.waitUntil("the first 5 lines stored") { try await Self.logLines(base, token: token, name: "orphaned").count >= 5 }
-        let agents = Self.agentPIDs(under: dataDir)
+        let agents = LiveApp.agentPIDs(under: dataDir)
         #expect(agents.count == 1)
         let workers = try FileManager.default.contentsOfDirectory(atPath: dataDir + "/workers")
         let worker = dataDir + "/workers/" + (try #require(workers.first))
@@ -186,7 +177,7 @@ import Glibc
 
         // then within the limit, the grace and some slack the agent has stopped its command and exited
         do {
-            try await Self.waitUntil("the agent's exit", deadline: .seconds(30)) { Self.agentPIDs(under: dataDir).isEmpty }
+            try await Self.waitUntil("the agent's exit", deadline: .seconds(30)) { LiveApp.agentPIDs(under: dataDir).isEmpty }
         } catch {
             let log = (try? String(contentsOfFile: worker + "/agent.log", encoding: .utf8)) ?? ""
             throw TestFailure("\(error); agent.log:\n\(log.split(separator: "\n").suffix(30).joined(separator: "\n"))")

@@ -195,7 +195,7 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
             // A job that ended before its host reported: what its agent (or the step, when the agent never started)
             // printed last says why, e.g. `exec: …/trainyard-agent: not found`.
             if case .gone(let reason) = state {
-                let tail = AgentLogTail.lastLines(of: ["\(configuration.workersDirectory)/\(hostID)/agent.log"])
+                let tail = AgentLogTail.lastLines(of: "\(configuration.workersDirectory)/\(hostID)/agent.log")
                 if !tail.isEmpty { state = .gone(reason: String("\(reason): \(tail)".prefix(1024))) }
             }
             states[hostID] = state
