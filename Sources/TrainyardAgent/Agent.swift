@@ -48,7 +48,7 @@ public struct Agent: Sendable {
         defer { reclaimNotice?.cancel() }
         let checkpoints = worker.spec.checkpointS3URI.map {
             CheckpointSync(
-                location: location, directory: layout.checkpoints(worker.spec), uri: $0, host: worker.hostName, attempt: worker.attempt, logger: logger)
+                location: location, directory: layout.checkpoints(worker.spec), scratchDirectory: configuration.directory, uri: $0, host: worker.hostName, attempt: worker.attempt, logger: logger)
         }
 
         var report: AgentReport

@@ -13,6 +13,9 @@ import TrainyardObjectStore
 actor CheckpointSync {
     let location: ObjectLocation
     let directory: String
+    /// Where the manifest is written before its upload: the agent's own directory, never beside the checkpoint
+    /// directory (which may be `/x`, whose parent is `/`).
+    let scratchDirectory: String
     /// The checkpoint URI without a trailing slash.
     let prefix: String
     let host: String
@@ -25,9 +28,10 @@ actor CheckpointSync {
     /// checkpoints, and the next restore would leave them out.
     private var restored = false
 
-    init(location: ObjectLocation, directory: String, uri: String, host: String, attempt: Int, logger: Logger) {
+    init(location: ObjectLocation, directory: String, scratchDirectory: String, uri: String, host: String, attempt: Int, logger: Logger) {
         self.location = location
         self.directory = directory
+        self.scratchDirectory = scratchDirectory
         var prefix = uri
         while prefix.hasSuffix("/") { prefix.removeLast() }
         self.prefix = prefix
@@ -52,7 +56,10 @@ actor CheckpointSync {
         }
         let wanted = CheckpointRestorePlan.files(objects: objects.map(\.relativePath), manifests: manifests)
         for path in wanted {
-            let target = directory + "/" + path
+            guard let target = RelativePath.join(directory, path) else {
+                logger.warning("not restoring a checkpoint file whose name leaves the checkpoint directory", metadata: ["path": "\(path)"])
+                continue
+            }
             try await location.download(prefix + "/" + path, to: target)
             let stamp = try Self.stamp(target)
             if let expected = CheckpointRestorePlan.stamp(of: path, in: manifests)?.sha256, let actual = try? Self.sha256(of: target), expected != actual {
@@ -92,7 +99,7 @@ actor CheckpointSync {
         }
         let now = Date()
         let manifest = CheckpointManifest(host: host, attempt: attempt, completedAt: now, files: synced)
-        let scratch = directory + "/../.trainyard-manifest-\(host).json"
+        let scratch = scratchDirectory + "/.trainyard-manifest-\(host).json"
         try manifest.encoded().write(to: URL(fileURLWithPath: scratch))
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         try await location.upload(file: scratch, to: prefix + "/" + CheckpointManifest.relativeKey(host: host))
@@ -102,14 +109,22 @@ actor CheckpointSync {
         return plan
     }
 
-    /// Every regular file under `directory`, by relative path.
+    /// Every regular file under `directory`, by relative path. A symbolic link is followed only while it stays inside
+    /// the directory: the agent reads with more rights than the training code, which must not get it to upload (and so
+    /// read back) a file it could not read itself.
     static func snapshot(_ directory: String) throws -> [String: CheckpointFileStamp] {
         var files: [String: CheckpointFileStamp] = [:]
         guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return files }
+        let root = realpath(directory, nil).map { pointer in defer { free(pointer) }; return String(cString: pointer) } ?? directory
         while let relative = enumerator.nextObject() as? String {
+            let path = directory + "/" + relative
+            guard let resolved = realpath(path, nil) else { continue }
+            let target = String(cString: resolved)
+            free(resolved)
+            guard RelativePath.isInside(target, root: root) else { continue }
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory + "/" + relative, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-            if let stamp = try? stamp(directory + "/" + relative) { files[relative] = stamp }
+            guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            if let stamp = try? stamp(target) { files[relative] = stamp }
         }
         return files
     }

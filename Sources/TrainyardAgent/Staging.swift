@@ -58,7 +58,13 @@ struct Staging: Sendable {
                     try await group.next()
                     running -= 1
                 }
-                group.addTask { try await location.download(object.uri, to: "\(directory)/\(object.relativePath)") }
+                guard let target = RelativePath.join(directory, object.relativePath) else {
+                    throw AgentError.staging(
+                        channel: (directory as NSString).lastPathComponent,
+                        reason: "the object \(object.uri) would be written outside \(directory) ('\(object.relativePath)' has an empty, '.' or "
+                            + "'..' segment); rename or remove the object")
+                }
+                group.addTask { try await location.download(object.uri, to: target) }
                 running += 1
             }
             try await group.waitForAll()

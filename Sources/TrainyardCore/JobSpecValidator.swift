@@ -78,6 +78,11 @@ public struct JobSpecValidator: Sendable {
         if let outputPath = spec.outputPath {
             Self.checkURI(outputPath, field: "output_path", into: &violations)
         }
+        if spec.sourceDir == nil, let submit = SageMakerContract.sageMakerString("sagemaker_submit_directory", in: spec),
+            submit.hasPrefix("s3://") || submit.hasPrefix("file://")
+        {
+            Self.checkURI(submit, field: "hyperparameters.sagemaker_submit_directory", into: &violations)
+        }
         checkMetricDefinitions(spec, into: &violations)
         checkRetriesAndScheduling(spec, into: &violations)
         checkProvisionerFeatures(spec, into: &violations)

@@ -30,6 +30,8 @@ public enum ObjectURI: Sendable, Hashable, Codable, CustomStringConvertible, Los
             }
             guard Self.isValidBucket(bucket) else { throw .invalidBucket(String(bucket)) }
             guard key.count <= Self.maximumKeyLength else { throw .keyTooLong(key.count) }
+            // S3 servers may resolve `.` and `..` themselves: a key with them names another place than it seems to.
+            guard !Self.hasDotSegment(key) else { throw .dotSegment(String(key)) }
             self = .s3(bucket: String(bucket), key: String(key))
         } else if string.hasPrefix("file://") {
             let path = String(string.dropFirst("file://".count))
@@ -100,6 +102,32 @@ public enum ObjectURI: Sendable, Hashable, Codable, CustomStringConvertible, Los
 
     private static func isValidPath(_ path: String) -> Bool {
         guard path.hasPrefix("/"), !path.contains("\0") else { return false }
-        return !path.split(separator: "/", omittingEmptySubsequences: true).contains("..")
+        return !hasDotSegment(Substring(path))
+    }
+
+    /// Whether a `/`-separated key or path has a `.` or `..` segment.
+    static func hasDotSegment(_ path: Substring) -> Bool {
+        path.split(separator: "/", omittingEmptySubsequences: true).contains { $0 == "." || $0 == ".." }
+    }
+
+    /// The `/`-separated segments of the key or path, empty ones left out.
+    public var segments: [Substring] {
+        switch self {
+        case .s3(_, let key): key.split(separator: "/", omittingEmptySubsequences: true)
+        case .file(let path): path.split(separator: "/", omittingEmptySubsequences: true)
+        }
+    }
+
+    /// Whether `other` lies inside this URI taken as a prefix, segment by segment: `s3://b/team` holds `s3://b/team`
+    /// and `s3://b/team/x`, not `s3://b/team-b`; `s3://b` holds the whole bucket.
+    public func contains(_ other: ObjectURI) -> Bool {
+        switch (self, other) {
+        case (.s3(let bucket, _), .s3(let otherBucket, _)) where bucket == otherBucket: break
+        case (.file, .file): break
+        default: return false
+        }
+        let mine = segments
+        let theirs = other.segments
+        return theirs.count >= mine.count && zip(mine, theirs).allSatisfy { $0 == $1 }
     }
 }

@@ -6,8 +6,10 @@ public enum ObjectURIError: Error, Sendable, Equatable, CustomStringConvertible 
     case invalidBucket(String)
     /// The key of an `s3://` URI is longer than 1024 characters.
     case keyTooLong(Int)
-    /// The path of a `file://` URI is not absolute, names a host, or has a `..` component.
+    /// The path of a `file://` URI is not absolute, names a host, or has a `.` or `..` component.
     case invalidPath(String)
+    /// The key of an `s3://` URI has a `.` or `..` segment.
+    case dotSegment(String)
 
     /// A message that says what a valid URI looks like.
     public var description: String {
@@ -20,7 +22,9 @@ public enum ObjectURIError: Error, Sendable, Equatable, CustomStringConvertible 
         case .keyTooLong(let length):
             "the object key has \(length) characters; at most 1024 are allowed"
         case .invalidPath(let path):
-            "'\(path)' is not a valid file URI path; use file:///absolute/path without '..' components"
+            "'\(path)' is not a valid file URI path; use file:///absolute/path without '.' or '..' components"
+        case .dotSegment(let key):
+            "the object key '\(key)' has a '.' or '..' segment, which S3 servers may resolve to another place; name the key without them"
         }
     }
 }

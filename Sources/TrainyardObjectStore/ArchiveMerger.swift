@@ -23,6 +23,8 @@ public struct ArchiveMerger: Sendable {
         let work = "\(scratchDirectory)/merge-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: work) }
         let merged = "\(work)/merged"
+        // Private: what a tenant's archive holds is nobody else's to read while it is merged.
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try FileManager.default.createDirectory(atPath: merged, withIntermediateDirectories: true)
         var clashes: [String] = []
         for (index, archive) in archives.enumerated() {

@@ -41,6 +41,8 @@ public struct FileSystemObjectStore: ObjectStore {
     }
 
     public func list(bucket: String, prefix: String) async throws -> [ObjectInfo] {
+        // The prefix obeys the key rule: `../../etc/` would walk outside the root.
+        _ = try path(bucket: bucket, key: prefix)
         let bucketRoot = "\(root)/\(bucket)"
         // Only walk below the deepest directory the prefix names.
         let directoryPart = prefix.contains("/") ? String(prefix[..<prefix.lastIndex(of: "/")!]) : ""

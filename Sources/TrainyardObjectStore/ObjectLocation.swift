@@ -59,13 +59,24 @@ public struct ObjectLocation: Sendable {
             if !isDirectory.boolValue { return [("file://\(path)", (path as NSString).lastPathComponent)] }
             var result: [(String, String)] = []
             let enumerator = FileManager.default.enumerator(atPath: path)
+            let root = Self.resolved(path) ?? path
             while let relative = enumerator?.nextObject() as? String {
+                // A symbolic link is followed only while it stays under the root: the location was granted, not
+                // whatever its links point at.
+                guard let target = Self.resolved("\(path)/\(relative)"), RelativePath.isInside(target, root: root) else { continue }
                 var childIsDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: "\(path)/\(relative)", isDirectory: &childIsDirectory), !childIsDirectory.boolValue {
+                if FileManager.default.fileExists(atPath: target, isDirectory: &childIsDirectory), !childIsDirectory.boolValue {
                     result.append(("file://\(path)/\(relative)", relative))
                 }
             }
             return result.sorted { $0.1 < $1.1 }
         }
+    }
+
+    /// `path` with every symbolic link resolved, or nil when it does not exist.
+    static func resolved(_ path: String) -> String? {
+        guard let pointer = realpath(path, nil) else { return nil }
+        defer { free(pointer) }
+        return String(cString: pointer)
     }
 }

@@ -13,6 +13,7 @@ extension APIImplementation {
         if let key = input.headers.idempotencyKey, key.isEmpty || key.count > 255 {
             violations.append(FieldViolation(field: "Idempotency-Key", rule: "length", message: "Idempotency-Key must be 1 to 255 characters"))
         }
+        if violations.isEmpty { violations = try await locationViolations(spec, principal: principal) }
         guard violations.isEmpty else {
             throw APIError.unprocessable(detail: "the job spec has \(violations.count) invalid field(s)", errors: violations)
         }

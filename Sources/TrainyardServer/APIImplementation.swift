@@ -32,6 +32,8 @@ struct APIImplementation: APIProtocol {
     let provisioner: ProvisionerCapabilities
     /// Where jobs without an `output_path` write: `s3://<this>/<project>`.
     var defaultOutputBucket = "trainyard"
+    /// Locations granted to projects by `TRAINYARD_PROJECT_LOCATIONS`, beside the stored grants.
+    var configuredLocationGrants: [String: [LocationGrant]] = [:]
 
     /// The caller, who must hold one of `roles`.
     func principal(allowing allowed: (APIKeyRole) -> Bool, action: String) throws -> Principal {

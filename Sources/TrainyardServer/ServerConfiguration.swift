@@ -1,5 +1,6 @@
 public import Foundation
 import Logging
+public import TrainyardCore
 public import TrainyardObjectStore
 
 /// Everything `trainyard serve` can be told, from the environment (`TRAINYARD_*`) or the same-named flags.
@@ -42,11 +43,14 @@ public struct ServerConfiguration: Sendable {
     public var objectStore: ObjectStoreSettings = .filesystem(root: nil)
     /// `TRAINYARD_PROVISIONER`, `SLURM_CONF`, `TRAINYARD_SLURM_BIN`, `TRAINYARD_SLURM_JOB_PREFIX`, `TRAINYARD_SLURM_SERVER_URL`.
     public var provisioner = ProvisionerSettings()
+    /// `TRAINYARD_PROJECT_LOCATIONS`: locations granted to projects by the operator's configuration, beside those
+    /// granted through the API (project name → grants).
+    public var projectLocationGrants: [String: [LocationGrant]] = [:]
 
     /// The documented keys, in README order.
     public static let environmentKeys = [
         "TRAINYARD_DATA_DIR", "TRAINYARD_HOST", "TRAINYARD_PORT", "TRAINYARD_DATABASE_URL", "TRAINYARD_ADMIN_KEY", "TRAINYARD_API_KEY_CACHE_SECONDS",
-        "TRAINYARD_CAPACITY",
+        "TRAINYARD_CAPACITY", "TRAINYARD_PROJECT_LOCATIONS",
         "TRAINYARD_LOG_LEVEL", "TRAINYARD_REGION", "TRAINYARD_ACCOUNT", "TRAINYARD_HEARTBEAT_INTERVAL", "TRAINYARD_HOST_LEASE",
         "TRAINYARD_STOP_GRACE", "TRAINYARD_AGENT_OUTAGE_LIMIT", "TRAINYARD_LAUNCH_TIMEOUT", "TRAINYARD_SYSTEM_METRICS_INTERVAL",
         "TRAINYARD_LOG_RETENTION_DAYS",
@@ -99,6 +103,16 @@ public struct ServerConfiguration: Sendable {
             apiKeyCacheSeconds = number
         }
         capacityFile = value("TRAINYARD_CAPACITY")
+        if let path = value("TRAINYARD_PROJECT_LOCATIONS") {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigurationError.unreadable(key: "TRAINYARD_PROJECT_LOCATIONS", path: path, reason: "no such readable file")
+            }
+            do {
+                projectLocationGrants = try LocationGrant.parseSetting(data)
+            } catch {
+                throw ConfigurationError.unreadable(key: "TRAINYARD_PROJECT_LOCATIONS", path: path, reason: error.description)
+            }
+        }
         if let level = value("TRAINYARD_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level) else {
                 throw ConfigurationError.invalid(key: "TRAINYARD_LOG_LEVEL", value: level, expected: "trace, debug, info, notice, warning, error or critical")

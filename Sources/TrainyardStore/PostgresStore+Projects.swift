@@ -44,3 +44,31 @@ extension PostgresStore {
         return project
     }
 }
+
+extension PostgresStore {
+    /// The locations granted to project `projectID`, in URI order.
+    public func locationGrants(projectID: Int64) async throws -> [LocationGrant] {
+        let rows = try await client.query(
+            "SELECT uri, access FROM project_locations WHERE project_id = \(projectID) ORDER BY uri", logger: logger)
+        var grants: [LocationGrant] = []
+        for try await (uri, access) in rows.decode((String, String).self) {
+            // Rows are written only through replaceLocationGrants, which parses them; a row that no longer parses (a
+            // rule tightened since) grants nothing.
+            guard let parsed = ObjectURI(uri), let access = LocationGrant.Access(rawValue: access) else { continue }
+            grants.append(LocationGrant(uri: parsed, access: access))
+        }
+        return grants
+    }
+
+    /// Replaces project `projectID`'s grants with `grants`, in one transaction.
+    public func replaceLocationGrants(projectID: Int64, with grants: [LocationGrant]) async throws {
+        try await client.transaction(logger: logger) { connection in
+            try await connection.query("DELETE FROM project_locations WHERE project_id = \(projectID)", logger: logger)
+            for grant in grants {
+                try await connection.query(
+                    "INSERT INTO project_locations (project_id, uri, access) VALUES (\(projectID), \(grant.uri.description), \(grant.access.rawValue))",
+                    logger: logger)
+            }
+        }
+    }
+}

@@ -26,7 +26,7 @@ struct SubmitJob: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             """
-            A local directory, packed and uploaded to <output bucket>/<job>/source/sourcedir.tar.gz with this machine's object store settings \
+            A local directory, packed and uploaded to <output path>/<job>/source/sourcedir.tar.gz (without --output-path, the project's own prefix) with this machine's object store settings \
             (TRAINYARD_OBJECT_STORE, …), or an s3:// or file:// URI used as is (source_dir).
             """,
             valueName: "dir"))
@@ -59,7 +59,9 @@ struct SubmitJob: AsyncParsableCommand {
                     // The archive's key holds the job name, so the name is fixed before the upload, as the SDK fixes it.
                     let jobName = spec.name ?? SourceUpload.jobName(entryPoint: spec.entryPoint)
                     spec.name = jobName
-                    spec.sourceDir = try await SourceUpload().upload(directory: sourceDir, job: jobName, outputPath: spec.outputPath)
+                    var outputLocation = spec.outputPath ?? ""
+                    if outputLocation.isEmpty { outputLocation = try await WhoAmICommand.caller().locations.defaultLocation }
+                    spec.sourceDir = try await SourceUpload().upload(directory: sourceDir, job: jobName, outputLocation: outputLocation)
                 }
             }
             if !hyperparameters.isEmpty {

@@ -3,9 +3,10 @@ import Foundation
 import Trainyard
 import TrainyardAPI
 
-/// `trainyard projects create NAME`: a new project and its first admin key (bootstrap admins only).
+/// `trainyard projects create NAME`: a new project and its first admin key (bootstrap admins only); `locations`, `grant`
+/// and `revoke`: where a project's jobs may read and write.
 struct ProjectsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "projects", abstract: "Manage projects.", subcommands: [CreateProject.self])
+    static let configuration = CommandConfiguration(commandName: "projects", abstract: "Manage projects.", subcommands: [CreateProject.self, ProjectLocationsCommand.self, GrantLocationCommand.self, RevokeLocationCommand.self])
 }
 
 struct CreateProject: AsyncParsableCommand {

@@ -3,29 +3,25 @@ import Logging
 import TrainyardObjectStore
 import TrainyardServer
 
-/// `--source-dir ./src`: packs a local directory as `sourcedir.tar.gz` and uploads it where the SageMaker Python SDK
-/// does, `s3://<output bucket>/<job>/source/sourcedir.tar.gz`, with the object store settings `serve` reads
-/// (`TRAINYARD_OBJECT_STORE`, `TRAINYARD_S3_ENDPOINT`, `AWS_*`; by default the filesystem store under
-/// `<TRAINYARD_DATA_DIR or ./.trainyard>/objects`). The upload is the client's, with its own credentials, as the SDK's
-/// is: the service has no upload endpoint.
+/// `--source-dir ./src`: packs a local directory as `sourcedir.tar.gz` and uploads it as the SageMaker Python SDK
+/// does, under the job's output location: `<output_path>/<job>/source/sourcedir.tar.gz`, where the output path is the
+/// job's `output_path` or, without one, the project's own prefix of the default bucket (`s3://<bucket>/<project>`,
+/// from `GET /v1/whoami`), so that two projects' jobs of the same name never share an archive. The upload uses the
+/// object store settings `serve` reads (`TRAINYARD_OBJECT_STORE`, `TRAINYARD_S3_ENDPOINT`, `AWS_*`; by default the
+/// filesystem store under `<TRAINYARD_DATA_DIR or ./.trainyard>/objects`). The upload is the client's, with its own
+/// credentials, as the SDK's is: the service has no upload endpoint.
 struct SourceUpload {
     var environment: [String: String] = ProcessInfo.processInfo.environment
 
-    /// Where the archive of job `job` goes: the bucket of `outputPath` (or the service's default bucket), then
-    /// `<job>/source/sourcedir.tar.gz`; a `file://` output path keeps its directory.
-    func destination(job: String, outputPath: String?, settings: ObjectStoreSettings) -> String {
-        guard let outputPath, !outputPath.isEmpty else { return "s3://\(settings.defaultBucket)/\(job)/source/sourcedir.tar.gz" }
-        if outputPath.hasPrefix("s3://") {
-            let bucket = outputPath.dropFirst("s3://".count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? settings.defaultBucket
-            return "s3://\(bucket)/\(job)/source/sourcedir.tar.gz"
-        }
-        var base = outputPath
+    /// Where the archive of job `job` goes: `<output location>/<job>/source/sourcedir.tar.gz`.
+    static func destination(job: String, outputLocation: String) -> String {
+        var base = outputLocation
         while base.hasSuffix("/") { base.removeLast() }
         return "\(base)/\(job)/source/sourcedir.tar.gz"
     }
 
     /// Packs `directory` and uploads it for job `job`; answers the archive's URI, for `source_dir`.
-    func upload(directory: String, job: String, outputPath: String?) async throws -> String {
+    func upload(directory: String, job: String, outputLocation: String) async throws -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CLIError.input("--source-dir \(directory) is not a directory")
@@ -44,7 +40,7 @@ struct SourceUpload {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let archive = scratch + "/sourcedir.tar.gz"
         try TarArchive.create(archive, from: directory)
-        let uri = destination(job: job, outputPath: outputPath, settings: settings)
+        let uri = Self.destination(job: job, outputLocation: outputLocation)
         do {
             try await ObjectLocation(store: store).upload(file: archive, to: uri)
         } catch {

@@ -13,6 +13,6 @@ struct TrainyardCommand: AsyncParsableCommand {
             with --wait (and jobs wait): 10 the job Failed, 11 it was Stopped.
             """,
         subcommands: [ServeCommand.self, JobsCommand.self, KeysCommand.self, ProjectsCommand.self, WebhooksCommand.self, InstanceTypesCommand.self, AdminCommand.self,
-            LoginCommand.self, LogoutCommand.self, ProfilesCommand.self]
+            LoginCommand.self, LogoutCommand.self, ProfilesCommand.self, WhoAmICommand.self]
     )
 }

@@ -49,6 +49,10 @@ import Testing
         ("file://relative/path", ObjectURIError.invalidPath("relative/path")),
         ("file://", ObjectURIError.invalidPath("")),
         ("file:///data/../etc", ObjectURIError.invalidPath("/data/../etc")),
+        ("file:///data/./etc", ObjectURIError.invalidPath("/data/./etc")),
+        ("s3://bucket/team-b/../team-a/model.tar.gz", ObjectURIError.dotSegment("team-b/../team-a/model.tar.gz")),
+        ("s3://bucket/./x", ObjectURIError.dotSegment("./x")),
+        ("s3://bucket/..", ObjectURIError.dotSegment("..")),
     ])
     func unsupportedURIsAreRejectedWithAReason(_ string: String, _ expected: ObjectURIError) {
         #expect(throws: expected) { try ObjectURI(parsing: string) }

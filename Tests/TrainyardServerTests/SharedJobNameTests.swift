@@ -31,8 +31,13 @@ import TrainyardCore
             #expect(status == 201)
             let tokenB = try #require((created["api_key"] as? [String: Any])?["token"] as? String)
 
-            // When project b submits its own `mnist`, and project a another job after it.
-            let spec = try WorkerTests.job(app, "mnist", script: "echo trained by b")
+            // When project b submits its own `mnist` (its code in a directory the service admin granted it, its output
+            // in its own prefix), and project a another job after it.
+            let code = try WorkerTests.job(app, "mnist", script: "echo trained by b")
+            let codeRoot = app.dataDirectory + "/code-mnist"
+            let (granted, _) = try await app.request(.PUT, "/v1/projects/team-b/locations", json: #"{"locations":[{"uri":"file://\#(codeRoot)","access":"read"}]}"#)
+            #expect(granted == 200)
+            let spec = code.replacingOccurrences(of: #""output_path":"s3://models/","#, with: "")
             let (submitted, answer) = try await LiveHTTP.request(.POST, app.baseURL + "/v1/jobs", token: tokenB, json: spec)
             #expect(submitted == 201, "\(answer)")
             try await app.submit(try WorkerTests.job(app, "after", script: "echo later"))
@@ -45,6 +50,9 @@ import TrainyardCore
             #expect(try await app.allLogLines("mnist").map { $0["message"] as? String } == ["trained by a"])
             let linesB = try await LiveHTTP.request(.GET, app.baseURL + "/v1/jobs/mnist/logs", token: tokenB).1
             #expect(linesB.contains("trained by b") && !linesB.contains("trained by a"))
+            // Each project's model is in its own prefix.
+            #expect(FileManager.default.fileExists(atPath: app.objectPath("s3://trainyard/team-b/mnist/output/model.tar.gz")))
+            #expect(FileManager.default.fileExists(atPath: app.objectPath("s3://models/mnist/output/model.tar.gz")))
         }
     }
 }

@@ -51,7 +51,7 @@ import TrainyardTestSupport
                 in: work, environment: environment)
             // then: the archive is where the SDK puts it, the job names it and ran the script from it
             #expect(status == 0, "\(output)")
-            let key = "cli-source/source/sourcedir.tar.gz"
+            let key = "models/cli-source/source/sourcedir.tar.gz"
             try await store.get(bucket: bucket, key: key, toFile: work + "/sourcedir.tar.gz")
             try TarArchive.extract(work + "/sourcedir.tar.gz", into: work + "/unpacked")
             #expect(FileManager.default.fileExists(atPath: work + "/unpacked/train.py"))
@@ -83,6 +83,76 @@ import TrainyardTestSupport
             #expect(FileManager.default.fileExists(atPath: app.objectPath("s3://models/\(name)/source/sourcedir.tar.gz")))
             let files = try app.unpack("s3://models/\(name)/output/model.tar.gz")
             #expect((files["./greeting.txt"] ?? files["greeting.txt"]) == "packed by the cli ")
+        }
+    }
+
+    @Test func twoProjectsSubmittingOneJobNameWithTheirOwnSourceRunTheirOwnCode() async throws {
+        try await LiveApp.run { app in
+            // given: projects a and b, each with its own source directory of one name, and no --output-path
+            var tokens: [String: String] = [:]
+            for project in ["team-a", "team-b"] {
+                let (status, created) = try await app.request(.POST, "/v1/projects", json: #"{"name":"\#(project)"}"#)
+                #expect(status == 201)
+                tokens[project] = (created["api_key"] as? [String: Any])?["token"] as? String
+                let source = app.dataDirectory + "/\(project)/src"
+                try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+                try """
+                    import os
+                    open(os.path.join(os.environ["SM_MODEL_DIR"], "who.txt"), "w").write("\(project)")
+                    """.write(toFile: source + "/train.py", atomically: true, encoding: .utf8)
+            }
+            // when both submit `train` with --source-dir, b right after a
+            for project in ["team-a", "team-b"] {
+                let environment = ["TRAINYARD_URL": app.baseURL, "TRAINYARD_API_KEY": tokens[project] ?? "", "TRAINYARD_DATA_DIR": app.dataDirectory]
+                let (status, output) = try await Self.cli(
+                    ["jobs", "submit", "--name", "train", "--instance-type", "ml.m5.large", "--source-dir", "\(project)/src", "--entry-point", "train.py"],
+                    in: app.dataDirectory, environment: environment)
+                #expect(status == 0, "\(output)")
+                let (whoStatus, who) = try await Self.cli(["whoami"], in: app.dataDirectory, environment: environment)
+                #expect(whoStatus == 0 && who.contains("project  \(project)") && who.contains("s3://trainyard/\(project)"), "\(who)")
+            }
+            // then each archive is under its own project's prefix, and each job ran its own project's code
+            for project in ["team-a", "team-b"] {
+                #expect(FileManager.default.fileExists(atPath: app.objectPath("s3://trainyard/\(project)/train/source/sourcedir.tar.gz")))
+                try await eventually("\(project)'s train completed") {
+                    let body = try await LiveHTTP.request(.GET, app.baseURL + "/v1/jobs/train", token: tokens[project]).1
+                    return body.contains(#""status":"Completed""#)
+                }
+                let files = try app.unpack("s3://trainyard/\(project)/train/output/model.tar.gz")
+                #expect((files["./who.txt"] ?? files["who.txt"]) == project)
+            }
+        }
+    }
+
+    @Test func grantsAreMadeAndShownThroughTheCLI() async throws {
+        try await LiveApp.run { app in
+            let (status, created) = try await app.request(.POST, "/v1/projects", json: #"{"name":"vision"}"#)
+            #expect(status == 201)
+            let token = try #require((created["api_key"] as? [String: Any])?["token"] as? String)
+            let admin = ["TRAINYARD_URL": app.baseURL, "TRAINYARD_API_KEY": TestApp.adminToken]
+            let member = ["TRAINYARD_URL": app.baseURL, "TRAINYARD_API_KEY": token]
+            // A project's own admin cannot grant itself a location.
+            let (selfGrant, selfOutput) = try await Self.cli(["projects", "grant", "vision", "s3://datasets/imagenet"], in: app.dataDirectory, environment: member)
+            #expect(selfGrant == 4, "\(selfOutput)")
+            #expect(selfOutput.contains("only admins of the default project can grant locations"), "\(selfOutput)")
+            // The service admin grants a read-only prefix; the project sees it.
+            let (granted, grantOutput) = try await Self.cli(
+                ["projects", "grant", "vision", "s3://datasets/imagenet", "--read-only"], in: app.dataDirectory, environment: admin)
+            #expect(granted == 0, "\(grantOutput)")
+            let (_, shown) = try await Self.cli(["projects", "locations", "vision"], in: app.dataDirectory, environment: member)
+            let rows = shown.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(rows.contains(["s3://datasets/imagenet", "read", "granted"]), "\(shown)")
+            #expect(rows.contains(["s3://trainyard/vision", "read_write", "the", "project's", "own", "prefix"]), "\(shown)")
+            // A job writing there is refused with the rule and what is allowed.
+            let (refused, refusal) = try await Self.cli(
+                ["jobs", "submit", "--name", "w", "--instance-type", "ml.m5.large", "--output-path", "s3://datasets/imagenet", "--", "true"],
+                in: app.dataDirectory, environment: member)
+            #expect(refused == 3, "\(refusal)")
+            #expect(refusal.contains("output_path [location]") && refusal.contains("outside what project vision may read and write"), "\(refusal)")
+            // Revoked, it is gone; revoking what was never granted says so.
+            #expect(try await Self.cli(["projects", "revoke", "vision", "s3://datasets/imagenet"], in: app.dataDirectory, environment: admin).0 == 0)
+            let (again, againOutput) = try await Self.cli(["projects", "revoke", "vision", "s3://datasets/imagenet"], in: app.dataDirectory, environment: admin)
+            #expect(again == 3 && againOutput.contains("project vision has no grant of s3://datasets/imagenet"), "\(againOutput)")
         }
     }
 

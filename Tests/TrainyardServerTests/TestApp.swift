@@ -57,6 +57,11 @@ extension TestResponse {
         return object
     }
 
+    /// The messages of a problem document's `errors`, one per line.
+    func messages() throws -> String {
+        (try object()["errors"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }.joined(separator: "\n")
+    }
+
     /// The `errors` of a problem document as (field, rule) pairs.
     func violations() throws -> [FieldRule] {
         let errors = try object()["errors"] as? [[String: Any]] ?? []

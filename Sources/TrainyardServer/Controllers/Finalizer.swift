@@ -44,8 +44,23 @@ struct Finalizer: Sendable {
             let base = Self.outputBase(work.job)
             let merger = ArchiveMerger(location: location, scratchDirectory: scratchDirectory, logger: logger)
             let hosts = work.attempt.hosts.sorted { $0.ordinal < $1.ordinal }
-            let models = hosts.compactMap { host in host.modelArchive.map { (host: host.name, uri: $0) } }
-            let outputs = hosts.compactMap { host in host.outputArchive.map { (host: host.name, uri: $0) } }
+            // Only where this server told each agent to upload, whatever an agent reports: a report naming another
+            // object (another project's model, a file of the server's host) would have it copied into this job's output.
+            let models = hosts.compactMap { host in
+                host.modelArchive.map { _ in (host: host.name, uri: Self.hostArchive(work, host: host.name, file: "model.tar.gz")) }
+            }
+            let outputs = hosts.compactMap { host in
+                host.outputArchive.map { _ in (host: host.name, uri: Self.hostArchive(work, host: host.name, file: "output.tar.gz")) }
+            }
+            for host in hosts {
+                for (reported, file) in [(host.modelArchive, "model.tar.gz"), (host.outputArchive, "output.tar.gz")] {
+                    if let reported, reported != Self.hostArchive(work, host: host.name, file: file) {
+                        logger.warning(
+                            "an agent reported an archive elsewhere than it was told; only the assigned location is read",
+                            metadata: ["host": "\(host.name)", "reported": "\(reported)"])
+                    }
+                }
+            }
             do {
                 if !models.isEmpty { model = Self.uploaded(try await merger.merge(models, into: base + "/output/model.tar.gz")) }
                 if !outputs.isEmpty { output = Self.uploaded(try await merger.merge(outputs, into: base + "/output/output.tar.gz")) }
@@ -69,6 +84,17 @@ struct Finalizer: Sendable {
 
     static func uploaded(_ archive: MergedArchive) -> UploadedArtifact {
         UploadedArtifact(uri: archive.uri, sizeBytes: archive.sizeBytes, sha256: archive.sha256)
+    }
+
+    /// Where host `host` of the attempt was told to upload `file`: `<output base>/attempts/<n>/<host>/<file>`
+    /// (AgentRoutes gives the agent `<output base>/attempts/<n>` as its output prefix).
+    static func hostArchive(_ work: FinalizeWork, host: String, file: String) -> String {
+        "\(attemptOutputPrefix(work.job, attempt: work.attempt.number))/\(host)/\(file)"
+    }
+
+    /// `<output_path>/<job name>/attempts/<n>`: the prefix under which an attempt's agents upload their archives.
+    static func attemptOutputPrefix(_ job: JobRecord, attempt: Int) -> String {
+        outputBase(job) + "/attempts/\(attempt)"
     }
 
     /// `<output_path>/<job name>`, as SageMaker lays it out.
