@@ -10,11 +10,15 @@ import TrainyardObjectStore
 /// `model/` and `output/data/` as archives, and reports how the command ended.
 public struct Agent: Sendable {
     let configuration: AgentConfiguration
+    /// Who the user's command runs as, and its environment.
+    let identity: CommandIdentity
     let logger: Logger
     let connection: ServerConnection
 
-    public init(configuration: AgentConfiguration, logger: Logger) {
+    public init(configuration: AgentConfiguration, logger: Logger) throws {
         self.configuration = configuration
+        let environment = ProcessInfo.processInfo.environment
+        self.identity = try CommandIdentity(environment: environment, workerDirectory: configuration.directory)
         self.logger = logger
         self.connection = ServerConnection(configuration: configuration, logger: logger)
     }
@@ -73,6 +77,7 @@ public struct Agent: Sendable {
                     throw AgentError.checkpoint("restoring \(worker.spec.checkpointS3URI ?? "") failed: \(error)")
                 }
             }
+            try identity.handOver(try Self.commandDirectories(worker, layout: layout, identity: identity))
             report = try await train(
                 worker, layout: layout, state: state, checkpoints: checkpoints, metricsInterval: assignment.systemMetricsIntervalSeconds ?? 0,
                 logger: logger)
@@ -122,9 +127,9 @@ public struct Agent: Sendable {
     private func train(
         _ worker: WorkerAssignment, layout: WorkerLayout, state: HeartbeatState, checkpoints: CheckpointSync?, metricsInterval: Double, logger: Logger
     ) async throws -> AgentReport {
-        let argv = try SageMakerContract.command(worker, layout: layout)
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRAINYARD_") }
-        for (key, value) in SageMakerContract.environment(worker, layout: layout) { environment[key] = value }
+        let argv = identity.argv(try SageMakerContract.command(worker, layout: layout))
+        let environment = identity.environment(
+            contract: SageMakerContract.environment(worker, layout: layout), agentEnvironment: ProcessInfo.processInfo.environment)
         let workingDirectory = FileManager.default.fileExists(atPath: layout.code) ? layout.code : layout.root
         state.set(phase: .training)
         _ = try await connection.heartbeat(AgentReport(phase: .training))
@@ -174,12 +179,28 @@ public struct Agent: Sendable {
         var reason: String?
         if failed && !exit.stopped {
             // Whatever bytes the command wrote (NULs, invalid UTF-8): the reason is the user's, made storable.
-            let failureFile = FileManager.default.contents(atPath: layout.failureFile).map { StorableText.decode($0) }
+            let failureFile = CommandIdentity.readRegularFile(layout.failureFile).map { StorableText.decode($0) }
             reason = SageMakerContract.failureReason(
                 failureFile: failureFile, exitCode: exit.exitCode, signal: exit.signal, stderrTail: runner.lastStderrLines)
         }
         logger.info("command ended", metadata: ["exit_code": "\(exit.exitCode.map(String.init) ?? "-")", "signal": "\(exit.signal.map(String.init) ?? "-")"])
         return AgentReport(phase: .uploading, exitCode: exit.exitCode, signal: exit.signal, failureReason: reason, stopped: exit.stopped)
+    }
+
+    /// The directories the command writes to, handed to its user: the input channels, code, model, output and
+    /// checkpoint directories. A checkpoint directory of another user's command must lie in `/opt/ml`: anywhere else it
+    /// would be a directory of the worker host taken over (and the agent does not see the command's private `/tmp`).
+    static func commandDirectories(_ worker: WorkerAssignment, layout: WorkerLayout, identity: CommandIdentity) throws -> [String] {
+        let checkpoints = layout.checkpoints(worker.spec)
+        if identity.uid != nil, !RelativePath.isInside(checkpoints, root: layout.root) {
+            throw AgentError.staging(
+                channel: "checkpoints",
+                reason: "checkpoint_local_path \(checkpoints) is outside \(layout.root); on isolated workers the checkpoint "
+                    + "directory must be under it")
+        }
+        let directories = [layout.inputData] + worker.spec.inputs.keys.sorted().map(layout.channel)
+            + [layout.code, layout.model, layout.output, layout.outputData, layout.outputIntermediate, checkpoints]
+        return directories.filter { FileManager.default.fileExists(atPath: $0) }
     }
 
     /// Archives `model/` and `output/data/` and uploads them under the attempt's output prefix.

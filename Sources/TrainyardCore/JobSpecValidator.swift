@@ -34,6 +34,7 @@ import Foundation
 // | `reserved`         | a tag key starting with `aws:`                                        |
 // | `uri`              | not `s3://bucket/key` or `file:///absolute/path`                      |
 // | `unsupported`      | `input_mode` `Pipe`; a field the job's provisioner does not implement   |
+// |                    | (`checkpoint_local_path` outside the directories a command may write) |
 // |                    | (`volume_size` without volume sizes, `keep_alive_period` > 0 without   |
 // |                    | warm pools, `image_uri` without containers and with nothing else to   |
 // |                    | run on the host); the message names what would run it                 |
@@ -296,6 +297,14 @@ public struct JobSpecValidator: Sendable {
                 "checkpoint_local_path", "max_length",
                 "checkpoint_local_path may be at most \(Self.checkpointLocalPathMaximumLength) characters; "
                     + "it has \(localPath.count).")
+        }
+        if let roots = provisioner.commandWritableRoots, localPath.hasPrefix("/"),
+            !roots.contains(where: { RelativePath.isInside(localPath, root: $0) }) || localPath.split(separator: "/").contains("..")
+        {
+            violations.add(
+                "checkpoint_local_path", "unsupported",
+                "checkpoint_local_path \(localPath) is outside \(roots.joined(separator: " and ")): the \(provisioner.name) provisioner runs "
+                    + "each command as its own user, which may write only there. Use a path under one of them, such as /opt/ml/checkpoints.")
         }
         if spec.checkpointS3URI == nil {
             violations.add(

@@ -18,9 +18,14 @@ public struct ProvisionerCapabilities: Sendable, Equatable {
     /// The features it implements.
     public var features: Set<Feature>
 
-    public init(name: String, features: Set<Feature> = []) {
+    /// Where a worker's command may write outside its job's tree, when the provisioner bounds it (commands run as
+    /// their own users): `checkpoint_local_path` must lie under one of these. Nil: anywhere.
+    public var commandWritableRoots: [String]?
+
+    public init(name: String, features: Set<Feature> = [], commandWritableRoots: [String]? = nil) {
         self.name = name
         self.features = features
+        self.commandWritableRoots = commandWritableRoots
     }
 
     /// Why the job's `image_uri` will not be used, when the provisioner runs no containers and the spec has something

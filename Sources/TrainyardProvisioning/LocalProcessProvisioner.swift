@@ -20,6 +20,9 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
     public let agentExecutable: String
     /// Extra environment for every agent (the object store's settings, for one).
     public let agentEnvironment: [String: String]
+    /// The uids commands run as when agents run in a mount namespace as root: an attempt's hosts share
+    /// `lowerBound + attempt id mod count`.
+    public let commandUIDs: ClosedRange<UInt32>
     let isolation: Isolation
     let logger: Logger
     /// Agents this server started that have exited, by host id, with what they left in their log: a host whose agent
@@ -36,16 +39,41 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         case none
     }
 
-    public init(workersDirectory: String, agentExecutable: String, agentEnvironment: [String: String] = [:], logger: Logger) {
+    public init(
+        workersDirectory: String, agentExecutable: String, agentEnvironment: [String: String] = [:],
+        commandUIDs: ClosedRange<UInt32> = 3_000_000...3_999_999, logger: Logger
+    ) {
         self.workersDirectory = workersDirectory
+        self.commandUIDs = commandUIDs
         self.agentExecutable = agentExecutable
         self.agentEnvironment = agentEnvironment
         self.logger = logger
         self.isolation = Self.probeIsolation()
+        // The service's alone: each agent reaches its own directory by path, its command sees only its /opt/ml.
+        try? FileManager.default.createDirectory(atPath: workersDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        chmod(workersDirectory, 0o700)
         if let problem = Self.agentProblem(agentExecutable) {
             logger.error("no job can run on local workers until this is fixed", metadata: ["problem": "\(problem)"])
         }
         logger.info("local provisioner ready", metadata: ["isolation": "\(isolation)", "agent": "\(agentExecutable)"])
+    }
+
+    /// The variables of the server's environment an agent keeps; everything else it gets is set here.
+    static let inheritedVariables: Set<String> = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "HOME", "USER", "LOGNAME"]
+
+    /// The uid an attempt's commands run as: its own within the range, as attempt ids are unique.
+    func commandUID(attemptID: Int64) -> UInt32 {
+        let count = UInt64(commandUIDs.upperBound - commandUIDs.lowerBound) + 1
+        return commandUIDs.lowerBound + UInt32(UInt64(bitPattern: attemptID) % count)
+    }
+
+    /// Whether commands run as their attempt's own uid (the service runs as root with mount namespaces).
+    public var runsCommandsAsOwnUsers: Bool { isolation == .mountNamespace }
+
+    /// A command of its own user keeps its checkpoints in `/opt/ml` (its private `/tmp` is its alone, unseen by the agent
+    /// that syncs them).
+    public var capabilities: ProvisionerCapabilities {
+        ProvisionerCapabilities(name: name, commandWritableRoots: runsCommandsAsOwnUsers ? [WorkerLayout.sageMakerRoot] : nil)
     }
 
     /// What keeps `path` from being started as the agent, if anything.
@@ -99,18 +127,30 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
             // Foundation starts every child as the leader of a new process group: a Ctrl-C of the server does not
             // reach the agent, and its process id is its group's.
             let process = Process()
-            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRAINYARD_") }
+            // An agent starts from a few basics of the server's environment, never the whole of it (the operator's
+            // credentials, database URLs, the admin key).
+            var environment = ProcessInfo.processInfo.environment.filter { Self.inheritedVariables.contains($0.key) }
             for (key, value) in agentEnvironment { environment[key] = value }
             environment["TRAINYARD_AGENT_SERVER"] = request.serverURL
             environment["TRAINYARD_AGENT_TOKEN"] = host.token
             environment["TRAINYARD_AGENT_DIR"] = directory
             switch isolation {
-            case .mountNamespace, .userNamespace:
+            case .mountNamespace:
+                // As root: the command runs as the attempt's own uid (the agent gives it a private /tmp and /dev/shm),
+                // under a /proc that shows it only its own processes.
                 environment["TRAINYARD_AGENT_LAYOUT_ROOT"] = "/opt/ml"
-                let userFlags = isolation == .userNamespace ? ["--user", "--map-root-user"] : []
+                environment["TRAINYARD_AGENT_RUN_AS"] = "\(commandUID(attemptID: request.attemptID))"
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-                process.arguments = userFlags + [
+                process.arguments = [
                     "--mount", "--propagation", "private", "/bin/sh", "-c",
+                    #"mount --bind "$0" /opt/ml && mount --bind "$1" /etc/hosts && mount -t proc -o hidepid=invisible proc /proc && exec "$2""#,
+                    directory, hostsFile, agentExecutable,
+                ]
+            case .userNamespace:
+                environment["TRAINYARD_AGENT_LAYOUT_ROOT"] = "/opt/ml"
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+                process.arguments = [
+                    "--user", "--map-root-user", "--mount", "--propagation", "private", "/bin/sh", "-c",
                     #"mount --bind "$0" /opt/ml && mount --bind "$1" /etc/hosts && exec "$2""#, directory, hostsFile, agentExecutable,
                 ]
             case .none:

@@ -169,7 +169,8 @@ func makeProvisioner(configuration: ServerConfiguration, catalog: InstanceCatalo
     let agent = configuration.agentExecutable ?? LocalProcessProvisioner.defaultAgentExecutable()
     switch configuration.provisioner.kind {
     case .local:
-        return LocalProcessProvisioner(workersDirectory: configuration.workersDirectory, agentExecutable: agent, logger: logger)
+        return LocalProcessProvisioner(
+            workersDirectory: configuration.workersDirectory, agentExecutable: agent, commandUIDs: configuration.workers.commandUIDs, logger: logger)
     case .slurm:
         let settings = configuration.provisioner
         let slurm = SlurmProvisioner(

@@ -31,7 +31,15 @@ struct BootstrapAdminKey {
         }
         let token = APIKey.generate(role: .admin).token
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: path, contents: Data((token.stringValue + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+        // Created 0600 by the call that creates it: never readable by others, not even for a moment.
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw ConfigurationError.unreadable(key: "TRAINYARD_DATA_DIR", path: path, reason: "cannot create the admin key file: errno \(errno)")
+        }
+        let bytes = Array((token.stringValue + "\n").utf8)
+        let written = write(descriptor, bytes, bytes.count)
+        close(descriptor)
+        guard written == bytes.count else {
             throw ConfigurationError.unreadable(key: "TRAINYARD_DATA_DIR", path: path, reason: "cannot write the admin key file")
         }
         try await store.installAdminKey(token, project: project)

@@ -89,7 +89,9 @@ public enum ObjectStoreSettings: Sendable, Equatable {
         switch self {
         case .filesystem(let root):
             let root = root ?? objectsDirectory
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            // The service's alone: jobs read and write their objects through their agents, never by path.
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            chmod(root, 0o700)
             return (FileSystemObjectStore(root: root), ObjectStoreDescriptor(kind: "file", root: root))
         case .s3(let bucket, let configuration):
             let store = try S3ObjectStore(configuration: configuration, httpClient: .shared, logger: logger)

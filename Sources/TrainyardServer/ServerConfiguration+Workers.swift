@@ -32,6 +32,14 @@ extension ServerConfiguration {
             }
             settings.spotMarket.seed = seed
         }
+        if let text = environment["TRAINYARD_WORKER_UIDS"], !text.isEmpty {
+            let bounds = text.split(separator: "-", omittingEmptySubsequences: false).map { UInt32($0) }
+            guard bounds.count == 2, let start = bounds[0], let end = bounds[1], start >= 1000, start <= end else {
+                throw ConfigurationError.invalid(
+                    key: "TRAINYARD_WORKER_UIDS", value: text, expected: "start-end, two uids of 1000 or more with start <= end (3000000-3999999)")
+            }
+            settings.commandUIDs = start...end
+        }
         return settings
     }
 }

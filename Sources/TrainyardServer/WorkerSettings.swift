@@ -25,6 +25,9 @@ public struct WorkerSettings: Sendable {
     /// The local provisioner's simulated spot market (`TRAINYARD_SPOT_INTERRUPTION_RATE` per spot host-hour, default
     /// 0: off; `TRAINYARD_SPOT_SEED`, default 1).
     public var spotMarket: SpotMarket
+    /// The uids local workers' commands run as when the service runs as root (`TRAINYARD_WORKER_UIDS`, `start-end`,
+    /// default 3000000-3999999): each attempt gets `start + attempt id mod count`, its own.
+    public var commandUIDs: ClosedRange<UInt32> = 3_000_000...3_999_999
 
     public init(
         heartbeatInterval: Double = 2, hostLease: Double = 20, stopGrace: Double = 120, launchTimeout: Double = 120, systemMetricsInterval: Double = 5,

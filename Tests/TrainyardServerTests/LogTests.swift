@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Testing
+import TrainyardTestSupport
 
 /// One Server-Sent Event as a test client reads it.
 struct SSEEvent: Sendable, Equatable {
@@ -293,20 +294,38 @@ func runTrainyard(
     @Test func theCLIPrintsAndFollowsLogsWithTheHostInFront() async throws {
         try await LiveApp.run { app in
             // submit --wait --logs: the lines as they come, the transitions, and the job's outcome as the exit status.
-            // The first host to fail stops the other, so each host fails only once both have printed their lines (a
-            // marker file each, in a directory both can see): on a loaded machine one host can start a second late.
-            let markers = app.dataDirectory + "/cli-logs-markers"
-            try FileManager.default.createDirectory(atPath: markers, withIntermediateDirectories: true)
-            let script = app.dataDirectory + "/cli-logs.sh"
+            // The first host to fail stops the other, so each host fails only once both have printed their lines: the
+            // hosts meet over TCP first (they share no file system), as on a loaded machine one host can start a second late.
+            let port = try TestPorts.block(count: 1)
+            let code = app.objectPath("s3://models/cli-logs-code")
+            try FileManager.default.createDirectory(atPath: code, withIntermediateDirectories: true)
             try """
+                #!/bin/sh
                 for i in 1 2 3; do echo "hello $i"; sleep 0.2; done
-                touch \(markers)/$SM_CURRENT_HOST
-                n=0; while [ $(ls \(markers) | wc -l) -lt 2 ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done
+                python3 - <<'EOF'
+                import os, socket, time
+                port = int(os.environ["RENDEZVOUS_PORT"])
+                if os.environ["SM_CURRENT_HOST"] == "algo-1":
+                    s = socket.socket()
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind(("0.0.0.0", port))
+                    s.listen(1)
+                    s.settimeout(60)
+                    s.accept()
+                else:
+                    deadline = time.time() + 60
+                    while time.time() < deadline:
+                        try:
+                            socket.create_connection(("algo-1", port), timeout=1)
+                            break
+                        except OSError:
+                            time.sleep(0.1)
+                EOF
                 exit 4
-                """.write(toFile: script, atomically: true, encoding: .utf8)
+                """.write(toFile: code + "/run.sh", atomically: true, encoding: .utf8)
             let (status, output) = try await runCLI(app, [
-                "jobs", "submit", "--name", "cli-logs", "--instance-type", "ml.m5.large", "--instance-count", "2", "--wait", "--logs", "--",
-                "/bin/sh", script,
+                "jobs", "submit", "--name", "cli-logs", "--instance-type", "ml.m5.large", "--instance-count", "2", "--wait", "--logs",
+                "--source-dir", "s3://models/cli-logs-code", "--entry-point", "run.sh", "--env", "RENDEZVOUS_PORT=\(port)",
             ])
             #expect(status == 10)
             let lines = output.split(separator: "\n").map(String.init)

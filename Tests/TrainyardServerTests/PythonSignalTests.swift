@@ -108,8 +108,9 @@ import Glibc
             let code = app.dataDirectory + "/code-wrapped"
             try FileManager.default.createDirectory(atPath: code, withIntermediateDirectories: true)
             try Self.trainer.write(toFile: code + "/train.py", atomically: true, encoding: .utf8)
+            try "#!/bin/sh\necho wrapper; python3 train.py; echo after\n".write(toFile: code + "/wrap.sh", atomically: true, encoding: .utf8)
             try await app.submit(
-                #"{"name":"wrapped","instance_type":"ml.m5.large","output_path":"s3://models/","environment":{"SAVE_SECONDS":"1"},"command":["/bin/sh","-c","echo wrapper; python3 \#(code)/train.py; echo after"]}"#
+                #"{"name":"wrapped","instance_type":"ml.m5.large","output_path":"s3://models/","environment":{"SAVE_SECONDS":"1"},"entry_point":"wrap.sh","source_dir":"file://\#(code)"}"#
             )
             try await Self.waitForLine(app, "wrapped", "handler installed")
             #expect(try await app.request(.POST, "/v1/jobs/wrapped/stop").0 == 202)
@@ -121,13 +122,14 @@ import Glibc
 
     @Test func aScriptWithoutAShebangLineRunsWithTheShell() async throws {
         try await LiveApp.run { app in
-            let script = app.dataDirectory + "/no-shebang.sh"
-            try "echo \"ran without a shebang: $0\"\n".write(toFile: script, atomically: true, encoding: .utf8)
-            chmod(script, 0o755)
-            try await app.submit(#"{"name":"no-shebang","instance_type":"ml.m5.large","output_path":"s3://models/","command":["\#(script)"]}"#)
+            let code = app.dataDirectory + "/code-no-shebang"
+            try FileManager.default.createDirectory(atPath: code, withIntermediateDirectories: true)
+            try "echo \"ran without a shebang: $0\"\n".write(toFile: code + "/no-shebang.sh", atomically: true, encoding: .utf8)
+            try await app.submit(
+                #"{"name":"no-shebang","instance_type":"ml.m5.large","output_path":"s3://models/","entry_point":"no-shebang.sh","source_dir":"file://\#(code)"}"#)
             try await app.waitForStatus("no-shebang", "Completed")
             let lines = try await app.allLogLines("no-shebang").compactMap { $0["message"] as? String }
-            #expect(lines.contains("ran without a shebang: \(script)"), "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("ran without a shebang: ") && $0.hasSuffix("no-shebang.sh") }, "\(lines)")
         }
     }
 

@@ -40,9 +40,11 @@ import Glibc
                 """
             let extra = #","hyperparameters":{"epochs":"3","name":"\"quoted\""},"distribution":{"torch_distributed":{"enabled":true}},"inputs":{"train":{"s3_uri":"s3://datasets/mnist/train","distribution":"ShardedByS3Key"},"config":"file://\#(local)"}"#
             // A command (not an entry point) keeps torch_distributed from wrapping it in torchrun, which is not installed here.
+            // The script travels in the config channel: a command reads only what was staged for it.
+            try ("#!/bin/sh\n" + script + "\n").write(toFile: local + "/run.sh", atomically: true, encoding: .utf8)
             let body = try Self.job(app, "contract", count: 2, script: script, extra: extra)
                 .replacingOccurrences(of: #""entry_point":"run.sh","source_dir":"file://\#(app.dataDirectory)/code-contract""#,
-                                      with: #""command":["/bin/sh","\#(app.dataDirectory)/code-contract/run.sh"]"#)
+                                      with: #""command":["/bin/sh","/opt/ml/input/data/config/run.sh"]"#)
             try await app.submit(body)
             let job = try await app.waitForStatus("contract", "Completed")
 

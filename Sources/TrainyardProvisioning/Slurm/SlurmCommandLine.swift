@@ -18,7 +18,8 @@ struct SlurmCommandLine: Sendable {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         }
         process.arguments = binDirectory == nil ? [tool] + arguments : arguments
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRAINYARD_") && !$0.key.hasPrefix("SLURM_") }
+        // sbatch exports its environment to the job: only the basics of the server's, never the operator's secrets.
+        var environment = ProcessInfo.processInfo.environment.filter { LocalProcessProvisioner.inheritedVariables.contains($0.key) }
         if let configurationFile { environment["SLURM_CONF"] = configurationFile }
         for (key, value) in extra { environment[key] = value }
         process.environment = environment
