@@ -162,4 +162,23 @@ import TrainyardServer
             }
         }
     }
+
+    @Test func theAllowedNetworksSettingIsParsedAndItsPredecessorIsRefusedNamingItsReplacement() throws {
+        let configuration = try ServerConfiguration(environment: ["TRAINYARD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8, ::1,10.20.0.0/16"])
+        #expect(configuration.webhooks.allowedNetworks.map(\.description) == ["127.0.0.0/8", "::1/128", "10.20.0.0/16"])
+        #expect(ServerConfiguration.environmentKeys.contains("TRAINYARD_WEBHOOK_ALLOWED_NETWORKS"))
+        #expect(try ServerConfiguration(environment: [:]).webhooks.allowedNetworks.isEmpty)
+        #expect {
+            try ServerConfiguration(environment: ["TRAINYARD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,localhost"])
+        } throws: { error in
+            "\(error)"
+                == "TRAINYARD_WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8,localhost is not valid: expected comma-separated networks such as 127.0.0.0/8,10.20.0.0/16,fd00::/8 (localhost is not one)"
+        }
+        #expect {
+            try ServerConfiguration(environment: ["TRAINYARD_WEBHOOK_ALLOW_LINK_LOCAL": "true"])
+        } throws: { error in
+            "\(error)"
+                == "TRAINYARD_WEBHOOK_ALLOW_LINK_LOCAL=true is not valid: expected nothing (the setting was replaced by TRAINYARD_WEBHOOK_ALLOWED_NETWORKS, e.g. 169.254.0.0/16,fe80::/10)"
+        }
+    }
 }
