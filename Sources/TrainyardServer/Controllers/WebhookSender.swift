@@ -83,7 +83,13 @@ struct WebhookSender: Sendable {
             timeout: .init(connect: .milliseconds(Int64(settings.timeout * 1000)), read: .milliseconds(Int64(settings.timeout * 1000))),
             decompression: .disabled)
         for (host, verdict) in verdicts {
-            guard case .success(let address) = verdict else { continue }
+            guard case .success(let address) = verdict else {
+                if case .failure(let refusal) = verdict {
+                    let count = claimed.count { URL(string: $0.url)?.host == host }
+                    logger.info("webhook target refused", metadata: ["webhook.host": "\(host)", "webhook.deliveries": "\(count)", "reason": "\(refusal)"])
+                }
+                continue
+            }
             // AsyncHTTPClient looks its override up by the URL's host as Foundation parses it (an IPv6 literal in
             // brackets); a literal needs none, but pinning it too costs nothing.
             configuration.dnsOverride[host] = address.description
@@ -98,8 +104,6 @@ struct WebhookSender: Sendable {
                     case .success(let address):
                         return (send, await post(send, client: client, address: address, started: started))
                     case .failure(let refusal):
-                        logger.info(
-                            "webhook target refused", metadata: ["delivery": "\(send.deliveryID)", "job": "\(send.jobName)", "reason": "\(refusal)"])
                         return (send, Self.failure(refusal.description, since: started))
                     case nil:
                         return (send, Self.failure("the subscription's URL has no host", since: started))
