@@ -47,4 +47,32 @@ public enum StorableText {
         let array = Array(bytes)
         return array.withUnsafeBytes { decode($0, maximumBytes: maximumBytes) }
     }
+
+    /// `bytes` from a stranger (a webhook receiver's answer) as a short printable excerpt: decoded as UTF-8 (invalid
+    /// sequences become U+FFFD), every control character but tab and line feed (NUL, escape sequences, a lone CR, DEL,
+    /// the C1 controls) replaced by U+FFFD, CR LF made LF, cut to at most `maximumBytes` bytes.
+    public static func printable(_ bytes: some Sequence<UInt8>, maximumBytes: Int) -> String {
+        let text = String(decoding: Array(bytes), as: UTF8.self).replacingCRLF()
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            let control = scalar.value < 0x20 && scalar != "\n" && scalar != "\t" || (0x7F...0x9F).contains(scalar.value)
+            scalars.append(control ? replacement : scalar)
+        }
+        return sanitize(String(scalars), maximumBytes: maximumBytes)
+    }
+}
+
+extension String {
+    fileprivate func replacingCRLF() -> String {
+        guard utf8.contains(0x0D) else { return self }
+        var scalars = String.UnicodeScalarView()
+        var pendingCR = false
+        for scalar in unicodeScalars {
+            if pendingCR, scalar != "\n" { scalars.append("\r") }
+            pendingCR = scalar == "\r"
+            if !pendingCR { scalars.append(scalar) }
+        }
+        if pendingCR { scalars.append("\r") }
+        return String(scalars)
+    }
 }

@@ -3,10 +3,6 @@ package import TrainyardAPI
 import TrainyardCore
 import TrainyardStore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension APIImplementation {
     func createWebhook(_ input: Operations.CreateWebhook.Input) async throws -> Operations.CreateWebhook.Output {
         let principal = try principal(allowing: \.canWriteJobs, action: "manage webhooks")
@@ -112,49 +108,19 @@ extension APIImplementation {
             ? [FieldViolation(field: "events", rule: "min_items", message: "events must name at least one event type, or be [\"*\"]")] : []
     }
 
-    /// The URL's rules: http(s), a host that resolves, no link-local or metadata address unless allowed.
+    /// The URL's rules: http(s), a host that resolves, and only to addresses ``WebhookURLPolicy`` accepts (judged again
+    /// before every send: a host may resolve elsewhere later).
     func urlViolations(_ text: String) async throws -> [FieldViolation] {
         guard let url = URL(string: text), text.count <= 2048 else {
             return [FieldViolation(field: "url", rule: "format", message: "url must be an absolute http:// or https:// URL of at most 2,048 characters")]
         }
         if let refusal = webhookPolicy.refusal(scheme: url.scheme, host: url.host) {
-            return [FieldViolation(field: "url", rule: "host", message: refusal)]
+            return [FieldViolation(field: "url", rule: refusal.rule, message: refusal.description)]
         }
         let host = url.host ?? ""
-        let addresses = await Self.resolve(host)
-        guard !addresses.isEmpty else {
-            return [FieldViolation(field: "url", rule: "resolvable", message: "the host \(host) does not resolve from this server")]
-        }
-        for address in addresses {
-            if let refusal = webhookPolicy.refusal(address: address) { return [FieldViolation(field: "url", rule: "address", message: refusal)] }
+        if case .failure(let refusal) = webhookPolicy.check(host: host, addresses: await HostResolver.addresses(of: host, timeout: .seconds(10))) {
+            return [FieldViolation(field: "url", rule: refusal.rule, message: refusal.description)]
         }
         return []
-    }
-
-    /// The host's addresses (getaddrinfo, on a thread of its own: it may block on DNS).
-    static func resolve(_ host: String) async -> [String] {
-        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        return await withCheckedContinuation { continuation in
-            Thread {
-                var hints = addrinfo()
-                hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-                var result: UnsafeMutablePointer<addrinfo>?
-                guard getaddrinfo(name, nil, &hints, &result) == 0 else {
-                    continuation.resume(returning: [])
-                    return
-                }
-                defer { freeaddrinfo(result) }
-                var addresses: [String] = []
-                var cursor = result
-                while let info = cursor {
-                    var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-                    if getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
-                        addresses.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-                    }
-                    cursor = info.pointee.ai_next
-                }
-                continuation.resume(returning: addresses)
-            }.start()
-        }
     }
 }

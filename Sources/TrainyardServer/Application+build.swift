@@ -154,7 +154,7 @@ func buildRouter(
     let api = APIImplementation(
         store: store, catalog: catalog, readiness: readiness,
         arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,
-        followers: followers, wakeUps: wakeUps, webhookPolicy: WebhookURLPolicy(allowLinkLocal: configuration.webhooks.allowLinkLocal),
+        followers: followers, wakeUps: wakeUps, webhookPolicy: configuration.webhooks.policy,
         interruptions: interruptions, provisioner: provisioner, defaultOutputBucket: configuration.objectStore.defaultOutputBucket,
         configuredLocationGrants: configuration.projectLocationGrants)
     // Compact JSON with sorted keys (maps such as hyperparameters come out in the same order from every replica): the

@@ -28,6 +28,25 @@ public struct WebhookSend: Sendable, Equatable {
     public var jobName: String = ""
 }
 
+/// Deliveries claimed for sending, until their lease passes.
+public struct WebhookClaim: Sendable {
+    public var sends: [WebhookSend]
+    /// The lease's end, written on every claimed delivery: recording a try checks that it is still there.
+    public var claimedUntil: Date
+
+    public init(sends: [WebhookSend], claimedUntil: Date) {
+        self.sends = sends
+        self.claimedUntil = claimedUntil
+    }
+}
+
+/// No try of a claimed batch could be recorded (the database refused or was unreachable for each).
+public struct WebhookRecordError: Error, CustomStringConvertible {
+    public var deliveries: Int
+    public var firstDelivery: String
+    public var description: String { "none of \(deliveries) webhook tries could be recorded (the first: delivery \(firstDelivery))" }
+}
+
 /// What one try came to.
 public struct WebhookTryResult: Sendable, Equatable {
     public var statusCode: Int?
@@ -45,15 +64,19 @@ public struct WebhookTryResult: Sendable, Equatable {
     /// A 2xx answer.
     public var delivered: Bool { statusCode.map { (200..<300).contains($0) } ?? false }
 
-    /// The longest response excerpt or error text stored.
-    public static let maximumTextBytes = 1024
+    /// The longest response excerpt stored: enough to see what a receiver said, too little to make the sender a way to
+    /// read pages.
+    public static let maximumExcerptBytes = 256
+    /// The longest error text stored.
+    public static let maximumTextBytes = 512
 
-    /// The result with the receiver's answer and the error text made storable (``StorableText``): a receiver may
-    /// answer anything, a NUL included, which the database refuses.
+    /// The result with the receiver's answer and the error text made storable and printable
+    /// (``StorableText/printable(_:maximumBytes:)``): a receiver may answer anything, a NUL included, which the
+    /// database refuses, or terminal escapes.
     public func storable() -> WebhookTryResult {
         var result = self
-        result.responseExcerpt = responseExcerpt.map { StorableText.sanitize($0, maximumBytes: Self.maximumTextBytes) }
-        result.error = error.map { StorableText.sanitize($0, maximumBytes: Self.maximumTextBytes) }
+        result.responseExcerpt = responseExcerpt.map { StorableText.printable(Array($0.utf8), maximumBytes: Self.maximumExcerptBytes) }
+        result.error = error.map { StorableText.printable(Array($0.utf8), maximumBytes: Self.maximumTextBytes) }
         return result
     }
 }
@@ -160,25 +183,33 @@ extension PostgresStore {
             """, logger: logger)
     }
 
-    /// Claims up to `limit` deliveries that are due, of enabled subscriptions, each the oldest still pending of its job
-    /// and subscription (so one job's events reach a receiver in order), hands them to `send`, and records what it
-    /// answers, in one transaction: the claims are row locks (`FOR UPDATE SKIP LOCKED`), so another sender (another
-    /// replica) skips them while they are being sent, and a sender that dies mid-batch releases them with its
-    /// connection, to be sent again (at least once; same ids). Answers how many were claimed and which subscriptions
-    /// were disabled.
+    /// Claims up to `limit` due deliveries (``claimWebhookDeliveries(limit:lease:now:)``), hands them to `send` with no
+    /// transaction open and no connection held, and records what it answers (``recordWebhookTries(_:claim:schedule:disableAfterSeconds:now:)``).
+    /// Answers how many were claimed and delivered, and which subscriptions were disabled.
     public func sendWebhookDeliveries(
-        limit: Int, schedule: WebhookRetrySchedule, disableAfterSeconds: Double,
+        limit: Int, lease: Double, schedule: WebhookRetrySchedule, disableAfterSeconds: Double,
         send: @Sendable ([WebhookSend]) async -> [(send: WebhookSend, result: WebhookTryResult)]
     ) async throws -> (claimed: Int, delivered: Int, disabled: [(subscription: String, reason: String)]) {
-        try await client.transaction(logger: logger) { connection in
-            let now = Date()
-            var claimed: [WebhookSend] = []
-            var rows: [(id: String, subscription: String, payload: String, tries: Int, jobID: Int64, jobName: String)] = []
-            for try await (id, subscription, payload, tries, jobID, jobName) in try await connection.query(
-                """
-                SELECT d.id, d.subscription_id, d.payload, d.tries, d.job_id, d.job_name
-                FROM webhook_deliveries d
-                WHERE d.status = 'pending' AND d.next_attempt_at <= \(now)
+        let claim = try await claimWebhookDeliveries(limit: limit, lease: lease)
+        guard !claim.sends.isEmpty else { return (0, 0, []) }
+        let results = await send(claim.sends)
+        let recorded = try await recordWebhookTries(results, claim: claim, schedule: schedule, disableAfterSeconds: disableAfterSeconds)
+        return (claim.sends.count, recorded.delivered, recorded.disabled)
+    }
+
+    /// Claims up to `limit` deliveries that are due, of enabled subscriptions, each the oldest still pending of its job
+    /// and subscription (so one job's events reach a receiver in order), for `lease` seconds: one statement, committed
+    /// at once. Until the lease has passed no other sender (another claimer, another replica) claims them; a sender that
+    /// dies mid-batch leaves them to be claimed again then (at least once; same ids). The lease must outlast the
+    /// batch's sends.
+    public func claimWebhookDeliveries(limit: Int, lease: Double, now: Date = Date()) async throws -> WebhookClaim {
+        let until = now.addingTimeInterval(lease)
+        var sends: [WebhookSend] = []
+        for try await (id, subscription, url, secret, payload, tries, jobID, jobName) in try await client.query(
+            """
+            WITH due AS (
+                SELECT d.id FROM webhook_deliveries d
+                WHERE d.status = 'pending' AND d.next_attempt_at <= \(now) AND (d.claimed_until IS NULL OR d.claimed_until <= \(now))
                   AND EXISTS (SELECT 1 FROM webhook_subscriptions s WHERE s.id = d.subscription_id AND s.disabled_at IS NULL)
                   AND NOT EXISTS (
                       SELECT 1 FROM webhook_deliveries e
@@ -186,68 +217,99 @@ extension PostgresStore {
                 ORDER BY d.next_attempt_at
                 LIMIT \(limit)
                 FOR UPDATE OF d SKIP LOCKED
-                """, logger: logger
-            ).decode((String, String, String, Int, Int64, String).self) {
-                rows.append((id, subscription, payload, tries, jobID, jobName))
-            }
-            var targets: [String: (url: String, secret: String)] = [:]
-            if !rows.isEmpty {
-                for try await (id, url, secret) in try await connection.query(
-                    "SELECT id, url, secret FROM webhook_subscriptions WHERE id = ANY(\(Array(Set(rows.map(\.subscription)))))", logger: logger
-                ).decode((String, String, String).self) {
-                    targets[id] = (url, secret)
-                }
-            }
-            for row in rows {
-                guard let target = targets[row.subscription] else { continue }
-                claimed.append(
-                    WebhookSend(
-                        deliveryID: row.id, subscriptionID: row.subscription, url: target.url, secret: target.secret, payload: row.payload,
-                        tries: row.tries, jobID: row.jobID, jobName: row.jobName))
-            }
-            guard !claimed.isEmpty else { return (0, 0, []) }
-            let results = await send(claimed)
-            let disabled = try await recordWebhookTries(on: connection, results, schedule: schedule, disableAfterSeconds: disableAfterSeconds, now: Date())
-            return (claimed.count, results.filter(\.result.delivered).count, disabled)
+            )
+            UPDATE webhook_deliveries d SET claimed_until = \(until)
+            FROM due, webhook_subscriptions s
+            WHERE d.id = due.id AND s.id = d.subscription_id
+            RETURNING d.id, d.subscription_id, s.url, s.secret, d.payload, d.tries, d.job_id, d.job_name
+            """, logger: logger
+        ).decode((String, String, String, String, String, Int, Int64, String).self) {
+            sends.append(
+                WebhookSend(
+                    deliveryID: id, subscriptionID: subscription, url: url, secret: secret, payload: payload, tries: tries, jobID: jobID, jobName: jobName))
         }
+        return WebhookClaim(sends: sends, claimedUntil: until)
     }
 
-    /// Records a batch of tries on the claiming transaction: a 2xx delivered; otherwise tried again after the
-    /// schedule's next delay, or failed for good when none is left. A subscription that has only failed for
-    /// `disableAfterSeconds` is disabled; answers (subscription, reason) for each disabled now. (One commit per batch,
-    /// and no claim marker written: a commit per try, and an UPDATE per claim, held the sender to a few hundred
-    /// deliveries a second.)
-    func recordWebhookTries(
-        on connection: PostgresConnection, _ tries: [(send: WebhookSend, result: WebhookTryResult)], schedule: WebhookRetrySchedule,
-        disableAfterSeconds: Double, now: Date
-    ) async throws -> [(subscription: String, reason: String)] {
-        guard !tries.isEmpty else { return [] }
+    /// Records the tries of a claim: a 2xx delivered; otherwise tried again after the schedule's next delay, or failed
+    /// for good when none is left; each releases its claim. A subscription that has only failed for
+    /// `disableAfterSeconds` is disabled. Every try is recorded; a delivery whose lease ran out and was claimed again
+    /// meanwhile keeps the state its new claimer gives it. One transaction for the batch (a commit per try held the
+    /// sender to a few hundred deliveries a second); should it fail, one per delivery, so that one bad row cannot undo
+    /// the others (a delivery whose record fails stays claimed until its lease passes, and is sent again).
+    public func recordWebhookTries(
+        _ tries: [(send: WebhookSend, result: WebhookTryResult)], claim: WebhookClaim, schedule: WebhookRetrySchedule, disableAfterSeconds: Double,
+        now: Date = Date()
+    ) async throws -> (delivered: Int, disabled: [(subscription: String, reason: String)]) {
+        guard !tries.isEmpty else { return (0, []) }
         // What receivers answered is theirs to choose: stored only once made storable.
         let tries = tries.map { (send: $0.send, result: $0.result.storable()) }
         do {
-            try await recordWebhookAttempts(on: connection, tries, now: now)
-            let delivered = tries.filter(\.result.delivered)
-            if !delivered.isEmpty {
-                try await connection.query(
-                    """
-                    UPDATE webhook_deliveries SET status = 'delivered', tries = tries + 1
-                    WHERE id = ANY(\(delivered.map(\.send.deliveryID)))
-                    """, logger: logger)
-                // Only subscriptions that were failing are written.
-                try await connection.query(
-                    """
-                    UPDATE webhook_subscriptions SET failing_since = NULL
-                    WHERE id = ANY(\(Array(Set(delivered.map(\.send.subscriptionID))))) AND failing_since IS NOT NULL
-                    """, logger: logger)
+            return try await client.transaction(logger: logger) { connection in
+                try await recordWebhookTries(on: connection, tries, claimedUntil: claim.claimedUntil, schedule: schedule, disableAfterSeconds: disableAfterSeconds, now: now)
             }
-            var disabled: [(String, String)] = []
-            for (send, result) in tries where !result.delivered {
-                if let reason = try await recordFailure(on: connection, send, result: result, schedule: schedule, disableAfterSeconds: disableAfterSeconds, now: now) {
-                    disabled.append((send.subscriptionID, reason))
-                }
-            }
-            return disabled
+        } catch {
+            logger.warning("recording a batch of webhook tries failed; recording them one by one", metadata: ["error": "\(LoggedError.describe(error))"])
         }
+        var delivered = 0
+        var disabled: [(subscription: String, reason: String)] = []
+        var failures = 0
+        for one in tries {
+            do {
+                let recorded = try await client.transaction(logger: logger) { connection in
+                    try await recordWebhookTries(on: connection, [one], claimedUntil: claim.claimedUntil, schedule: schedule, disableAfterSeconds: disableAfterSeconds, now: now)
+                }
+                delivered += recorded.delivered
+                disabled += recorded.disabled
+            } catch {
+                failures += 1
+                logger.error(
+                    "recording a webhook try failed; it is sent again once its claim has passed",
+                    metadata: ["delivery": "\(one.send.deliveryID)", "job": "\(one.send.jobName)", "error": "\(LoggedError.describe(error))"])
+            }
+        }
+        if failures == tries.count, let first = tries.first {
+            throw WebhookRecordError(deliveries: failures, firstDelivery: first.send.deliveryID)
+        }
+        return (delivered, disabled)
+    }
+
+    /// Records `tries` on `connection`'s transaction; see ``recordWebhookTries(_:claim:schedule:disableAfterSeconds:now:)``.
+    func recordWebhookTries(
+        on connection: PostgresConnection, _ tries: [(send: WebhookSend, result: WebhookTryResult)], claimedUntil: Date, schedule: WebhookRetrySchedule,
+        disableAfterSeconds: Double, now: Date
+    ) async throws -> (delivered: Int, disabled: [(subscription: String, reason: String)]) {
+        try await recordWebhookAttempts(on: connection, tries, now: now)
+        let delivered = tries.filter(\.result.delivered)
+        var deliveredCount = 0
+        if !delivered.isEmpty {
+            var subscriptions: Set<String> = []
+            for try await subscription in try await connection.query(
+                """
+                UPDATE webhook_deliveries SET status = 'delivered', tries = tries + 1, claimed_until = NULL
+                WHERE id = ANY(\(delivered.map(\.send.deliveryID))) AND claimed_until = \(claimedUntil)
+                RETURNING subscription_id
+                """, logger: logger
+            ).decode(String.self) {
+                deliveredCount += 1
+                subscriptions.insert(subscription)
+            }
+            // Only subscriptions that were failing are written.
+            try await connection.query(
+                """
+                UPDATE webhook_subscriptions SET failing_since = NULL
+                WHERE id = ANY(\(Array(subscriptions))) AND failing_since IS NOT NULL
+                """, logger: logger)
+        }
+        var disabled: [(String, String)] = []
+        for (send, result) in tries where !result.delivered {
+            if let reason = try await recordFailure(
+                on: connection, send, result: result, claimedUntil: claimedUntil, schedule: schedule, disableAfterSeconds: disableAfterSeconds, now: now)
+            {
+                disabled.append((send.subscriptionID, reason))
+            }
+        }
+        return (deliveredCount, disabled)
     }
 
     /// Inserts the tries' `webhook_attempts` rows: in one statement, and should the database refuse that, one row at a
@@ -301,16 +363,23 @@ extension PostgresStore {
     }
 
     private func recordFailure(
-        on connection: PostgresConnection, _ send: WebhookSend, result: WebhookTryResult, schedule: WebhookRetrySchedule, disableAfterSeconds: Double,
-        now: Date
+        on connection: PostgresConnection, _ send: WebhookSend, result: WebhookTryResult, claimedUntil: Date, schedule: WebhookRetrySchedule,
+        disableAfterSeconds: Double, now: Date
     ) async throws -> String? {
         let next = schedule.delay(afterFailedTries: send.tries + 1).map { now.addingTimeInterval($0) }
-        try await connection.query(
+        var stillClaimed = false
+        for try await _ in try await connection.query(
             """
-            UPDATE webhook_deliveries SET tries = tries + 1,
+            UPDATE webhook_deliveries SET tries = tries + 1, claimed_until = NULL,
                 status = CASE WHEN \(next == nil) THEN 'failed' ELSE 'pending' END, next_attempt_at = coalesce(\(next), next_attempt_at)
-            WHERE id = \(send.deliveryID)
+            WHERE id = \(send.deliveryID) AND claimed_until = \(claimedUntil)
+            RETURNING id
             """, logger: logger)
+        {
+            stillClaimed = true
+        }
+        // Claimed again by another sender after this claim's lease passed: that one's record counts.
+        guard stillClaimed else { return nil }
         var failingSince = now
         var alreadyDisabled = false
         for try await (since, disabledAt) in try await connection.query(

@@ -14,6 +14,13 @@ struct StorableTextTests {
         #expect(StorableText.decode(Array("plain".utf8)) == "plain")
     }
 
+    @Test func aPrintableExcerptKeepsTabsAndLinesAndReplacesEveryOtherControl() {
+        let bytes: [UInt8] = Array("ok".utf8) + [0x00, 0x1B] + Array("[31mred\tcol\r\nnext\rover".utf8) + [0x7F, 0xC2, 0x85, 0xFF] + Array("é".utf8)
+        #expect(StorableText.printable(bytes, maximumBytes: 100) == "ok\u{FFFD}\u{FFFD}[31mred\tcol\nnext\u{FFFD}over\u{FFFD}\u{FFFD}\u{FFFD}é")
+        #expect(StorableText.printable(Array("€€€".utf8), maximumBytes: 4) == "€")
+        #expect(StorableText.printable(Array("trailing\r".utf8), maximumBytes: 100) == "trailing\u{FFFD}")
+    }
+
     @Test func aLongTextIsCutAtACharacterBoundaryWithinTheLimit() {
         // "€" is three bytes: a cut at 4 bytes would fall inside the second.
         #expect(StorableText.sanitize("€€€", maximumBytes: 4) == "€")

@@ -23,7 +23,10 @@ struct LiveApp: Sendable {
     static let fastWorkers = WorkerSettings(heartbeatInterval: 0.3, hostLease: 3, stopGrace: 2, launchTimeout: 20, systemMetricsInterval: 0.3)
 
     /// Webhook retries every 0.2 s (ten tries), a 2 s timeout; disabled after a minute of failures.
-    static let fastWebhooks = WebhookSettings(schedule: WebhookRetrySchedule(delays: Array(repeating: 0.2, count: 9)), timeout: 2, disableAfter: 60)
+    /// The receivers of the tests listen on loopback, which webhooks may reach only when allowed.
+    static let loopback = [IPNetwork("127.0.0.0/8"), IPNetwork("::1")].compactMap { $0 }
+    static let fastWebhooks = WebhookSettings(
+        schedule: WebhookRetrySchedule(delays: Array(repeating: 0.2, count: 9)), timeout: 2, disableAfter: 60, allowedNetworks: loopback)
 
     /// A free TCP port on 127.0.0.1 (for restarts that must keep their port, so agents find the server again).
     static func freePort() throws -> Int { try TestPorts.block(count: 1) }

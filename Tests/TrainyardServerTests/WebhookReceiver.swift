@@ -31,6 +31,20 @@ final class WebhookReceiver: Sendable {
     /// The bytes every answer's body holds from now on (by default `answered <status>`).
     func answer(body bytes: [UInt8]) { answerBody.withLock { $0 = bytes } }
 
+    /// How the receiver answers besides its status and body.
+    enum Manner: Sendable {
+        case plain
+        /// With the status given and a `Location` header.
+        case redirect(status: Int, location: String)
+        /// The head at once, then the body one byte every `interval`, for two minutes.
+        case drip(interval: Duration)
+    }
+
+    private let manner = Mutex<Manner>(.plain)
+
+    /// How every answer is given from now on.
+    func answer(_ manner: Manner) { self.manner.withLock { $0 = manner } }
+
     /// Secrets (`whsec_…`) signatures are checked against; a request signed by any of them is valid.
     func trust(_ secret: String) { state.withLock { $0.secrets.append(secret) } }
 
@@ -58,14 +72,34 @@ final class WebhookReceiver: Sendable {
     static func run(port: Int = 0, _ body: @escaping @Sendable (WebhookReceiver, String) async throws -> Void) async throws {
         let receiver = WebhookReceiver()
         let router = Router()
-        router.post("hook") { request, _ -> Response in
+        // Every request is recorded, a GET too (a redirect followed as browsers do turns a POST into one).
+        let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             let bytes = try await request.body.collect(upTo: 1 << 20)
             func header(_ name: String) -> String { request.headers.first { $0.name.canonicalName == name }?.value ?? "" }
             let status = receiver.record(
                 id: header("webhook-id"), timestamp: header("webhook-timestamp"), signature: header("webhook-signature"), body: String(buffer: bytes))
             let answer = receiver.answerBody.withLock { $0 } ?? Array("answered \(status)".utf8)
-            return Response(status: .init(code: status), body: .init(byteBuffer: ByteBuffer(bytes: answer)))
+            switch receiver.manner.withLock({ $0 }) {
+            case .plain:
+                return Response(status: .init(code: status), body: .init(byteBuffer: ByteBuffer(bytes: answer)))
+            case .redirect(let redirectStatus, let location):
+                return Response(status: .init(code: redirectStatus), headers: [.location: location], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
+            case .drip(let interval):
+                return Response(
+                    status: .init(code: status),
+                    body: ResponseBody { writer in
+                        // Ends when the sender hangs up (the write fails) or after two minutes.
+                        let end = ContinuousClock.now + .seconds(120)
+                        while ContinuousClock.now < end {
+                            try await writer.write(ByteBuffer(string: "x"))
+                            try await Task.sleep(for: interval)
+                        }
+                        try await writer.finish(nil)
+                    })
+            }
         }
+        router.post("hook", use: handler)
+        router.get("hook", use: handler)
         let bound = Mutex<Int?>(nil)
         var logger = Logger(label: "trainyard.tests.receiver")
         logger.logLevel = .warning

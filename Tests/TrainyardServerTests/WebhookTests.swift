@@ -128,7 +128,8 @@ import Glibc
     }
 
     @Test func aSubscriptionThatKeepsFailingIsDisabledAndCanBeEnabledAgain() async throws {
-        let settings = WebhookSettings(schedule: WebhookRetrySchedule(delays: Array(repeating: 0.1, count: 50)), timeout: 2, disableAfter: 1)
+        let settings = WebhookSettings(
+            schedule: WebhookRetrySchedule(delays: Array(repeating: 0.1, count: 50)), timeout: 2, disableAfter: 1, allowedNetworks: LiveApp.loopback)
         try await WebhookReceiver.run { receiver, url in
           try await WebhookReceiver.run { watcher, watcherURL in
             try await LiveApp.run(webhooks: settings) { app in
@@ -189,7 +190,9 @@ import Glibc
             LiveApp.killWorkers(under: dataDir)
             try? FileManager.default.removeItem(atPath: (dataDir as NSString).deletingLastPathComponent)
         }
-        let environment = ["TRAINYARD_WEBHOOK_RETRY_SCHEDULE": Array(repeating: "0.3", count: 60).joined(separator: ",")]
+        let environment = [
+            "TRAINYARD_WEBHOOK_RETRY_SCHEDULE": Array(repeating: "0.3", count: 60).joined(separator: ","), "TRAINYARD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+        ]
         let receiverPort = try LiveApp.freePort()
         let url = "http://127.0.0.1:\(receiverPort)/hook"
         // given a job whose events could not be delivered (nothing listens) when the server is killed

@@ -38,6 +38,8 @@ if [[ ! -x $TOOL ]]; then
     (cd "$REPO_ROOT" && swift build -c release --product trainyard-bench-webhooks) >&2
     TOOL=$REPO_ROOT/.build/release/trainyard-bench-webhooks
 fi
+# The receivers listen on loopback, which webhooks reach only when the operator allows it.
+SERVER_ENV="TRAINYARD_WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8 ${SERVER_ENV:-}"
 start_server
 
 # Starts a receiver on a free port that exits after $1 requests (or at SIGTERM), writing its lines to $2; sets
