@@ -18,7 +18,10 @@ struct HostNetworks: Sendable {
         }
     }
 
-    /// Whether namespaces and bridges can be made here: root, iproute2, and a trial namespace that works.
+    /// Whether namespaces and bridges can be made here: root, iproute2, and a trial namespace that works. Tried once
+    /// per process: making a namespace can take seconds on a busy kernel, and every server start would pay it.
+    static let isAvailable: Bool = available()
+
     static func available() -> Bool {
         guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: ip) else { return false }
         let trial = "\(JobNetwork.namespacePrefix)probe-\(getpid())-\(UUID().uuidString.prefix(8))"

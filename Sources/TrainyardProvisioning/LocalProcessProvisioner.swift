@@ -52,8 +52,8 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         self.agentExecutable = agentExecutable
         self.agentEnvironment = agentEnvironment
         self.logger = logger
-        self.isolation = Self.probeIsolation()
-        self.networks = isolation == .mountNamespace && HostNetworks.available() ? HostNetworks(logger: logger) : nil
+        self.isolation = Self.isolationHere
+        self.networks = isolation == .mountNamespace && HostNetworks.isAvailable ? HostNetworks(logger: logger) : nil
         // The service's alone: each agent reaches its own directory by path, its command sees only its /opt/ml.
         try? FileManager.default.createDirectory(atPath: workersDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         chmod(workersDirectory, 0o700)
@@ -104,6 +104,9 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         return executable.deletingLastPathComponent().appendingPathComponent("trainyard-agent").path
     }
+
+    /// What this machine allows, tried once per process.
+    static let isolationHere: Isolation = probeIsolation()
 
     static func probeIsolation() -> Isolation {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return .none }

@@ -59,9 +59,12 @@ extension APIImplementation {
 }
 
 /// The rule for project names: lowercase letters and digits, single hyphens between them, 1 to 63 characters.
+/// Matched as a whole (`\A…\z`): with `^…$`, ICU's `$` also matches before a final newline, and `"team\n"` passed.
 enum ProjectName {
+    static let pattern = FullMatchPattern("[a-z0-9](-?[a-z0-9]){0,62}")
+
     static func violations(_ name: String) -> [FieldViolation] {
-        let valid = name.range(of: "^[a-z0-9](-?[a-z0-9]){0,62}$", options: .regularExpression) != nil
+        let valid = pattern?.matches(name) ?? false
         return valid ? [] : [
             FieldViolation(
                 field: "name", rule: "pattern",

@@ -18,7 +18,7 @@ struct AgentRoutes: Sendable {
     func register(on router: Router<BasicRequestContext>) {
         router.get("v1/agent/assignment") { request, _ in try await assignment(request) }
         router.post("v1/agent/heartbeat") { request, context in try await heartbeat(request, context: context) }
-        router.post("v1/agent/logs") { request, _ in try await logs(request) }
+        router.post("v1/agent/logs") { request, context in try await logs(request, context: context) }
     }
 
     func authenticate(_ request: Request) async throws -> HostRecord {
@@ -69,8 +69,9 @@ struct AgentRoutes: Sendable {
     }
 
     /// A batch of the host's log records (``LogRecord``'s wire form); answers what was stored. Metric points are
-    /// extracted here, with the job's `metric_definitions`, and stored with the lines.
-    func logs(_ request: Request) async throws -> Response {
+    /// extracted here, with the job's `metric_definitions` under a time budget off the request threads
+    /// (``MetricExtractors``), and stored with the lines.
+    func logs(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let host = try await authenticate(request)
         // An agent ships every line before its final report: lines under an ended host's token are someone else's.
         guard !host.phase.isFinal else {
@@ -84,15 +85,7 @@ struct AgentRoutes: Sendable {
         } catch {
             throw APIError.badRequest(detail: "the log batch is malformed: \(error)")
         }
-        let extractor = try await extractors.extractor(jobID: host.jobID, store: store)
-        var points: [MetricPointInput] = []
-        if !extractor.isEmpty {
-            for record in records {
-                for (name, value) in extractor.values(in: record.message) {
-                    points.append(MetricPointInput(name: name, timeMicros: record.timeMicros, value: value))
-                }
-            }
-        }
+        let points = try await extractors.points(for: records, host: host, store: store, logger: context.logger)
         return try Self.json(try await store.ingestLogs(host: host, records: records, points: points))
     }
 
