@@ -58,18 +58,22 @@ struct HostNetworks: Sendable {
     }
 
     /// Removes an attempt's bridge, then its namespaces (their veth pairs go with them); what is already gone is no
-    /// error.
-    func remove(_ network: JobNetwork) {
-        let namespaces = existingNamespaces()
-        if (try? Self.run(["link", "show", network.bridge])) != nil {
-            do { try Self.run(["link", "del", network.bridge]) } catch {
-                logger.warning("could not remove a job's bridge", metadata: ["bridge": "\(network.bridge)", "error": "\(error)"])
-            }
-        }
-        for namespace in namespaces where JobNetwork.attemptID(ofNamespace: namespace, instance: network.instance) == network.attemptID {
-            do { try Self.run(["netns", "del", namespace]) } catch {
-                logger.warning("could not remove a job's network namespace", metadata: ["namespace": "\(namespace)", "error": "\(error)"])
-            }
+    /// error. The namespaces are the network's hosts', or, for a network known only by its attempt (after a restart),
+    /// those of `listed` (``existingNamespaces()``) that are its.
+    func remove(_ network: JobNetwork, among listed: [String] = []) {
+        let namespaces = network.hostNames.isEmpty
+            ? listed.filter { JobNetwork.attemptID(ofNamespace: $0, instance: network.instance) == network.attemptID }
+            : (1...network.hostNames.count).map(network.namespace(ordinal:))
+        delete(["link", "del", network.bridge], what: "bridge")
+        for namespace in namespaces { delete(["netns", "del", namespace], what: "network namespace") }
+    }
+
+    /// Runs a deletion; a thing already gone is no error, any other failure is logged.
+    private func delete(_ arguments: [String], what: String) {
+        do { try Self.run(arguments) } catch HostNetworkError.ip(_, let message)
+            where message.contains("Cannot find device") || message.contains("No such file") {
+        } catch {
+            logger.warning("could not remove a job's \(what)", metadata: ["name": "\(arguments.last ?? "")", "error": "\(error)"])
         }
     }
 

@@ -150,8 +150,8 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
             let directory = "\(workersDirectory)/\(host.id)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let hostsFile = "\(directory)/.etc-hosts"
-            let aliases = request.hosts.map { "127.0.0.1\t\($0.name)" }.joined(separator: "\n")
-            let hosts = network?.hostsFile(ordinal: index + 1) ?? "127.0.0.1\tlocalhost \(host.name)\n::1\tlocalhost\n\(aliases)\n"
+            let hosts = network?.hostsFile(ordinal: index + 1)
+                ?? "127.0.0.1\tlocalhost \(host.name)\n::1\tlocalhost\n" + request.hosts.map { "127.0.0.1\t\($0.name)\n" }.joined()
             try hosts.write(toFile: hostsFile, atomically: true, encoding: .utf8)
 
             // Foundation starts every child as the leader of a new process group: a Ctrl-C of the server does not
@@ -220,11 +220,12 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
     public func reconcile(live: @Sendable (Set<Int64>) async throws -> Set<Int64>) async throws -> ReconcileReport {
         guard let networks else { return ReconcileReport() }
         let tag = instanceTag
-        let attempts = Set(try await networks.onQueue { networks.existingNamespaces() }.compactMap { JobNetwork.attemptID(ofNamespace: $0, instance: tag) })
+        let namespaces = try await networks.onQueue { networks.existingNamespaces() }
+        let attempts = Set(namespaces.compactMap { JobNetwork.attemptID(ofNamespace: $0, instance: tag) })
         guard !attempts.isEmpty else { return ReconcileReport() }
         let ended = attempts.subtracting(try await live(attempts))
         try await networks.onQueue {
-            for attemptID in ended { networks.remove(JobNetwork(instance: tag, attemptID: attemptID, hostNames: [])) }
+            for attemptID in ended { networks.remove(JobNetwork(instance: tag, attemptID: attemptID, hostNames: []), among: namespaces) }
         }
         if !ended.isEmpty { logger.debug("removed the networks of ended attempts", metadata: ["attempts": "\(ended.sorted())"]) }
         return ReconcileReport()

@@ -20,9 +20,8 @@ enum ShortCommand {
         var stdinPipe: [Int32] = [-1, -1]
         var stdoutPipe: [Int32] = [-1, -1]
         var stderrPipe: [Int32] = [-1, -1]
-        for index in 0..<3 {
-            let made = index == 0 ? trainyard_pipe_cloexec(&stdinPipe) : index == 1 ? trainyard_pipe_cloexec(&stdoutPipe) : trainyard_pipe_cloexec(&stderrPipe)
-            guard made == 0 else { throw ShortCommandError.spawn(executable, errno) }
+        guard trainyard_pipe_cloexec(&stdinPipe) == 0, trainyard_pipe_cloexec(&stdoutPipe) == 0, trainyard_pipe_cloexec(&stderrPipe) == 0 else {
+            throw ShortCommandError.spawn(executable, errno)
         }
         defer { for fd in stdinPipe + stdoutPipe + stderrPipe where fd >= 0 { close(fd) } }
         var actions = posix_spawn_file_actions_t()
@@ -36,10 +35,8 @@ enum ShortCommand {
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
         guard spawned == 0 else { throw ShortCommandError.spawn(executable, spawned) }
-        for index in [0, 1] {
-            close(index == 0 ? stdinPipe[0] : stdoutPipe[1])
-        }
-        close(stderrPipe[1])
+        // The child's ends are the child's now.
+        for fd in [stdinPipe[0], stdoutPipe[1], stderrPipe[1]] { close(fd) }
         (stdinPipe[0], stdoutPipe[1], stderrPipe[1]) = (-1, -1, -1)
         if let input {
             let bytes = Array(input.utf8)

@@ -30,12 +30,16 @@ struct AgentRoutes: Sendable {
         return host
     }
 
-    func assignment(_ request: Request) async throws -> Response {
+    /// The token's host, which must not have ended: a token ends with its host (only its heartbeat still answers, so
+    /// that its agent learns to stop), and what it would do (`action`) is not for whoever holds it later.
+    func authenticateLiveHost(_ request: Request, action: String) async throws -> HostRecord {
         let host = try await authenticate(request)
-        // A token ends with its host: what it fetched (the spec, the store's settings) is not for whoever holds it later.
-        guard !host.phase.isFinal else {
-            throw APIError.forbidden(detail: "host \(host.name) (\(host.id)) has ended; its token no longer fetches an assignment")
-        }
+        guard !host.phase.isFinal else { throw APIError.forbidden(detail: "host \(host.name) (\(host.id)) has ended; its token no longer \(action)") }
+        return host
+    }
+
+    func assignment(_ request: Request) async throws -> Response {
+        let host = try await authenticateLiveHost(request, action: "fetches an assignment")
         guard let assignment = try await store.assignment(for: host) else { throw APIError.notFound(detail: "the host's job no longer exists") }
         let job = assignment.job
         let shape = catalog.shape(named: job.spec.instanceType)
@@ -72,11 +76,8 @@ struct AgentRoutes: Sendable {
     /// extracted here, with the job's `metric_definitions` under a time budget off the request threads
     /// (``MetricExtractors``), and stored with the lines.
     func logs(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let host = try await authenticate(request)
         // An agent ships every line before its final report: lines under an ended host's token are someone else's.
-        guard !host.phase.isFinal else {
-            throw APIError.forbidden(detail: "host \(host.name) (\(host.id)) has ended; its token no longer adds log lines")
-        }
+        let host = try await authenticateLiveHost(request, action: "adds log lines")
         let body = try await request.body.collect(upTo: Self.maximumLogBatchBytes)
         let records: [LogRecord]
         do {

@@ -30,23 +30,19 @@ public struct JobNetwork: Sendable, Equatable {
 
     /// Five base-36 characters naming a service by something stable and its own (its workers directory).
     public static func instanceTag(for key: String) -> String {
-        let digits = String(fnv1a(key) % 60_466_176, radix: 36)  // 36^5
+        let digits = String(StableHash.value(key) % 60_466_176, radix: 36)  // 36^5
         return String(repeating: "0", count: 5 - digits.count) + digits
     }
 
-    static func fnv1a(_ text: String) -> UInt64 { StableHash.value(text) }
-
     /// `tb<8 hex digits>`: interface names have at most 15 characters, too few for the instance and attempt in full,
     /// so they are hashed; the namespaces carry them in full.
-    public var bridge: String { "tb" + Self.hex8(fnv1a("\(instance)/\(attemptID)")) }
+    public var bridge: String { "tb" + Self.hex8(StableHash.value("\(instance)/\(attemptID)")) }
 
     /// `trainyard-<instance>-<attempt id>-<ordinal>`.
     public func namespace(ordinal: Int) -> String { "\(Self.namespacePrefix)\(instance)-\(attemptID)-\(ordinal)" }
 
     /// The host-side end of host `ordinal`'s veth pair, on the bridge: `tv<8 hex digits>`.
-    public func bridgePort(ordinal: Int) -> String { "tv" + Self.hex8(fnv1a("\(instance)/\(attemptID)/\(ordinal)")) }
-
-    func fnv1a(_ text: String) -> UInt64 { Self.fnv1a(text) }
+    public func bridgePort(ordinal: Int) -> String { "tv" + Self.hex8(StableHash.value("\(instance)/\(attemptID)/\(ordinal)")) }
 
     static func hex8(_ value: UInt64) -> String {
         let digits = String(value & 0xFFFF_FFFF, radix: 16)
