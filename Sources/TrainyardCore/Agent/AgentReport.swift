@@ -25,12 +25,15 @@ public struct AgentReport: Codable, Sendable, Equatable {
     public var interrupted: Bool?
     /// When the host's last checkpoint sync completed (its manifest written).
     public var checkpointSyncedAt: Date?
+    /// The log lines the host's spool dropped so far, once it dropped any (totals; the server notes what is new).
+    public var logDrops: LogSpoolDrops?
 
     public init(
         phase: HostPhase, exitCode: Int32? = nil, signal: Int32? = nil, failureReason: String? = nil, stopped: Bool = false,
         modelArchive: String? = nil, outputArchive: String? = nil, samples: [SystemSample]? = nil, interrupted: Bool? = nil,
-        checkpointSyncedAt: Date? = nil
+        checkpointSyncedAt: Date? = nil, logDrops: LogSpoolDrops? = nil
     ) {
+        self.logDrops = logDrops
         self.interrupted = interrupted
         self.checkpointSyncedAt = checkpointSyncedAt
         self.samples = samples
@@ -46,6 +49,7 @@ public struct AgentReport: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case phase, signal, stopped, samples, interrupted
         case checkpointSyncedAt = "checkpoint_synced_at"
+        case logDrops = "log_drops"
         case exitCode = "exit_code"
         case failureReason = "failure_reason"
         case modelArchive = "model_archive"
