@@ -40,6 +40,12 @@ public struct Agent: Sendable {
             await heartbeatLoop(state: state, interval: worker.heartbeatIntervalSeconds, outageGrace: worker.stopGraceSeconds, logger: logger)
         }
         defer { heartbeats.cancel() }
+        // The job's volume and the reserve of the service's disk, watched from staging to the command's end.
+        let disk = DiskGuard(directory: configuration.directory, volumeGiB: assignment.volumeSizeGiB, reserveBytes: assignment.diskReserveBytes ?? 0)
+        let diskWatch = Task {
+            await disk.run(logger: logger) { failure in state.failDisk(failure, grace: min(worker.stopGraceSeconds, 10), logger: logger) }
+        }
+        defer { diskWatch.cancel() }
         // SIGTERM from the host's provider is a reclaim notice (a spot interruption, a Slurm preemption): the command
         // gets SIGTERM and most of the notice period, the checkpoints are synced, and the host reports the
         // interruption so that the job resumes elsewhere.
@@ -67,7 +73,7 @@ public struct Agent: Sendable {
             }
             state.set(phase: .downloading)
             _ = try await connection.heartbeat(AgentReport(phase: .downloading))
-            let staging = Staging(location: location, layout: layout, logger: logger)
+            let staging = Staging(location: location, layout: layout, disk: disk, diskFailure: { state.diskFailure }, logger: logger)
             try await staging.stageCode(worker)
             try await staging.stageInputs(worker)
             if let checkpoints {
@@ -80,7 +86,7 @@ public struct Agent: Sendable {
             try identity.handOver(try Self.commandDirectories(worker, layout: layout, identity: identity))
             report = try await train(
                 worker, layout: layout, state: state, checkpoints: checkpoints, metricsInterval: assignment.systemMetricsIntervalSeconds ?? 0,
-                logger: logger)
+                disk: disk, spoolCapBytes: assignment.logSpoolLimitBytes ?? LogSpool.defaultCapBytes, logger: logger)
         } catch AgentError.rejected(let status, let body) {
             throw AgentError.rejected(status: status, body: body)
         } catch let error as AgentError where error.isServerUnreachable {
@@ -98,6 +104,7 @@ public struct Agent: Sendable {
             let error = AgentError.serverUnreachable(seconds: connection.outage.limitSeconds, lastError: "no call has succeeded since")
             throw abandon(error, logger: logger)
         }
+        diskWatch.cancel()
         state.set(phase: .uploading)
         // The final checkpoint sync, whatever ended the command: a resumed attempt starts from here.
         if let checkpoints {
@@ -108,7 +115,7 @@ public struct Agent: Sendable {
             }
             report.checkpointSyncedAt = await checkpoints.lastCompletedAt
         }
-        report = try await upload(worker, layout: layout, location: location, report: report, logger: logger)
+        report = try await upload(worker, layout: layout, location: location, report: report, disk: disk, logger: logger)
         report.phase = .exited
         if state.isInterrupted { report.interrupted = true }
         state.set(phase: .exited)
@@ -116,6 +123,7 @@ public struct Agent: Sendable {
         // The samples no heartbeat carried yet go with the final report.
         let samples = state.pendingSamples
         report.samples = samples.isEmpty ? nil : samples
+        report.logDrops = state.logDrops
         do {
             _ = try await connection.heartbeat(report)
         } catch let error as AgentError where error.isServerUnreachable {
@@ -125,7 +133,8 @@ public struct Agent: Sendable {
     }
 
     private func train(
-        _ worker: WorkerAssignment, layout: WorkerLayout, state: HeartbeatState, checkpoints: CheckpointSync?, metricsInterval: Double, logger: Logger
+        _ worker: WorkerAssignment, layout: WorkerLayout, state: HeartbeatState, checkpoints: CheckpointSync?, metricsInterval: Double,
+        disk: DiskGuard, spoolCapBytes: Int64, logger: Logger
     ) async throws -> AgentReport {
         let argv = identity.argv(try SageMakerContract.command(worker, layout: layout))
         let environment = identity.environment(
@@ -133,8 +142,10 @@ public struct Agent: Sendable {
         let workingDirectory = FileManager.default.fileExists(atPath: layout.code) ? layout.code : layout.root
         state.set(phase: .training)
         _ = try await connection.heartbeat(AgentReport(phase: .training))
+        if let failure = state.diskFailure { return AgentReport(phase: .uploading, exitCode: 1, failureReason: failure.description) }
         if state.stopGrace != nil { return AgentReport(phase: .uploading, exitCode: nil, stopped: true) }
-        let spool = try LogSpool(path: configuration.directory + "/logs/output.log", streams: 2)
+        let spool = try LogSpool(path: configuration.directory + "/logs/output.log", streams: 2, capBytes: spoolCapBytes, logger: logger)
+        state.setSpool(spool)
         let shipper = Task { try await LogShipper(spool: spool, connection: connection).run() }
         let runner: CommandRunner
         do {
@@ -175,13 +186,25 @@ public struct Agent: Sendable {
         } catch {
             logger.error("shipping the log failed", metadata: ["error": "\(error)"])
         }
+        // The disk guard stopped it (or, where it watches, the command wrote past its volume before it could): a
+        // failure, whatever the command made of its SIGTERM.
+        if let failure = state.diskFailure ?? disk.exceededVolume() {
+            let code = exit.exitCode.map { $0 == 0 ? 1 : $0 } ?? (exit.signal == nil ? 1 : nil)
+            return AgentReport(phase: .uploading, exitCode: code, signal: exit.signal, failureReason: failure.description)
+        }
         let failed = exit.signal != nil || (exit.exitCode ?? 0) != 0
         var reason: String?
         if failed && !exit.stopped {
             // Whatever bytes the command wrote (NULs, invalid UTF-8): the reason is the user's, made storable.
             let failureFile = CommandIdentity.readRegularFile(layout.failureFile).map { StorableText.decode($0) }
-            reason = SageMakerContract.failureReason(
-                failureFile: failureFile, exitCode: exit.exitCode, signal: exit.signal, stderrTail: runner.lastStderrLines)
+            let stderrTail = runner.lastStderrLines
+            reason = SageMakerContract.failureReason(failureFile: failureFile, exitCode: exit.exitCode, signal: exit.signal, stderrTail: stderrTail)
+            // A command that failed on a full volume is told so first, its own words after.
+            if let volumeGiB = disk.volumeGiB, let own = reason,
+                disk.volumeIsFull() || DiskGuard.mentionsNoSpace((failureFile ?? "") + "\n" + stderrTail.joined(separator: "\n"))
+            {
+                reason = StorableText.sanitize(WorkerDiskFailure.commandFilledVolume(volumeGiB: volumeGiB, commandReason: own).description)
+            }
         }
         logger.info("command ended", metadata: ["exit_code": "\(exit.exitCode.map(String.init) ?? "-")", "signal": "\(exit.signal.map(String.init) ?? "-")"])
         return AgentReport(phase: .uploading, exitCode: exit.exitCode, signal: exit.signal, failureReason: reason, stopped: exit.stopped)
@@ -204,15 +227,17 @@ public struct Agent: Sendable {
     }
 
     /// Archives `model/` and `output/data/` and uploads them under the attempt's output prefix.
-    private func upload(_ worker: WorkerAssignment, layout: WorkerLayout, location: ObjectLocation, report: AgentReport, logger: Logger) async throws
-        -> AgentReport
-    {
+    private func upload(
+        _ worker: WorkerAssignment, layout: WorkerLayout, location: ObjectLocation, report: AgentReport, disk: DiskGuard, logger: Logger
+    ) async throws -> AgentReport {
         var report = report
         _ = try? await connection.heartbeat(AgentReport(phase: .uploading))
         let prefix = worker.outputPrefix.hasSuffix("/") ? String(worker.outputPrefix.dropLast()) : worker.outputPrefix
+        var archiving = "model/"
         do {
             let modelArchive = configuration.directory + "/model.tar.gz"
             try TarArchive.create(modelArchive, from: layout.model)
+            archiving = "output/data/"
             try await location.upload(file: modelArchive, to: "\(prefix)/\(worker.hostName)/model.tar.gz")
             report.modelArchive = "\(prefix)/\(worker.hostName)/model.tar.gz"
             let outputArchive = configuration.directory + "/output.tar.gz"
@@ -225,7 +250,11 @@ public struct Agent: Sendable {
             logger.error("uploading outputs failed", metadata: ["error": "\(error)"])
             if report.failureReason == nil, !report.stopped {
                 report.exitCode = report.exitCode == 0 || report.exitCode == nil ? 1 : report.exitCode
-                report.failureReason = "InternalServerError: uploading the outputs of \(worker.hostName) failed: \(error)"
+                if let volumeGiB = disk.volumeGiB, disk.volumeIsFull() || DiskGuard.mentionsNoSpace("\(error)") {
+                    report.failureReason = WorkerDiskFailure.archiveFilledVolume(volumeGiB: volumeGiB, directory: archiving).description
+                } else {
+                    report.failureReason = "InternalServerError: uploading the outputs of \(worker.hostName) failed: \(error)"
+                }
             }
         }
         return report
@@ -255,7 +284,7 @@ public struct Agent: Sendable {
                 let directive = try await connection.heartbeat(
                     AgentReport(
                         phase: state.phase, samples: samples.isEmpty ? nil : samples, interrupted: state.isInterrupted ? true : nil,
-                        checkpointSyncedAt: state.checkpointSyncedAt))
+                        checkpointSyncedAt: state.checkpointSyncedAt, logDrops: state.logDrops))
                 state.acknowledge(samples: samples.count)
                 if directive.action == .stop { state.requestStop(grace: directive.graceSeconds, logger: logger) }
             } catch {
@@ -305,6 +334,8 @@ public struct Agent: Sendable {
 final class HeartbeatState: Sendable {
     private let state: Mutex<(phase: HostPhase, runner: CommandRunner?, stopGrace: Double?)>
     private let reclaim = Mutex<(interrupted: Bool, checkpointSyncedAt: Date?)>((false, nil))
+    /// What the disk guard found, once it found something, and the command's log spool once there is one.
+    private let disk = Mutex<(failure: WorkerDiskFailure?, spool: LogSpool?)>((nil, nil))
     /// System-metric samples not yet acknowledged by a heartbeat; bounded, the oldest dropped first.
     private let samples = Mutex<[SystemSample]>([])
     static let maximumPendingSamples = 1000
@@ -328,6 +359,24 @@ final class HeartbeatState: Sendable {
     }
 
     var phase: HostPhase { state.withLock { $0.phase } }
+
+    /// Why the host's disk ended the job, once it did.
+    var diskFailure: WorkerDiskFailure? { disk.withLock { $0.failure } }
+
+    /// The log lines the spool dropped, as reports carry them.
+    var logDrops: LogSpoolDrops? { disk.withLock { $0.spool }?.reportedDrops }
+
+    func setSpool(_ spool: LogSpool) { disk.withLock { $0.spool = spool } }
+
+    /// The disk guard found the volume or the reserve exhausted: the job fails with `failure`, its command is stopped.
+    func failDisk(_ failure: WorkerDiskFailure, grace: Double, logger: Logger) {
+        let first = disk.withLock { state in
+            defer { if state.failure == nil { state.failure = failure } }
+            return state.failure == nil
+        }
+        guard first else { return }
+        requestStop(grace: grace, reason: "the host's disk is full; stopping the command", logger: logger)
+    }
     var stopGrace: Double? { state.withLock { $0.stopGrace } }
 
     func set(phase: HostPhase) { state.withLock { $0.phase = phase } }

@@ -1,4 +1,5 @@
 import Foundation
+import TrainyardCore
 
 /// What the provisioner tells an agent through its environment.
 public struct AgentConfiguration: Sendable {
@@ -40,6 +41,8 @@ public enum AgentError: Error, CustomStringConvertible {
     case archive(String)
     case logSpool(String)
     case checkpoint(String)
+    /// The job's volume, or the disk under it, is full.
+    case disk(WorkerDiskFailure)
 
     var isServerUnreachable: Bool {
         if case .serverUnreachable = self { return true }
@@ -55,6 +58,7 @@ public enum AgentError: Error, CustomStringConvertible {
         case .staging(let channel, let reason): "ClientError: could not stage input channel \(channel): \(reason)"
         case .archive(let reason): "InternalServerError: could not archive outputs: \(reason)"
         case .checkpoint(let reason): "InternalServerError: checkpoint sync failed: \(reason)"
+        case .disk(let failure): failure.description
         }
     }
 }

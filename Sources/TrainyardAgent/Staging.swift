@@ -3,10 +3,15 @@ import Logging
 import TrainyardCore
 import TrainyardObjectStore
 
-/// Copies input channels and code from the object store into the `/opt/ml` tree, several objects at a time.
+/// Copies input channels and code from the object store into the `/opt/ml` tree, several objects at a time. A channel
+/// that does not fit on the job's volume fails the job saying so (``WorkerDiskFailure/stagingFilledVolume(volumeGiB:channel:)``),
+/// and staging stops at once when the disk guard found the disk full.
 struct Staging: Sendable {
     let location: ObjectLocation
     let layout: WorkerLayout
+    let disk: DiskGuard
+    /// What the disk guard found, if anything.
+    let diskFailure: @Sendable () -> WorkerDiskFailure?
     let logger: Logger
     static let concurrency = 8
 
@@ -21,9 +26,12 @@ struct Staging: Sendable {
                     objects = objects.filter { mine.contains($0.uri) }
                 }
                 try await download(objects, into: layout.channel(name))
+                try checkRoom(channel: name)
                 logger.info("staged input channel", metadata: ["channel": "\(name)", "objects": "\(objects.count)"])
+            } catch AgentError.disk(let failure) {
+                throw AgentError.disk(failure)
             } catch {
-                throw AgentError.staging(channel: name, reason: "\(error)")
+                throw stagingError(channel: name, error)
             }
         }
     }
@@ -40,8 +48,11 @@ struct Staging: Sendable {
             } else {
                 try await download(try await location.listTree(uri), into: layout.code)
             }
+            try checkRoom(channel: "code")
+        } catch AgentError.disk(let failure) {
+            throw AgentError.disk(failure)
         } catch {
-            throw AgentError.staging(channel: "code", reason: "\(error)")
+            throw stagingError(channel: "code", error)
         }
         // The toolkit runs a non-Python entry point directly: it must be executable, whatever the archive kept.
         if let entryPoint = assignment.spec.entryPoint, !entryPoint.hasSuffix(".py") {
@@ -58,6 +69,7 @@ struct Staging: Sendable {
                     try await group.next()
                     running -= 1
                 }
+                if let failure = diskFailure() { throw AgentError.disk(failure) }
                 guard let target = RelativePath.join(directory, object.relativePath) else {
                     throw AgentError.staging(
                         channel: (directory as NSString).lastPathComponent,
@@ -70,5 +82,22 @@ struct Staging: Sendable {
             try await group.waitForAll()
         }
     }
-}
 
+    /// A channel's failure: the volume's being full, when it is (ENOSPC inside a volume of its own, or a directory past
+    /// the volume size where the guard watches), else what went wrong.
+    private func stagingError(channel: String, _ error: any Error) -> AgentError {
+        if let volumeGiB = disk.volumeGiB, DiskGuard.mentionsNoSpace("\(error)") || disk.volumeIsFull() {
+            return .disk(.stagingFilledVolume(volumeGiB: volumeGiB, channel: channel))
+        }
+        return .staging(channel: channel, reason: "\(error)")
+    }
+
+    /// Fails a channel that fit on the disk but not in the volume size (where no volume of its own bounds the worker),
+    /// or when the disk guard found the disk full meanwhile.
+    private func checkRoom(channel: String) throws {
+        if let failure = diskFailure() { throw AgentError.disk(failure) }
+        if let volumeGiB = disk.volumeGiB, disk.volumeIsFull() {
+            throw AgentError.disk(.stagingFilledVolume(volumeGiB: volumeGiB, channel: channel))
+        }
+    }
+}

@@ -12,6 +12,11 @@ import Glibc
 /// server restart leaves it running). Where the OS allows (root, or unprivileged user namespaces and an existing `/opt/ml`),
 /// each agent runs in its own mount namespace in which `/opt/ml` is its directory and `/etc/hosts` resolves
 /// `algo-1 … algo-N` to this machine; elsewhere the tree lives in the worker directory and the `SM_*` variables say so.
+///
+/// Disks are bounded: as root, each host's directory is a volume of the job's `volume_size` of its own
+/// (``WorkerVolumes``); elsewhere its agent watches the directory's size. No host starts while the data disk is down to
+/// the reserve kept for PostgreSQL, and a directory is removed once its agent has uploaded the outputs and ended
+/// (``WorkerDirectories``).
 public struct LocalProcessProvisioner: WorkerPoolProvisioner {
     public let name = "local"
     /// `<data dir>/workers`.
@@ -32,6 +37,14 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
     let exits = AgentExits()
     /// Agents this server started and that still run, by attempt, for the attempts with networks of their own.
     let runningAgents = RunningAgents()
+    /// Each host's directory a volume of its own (as root, where loop devices work); nil: the agents watch their size.
+    let volumes: WorkerVolumes?
+    /// The hosts' directories: marked at launch, removed at the end.
+    let directories: WorkerDirectories
+    /// GiB a host gets when its job has no `volume_size`.
+    let defaultVolumeGiB: Int
+    /// Bytes kept free on the workers directory's disk (where PostgreSQL's lives too): no host starts below it.
+    let diskReserveBytes: Int64
 
     /// How workers get their `/opt/ml`.
     enum Isolation: Sendable {
@@ -45,7 +58,7 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
 
     public init(
         workersDirectory: String, agentExecutable: String, agentEnvironment: [String: String] = [:],
-        commandUIDs: ClosedRange<UInt32> = 3_000_000...3_999_999, logger: Logger
+        commandUIDs: ClosedRange<UInt32> = 3_000_000...3_999_999, disks: DiskSettings = DiskSettings(), logger: Logger
     ) {
         self.workersDirectory = workersDirectory
         self.commandUIDs = commandUIDs
@@ -54,6 +67,11 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         self.logger = logger
         self.isolation = Self.isolationHere
         self.networks = isolation == .mountNamespace && HostNetworks.isAvailable ? HostNetworks(logger: logger) : nil
+        self.volumes = disks.volumes == .auto && isolation == .mountNamespace && WorkerVolumes.isAvailable
+            ? WorkerVolumes(logger: logger, agentHeadroomBytes: disks.agentHeadroomBytes) : nil
+        self.directories = WorkerDirectories(root: workersDirectory, keepHours: disks.keepDirectoriesHours, logger: logger)
+        self.defaultVolumeGiB = disks.defaultVolumeGiB
+        self.diskReserveBytes = disks.reserveBytes
         // The service's alone: each agent reaches its own directory by path, its command sees only its /opt/ml.
         try? FileManager.default.createDirectory(atPath: workersDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         chmod(workersDirectory, 0o700)
@@ -62,7 +80,44 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         }
         logger.info(
             "local provisioner ready",
-            metadata: ["isolation": "\(isolation)", "agent": "\(agentExecutable)", "job_networks": "\(networks == nil ? "off: the machine's network" : "on")"])
+            metadata: [
+                "isolation": "\(isolation)", "agent": "\(agentExecutable)",
+                "job_networks": "\(networks == nil ? "off: the machine's network" : "on")",
+                "worker_volumes": "\(volumes == nil ? "off: agents watch their directories" : "on: a loop-mounted ext4 volume per host")",
+            ])
+    }
+
+    /// What bounds the local workers' disks.
+    public struct DiskSettings: Sendable {
+        /// `auto`: a volume per host where possible; `watch`: the agents watch their directories.
+        public var volumes: WorkerVolumeMode
+        /// GiB a host gets when its job has no `volume_size`.
+        public var defaultVolumeGiB: Int
+        /// Bytes kept free on the data disk.
+        public var reserveBytes: Int64
+        /// Hours a directory is kept after its agent ended.
+        public var keepDirectoriesHours: Double
+        /// Bytes of each volume kept for the agent (its log spool, the output archives).
+        public var agentHeadroomBytes: Int64
+
+        public init(
+            volumes: WorkerVolumeMode = .auto, defaultVolumeGiB: Int = 30, reserveBytes: Int64 = 0, keepDirectoriesHours: Double = 0,
+            agentHeadroomBytes: Int64 = 320 << 20
+        ) {
+            self.volumes = volumes
+            self.defaultVolumeGiB = defaultVolumeGiB
+            self.reserveBytes = reserveBytes
+            self.keepDirectoriesHours = keepDirectoriesHours
+            self.agentHeadroomBytes = agentHeadroomBytes
+        }
+    }
+
+    /// Unmounts every host's volume under `workersDirectory` and removes the hosts' directories, for a data directory no
+    /// service uses any more (a test's, once its agents were killed).
+    public static func releaseWorkerDirectories(under workersDirectory: String) {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: workersDirectory)) ?? [] {
+            WorkerVolumes.release("\(workersDirectory)/\(entry)", logger: nil)
+        }
     }
 
     /// The variables of the server's environment an agent keeps; everything else it gets is set here.
@@ -79,13 +134,17 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         return commandUIDs.lowerBound + UInt32((UInt64(bitPattern: attemptID) &+ offset) % count)
     }
 
+    /// Whether each host's directory is a volume of its own (else its agent watches its size).
+    public var hasWorkerVolumes: Bool { volumes != nil }
+
     /// Whether commands run as their attempt's own uid (the service runs as root with mount namespaces).
     public var runsCommandsAsOwnUsers: Bool { isolation == .mountNamespace }
 
     /// A command of its own user keeps its checkpoints in `/opt/ml` (its private `/tmp` is its alone, unseen by the agent
     /// that syncs them).
     public var capabilities: ProvisionerCapabilities {
-        ProvisionerCapabilities(name: name, commandWritableRoots: runsCommandsAsOwnUsers ? [WorkerLayout.sageMakerRoot] : nil)
+        ProvisionerCapabilities(
+            name: name, features: [.volumeSizes], commandWritableRoots: runsCommandsAsOwnUsers ? [WorkerLayout.sageMakerRoot] : nil)
     }
 
     /// What keeps `path` from being started as the agent, if anything.
@@ -131,6 +190,10 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
 
     public func launch(_ request: PoolLaunchRequest) async throws -> [String: String] {
         if let problem = Self.agentProblem(agentExecutable) { throw problem }
+        if diskReserveBytes > 0, let free = WorkerVolumes.available(workersDirectory), free < diskReserveBytes {
+            throw LocalProvisionerError.diskReserve(directory: workersDirectory, freeBytes: free, reserveBytes: diskReserveBytes)
+        }
+        try await prepareDirectories(request)
         let network = JobNetwork(instance: instanceTag, attemptID: request.attemptID, hostNames: request.hosts.map(\.name))
         if let networks { try await networks.onQueue { try networks.create(network) } }
         do {
@@ -138,6 +201,36 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         } catch {
             if let networks { HostNetworks.queue.async { networks.remove(network) } }
             throw error
+        }
+    }
+
+    /// Makes each host's directory, marked with its attempt, and as root its volume (off the concurrency pool). A volume
+    /// that cannot be made leaves the host to its agent's watch, said in the log.
+    private func prepareDirectories(_ request: PoolLaunchRequest) async throws {
+        let (volumes, directories, logger) = (self.volumes, self.directories, self.logger)
+        let bytes = Int64(request.volumeSizeGiB ?? defaultVolumeGiB) << 30
+        let started = ContinuousClock.now
+        defer {
+            logger.debug(
+                "prepared the hosts' directories",
+                metadata: ["job": "\(request.jobName)", "attempt": "\(request.attemptNumber)", "volumes": "\(volumes != nil)",
+                           "duration_ms": "\((ContinuousClock.now - started) / .milliseconds(1))"])
+        }
+        try await WorkerVolumes.onQueue {
+            for host in request.hosts {
+                let directory = directories.path(of: host.id)
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                try directories.mark(directory, attemptID: request.attemptID)
+                guard let volumes else { continue }
+                do {
+                    try volumes.create(directory, bytes: bytes)
+                    try directories.mark(directory, attemptID: request.attemptID)
+                } catch {
+                    logger.warning(
+                        "could not give a host a volume of its own; its agent watches its directory's size instead",
+                        metadata: ["job": "\(request.jobName)", "host": "\(host.name)", "error": "\(error)"])
+                }
+            }
         }
     }
 
@@ -197,15 +290,19 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
             process.standardInput = FileHandle.nullDevice
             let exits = self.exits
             let (hostID, hostName, agent) = (host.id, host.name, agentExecutable)
-            let (networks, agents) = (self.networks, self.runningAgents)
+            let (networks, agents, directories) = (self.networks, self.runningAgents, self.directories)
             process.terminationHandler = { process in
                 // The last agent of an attempt to exit takes its network with it; after a restart, reconcile does.
                 if let network, let networks, agents.exited(attemptID: network.attemptID) { HostNetworks.queue.async { networks.remove(network) } }
+                let signalled = process.terminationReason == .uncaughtSignal
                 exits.record(
                     hostID: hostID,
                     reason: AgentExits.reason(
-                        hostID: hostID, hostName: hostName, agent: agent, status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
+                        hostID: hostID, hostName: hostName, agent: agent, status: process.terminationStatus, signalled: signalled,
                         logFile: "\(directory)/agent.log"))
+                // An agent that exits 0 has uploaded the outputs and its report was taken: its directory has served.
+                // Any other end leaves the directory to reconcile, once the attempt has ended.
+                if !signalled, process.terminationStatus == 0 { directories.agentEnded(directory) }
             }
             try process.run()
             try? log.close()
@@ -216,14 +313,30 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         return references
     }
 
-    /// Removes the networks of attempts that are no longer live (ended, or left behind by a crash).
+    /// Removes the networks and worker directories of attempts that are no longer live (ended, or left behind by a
+    /// crash); directories after ``WorkerDirectories/keepHours``.
     public func reconcile(live: @Sendable (Set<Int64>) async throws -> Set<Int64>) async throws -> ReconcileReport {
-        guard let networks else { return ReconcileReport() }
+        let directories = self.directories
+        let hosts = try await WorkerVolumes.onQueue { directories.marked() }
         let tag = instanceTag
-        let namespaces = try await networks.onQueue { networks.existingNamespaces() }
-        let attempts = Set(namespaces.compactMap { JobNetwork.attemptID(ofNamespace: $0, instance: tag) })
+        let namespaces: [String] = try await networks?.onQueue { [networks] in networks?.existingNamespaces() ?? [] } ?? []
+        let networked = Set(namespaces.compactMap { JobNetwork.attemptID(ofNamespace: $0, instance: tag) })
+        let attempts = networked.union(hosts.map(\.attemptID))
         guard !attempts.isEmpty else { return ReconcileReport() }
-        let ended = attempts.subtracting(try await live(attempts))
+        let liveAttempts = try await live(attempts)
+        let leftovers = hosts.filter { !liveAttempts.contains($0.attemptID) }.map(\.path)
+        if !leftovers.isEmpty {
+            let now = Date()
+            let removed = try await WorkerVolumes.onQueue {
+                leftovers.filter { directories.isDue($0, now: now) }.map { path in
+                    directories.remove(path)
+                    return path
+                }
+            }
+            if !removed.isEmpty { logger.info("removed the worker directories of ended attempts", metadata: ["dirs": "\(removed)"]) }
+        }
+        let ended = networked.subtracting(liveAttempts)
+        guard let networks, !ended.isEmpty else { return ReconcileReport() }
         try await networks.onQueue {
             for attemptID in ended { networks.remove(JobNetwork(instance: tag, attemptID: attemptID, hostNames: []), among: namespaces) }
         }
@@ -274,6 +387,8 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
 public enum LocalProvisionerError: Error, CustomStringConvertible, Equatable {
     case agentMissing(path: String)
     case agentNotExecutable(path: String)
+    /// The data disk is down to the space kept for PostgreSQL.
+    case diskReserve(directory: String, freeBytes: Int64, reserveBytes: Int64)
 
     public var description: String {
         switch self {
@@ -282,6 +397,9 @@ public enum LocalProvisionerError: Error, CustomStringConvertible, Equatable {
                 + "scripts/serve does) or point TRAINYARD_AGENT_BIN at it"
         case .agentNotExecutable(let path):
             "InternalServerError: the worker agent \(path) is not executable; `chmod +x` it or point TRAINYARD_AGENT_BIN at another"
+        case .diskReserve(let directory, let free, let reserve):
+            "InternalServerError: no host starts while the disk of \(directory) has \(ByteCount.text(free)) free, down to the "
+                + "\(ByteCount.text(reserve)) kept for the service's database (TRAINYARD_DISK_RESERVE_GIB); the operator must free space there"
         }
     }
 }

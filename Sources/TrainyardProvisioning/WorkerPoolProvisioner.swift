@@ -24,10 +24,14 @@ public struct PoolLaunchRequest: Sendable, Equatable {
     public var hosts: [HostLaunchRequest]
     /// Where agents reach the server, e.g. `http://127.0.0.1:8080`.
     public var serverURL: String
+    /// GiB of disk per host the job asked for (`volume_size`); nil: the provisioner's default.
+    public var volumeSizeGiB: Int?
 
     public init(
-        jobName: String, attemptNumber: Int, instanceType: String, spot: Bool, hosts: [HostLaunchRequest], serverURL: String, attemptID: Int64 = 0
+        jobName: String, attemptNumber: Int, instanceType: String, spot: Bool, hosts: [HostLaunchRequest], serverURL: String, attemptID: Int64 = 0,
+        volumeSizeGiB: Int? = nil
     ) {
+        self.volumeSizeGiB = volumeSizeGiB
         self.attemptID = attemptID
         self.jobName = jobName
         self.attemptNumber = attemptNumber

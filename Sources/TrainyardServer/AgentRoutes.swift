@@ -51,7 +51,8 @@ struct AgentRoutes: Sendable {
             checkpointSyncIntervalSeconds: settings.checkpointSyncInterval)
         return try Self.json(AgentAssignment(
                 worker: worker, objectStore: objectStore, systemMetricsIntervalSeconds: settings.systemMetricsInterval,
-                serverOutageLimitSeconds: settings.agentOutageLimit))
+                serverOutageLimitSeconds: settings.agentOutageLimit, volumeSizeGiB: job.spec.volumeSize ?? settings.defaultVolumeSizeGiB,
+                diskReserveBytes: settings.diskReserveBytes, logSpoolLimitBytes: settings.logSpoolLimitBytes))
     }
 
     func heartbeat(_ request: Request, context: BasicRequestContext) async throws -> Response {

@@ -173,8 +173,13 @@ func makeProvisioner(configuration: ServerConfiguration, catalog: InstanceCatalo
     let agent = configuration.agentExecutable ?? LocalProcessProvisioner.defaultAgentExecutable()
     switch configuration.provisioner.kind {
     case .local:
+        let workers = configuration.workers
+        // Each volume keeps room for its agent: a full spool and some more for the output archives' last blocks.
+        let disks = LocalProcessProvisioner.DiskSettings(
+            volumes: workers.workerVolumes, defaultVolumeGiB: workers.defaultVolumeSizeGiB, reserveBytes: workers.diskReserveBytes,
+            keepDirectoriesHours: workers.keepWorkerDirectoriesHours, agentHeadroomBytes: workers.logSpoolLimitBytes + (64 << 20))
         return LocalProcessProvisioner(
-            workersDirectory: configuration.workersDirectory, agentExecutable: agent, commandUIDs: configuration.workers.commandUIDs, logger: logger)
+            workersDirectory: configuration.workersDirectory, agentExecutable: agent, commandUIDs: workers.commandUIDs, disks: disks, logger: logger)
     case .slurm:
         let settings = configuration.provisioner
         let slurm = SlurmProvisioner(

@@ -1,4 +1,5 @@
 import Foundation
+import TrainyardProvisioning
 
 extension ServerConfiguration {
     /// Reads the worker timing variables; a value that is not a positive number is an error naming it.
@@ -40,6 +41,38 @@ extension ServerConfiguration {
             }
             settings.commandUIDs = start...end
         }
+        try diskSettings(environment: environment, into: &settings)
         return settings
+    }
+
+    /// Reads the settings that bound the workers' disks.
+    static func diskSettings(environment: [String: String], into settings: inout WorkerSettings) throws {
+        func number(_ key: String, _ range: ClosedRange<Double>, expected: String) throws -> Double? {
+            guard let text = environment[key], !text.isEmpty else { return nil }
+            guard let value = Double(text), range.contains(value) else { throw ConfigurationError.invalid(key: key, value: text, expected: expected) }
+            return value
+        }
+        if let hours = try number("TRAINYARD_KEEP_WORKER_DIRS_HOURS", 0...87_600, expected: "hours, 0 (remove at once) to 87600") {
+            settings.keepWorkerDirectoriesHours = hours
+        }
+        if let mebibytes = try number("TRAINYARD_LOG_SPOOL_MIB", 0.001...1_048_576, expected: "MiB above 0, at most 1048576") {
+            settings.logSpoolLimitMiB = mebibytes
+        }
+        if let text = environment["TRAINYARD_DEFAULT_VOLUME_SIZE"], !text.isEmpty {
+            guard let gibibytes = Int(text), (1...16_384).contains(gibibytes) else {
+                throw ConfigurationError.invalid(
+                    key: "TRAINYARD_DEFAULT_VOLUME_SIZE", value: text, expected: "a whole number of GiB, 1 to 16384 (as volume_size)")
+            }
+            settings.defaultVolumeSizeGiB = gibibytes
+        }
+        if let gibibytes = try number("TRAINYARD_DISK_RESERVE_GIB", 0...1_048_576, expected: "GiB, 0 or more") {
+            settings.diskReserveGiB = gibibytes
+        }
+        if let text = environment["TRAINYARD_WORKER_VOLUMES"], !text.isEmpty {
+            guard let mode = WorkerVolumeMode(rawValue: text) else {
+                throw ConfigurationError.invalid(key: "TRAINYARD_WORKER_VOLUMES", value: text, expected: "auto or watch")
+            }
+            settings.workerVolumes = mode
+        }
     }
 }

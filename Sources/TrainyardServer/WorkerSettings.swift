@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import TrainyardCore
+public import TrainyardProvisioning
 
 /// Timing of the worker protocol, from the configuration.
 public struct WorkerSettings: Sendable {
@@ -28,6 +29,27 @@ public struct WorkerSettings: Sendable {
     /// The uids local workers' commands run as when the service runs as root (`TRAINYARD_WORKER_UIDS`, `start-end`,
     /// default 3000000-3999999): each attempt gets `start + attempt id mod count`, its own.
     public var commandUIDs: ClosedRange<UInt32> = 3_000_000...3_999_999
+    /// Hours a local host's worker directory is kept after its agent ended, for debugging
+    /// (`TRAINYARD_KEEP_WORKER_DIRS_HOURS`, default 0: removed as soon as its outputs are uploaded).
+    public var keepWorkerDirectoriesHours: Double = 0
+    /// MiB of log lines not yet shipped that an agent's spool holds at most (`TRAINYARD_LOG_SPOOL_MIB`, default 256);
+    /// past it lines are dropped, and the job's events say how many.
+    public var logSpoolLimitMiB: Double = 256
+    /// GiB of disk a host gets when its job has no `volume_size` (`TRAINYARD_DEFAULT_VOLUME_SIZE`, default 30, the
+    /// SageMaker SDK's default).
+    public var defaultVolumeSizeGiB: Int = 30
+    /// GiB kept free on the disk of the data directory, where the embedded PostgreSQL lives
+    /// (`TRAINYARD_DISK_RESERVE_GIB`, default 2): no host starts below it, and a running command is stopped before the
+    /// disk comes down to it.
+    public var diskReserveGiB: Double = 2
+    /// How local workers' disks are bounded (`TRAINYARD_WORKER_VOLUMES`): `auto` (default) gives each host a volume of
+    /// its own where the service can (root, loop devices), else watches the directories; `watch` always watches.
+    public var workerVolumes: WorkerVolumeMode = .auto
+
+    /// ``diskReserveGiB`` in bytes.
+    var diskReserveBytes: Int64 { Int64(diskReserveGiB * 1_073_741_824) }
+    /// ``logSpoolLimitMiB`` in bytes.
+    var logSpoolLimitBytes: Int64 { Int64(logSpoolLimitMiB * 1_048_576) }
 
     public init(
         heartbeatInterval: Double = 2, hostLease: Double = 20, stopGrace: Double = 120, launchTimeout: Double = 120, systemMetricsInterval: Double = 5,

@@ -112,6 +112,9 @@ extension PostgresStore {
                 try await markInterrupted(
                     on: connection, host: host, noticeSeconds: spotNoticeSeconds, reason: "its provider sent a reclaim notice", now: now)
             }
+            if let drops = report.logDrops, !drops.isEmpty {
+                try await recordLogDrops(drops, host: host, on: connection, now: now)
+            }
             var updated = host
             updated.phase = phase
             if exited {
@@ -124,6 +127,31 @@ extension PostgresStore {
             }
             try await advance(on: connection, attemptID: attempt.id, now: now)
             return try await directive(on: connection, attemptID: attempt.id, heartbeatSeconds: heartbeatSeconds, now: now)
+        }
+    }
+
+    /// Keeps the higher totals of the lines `host`'s spool dropped and tells the job's owner what is new, in its events
+    /// (the host row is locked by the heartbeat's transaction).
+    func recordLogDrops(_ drops: LogSpoolDrops, host: HostRecord, on connection: PostgresConnection, now: Date) async throws {
+        var earlier: LogSpoolDrops?
+        let rows = try await connection.query("SELECT log_drops::text FROM hosts WHERE id = \(host.id)", logger: logger)
+        for try await text in rows.decode(String?.self) {
+            earlier = text.flatMap { try? JSONDecoder().decode(LogSpoolDrops.self, from: Data($0.utf8)) }
+        }
+        let messages = drops.messages(since: earlier, host: host.name)
+        guard !messages.isEmpty else { return }
+        var kept = drops
+        if let earlier {
+            kept.cappedLines = max(drops.cappedLines, earlier.cappedLines)
+            kept.cappedBytes = max(drops.cappedBytes, earlier.cappedBytes)
+            kept.unwritableLines = max(drops.unwritableLines, earlier.unwritableLines)
+            kept.unwritableBytes = max(drops.unwritableBytes, earlier.unwritableBytes)
+        }
+        let json = String(decoding: try JSONEncoder().encode(kept), as: UTF8.self)
+        try await connection.query("UPDATE hosts SET log_drops = \(json)::jsonb WHERE id = \(host.id)", logger: logger)
+        for message in messages {
+            try await appendEvent(
+                on: connection, jobID: host.jobID, time: now, type: LogSpoolDrops.eventType, status: nil, secondaryStatus: nil, message: message)
         }
     }
 

@@ -246,9 +246,16 @@ extension PostgresStore {
             transitions.append(try machine.handle(.launching, now: now))
         }
         try await apply(transitions, state: machine.state, to: job, on: connection, now: now)
+        // The queue reads only the spec's shape; the volume size is read for the jobs that start.
+        var volumeSize: Int?
+        for try await size in try await connection.query("SELECT (spec->>'volume_size')::int FROM jobs WHERE id = \(job.id)", logger: logger)
+            .decode(Int?.self)
+        {
+            volumeSize = size
+        }
         return LaunchPlan(
             jobID: job.id, jobName: job.name, attemptID: attemptID, attemptNumber: number, instanceType: job.spec.instanceType,
-            spot: job.spec.useSpotInstances, hosts: hosts)
+            spot: job.spec.useSpotInstances, hosts: hosts, volumeSize: volumeSize)
     }
 
     /// Records `transitions` (already applied to `state`) for `job`: one event each and the job's new columns.

@@ -17,6 +17,8 @@ public struct LaunchPlan: Sendable, Equatable {
     public var instanceType: String
     public var spot: Bool
     public var hosts: [HostLaunch]
+    /// The job's `volume_size` (GiB per host), when it asked for one.
+    public var volumeSize: Int? = nil
 }
 
 /// Hosts in use per instance type and market.

@@ -114,6 +114,8 @@ struct LiveApp: Sendable {
             RecordedProcesses.signalCommandGroup(workerDirectory: "\(workers)/\(worker)", SIGKILL)
         }
         for pid in agentPIDs(under: directory) { kill(pid, SIGKILL) }
+        // As root the hosts' directories are volumes mounted in this process's namespace: none outlives its test.
+        LocalProcessProvisioner.releaseWorkerDirectories(under: workers)
     }
 
     /// The live agents started for jobs under the data directory `directory` (their environment names a worker

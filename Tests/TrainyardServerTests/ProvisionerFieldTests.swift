@@ -3,8 +3,8 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
-/// `volume_size`, `keep_alive_period` and a lone `image_uri` need what the local provisioner does not do: each is
-/// refused with a 422 the user can act on, and nothing is written. An `image_uri` beside a command runs the command,
+/// `keep_alive_period` and a lone `image_uri` need what the local provisioner does not do: each is refused with a 422
+/// the user can act on, and nothing is written (`volume_size` it enforces: DiskBoundsTests). An `image_uri` beside a command runs the command,
 /// and the job says, in an event and in its description, that the image was not used.
 @Suite struct ProvisionerFieldTests {
     struct Case: CustomTestStringConvertible, Sendable {
@@ -15,10 +15,6 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(
-            body: #"{"instance_type":"ml.m5.large","command":["python3","train.py"],"volume_size":50}"#, field: "volume_size",
-            message: "volume_size asks for 50 GiB of scratch space per worker, but the local provisioner neither sizes nor limits worker "
-                + "directories, so it would not hold. Remove volume_size; only a provisioner that enforces volume sizes runs it."),
         Case(
             body: #"{"instance_type":"ml.m5.large","command":["python3","train.py"],"keep_alive_period":600}"#, field: "keep_alive_period",
             message: "keep_alive_period asks for a warm pool kept for 600 seconds, but the local provisioner keeps no warm pools: every job "
