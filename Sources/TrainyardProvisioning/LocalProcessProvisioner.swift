@@ -221,7 +221,12 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
                 let directory = directories.path(of: host.id)
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 try directories.mark(directory, attemptID: request.attemptID)
-                guard let volumes else { continue }
+            }
+            guard let volumes else { return }
+            // A gang's volumes at once: each is mostly waiting on mkfs and mount.
+            DispatchQueue.concurrentPerform(iterations: request.hosts.count) { index in
+                let host = request.hosts[index]
+                let directory = directories.path(of: host.id)
                 do {
                     try volumes.create(directory, bytes: bytes)
                     try directories.mark(directory, attemptID: request.attemptID)

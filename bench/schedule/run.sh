@@ -103,16 +103,18 @@ wait_completed() {
 # Appends "<first-host ms> <last-host ms> <POST answered ms> <went through Pending: 0/1>" to $3.
 measure_job() {
     local name=$1 hosts=$2 out=$3 spec t0 t0_us post_us h f deadline slow status
-    local -a files=()
+    local -a files=() found=()
     spec=$(job_spec "$name" "$hosts" "$PROBE")
-    for ((h = 1; h <= hosts; h++)); do files+=("$DATA_DIR/workers/$name-1-algo-$h/model/started-algo-$h"); done
+    # A host's directory is <job>-1-algo-N-j<job id> (the job's id is known once it is created), removed once the host
+    # has ended: each pattern is matched while its command runs.
+    for ((h = 1; h <= hosts; h++)); do files+=("$DATA_DIR/workers/$name-1-algo-$h-j*/model/started-algo-$h"); done
     deadline=$((SECONDS + JOB_TIMEOUT)) slow=$((SECONDS + 5))
     t0=$EPOCHREALTIME # read in this shell, no fork: the last thing before curl starts
     post_job "$spec"
     local first=0 last=0 v ts
     for f in "${files[@]}"; do
         # The shell creates the file before date writes into it: wait for the complete line.
-        until [[ -s $f ]] && v=$(<"$f") && [[ $v =~ ^[0-9]+\.[0-9]{9}$ ]]; do
+        until found=($f) && [[ -s ${found[0]} ]] && v=$(<"${found[0]}") && [[ $v =~ ^[0-9]+\.[0-9]{9}$ ]]; do
             # Past 5 s, ask the API now and then whether the job ended without running the probe (it names why).
             if ((SECONDS >= slow)); then
                 status=$(job_status "$name") || die "GET /v1/jobs/$name failed"
