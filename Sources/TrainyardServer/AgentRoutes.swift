@@ -14,6 +14,9 @@ struct AgentRoutes: Sendable {
     let region: String
     let attempts: Doorbell
     let extractors: MetricExtractors
+    /// Whether the provisioner sizes its hosts' disks: only then is an agent told its volume's size (Slurm's hosts keep
+    /// what their nodes have).
+    var boundsVolumes = true
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("v1/agent/assignment") { request, _ in try await assignment(request) }
@@ -51,7 +54,7 @@ struct AgentRoutes: Sendable {
             checkpointSyncIntervalSeconds: settings.checkpointSyncInterval)
         return try Self.json(AgentAssignment(
                 worker: worker, objectStore: objectStore, systemMetricsIntervalSeconds: settings.systemMetricsInterval,
-                serverOutageLimitSeconds: settings.agentOutageLimit, volumeSizeGiB: job.spec.volumeSize ?? settings.defaultVolumeSizeGiB,
+                serverOutageLimitSeconds: settings.agentOutageLimit, volumeSizeGiB: boundsVolumes ? job.spec.volumeSize ?? settings.defaultVolumeSizeGiB : nil,
                 diskReserveBytes: settings.diskReserveBytes, logSpoolLimitBytes: settings.logSpoolLimitBytes))
     }
 

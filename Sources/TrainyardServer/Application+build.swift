@@ -80,7 +80,8 @@ public func buildApplication(
         wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities)
     AgentRoutes(
         store: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor,
-        arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell, extractors: MetricExtractors()
+        arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell, extractors: MetricExtractors(),
+        boundsVolumes: provisioner.capabilities.features.contains(.volumeSizes)
     ).register(on: router)
     routes.load(router.routes)
 
