@@ -21,7 +21,7 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     let catalog = try loadCatalog(configuration.capacityFile)
     // Checked before the database starts: bad object store settings stop here, leaving nothing running.
-    let (objectStore, objectStoreDescriptor) = try await configuration.objectStore.makeStore(
+    let (objectStore, objectStoreDescriptor, agentSigner) = try await configuration.objectStore.makeStore(
         objectsDirectory: configuration.objectsDirectory, logger: logger)
     var services: [any Service] = []
     var embedded: EmbeddedPostgres?
@@ -79,7 +79,7 @@ public func buildApplication(
         routes: routes,
         wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities)
     AgentRoutes(
-        store: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor,
+        store: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor, s3Signer: agentSigner,
         arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell, extractors: MetricExtractors()
     ).register(on: router)
     routes.load(router.routes)
