@@ -88,7 +88,8 @@ public func buildApplication(
     let supervisor = Supervisor(store: store, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
     let watch = ProvisionerWatch(store: store, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
     let finalizer = Finalizer(
-        store: store, location: ObjectLocation(store: objectStore), scratchDirectory: configuration.absoluteDataDirectory + "/scratch", logger: logger)
+        store: store, provisioner: provisioner, location: ObjectLocation(store: objectStore),
+        scratchDirectory: configuration.absoluteDataDirectory + "/scratch", logger: logger)
     // The controllers start after the server listens (so agents can call back) and stop before the database does.
     var controllers: [any Service] = [
         Wakeups(client: client, jobs: jobsDoorbell, attempts: attemptsDoorbell, followers: followers, webhooks: webhooksDoorbell, keys: store.keyCache,

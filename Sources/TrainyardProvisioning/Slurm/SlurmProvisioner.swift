@@ -6,7 +6,9 @@ public import TrainyardCore
 /// Worker pools as Slurm jobs: an attempt is one `sbatch --nodes=N --exclusive` whose batch script starts one
 /// `trainyard-agent` per node with `srun`; host `algo-K` is task `K-1` (`SLURM_PROCID`), on the K-th allocated node.
 /// Each task reads its own token and directory from a per-attempt file (mode 0600) under `stateDirectory`, which
-/// must be on a file system the nodes share (as Slurm's own working directories are).
+/// must be on a file system the nodes share (as Slurm's own working directories are); the files go when the attempt
+/// ends (``attemptEnded(attemptID:)``), or at the next reconciliation for an attempt that ended while the server was
+/// down.
 ///
 /// A host's reference is `slurm:<job id> ordinal:<K>`, with ` node:<name>` once Slurm placed it. Jobs are tagged
 /// `--comment=<prefix>:attempt:<attempt id>` so that a reconciliation finds them after a restart.
@@ -203,7 +205,48 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         return states
     }
 
+    /// The attempt's task files go: each holds a host's token, on a file system the nodes share.
+    public func attemptEnded(attemptID: Int64) async {
+        let removed = removeTaskFiles(of: attemptID)
+        if removed > 0 { logger.debug("removed an ended attempt's task files", metadata: ["attempt": "\(attemptID)", "files": "\(removed)"]) }
+    }
+
+    /// Removes the attempt's `task-K.env` files; answers how many went.
+    @discardableResult
+    func removeTaskFiles(of attemptID: Int64) -> Int {
+        let directory = attemptDirectory(attemptID)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter(Self.isTaskFile).filter { (try? FileManager.default.removeItem(atPath: "\(directory)/\($0)")) != nil }.count
+    }
+
+    static func isTaskFile(_ name: String) -> Bool { name.hasPrefix("task-") && name.hasSuffix(".env") }
+
+    /// The attempts whose directory under the state directory still holds a task file.
+    func attemptsWithTaskFiles() -> Set<Int64> {
+        let root = configuration.stateDirectory
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return Set(entries.compactMap { entry -> Int64? in
+            guard entry.hasPrefix("attempt-"), let id = Int64(entry.dropFirst("attempt-".count)) else { return nil }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(entry)")) ?? []
+            return names.contains(where: Self.isTaskFile) ? id : nil
+        })
+    }
+
+    /// Removes the task files of attempts that are no longer live: those that ended while the server was down, or
+    /// whose end found the file system unreachable. Listed before `live` is asked, so that an attempt launched
+    /// meanwhile keeps its files.
+    func sweepTaskFiles(live: @Sendable (Set<Int64>) async throws -> Set<Int64>) async throws {
+        let holding = attemptsWithTaskFiles()
+        guard !holding.isEmpty else { return }
+        let alive = try await live(holding)
+        let ended = holding.subtracting(alive).sorted()
+        for attemptID in ended { removeTaskFiles(of: attemptID) }
+        if !ended.isEmpty { logger.info("removed the task files of ended attempts", metadata: ["attempts": "\(ended)"]) }
+    }
+
     public func reconcile(live: @Sendable (Set<Int64>) async throws -> Set<Int64>) async throws -> ReconcileReport {
+        // First, and whatever Slurm answers: the files are the server's own.
+        try await sweepTaskFiles(live: live)
         let tag = "\(configuration.jobPrefix):attempt:"
         var owned: [(job: SlurmJob, attemptID: Int64)] = []
         for job in try SlurmJSON.jobs(try await commands.run("squeue", ["--json"])) where job.isActive && job.comment.hasPrefix(tag) {
