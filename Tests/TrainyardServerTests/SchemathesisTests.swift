@@ -31,7 +31,9 @@ import TrainyardTestSupport
                     // Left out until the change that answers 405 with `Allow` to a method a path does not have (issue 16,
                     // the input-limits branch) is merged: until then such a request is a 404. Remove these two then.
                     "--exclude-checks", "unsupported_method",
-                    "--suppress-health-check", "too_slow,filter_too_much",
+                    // Hypothesis health checks judge the generator, not the server: drawing 100 locations with URI patterns is large
+                    // and slow to draw, and a health check failing the first draw made the run report a flaky internal error.
+                    "--suppress-health-check", "all",
                 ],
                 environment: ["SCHEMATHESIS_HOOKS": directory + "/hooks.py", "PYTHONDONTWRITEBYTECODE": "1"])
             // Then: it found nothing.
