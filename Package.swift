@@ -57,7 +57,7 @@ let package = Package(
         ),
         .target(
             name: "TrainyardProvisioning",
-            dependencies: ["TrainyardCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["TrainyardCore", "CTrainyardSpawn", .product(name: "Logging", package: "swift-log")]
         ),
         // glibc's posix_spawn extensions (chdir, closefrom) and pipe2, which Swift's Glibc module does not export.
         .target(name: "CTrainyardSpawn"),

@@ -115,13 +115,9 @@ actor CheckpointSync {
     static func snapshot(_ directory: String) throws -> [String: CheckpointFileStamp] {
         var files: [String: CheckpointFileStamp] = [:]
         guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return files }
-        let root = realpath(directory, nil).map { pointer in defer { free(pointer) }; return String(cString: pointer) } ?? directory
+        let root = ObjectLocation.resolved(directory) ?? directory
         while let relative = enumerator.nextObject() as? String {
-            let path = directory + "/" + relative
-            guard let resolved = realpath(path, nil) else { continue }
-            let target = String(cString: resolved)
-            free(resolved)
-            guard RelativePath.isInside(target, root: root) else { continue }
+            guard let target = ObjectLocation.resolved(directory + "/" + relative), RelativePath.isInside(target, root: root) else { continue }
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
             if let stamp = try? stamp(target) { files[relative] = stamp }

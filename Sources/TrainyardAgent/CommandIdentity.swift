@@ -23,6 +23,8 @@ struct CommandIdentity: Sendable {
     let temporaryDirectory: String?
     /// The command's `HOME`, as the command sees it.
     let home: String
+    /// The network namespace the command joins (`TRAINYARD_AGENT_NETNS`, its job's network); nil: the agent's.
+    let networkNamespace: String?
 
     static let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     /// Variables of the agent's environment that describe the host's allocation, kept for the command (besides every
@@ -32,9 +34,11 @@ struct CommandIdentity: Sendable {
     ]
     static let setpriv = "/usr/bin/setpriv"
     static let unshare = "/usr/bin/unshare"
+    static let nsenter = "/usr/bin/nsenter"
 
     /// From `TRAINYARD_AGENT_RUN_AS`; the command's private `/tmp` lives in `workerDirectory`.
     init(environment: [String: String], workerDirectory: String) throws {
+        networkNamespace = environment["TRAINYARD_AGENT_NETNS"].flatMap { $0.isEmpty ? nil : $0 }
         if let value = environment["TRAINYARD_AGENT_RUN_AS"], !value.isEmpty {
             guard let uid = uid_t(value), uid > 0 else { throw AgentError.missingSetting("TRAINYARD_AGENT_RUN_AS (a uid above 0, not \(value))") }
             for tool in [Self.setpriv, Self.unshare] where !FileManager.default.isExecutableFile(atPath: tool) {
@@ -62,12 +66,14 @@ struct CommandIdentity: Sendable {
         return environment
     }
 
-    /// `argv` as the command's user runs it: in a mount namespace of its own where `/tmp` is its private directory and
+    /// `argv` as the command's user runs it: in its job's network namespace, in a mount namespace of its own where
+    /// `/tmp` is its private directory and
     /// `/dev/shm` a fresh tmpfs, then as its uid with no way back to privileges. Every step execs the next, so the
     /// command keeps the process id (and group) the agent started.
     func argv(_ argv: [String]) -> [String] {
         guard let uid, let temporaryDirectory else { return argv }
-        return [
+        let network = networkNamespace.map { [Self.nsenter, "--net=\($0)", "--"] } ?? []
+        return network + [
             Self.unshare, "--mount", "--propagation", "private", "/bin/sh", "-c",
             #"mount --bind "$0" /tmp && mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm && exec "$@""#, temporaryDirectory,
             Self.setpriv, "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--no-new-privs", "--",

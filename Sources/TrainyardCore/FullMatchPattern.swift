@@ -5,20 +5,20 @@ import Foundation
 /// `@unchecked Sendable`: the only stored property is an `NSRegularExpression`, which is
 /// immutable after initialisation and documented by Apple as safe to use from several
 /// threads at once; nothing here mutates it.
-struct FullMatchPattern: @unchecked Sendable {
+package struct FullMatchPattern: @unchecked Sendable {
     /// The pattern as SageMaker's service model writes it, without anchors.
-    let source: String
+    package let source: String
     private let expression: NSRegularExpression
 
     /// Compiles `source` anchored at both ends (`\A(?:source)\z`); `nil` when it does not compile.
-    init?(_ source: String) {
+    package init?(_ source: String) {
         guard let expression = try? NSRegularExpression(pattern: "\\A(?:\(source))\\z") else { return nil }
         self.source = source
         self.expression = expression
     }
 
     /// Whether `string` matches the pattern as a whole.
-    func matches(_ string: String) -> Bool {
+    package func matches(_ string: String) -> Bool {
         let range = NSRange(string.startIndex..<string.endIndex, in: string)
         return expression.firstMatch(in: string, options: [], range: range) != nil
     }

@@ -176,6 +176,8 @@ extension JobSpecValidator {
                     "A metric regex must be 1 to 500 characters long; this one has \(definition.regex.unicodeScalars.count).")
             } else if let reason = Self.regexCompilationError(definition.regex) {
                 violations.add("\(field).regex", "regex", "The metric regex does not compile: \(reason)")
+            } else if let reason = MetricRegexRule.refusal(definition.regex) {
+                violations.add("\(field).regex", "regex", reason)
             }
         }
     }

@@ -46,7 +46,9 @@ import Foundation
 // |                    | FullyReplicated/ShardedByS3Key                                        |
 // | `relative_path`    | `entry_point` absolute or with a `..` component                       |
 // | `absolute_path`    | `checkpoint_local_path` not absolute                                  |
-// | `regex`            | a metric regex that does not compile                                  |
+// | `regex`            | a metric regex that does not compile, or that repeats a group which   |
+// |                    | itself repeats or alternates (`(a+)+`, `(a|a)*`), or that uses a      |
+// |                    | backreference (``MetricRegexRule``)                                   |
 // | `unique`           | a metric name used twice                                              |
 // | `no_nul`           | a string holds a NUL character (it cannot be stored, passed to a     |
 // |                    | process's argv or environment, or written to a file name)             |

@@ -74,7 +74,7 @@ public struct ObjectLocation: Sendable {
     }
 
     /// `path` with every symbolic link resolved, or nil when it does not exist.
-    static func resolved(_ path: String) -> String? {
+    public static func resolved(_ path: String) -> String? {
         guard let pointer = realpath(path, nil) else { return nil }
         defer { free(pointer) }
         return String(cString: pointer)

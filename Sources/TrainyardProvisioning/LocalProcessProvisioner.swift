@@ -24,10 +24,14 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
     /// `lowerBound + attempt id mod count`.
     public let commandUIDs: ClosedRange<UInt32>
     let isolation: Isolation
+    /// Each job's hosts on a network of their own (as root, where network namespaces work); nil: the machine's.
+    let networks: HostNetworks?
     let logger: Logger
     /// Agents this server started that have exited, by host id, with what they left in their log: a host whose agent
     /// ends before the host has reported its end is lost at once, with that reason, instead of a lease later.
     let exits = AgentExits()
+    /// Agents this server started and that still run, by attempt, for the attempts with networks of their own.
+    let runningAgents = RunningAgents()
 
     /// How workers get their `/opt/ml`.
     enum Isolation: Sendable {
@@ -48,23 +52,31 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         self.agentExecutable = agentExecutable
         self.agentEnvironment = agentEnvironment
         self.logger = logger
-        self.isolation = Self.probeIsolation()
+        self.isolation = Self.isolationHere
+        self.networks = isolation == .mountNamespace && HostNetworks.isAvailable ? HostNetworks(logger: logger) : nil
         // The service's alone: each agent reaches its own directory by path, its command sees only its /opt/ml.
         try? FileManager.default.createDirectory(atPath: workersDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         chmod(workersDirectory, 0o700)
         if let problem = Self.agentProblem(agentExecutable) {
             logger.error("no job can run on local workers until this is fixed", metadata: ["problem": "\(problem)"])
         }
-        logger.info("local provisioner ready", metadata: ["isolation": "\(isolation)", "agent": "\(agentExecutable)"])
+        logger.info(
+            "local provisioner ready",
+            metadata: ["isolation": "\(isolation)", "agent": "\(agentExecutable)", "job_networks": "\(networks == nil ? "off: the machine's network" : "on")"])
     }
 
     /// The variables of the server's environment an agent keeps; everything else it gets is set here.
     static let inheritedVariables: Set<String> = ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "HOME", "USER", "LOGNAME"]
 
-    /// The uid an attempt's commands run as: its own within the range, as attempt ids are unique.
+    /// This service's tag in the names of its jobs' networks.
+    var instanceTag: String { JobNetwork.instanceTag(for: workersDirectory) }
+
+    /// The uid an attempt's commands run as: its own within the range, as attempt ids are unique (offset by this
+    /// service's tag, so that two services on one machine do not hand their first attempts the same uid).
     func commandUID(attemptID: Int64) -> UInt32 {
         let count = UInt64(commandUIDs.upperBound - commandUIDs.lowerBound) + 1
-        return commandUIDs.lowerBound + UInt32(UInt64(bitPattern: attemptID) % count)
+        let offset = UInt64(instanceTag, radix: 36) ?? 0
+        return commandUIDs.lowerBound + UInt32((UInt64(bitPattern: attemptID) &+ offset) % count)
     }
 
     /// Whether commands run as their attempt's own uid (the service runs as root with mount namespaces).
@@ -93,6 +105,9 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         return executable.deletingLastPathComponent().appendingPathComponent("trainyard-agent").path
     }
 
+    /// What this machine allows, tried once per process.
+    static let isolationHere: Isolation = probeIsolation()
+
     static func probeIsolation() -> Isolation {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return .none }
         if geteuid() == 0 {
@@ -116,13 +131,28 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
 
     public func launch(_ request: PoolLaunchRequest) async throws -> [String: String] {
         if let problem = Self.agentProblem(agentExecutable) { throw problem }
+        let network = JobNetwork(instance: instanceTag, attemptID: request.attemptID, hostNames: request.hosts.map(\.name))
+        if let networks { try await networks.onQueue { try networks.create(network) } }
+        do {
+            return try startAgents(request, network: networks == nil ? nil : network)
+        } catch {
+            if let networks { HostNetworks.queue.async { networks.remove(network) } }
+            throw error
+        }
+    }
+
+    /// One agent per host; with `network`, each host's command joins its namespace and `algo-N` resolve to the job's
+    /// own addresses, else every name resolves to this machine.
+    private func startAgents(_ request: PoolLaunchRequest, network: JobNetwork?) throws -> [String: String] {
         var references: [String: String] = [:]
-        for host in request.hosts {
+        if network != nil { runningAgents.started(attemptID: request.attemptID, count: request.hosts.count) }
+        for (index, host) in request.hosts.enumerated() {
             let directory = "\(workersDirectory)/\(host.id)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let hostsFile = "\(directory)/.etc-hosts"
-            let aliases = request.hosts.map { "127.0.0.1\t\($0.name)" }.joined(separator: "\n")
-            try "127.0.0.1\tlocalhost \(host.name)\n::1\tlocalhost\n\(aliases)\n".write(toFile: hostsFile, atomically: true, encoding: .utf8)
+            let hosts = network?.hostsFile(ordinal: index + 1)
+                ?? "127.0.0.1\tlocalhost \(host.name)\n::1\tlocalhost\n" + request.hosts.map { "127.0.0.1\t\($0.name)\n" }.joined()
+            try hosts.write(toFile: hostsFile, atomically: true, encoding: .utf8)
 
             // Foundation starts every child as the leader of a new process group: a Ctrl-C of the server does not
             // reach the agent, and its process id is its group's.
@@ -140,6 +170,7 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
                 // under a /proc that shows it only its own processes.
                 environment["TRAINYARD_AGENT_LAYOUT_ROOT"] = "/opt/ml"
                 environment["TRAINYARD_AGENT_RUN_AS"] = "\(commandUID(attemptID: request.attemptID))"
+                if let network { environment["TRAINYARD_AGENT_NETNS"] = HostNetworks.path(ofNamespace: network.namespace(ordinal: index + 1)) }
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
                 process.arguments = [
                     "--mount", "--propagation", "private", "/bin/sh", "-c",
@@ -166,7 +197,10 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
             process.standardInput = FileHandle.nullDevice
             let exits = self.exits
             let (hostID, hostName, agent) = (host.id, host.name, agentExecutable)
+            let (networks, agents) = (self.networks, self.runningAgents)
             process.terminationHandler = { process in
+                // The last agent of an attempt to exit takes its network with it; after a restart, reconcile does.
+                if let network, let networks, agents.exited(attemptID: network.attemptID) { HostNetworks.queue.async { networks.remove(network) } }
                 exits.record(
                     hostID: hostID,
                     reason: AgentExits.reason(
@@ -180,6 +214,21 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
                                                      "pid": "\(process.processIdentifier)"])
         }
         return references
+    }
+
+    /// Removes the networks of attempts that are no longer live (ended, or left behind by a crash).
+    public func reconcile(live: @Sendable (Set<Int64>) async throws -> Set<Int64>) async throws -> ReconcileReport {
+        guard let networks else { return ReconcileReport() }
+        let tag = instanceTag
+        let namespaces = try await networks.onQueue { networks.existingNamespaces() }
+        let attempts = Set(namespaces.compactMap { JobNetwork.attemptID(ofNamespace: $0, instance: tag) })
+        guard !attempts.isEmpty else { return ReconcileReport() }
+        let ended = attempts.subtracting(try await live(attempts))
+        try await networks.onQueue {
+            for attemptID in ended { networks.remove(JobNetwork(instance: tag, attemptID: attemptID, hostNames: []), among: namespaces) }
+        }
+        if !ended.isEmpty { logger.debug("removed the networks of ended attempts", metadata: ["attempts": "\(ended.sorted())"]) }
+        return ReconcileReport()
     }
 
     /// A host whose agent this server started and that has exited although the host is still live (it never reported
@@ -265,5 +314,27 @@ final class AgentExits: Sendable {
         if signalled { return "\(prefix) was killed by signal \(status) before the host ended" }
         let lines = AgentLogTail.lastLines(of: logFile)
         return String("\(prefix) exited with status \(status) before the host ended\(lines.isEmpty ? "" : ": " + lines)".prefix(1024))
+    }
+}
+
+/// How many of each attempt's agents still run, so that the last one to exit can take the attempt's network with it.
+final class RunningAgents: Sendable {
+    private let counts = Mutex<[Int64: Int]>([:])
+
+    func started(attemptID: Int64, count: Int) {
+        counts.withLock { $0[attemptID, default: 0] += count }
+    }
+
+    /// Records one agent's exit; answers whether it was the attempt's last.
+    func exited(attemptID: Int64) -> Bool {
+        counts.withLock { counts in
+            guard let count = counts[attemptID] else { return false }
+            if count <= 1 {
+                counts[attemptID] = nil
+                return true
+            }
+            counts[attemptID] = count - 1
+            return false
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Hummingbird
 import TrainyardCore
 
 /// The errors API handlers throw; ``ProblemMiddleware`` turns each into one `application/problem+json` response.
@@ -14,6 +15,12 @@ enum APIError: Error, Equatable {
     case conflict(detail: String)
     /// 422: the request is well-formed but breaks rules; every violation is listed.
     case unprocessable(detail: String, errors: [FieldViolation])
+    /// 405: the path exists but not with this method; `allowed` lists the methods it has.
+    case methodNotAllowed(detail: String, allowed: [String])
+    /// 413: the body is larger than the route allows.
+    case payloadTooLarge(detail: String)
+    /// 429: a limit of the project or key is reached; try again after `retryAfterSeconds`.
+    case tooManyRequests(detail: String, retryAfterSeconds: Int)
     /// 503: not ready to serve.
     case unavailable(detail: String)
 
@@ -24,8 +31,20 @@ enum APIError: Error, Equatable {
         case .forbidden: 403
         case .notFound: 404
         case .conflict: 409
+        case .methodNotAllowed: 405
+        case .payloadTooLarge: 413
         case .unprocessable: 422
+        case .tooManyRequests: 429
         case .unavailable: 503
+        }
+    }
+
+    /// Adds the headers the answer carries besides the problem document (`Allow`, `Retry-After`).
+    func addHeaders(to headers: inout HTTPFields) {
+        switch self {
+        case .methodNotAllowed(_, let allowed): headers[.allow] = allowed.joined(separator: ", ")
+        case .tooManyRequests(_, let seconds): headers[.retryAfter] = "\(seconds)"
+        default: break
         }
     }
 
@@ -40,6 +59,9 @@ enum APIError: Error, Equatable {
         case .conflict(let detail): Problem(type: "conflict", title: "Conflict", status: 409, detail: detail)
         case .unprocessable(let detail, let errors):
             Problem(type: "validation", title: "The request is invalid", status: 422, detail: detail, errors: errors)
+        case .methodNotAllowed(let detail, _): Problem(type: "method-not-allowed", title: "Method not allowed", status: 405, detail: detail)
+        case .payloadTooLarge(let detail): Problem(type: "payload-too-large", title: "Request body too large", status: 413, detail: detail)
+        case .tooManyRequests(let detail, _): Problem(type: "too-many-requests", title: "Limit reached", status: 429, detail: detail)
         case .unavailable(let detail): Problem(type: "unavailable", title: "Service unavailable", status: 503, detail: detail)
         }
     }

@@ -10,6 +10,8 @@ extension APIImplementation {
         guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
         var spec = JobSpecMapping.core(from: body)
         var violations = JobSpecValidator(catalog: catalog, provisioner: provisioner).validate(spec)
+        let serviceAdmin = principal.role == .admin && principal.projectName == PostgresStore.bootstrapProject
+        if let violation = PriorityPolicy.violation(spec.priority, role: principal.role, serviceAdmin: serviceAdmin) { violations.append(violation) }
         if let key = input.headers.idempotencyKey, !Self.isIdempotencyKey(key) {
             let rule = key.isEmpty || key.unicodeScalars.count > 255 ? "length" : "pattern"
             violations.append(
@@ -24,6 +26,15 @@ extension APIImplementation {
         // with a key can be retried, so only its body is hashed.
         let requestHash = try input.headers.idempotencyKey.map { _ in
             Hex.lowercase(SHA256.hash(data: try JobSpecMapping.canonicalJSON(spec)))
+        }
+        // A soft bound (concurrent submissions may pass it by a few): enough to keep one project from filling the
+        // shared queue, without serialising every submission of a project.
+        let queued = try await store.queuedJobCount(projectID: principal.projectID, upTo: limits.queuedJobsPerProject)
+        if queued >= limits.queuedJobsPerProject {
+            throw APIError.tooManyRequests(
+                detail: "project \(principal.projectName) already has \(queued) jobs waiting to run, its limit (TRAINYARD_MAX_QUEUED_JOBS is "
+                    + "\(limits.queuedJobsPerProject)); submit again once some have started, or stop some",
+                retryAfterSeconds: RequestLimits.queueFullRetryAfterSeconds)
         }
         if spec.outputPath == nil { spec.outputPath = "s3://\(defaultOutputBucket)/\(principal.projectName)" }
         let generated = spec.name == nil
@@ -101,7 +112,12 @@ extension APIImplementation {
     func listJobs(_ input: Operations.ListJobs.Input) async throws -> Operations.ListJobs.Output {
         let principal = try RequestPrincipal.required()
         let query = try JobListRequest.query(from: input.query)
-        let page = try await store.listJobs(projectID: principal.projectID, query: query)
+        let page: JobPage
+        do {
+            page = try await store.listJobs(projectID: principal.projectID, query: query)
+        } catch StoreError.unknownCursor {
+            throw JobListRequest.unknownToken
+        }
         let summaries = page.jobs.map { job in
             Components.Schemas.JobSummary(
                 name: job.name, arn: arnPrefix + job.name, status: .init(rawValue: job.status.rawValue) ?? .inProgress,

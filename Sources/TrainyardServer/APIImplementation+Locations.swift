@@ -26,11 +26,10 @@ extension APIImplementation {
         guard let project = try await store.project(named: input.path.name) else {
             throw APIError.notFound(detail: "project \(input.path.name) not found")
         }
-        let pairs = body.locations.map { (uri: $0.uri, access: $0.access.rawValue) }
-        let violations = LocationGrant.violations(pairs)
-        guard violations.isEmpty else { throw APIError.unprocessable(detail: "the locations are invalid", errors: violations) }
-        let grants = pairs.compactMap { pair in
-            ObjectURI(pair.uri).flatMap { uri in LocationGrant.Access(rawValue: pair.access).map { LocationGrant(uri: uri, access: $0) } }
+        let grants: [LocationGrant]
+        switch LocationGrant.parse(body.locations.map { (uri: $0.uri, access: $0.access.rawValue) }) {
+        case .success(let parsed): grants = parsed
+        case .failure(let failure): throw APIError.unprocessable(detail: "the locations are invalid", errors: failure.violations)
         }
         try await store.replaceLocationGrants(projectID: project.id, with: grants)
         return .ok(.init(body: .json(Self.schema(try await projectLocations(projectID: project.id, name: project.name)))))

@@ -60,10 +60,13 @@ extension APIImplementation {
 }
 
 /// The rule for project names: lowercase letters and digits, single hyphens between them, 1 to 63 characters.
+/// Matched as a whole (`\A…\z`): with `^…$`, ICU's `$` also matches before a final newline, and `"team\n"` passed.
 enum ProjectName {
+    static let pattern = FullMatchPattern("[a-z0-9](-?[a-z0-9]){0,62}")
+
     static func violations(_ name: String) -> [FieldViolation] {
         // The pattern alone allows 125 characters (63 letters or digits with hyphens between them).
-        let valid = name.range(of: "^[a-z0-9](-?[a-z0-9]){0,62}$", options: .regularExpression) != nil && name.unicodeScalars.count <= 63
+        let valid = (pattern?.matches(name) ?? false) && name.unicodeScalars.count <= 63
         return valid ? [] : [
             FieldViolation(
                 field: "name", rule: "pattern",

@@ -18,8 +18,16 @@ extension APIImplementation {
             }
         }
         guard violations.isEmpty else { throw APIError.unprocessable(detail: "the webhook has \(violations.count) invalid field(s)", errors: violations) }
-        let hook = try await store.createWebhook(
-            projectID: principal.projectID, url: body.url, events: Self.normalised(body.events), secret: secret.text)
+        guard
+            let hook = try await store.createWebhook(
+                projectID: principal.projectID, url: body.url, events: Self.normalised(body.events), secret: secret.text,
+                limit: limits.webhooksPerProject)
+        else {
+            throw APIError.tooManyRequests(
+                detail: "project \(principal.projectName) already has \(limits.webhooksPerProject) webhook subscriptions, its limit "
+                    + "(TRAINYARD_MAX_WEBHOOKS); delete one it no longer needs (one subscription may list several event types)",
+                retryAfterSeconds: RequestLimits.heldRetryAfterSeconds)
+        }
         return .created(.init(body: .json(.init(id: hook.id, url: hook.url, events: body.events, secret: secret.text, createdAt: hook.createdAt))))
     }
 

@@ -34,6 +34,10 @@ struct APIImplementation: APIProtocol {
     var defaultOutputBucket = "trainyard"
     /// Locations granted to projects by `TRAINYARD_PROJECT_LOCATIONS`, beside the stored grants.
     var configuredLocationGrants: [String: [LocationGrant]] = [:]
+    /// Per-project and per-key limits (queued jobs, webhook subscriptions, log streams).
+    var limits = RequestLimits()
+    /// The log streams open on this server, per API key.
+    var followerSlots = FollowerSlots()
 
     /// The caller, who must hold one of `roles`.
     func principal(allowing allowed: (APIKeyRole) -> Bool, action: String) throws -> Principal {

@@ -18,7 +18,7 @@ struct AgentRoutes: Sendable {
     func register(on router: Router<BasicRequestContext>) {
         router.get("v1/agent/assignment") { request, _ in try await assignment(request) }
         router.post("v1/agent/heartbeat") { request, context in try await heartbeat(request, context: context) }
-        router.post("v1/agent/logs") { request, _ in try await logs(request) }
+        router.post("v1/agent/logs") { request, context in try await logs(request, context: context) }
     }
 
     func authenticate(_ request: Request) async throws -> HostRecord {
@@ -30,8 +30,16 @@ struct AgentRoutes: Sendable {
         return host
     }
 
-    func assignment(_ request: Request) async throws -> Response {
+    /// The token's host, which must not have ended: a token ends with its host (only its heartbeat still answers, so
+    /// that its agent learns to stop), and what it would do (`action`) is not for whoever holds it later.
+    func authenticateLiveHost(_ request: Request, action: String) async throws -> HostRecord {
         let host = try await authenticate(request)
+        guard !host.phase.isFinal else { throw APIError.forbidden(detail: "host \(host.name) (\(host.id)) has ended; its token no longer \(action)") }
+        return host
+    }
+
+    func assignment(_ request: Request) async throws -> Response {
+        let host = try await authenticateLiveHost(request, action: "fetches an assignment")
         guard let assignment = try await store.assignment(for: host) else { throw APIError.notFound(detail: "the host's job no longer exists") }
         let job = assignment.job
         let shape = catalog.shape(named: job.spec.instanceType)
@@ -65,9 +73,11 @@ struct AgentRoutes: Sendable {
     }
 
     /// A batch of the host's log records (``LogRecord``'s wire form); answers what was stored. Metric points are
-    /// extracted here, with the job's `metric_definitions`, and stored with the lines.
-    func logs(_ request: Request) async throws -> Response {
-        let host = try await authenticate(request)
+    /// extracted here, with the job's `metric_definitions` under a time budget off the request threads
+    /// (``MetricExtractors``), and stored with the lines.
+    func logs(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        // An agent ships every line before its final report: lines under an ended host's token are someone else's.
+        let host = try await authenticateLiveHost(request, action: "adds log lines")
         let body = try await request.body.collect(upTo: Self.maximumLogBatchBytes)
         let records: [LogRecord]
         do {
@@ -76,15 +86,7 @@ struct AgentRoutes: Sendable {
         } catch {
             throw APIError.badRequest(detail: "the log batch is malformed: \(error)")
         }
-        let extractor = try await extractors.extractor(jobID: host.jobID, store: store)
-        var points: [MetricPointInput] = []
-        if !extractor.isEmpty {
-            for record in records {
-                for (name, value) in extractor.values(in: record.message) {
-                    points.append(MetricPointInput(name: name, timeMicros: record.timeMicros, value: value))
-                }
-            }
-        }
+        let points = try await extractors.points(for: records, host: host, store: store, logger: context.logger)
         return try Self.json(try await store.ingestLogs(host: host, records: records, points: points))
     }
 

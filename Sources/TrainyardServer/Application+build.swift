@@ -73,13 +73,16 @@ public func buildApplication(
     let arnPrefix = "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/"
 
     let interruptions = Interruptions(store: store, provisioner: provisioner, noticeSeconds: configuration.workers.spotNotice, logger: logger)
+    let routes = KnownRoutes()
     let router = try buildRouter(
         store: store, catalog: catalog, readiness: readiness, configuration: configuration, interruptions: interruptions, followers: followers,
+        routes: routes,
         wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities)
     AgentRoutes(
         store: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor,
         arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell, extractors: MetricExtractors()
     ).register(on: router)
+    routes.load(router.routes)
 
     let scheduler = Scheduler(store: store, catalog: catalog, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
     let supervisor = Supervisor(store: store, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
@@ -145,18 +148,19 @@ public func buildApplication(
 /// The router with its middleware and the generated API handlers.
 func buildRouter(
     store: PostgresStore, catalog: InstanceCatalog, readiness: Readiness, configuration: ServerConfiguration, interruptions: Interruptions,
-    followers: LogFollowers = LogFollowers(),
+    followers: LogFollowers = LogFollowers(), routes: KnownRoutes = KnownRoutes(),
     wakeUps: LocalWakeUps = LocalWakeUps(), provisioner: ProvisionerCapabilities
 ) throws -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: ProblemMiddleware(routes: routes))
+    router.add(middleware: InputLimitMiddleware())
     router.add(middleware: AuthMiddleware(store: store))
     let api = APIImplementation(
         store: store, catalog: catalog, readiness: readiness,
         arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,
         followers: followers, wakeUps: wakeUps, webhookPolicy: configuration.webhooks.policy,
         interruptions: interruptions, provisioner: provisioner, defaultOutputBucket: configuration.objectStore.defaultOutputBucket,
-        configuredLocationGrants: configuration.projectLocationGrants)
+        configuredLocationGrants: configuration.projectLocationGrants, limits: configuration.limits)
     // Compact JSON with sorted keys (maps such as hyperparameters come out in the same order from every replica): the
     // runtime's default also pretty-printed, which cost a third of the encoding time of an answer.
     try api.registerHandlers(

@@ -20,8 +20,10 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let store: PostgresStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        // Agents authenticate with their attempt-scoped tokens in AgentRoutes, never with API keys.
-        guard request.uri.path.hasPrefix("/v1/") && !request.uri.path.hasPrefix("/v1/agent/") else {
+        // Agents authenticate with their attempt-scoped tokens in AgentRoutes, never with API keys. Judged on the path's
+        // segments, as the router matches it (it collapses repeated slashes: `//v1//jobs` is `/v1/jobs`).
+        let segments = request.uri.path.split(separator: "/")
+        guard segments.first == "v1", segments.count > 1, segments[1] != "agent" else {
             return try await next(request, context)
         }
         guard let header = request.headers[.authorization] else {

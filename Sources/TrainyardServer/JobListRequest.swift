@@ -34,11 +34,14 @@ enum JobListRequest {
         PageToken.encode("v1.\(query.sortBy.rawValue).\(query.ascending ? "ascending" : "descending").\(id)")
     }
 
+    /// A string, as the spec says, but not one this listing gave out (or one around another project's job): a broken
+    /// rule (422), as for the log's pages.
+    static let unknownToken = APIError.unprocessable(
+        detail: "next_token is not a token this listing returned",
+        errors: [FieldViolation(field: "next_token", rule: "token", message: "next_token is not a token this listing returned")])
+
     static func lastID(from token: String, query: JobListQuery) throws -> Int64 {
-        // A string, as the spec says, but not one this listing gave out: a broken rule (422), as for the log's pages.
-        let invalid = APIError.unprocessable(
-            detail: "next_token is not a token this listing returned",
-            errors: [FieldViolation(field: "next_token", rule: "token", message: "next_token is not a token this listing returned")])
+        let invalid = unknownToken
         guard let plain = PageToken.decode(token) else { throw invalid }
         let parts = plain.split(separator: ".")
         guard parts.count == 4, parts[0] == "v1", let id = Int64(parts[3]) else { throw invalid }

@@ -14,6 +14,8 @@ struct LogEventStream: AsyncSequence, Sendable {
 
     static let keepAlive: Duration = .seconds(15)
     static let batchLines = 1000
+    /// Message bytes read per batch: what one follower holds in memory at most, besides one line.
+    static let batchBytes = 1 << 20
 
     let store: PostgresStore
     let followers: LogFollowers
@@ -22,6 +24,8 @@ struct LogEventStream: AsyncSequence, Sendable {
     let host: String?
     let since: Date?
     let afterID: Int64
+    /// The caller's slot among its key's open streams, held as long as the stream is.
+    var slot: FollowerSlots.Slot? = nil
 
     func makeAsyncIterator() -> Iterator {
         // Registered before the first read, so that no ring between that read and the first wait is lost.
@@ -52,8 +56,10 @@ struct LogEventStream: AsyncSequence, Sendable {
         mutating func next() async throws -> ArraySlice<UInt8>? {
             guard !finished else { return nil }
             while true {
-                let lines = try await stream.store.logLines(
-                    jobID: stream.jobID, afterID: cursor, host: stream.host, since: stream.since, limit: LogEventStream.batchLines)
+                let lines = try await stream.store.logPage(
+                    jobID: stream.jobID, afterID: cursor, host: stream.host, since: stream.since, limit: LogEventStream.batchLines,
+                    byteBudget: LogEventStream.batchBytes
+                ).lines
                 if let last = lines.last {
                     cursor = last.id
                     return ArraySlice(try LogEventStream.encode(lines))

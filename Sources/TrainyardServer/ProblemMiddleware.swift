@@ -9,13 +9,27 @@ import TrainyardStore
 /// Turns every error a request can end in into one `application/problem+json` response (STYLE.md habit 4):
 /// ``APIError`` as it says, decoding failures of the generated layer as 400 naming the path (an unknown field as 422),
 /// Hummingbird's own errors with their status, and anything else as a logged 500 that leaks nothing.
+/// A path the router knows with other methods is a 405 naming them in `Allow`, not a 404.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    var routes = KnownRoutes()
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
+            var error = error
+            if let httpError = error as? HTTPError, httpError.status == .notFound, httpError.body == nil {
+                let allowed = routes.methods(for: request.uri.path)
+                if !allowed.isEmpty {
+                    error = APIError.methodNotAllowed(
+                        detail: "\(request.uri.path) does not answer \(request.method); it answers \(allowed.joined(separator: ", "))", allowed: allowed)
+                }
+            }
             let problem = Self.problem(for: error, request: request, logger: context.logger)
-            return Self.response(problem)
+            var response = Self.response(problem)
+            let apiError = (error as? APIError) ?? ((error as? ServerError)?.underlyingError as? APIError)
+            apiError?.addHeaders(to: &response.headers)
+            return response
         }
     }
 
@@ -123,7 +137,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static func response(_ problem: Problem) -> Response {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(problem)) ?? Data()
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"

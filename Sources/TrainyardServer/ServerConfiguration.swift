@@ -46,6 +46,10 @@ public struct ServerConfiguration: Sendable {
     /// `TRAINYARD_PROJECT_LOCATIONS`: locations granted to projects by the operator's configuration, beside those
     /// granted through the API (project name → grants).
     public var projectLocationGrants: [String: [LocationGrant]] = [:]
+    /// `TRAINYARD_MAX_QUEUED_JOBS` (default 10000), `TRAINYARD_MAX_WEBHOOKS` (100), `TRAINYARD_MAX_LOG_FOLLOWERS` (10):
+    /// jobs a project may have waiting to run, webhook subscriptions a project may hold, and log streams one API key
+    /// may hold open on one server.
+    public var limits = RequestLimits()
 
     /// The documented keys, in README order.
     public static let environmentKeys = [
@@ -53,7 +57,7 @@ public struct ServerConfiguration: Sendable {
         "TRAINYARD_CAPACITY", "TRAINYARD_PROJECT_LOCATIONS",
         "TRAINYARD_LOG_LEVEL", "TRAINYARD_REGION", "TRAINYARD_ACCOUNT", "TRAINYARD_HEARTBEAT_INTERVAL", "TRAINYARD_HOST_LEASE",
         "TRAINYARD_STOP_GRACE", "TRAINYARD_AGENT_OUTAGE_LIMIT", "TRAINYARD_WORKER_UIDS", "TRAINYARD_LAUNCH_TIMEOUT", "TRAINYARD_SYSTEM_METRICS_INTERVAL",
-        "TRAINYARD_LOG_RETENTION_DAYS",
+        "TRAINYARD_LOG_RETENTION_DAYS", "TRAINYARD_MAX_QUEUED_JOBS", "TRAINYARD_MAX_WEBHOOKS", "TRAINYARD_MAX_LOG_FOLLOWERS",
         "TRAINYARD_WEBHOOK_RETRY_SCHEDULE", "TRAINYARD_WEBHOOK_TIMEOUT", "TRAINYARD_WEBHOOK_DISABLE_AFTER", "TRAINYARD_WEBHOOK_ALLOWED_NETWORKS",
         "TRAINYARD_AGENT_BIN", "TRAINYARD_PROVISIONER", "SLURM_CONF", "TRAINYARD_SLURM_BIN", "TRAINYARD_SLURM_JOB_PREFIX", "TRAINYARD_SLURM_SERVER_URL",
     ] + ObjectStoreSettings.environmentKeys
@@ -130,6 +134,16 @@ public struct ServerConfiguration: Sendable {
             }
             logRetentionDays = number
         }
+        func count(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let text = value(key) else { return nil }
+            guard let number = Int(text), range.contains(number) else {
+                throw ConfigurationError.invalid(key: key, value: text, expected: "a whole number, \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        if let number = try count("TRAINYARD_MAX_QUEUED_JOBS", 1...10_000_000) { limits.queuedJobsPerProject = number }
+        if let number = try count("TRAINYARD_MAX_WEBHOOKS", 1...100_000) { limits.webhooksPerProject = number }
+        if let number = try count("TRAINYARD_MAX_LOG_FOLLOWERS", 1...10_000) { limits.logFollowersPerKey = number }
         if let region = value("TRAINYARD_REGION") { self.region = region }
         if let account = value("TRAINYARD_ACCOUNT") {
             guard account.count == 12, account.allSatisfy(\.isNumber) else {

@@ -1,4 +1,5 @@
 import Foundation
+import TrainyardCore
 import Logging
 import PostgresNIO
 

@@ -143,7 +143,16 @@ extension PostgresStore {
     }
 
     /// A page of the project's jobs, filtered and sorted, continuing after `query.after` (keyset pagination).
+    ///
+    /// The cursor must be a job of the same project (else ``StoreError/unknownCursor``): compared against another
+    /// project's job, the page would tell where that job sorts, and with chosen names, its name.
     public func listJobs(projectID: Int64, query: JobListQuery) async throws -> JobPage {
+        if let after = query.after {
+            let rows = try await client.query("SELECT 1 FROM jobs WHERE id = \(after) AND project_id = \(projectID)", logger: logger)
+            var found = false
+            for try await _ in rows { found = true }
+            guard found else { throw StoreError.unknownCursor }
+        }
         var sql = "SELECT \(Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.project_id = $1"
         var binds = PostgresBindings()
         try binds.append(projectID)
@@ -170,7 +179,7 @@ extension PostgresStore {
         if let after = query.after {
             let tuple = keys.map { "j.\($0)" }.joined(separator: ", ")
             let cursor = keys.joined(separator: ", ")
-            sql += " AND (\(tuple)) \(query.ascending ? ">" : "<") (SELECT \(cursor) FROM jobs WHERE id = \(try bind(after)))"
+            sql += " AND (\(tuple)) \(query.ascending ? ">" : "<") (SELECT \(cursor) FROM jobs WHERE id = \(try bind(after)) AND project_id = $1)"
         }
         sql += " ORDER BY " + keys.map { "j.\($0) \(direction)" }.joined(separator: ", ")
         sql += " LIMIT \(try bind(Int64(query.limit + 1)))"
@@ -259,5 +268,28 @@ extension PostgresStore {
             let sha256 = try columns[index + 1].decode(String?.self, context: .default)
         else { return nil }
         return UploadedArtifact(uri: uri, sizeBytes: size, sha256: sha256)
+    }
+}
+
+extension PostgresStore {
+    /// Appends a notable event (no transition) to a job's events, where its owner reads what Trainyard did about it.
+    public func noteJob(jobID: Int64, type: String, message: String, now: Date = Date()) async throws {
+        try await client.withConnection { connection in
+            try await appendEvent(on: connection, jobID: jobID, time: now, type: type, status: nil, secondaryStatus: nil, message: message)
+        }
+    }
+}
+
+extension PostgresStore {
+    /// How many of the project's jobs wait to run (submitted or `Pending`, no hosts yet), counting at most `upTo`.
+    public func queuedJobCount(projectID: Int64, upTo limit: Int = 1_000_000) async throws -> Int {
+        let rows = try await client.query(
+            """
+            SELECT count(*) FROM (
+                SELECT 1 FROM jobs WHERE project_id = \(projectID) AND status = 'InProgress' AND secondary_status IN ('Starting', 'Pending')
+                LIMIT \(Int64(limit))) queued
+            """, logger: logger)
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 0
     }
 }

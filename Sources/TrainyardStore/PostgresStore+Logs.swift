@@ -25,6 +25,22 @@ public struct MetricPointInput: Sendable, Equatable {
 }
 
 /// One stored metric series.
+/// Where a page of metric points ended: its last point's series and time.
+public struct MetricCursor: Sendable, Equatable {
+    public var kind: String
+    public var name: String
+    public var host: String
+    /// Microseconds since 1970, as stored (a `Date` would round).
+    public var timeMicros: Int64
+
+    public init(kind: String, name: String, host: String, timeMicros: Int64) {
+        self.kind = kind
+        self.name = name
+        self.host = host
+        self.timeMicros = timeMicros
+    }
+}
+
 public struct MetricSeriesRecord: Sendable, Equatable {
     public var name: String
     public var host: String
@@ -102,33 +118,71 @@ extension PostgresStore {
 
     /// A job's lines after line `afterID`, oldest first, optionally of one host and from a time on.
     public func logLines(jobID: Int64, afterID: Int64, host: String?, since: Date?, limit: Int) async throws -> [LogLineRecord] {
+        try await logPage(jobID: jobID, afterID: afterID, host: host, since: since, limit: limit).lines
+    }
+
+    /// Up to `limit` lines after `afterID`, cut where their messages pass `byteBudget` bytes (the first line always
+    /// comes); `more` when lines were left out by either bound.
+    public func logPage(
+        jobID: Int64, afterID: Int64, host: String?, since: Date?, limit: Int, byteBudget: Int = .max
+    ) async throws -> (lines: [LogLineRecord], more: Bool) {
         let rows = try await client.query(
             """
-            SELECT id, host, time, message FROM log_lines
-            WHERE job_id = \(jobID) AND id > \(afterID) AND (\(host)::text IS NULL OR host = \(host))
-                AND (\(since)::timestamptz IS NULL OR time >= \(since))
-            ORDER BY id LIMIT \(limit)
+            WITH page AS (
+                SELECT id, host, time, message FROM log_lines
+                WHERE job_id = \(jobID) AND id > \(afterID) AND (\(host)::text IS NULL OR host = \(host))
+                    AND (\(since)::timestamptz IS NULL OR time >= \(since))
+                ORDER BY id LIMIT \(limit)),
+            sized AS (
+                SELECT id, host, time, message, sum(octet_length(message)) OVER (ORDER BY id) - octet_length(message) AS bytes_before,
+                    count(*) OVER () AS page_rows
+                FROM page)
+            SELECT id, host, time, message, page_rows FROM sized WHERE bytes_before < \(Int64(min(byteBudget, Int(Int64.max)))) ORDER BY id
             """, logger: logger)
         var lines: [LogLineRecord] = []
-        for try await (id, host, time, message) in rows.decode((Int64, String, Date, String).self) {
+        var pageRows = 0
+        for try await (id, host, time, message, rows) in rows.decode((Int64, String, Date, String, Int64).self) {
             lines.append(LogLineRecord(id: id, host: host, time: time, message: message))
+            pageRows = Int(rows)
         }
-        return lines
+        return (lines, pageRows == limit || pageRows > lines.count)
     }
 
     /// Every metric series of a job: definitions first, then system metrics, each by name and host, points oldest first.
     public func metricSeries(jobID: Int64) async throws -> [MetricSeriesRecord] {
+        try await metricPage(jobID: jobID, after: nil, limit: Int(Int32.max)).series
+    }
+
+    /// Up to `limit` points of a job's series, in the order of ``metricSeries(jobID:)``, after `cursor` (the last
+    /// point of the previous page); `next` is this page's last point when there are more. A series cut by the page
+    /// continues, under the same name and host, on the next.
+    public func metricPage(jobID: Int64, after cursor: MetricCursor?, limit: Int) async throws -> (series: [MetricSeriesRecord], next: MetricCursor?) {
         let rows = try await client.query(
-            "SELECT name, host, kind, time, value FROM metric_points WHERE job_id = \(jobID) ORDER BY kind, name, host, time", logger: logger)
+            """
+            SELECT name, host, kind, time, value, (extract(epoch FROM time) * 1000000)::bigint FROM metric_points
+            WHERE job_id = \(jobID)
+                AND (\(cursor?.kind)::text IS NULL OR (kind, name, host, time)
+                    > (\(cursor?.kind), \(cursor?.name), \(cursor?.host), timestamptz 'epoch' + \(cursor?.timeMicros) * interval '1 microsecond'))
+            ORDER BY kind, name, host, time LIMIT \(Int64(limit) + 1)
+            """, logger: logger)
         var series: [MetricSeriesRecord] = []
-        for try await (name, host, kind, time, value) in rows.decode((String, String, String, Date, Double).self) {
-            if let last = series.last, last.name == name, last.host == host, last.kind == kind {
+        var count = 0
+        var last: MetricCursor?
+        var more = false
+        for try await (name, host, kind, time, value, micros) in rows.decode((String, String, String, Date, Double, Int64).self) {
+            guard count < limit else {
+                more = true
+                break
+            }
+            count += 1
+            last = MetricCursor(kind: kind, name: name, host: host, timeMicros: micros)
+            if let previous = series.last, previous.name == name, previous.host == host, previous.kind == kind {
                 series[series.count - 1].points.append((time, value))
             } else {
                 series.append(MetricSeriesRecord(name: name, host: host, kind: kind, points: [(time, value)]))
             }
         }
-        return series
+        return (series, more ? last : nil)
     }
 
     /// The last value of each metric extracted with the job's definitions (SageMaker's `FinalMetricDataList`).

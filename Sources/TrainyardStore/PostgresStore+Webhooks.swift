@@ -109,14 +109,23 @@ extension PostgresStore {
             id: id, projectID: projectID, url: url, events: events, secret: secret, createdAt: created, disabledAt: disabled, disabledReason: reason)
     }
 
-    public func createWebhook(projectID: Int64, url: String, events: [String], secret: String, now: Date = Date()) async throws -> WebhookRecord {
-        let id = "wh_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
-        try await client.query(
+    /// A new subscription, or nil when the project already holds `limit` of them. The count and the insert are one
+    /// statement; concurrent creations may pass the limit by a few.
+    public func createWebhook(
+        projectID: Int64, url: String, events: [String], secret: String, limit: Int = .max, now: Date = Date()
+    ) async throws -> WebhookRecord? {
+        let id = String("wh_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24))
+        let rows = try await client.query(
             """
             INSERT INTO webhook_subscriptions (id, project_id, url, events, secret, created_at, updated_at)
-            VALUES (\(id), \(projectID), \(url), \(events), \(secret), \(now), \(now))
+            SELECT \(id), \(projectID), \(url), \(events), \(secret), \(now), \(now)
+            WHERE (SELECT count(*) FROM webhook_subscriptions WHERE project_id = \(projectID)) < \(Int64(min(limit, Int(Int64.max))))
+            RETURNING id
             """, logger: logger)
-        return WebhookRecord(id: String(id), projectID: projectID, url: url, events: events, secret: secret, createdAt: now)
+        for try await _ in rows {
+            return WebhookRecord(id: id, projectID: projectID, url: url, events: events, secret: secret, createdAt: now)
+        }
+        return nil
     }
 
     public func webhooks(projectID: Int64) async throws -> [WebhookRecord] {

@@ -154,6 +154,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case transitionRefused(JobTransitionError)
     case projectNameTaken(String)
     case corruptSpec(job: String)
+    /// A page cursor that names no job of the caller's project (a forged or foreign `next_token`).
+    case unknownCursor
 
     public var description: String {
         switch self {
@@ -161,6 +163,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .transitionRefused(let error): "\(error)"
         case .projectNameTaken(let name): "a project named \(name) already exists"
         case .corruptSpec(let job): "the stored spec of job \(job) cannot be read"
+        case .unknownCursor: "the page cursor names no job of this project"
         }
     }
 }

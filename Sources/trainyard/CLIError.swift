@@ -52,6 +52,8 @@ extension Components.Responses.Unauthorized: ProblemResponse { var problem: Comp
 extension Components.Responses.Forbidden: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
 extension Components.Responses.NotFound: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
 extension Components.Responses.Conflict: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
+extension Components.Responses.PayloadTooLarge: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
+extension Components.Responses.TooManyRequests: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
 extension Components.Responses.UnprocessableContent: ProblemResponse {
     var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } }
 }

@@ -75,6 +75,7 @@ struct LogPrinter: Sendable {
                 case .unauthorized(let response): try fail(response)
                 case .notFound(let response): try fail(response)
                 case .unprocessableContent(let response): try fail(response)
+                case .tooManyRequests(let response): try fail(response)
                 case .undocumented(let status, _): throw CLIError.unexpected(status: status)
                 }
                 failingSince = nil
@@ -104,6 +105,7 @@ struct LogPrinter: Sendable {
         case .unauthorized(let response): try fail(response)
         case .notFound(let response): try fail(response)
         case .unprocessableContent(let response): try fail(response)
+        case .tooManyRequests(let response): try fail(response)
         case .undocumented(let status, _): throw CLIError.unexpected(status: status)
         }
     }

@@ -86,6 +86,8 @@ struct SubmitJob: AsyncParsableCommand {
             case .forbidden(let response): try fail(response)
             case .conflict(let response): try fail(response)
             case .unprocessableContent(let response): try fail(response)
+            case .contentTooLarge(let response): try fail(response)
+            case .tooManyRequests(let response): try fail(response)
             case .undocumented(let status, _): throw CLIError.unexpected(status: status)
             }
         }

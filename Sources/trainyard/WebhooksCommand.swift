@@ -37,6 +37,8 @@ struct CreateWebhook: AsyncParsableCommand {
             case .unauthorized(let response): try fail(response)
             case .forbidden(let response): try fail(response)
             case .unprocessableContent(let response): try fail(response)
+            case .contentTooLarge(let response): try fail(response)
+            case .tooManyRequests(let response): try fail(response)
             case .undocumented(let status, _): throw CLIError.unexpected(status: status)
             }
         }

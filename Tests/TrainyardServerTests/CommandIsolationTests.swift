@@ -106,7 +106,8 @@ import TrainyardCore
             // And the probe completed, its model written, while the victim runs on.
             let probe = try await SharedJobNameTests.waitForStatus(app, token: intruder, "probe", "Completed")
             #expect(probe["failure_reason"] == nil)
-            #expect(try await app.describe("victim")["secondary_status"] as? String == "Training")
+            let victim = try await app.describe("victim")
+            #expect(victim["secondary_status"] as? String == "Training", "\(victim["status"] ?? "-") \(victim["failure_reason"] ?? "")")
             let files = try app.unpack("s3://trainyard/intruder/probe/output/model.tar.gz")
             #expect((files["./mine.txt"] ?? files["mine.txt"]) == "ok")
         }

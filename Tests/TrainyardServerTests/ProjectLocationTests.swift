@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdTesting
 import Testing
 import TrainyardCore
+import TrainyardServer
 
 /// Tenant isolation of data: every URI a job names lies inside its project's locations (its own prefix of the default
 /// bucket, plus what an admin of the service granted it), tried as the other tenant would.
@@ -124,6 +125,36 @@ import TrainyardCore
             #expect(try await client.call(.put, "/v1/projects/team-b/locations", json: #"{"locations":[]}"#).status == .ok)
             let revoked = try await client.call(.post, "/v1/jobs", token: memberB, json: Self.spec("again", field: "inputs", uri: "s3://datasets/imagenet/train"))
             #expect(try revoked.violations() == [FieldRule(field: "inputs.loot.s3_uri", rule: "location")])
+        }
+    }
+
+    @Test func theOperatorsSettingGrantsBesideTheAPIAndABadFileStopsTheServerNamingIt() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-setting-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/locations.json"
+        try #"{"team-b": [{"uri": "s3://datasets/imagenet", "access": "read"}]}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        let configured = try ServerConfiguration(environment: ["TRAINYARD_PROJECT_LOCATIONS": file])
+        try await TestApp.run(configure: { $0.projectLocationGrants = configured.projectLocationGrants }) { client in
+            let tokenB = try await client.project("team-b")
+            let tokenC = try await client.project("team-c")
+            // Given the setting's read-only grant to team-b: its jobs read there, and write nowhere outside their own prefix.
+            let reads = try await client.call(.post, "/v1/jobs", token: tokenB, json: Self.spec("reads", field: "inputs", uri: "s3://datasets/imagenet/train"))
+            #expect(reads.status == .created, "\(String(buffer: reads.body))")
+            let writes = try await client.call(.post, "/v1/jobs", token: tokenB, json: Self.spec("writes", field: "output_path", uri: "s3://datasets/imagenet"))
+            #expect(try writes.violations() == [FieldRule(field: "output_path", rule: "location")])
+            // Another project gets nothing from it, and the grant shows beside the API's.
+            let other = try await client.call(.post, "/v1/jobs", token: tokenC, json: Self.spec("reads", field: "inputs", uri: "s3://datasets/imagenet/train"))
+            #expect(try other.violations() == [FieldRule(field: "inputs.loot.s3_uri", rule: "location")])
+            let shown = try await client.call(.get, "/v1/projects/team-b/locations", token: tokenB).object()["locations"] as? [[String: Any]]
+            #expect(shown?.first?["uri"] as? String == "s3://datasets/imagenet" && shown?.first?["access"] as? String == "read")
+        }
+        // A file with a bad entry is refused at start, naming the variable and the entry.
+        try #"{"team-b": [{"uri": "s3://datasets/../etc", "access": "read"}]}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        #expect {
+            _ = try ServerConfiguration(environment: ["TRAINYARD_PROJECT_LOCATIONS": file])
+        } throws: { error in
+            "\(error)".contains("TRAINYARD_PROJECT_LOCATIONS") && "\(error)".contains("team-b[0].uri")
         }
     }
 

@@ -32,6 +32,12 @@ import TrainyardCore
                 let files = try app.unpack("s3://models/thief/output/\(file)")
                 #expect(files["weights.txt"] == nil, "\(file) of the thief holds the victim's model: \(files.keys.sorted()); \(ended["status"] ?? "")")
             }
+            // And the ended host's token fetches no assignment and adds no log lines any more.
+            let (assignment, assignmentBody) = try await LiveHTTP.request(.GET, app.baseURL + "/v1/agent/assignment", token: String(token))
+            #expect(assignment == 403 && assignmentBody.contains("has ended; its token no longer fetches an assignment"), "\(assignment) \(assignmentBody)")
+            let (logs, logsBody) = try await LiveHTTP.request(
+                .POST, app.baseURL + "/v1/agent/logs", token: String(token), json: #"{"records":[]}"#)
+            #expect(logs == 403 && logsBody.contains("no longer adds log lines"), "\(logs) \(logsBody)")
             // And the victim's model is untouched.
             #expect(try app.unpack(victimModel)["weights.txt"] == "secret-weights\n")
         }

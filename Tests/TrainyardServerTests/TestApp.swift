@@ -12,11 +12,15 @@ import TrainyardTestSupport
 enum TestApp {
     static let adminToken = "TESTADMIN0001.bootstrap-secret"
 
-    static func run(_ body: @escaping @Sendable (TestClientProtocol) async throws -> Void) async throws {
+    /// `configure` changes the configuration before the application is built (settings a test is about).
+    static func run(
+        configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: @escaping @Sendable (TestClientProtocol) async throws -> Void
+    ) async throws {
         let database = try await TestPostgres.shared.freshDatabase()
         let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-app-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
-        let configuration = ServerConfiguration(dataDirectory: dataDir, port: 0, adminKey: adminToken)
+        var configuration = ServerConfiguration(dataDirectory: dataDir, port: 0, adminKey: adminToken)
+        configure(&configuration)
         var logger = Logger(label: "trainyard.tests.app")
         logger.logLevel = .warning
         let app = try await buildApplication(configuration: configuration, database: .client(database), logger: logger)

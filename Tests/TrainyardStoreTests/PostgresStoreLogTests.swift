@@ -87,4 +87,36 @@ struct JobNotCreated: Error {}
             #expect(try await store.logLines(jobID: recent.id, afterID: 0, host: nil, since: nil, limit: 10).count == 2)
         }
     }
+
+    /// A page ends at its byte budget (the first line always comes) and says there is more; pages of metric points
+    /// continue exactly where the last one stopped, across series.
+    @Test func logAndMetricPagesAreBoundedAndContinueExactly() async throws {
+        try await TestPostgres.withStore { store in
+            let (job, hosts) = try await Self.runningJob(store)
+            let records = (1...6).map { LogRecord(seq: Int64($0), timeMicros: 1_764_000_000_000_000 + Int64($0), message: String(repeating: "x", count: 100)) }
+            let points = records.flatMap { record in
+                ["a", "b"].map { MetricPointInput(name: $0, timeMicros: record.timeMicros, value: Double(record.seq)) }
+            }
+            _ = try await store.ingestLogs(host: hosts[0], records: records, points: points)
+
+            let first = try await store.logPage(jobID: job.id, afterID: 0, host: nil, since: nil, limit: 10, byteBudget: 250)
+            #expect(first.lines.count == 3 && first.more)
+            let rest = try await store.logPage(jobID: job.id, afterID: first.lines.last?.id ?? 0, host: nil, since: nil, limit: 10, byteBudget: 250)
+            #expect(rest.lines.count == 3 && !rest.more)
+            #expect(try await store.logPage(jobID: job.id, afterID: 0, host: nil, since: nil, limit: 10, byteBudget: 1).lines.count == 1)
+            #expect(try await store.logPage(jobID: job.id, afterID: 0, host: nil, since: nil, limit: 6).more)
+
+            var cursor: MetricCursor?
+            var seen: [String] = []
+            var pages = 0
+            repeat {
+                let page = try await store.metricPage(jobID: job.id, after: cursor, limit: 5)
+                seen += page.series.flatMap { series in series.points.map { "\(series.name)\(Int($0.value))" } }
+                cursor = page.next
+                pages += 1
+            } while cursor != nil && pages < 10
+            #expect(pages == 3)
+            #expect(seen == (1...6).map { "a\($0)" } + (1...6).map { "b\($0)" })
+        }
+    }
 }

@@ -23,6 +23,15 @@ public struct LocationGrant: Sendable, Hashable, Codable {
     /// The most grants one project holds.
     public static let maximumCount = 100
 
+    /// The grants of a list as the API and the setting take it, or every problem of it (``violations(_:field:)``).
+    public static func parse(_ pairs: [(uri: String, access: String)], field: String = "locations") -> Result<[LocationGrant], FieldViolations> {
+        let problems = violations(pairs, field: field)
+        guard problems.isEmpty else { return .failure(FieldViolations(violations: problems)) }
+        return .success(pairs.compactMap { pair in
+            ObjectURI(pair.uri).flatMap { uri in Access(rawValue: pair.access).map { LocationGrant(uri: uri, access: $0) } }
+        })
+    }
+
     /// Every problem of a list of grants as the API takes it (`locations[i].uri`): an unparsable URI, one with `.` or
     /// `..` segments, a duplicate, too many.
     public static func violations(_ grants: [(uri: String, access: String)], field: String = "locations") -> [FieldViolation] {
@@ -66,12 +75,9 @@ extension LocationGrant {
         var grants: [String: [LocationGrant]] = [:]
         var problems: [String] = []
         for (project, entries) in decoded.sorted(by: { $0.key < $1.key }) {
-            let pairs = entries.map { (uri: $0.uri, access: $0.access ?? Access.read.rawValue) }
-            let violations = violations(pairs, field: project)
-            problems += violations.map(\.message)
-            guard violations.isEmpty else { continue }
-            grants[project] = pairs.compactMap { pair in
-                ObjectURI(pair.uri).flatMap { uri in Access(rawValue: pair.access).map { LocationGrant(uri: uri, access: $0) } }
+            switch parse(entries.map { (uri: $0.uri, access: $0.access ?? Access.read.rawValue) }, field: project) {
+            case .success(let parsed): grants[project] = parsed
+            case .failure(let failure): problems += failure.violations.map(\.message)
             }
         }
         guard problems.isEmpty else { throw LocationSettingError(problems: problems) }
@@ -83,4 +89,9 @@ extension LocationGrant {
 public struct LocationSettingError: Error, Sendable, CustomStringConvertible {
     public var problems: [String]
     public var description: String { problems.joined(separator: "; ") }
+}
+
+/// The violations of an input that did not parse.
+public struct FieldViolations: Error, Sendable {
+    public var violations: [FieldViolation]
 }

@@ -71,14 +71,14 @@ struct MetricExtractorTests {
             MetricDefinition(name: "accuracy", regex: "acc: ([0-9.]+)%"),
             MetricDefinition(name: "epoch", regex: "[0-9]+(?= epochs done)"),
         ])
-        #expect(extractor.values(in: "step 10 loss=0.25 acc: 91.5%").map(\.name) == ["train:loss", "accuracy"])
-        #expect(extractor.values(in: "step 10 loss=0.25 acc: 91.5%").map(\.value) == [0.25, 91.5])
-        #expect(extractor.values(in: "loss=1e-3").first?.value == 0.001)
+        #expect(extractor.values(in: "step 10 loss=0.25 acc: 91.5%").values.map(\.name) == ["train:loss", "accuracy"])
+        #expect(extractor.values(in: "step 10 loss=0.25 acc: 91.5%").values.map(\.value) == [0.25, 91.5])
+        #expect(extractor.values(in: "loss=1e-3").values.first?.value == 0.001)
         // No group: the whole match.
-        #expect(extractor.values(in: "12 epochs done").first?.value == 12)
+        #expect(extractor.values(in: "12 epochs done").values.first?.value == 12)
         // A match that is not a number is no point.
-        #expect(extractor.values(in: "loss=.-").isEmpty)
-        #expect(extractor.values(in: "nothing here").isEmpty)
+        #expect(extractor.values(in: "loss=.-").values.isEmpty)
+        #expect(extractor.values(in: "nothing here").values.isEmpty)
     }
 }
 

@@ -1,6 +1,6 @@
 /// A stable (process-independent) 64-bit FNV-1a hash, for names derived from paths and for advisory-lock keys.
-enum StableHash {
-    static func value(_ string: String) -> UInt64 {
+public enum StableHash {
+    public static func value(_ string: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in string.utf8 {
             hash ^= UInt64(byte)
@@ -9,7 +9,7 @@ enum StableHash {
         return hash
     }
 
-    static func hex(_ string: String) -> String {
+    public static func hex(_ string: String) -> String {
         String(value(string), radix: 16)
     }
 }

@@ -1,0 +1,43 @@
+/// How much one request, key or project may ask of the service: the bounds that make bad or hostile input fail
+/// closed, with a clear error, before it costs memory, threads or other tenants' turn.
+///
+/// The per-project and per-key counts are settings (`TRAINYARD_MAX_QUEUED_JOBS`, `TRAINYARD_MAX_WEBHOOKS`,
+/// `TRAINYARD_MAX_LOG_FOLLOWERS`); the body sizes are fixed.
+public struct RequestLimits: Sendable, Equatable {
+    /// Jobs of one project that may wait to run (submitted, not yet given hosts); past it a submission is refused (429).
+    public var queuedJobsPerProject: Int
+    /// Webhook subscriptions of one project (each job event is one delivery per subscription).
+    public var webhooksPerProject: Int
+    /// Log streams (`follow=true`) one API key may hold open at once, per server.
+    public var logFollowersPerKey: Int
+
+    public init(queuedJobsPerProject: Int = 10_000, webhooksPerProject: Int = 100, logFollowersPerKey: Int = 10) {
+        self.queuedJobsPerProject = queuedJobsPerProject
+        self.webhooksPerProject = webhooksPerProject
+        self.logFollowersPerKey = logFollowersPerKey
+    }
+
+    /// The largest job spec body (`POST /v1/jobs`): a spec's bounded fields add up to well under it.
+    public static let jobBodyBytes = 1 << 20
+    /// The largest body of an agent route (a log batch: the agent sends at most 1 MiB, and some slack).
+    public static let agentBodyBytes = 4 << 20
+    /// The largest body of any other route.
+    public static let bodyBytes = 64 << 10
+
+    /// The largest body a request to `path` with `method` may carry.
+    public static func maximumBodyBytes(method: String, path: String) -> Int {
+        if path.hasPrefix("/v1/agent/") { return agentBodyBytes }
+        if method == "POST", path == "/v1/jobs" || path == "/v1/jobs/" { return jobBodyBytes }
+        return bodyBytes
+    }
+
+    /// Seconds a client should wait before submitting again to a full queue (about one scheduling round of a busy pool).
+    public static let queueFullRetryAfterSeconds = 60
+    /// Seconds before asking again for a limit that only the caller's own action frees (deleting a subscription,
+    /// closing a stream).
+    public static let heldRetryAfterSeconds = 30
+
+    /// The JSON nesting the API reads: no request shape goes deeper than a few levels, and a decoder walks deep
+    /// nesting recursively.
+    public static let maximumJSONDepth = 64
+}

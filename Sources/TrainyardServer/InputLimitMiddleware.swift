@@ -1,0 +1,121 @@
+import Hummingbird
+import NIOCore
+import Synchronization
+import TrainyardCore
+
+/// Bad input fails here, before any handler, decoder or query sees it: a path or query with a NUL or an invalid
+/// percent-escape is a 400; a body larger than its route allows is a 413 (at once when `Content-Length` says so, else
+/// as soon as the streamed body passes the limit, so a chunked upload is never buffered past it); a JSON body nested
+/// deeper than ``RequestLimits/maximumJSONDepth`` is a 400 as it streams in. Applies to every route, agents' included.
+struct InputLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let problem = Self.oddInput(path: request.uri.path, query: request.uri.query) {
+            throw APIError.badRequest(detail: problem.detail, field: problem.field)
+        }
+        let limit = RequestLimits.maximumBodyBytes(method: request.method.rawValue, path: request.uri.path)
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
+            throw APIError.payloadTooLarge(detail: Self.tooLarge(limit: limit, request: request))
+        }
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        let isJSON = contentType.hasPrefix("application/json") || contentType.contains("+json")
+        let verdict = Verdict()
+        var request = request
+        request.body = RequestBody(asyncSequence: LimitedBody(base: request.body, limit: limit, gauge: isJSON ? JSONDepthGauge() : nil, verdict: verdict))
+        do {
+            return try await next(request, context)
+        } catch {
+            // However the reader reported it (the generated layer wraps errors of the body it collects), the body's
+            // own verdict decides the answer.
+            switch verdict.value.withLock({ $0 }) {
+            case .tooLarge: throw APIError.payloadTooLarge(detail: Self.tooLarge(limit: limit, request: request))
+            case .tooDeep:
+                throw APIError.badRequest(
+                    detail: "the JSON body nests arrays or objects deeper than \(RequestLimits.maximumJSONDepth) levels; no request needs that",
+                    field: "(body)")
+            case nil: throw error
+            }
+        }
+    }
+
+    static func tooLarge(limit: Int, request: Request) -> String {
+        "the body of \(request.method) \(request.uri.path) may be at most \(describe(limit)); this one is larger"
+    }
+
+    static func describe(_ bytes: Int) -> String {
+        bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes >> 10) KiB"
+    }
+
+    /// What is wrong with the path or the query, when something is: a NUL, or a percent-escape that is not UTF-8.
+    static func oddInput(path: String, query: String?) -> (field: String, detail: String)? {
+        for segment in path.split(separator: "/") where segment.contains("%") || segment.contains("\0") {
+            guard let decoded = String(segment).removingPercentEncoding else {
+                return ("(path)", "the path has a percent-escape that is not UTF-8: \(segment.prefix(64))")
+            }
+            if decoded.contains("\0") { return ("(path)", "the path holds a NUL character (%00), which no name can contain") }
+        }
+        guard let query else { return nil }
+        for item in query.split(separator: "&") {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let rawName = String(parts[0]).replacingOccurrences(of: "+", with: " ")
+            guard let name = rawName.removingPercentEncoding else {
+                return ("(query)", "the query has a parameter name with a percent-escape that is not UTF-8")
+            }
+            let field = name.contains("\0") ? "(query)" : String(name.prefix(64))
+            if name.contains("\0") { return (field, "a query parameter name holds a NUL character (%00)") }
+            guard parts.count == 2 else { continue }
+            guard let value = String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
+                return (field, "query parameter \(field) has a percent-escape that is not UTF-8")
+            }
+            if value.contains("\0") { return (field, "query parameter \(field) holds a NUL character (%00), which no value can contain") }
+        }
+        return nil
+    }
+
+    /// Why the body was cut, once it was.
+    enum Failure: Sendable { case tooLarge, tooDeep }
+
+    final class Verdict: Sendable {
+        let value = Mutex<Failure?>(nil)
+    }
+
+    /// The request body, failing once it passes `limit` bytes or (for JSON) nests too deep.
+    struct LimitedBody: AsyncSequence, Sendable {
+        typealias Element = ByteBuffer
+        let base: RequestBody
+        let limit: Int
+        let gauge: JSONDepthGauge?
+        let verdict: Verdict
+
+        struct Refused: Error {}
+
+        struct AsyncIterator: AsyncIteratorProtocol {
+            var base: RequestBody.AsyncIterator
+            let limit: Int
+            var gauge: JSONDepthGauge?
+            let verdict: Verdict
+            var seen = 0
+
+            mutating func next() async throws -> ByteBuffer? {
+                guard let buffer = try await base.next() else { return nil }
+                seen += buffer.readableBytes
+                if seen > limit {
+                    verdict.value.withLock { $0 = .tooLarge }
+                    throw Refused()
+                }
+                if var depth = gauge {
+                    let shallow = buffer.withUnsafeReadableBytes { depth.feed($0) }
+                    gauge = depth
+                    if !shallow {
+                        verdict.value.withLock { $0 = .tooDeep }
+                        throw Refused()
+                    }
+                }
+                return buffer
+            }
+        }
+
+        func makeAsyncIterator() -> AsyncIterator {
+            AsyncIterator(base: base.makeAsyncIterator(), limit: limit, gauge: gauge, verdict: verdict)
+        }
+    }
+}
