@@ -7,6 +7,7 @@ import TrainyardStore
 extension APIImplementation {
     func createJob(_ input: Operations.CreateJob.Input) async throws -> Operations.CreateJob.Output {
         let principal = try principal(allowing: \.canWriteJobs, action: "create jobs")
+        if let refusal = provisioner.refusal(forProject: principal.projectName) { throw APIError.forbidden(detail: refusal) }
         guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
         var spec = JobSpecMapping.core(from: body)
         var violations = JobSpecValidator(catalog: catalog, provisioner: provisioner).validate(spec)
