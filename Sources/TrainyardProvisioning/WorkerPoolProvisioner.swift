@@ -18,6 +18,9 @@ public struct PoolLaunchRequest: Sendable, Equatable {
     /// The attempt's database id: unique across projects, so a backend can tag its jobs with it (the reconciler's key).
     public var attemptID: Int64
     public var jobName: String
+    /// The job's project: a provisioner that runs each project as its own user (Slurm with `TRAINYARD_SLURM_USERS`)
+    /// picks the user by it.
+    public var projectName: String
     public var attemptNumber: Int
     public var instanceType: String
     public var spot: Bool
@@ -26,10 +29,12 @@ public struct PoolLaunchRequest: Sendable, Equatable {
     public var serverURL: String
 
     public init(
-        jobName: String, attemptNumber: Int, instanceType: String, spot: Bool, hosts: [HostLaunchRequest], serverURL: String, attemptID: Int64 = 0
+        jobName: String, attemptNumber: Int, instanceType: String, spot: Bool, hosts: [HostLaunchRequest], serverURL: String, attemptID: Int64 = 0,
+        projectName: String = ""
     ) {
         self.attemptID = attemptID
         self.jobName = jobName
+        self.projectName = projectName
         self.attemptNumber = attemptNumber
         self.instanceType = instanceType
         self.spot = spot

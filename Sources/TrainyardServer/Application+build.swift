@@ -178,11 +178,12 @@ func makeProvisioner(configuration: ServerConfiguration, catalog: InstanceCatalo
             workersDirectory: configuration.workersDirectory, agentExecutable: agent, commandUIDs: configuration.workers.commandUIDs, logger: logger)
     case .slurm:
         let settings = configuration.provisioner
+        if settings.slurmUsers != nil { try checkSlurmUsersCanWork(configuration) }
         let slurm = SlurmProvisioner(
             configuration: .init(
                 slurmConf: settings.slurmConf, binDirectory: settings.slurmBin, jobPrefix: settings.slurmJobPrefix,
                 stateDirectory: configuration.slurmDirectory, workersDirectory: configuration.workersDirectory, agentExecutable: agent,
-                serverURL: settings.slurmServerURL, stopGraceSeconds: configuration.workers.stopGrace),
+                serverURL: settings.slurmServerURL, stopGraceSeconds: configuration.workers.stopGrace, users: settings.slurmUsers),
             mapping: catalog.slurm, logger: logger)
         do {
             try await slurm.checkReachable()
@@ -190,6 +191,30 @@ func makeProvisioner(configuration: ServerConfiguration, catalog: InstanceCatalo
             throw ConfigurationError.unreadable(key: "TRAINYARD_PROVISIONER=slurm", path: settings.slurmConf ?? "the default slurm.conf", reason: "\(error)")
         }
         return slurm
+    }
+}
+
+/// With `TRAINYARD_SLURM_USERS`, agents run as the projects' users: they cannot read the service's filesystem store
+/// (its alone), and must reach their attempt's directories through every directory above them.
+func checkSlurmUsersCanWork(_ configuration: ServerConfiguration) throws {
+    if case .filesystem = configuration.objectStore {
+        throw ConfigurationError.invalid(
+            key: "TRAINYARD_SLURM_USERS", value: "(set)",
+            expected: "an S3 object store beside it (TRAINYARD_OBJECT_STORE=s3://bucket): agents that run as a project's Slurm user cannot "
+                + "read the service's own filesystem store")
+    }
+    for directory in [configuration.slurmDirectory, configuration.workersDirectory] {
+        var ancestor = (directory as NSString).deletingLastPathComponent
+        while ancestor != "/", !ancestor.isEmpty {
+            var status = stat()
+            if stat(ancestor, &status) == 0, status.st_mode & S_IXOTH == 0 {
+                throw ConfigurationError.invalid(
+                    key: "TRAINYARD_SLURM_USERS", value: "(set)",
+                    expected: "\(directory) reachable by the projects' users, but \(ancestor) is closed to them (mode "
+                        + "\(String(status.st_mode & 0o7777, radix: 8))): give it o+x (chmod o+x \(ancestor)) or move TRAINYARD_DATA_DIR")
+            }
+            ancestor = (ancestor as NSString).deletingLastPathComponent
+        }
     }
 }
 

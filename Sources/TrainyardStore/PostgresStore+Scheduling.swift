@@ -247,7 +247,7 @@ extension PostgresStore {
         }
         try await apply(transitions, state: machine.state, to: job, on: connection, now: now)
         return LaunchPlan(
-            jobID: job.id, jobName: job.name, attemptID: attemptID, attemptNumber: number, instanceType: job.spec.instanceType,
+            jobID: job.id, jobName: job.name, projectName: job.projectName, attemptID: attemptID, attemptNumber: number, instanceType: job.spec.instanceType,
             spot: job.spec.useSpotInstances, hosts: hosts)
     }
 

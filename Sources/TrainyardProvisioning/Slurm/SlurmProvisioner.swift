@@ -36,11 +36,16 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         public var serverURL: String?
         /// Seconds an agent gives its command between SIGTERM and SIGKILL when Slurm signals it.
         public var stopGraceSeconds: Double
+        /// `TRAINYARD_SLURM_USERS`: each project's jobs are submitted as, and run as, its Slurm user; the attempt's
+        /// files are that user's alone. Nil: jobs run as the service's user.
+        public var users: ProjectUserMap?
 
         public init(
             slurmConf: String? = nil, binDirectory: String? = nil, jobPrefix: String = "trainyard", stateDirectory: String, workersDirectory: String,
-            agentExecutable: String, agentEnvironment: [String: String] = [:], serverURL: String? = nil, stopGraceSeconds: Double = 120
+            agentExecutable: String, agentEnvironment: [String: String] = [:], serverURL: String? = nil, stopGraceSeconds: Double = 120,
+            users: ProjectUserMap? = nil
         ) {
+            self.users = users
             self.slurmConf = slurmConf
             self.binDirectory = binDirectory
             self.jobPrefix = jobPrefix
@@ -77,6 +82,8 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         _ = try await commands.run("sinfo", ["--json"])
     }
 
+    public var capabilities: ProvisionerCapabilities { ProvisionerCapabilities(name: name, projectUsers: configuration.users) }
+
     func attemptDirectory(_ attemptID: Int64) -> String { "\(configuration.stateDirectory)/attempt-\(attemptID)" }
 
     public func launch(_ request: PoolLaunchRequest) async throws -> [String: String] {
@@ -84,13 +91,24 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         guard let partition = resources.partition(spot: request.spot) else {
             throw SlurmError.unmapped(instanceType: request.instanceType, spot: request.spot)
         }
+        let account = try configuration.users.map { try SlurmAccount.resolve(project: request.projectName, users: $0) }
         let directory = attemptDirectory(request.attemptID)
         let files = FileManager.default
         try? files.removeItem(atPath: directory)
         try files.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if account != nil {
+            // Users reach their own attempt's directories through these, and list neither.
+            for shared in [configuration.stateDirectory, configuration.workersDirectory] {
+                try files.createDirectory(atPath: shared, withIntermediateDirectories: true)
+                chmod(shared, 0o711)
+            }
+        }
+        var ownedPaths = [directory]
         for (index, host) in request.hosts.enumerated() {
             let workerDirectory = "\(configuration.workersDirectory)/\(host.id)"
-            try files.createDirectory(atPath: workerDirectory, withIntermediateDirectories: true)
+            try? files.removeItem(atPath: workerDirectory)
+            try files.createDirectory(atPath: workerDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            ownedPaths.append(workerDirectory)
             let task = """
                 TRAINYARD_AGENT_TOKEN=\(Self.quoted(host.token))
                 TRAINYARD_AGENT_DIR=\(Self.quoted(workerDirectory))
@@ -125,6 +143,7 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
 
             """
         try batchScript.write(toFile: "\(directory)/batch.sh", atomically: true, encoding: .utf8)
+        if let account { for path in ownedPaths { try account.own(path) } }
 
         var arguments = [
             "--parsable", "--job-name=\(configuration.jobPrefix)-\(request.jobName)-\(request.attemptNumber)",
@@ -141,13 +160,16 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         arguments.append("\(directory)/batch.sh")
         var environment = configuration.agentEnvironment
         environment["TRAINYARD_AGENT_SERVER"] = configuration.serverURL ?? request.serverURL
-        let output = try await commands.run("sbatch", arguments, environment: environment)
+        let output = try await commands.run("sbatch", arguments, environment: environment, as: account)
         guard let jobID = Int(output.split(separator: ";").first?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") else {
             throw SlurmError.unexpectedOutput(tool: "sbatch --parsable", reason: "no job id in \(output)")
         }
         logger.info(
             "submitted slurm job",
-            metadata: ["job": "\(request.jobName)", "attempt": "\(request.attemptNumber)", "slurm.job": "\(jobID)", "hosts": "\(request.hosts.count)"])
+            metadata: [
+                "job": "\(request.jobName)", "attempt": "\(request.attemptNumber)", "slurm.job": "\(jobID)", "hosts": "\(request.hosts.count)",
+                "slurm.user": "\(account?.name ?? "(the service's)")",
+            ])
         var references: [String: String] = [:]
         for (index, host) in request.hosts.enumerated() { references[host.id] = "slurm:\(jobID) ordinal:\(index + 1)" }
         return references
