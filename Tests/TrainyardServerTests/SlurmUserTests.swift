@@ -6,8 +6,9 @@ import TrainyardServer
 import TrainyardTestSupport
 
 /// `TRAINYARD_SLURM_USERS`: each project's jobs are submitted to and run by the real Slurm cluster as the project's own
-/// user, beside an S3 store; a project without one is refused with the setting named.
-@Suite(.serialized) struct SlurmUserTests {
+/// user, beside an S3 store; a project without one is refused with the setting named. Nested in ``SlurmTests`` so that
+/// it never runs beside them: each test resets the one shared cluster (cancelling every job).
+extension SlurmTests { @Suite struct Users {
     static let users = ["team-a": "trainyard-slurm-a", "team-b": "trainyard-slurm-b"]
 
     /// A Python training script that records who it runs as and what of the service it can read.
@@ -122,4 +123,5 @@ import TrainyardTestSupport
             #expect("\(error)".contains("unless TRAINYARD_PROVISIONER=slurm"), "\(error)")
         }
     }
+}
 }
