@@ -34,7 +34,7 @@ public struct Agent: Sendable {
         hostLogger[metadataKey: "host"] = "\(worker.hostName)"
         let logger = hostLogger
         let layout = WorkerLayout(root: configuration.layoutRoot)
-        let location = ObjectLocation(store: try Self.objectStore(assignment.objectStore, logger: logger))
+        let location = ObjectLocation(store: try Self.objectStore(assignment.objectStore, connection: connection, logger: logger))
         let state = HeartbeatState(phase: .preparing)
         let heartbeats = Task {
             await heartbeatLoop(state: state, interval: worker.heartbeatIntervalSeconds, outageGrace: worker.stopGraceSeconds, logger: logger)
@@ -313,18 +313,20 @@ public struct Agent: Sendable {
         return source
     }
 
-    static func objectStore(_ descriptor: ObjectStoreDescriptor, logger: Logger) throws -> any ObjectStore {
+    /// The store the descriptor names: the filesystem store at its root, or the S3 server, whose every request the
+    /// server signs for this host (`connection`); the agent has no key of its own.
+    static func objectStore(_ descriptor: ObjectStoreDescriptor, connection: ServerConnection, logger: Logger) throws -> any ObjectStore {
         switch descriptor.kind {
         case "file": return FileSystemObjectStore(root: descriptor.root ?? "/")
         case "s3":
-            guard let endpoint = descriptor.endpoint, let accessKey = descriptor.accessKeyID, let secret = descriptor.secretAccessKey else {
-                throw AgentError.missingSetting("the S3 object store descriptor lacks its endpoint or credentials")
+            guard let endpoint = descriptor.endpoint else { throw AgentError.missingSetting("the S3 object store descriptor lacks its endpoint") }
+            guard descriptor.signedBy == .server else {
+                throw AgentError.missingSetting("the S3 store's descriptor has no signed_by: the server is older than this agent")
             }
             let configuration = S3Configuration(
-                endpoint: endpoint, region: descriptor.region ?? "us-east-1",
-                credentials: SigV4Credentials(accessKeyID: accessKey, secretAccessKey: secret, sessionToken: descriptor.sessionToken),
+                endpoint: endpoint, region: descriptor.region ?? "us-east-1", credentials: nil,
                 addressing: descriptor.addressing.flatMap(S3Configuration.Addressing.init(rawValue:)) ?? .path)
-            return try S3ObjectStore(configuration: configuration, logger: logger)
+            return try S3ObjectStore(configuration: configuration, authorizer: ServerS3Authorizer(connection: connection), logger: logger)
         default: throw AgentError.missingSetting("object store kind \(descriptor.kind) is not supported by this agent")
         }
     }

@@ -37,6 +37,11 @@ struct ServerConnection: Sendable {
         try await call(.POST, "/v1/agent/logs", body: ByteBuffer(bytes: records), contentType: "text/plain; charset=utf-8")
     }
 
+    /// The headers that authorize one S3 call of this host, signed by the server (a 403 names why it will not).
+    func signS3(_ request: S3SignatureRequest) async throws -> S3SignatureAnswer {
+        try await call(.POST, "/v1/agent/s3-signatures", body: request)
+    }
+
     private func call<Body: Encodable & Sendable, Answer: Decodable>(_ method: HTTPMethod, _ path: String, body: Body?) async throws -> Answer {
         try await call(method, path, body: try body.map { ByteBuffer(bytes: Array(try JSONEncoder().encode($0))) }, contentType: "application/json")
     }

@@ -41,17 +41,17 @@ extension JobSpecValidator {
         }
         for (key, value) in map.sorted(by: { $0.key < $1.key }) {
             let field = Self.entryField("hyperparameters", key)
-            if key.count > Self.hyperparameterKeyMaximumLength {
+            if key.unicodeScalars.count > Self.hyperparameterKeyMaximumLength {
                 violations.add(
                     field, "max_length",
                     "A hyperparameter name may be at most \(Self.hyperparameterKeyMaximumLength) characters; "
-                        + "this one has \(key.count).")
+                        + "this one has \(key.unicodeScalars.count).")
             }
-            if value.count > Self.hyperparameterValueMaximumLength {
+            if value.unicodeScalars.count > Self.hyperparameterValueMaximumLength {
                 violations.add(
                     field, "max_length",
                     "A hyperparameter value may be at most \(Self.hyperparameterValueMaximumLength) characters; "
-                        + "this one has \(value.count).")
+                        + "this one has \(value.unicodeScalars.count).")
             }
         }
     }
@@ -69,17 +69,17 @@ extension JobSpecValidator {
                     field, "pattern",
                     "An environment variable name must match ^[a-zA-Z_][a-zA-Z0-9_]*$.")
             }
-            if key.count > Self.environmentKeyMaximumLength {
+            if key.unicodeScalars.count > Self.environmentKeyMaximumLength {
                 violations.add(
                     field, "max_length",
                     "An environment variable name may be at most \(Self.environmentKeyMaximumLength) characters; "
-                        + "this one has \(key.count).")
+                        + "this one has \(key.unicodeScalars.count).")
             }
-            if value.count > Self.environmentValueMaximumLength {
+            if value.unicodeScalars.count > Self.environmentValueMaximumLength {
                 violations.add(
                     field, "max_length",
                     "An environment variable value may be at most \(Self.environmentValueMaximumLength) characters; "
-                        + "this one has \(value.count).")
+                        + "this one has \(value.unicodeScalars.count).")
             }
         }
     }
@@ -91,8 +91,8 @@ extension JobSpecValidator {
         let allowed = #"letters, digits, spaces and _ . : / = + - @"#
         for (key, value) in map.sorted(by: { $0.key < $1.key }) {
             let field = Self.entryField("tags", key)
-            if !Self.tagKeyLength.contains(key.count) {
-                violations.add(field, "length", "A tag key must be 1 to 128 characters long; this one has \(key.count).")
+            if !Self.tagKeyLength.contains(key.unicodeScalars.count) {
+                violations.add(field, "length", "A tag key must be 1 to 128 characters long; this one has \(key.unicodeScalars.count).")
             }
             if !Self.tagPattern.matches(key) {
                 violations.add(field, "pattern", "A tag key may only hold \(allowed).")
@@ -100,10 +100,10 @@ extension JobSpecValidator {
             if key.lowercased().hasPrefix("aws:") {
                 violations.add(field, "reserved", "Tag keys starting with 'aws:' are reserved; choose another key.")
             }
-            if value.count > Self.tagValueMaximumLength {
+            if value.unicodeScalars.count > Self.tagValueMaximumLength {
                 violations.add(
                     field, "max_length",
-                    "A tag value may be at most \(Self.tagValueMaximumLength) characters; this one has \(value.count).")
+                    "A tag value may be at most \(Self.tagValueMaximumLength) characters; this one has \(value.unicodeScalars.count).")
             }
             if !Self.tagPattern.matches(value) {
                 violations.add(field, "pattern", "A tag value may only hold \(allowed).")
@@ -119,8 +119,8 @@ extension JobSpecValidator {
         }
         for (name, channel) in spec.inputs.sorted(by: { $0.key < $1.key }) {
             let field = Self.entryField("inputs", name)
-            if !Self.channelNameLength.contains(name.count) {
-                violations.add(field, "length", "A channel name must be 1 to 64 characters long; this one has \(name.count).")
+            if !Self.channelNameLength.contains(name.unicodeScalars.count) {
+                violations.add(field, "length", "A channel name must be 1 to 64 characters long; this one has \(name.unicodeScalars.count).")
             }
             if !Self.channelNamePattern.matches(name) {
                 violations.add(field, "pattern", #"A channel name must match ^[A-Za-z0-9\.\-_]+$."#)
@@ -143,10 +143,10 @@ extension JobSpecValidator {
                     "\(field).distribution", "enum",
                     "distribution must be FullyReplicated or ShardedByS3Key; it is '\(channel.distribution)'.")
             }
-            if let contentType = channel.contentType, contentType.count > Self.contentTypeMaximumLength {
+            if let contentType = channel.contentType, contentType.unicodeScalars.count > Self.contentTypeMaximumLength {
                 violations.add(
                     "\(field).content_type", "max_length",
-                    "content_type may be at most \(Self.contentTypeMaximumLength) characters; it has \(contentType.count).")
+                    "content_type may be at most \(Self.contentTypeMaximumLength) characters; it has \(contentType.unicodeScalars.count).")
             }
         }
     }
@@ -161,19 +161,19 @@ extension JobSpecValidator {
         var seen: Set<String> = []
         for (index, definition) in definitions.enumerated() {
             let field = "metric_definitions[\(index)]"
-            if !Self.metricNameLength.contains(definition.name.count) {
+            if !Self.metricNameLength.contains(definition.name.unicodeScalars.count) {
                 violations.add(
                     "\(field).name", "length",
-                    "A metric name must be 1 to 255 characters long; this one has \(definition.name.count).")
+                    "A metric name must be 1 to 255 characters long; this one has \(definition.name.unicodeScalars.count).")
             } else if !seen.insert(definition.name).inserted {
                 violations.add(
                     "\(field).name", "unique",
                     "The metric name '\(definition.name)' is defined more than once; metric names must be unique.")
             }
-            if !Self.metricRegexLength.contains(definition.regex.count) {
+            if !Self.metricRegexLength.contains(definition.regex.unicodeScalars.count) {
                 violations.add(
                     "\(field).regex", "length",
-                    "A metric regex must be 1 to 500 characters long; this one has \(definition.regex.count).")
+                    "A metric regex must be 1 to 500 characters long; this one has \(definition.regex.unicodeScalars.count).")
             } else if let reason = Self.regexCompilationError(definition.regex) {
                 violations.add("\(field).regex", "regex", "The metric regex does not compile: \(reason)")
             } else if let reason = MetricRegexRule.refusal(definition.regex) {

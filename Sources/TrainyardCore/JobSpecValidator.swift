@@ -1,7 +1,9 @@
 import Foundation
 
 // Rules, from SageMaker's service model (botocore `sagemaker/2017-07-24`) and DESIGN.md.
-// `rule` strings are stable; clients and tests match on them.
+// `rule` strings are stable; clients and tests match on them. Lengths count Unicode scalars (code points), as
+// JSON Schema's minLength and maxLength do: openapi/trainyard.yaml states every rule a schema can express, and the
+// server and the spec must agree both ways (SchemathesisTests).
 //
 // | rule               | meaning                                                               |
 // | ------------------ | --------------------------------------------------------------------- |
@@ -27,6 +29,8 @@ import Foundation
 // | `catalog`          | `instance_type` is not in the catalog                                 |
 // | `minimum`          | below a minimum (`instance_count` ≥ 1, `max_wait` ≥ 1,                |
 // |                    | `distribution.mpi.processes_per_host` ≥ 1)                            |
+// | `maximum`          | above 2147483647 (`max_wait`, `distribution.mpi.processes_per_host`;  |
+// |                    | `instance_count` meets `capacity` first)                              |
 // | `capacity`         | `instance_count` above the hosts of the job's market                  |
 // | `range`            | a number outside its range (volume_size 1…16384, max_run 1…2419200,   |
 // |                    | max_retry_attempts 0…30, retry_on_exit_codes 1…255,                   |
@@ -158,6 +162,9 @@ public struct JobSpecValidator: Sendable {
     static let exitCodeRange = 1...255
     static let keepAlivePeriodRange = 0...21_600
     static let priorityRange = -1000...1000
+    /// The largest `max_wait` and `processes_per_host` (a 32-bit integer, as the spec states: every integer a client
+    /// sends has a bound it can check).
+    static let largestCount = 2_147_483_647
 
     // The patterns are literals from SageMaker's service model; the tests compile each one.
     static let namePattern = FullMatchPattern("[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")!
@@ -166,10 +173,10 @@ public struct JobSpecValidator: Sendable {
 
     private func checkName(_ spec: JobSpec, into violations: inout [FieldViolation]) {
         guard let name = spec.name else { return }
-        if !Self.nameLength.contains(name.count) {
+        if !Self.nameLength.contains(name.unicodeScalars.count) {
             violations.add(
                 "name", "length",
-                "name must be 1 to 63 characters long; it has \(name.count).")
+                "name must be 1 to 63 characters long; it has \(name.unicodeScalars.count).")
         }
         if !Self.namePattern.matches(name) {
             violations.add(
@@ -204,22 +211,22 @@ public struct JobSpecValidator: Sendable {
             if let program = command.first, program.isEmpty {
                 violations.add("command[0]", "length", "command[0], the program to run, must not be empty.")
             }
-            for (index, argument) in command.enumerated() where argument.count > Self.commandElementMaximumLength {
+            for (index, argument) in command.enumerated() where argument.unicodeScalars.count > Self.commandElementMaximumLength {
                 violations.add(
                     "command[\(index)]", "max_length",
                     "Each command element may be at most \(Self.commandElementMaximumLength) characters; "
-                        + "this one has \(argument.count).")
+                        + "this one has \(argument.unicodeScalars.count).")
             }
         }
         if let entryPoint = spec.entryPoint {
-            if !Self.entryPointLength.contains(entryPoint.count) {
+            if !Self.entryPointLength.contains(entryPoint.unicodeScalars.count) {
                 violations.add(
                     "entry_point", "length",
                     "entry_point must be 1 to \(Self.entryPointLength.upperBound) characters long; "
-                        + "it has \(entryPoint.count).")
+                        + "it has \(entryPoint.unicodeScalars.count).")
             }
-            let components = entryPoint.split(separator: "/", omittingEmptySubsequences: false)
-            if entryPoint.hasPrefix("/") || components.contains("..") {
+            let components = RelativePath.segments(of: entryPoint, omittingEmpty: false)
+            if entryPoint.unicodeScalars.first == "/" || components.contains("..") {
                 violations.add(
                     "entry_point", "relative_path",
                     "entry_point must be a path relative to source_dir, without '..' components.")
@@ -233,10 +240,10 @@ public struct JobSpecValidator: Sendable {
             }
             Self.checkURI(sourceDir, field: "source_dir", into: &violations)
         }
-        if let imageURI = spec.imageURI, imageURI.count > Self.imageURIMaximumLength {
+        if let imageURI = spec.imageURI, imageURI.unicodeScalars.count > Self.imageURIMaximumLength {
             violations.add(
                 "image_uri", "max_length",
-                "image_uri may be at most \(Self.imageURIMaximumLength) characters; it has \(imageURI.count).")
+                "image_uri may be at most \(Self.imageURIMaximumLength) characters; it has \(imageURI.unicodeScalars.count).")
         }
     }
 
@@ -276,6 +283,8 @@ public struct JobSpecValidator: Sendable {
         }
         if maxWait < 1 {
             violations.add("max_wait", "minimum", "max_wait must be at least 1 second; it is \(maxWait).")
+        } else if maxWait > Self.largestCount {
+            violations.add("max_wait", "maximum", "max_wait may be at most \(Self.largestCount) seconds; it is \(maxWait).")
         }
         if maxWait < spec.maxRun {
             violations.add(
@@ -289,19 +298,20 @@ public struct JobSpecValidator: Sendable {
             Self.checkURI(uri, field: "checkpoint_s3_uri", into: &violations)
         }
         guard let localPath = spec.checkpointLocalPath else { return }
-        if !localPath.hasPrefix("/") {
+        let absolute = localPath.unicodeScalars.first == "/"
+        if !absolute {
             violations.add(
                 "checkpoint_local_path", "absolute_path",
                 "checkpoint_local_path must be an absolute path such as /opt/ml/checkpoints.")
         }
-        if localPath.count > Self.checkpointLocalPathMaximumLength {
+        if localPath.unicodeScalars.count > Self.checkpointLocalPathMaximumLength {
             violations.add(
                 "checkpoint_local_path", "max_length",
                 "checkpoint_local_path may be at most \(Self.checkpointLocalPathMaximumLength) characters; "
-                    + "it has \(localPath.count).")
+                    + "it has \(localPath.unicodeScalars.count).")
         }
-        if let roots = provisioner.commandWritableRoots, localPath.hasPrefix("/"),
-            !roots.contains(where: { RelativePath.isInside(localPath, root: $0) }) || localPath.split(separator: "/").contains("..")
+        if let roots = provisioner.commandWritableRoots, absolute,
+            !roots.contains(where: { RelativePath.isInside(localPath, root: $0) }) || RelativePath.segments(of: localPath, omittingEmpty: true).contains("..")
         {
             violations.add(
                 "checkpoint_local_path", "unsupported",
@@ -333,6 +343,10 @@ public struct JobSpecValidator: Sendable {
                 violations.add(
                     "distribution.mpi.processes_per_host", "minimum",
                     "processes_per_host must be at least 1; it is \(processes).")
+            } else if let processes = distribution.mpiProcessesPerHost, processes > Self.largestCount {
+                violations.add(
+                    "distribution.mpi.processes_per_host", "maximum",
+                    "processes_per_host may be at most \(Self.largestCount); it is \(processes).")
             }
         }
         Self.checkRange(spec.priority, Self.priorityRange, field: "priority", into: &violations)

@@ -21,15 +21,17 @@ public enum ObjectURI: Sendable, Hashable, Codable, CustomStringConvertible, Los
             let rest = string.dropFirst("s3://".count)
             let bucket: Substring
             let key: Substring
-            if let slash = rest.firstIndex(of: "/") {
-                bucket = rest[..<slash]
-                key = rest[rest.index(after: slash)...]
+            // The first U+002F, not the first `Character` "/": a combining mark after the slash makes it another one.
+            let scalars = rest.unicodeScalars
+            if let slash = scalars.firstIndex(of: "/") {
+                bucket = Substring(scalars[..<slash])
+                key = Substring(scalars[scalars.index(after: slash)...])
             } else {
                 bucket = rest
                 key = ""
             }
             guard Self.isValidBucket(bucket) else { throw .invalidBucket(String(bucket)) }
-            guard key.count <= Self.maximumKeyLength else { throw .keyTooLong(key.count) }
+            guard key.unicodeScalars.count <= Self.maximumKeyLength else { throw .keyTooLong(key.unicodeScalars.count) }
             // S3 servers may resolve `.` and `..` themselves: a key with them names another place than it seems to.
             guard !Self.hasDotSegment(key) else { throw .dotSegment(String(key)) }
             self = .s3(bucket: String(bucket), key: String(key))
@@ -101,20 +103,20 @@ public enum ObjectURI: Sendable, Hashable, Codable, CustomStringConvertible, Los
     }
 
     private static func isValidPath(_ path: String) -> Bool {
-        guard path.hasPrefix("/"), !path.contains("\0") else { return false }
+        guard path.unicodeScalars.first == "/", !path.unicodeScalars.contains("\u{0}") else { return false }
         return !hasDotSegment(Substring(path))
     }
 
     /// Whether a `/`-separated key or path has a `.` or `..` segment.
     static func hasDotSegment(_ path: Substring) -> Bool {
-        path.split(separator: "/", omittingEmptySubsequences: true).contains { $0 == "." || $0 == ".." }
+        RelativePath.segments(of: path, omittingEmpty: true).contains { $0 == "." || $0 == ".." }
     }
 
     /// The `/`-separated segments of the key or path, empty ones left out.
     public var segments: [Substring] {
         switch self {
-        case .s3(_, let key): key.split(separator: "/", omittingEmptySubsequences: true)
-        case .file(let path): path.split(separator: "/", omittingEmptySubsequences: true)
+        case .s3(_, let key): RelativePath.segments(of: key, omittingEmpty: true)
+        case .file(let path): RelativePath.segments(of: path, omittingEmpty: true)
         }
     }
 

@@ -22,10 +22,20 @@ public struct ProvisionerCapabilities: Sendable, Equatable {
     /// their own users): `checkpoint_local_path` must lie under one of these. Nil: anywhere.
     public var commandWritableRoots: [String]?
 
-    public init(name: String, features: Set<Feature> = [], commandWritableRoots: [String]? = nil) {
+    /// The user each project's jobs run as, when the provisioner runs them as people's own users (Slurm with
+    /// `TRAINYARD_SLURM_USERS`); a project without one cannot submit. Nil: the service decides.
+    public var projectUsers: ProjectUserMap?
+
+    public init(name: String, features: Set<Feature> = [], commandWritableRoots: [String]? = nil, projectUsers: ProjectUserMap? = nil) {
         self.name = name
         self.features = features
         self.commandWritableRoots = commandWritableRoots
+        self.projectUsers = projectUsers
+    }
+
+    /// Why `project`'s jobs cannot run on this provisioner at all (the message its users see), or nil.
+    public func refusal(forProject project: String) -> String? {
+        projectUsers?.refusal(for: project)
     }
 
     /// Why the job's `image_uri` will not be used, when the provisioner runs no containers and the spec has something

@@ -19,7 +19,9 @@ public struct S3Configuration: Sendable, Equatable {
     /// `http(s)://host[:port]` of the S3 API (`TRAINYARD_S3_ENDPOINT`); for AWS, `https://s3.<region>.amazonaws.com`.
     public var endpoint: String
     public var region: String
-    public var credentials: SigV4Credentials
+    /// The keys requests are signed with; nil when an ``S3RequestAuthorizer`` signs instead (an agent's store, whose
+    /// requests its server signs).
+    public var credentials: SigV4Credentials?
     public var addressing: Addressing
     public var payloadSigning: PayloadSigning
     /// Objects larger than this go up by multipart upload, and come down by parallel ranged GETs.
@@ -37,7 +39,7 @@ public struct S3Configuration: Sendable, Equatable {
     public var requestTimeout: Double
 
     public init(
-        endpoint: String, region: String = "us-east-1", credentials: SigV4Credentials, addressing: Addressing = .path,
+        endpoint: String, region: String = "us-east-1", credentials: SigV4Credentials?, addressing: Addressing = .path,
         payloadSigning: PayloadSigning = .unsigned, multipartThreshold: Int64 = 16 << 20, partSize: Int64 = 8 << 20, concurrency: Int = 8,
         maxAttempts: Int = 5, baseBackoff: Double = 0.1, maxBackoff: Double = 5, requestTimeout: Double = 300
     ) {
@@ -58,6 +60,16 @@ public struct S3Configuration: Sendable, Equatable {
     /// Checks `endpoint`; answers its parts.
     public func validatedEndpoint() throws -> (scheme: String, host: String, port: Int?) { try endpointParts() }
 
+    /// The host header value and the path of an object (or, with an empty key, its bucket) at the endpoint's `host` and
+    /// `port`, after the addressing style.
+    static func location(bucket: String, key: String, host: String, port: Int?, addressing: Addressing) -> (host: String, path: String) {
+        let port = port.map { ":\($0)" } ?? ""
+        switch addressing {
+        case .path: return ("\(host)\(port)", key.isEmpty ? "/\(bucket)" : "/\(bucket)/\(key)")
+        case .virtualHosted: return ("\(bucket).\(host)\(port)", "/\(key)")
+        }
+    }
+
     /// The parts of `endpoint`: scheme, host and port (nil for the scheme's default).
     func endpointParts() throws -> (scheme: String, host: String, port: Int?) {
         guard let components = URLComponents(string: endpoint), let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
@@ -73,10 +85,13 @@ public struct S3Configuration: Sendable, Equatable {
 /// An S3 setting that cannot be used.
 public enum S3ConfigurationError: Error, Equatable, CustomStringConvertible {
     case invalidEndpoint(String)
+    /// A store that signs its own requests needs keys.
+    case missingCredentials
 
     public var description: String {
         switch self {
         case .invalidEndpoint(let endpoint): "the S3 endpoint \(endpoint) is not an http(s)://host[:port] URL"
+        case .missingCredentials: "the S3 store has no credentials to sign with (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and no authorizer"
         }
     }
 }

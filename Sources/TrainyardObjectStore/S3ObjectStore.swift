@@ -6,7 +6,7 @@ import NIOHTTP1
 import TrainyardCore
 
 /// Objects in an S3-compatible server (AWS S3, MinIO, Ceph, SeaweedFS), over AsyncHTTPClient with AWS Signature V4
-/// header authorization.
+/// header authorization: signed here with the configured keys, or by an ``S3RequestAuthorizer`` (an agent's server).
 ///
 /// Large objects go up by multipart upload with `concurrency` parts in flight (an upload that fails is aborted, so no
 /// part lingers and no object appears) and come down by parallel ranged GETs into a temporary file renamed at the
@@ -17,16 +17,26 @@ public struct S3ObjectStore: ObjectStore {
     public let configuration: S3Configuration
     let httpClient: HTTPClient
     let logger: Logger
-    let signer: SigV4Signer
+    /// Signs every try of every call.
+    let authorizer: any S3RequestAuthorizer
     let scheme: String
     let endpointHost: String
     let endpointPort: Int?
 
+    /// A store that signs with `configuration`'s credentials.
     public init(configuration: S3Configuration, httpClient: HTTPClient = .shared, logger: Logger) throws {
+        guard let credentials = configuration.credentials else { throw S3ConfigurationError.missingCredentials }
+        try self.init(
+            configuration: configuration, authorizer: try SigV4RequestAuthorizer(configuration: configuration, credentials: credentials),
+            httpClient: httpClient, logger: logger)
+    }
+
+    /// A store whose calls `authorizer` signs (an agent's: its server signs them); `configuration.credentials` is unused.
+    public init(configuration: S3Configuration, authorizer: any S3RequestAuthorizer, httpClient: HTTPClient = .shared, logger: Logger) throws {
         self.configuration = configuration
         self.httpClient = httpClient
         self.logger = logger
-        self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "s3")
+        self.authorizer = authorizer
         _ = LargeBufferAllocation.fixed
         (scheme, endpointHost, endpointPort) = try configuration.endpointParts()
     }
@@ -45,15 +55,11 @@ public struct S3ObjectStore: ObjectStore {
 
     /// The host header value and the path for a bucket and key, after the addressing style.
     func location(bucket: String, key: String) -> (host: String, path: String) {
-        let port = endpointPort.map { ":\($0)" } ?? ""
-        switch configuration.addressing {
-        case .path: return ("\(endpointHost)\(port)", key.isEmpty ? "/\(bucket)" : "/\(bucket)/\(key)")
-        case .virtualHosted: return ("\(bucket).\(endpointHost)\(port)", "/\(key)")
-        }
+        S3Configuration.location(bucket: bucket, key: key, host: endpointHost, port: endpointPort, addressing: configuration.addressing)
     }
 
-    /// The signed request for `call` at `date`.
-    func request(_ call: Call, date: Date = Date()) -> HTTPClientRequest {
+    /// The request for `call`, signed by the authorizer.
+    func request(_ call: Call) async throws -> HTTPClientRequest {
         let (host, path) = location(bucket: call.bucket, key: call.key)
         let payloadHash: String
         if let body = call.body, configuration.payloadSigning == .signed || call.method == .POST {
@@ -63,15 +69,16 @@ public struct S3ObjectStore: ObjectStore {
         } else {
             payloadHash = SigV4Signer.unsignedPayload
         }
-        var signed: [(name: String, value: String)] = [("host", host), ("x-amz-content-sha256", payloadHash), ("x-amz-date", SigV4Signer.amzDate(date))]
-        if let token = configuration.credentials.sessionToken { signed.append(("x-amz-security-token", token)) }
-        signed += call.headers
-        let signature = signer.sign(SigV4Request(method: call.method.rawValue, path: path, query: call.query, headers: signed, payloadHash: payloadHash), date: date)
+        let headers = [S3SignatureRequest.Field(name: "host", value: host)]
+            + call.headers.map { S3SignatureRequest.Field(name: $0.name, value: $0.value) }
+        let authorization = try await authorizer.authorize(
+            S3SignatureRequest(
+                method: call.method.rawValue, bucket: call.bucket, key: call.key, query: call.query.map { .init(name: $0.name, value: $0.value) },
+                headers: headers, payloadHash: payloadHash))
         let query = SigV4Signer.canonicalQuery(call.query)
         var request = HTTPClientRequest(url: "\(scheme)://\(host)\(SigV4Signer.canonicalURI(path))\(query.isEmpty ? "" : "?" + query)")
         request.method = call.method
-        for (name, value) in signed { request.headers.add(name: name, value: value) }
-        request.headers.add(name: "Authorization", value: signature.authorization)
+        for header in headers + authorization { request.headers.add(name: header.name, value: header.value) }
         if let body = call.body {
             request.body = .bytes(body)
         } else if call.method == .PUT || call.method == .POST {
@@ -91,7 +98,7 @@ public struct S3ObjectStore: ObjectStore {
         for attempt in 1...maxAttempts {
             try Task.checkCancellation()
             do {
-                let response = try await httpClient.execute(request(call), timeout: deadline, logger: logger)
+                let response = try await httpClient.execute(try await request(call), timeout: deadline, logger: logger)
                 guard response.status.code >= 500 else { return response }
                 let error = await Self.error(from: response, bucket: call.bucket, key: call.key)
                 lastProblem = "\(error)"

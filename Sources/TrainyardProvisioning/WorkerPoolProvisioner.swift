@@ -18,6 +18,9 @@ public struct PoolLaunchRequest: Sendable, Equatable {
     /// The attempt's database id: unique across projects, so a backend can tag its jobs with it (the reconciler's key).
     public var attemptID: Int64
     public var jobName: String
+    /// The job's project: a provisioner that runs each project as its own user (Slurm with `TRAINYARD_SLURM_USERS`)
+    /// picks the user by it.
+    public var projectName: String
     public var attemptNumber: Int
     public var instanceType: String
     public var spot: Bool
@@ -29,11 +32,12 @@ public struct PoolLaunchRequest: Sendable, Equatable {
 
     public init(
         jobName: String, attemptNumber: Int, instanceType: String, spot: Bool, hosts: [HostLaunchRequest], serverURL: String, attemptID: Int64 = 0,
-        volumeSizeGiB: Int? = nil
+        volumeSizeGiB: Int? = nil, projectName: String = ""
     ) {
         self.volumeSizeGiB = volumeSizeGiB
         self.attemptID = attemptID
         self.jobName = jobName
+        self.projectName = projectName
         self.attemptNumber = attemptNumber
         self.instanceType = instanceType
         self.spot = spot
@@ -73,6 +77,10 @@ public protocol WorkerPoolProvisioner: Sendable {
     func reconcile(live: @Sendable (Set<Int64>) async throws -> Set<Int64>) async throws -> ReconcileReport
     /// The hosts per instance type the backend can run at once now; nil: the catalog's configured capacity.
     func currentCapacity(catalog: InstanceCatalog) async throws -> [String: Capacity]?
+    /// The attempt has ended (its end is recorded): what the backend keeps for it that holds a secret goes now (the
+    /// Slurm provisioner's per-attempt token files). A reconciliation removes what an attempt that ended while the
+    /// server was down left.
+    func attemptEnded(attemptID: Int64) async
     /// Delivers a reclaim notice to these hosts now (a spot interruption): their agents get SIGTERM, as a provider's
     /// notice reaches a real host, and start their final checkpoint sync at once. The server has already told the
     /// gang to stop within the notice period, which agents also learn from their next heartbeat.
@@ -102,6 +110,8 @@ extension WorkerPoolProvisioner {
     public func signalStop(hosts references: [String: String]) async {}
     public func reconcile(live: @Sendable (Set<Int64>) async throws -> Set<Int64>) async throws -> ReconcileReport { ReconcileReport() }
     public func currentCapacity(catalog: InstanceCatalog) async throws -> [String: Capacity]? { nil }
+    /// Nothing kept per attempt holds a secret (the local provisioner hands tokens over in the agents' environment).
+    public func attemptEnded(attemptID: Int64) async {}
     /// Without a way to signal its hosts, a provisioner leaves the notice to the agents' heartbeats.
     public func reclaim(hosts references: [String: String]) async {}
 }

@@ -44,6 +44,9 @@ extension APIImplementation {
         }
         for (field, value) in [("on_demand", body.onDemand), ("spot", body.spot)] {
             if let value, value < 0 { violations.append(FieldViolation(field: field, rule: "minimum", message: "\(field) must be at least 0; it is \(value).")) }
+            if let value, value > Self.maximumCapacity {
+                violations.append(FieldViolation(field: field, rule: "maximum", message: "\(field) may be at most \(Self.maximumCapacity) hosts; it is \(value)."))
+            }
         }
         if body.onDemand == nil && body.spot == nil {
             violations.append(FieldViolation(field: "on_demand", rule: "required", message: "give on_demand, spot or both"))
@@ -62,6 +65,9 @@ extension APIImplementation {
                         name: shape.name, vcpus: shape.vcpus, gpus: shape.gpus, memoryGib: shape.memoryGiB,
                         capacity: .init(onDemand: capacity.onDemand, spot: capacity.spot)))))
     }
+
+    /// The most hosts of one type and market `PUT /v1/admin/capacity` sets (far beyond any pool; the column is 32-bit).
+    static let maximumCapacity = 1_000_000
 
     /// The type's capacity now: the capacity file's, with what `PUT /v1/admin/capacity` set over it.
     func currentCapacity(of instanceType: String) async throws -> Capacity {

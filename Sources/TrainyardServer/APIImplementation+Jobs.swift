@@ -7,13 +7,17 @@ import TrainyardStore
 extension APIImplementation {
     func createJob(_ input: Operations.CreateJob.Input) async throws -> Operations.CreateJob.Output {
         let principal = try principal(allowing: \.canWriteJobs, action: "create jobs")
+        if let refusal = provisioner.refusal(forProject: principal.projectName) { throw APIError.forbidden(detail: refusal) }
         guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
         var spec = JobSpecMapping.core(from: body)
         var violations = JobSpecValidator(catalog: catalog, provisioner: provisioner).validate(spec)
         let serviceAdmin = principal.role == .admin && principal.projectName == PostgresStore.bootstrapProject
         if let violation = PriorityPolicy.violation(spec.priority, role: principal.role, serviceAdmin: serviceAdmin) { violations.append(violation) }
-        if let key = input.headers.idempotencyKey, key.isEmpty || key.count > 255 {
-            violations.append(FieldViolation(field: "Idempotency-Key", rule: "length", message: "Idempotency-Key must be 1 to 255 characters"))
+        if let key = input.headers.idempotencyKey, !Self.isIdempotencyKey(key) {
+            let rule = key.isEmpty || key.unicodeScalars.count > 255 ? "length" : "pattern"
+            violations.append(
+                FieldViolation(
+                    field: "Idempotency-Key", rule: rule, message: "Idempotency-Key must be 1 to 255 visible ASCII characters (spaces only between them)"))
         }
         if violations.isEmpty { violations = try await locationViolations(spec, principal: principal) }
         guard violations.isEmpty else {
@@ -113,7 +117,7 @@ extension APIImplementation {
         do {
             page = try await store.listJobs(projectID: principal.projectID, query: query)
         } catch StoreError.unknownCursor {
-            throw APIError.badRequest(detail: "next_token is not a token this listing returned", field: "next_token")
+            throw JobListRequest.unknownToken
         }
         let summaries = page.jobs.map { job in
             Components.Schemas.JobSummary(
@@ -124,6 +128,14 @@ extension APIImplementation {
         }
         let token = page.lastID.map { JobListRequest.token(after: $0, query: query) }
         return .ok(.init(body: .json(.init(jobs: summaries, nextToken: token))))
+    }
+
+    /// The spec's `Idempotency-Key`: 1 to 255 visible ASCII characters, spaces only between them (a header's edges are
+    /// trimmed on the way, and a byte outside ASCII does not come through as itself).
+    static func isIdempotencyKey(_ key: String) -> Bool {
+        let scalars = key.unicodeScalars
+        guard (1...255).contains(scalars.count), let first = scalars.first, let last = scalars.last else { return false }
+        return first != " " && last != " " && scalars.allSatisfy { (0x20...0x7E).contains($0.value) }
     }
 
     func requireJob(projectID: Int64, name: String) async throws -> JobRecord {

@@ -23,9 +23,10 @@ extension APIImplementation {
     func createAPIKey(_ input: Operations.CreateAPIKey.Input) async throws -> Operations.CreateAPIKey.Output {
         let principal = try principal(allowing: \.canManageKeys, action: "create API keys")
         guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
-        if let name = body.name, name.count > 64 {
+        if let name = body.name, name.unicodeScalars.count > 64 || name.unicodeScalars.contains("\u{0}") {
+            let rule = name.unicodeScalars.count > 64 ? "length" : "no_nul"
             throw APIError.unprocessable(
-                detail: "the key is invalid", errors: [FieldViolation(field: "name", rule: "length", message: "name must be at most 64 characters")])
+                detail: "the key is invalid", errors: [FieldViolation(field: "name", rule: rule, message: "name must be at most 64 characters, without NUL")])
         }
         guard let role = APIKeyRole(rawValue: body.role.rawValue), let project = try await store.project(named: principal.projectName) else {
             throw APIError.badRequest(detail: "unknown role \(body.role.rawValue)", field: "role")
@@ -64,7 +65,8 @@ enum ProjectName {
     static let pattern = FullMatchPattern("[a-z0-9](-?[a-z0-9]){0,62}")
 
     static func violations(_ name: String) -> [FieldViolation] {
-        let valid = pattern?.matches(name) ?? false
+        // The pattern alone allows 125 characters (63 letters or digits with hyphens between them).
+        let valid = (pattern?.matches(name) ?? false) && name.unicodeScalars.count <= 63
         return valid ? [] : [
             FieldViolation(
                 field: "name", rule: "pattern",

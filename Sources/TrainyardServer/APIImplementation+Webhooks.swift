@@ -119,7 +119,7 @@ extension APIImplementation {
     /// The URL's rules: http(s), a host that resolves, and only to addresses ``WebhookURLPolicy`` accepts (judged again
     /// before every send: a host may resolve elsewhere later).
     func urlViolations(_ text: String) async throws -> [FieldViolation] {
-        guard let url = URL(string: text), text.count <= 2048 else {
+        guard let url = URL(string: text), text.unicodeScalars.count <= 2048 else {
             return [FieldViolation(field: "url", rule: "format", message: "url must be an absolute http:// or https:// URL of at most 2,048 characters")]
         }
         if let refusal = webhookPolicy.refusal(scheme: url.scheme, host: url.host) {

@@ -1,19 +1,25 @@
 import Foundation
 import Hummingbird
 import TrainyardCore
+import TrainyardObjectStore
 import TrainyardStore
 
 /// The worker protocol, `/v1/agent/*`: an agent authenticates with its attempt-scoped token (`Bearer <host id>.<secret>`)
-/// and sees its own assignment only. Bodies are Core's ``AgentAssignment``, ``AgentReport`` and ``AgentDirective``.
+/// and sees its own assignment only. Bodies are Core's ``AgentAssignment``, ``AgentReport``, ``AgentDirective`` and
+/// ``S3SignatureRequest``.
 struct AgentRoutes: Sendable {
     let store: PostgresStore
     let catalog: InstanceCatalog
     let settings: WorkerSettings
     let objectStore: ObjectStoreDescriptor
+    /// Signs the agents' S3 requests with the service's keys, once their job may make them; nil with the filesystem store.
+    let s3Signer: SigV4RequestAuthorizer?
     let arnPrefix: String
     let region: String
     let attempts: Doorbell
     let extractors: MetricExtractors
+    /// Each live host's S3 scope, built once from its job.
+    let s3Scopes = AgentS3Scopes()
     /// Whether the provisioner sizes its hosts' disks: only then is an agent told its volume's size (Slurm's hosts keep
     /// what their nodes have).
     var boundsVolumes = true
@@ -22,6 +28,7 @@ struct AgentRoutes: Sendable {
         router.get("v1/agent/assignment") { request, _ in try await assignment(request) }
         router.post("v1/agent/heartbeat") { request, context in try await heartbeat(request, context: context) }
         router.post("v1/agent/logs") { request, context in try await logs(request, context: context) }
+        router.post("v1/agent/s3-signatures") { request, context in try await s3Signature(request, context: context) }
     }
 
     func authenticate(_ request: Request) async throws -> HostRecord {

@@ -21,7 +21,7 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     let catalog = try loadCatalog(configuration.capacityFile)
     // Checked before the database starts: bad object store settings stop here, leaving nothing running.
-    let (objectStore, objectStoreDescriptor) = try await configuration.objectStore.makeStore(
+    let (objectStore, objectStoreDescriptor, agentSigner) = try await configuration.objectStore.makeStore(
         objectsDirectory: configuration.objectsDirectory, logger: logger)
     var services: [any Service] = []
     var embedded: EmbeddedPostgres?
@@ -79,7 +79,7 @@ public func buildApplication(
         routes: routes,
         wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities)
     AgentRoutes(
-        store: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor,
+        store: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor, s3Signer: agentSigner,
         arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell, extractors: MetricExtractors(),
         boundsVolumes: provisioner.capabilities.features.contains(.volumeSizes)
     ).register(on: router)
@@ -89,7 +89,8 @@ public func buildApplication(
     let supervisor = Supervisor(store: store, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
     let watch = ProvisionerWatch(store: store, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
     let finalizer = Finalizer(
-        store: store, location: ObjectLocation(store: objectStore), scratchDirectory: configuration.absoluteDataDirectory + "/scratch", logger: logger)
+        store: store, provisioner: provisioner, location: ObjectLocation(store: objectStore),
+        scratchDirectory: configuration.absoluteDataDirectory + "/scratch", logger: logger)
     // The controllers start after the server listens (so agents can call back) and stop before the database does.
     var controllers: [any Service] = [
         Wakeups(client: client, jobs: jobsDoorbell, attempts: attemptsDoorbell, followers: followers, webhooks: webhooksDoorbell, keys: store.keyCache,
@@ -183,11 +184,12 @@ func makeProvisioner(configuration: ServerConfiguration, catalog: InstanceCatalo
             workersDirectory: configuration.workersDirectory, agentExecutable: agent, commandUIDs: workers.commandUIDs, disks: disks, logger: logger)
     case .slurm:
         let settings = configuration.provisioner
+        if settings.slurmUsers != nil { try checkSlurmUsersCanWork(configuration) }
         let slurm = SlurmProvisioner(
             configuration: .init(
                 slurmConf: settings.slurmConf, binDirectory: settings.slurmBin, jobPrefix: settings.slurmJobPrefix,
                 stateDirectory: configuration.slurmDirectory, workersDirectory: configuration.workersDirectory, agentExecutable: agent,
-                serverURL: settings.slurmServerURL, stopGraceSeconds: configuration.workers.stopGrace),
+                serverURL: settings.slurmServerURL, stopGraceSeconds: configuration.workers.stopGrace, users: settings.slurmUsers),
             mapping: catalog.slurm, logger: logger)
         do {
             try await slurm.checkReachable()
@@ -195,6 +197,30 @@ func makeProvisioner(configuration: ServerConfiguration, catalog: InstanceCatalo
             throw ConfigurationError.unreadable(key: "TRAINYARD_PROVISIONER=slurm", path: settings.slurmConf ?? "the default slurm.conf", reason: "\(error)")
         }
         return slurm
+    }
+}
+
+/// With `TRAINYARD_SLURM_USERS`, agents run as the projects' users: they cannot read the service's filesystem store
+/// (its alone), and must reach their attempt's directories through every directory above them.
+func checkSlurmUsersCanWork(_ configuration: ServerConfiguration) throws {
+    if case .filesystem = configuration.objectStore {
+        throw ConfigurationError.invalid(
+            key: "TRAINYARD_SLURM_USERS", value: "(set)",
+            expected: "an S3 object store beside it (TRAINYARD_OBJECT_STORE=s3://bucket): agents that run as a project's Slurm user cannot "
+                + "read the service's own filesystem store")
+    }
+    for directory in [configuration.slurmDirectory, configuration.workersDirectory] {
+        var ancestor = (directory as NSString).deletingLastPathComponent
+        while ancestor != "/", !ancestor.isEmpty {
+            var status = stat()
+            if stat(ancestor, &status) == 0, status.st_mode & S_IXOTH == 0 {
+                throw ConfigurationError.invalid(
+                    key: "TRAINYARD_SLURM_USERS", value: "(set)",
+                    expected: "\(directory) reachable by the projects' users, but \(ancestor) is closed to them (mode "
+                        + "\(String(status.st_mode & 0o7777, radix: 8))): give it o+x (chmod o+x \(ancestor)) or move TRAINYARD_DATA_DIR")
+            }
+            ancestor = (ancestor as NSString).deletingLastPathComponent
+        }
     }
 }
 

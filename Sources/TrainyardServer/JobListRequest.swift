@@ -16,7 +16,7 @@ enum JobListRequest {
         if let after = input.createdAfter, let before = input.createdBefore, after >= before {
             violations.append(FieldViolation(field: "created_before", rule: "after_created_after", message: "created_before must be later than created_after"))
         }
-        if let fragment = input.nameContains, fragment.count > 63 {
+        if let fragment = input.nameContains, fragment.unicodeScalars.count > 63 {
             violations.append(FieldViolation(field: "name_contains", rule: "length", message: "name_contains must be at most 63 characters"))
         }
         guard violations.isEmpty else { throw APIError.unprocessable(detail: "the list query is invalid", errors: violations) }
@@ -34,13 +34,21 @@ enum JobListRequest {
         PageToken.encode("v1.\(query.sortBy.rawValue).\(query.ascending ? "ascending" : "descending").\(id)")
     }
 
+    /// A string, as the spec says, but not one this listing gave out (or one around another project's job): a broken
+    /// rule (422), as for the log's pages.
+    static let unknownToken = APIError.unprocessable(
+        detail: "next_token is not a token this listing returned",
+        errors: [FieldViolation(field: "next_token", rule: "token", message: "next_token is not a token this listing returned")])
+
     static func lastID(from token: String, query: JobListQuery) throws -> Int64 {
-        let invalid = APIError.badRequest(detail: "next_token is not a token this listing returned", field: "next_token")
+        let invalid = unknownToken
         guard let plain = PageToken.decode(token) else { throw invalid }
         let parts = plain.split(separator: ".")
         guard parts.count == 4, parts[0] == "v1", let id = Int64(parts[3]) else { throw invalid }
         guard parts[1] == query.sortBy.rawValue, parts[2] == (query.ascending ? "ascending" : "descending") else {
-            throw APIError.badRequest(detail: "next_token belongs to a listing with another sort_by or sort_order", field: "next_token")
+            throw APIError.unprocessable(
+                detail: "next_token belongs to a listing with another sort_by or sort_order",
+                errors: [FieldViolation(field: "next_token", rule: "token", message: "next_token belongs to a listing with another sort_by or sort_order")])
         }
         return id
     }

@@ -2,6 +2,7 @@ public import Foundation
 import Hummingbird
 import Logging
 public import OpenAPIRuntime
+import PostgresNIO
 import TrainyardCore
 import TrainyardStore
 
@@ -53,6 +54,11 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 let status = Int(serverError.httpStatus.code)
                 return Problem(type: "bad-request", title: "The request could not be read", status: status, detail: "\(error)")
             }
+            if Self.isUnstorableText(error) {
+                return Problem(
+                    type: "bad-request", title: "The request could not be read", status: 400,
+                    detail: "the request holds a NUL character (%00), which no name, id or value can contain")
+            }
             if "\(type(of: error))" == "RuntimeError" {
                 // The generated layer's own request errors (missing body, wrong content type, bad query value).
                 return Problem(type: "bad-request", title: "The request could not be read", status: 400, detail: "\(error)")
@@ -61,6 +67,16 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         // The detail (a database's own message and SQLSTATE) is for the server's log only; the client gets a generic 500.
         logger.error("request failed", metadata: ["error": "\(LoggedError.describe(error))", "path": "\(request.uri.path)"])
         return Problem(type: "internal", title: "Internal server error", status: 500, detail: "The server failed to handle the request; it was logged.")
+    }
+
+    /// Text the database cannot hold (a NUL: SQLSTATE 22021) that reached it from a path, query or field no rule
+    /// refused first: the request's fault, not the server's.
+    static func isUnstorableText(_ error: any Error) -> Bool {
+        switch error {
+        case let error as PSQLError: error.serverInfo?[.sqlState] == "22021"
+        case let error as PostgresTransactionError: [error.beginError, error.closureError, error.commitError].contains { $0.map(isUnstorableText) ?? false }
+        default: false
+        }
     }
 
     /// A body that does not decode: where, and what was expected. Unknown fields are rules of the spec (422).

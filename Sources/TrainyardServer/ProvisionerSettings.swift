@@ -1,4 +1,5 @@
 import Foundation
+import TrainyardCore
 
 /// Which provisioner runs the workers, and how to reach Slurm when it is Slurm.
 public struct ProvisionerSettings: Sendable {
@@ -20,8 +21,15 @@ public struct ProvisionerSettings: Sendable {
     public var slurmJobPrefix: String
     /// `TRAINYARD_SLURM_SERVER_URL`: the server's URL as Slurm nodes reach it; default the address it listens on.
     public var slurmServerURL: String?
+    /// `TRAINYARD_SLURM_USERS`: the Slurm user each project's jobs run as (`team-a=alice,*=trainyard`); nil: every job
+    /// runs as the service's own user (its commands as per-attempt users when that is root).
+    public var slurmUsers: ProjectUserMap?
 
-    public init(kind: Kind = .local, slurmConf: String? = nil, slurmBin: String? = nil, slurmJobPrefix: String = "trainyard", slurmServerURL: String? = nil) {
+    public init(
+        kind: Kind = .local, slurmConf: String? = nil, slurmBin: String? = nil, slurmJobPrefix: String = "trainyard", slurmServerURL: String? = nil,
+        slurmUsers: ProjectUserMap? = nil
+    ) {
+        self.slurmUsers = slurmUsers
         self.kind = kind
         self.slurmConf = slurmConf
         self.slurmBin = slurmBin
@@ -51,6 +59,17 @@ public struct ProvisionerSettings: Sendable {
             settings.slurmJobPrefix = prefix
         }
         settings.slurmServerURL = value("TRAINYARD_SLURM_SERVER_URL")
+        if let users = value("TRAINYARD_SLURM_USERS") {
+            do {
+                settings.slurmUsers = try ProjectUserMap.parse(users)
+            } catch {
+                throw ConfigurationError.invalid(key: "TRAINYARD_SLURM_USERS", value: users, expected: "project=user pairs separated by commas (\(error))")
+            }
+            guard settings.kind == .slurm else {
+                throw ConfigurationError.invalid(
+                    key: "TRAINYARD_SLURM_USERS", value: users, expected: "nothing unless TRAINYARD_PROVISIONER=slurm (local workers run each attempt as its own user)")
+            }
+        }
         return settings
     }
 }

@@ -254,8 +254,8 @@ extension PostgresStore {
             volumeSize = size
         }
         return LaunchPlan(
-            jobID: job.id, jobName: job.name, attemptID: attemptID, attemptNumber: number, instanceType: job.spec.instanceType,
-            spot: job.spec.useSpotInstances, hosts: hosts, volumeSize: volumeSize)
+            jobID: job.id, jobName: job.name, projectName: job.projectName, attemptID: attemptID, attemptNumber: number,
+            instanceType: job.spec.instanceType, spot: job.spec.useSpotInstances, hosts: hosts, volumeSize: volumeSize)
     }
 
     /// Records `transitions` (already applied to `state`) for `job`: one event each and the job's new columns.

@@ -288,6 +288,20 @@ extension PostgresStore {
         on connection: PostgresConnection, _ tries: [(send: WebhookSend, result: WebhookTryResult)], claimedUntil: Date, schedule: WebhookRetrySchedule,
         disableAfterSeconds: Double, now: Date
     ) async throws -> (delivered: Int, disabled: [(subscription: String, reason: String)]) {
+        // The subscriptions first, in one order: deleting one locks it and then its deliveries, and a record that
+        // locked a delivery before its subscription deadlocked with it. A subscription deleted meanwhile took its
+        // deliveries along: their tries have nothing left to be recorded on.
+        var live: Set<String> = []
+        for try await id in try await connection.query(
+            """
+            SELECT id FROM webhook_subscriptions WHERE id = ANY(\(Array(Set(tries.map(\.send.subscriptionID))).sorted()))
+            ORDER BY id FOR NO KEY UPDATE
+            """, logger: logger
+        ).decode(String.self) {
+            live.insert(id)
+        }
+        let tries = tries.filter { live.contains($0.send.subscriptionID) }
+        guard !tries.isEmpty else { return (0, []) }
         try await recordWebhookAttempts(on: connection, tries, now: now)
         let delivered = tries.filter(\.result.delivered)
         var deliveredCount = 0

@@ -12,6 +12,8 @@ public struct HostLaunch: Sendable, Equatable {
 public struct LaunchPlan: Sendable, Equatable {
     public var jobID: Int64
     public var jobName: String
+    /// The job's project (a provisioner that runs projects as their own users needs it).
+    public var projectName: String
     public var attemptID: Int64
     public var attemptNumber: Int
     public var instanceType: String

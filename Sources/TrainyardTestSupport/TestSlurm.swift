@@ -147,9 +147,23 @@ public actor TestSlurm {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// A system user named `name` (no home, no login), created when this machine has none: a project's Slurm user in
+    /// tests of `TRAINYARD_SLURM_USERS`. The cluster's nodes are this machine, so it exists on them too.
+    public static func ensureUser(_ name: String) throws {
+        if getpwnam(name) != nil { return }
+        do {
+            try run("/usr/sbin/useradd", ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name])
+        } catch {
+            // Another test process may have made it meanwhile.
+            if getpwnam(name) == nil { throw error }
+        }
+    }
+
     /// Cancels every job and returns every node to service: a clean cluster for the next test.
     public static func reset(_ cluster: Cluster) async throws {
-        _ = try? client(cluster, "scancel", ["--user=root"])
+        // Every job, whoever's (jobs of projects' own Slurm users too).
+        let ids = ((try? client(cluster, "squeue", ["-h", "-o", "%i"])) ?? "").split(whereSeparator: \.isWhitespace).map(String.init)
+        if !ids.isEmpty { _ = try? client(cluster, "scancel", ids) }
         _ = try? client(cluster, "scontrol", ["update", "nodename=\(cluster.nodes.joined(separator: ","))", "state=resume"])
         try await waitUntil(seconds: 60, "the cluster to be idle after a test") {
             let jobs = (try? client(cluster, "squeue", ["-h", "-t", "PD,R,CG,S,CF", "-o", "%i"])) ?? "x"

@@ -21,6 +21,7 @@ struct InterruptHost: AsyncParsableCommand {
             let client = try TrainyardConnection.fromEnvironment().makeClient()
             switch try await client.interruptHost(path: .init(host: host)) {
             case .accepted: print("reclaiming \(host)")
+            case .badRequest(let response): try fail(response)
             case .unauthorized(let response): try fail(response)
             case .forbidden(let response): try fail(response)
             case .notFound(let response): try fail(response)

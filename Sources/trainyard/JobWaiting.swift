@@ -16,6 +16,7 @@ func followTransitions(_ name: String, client: Client, pollInterval: Duration = 
         let job: Components.Schemas.JobDescription
         switch try await client.describeJob(path: .init(name: name)) {
         case .ok(let ok): job = try ok.body.json
+        case .badRequest(let response): try fail(response)
         case .unauthorized(let response): try fail(response)
         case .notFound(let response): try fail(response)
         case .undocumented(let status, _): throw CLIError.unexpected(status: status)

@@ -196,6 +196,7 @@ struct DescribeJob: AsyncParsableCommand {
             case .ok(let ok):
                 let job = try ok.body.json
                 if json { try printJSON(job) } else { printDescription(job) }
+            case .badRequest(let response): try fail(response)
             case .unauthorized(let response): try fail(response)
             case .notFound(let response): try fail(response)
             case .undocumented(let status, _): throw CLIError.unexpected(status: status)
@@ -282,6 +283,7 @@ struct StopJob: AsyncParsableCommand {
         case .accepted(let accepted):
             let job = try accepted.body.json
             print("\(job.name) \(job.status.rawValue)/\(job.secondaryStatus.rawValue)")
+        case .badRequest(let response): try fail(response)
         case .unauthorized(let response): try fail(response)
         case .forbidden(let response): try fail(response)
         case .notFound(let response): try fail(response)
@@ -307,6 +309,7 @@ struct JobEvents: AsyncParsableCommand {
                 printTable(
                     ["TIME", "TYPE", "STATUS", "MESSAGE"],
                     events.map { [$0.time.formatted(.iso8601), $0._type, "\($0.status.rawValue)/\($0.secondaryStatus.rawValue)", $0.message] })
+            case .badRequest(let response): try fail(response)
             case .unauthorized(let response): try fail(response)
             case .notFound(let response): try fail(response)
             case .undocumented(let status, _): throw CLIError.unexpected(status: status)

@@ -68,6 +68,7 @@ struct DeleteKey: AsyncParsableCommand {
             let client = try TrainyardConnection.fromEnvironment().makeClient()
             switch try await client.deleteAPIKey(path: .init(id: id)) {
             case .noContent: print("deleted \(id)")
+            case .badRequest(let response): try fail(response)
             case .unauthorized(let response): try fail(response)
             case .forbidden(let response): try fail(response)
             case .notFound(let response): try fail(response)

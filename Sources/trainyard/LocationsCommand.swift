@@ -60,6 +60,7 @@ struct ProjectLocationsCommand: AsyncParsableCommand {
         let client = try TrainyardConnection.fromEnvironment().makeClient()
         switch try await client.getProjectLocations(path: .init(name: project)) {
         case .ok(let ok): return try ok.body.json
+        case .badRequest(let response): try fail(response)
         case .unauthorized(let response): try fail(response)
         case .notFound(let response): try fail(response)
         case .undocumented(let status, _): throw CLIError.unexpected(status: status)

@@ -80,6 +80,7 @@ struct DeleteWebhook: AsyncParsableCommand {
             let client = try TrainyardConnection.fromEnvironment().makeClient()
             switch try await client.deleteWebhook(path: .init(id: id)) {
             case .noContent: print("deleted \(id)")
+            case .badRequest(let response): try fail(response)
             case .unauthorized(let response): try fail(response)
             case .forbidden(let response): try fail(response)
             case .notFound(let response): try fail(response)
@@ -131,6 +132,7 @@ struct WebhookDeliveries: AsyncParsableCommand {
                         }
                         return [delivery.id, delivery.eventType, delivery.jobName, delivery.status.rawValue, "\(delivery.attempts.count)", last ?? "-"]
                     })
+            case .badRequest(let response): try fail(response)
             case .unauthorized(let response): try fail(response)
             case .notFound(let response): try fail(response)
             case .undocumented(let status, _): throw CLIError.unexpected(status: status)
@@ -150,6 +152,7 @@ struct RedeliverWebhook: AsyncParsableCommand {
             let client = try TrainyardConnection.fromEnvironment().makeClient()
             switch try await client.redeliverWebhookDelivery(path: .init(id: id, deliveryId: delivery)) {
             case .accepted: print("queued \(delivery)")
+            case .badRequest(let response): try fail(response)
             case .unauthorized(let response): try fail(response)
             case .forbidden(let response): try fail(response)
             case .notFound(let response): try fail(response)

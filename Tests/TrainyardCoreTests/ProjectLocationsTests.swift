@@ -66,4 +66,14 @@ import TrainyardCore
         #expect(!RelativePath.isInside("/data/team-b", root: "/data/team"))
         #expect(RelativePath.isInside("/anything", root: "/"))
     }
+
+    /// A combining mark after a slash joins it to the next `Character`; paths split at every U+002F all the same, as
+    /// the file system and S3 do.
+    @Test func aSlashJoinedToACombiningMarkStillSeparatesSegments() throws {
+        #expect(RelativePath.validated("../\u{301}x") == nil)
+        #expect(RelativePath.validated("/\u{301}etc") == nil)
+        #expect(ObjectURI("s3://bucket/../\u{301}x") == nil)
+        let uri = try #require(ObjectURI("s3://bucket/\u{1F3FB}key"))
+        #expect(uri == .s3(bucket: "bucket", key: "\u{1F3FB}key"))
+    }
 }

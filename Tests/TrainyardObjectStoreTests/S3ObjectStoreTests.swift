@@ -72,7 +72,7 @@ import TrainyardTestSupport
         #expect(try await again.head(bucket: "outputs", key: "job/output/model.tar.gz") == nil)
     }
 
-    @Test func addressingStylesPlaceTheBucketInThePathOrTheHost() throws {
+    @Test func addressingStylesPlaceTheBucketInThePathOrTheHost() async throws {
         let credentials = SigV4Credentials(accessKeyID: "a", secretAccessKey: "b")
         let path = try S3ObjectStore(
             configuration: S3Configuration(endpoint: "http://127.0.0.1:8333", credentials: credentials), logger: .init(label: "t"))
@@ -81,10 +81,40 @@ import TrainyardTestSupport
             configuration: S3Configuration(endpoint: "https://s3.eu-west-1.amazonaws.com", credentials: credentials, addressing: .virtualHosted),
             logger: .init(label: "t"))
         #expect(virtual.location(bucket: "models", key: "a b/c") == ("models.s3.eu-west-1.amazonaws.com", "/a b/c"))
-        let request = virtual.request(.init(method: .GET, bucket: "models", key: "a b/c"))
+        let request = try await virtual.request(.init(method: .GET, bucket: "models", key: "a b/c"))
         #expect(request.url == "https://models.s3.eu-west-1.amazonaws.com/a%20b/c")
         #expect(throws: S3ConfigurationError.self) {
             try S3ObjectStore(configuration: S3Configuration(endpoint: "ftp://x", credentials: credentials), logger: .init(label: "t"))
         }
+    }
+
+    @Test func theSignerSignsTheHostOfTheBucketWhateverTheCallerNames() throws {
+        // A caller (an agent) naming another bucket's host must not get a signature for that bucket: with
+        // virtual-hosted addressing the host is the bucket.
+        let configuration = S3Configuration(
+            endpoint: "https://s3.eu-west-1.amazonaws.com", region: "eu-west-1", credentials: nil, addressing: .virtualHosted)
+        let credentials = SigV4Credentials(accessKeyID: "AKID", secretAccessKey: "secret", sessionToken: "token")
+        let authorizer = try SigV4RequestAuthorizer(configuration: configuration, credentials: credentials)
+        let date = Date(timeIntervalSince1970: 1_700_000_000)
+        func sign(host: String) -> [S3SignatureRequest.Field] {
+            authorizer.authorize(
+                S3SignatureRequest(
+                    method: "GET", bucket: "models", key: "a", headers: [.init(name: "host", value: host), .init(name: "x-amz-date", value: "19990101T000000Z")],
+                    payloadHash: SigV4Signer.unsignedPayload),
+                date: date)
+        }
+        let honest = sign(host: "models.s3.eu-west-1.amazonaws.com")
+        #expect(sign(host: "secrets.s3.eu-west-1.amazonaws.com") == honest)
+        #expect(honest.map(\.name) == ["x-amz-content-sha256", "x-amz-date", "x-amz-security-token", "authorization"])
+        #expect(honest.first { $0.name == "x-amz-date" }?.value == "20231114T221320Z")
+        let authorization = honest.last?.value ?? ""
+        #expect(authorization.contains("SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token,"), "\(authorization)")
+        let expected = SigV4Signer(credentials: credentials, region: "eu-west-1", service: "s3").sign(
+            SigV4Request(
+                method: "GET", path: "/a",
+                headers: [("host", "models.s3.eu-west-1.amazonaws.com"), ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+                          ("x-amz-date", "20231114T221320Z"), ("x-amz-security-token", "token")],
+                payloadHash: "UNSIGNED-PAYLOAD"), date: date)
+        #expect(authorization == expected.authorization)
     }
 }

@@ -182,8 +182,11 @@ import Testing
             let page = try await client.call(.get, "/v1/jobs?sort_by=name&sort_order=ascending&max_results=1", token: b).object()
             let theirs = try #require(page["next_token"] as? String)
             let response = try await client.call(.get, "/v1/jobs?sort_by=name&sort_order=ascending&max_results=10&next_token=\(theirs)", token: a)
-            #expect(response.status == .badRequest)
-            #expect(try response.object()["detail"] as? String == "next_token is not a token this listing returned")
+            #expect(response.status == .unprocessableContent)
+            let problem = try response.object()
+            #expect(problem["detail"] as? String == "next_token is not a token this listing returned")
+            #expect((problem["errors"] as? [[String: Any]])?.first?["rule"] as? String == "token")
+            #expect((problem["errors"] as? [[String: Any]])?.first?["field"] as? String == "next_token")
             // a's own tokens still work.
             let own = try await client.call(.get, "/v1/jobs?sort_by=name&sort_order=ascending&max_results=1", token: a).object()
             let next = try #require(own["next_token"] as? String)

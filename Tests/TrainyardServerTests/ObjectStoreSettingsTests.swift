@@ -25,7 +25,7 @@ import TrainyardObjectStore
         #expect(configuration.endpoint == "http://127.0.0.1:8333")
         #expect(configuration.region == "eu-west-1")
         #expect(configuration.addressing == .path)
-        #expect(configuration.credentials.accessKeyID == "key")
+        #expect(configuration.credentials?.accessKeyID == "key")
         #expect(settings.defaultOutputBucket == "models")
     }
 

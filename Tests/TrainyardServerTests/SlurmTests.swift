@@ -1,5 +1,8 @@
 import Foundation
+import Logging
 import Testing
+import TrainyardCore
+import TrainyardProvisioning
 import TrainyardServer
 import TrainyardTestSupport
 
@@ -66,6 +69,49 @@ import TrainyardTestSupport
                 #expect(jobs.first?.nodes == [node1, node2])
                 #expect(jobs.first?.comment.hasPrefix("trainyard:attempt:") == true)
             }
+        }
+    }
+
+    /// The `task-K.env` files under `directory`'s `attempt-*` directories (each holds a host's token).
+    static func taskFiles(under directory: String) -> [String] {
+        let attempts = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return attempts.filter { $0.hasPrefix("attempt-") }.flatMap { attempt in
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/\(attempt)")) ?? []).filter { $0.hasPrefix("task-") }.map {
+                "\(attempt)/\($0)"
+            }
+        }
+    }
+
+    @Test func anAttemptsTokenFilesGoWhenItEndsAndAReconciliationRemovesThoseOfAttemptsThatEndedMeanwhile() async throws {
+        try await Self.withSlurm { cluster, slurm in
+            try await LiveApp.run(provisioner: slurm) { app in
+                // given a two-host job, whose hosts' tokens are in task files on the shared file system while it runs
+                try await app.submit(try WorkerTests.job(app, "slurm-tokens", count: 2, script: "sleep 4"))
+                _ = try await app.waitForSecondary("slurm-tokens", "Training", timeout: .seconds(120))
+                #expect(Self.taskFiles(under: app.dataDirectory + "/slurm").count == 2)
+                // when it ends
+                _ = try await app.waitForStatus("slurm-tokens", "Completed", timeout: .seconds(120))
+                // then the files go with the attempt
+                try await Self.waitUntil("the task files to go", timeout: .seconds(30)) { Self.taskFiles(under: app.dataDirectory + "/slurm").isEmpty }
+            }
+            // given the files of an attempt that ended while the server was down, beside a live attempt's
+            let state = try LiveApp.dataDirectory()
+            defer { try? FileManager.default.removeItem(atPath: state) }
+            for attempt in [41, 42] {
+                try FileManager.default.createDirectory(atPath: "\(state)/attempt-\(attempt)", withIntermediateDirectories: true)
+                try "TRAINYARD_AGENT_TOKEN='h.secret'\n".write(toFile: "\(state)/attempt-\(attempt)/task-0.env", atomically: true, encoding: .utf8)
+                try "#!/bin/sh\n".write(toFile: "\(state)/attempt-\(attempt)/batch.sh", atomically: true, encoding: .utf8)
+            }
+            let provisioner = SlurmProvisioner(
+                configuration: .init(
+                    slurmConf: cluster.configurationFile, jobPrefix: "trainyard-tokens-test", stateDirectory: state, workersDirectory: state + "/workers",
+                    agentExecutable: "/bin/true"),
+                mapping: InstanceCatalog.standard.slurm, logger: Logger(label: "trainyard.tests.slurm"))
+            // when the reconciler runs, with attempt 42 still live
+            _ = try await provisioner.reconcile(live: { ids in ids.intersection([42]) })
+            // then only the ended attempt's token file is gone
+            #expect(Self.taskFiles(under: state) == ["attempt-42/task-0.env"])
+            #expect(FileManager.default.fileExists(atPath: "\(state)/attempt-41/batch.sh"))
         }
     }
 

@@ -99,4 +99,23 @@ import TrainyardTestSupport
             #expect(excerpts == ["fine\u{FFFD}\u{FFFD}[0m", "fine\u{FFFD}\u{FFFD}[0m"])
         }
     }
+
+    @Test func aSubscriptionDeletedWhileItsBatchWasSentLeavesNothingToRecordAndNoError() async throws {
+        try await TestPostgres.withStore { store in
+            let now = try await Self.outbox(store, jobs: 2)
+            let claim = try await store.claimWebhookDeliveries(limit: 10, lease: 30, now: now)
+            let send = try #require(claim.sends.first)
+            let project = try #require(try await store.project(named: "team"))
+            // Given the subscription deleted (its deliveries with it) while the batch was out.
+            #expect(try await store.deleteWebhook(projectID: project.id, id: send.subscriptionID))
+            // When the tries come back, failed and delivered alike, they are dropped: nothing throws, nothing is sent again.
+            let tries = claim.sends.enumerated().map { index, send in
+                (send: send, result: WebhookTryResult(statusCode: index == 0 ? 200 : 503, latencyMilliseconds: 1, responseExcerpt: nil, error: nil))
+            }
+            let recorded = try await store.recordWebhookTries(tries, claim: claim, schedule: Self.schedule, disableAfterSeconds: 0, now: now)
+            #expect(recorded.delivered == 0)
+            #expect(recorded.disabled.isEmpty)
+            for send in claim.sends { #expect(try await Self.status(store, send.deliveryID) == ("missing", -1, -1)) }
+        }
+    }
 }

@@ -86,9 +86,16 @@ public struct AgentDirective: Codable, Sendable, Equatable {
     }
 }
 
-/// Where an agent reaches the object store: a filesystem root (the default store), or an S3 endpoint with the
-/// credentials to sign with (the agent fetches it with its attempt-scoped token).
+/// Where an agent reaches the object store: a filesystem root (the default store), or an S3 endpoint whose requests
+/// the server signs one by one (`POST /v1/agent/s3-signatures`), within the host's job's locations. No credential of
+/// the service is ever in it.
 public struct ObjectStoreDescriptor: Codable, Sendable, Equatable {
+    /// Who signs an S3 store's requests.
+    public enum Signer: String, Codable, Sendable, Equatable {
+        /// The server, for the host's token, call by call (``S3SignatureRequest``).
+        case server
+    }
+
     /// `file` for the filesystem store, `s3` for an S3-compatible server.
     public var kind: String
     /// The filesystem store's root directory (`<data dir>/objects`): `s3://bucket/key` is `<root>/bucket/key`.
@@ -99,32 +106,27 @@ public struct ObjectStoreDescriptor: Codable, Sendable, Equatable {
     public var region: String?
     /// S3: `path` or `virtual`.
     public var addressing: String?
-    public var accessKeyID: String?
-    public var secretAccessKey: String?
-    public var sessionToken: String?
+    /// S3: who signs the requests (always the server).
+    public var signedBy: Signer?
 
     public init(kind: String, root: String?) {
         self.kind = kind
         self.root = root
     }
 
-    /// An S3 store's descriptor.
-    public static func s3(endpoint: String, region: String, addressing: String, credentials: SigV4Credentials) -> ObjectStoreDescriptor {
+    /// An S3 store's descriptor: where it is, and that the server signs.
+    public static func s3(endpoint: String, region: String, addressing: String) -> ObjectStoreDescriptor {
         var descriptor = ObjectStoreDescriptor(kind: "s3", root: nil)
         descriptor.endpoint = endpoint
         descriptor.region = region
         descriptor.addressing = addressing
-        descriptor.accessKeyID = credentials.accessKeyID
-        descriptor.secretAccessKey = credentials.secretAccessKey
-        descriptor.sessionToken = credentials.sessionToken
+        descriptor.signedBy = .server
         return descriptor
     }
 
     enum CodingKeys: String, CodingKey {
         case kind, root, endpoint, region, addressing
-        case accessKeyID = "access_key_id"
-        case secretAccessKey = "secret_access_key"
-        case sessionToken = "session_token"
+        case signedBy = "signed_by"
     }
 }
 

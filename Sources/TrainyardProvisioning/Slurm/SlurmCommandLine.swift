@@ -10,16 +10,19 @@ struct SlurmCommandLine: Sendable {
     let timeoutSeconds: Double
 
     /// The tool's standard output; a non-zero exit is an error carrying its standard error.
-    func run(_ tool: String, _ arguments: [String], environment extra: [String: String] = [:]) async throws -> String {
+    /// With `account`, the tool runs as that user (its own groups, no new privileges), as the user's own call would:
+    /// Slurm then holds the job as the user's, with the user's limits and accounting.
+    func run(_ tool: String, _ arguments: [String], environment extra: [String: String] = [:], as account: SlurmAccount? = nil) async throws -> String {
         let process = Process()
-        if let binDirectory {
-            process.executableURL = URL(fileURLWithPath: "\(binDirectory)/\(tool)")
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var command = binDirectory.map { ["\($0)/\(tool)"] } ?? ["/usr/bin/env", tool]
+        if let account {
+            command = ["/usr/bin/setpriv", "--reuid=\(account.uid)", "--regid=\(account.gid)", "--init-groups", "--no-new-privs", "--"] + command
         }
-        process.arguments = binDirectory == nil ? [tool] + arguments : arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst()) + arguments
         // sbatch exports its environment to the job: only the basics of the server's, never the operator's secrets.
         var environment = ProcessInfo.processInfo.environment.filter { LocalProcessProvisioner.inheritedVariables.contains($0.key) }
+        if let account { environment.merge(account.environment) { $1 } }
         if let configurationFile { environment["SLURM_CONF"] = configurationFile }
         for (key, value) in extra { environment[key] = value }
         process.environment = environment
@@ -75,6 +78,9 @@ public enum SlurmError: Error, CustomStringConvertible {
     case timedOut(tool: String, seconds: Double)
     case unexpectedOutput(tool: String, reason: String)
     case unmapped(instanceType: String, spot: Bool)
+    case noUser(project: String)
+    case unknownUser(user: String, project: String)
+    case files(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -89,6 +95,13 @@ public enum SlurmError: Error, CustomStringConvertible {
         case .unmapped(let type, let spot):
             "\(type) has no Slurm \(spot ? "spot (preemptible)" : "on-demand") partition in the capacity file; add a slurm entry "
                 + #"for it (e.g. "default": {"slurm": {"partition": "batch"}})"#
+        case .noUser(let project):
+            "project \(project) maps to no Slurm user in TRAINYARD_SLURM_USERS; the service's operator adds \(project)=<user> (or *=<user>)"
+        case .unknownUser(let user, let project):
+            "Slurm user \(user) (project \(project), TRAINYARD_SLURM_USERS) does not exist on the service's host; the operator creates it "
+                + "(with the same uid as on the nodes) or maps the project to another user"
+        case .files(let path, let reason):
+            "the attempt's files at \(path) cannot be given to the job's Slurm user: \(reason)"
         }
     }
 }

@@ -6,7 +6,9 @@ public import TrainyardCore
 /// Worker pools as Slurm jobs: an attempt is one `sbatch --nodes=N --exclusive` whose batch script starts one
 /// `trainyard-agent` per node with `srun`; host `algo-K` is task `K-1` (`SLURM_PROCID`), on the K-th allocated node.
 /// Each task reads its own token and directory from a per-attempt file (mode 0600) under `stateDirectory`, which
-/// must be on a file system the nodes share (as Slurm's own working directories are).
+/// must be on a file system the nodes share (as Slurm's own working directories are); the files go when the attempt
+/// ends (``attemptEnded(attemptID:)``), or at the next reconciliation for an attempt that ended while the server was
+/// down.
 ///
 /// A host's reference is `slurm:<job id> ordinal:<K>`, with ` node:<name>` once Slurm placed it. Jobs are tagged
 /// `--comment=<prefix>:attempt:<attempt id>` so that a reconciliation finds them after a restart.
@@ -34,11 +36,16 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         public var serverURL: String?
         /// Seconds an agent gives its command between SIGTERM and SIGKILL when Slurm signals it.
         public var stopGraceSeconds: Double
+        /// `TRAINYARD_SLURM_USERS`: each project's jobs are submitted as, and run as, its Slurm user; the attempt's
+        /// files are that user's alone. Nil: jobs run as the service's user.
+        public var users: ProjectUserMap?
 
         public init(
             slurmConf: String? = nil, binDirectory: String? = nil, jobPrefix: String = "trainyard", stateDirectory: String, workersDirectory: String,
-            agentExecutable: String, agentEnvironment: [String: String] = [:], serverURL: String? = nil, stopGraceSeconds: Double = 120
+            agentExecutable: String, agentEnvironment: [String: String] = [:], serverURL: String? = nil, stopGraceSeconds: Double = 120,
+            users: ProjectUserMap? = nil
         ) {
+            self.users = users
             self.slurmConf = slurmConf
             self.binDirectory = binDirectory
             self.jobPrefix = jobPrefix
@@ -75,6 +82,8 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         _ = try await commands.run("sinfo", ["--json"])
     }
 
+    public var capabilities: ProvisionerCapabilities { ProvisionerCapabilities(name: name, projectUsers: configuration.users) }
+
     func attemptDirectory(_ attemptID: Int64) -> String { "\(configuration.stateDirectory)/attempt-\(attemptID)" }
 
     public func launch(_ request: PoolLaunchRequest) async throws -> [String: String] {
@@ -82,13 +91,24 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         guard let partition = resources.partition(spot: request.spot) else {
             throw SlurmError.unmapped(instanceType: request.instanceType, spot: request.spot)
         }
+        let account = try configuration.users.map { try SlurmAccount.resolve(project: request.projectName, users: $0) }
         let directory = attemptDirectory(request.attemptID)
         let files = FileManager.default
         try? files.removeItem(atPath: directory)
         try files.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if account != nil {
+            // Users reach their own attempt's directories through these, and list neither.
+            for shared in [configuration.stateDirectory, configuration.workersDirectory] {
+                try files.createDirectory(atPath: shared, withIntermediateDirectories: true)
+                chmod(shared, 0o711)
+            }
+        }
+        var ownedPaths = [directory]
         for (index, host) in request.hosts.enumerated() {
             let workerDirectory = "\(configuration.workersDirectory)/\(host.id)"
-            try files.createDirectory(atPath: workerDirectory, withIntermediateDirectories: true)
+            try? files.removeItem(atPath: workerDirectory)
+            try files.createDirectory(atPath: workerDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            ownedPaths.append(workerDirectory)
             let task = """
                 TRAINYARD_AGENT_TOKEN=\(Self.quoted(host.token))
                 TRAINYARD_AGENT_DIR=\(Self.quoted(workerDirectory))
@@ -123,6 +143,7 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
 
             """
         try batchScript.write(toFile: "\(directory)/batch.sh", atomically: true, encoding: .utf8)
+        if let account { for path in ownedPaths { try account.own(path) } }
 
         var arguments = [
             "--parsable", "--job-name=\(configuration.jobPrefix)-\(request.jobName)-\(request.attemptNumber)",
@@ -139,13 +160,16 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         arguments.append("\(directory)/batch.sh")
         var environment = configuration.agentEnvironment
         environment["TRAINYARD_AGENT_SERVER"] = configuration.serverURL ?? request.serverURL
-        let output = try await commands.run("sbatch", arguments, environment: environment)
+        let output = try await commands.run("sbatch", arguments, environment: environment, as: account)
         guard let jobID = Int(output.split(separator: ";").first?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") else {
             throw SlurmError.unexpectedOutput(tool: "sbatch --parsable", reason: "no job id in \(output)")
         }
         logger.info(
             "submitted slurm job",
-            metadata: ["job": "\(request.jobName)", "attempt": "\(request.attemptNumber)", "slurm.job": "\(jobID)", "hosts": "\(request.hosts.count)"])
+            metadata: [
+                "job": "\(request.jobName)", "attempt": "\(request.attemptNumber)", "slurm.job": "\(jobID)", "hosts": "\(request.hosts.count)",
+                "slurm.user": "\(account?.name ?? "(the service's)")",
+            ])
         var references: [String: String] = [:]
         for (index, host) in request.hosts.enumerated() { references[host.id] = "slurm:\(jobID) ordinal:\(index + 1)" }
         return references
@@ -203,7 +227,48 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         return states
     }
 
+    /// The attempt's task files go: each holds a host's token, on a file system the nodes share.
+    public func attemptEnded(attemptID: Int64) async {
+        let removed = removeTaskFiles(of: attemptID)
+        if removed > 0 { logger.debug("removed an ended attempt's task files", metadata: ["attempt": "\(attemptID)", "files": "\(removed)"]) }
+    }
+
+    /// Removes the attempt's `task-K.env` files; answers how many went.
+    @discardableResult
+    func removeTaskFiles(of attemptID: Int64) -> Int {
+        let directory = attemptDirectory(attemptID)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter(Self.isTaskFile).filter { (try? FileManager.default.removeItem(atPath: "\(directory)/\($0)")) != nil }.count
+    }
+
+    static func isTaskFile(_ name: String) -> Bool { name.hasPrefix("task-") && name.hasSuffix(".env") }
+
+    /// The attempts whose directory under the state directory still holds a task file.
+    func attemptsWithTaskFiles() -> Set<Int64> {
+        let root = configuration.stateDirectory
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return Set(entries.compactMap { entry -> Int64? in
+            guard entry.hasPrefix("attempt-"), let id = Int64(entry.dropFirst("attempt-".count)) else { return nil }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(entry)")) ?? []
+            return names.contains(where: Self.isTaskFile) ? id : nil
+        })
+    }
+
+    /// Removes the task files of attempts that are no longer live: those that ended while the server was down, or
+    /// whose end found the file system unreachable. Listed before `live` is asked, so that an attempt launched
+    /// meanwhile keeps its files.
+    func sweepTaskFiles(live: @Sendable (Set<Int64>) async throws -> Set<Int64>) async throws {
+        let holding = attemptsWithTaskFiles()
+        guard !holding.isEmpty else { return }
+        let alive = try await live(holding)
+        let ended = holding.subtracting(alive).sorted()
+        for attemptID in ended { removeTaskFiles(of: attemptID) }
+        if !ended.isEmpty { logger.info("removed the task files of ended attempts", metadata: ["attempts": "\(ended)"]) }
+    }
+
     public func reconcile(live: @Sendable (Set<Int64>) async throws -> Set<Int64>) async throws -> ReconcileReport {
+        // First, and whatever Slurm answers: the files are the server's own.
+        try await sweepTaskFiles(live: live)
         let tag = "\(configuration.jobPrefix):attempt:"
         var owned: [(job: SlurmJob, attemptID: Int64)] = []
         for job in try SlurmJSON.jobs(try await commands.run("squeue", ["--json"])) where job.isActive && job.comment.hasPrefix(tag) {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import TrainyardCore
 import TrainyardObjectStore
+import TrainyardProvisioning
 import TrainyardStore
 
 /// Ends attempts whose hosts are all done: merges the hosts' `model/` archives into `model.tar.gz` and their
@@ -9,6 +10,8 @@ import TrainyardStore
 /// outcome leads (completed, stopped, failed, or retried) in one transaction.
 struct Finalizer: Sendable {
     let store: PostgresStore
+    /// Told when an attempt has ended, so that what it kept holding a token (Slurm's task files) goes.
+    let provisioner: any WorkerPoolProvisioner
     let location: ObjectLocation
     let scratchDirectory: String
     let logger: Logger
@@ -21,6 +24,7 @@ struct Finalizer: Sendable {
             // claimed until its lease runs out, and is tried again then.
             do {
                 try await finalize(work)
+                await provisioner.attemptEnded(attemptID: work.attempt.id)
             } catch is CancellationError {
                 throw CancellationError()
             } catch {

@@ -25,7 +25,7 @@ struct Scheduler: Sendable {
             let request = PoolLaunchRequest(
                 jobName: plan.jobName, attemptNumber: plan.attemptNumber, instanceType: plan.instanceType, spot: plan.spot,
                 hosts: plan.hosts.map { HostLaunchRequest(id: $0.id, name: $0.name, token: $0.token) }, serverURL: serverURL,
-                attemptID: plan.attemptID, volumeSizeGiB: plan.volumeSize)
+                attemptID: plan.attemptID, volumeSizeGiB: plan.volumeSize, projectName: plan.projectName)
             do {
                 let references = try await provisioner.launch(request)
                 for (hostID, reference) in references {
