@@ -406,7 +406,9 @@ extension PostgresStore {
         var failingSince = now
         var alreadyDisabled = false
         for try await (since, disabledAt) in try await connection.query(
-            "SELECT failing_since, disabled_at FROM webhook_subscriptions WHERE id = \(send.subscriptionID) FOR UPDATE", logger: logger
+            // NO KEY UPDATE, as the recording already holds: FOR UPDATE would wait on every transaction adding a delivery
+            // to the subscription (its foreign key takes KEY SHARE), which may wait on this one, a deadlock.
+            "SELECT failing_since, disabled_at FROM webhook_subscriptions WHERE id = \(send.subscriptionID) FOR NO KEY UPDATE", logger: logger
         ).decode((Date?, Date?).self) {
             failingSince = since ?? now
             alreadyDisabled = disabledAt != nil
