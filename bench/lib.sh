@@ -200,7 +200,13 @@ cleanup() {
         sleep 2
     fi
     [[ -n $WORK_DIR && $rc != 0 && -f $WORK_DIR/server.log ]] && { log "server log tail:"; tail -n 40 "$WORK_DIR/server.log" >&2; }
-    [[ -n $WORK_DIR && -z ${KEEP_WORK_DIR:-} ]] && rm -rf "$WORK_DIR"
+    # As root each host's directory is a loop-mounted volume: what the killed workers left mounted goes before the tree.
+    if [[ -n $WORK_DIR && -z ${KEEP_WORK_DIR:-} ]]; then
+        local mountpoint
+        while read -r mountpoint; do umount -l "$mountpoint" 2>/dev/null || true; done \
+            < <(awk -v dir="$WORK_DIR/" 'index($2, dir) == 1 {print $2}' /proc/self/mounts | sort -r)
+        rm -rf "$WORK_DIR"
+    fi
     exit "$rc"
 }
 

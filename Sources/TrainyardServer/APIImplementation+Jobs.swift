@@ -30,7 +30,9 @@ extension APIImplementation {
         }
         // A soft bound (concurrent submissions may pass it by a few): enough to keep one project from filling the
         // shared queue, without serialising every submission of a project.
-        let queued = try await store.queuedJobCount(projectID: principal.projectID, upTo: limits.queuedJobsPerProject)
+        let queued = try await queuedJobs.queued(projectID: principal.projectID, limit: limits.queuedJobsPerProject) {
+            try await store.queuedJobCount(projectID: principal.projectID, upTo: limits.queuedJobsPerProject)
+        }
         if queued >= limits.queuedJobsPerProject {
             throw APIError.tooManyRequests(
                 detail: "project \(principal.projectName) already has \(queued) jobs waiting to run, its limit (TRAINYARD_MAX_QUEUED_JOBS is "

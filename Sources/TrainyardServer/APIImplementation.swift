@@ -36,6 +36,8 @@ struct APIImplementation: APIProtocol {
     var configuredLocationGrants: [String: [LocationGrant]] = [:]
     /// Per-project and per-key limits (queued jobs, webhook subscriptions, log streams).
     var limits = RequestLimits()
+    /// Recent counts of each project's queued jobs, for `limits.queuedJobsPerProject`.
+    let queuedJobs = QueuedJobGauge()
     /// The log streams open on this server, per API key.
     var followerSlots = FollowerSlots()
 
