@@ -87,10 +87,10 @@ final class LogSpool: Sendable {
     /// The cap when the server names none: 256 MiB.
     static let defaultCapBytes: Int64 = 256 << 20
 
-    /// Creates (or truncates) the spool file; `streams` is how many writers will ``finish(stream:)``.
     /// Where the spool says that it starts dropping lines.
     let logger: Logger?
 
+    /// Creates (or truncates) the spool file; `streams` is how many writers will ``finish(stream:)``.
     init(path: String, streams: Int, capBytes: Int64 = LogSpool.defaultCapBytes, logger: Logger? = nil) throws {
         self.logger = logger
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

@@ -217,25 +217,22 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
                            "duration_ms": "\((ContinuousClock.now - started) / .milliseconds(1))"])
         }
         try await WorkerVolumes.onQueue {
-            for host in request.hosts {
-                let directory = directories.path(of: host.id)
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                try directories.mark(directory, attemptID: request.attemptID)
-            }
-            guard let volumes else { return }
-            // A gang's volumes at once: each is mostly waiting on mkfs and mount.
-            DispatchQueue.concurrentPerform(iterations: request.hosts.count) { index in
-                let host = request.hosts[index]
-                let directory = directories.path(of: host.id)
-                do {
-                    try volumes.create(directory, bytes: bytes)
-                    try directories.mark(directory, attemptID: request.attemptID)
-                } catch {
-                    logger.warning(
-                        "could not give a host a volume of its own; its agent watches its directory's size instead",
-                        metadata: ["job": "\(request.jobName)", "host": "\(host.name)", "error": "\(error)"])
+            for host in request.hosts { try FileManager.default.createDirectory(atPath: directories.path(of: host.id), withIntermediateDirectories: true) }
+            if let volumes {
+                // A gang's volumes at once: each is mostly waiting on mkfs and mount.
+                DispatchQueue.concurrentPerform(iterations: request.hosts.count) { index in
+                    let host = request.hosts[index]
+                    do {
+                        try volumes.create(directories.path(of: host.id), bytes: bytes)
+                    } catch {
+                        logger.warning(
+                            "could not give a host a volume of its own; its agent watches its directory's size instead",
+                            metadata: ["job": "\(request.jobName)", "host": "\(host.name)", "error": "\(error)"])
+                    }
                 }
             }
+            // After the volumes, whose file systems would hide a mark made before.
+            for host in request.hosts { try directories.mark(directories.path(of: host.id), attemptID: request.attemptID) }
         }
     }
 
@@ -245,8 +242,7 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         var references: [String: String] = [:]
         if network != nil { runningAgents.started(attemptID: request.attemptID, count: request.hosts.count) }
         for (index, host) in request.hosts.enumerated() {
-            let directory = "\(workersDirectory)/\(host.id)"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let directory = directories.path(of: host.id)
             let hostsFile = "\(directory)/.etc-hosts"
             let hosts = network?.hostsFile(ordinal: index + 1)
                 ?? "127.0.0.1\tlocalhost \(host.name)\n::1\tlocalhost\n" + request.hosts.map { "127.0.0.1\t\($0.name)\n" }.joined()
@@ -345,7 +341,7 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         try await networks.onQueue {
             for attemptID in ended { networks.remove(JobNetwork(instance: tag, attemptID: attemptID, hostNames: []), among: namespaces) }
         }
-        if !ended.isEmpty { logger.debug("removed the networks of ended attempts", metadata: ["attempts": "\(ended.sorted())"]) }
+        logger.debug("removed the networks of ended attempts", metadata: ["attempts": "\(ended.sorted())"])
         return ReconcileReport()
     }
 

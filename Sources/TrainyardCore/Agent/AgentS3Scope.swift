@@ -57,19 +57,17 @@ public struct AgentS3Scope: Sendable, Equatable {
         }
         guard Self.isPayloadHash(request.payloadHash) else { throw .invalidPayloadHash(operation: operation, target: target) }
         let places = operation.writes ? writable : readable + writable
-        let inside: Bool
-        if operation == .listObjectsV2 {
-            let prefix = request.queryValue("prefix") ?? ""
-            guard ObjectURI("s3://\(request.bucket)/\(prefix)") != nil else {
-                throw .invalidTarget(operation: operation, target: "s3://\(request.bucket)/\(prefix)", reason: "the prefix has '.' or '..' segments")
+        guard operation == .listObjectsV2 else {
+            guard places.contains(where: { Self.holds($0, bucket: request.bucket, key: request.key) }) else {
+                throw .outsideJob(operation: operation, target: target, writes: operation.writes, allowed: places)
             }
-            inside = places.contains { Self.holds($0, bucket: request.bucket, listing: prefix) }
-            if !inside {
-                throw .outsideJob(operation: operation, target: "s3://\(request.bucket)/\(prefix)", writes: false, allowed: places)
-            }
-        } else {
-            inside = places.contains { Self.holds($0, bucket: request.bucket, key: request.key) }
-            if !inside { throw .outsideJob(operation: operation, target: target, writes: operation.writes, allowed: places) }
+            return operation
+        }
+        let prefix = request.queryValue("prefix") ?? ""
+        let listed = "s3://\(request.bucket)/\(prefix)"
+        guard ObjectURI(listed) != nil else { throw .invalidTarget(operation: operation, target: listed, reason: "the prefix has '.' or '..' segments") }
+        guard places.contains(where: { Self.holds($0, bucket: request.bucket, listing: prefix) }) else {
+            throw .outsideJob(operation: operation, target: listed, writes: false, allowed: places)
         }
         return operation
     }
