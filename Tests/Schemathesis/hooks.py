@@ -5,16 +5,28 @@ openapi/trainyard.yaml cannot express as JSON Schema and states in descriptions 
 rule means the spec allows what the server refuses: a generated client's valid request would fail.
 """
 
-import sys
+import ast
+import threading
 
 import schemathesis
 from schemathesis.core.failures import Failure
 
-# CPython 3.11 (before 3.11.8 / 3.12) raises "SystemError: AST constructor recursion depth mismatch" when ast.parse runs
-# deep in a stack that Hypothesis's lambda descriptions reach while the coverage phase builds a 100-item array of
-# patterned strings (ReplaceProjectLocationsRequest): an error of the tool's generator, not a finding. More headroom
-# keeps the parser's own count from crossing the limit.
-sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+# CPython 3.11 before 3.11.8 keeps the AST constructor's recursion count in one place per interpreter, not per call
+# (gh-106905): when two threads run `ast.parse` at once (a garbage collection inside one runs Python code, and the
+# other thread gets the GIL), each resets the other's count and one raises "SystemError: AST constructor recursion
+# depth mismatch". With `--workers 2`, both workers' Hypothesis parses the source of lambdas while drawing (it reads
+# filter predicates that way, e.g. for the 100 patterned locations of ReplaceProjectLocationsRequest): a flaky error of
+# the tool, reported as "Inconsistent results", never a finding. One parse at a time rules it out.
+_ast_parse = ast.parse
+_ast_parse_lock = threading.RLock()
+
+
+def _one_parse_at_a_time(*args, **kwargs):
+    with _ast_parse_lock:
+        return _ast_parse(*args, **kwargs)
+
+
+ast.parse = _one_parse_at_a_time
 
 # Rules that depend on server state or configuration, or on relations a schema cannot state (JobSpecValidator's table).
 BEYOND_THE_SCHEMA = {
