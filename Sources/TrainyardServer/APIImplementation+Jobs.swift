@@ -13,7 +13,8 @@ extension APIImplementation {
         var violations = JobSpecValidator(catalog: catalog, provisioner: provisioner).validate(spec)
         let serviceAdmin = principal.role == .admin && principal.projectName == PostgresStore.bootstrapProject
         if let violation = PriorityPolicy.violation(spec.priority, role: principal.role, serviceAdmin: serviceAdmin) { violations.append(violation) }
-        if let key = input.headers.idempotencyKey, !Self.isIdempotencyKey(key) {
+        let idempotencyKey = RawRequestHeaders.value(.idempotencyKey, decoded: input.headers.idempotencyKey)
+        if let key = idempotencyKey, !Self.isIdempotencyKey(key) {
             let rule = key.isEmpty || key.unicodeScalars.count > 255 ? "length" : "pattern"
             violations.append(
                 FieldViolation(
@@ -25,7 +26,7 @@ extension APIImplementation {
         }
         // The body as the user meant it, before defaults: the same key with an equal body is a retry. Only a request
         // with a key can be retried, so only its body is hashed.
-        let requestHash = try input.headers.idempotencyKey.map { _ in
+        let requestHash = try idempotencyKey.map { _ in
             Hex.lowercase(SHA256.hash(data: try JobSpecMapping.canonicalJSON(spec)))
         }
         // A soft bound (concurrent submissions may pass it by a few): enough to keep one project from filling the
@@ -50,7 +51,7 @@ extension APIImplementation {
             // A generated name can, rarely, clash with one generated in the same millisecond: draw again.
             spec.name = generated ? JobName.generate(now: Date()) : spec.name
             creation = try await store.createJob(
-                projectID: principal.projectID, name: spec.name ?? "", spec: spec, idempotencyKey: input.headers.idempotencyKey,
+                projectID: principal.projectID, name: spec.name ?? "", spec: spec, idempotencyKey: idempotencyKey,
                 requestHash: requestHash, note: note)
             tries += 1
         } while generated && creation == .nameTaken(spec.name ?? "") && tries < 5

@@ -28,7 +28,7 @@ extension APIImplementation {
                 violations.append(FieldViolation(field: "next_token", rule: "token", message: "next_token is not a token this API gave out"))
             }
         }
-        if query.follow == true, let last = input.headers.lastEventID {
+        if query.follow == true, let last = RawRequestHeaders.value(.lastEventID, decoded: input.headers.lastEventID) {
             if let id = Int64(last.trimmingCharacters(in: .whitespaces)), id >= 0 {
                 afterID = max(afterID, id)
             } else {

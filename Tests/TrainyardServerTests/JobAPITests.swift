@@ -62,6 +62,28 @@ import Testing
         }
     }
 
+    /// The key is the header as sent: the generated layer percent-decodes header values, and `50%off` (no valid escape)
+    /// reached the handler empty and was refused as too short, while `a%20b` became `a b`, another request's key.
+    @Test func anIdempotencyKeyIsTheHeaderAsSentPercentSignsIncluded() async throws {
+        try await TestApp.run { client in
+            func submit(key: String) async throws -> (status: HTTPResponse.Status, name: String?) {
+                var headers = HTTPFields()
+                headers[.init("Idempotency-Key")!] = key
+                let response = try await client.call(.post, "/v1/jobs", json: Self.spec(), headers: headers)
+                return (response.status, try? response.object()["name"] as? String)
+            }
+            let first = try await submit(key: "retry-50%off")
+            let retry = try await submit(key: "retry-50%off")
+            #expect(first.status == .created && retry.status == .created)
+            #expect(first.name != nil && first.name == retry.name)
+            let encoded = try await submit(key: "a%20b")
+            let spaced = try await submit(key: "a b")
+            #expect(encoded.status == .created && spaced.status == .created)
+            #expect(encoded.name != spaced.name)
+            #expect((try await client.call(.get, "/v1/jobs").object()["jobs"] as? [Any])?.count == 3)
+        }
+    }
+
     @Test func stopMovesThroughStoppingToStoppedAndASecondStopConflicts() async throws {
         try await TestApp.run { client in
             _ = try await client.call(.post, "/v1/jobs", json: Self.spec("to-stop"))
