@@ -13,13 +13,26 @@ struct InputLimitMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError.badRequest(detail: problem.detail, field: problem.field)
         }
         let limit = RequestLimits.maximumBodyBytes(method: request.method.rawValue, path: request.uri.path)
-        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        if let declared, declared > limit {
             throw APIError.payloadTooLarge(detail: Self.tooLarge(limit: limit, request: request))
         }
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         let isJSON = contentType.hasPrefix("application/json") || contentType.contains("+json")
-        let verdict = Verdict()
         var request = request
+        if declared != nil {
+            // A body of declared length (within the limit) is read whole here, as every handler reads it anyway, and
+            // handed on as one buffer, the cheapest body there is: wrapping its stream instead cost every submission
+            // an async sequence of its own (bench/submit: about a tenth more server CPU per job).
+            let buffer = try await request.body.collect(upTo: limit)
+            if isJSON {
+                var gauge = JSONDepthGauge()
+                guard buffer.withUnsafeReadableBytes({ gauge.feed($0) }) else { throw Self.tooDeep }
+            }
+            request.body = RequestBody(buffer: buffer)
+            return try await next(request, context)
+        }
+        let verdict = Verdict()
         request.body = RequestBody(asyncSequence: LimitedBody(base: request.body, limit: limit, gauge: isJSON ? JSONDepthGauge() : nil, verdict: verdict))
         do {
             return try await next(request, context)
@@ -28,14 +41,14 @@ struct InputLimitMiddleware<Context: RequestContext>: RouterMiddleware {
             // own verdict decides the answer.
             switch verdict.value.withLock({ $0 }) {
             case .tooLarge: throw APIError.payloadTooLarge(detail: Self.tooLarge(limit: limit, request: request))
-            case .tooDeep:
-                throw APIError.badRequest(
-                    detail: "the JSON body nests arrays or objects deeper than \(RequestLimits.maximumJSONDepth) levels; no request needs that",
-                    field: "(body)")
+            case .tooDeep: throw Self.tooDeep
             case nil: throw error
             }
         }
     }
+
+    static var tooDeep: APIError { APIError.badRequest(
+        detail: "the JSON body nests arrays or objects deeper than \(RequestLimits.maximumJSONDepth) levels; no request needs that", field: "(body)") }
 
     static func tooLarge(limit: Int, request: Request) -> String {
         "the body of \(request.method) \(request.uri.path) may be at most \(describe(limit)); this one is larger"

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// Bad input fails closed, with a clear error, and changes nothing (issue 16, item 6). Each case is written as
@@ -27,24 +28,9 @@ import Testing
             let padding = String(repeating: "a", count: 10 << 20)
             let body = ByteBuffer(string: #"{"name":"x","instance_type":"ml.m5.large","command":["true"],"tags":{"pad":"\#(padding)"}}"#)
             for chunked in [false, true] {
-                var request = HTTPClientRequest(url: app.baseURL + "/v1/jobs")
-                request.method = .POST
-                request.headers.add(name: "Authorization", value: "Bearer \(viewer)")
-                request.headers.add(name: "Content-Type", value: "application/json")
-                if chunked {
-                    let pieces = stride(from: 0, to: body.readableBytes, by: 64 << 10).map { body.getSlice(at: $0, length: min(64 << 10, body.readableBytes - $0))! }
-                    let stream = AsyncStream<ByteBuffer> { continuation in
-                        for piece in pieces { continuation.yield(piece) }
-                        continuation.finish()
-                    }
-                    request.body = .stream(stream, length: .unknown)
-                } else {
-                    request.body = .bytes(body)
-                }
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
-                let answer = String(buffer: try await response.body.collect(upTo: 1 << 20))
-                #expect(response.status.code == 413, "chunked \(chunked): \(response.status) \(answer.prefix(200))")
-                #expect(response.headers.first(name: "Content-Type") == "application/problem+json")
+                let (status, headers, answer) = try await Self.postJob(body, to: app, token: viewer, chunked: chunked, pieceSize: 64 << 10)
+                #expect(status == 413, "chunked \(chunked): \(status) \(answer.prefix(200))")
+                #expect(headers.first(name: "Content-Type") == "application/problem+json")
                 #expect(answer.contains("the body of POST /v1/jobs may be at most 1 MiB; this one is larger"), "\(answer.prefix(300))")
             }
             #expect(try await LiveHTTP.request(.GET, app.baseURL + "/healthz").0 == 200)
@@ -79,6 +65,41 @@ import Testing
                 .post, "/v1/jobs", json: #"{"name":"brackets","instance_type":"ml.m5.large","command":["true"],"hyperparameters":{"x":"\#(text)"}}"#)
             #expect(fine.status == .created)
         }
+    }
+
+    /// Over a real socket, declared (read whole, then gauged) and chunked (gauged as it streams in): the same 400.
+    @Test func deeplyNestedJSONIsA400DeclaredOrChunked() async throws {
+        try await LiveApp.run { app in
+            let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+            let body = ByteBuffer(string: #"{"name":"deep","instance_type":"ml.m5.large","command":\#(deep)}"#)
+            for chunked in [false, true] {
+                let (status, _, answer) = try await Self.postJob(body, to: app, token: app.token, chunked: chunked, pieceSize: 1000)
+                #expect(status == 400, "chunked \(chunked): \(status) \(answer.prefix(200))")
+                #expect(answer.contains("the JSON body nests arrays or objects deeper than 64 levels"), "chunked \(chunked): \(answer.prefix(300))")
+            }
+            #expect((try await app.request(.GET, "/v1/jobs").1["jobs"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    /// POST /v1/jobs over a real socket with `body`, its length declared or sent chunked in pieces of `pieceSize`.
+    static func postJob(_ body: ByteBuffer, to app: LiveApp, token: String, chunked: Bool, pieceSize: Int) async throws -> (UInt, HTTPHeaders, String) {
+        var request = HTTPClientRequest(url: app.baseURL + "/v1/jobs")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        if chunked {
+            let pieces = stride(from: 0, to: body.readableBytes, by: pieceSize).map {
+                body.getSlice(at: $0, length: min(pieceSize, body.readableBytes - $0))!
+            }
+            request.body = .stream(AsyncStream { continuation in
+                for piece in pieces { continuation.yield(piece) }
+                continuation.finish()
+            }, length: .unknown)
+        } else {
+            request.body = .bytes(body)
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        return (response.status.code, response.headers, String(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
 
     // MARK: metric regexes

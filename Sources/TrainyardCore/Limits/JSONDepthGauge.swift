@@ -12,6 +12,16 @@ public struct JSONDepthGauge: Sendable {
 
     /// Feeds the next bytes; false once the text has nested deeper than the limit.
     public mutating func feed(_ bytes: some Sequence<UInt8>) -> Bool {
+        scan(bytes)
+    }
+
+    /// Feeds the next bytes of a buffer (a request body's), the scan specialised for it here: the generic one, called
+    /// from another module, read each byte through the sequence's witness table.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        scan(bytes)
+    }
+
+    private mutating func scan(_ bytes: some Sequence<UInt8>) -> Bool {
         for byte in bytes {
             if inString {
                 if escaped {
