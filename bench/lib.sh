@@ -67,6 +67,16 @@ free_port() {
 }
 
 # `trainyard serve` on a free loopback port and a fresh data dir (so a new embedded cluster, default settings).
+# Waits until the server at $1 (pid $2, log $3, called $4 in messages) answers /readyz; dies if it exits or takes 120 s.
+wait_ready() {
+    local deadline=$((SECONDS + 120))
+    until curl -sf "$1/readyz" >/dev/null 2>&1; do
+        kill -0 "$2" 2>/dev/null || { tail -n 30 "$3" >&2; die "$4 exited while starting"; }
+        ((SECONDS < deadline)) || die "$4 not ready after 120 s"
+        sleep 0.2
+    done
+}
+
 start_server() {
     WORK_DIR=$(mktemp -d /tmp/trainyard-bench.XXXXXX)
     # The embedded cluster runs as an unprivileged user, which must be able to enter the data dir's parents.
@@ -84,12 +94,7 @@ start_server() {
     env TRAINYARD_CLIENT_PROFILE= TRAINYARD_DATA_DIR="$DATA_DIR" TRAINYARD_HOST=127.0.0.1 TRAINYARD_PORT="$PORT" TRAINYARD_LOG_LEVEL="$SERVER_LOG_LEVEL" \
         TRAINYARD_AGENT_BIN="$AGENT_BIN" "${capacity[@]}" ${SERVER_ENV:-} "$BIN" serve >"$WORK_DIR/server.log" 2>&1 &
     SERVER_PID=$!
-    local deadline=$((SECONDS + 120))
-    until curl -sf "$BASE_URL/readyz" >/dev/null 2>&1; do
-        kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 30 "$WORK_DIR/server.log" >&2; die "server exited while starting"; }
-        ((SECONDS < deadline)) || die "server not ready after 120 s"
-        sleep 0.2
-    done
+    wait_ready "$BASE_URL" "$SERVER_PID" "$WORK_DIR/server.log" server
     ADMIN_KEY=$(<"$DATA_DIR/admin-key")
     # postmaster.pid: line 1 the postmaster's pid, line 5 its socket directory.
     local pidfile=$DATA_DIR/postgres/data/postmaster.pid

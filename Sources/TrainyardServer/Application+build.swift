@@ -157,7 +157,6 @@ func buildRouter(
     router.add(middleware: ProblemMiddleware(routes: routes))
     router.add(middleware: InputLimitMiddleware())
     router.add(middleware: AuthMiddleware(store: store))
-    router.add(middleware: RawRequestHeadersMiddleware())
     let api = APIImplementation(
         store: store, catalog: catalog, readiness: readiness,
         arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,

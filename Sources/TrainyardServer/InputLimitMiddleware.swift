@@ -17,8 +17,7 @@ struct InputLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         if let declared, declared > limit {
             throw APIError.payloadTooLarge(detail: Self.tooLarge(limit: limit, request: request))
         }
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        let isJSON = contentType.hasPrefix("application/json") || contentType.contains("+json")
+        let isJSON = Self.isJSON(request.headers[.contentType])
         var request = request
         if declared != nil {
             // A body of declared length (within the limit) is read whole here, as every handler reads it anyway, and
@@ -60,6 +59,8 @@ struct InputLimitMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// What is wrong with the path or the query, when something is: a NUL, or a percent-escape that is not UTF-8.
     static func oddInput(path: String, query: String?) -> (field: String, detail: String)? {
+        // Nearly every request has neither a percent-escape nor a NUL: one pass over the bytes settles it.
+        guard Self.mayHoldEscapes(path) || query.map(Self.mayHoldEscapes) == true else { return nil }
         for segment in path.split(separator: "/") where segment.contains("%") || segment.contains("\0") {
             guard let decoded = String(segment).removingPercentEncoding else {
                 return ("(path)", "the path has a percent-escape that is not UTF-8: \(segment.prefix(64))")
@@ -82,6 +83,18 @@ struct InputLimitMiddleware<Context: RequestContext>: RouterMiddleware {
             if value.contains("\0") { return (field, "query parameter \(field) holds a NUL character (%00), which no value can contain") }
         }
         return nil
+    }
+
+    /// Whether `text` has a byte that decoding could turn into something else or refuse: `%`, `+` or a NUL.
+    static func mayHoldEscapes(_ text: String) -> Bool {
+        text.utf8.contains { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") || $0 == 0 }
+    }
+
+    /// Whether a `Content-Type` is JSON (`application/json`, or any `+json` type), in any case.
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let lowered = contentType.lowercased()
+        return lowered.hasPrefix("application/json") || lowered.utf8.firstRange(of: "+json".utf8) != nil
     }
 
     /// Why the body was cut, once it was.

@@ -1,10 +1,9 @@
 import HTTPTypes
-import Hummingbird
 
 /// The request's header fields as they arrived, for the generated handlers. swift-openapi-runtime reads a header
 /// value as a URI component and percent-decodes it: an `Idempotency-Key` of `50%off` (no valid escape) reached the
 /// handler as an empty string and was refused, and `a%20b` reached it as `a b`, another request's key. A value the
-/// spec takes verbatim is read here instead.
+/// spec takes verbatim is read here instead. ``AuthMiddleware`` sets it for every authenticated request.
 enum RawRequestHeaders {
     @TaskLocal static var current: HTTPFields?
 
@@ -12,13 +11,6 @@ enum RawRequestHeaders {
     static func value(_ name: HTTPField.Name, decoded: String?) -> String? {
         guard let current else { return decoded }
         return current[name]
-    }
-}
-
-/// Sets ``RawRequestHeaders/current`` for the request.
-struct RawRequestHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        try await RawRequestHeaders.$current.withValue(request.headers) { try await next(request, context) }
     }
 }
 
