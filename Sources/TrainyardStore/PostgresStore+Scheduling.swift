@@ -7,10 +7,10 @@ extension PostgresStore {
     /// The advisory lock one scheduling pass holds, so that replicas never allocate the same capacity twice.
     static let schedulerLockKey = Int64(bitPattern: StableHash.value("trainyard.scheduler"))
 
-    /// One scheduling pass: queued jobs in priority then submission order get all their hosts at once (gang
-    /// scheduling) from the capacity `capacity(instanceType)` gives, or wait `Pending` with a message saying for what.
-    /// Once a job of a pool (instance type and market) waits, later jobs of that pool wait behind it, so a large gang
-    /// is not starved by small ones. Each allocation is one transaction with the job's transition and its event.
+    /// One scheduling pass: reads the queue (priority then submission order) and the hosts in use, and carries out
+    /// Core's ``GangScheduler`` decision for each job: all its hosts at once from the capacity `capacity(instanceType)`
+    /// gives (with the stored overrides), or `Pending` with the scheduler's message. Each job's step runs under a
+    /// savepoint with its transition and event.
     public func schedule(
         capacity: @escaping @Sendable (String) -> Capacity, provisioner: String, launchLeaseSeconds: Double, now: Date = Date(), limit: Int = 100
     ) async throws -> [LaunchPlan] {
@@ -19,12 +19,12 @@ extension PostgresStore {
             let overrides = try await capacityOverrides(on: connection)
             let fileCapacity = capacity
             let capacity: (String) -> Capacity = { type in overrides[type].map { $0.applied(to: fileCapacity(type)) } ?? fileCapacity(type) }
-            var used: [PoolKey: Int] = [:]
+            var used: [GangScheduler.Pool: Int] = [:]
             for try await (type, spot, count) in try await connection.query(
                 "SELECT instance_type, spot, count(*)::int FROM hosts WHERE phase NOT IN ('exited', 'lost') GROUP BY instance_type, spot",
                 logger: logger
             ).decode((String, Bool, Int).self) {
-                used[PoolKey(instanceType: type, spot: spot)] = count
+                used[GangScheduler.Pool(instanceType: type, spot: spot)] = count
             }
             // The pass needs only the spec's shape (type, count, market, priority), which the columns hold: reading the
             // whole spec (kilobytes of JSON that Postgres serialises and the pass parses, for every queued job on every
@@ -97,19 +97,11 @@ extension PostgresStore {
                     lastMessages[jobID] = message
                 }
             }
-            var blocked: Set<PoolKey> = []
+            var scheduler = GangScheduler(inUse: used, capacity: capacity)
             var plans: [LaunchPlan] = []
             for job in queued {
-                let pool = PoolKey(instanceType: job.spec.instanceType, spot: job.spec.useSpotInstances)
-                let total = capacity(pool.instanceType).hosts(spot: pool.spot)
-                let free = max(0, total - used[pool, default: 0])
-                let behindAnother = blocked.contains(pool)
-                if behindAnother || free < job.spec.instanceCount {
-                    blocked.insert(pool)
-                    let market = pool.spot ? "spot" : "on-demand"
-                    let message = behindAnother && free >= job.spec.instanceCount
-                        ? "Waiting behind an earlier job for \(job.spec.instanceCount) \(market) \(pool.instanceType) host(s)"
-                        : "Waiting for \(job.spec.instanceCount) \(market) \(pool.instanceType) host(s): \(free) of \(total) free"
+                let gang = GangScheduler.Gang(instanceType: job.spec.instanceType, count: job.spec.instanceCount, spot: job.spec.useSpotInstances)
+                if case .wait(let message) = scheduler.decide(gang) {
                     // Already waiting with the same message: nothing new to record.
                     if job.secondaryStatus == .pending, lastMessages[job.id] == message { continue }
                     try await isolated(on: connection, job: job, attempt: { nil }, now: now) {
@@ -125,7 +117,7 @@ extension PostgresStore {
                         on: connection, job: job, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now, attempt: &attempt)
                 }
                 guard let plan = plan ?? nil else { continue }
-                used[pool, default: 0] += job.spec.instanceCount
+                scheduler.allocated(gang)
                 plans.append(plan)
             }
             return plans

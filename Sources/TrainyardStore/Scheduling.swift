@@ -22,9 +22,3 @@ public struct LaunchPlan: Sendable, Equatable {
     /// The job's `volume_size` (GiB per host), when it asked for one.
     public var volumeSize: Int? = nil
 }
-
-/// Hosts in use per instance type and market.
-struct PoolKey: Hashable {
-    var instanceType: String
-    var spot: Bool
-}
