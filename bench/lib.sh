@@ -66,7 +66,6 @@ free_port() {
     die "no free port found"
 }
 
-# `trainyard serve` on a free loopback port and a fresh data dir (so a new embedded cluster, default settings).
 # Waits until the server at $1 (pid $2, log $3, called $4 in messages) answers /readyz; dies if it exits or takes 120 s.
 wait_ready() {
     local deadline=$((SECONDS + 120))
@@ -77,6 +76,7 @@ wait_ready() {
     done
 }
 
+# `trainyard serve` on a free loopback port and a fresh data dir (so a new embedded cluster, default settings).
 start_server() {
     WORK_DIR=$(mktemp -d /tmp/trainyard-bench.XXXXXX)
     # The embedded cluster runs as an unprivileged user, which must be able to enter the data dir's parents.

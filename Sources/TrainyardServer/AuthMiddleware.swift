@@ -19,13 +19,16 @@ enum RequestPrincipal {
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let store: PostgresStore
 
+    /// Whether a request to `path` authenticates with an API key: `/v1` routes but the agents', which authenticate with
+    /// their attempt-scoped tokens in AgentRoutes. Judged on the path's segments, as the router matches it (it
+    /// collapses repeated slashes: `//v1//jobs` is `/v1/jobs`).
+    static func takesAPIKey(path: String) -> Bool {
+        let segments = path.split(separator: "/")
+        return segments.first == "v1" && segments.count > 1 && segments[1] != "agent"
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        // Agents authenticate with their attempt-scoped tokens in AgentRoutes, never with API keys. Judged on the path's
-        // segments, as the router matches it (it collapses repeated slashes: `//v1//jobs` is `/v1/jobs`).
-        let segments = request.uri.path.split(separator: "/")
-        guard segments.first == "v1", segments.count > 1, segments[1] != "agent" else {
-            return try await next(request, context)
-        }
+        guard Self.takesAPIKey(path: request.uri.path) else { return try await next(request, context) }
         guard let header = request.headers[.authorization] else {
             throw APIError.unauthorized(detail: "missing Authorization header; send Authorization: Bearer <id>.<secret>")
         }
@@ -36,6 +39,9 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let principal = try await store.authenticate(token) else {
             throw APIError.unauthorized(detail: "the API key is unknown, revoked, or its secret does not match")
         }
+        var request = request
+        // A body of declared length, left unread by InputLimitMiddleware until the key was checked.
+        if request.headers[.contentLength].flatMap({ Int($0) }) != nil { try await InputLimitMiddleware<Context>.readDeclaredBody(of: &request) }
         var context = context
         context.logger[metadataKey: "project"] = "\(principal.projectName)"
         // The header fields as sent, for the values the generated layer would percent-decode (``RawRequestHeaders``):

@@ -17,20 +17,14 @@ struct InputLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         if let declared, declared > limit {
             throw APIError.payloadTooLarge(detail: Self.tooLarge(limit: limit, request: request))
         }
-        let isJSON = Self.isJSON(request.headers[.contentType])
         var request = request
         if declared != nil {
-            // A body of declared length (within the limit) is read whole here, as every handler reads it anyway, and
-            // handed on as one buffer, the cheapest body there is: wrapping its stream instead cost every submission
-            // an async sequence of its own (bench/submit: about a tenth more server CPU per job).
-            let buffer = try await request.body.collect(upTo: limit)
-            if isJSON {
-                var gauge = JSONDepthGauge()
-                guard buffer.withUnsafeReadableBytes({ gauge.feed($0) }) else { throw Self.tooDeep }
-            }
-            request.body = RequestBody(buffer: buffer)
+            // Read whole, but only once the caller is known: a route that takes an API key has it read by
+            // AuthMiddleware after the key checked out, so a request without a valid key costs no body read.
+            if !AuthMiddleware<Context>.takesAPIKey(path: request.uri.path) { try await Self.readDeclaredBody(of: &request) }
             return try await next(request, context)
         }
+        let isJSON = Self.isJSON(request.headers[.contentType])
         let verdict = Verdict()
         request.body = RequestBody(asyncSequence: LimitedBody(base: request.body, limit: limit, gauge: isJSON ? JSONDepthGauge() : nil, verdict: verdict))
         do {
@@ -44,6 +38,19 @@ struct InputLimitMiddleware<Context: RequestContext>: RouterMiddleware {
             case nil: throw error
             }
         }
+    }
+
+    /// Reads a body of declared length (already within its limit) whole and hands it on as one buffer, the cheapest
+    /// body there is, gauging a JSON body's depth in one pass: wrapping its stream instead cost every submission an
+    /// async sequence of its own (bench/submit: about a tenth more server CPU per job).
+    static func readDeclaredBody(of request: inout Request) async throws {
+        let limit = RequestLimits.maximumBodyBytes(method: request.method.rawValue, path: request.uri.path)
+        let buffer = try await request.body.collect(upTo: limit)
+        if isJSON(request.headers[.contentType]) {
+            var gauge = JSONDepthGauge()
+            guard buffer.withUnsafeReadableBytes({ gauge.feed($0) }) else { throw tooDeep }
+        }
+        request.body = RequestBody(buffer: buffer)
     }
 
     static var tooDeep: APIError { APIError.badRequest(

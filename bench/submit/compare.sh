@@ -67,10 +67,12 @@ start_side() {
     log "$side: ${BIN[$side]} on ${URL[$side]}"
 }
 
-# CPU ticks (user + system) of a process, and of a postmaster with its live children.
+# CPU ticks (user + system) of a process; of a postmaster, with its live children and those it has reaped (its
+# cutime and cstime), as run.sh counts PostgreSQL.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 cluster_ticks() {
-    local total=0 p children=""
+    local total p children=""
+    total=$(awk '{print $16 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0)
     read -r children <"/proc/$1/task/$1/children" 2>/dev/null || true
     for p in $1 $children; do total=$((total + $(ticks "$p"))); done
     echo "$total"

@@ -97,7 +97,7 @@ public struct AgentS3Scope: Sendable, Equatable {
 
     /// 64 lower-case hex digits, or `UNSIGNED-PAYLOAD`.
     static func isPayloadHash(_ text: String) -> Bool {
-        if text == "UNSIGNED-PAYLOAD" { return true }
+        if text == SigV4Signer.unsignedPayload { return true }
         return text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 }
