@@ -140,6 +140,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
+        // The agent's parts below a whole job: checkpoint sync against a filesystem store.
+        .testTarget(
+            name: "TrainyardAgentTests",
+            dependencies: [
+                "TrainyardAgent", "TrainyardObjectStore", "TrainyardCore", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The object store contract, against the filesystem store and a real SeaweedFS.
         .testTarget(
             name: "TrainyardObjectStoreTests",

@@ -60,7 +60,14 @@ actor CheckpointSync {
                 logger.warning("not restoring a checkpoint file whose name leaves the checkpoint directory", metadata: ["path": "\(path)"])
                 continue
             }
-            try await location.download(prefix + "/" + path, to: target)
+            do {
+                try await location.download(prefix + "/" + path, to: target)
+            } catch ObjectStoreError.noSuchKey(_, _) {
+                // Another host's sync deleted it after the listing (its script removed the file, and that host's
+                // newer manifest no longer names it): the store no longer holds it, so neither does this restore.
+                logger.info("not restoring a checkpoint file another host's sync deleted meanwhile", metadata: ["path": "\(path)"])
+                continue
+            }
             let stamp = try Self.stamp(target)
             if let expected = CheckpointRestorePlan.stamp(of: path, in: manifests)?.sha256, let actual = try? Self.sha256(of: target), expected != actual {
                 // The object was replaced by a later sync that never finished; its content is whole (puts are atomic).
@@ -69,8 +76,8 @@ actor CheckpointSync {
             synced[path] = stamp
         }
         restored = true
-        logger.info("restored checkpoints", metadata: ["files": "\(wanted.count)", "manifests": "\(manifests.count)", "uri": "\(prefix)"])
-        return wanted.count
+        logger.info("restored checkpoints", metadata: ["files": "\(synced.count)", "manifests": "\(manifests.count)", "uri": "\(prefix)"])
+        return synced.count
     }
 
     /// One sync: uploads, deletes, then the manifest. A file still being written (it changed during its upload) is

@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+import NIOCore
+import Testing
+import TrainyardCore
+import TrainyardObjectStore
+
+@testable import TrainyardAgent
+
+/// Checkpoint sync between hosts of one gang, on a real filesystem store: what one host restores while another syncs.
+@Suite struct CheckpointSyncTests {
+    /// A store whose listing is followed at once by another host's sync deleting `key`: the window between a
+    /// restore's listing and its downloads, made certain.
+    struct DeletedAfterListing: ObjectStore {
+        let base: FileSystemObjectStore
+        let key: String
+
+        func listPage(bucket: String, prefix: String, continuationToken: String?, maxKeys: Int) async throws -> ObjectListPage {
+            let page = try await base.listPage(bucket: bucket, prefix: prefix, continuationToken: continuationToken, maxKeys: maxKeys)
+            try await base.delete(bucket: bucket, key: key)
+            return page
+        }
+        func put(bucket: String, key: String, fromFile path: String) async throws -> ObjectInfo {
+            try await base.put(bucket: bucket, key: key, fromFile: path)
+        }
+        func put<Body: AsyncSequence & Sendable>(bucket: String, key: String, body: Body) async throws -> ObjectInfo where Body.Element == ByteBuffer {
+            try await base.put(bucket: bucket, key: key, body: body)
+        }
+        func get(bucket: String, key: String, toFile path: String) async throws {
+            try await base.get(bucket: bucket, key: key, toFile: path)
+        }
+        func get(bucket: String, key: String, range: ObjectByteRange?, consumer: (ByteBuffer) async throws -> Void) async throws -> ObjectInfo {
+            try await base.get(bucket: bucket, key: key, range: range, consumer: consumer)
+        }
+        func head(bucket: String, key: String) async throws -> ObjectInfo? { try await base.head(bucket: bucket, key: key) }
+        func delete(bucket: String, key: String) async throws { try await base.delete(bucket: bucket, key: key) }
+    }
+
+    static func directory(_ name: String, in root: String) throws -> String {
+        let path = root + "/" + name
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func aFileAnotherHostsSyncDeletesDuringARestoreIsLeftOutInsteadOfFailingTheAttempt() async throws {
+        let root = NSTemporaryDirectory() + "checkpoint-sync-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let objects = FileSystemObjectStore(root: try Self.directory("objects", in: root))
+        let uri = "s3://checkpoints/run"
+        // given: algo-2's last complete sync holds its step and the temporary file its script was writing then
+        let algo2 = try Self.directory("algo-2", in: root)
+        try "7\n".write(toFile: algo2 + "/step-algo-2", atomically: true, encoding: .utf8)
+        try "8\n".write(toFile: algo2 + "/step-algo-2.tmp", atomically: true, encoding: .utf8)
+        let writer = CheckpointSync(
+            location: ObjectLocation(store: objects), directory: algo2, scratchDirectory: try Self.directory("scratch-2", in: root), uri: uri,
+            host: "algo-2", attempt: 1, logger: Logger(label: "test"))
+        #expect(try await writer.restore() == 0)
+        try await writer.sync()
+        #expect(try await objects.head(bucket: "checkpoints", key: "run/step-algo-2.tmp") != nil)
+
+        // when: algo-1 restores while algo-2 (already training again) renames the file and its sync deletes it
+        let algo1 = try Self.directory("algo-1", in: root)
+        let reader = CheckpointSync(
+            location: ObjectLocation(store: DeletedAfterListing(base: objects, key: "run/step-algo-2.tmp")), directory: algo1,
+            scratchDirectory: try Self.directory("scratch-1", in: root), uri: uri, host: "algo-1", attempt: 2, logger: Logger(label: "test"))
+        let restored = try await reader.restore()
+
+        // then: the restore succeeds with what the store still holds
+        #expect(restored == 1)
+        #expect(try String(contentsOfFile: algo1 + "/step-algo-2", encoding: .utf8) == "7\n")
+        #expect(!FileManager.default.fileExists(atPath: algo1 + "/step-algo-2.tmp"))
+    }
+}
