@@ -123,7 +123,7 @@ extension PostgresStore {
                 updated.stopped = report.stopped
             }
             if updated.result.failedByItself, attempt.stopReason == nil {
-                try await requestAttemptStop(on: connection, attemptID: attempt.id, reason: .gangFailure, graceSeconds: 0, now: now)
+                try await stopAttempt(on: connection, attemptID: attempt.id, reason: .gangFailure, graceSeconds: 0, now: now)
             }
             try await advance(on: connection, attemptID: attempt.id, now: now)
             return try await directive(on: connection, attemptID: attempt.id, heartbeatSeconds: heartbeatSeconds, now: now)
@@ -175,19 +175,6 @@ extension PostgresStore {
         throw StoreError.jobNotFound("attempt \(id)")
     }
 
-    func requestAttemptStop(on connection: PostgresConnection, attemptID: Int64, reason: StopReason, graceSeconds: Double, now: Date) async throws {
-        try await connection.query(
-            """
-            UPDATE attempts SET
-                -- A user's stop and max_wait decide how the job ends, whatever stopped the gang before them.
-                stop_reason = CASE WHEN \(reason.rawValue) IN ('user', 'max_wait') AND coalesce(stop_reason, '') NOT IN ('user', 'max_wait')
-                    THEN \(reason.rawValue) ELSE coalesce(stop_reason, \(reason.rawValue)) END,
-                stop_requested_at = coalesce(stop_requested_at, \(now)),
-                stop_grace_seconds = coalesce(stop_grace_seconds, \(graceSeconds))
-            WHERE id = \(attemptID) AND state = 'running'
-            """, logger: logger)
-    }
-
     private func directive(on connection: PostgresConnection, attemptID: Int64, heartbeatSeconds: Double, now: Date) async throws -> AgentDirective {
         for try await (requested, grace, state) in try await connection.query(
             "SELECT stop_requested_at, stop_grace_seconds, state FROM attempts WHERE id = \(attemptID)", logger: logger
@@ -201,40 +188,15 @@ extension PostgresStore {
         return AgentDirective(action: .proceed, graceSeconds: 0, heartbeatIntervalSeconds: heartbeatSeconds)
     }
 
-    /// Moves the job along with the slowest host of the attempt, and hands a finished attempt to the finalizer.
+    /// Moves the job along with the slowest host of the attempt, and hands a finished attempt to the finalizer
+    /// (Core's ``JobAggregate`` decides; the caller holds the attempt).
     func advance(on connection: PostgresConnection, attemptID: Int64, now: Date) async throws {
-        var phases: [HostPhase] = []
-        var jobID: Int64 = 0
-        for try await (phase, job) in try await connection.query(
-            "SELECT phase, job_id FROM hosts WHERE attempt_id = \(attemptID)", logger: logger
-        ).decode((String, Int64).self) {
-            phases.append(HostPhase(rawValue: phase) ?? .lost)
-            jobID = job
+        var jobID: Int64?
+        for try await id in try await connection.query("SELECT job_id FROM attempts WHERE id = \(attemptID)", logger: logger).decode(Int64.self) {
+            jobID = id
         }
-        guard let slowest = phases.min() else { return }
-        guard let job = try await lockJob(on: connection, id: jobID) else { return }
-        var machine = JobStateMachine(state: job.state)
-        var transitions: [JobTransition] = []
-        // A backend that held the attempt queued made the job Pending; its hosts calling in means it was placed.
-        if machine.state.secondaryStatus == .pending, slowest > .launching, let transition = try? machine.handle(.launching, now: now) {
-            transitions.append(transition)
-        }
-        let walk: [(HostPhase, JobLifecycleEvent, SecondaryStatus)] = [
-            (.preparing, .preparing, .preparingTrainingStack), (.downloading, .downloading, .downloading), (.training, .training, .training),
-        ]
-        for (phase, event, status) in walk where slowest >= phase && !phases.contains(.lost) {
-            if machine.state.secondaryStatus == status { continue }
-            if let transition = try? machine.handle(event, now: now) { transitions.append(transition) }
-        }
-        if transitions.contains(where: { $0.toSecondaryStatus == .training }) {
-            try await connection.query(
-                "UPDATE attempts SET training_started_at = coalesce(training_started_at, \(now)) WHERE id = \(attemptID)", logger: logger)
-        }
-        try await apply(transitions, state: machine.state, to: job, on: connection, now: now)
-        if phases.allSatisfy(\.isFinal) {
-            try await connection.query("UPDATE attempts SET state = 'ending' WHERE id = \(attemptID) AND state = 'running'", logger: logger)
-            try await connection.query("SELECT pg_notify('trainyard_attempts', \(String(attemptID)))", logger: logger)
-        }
+        guard let jobID, let job = try await lockJob(on: connection, id: jobID) else { return }
+        try await run(.hostsProgressed, job: job, attemptID: attemptID, on: connection, now: now)
     }
 
     func lockJob(on connection: PostgresConnection, id: Int64) async throws -> JobRecord? {

@@ -59,24 +59,12 @@ extension PostgresStore {
                 live = id
             }
             guard let locked = try await lockJob(on: connection, id: job.id) else { throw StoreError.jobNotFound(name) }
-            var machine = JobStateMachine(state: locked.state)
-            var transitions: [JobTransition] = []
-            do {
-                transitions.append(try machine.handle(.stopRequested, now: now))
-                if let live {
-                    try await requestAttemptStop(on: connection, attemptID: live, reason: reason, graceSeconds: graceSeconds, now: now)
-                } else {
-                    let ending: JobLifecycleEvent = switch reason {
-                    case .maxRuntime: .maxRuntimeExceeded
-                    case .maxWait: .maxWaitExceeded
-                    default: .stopped
-                    }
-                    transitions.append(try machine.handle(ending, now: now))
-                }
-            } catch let error as JobTransitionError {
-                throw StoreError.transitionRefused(error)
-            }
-            try await apply(transitions, state: machine.state, to: locked, on: connection, now: now)
+            var aggregate = try await loadAggregate(of: locked, attemptID: live, on: connection)
+            let input = LifecycleInput.stopRequested(reason, graceSeconds: graceSeconds)
+            let effects = aggregate.handle(input, now: now)
+            // The caller asked for this stop: a refusal is its answer (and changes nothing).
+            if let refusal = effects.lazy.compactMap(\.refusal).first { throw StoreError.transitionRefused(refusal) }
+            try await persist(effects, input: input, state: aggregate.state, job: locked, attemptID: live, on: connection, now: now)
         }
         return try await self.job(id: job.id) ?? job
     }
@@ -106,7 +94,7 @@ extension PostgresStore {
                 guard changed else { return false }
                 try await appendEvent(
                     on: connection, jobID: host.jobID, time: now, type: "host_lost", status: nil, secondaryStatus: nil, message: reason)
-                try await requestAttemptStop(on: connection, attemptID: host.attemptID, reason: .gangFailure, graceSeconds: 0, now: now)
+                try await stopAttempt(on: connection, attemptID: host.attemptID, reason: .gangFailure, graceSeconds: 0, now: now)
                 try await advance(on: connection, attemptID: host.attemptID, now: now)
                 return true
             }
@@ -186,49 +174,16 @@ extension PostgresStore {
     /// an earlier one left).
     public func finishAttempt(_ work: FinalizeWork, model: UploadedArtifact?, output: UploadedArtifact? = nil, now: Date = Date()) async throws {
         try await client.transaction(logger: logger) { connection in
+            // Lock order everywhere: attempt, then job.
             let attempt = try await lockAttempt(on: connection, id: work.attempt.id)
-            guard attempt.state == "ending" else { return }
             guard let job = try await lockJob(on: connection, id: work.job.id) else { return }
-            var machine = JobStateMachine(state: job.state)
-            var events: [JobLifecycleEvent] = []
-            let endReason: String
-            switch work.outcome {
-            case .completed:
-                events = [.uploading, .completed]
-                endReason = "Completed"
-            case .stopped:
-                events = [.stopped]
-                endReason = "Stopped"
-            case .maxRuntimeExceeded:
-                events = [.maxRuntimeExceeded]
-                endReason = "MaxRuntimeExceeded"
-            case .maxWaitExceeded:
-                events = [.maxWaitExceeded]
-                endReason = "MaxWaitTimeExceeded"
-            case .interrupted(let reason):
-                // The job waits Interrupted in the scheduler's queue, then restarts from its checkpoint.
-                events = [.interrupted("Training job interrupted: \(reason). It resumes from its last checkpoint when capacity returns.")]
-                endReason = "Interrupted: \(reason)"
-                try await connection.query("UPDATE jobs SET interruptions = interruptions + 1 WHERE id = \(job.id)", logger: logger)
-            case .retry(let reason):
-                events = [.retrying("Retrying after an infrastructure failure: \(reason)")]
-                endReason = reason
-                try await connection.query("UPDATE jobs SET retries_used = retries_used + 1 WHERE id = \(job.id)", logger: logger)
-            case .failed(let reason):
-                events = [.failed(reason: reason)]
-                endReason = reason
+            var aggregate = try await loadAggregate(of: job, attemptID: attempt.id, on: connection)
+            let input = LifecycleInput.attemptFinalized(work.outcome)
+            let effects = aggregate.handle(input, now: now)
+            // The merged archives belong to the attempt this call ends, not to one another finalizer ended.
+            guard effects.contains(where: { if case .endAttempt = $0 { true } else { false } }) else {
+                return try await persist(effects, input: input, state: aggregate.state, job: job, attemptID: attempt.id, on: connection, now: now)
             }
-            var transitions: [JobTransition] = []
-            for event in events {
-                if let transition = try? machine.handle(event, now: now) { transitions.append(transition) }
-            }
-            // A job stopped by its user while the attempt failed on its own still ends; never leave it hanging.
-            let retried = transitions.contains { $0.toSecondaryStatus == .starting || $0.toSecondaryStatus == .interrupted }
-            if !machine.state.status.isTerminal && !retried {
-                if let transition = try? machine.handle(.failed(reason: endReason), now: now) { transitions.append(transition) }
-            }
-            try await connection.query(
-                "UPDATE attempts SET state = 'ended', ended_at = \(now), end_reason = \(endReason) WHERE id = \(attempt.id)", logger: logger)
             if let model {
                 try await connection.query(
                     """
@@ -245,7 +200,7 @@ extension PostgresStore {
                     """,
                     logger: logger)
             }
-            try await apply(transitions, state: machine.state, to: job, on: connection, now: now)
+            try await persist(effects, input: input, state: aggregate.state, job: job, attemptID: attempt.id, on: connection, now: now)
         }
     }
 }

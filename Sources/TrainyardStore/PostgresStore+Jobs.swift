@@ -207,33 +207,6 @@ extension PostgresStore {
         return events
     }
 
-    /// Applies `events` to the job through the Core state machine, in one transaction that locks the job row and
-    /// appends one job event per transition; refuses (and writes nothing) when the state machine refuses any of them.
-    public func transition(projectID: Int64, name: String, events: [JobLifecycleEvent], now: Date = Date()) async throws -> JobRecord {
-        let jobID: Int64 = try await client.transaction(logger: logger) { connection in
-            let rows = try await connection.query(
-                "SELECT \(unescaped: Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.project_id = \(projectID) AND j.name = \(name) FOR UPDATE OF j",
-                logger: logger)
-            var found: JobRecord?
-            for try await row in rows { found = try Self.decodeJob(row) }
-            guard let job = found else { throw StoreError.jobNotFound(name) }
-            var machine = JobStateMachine(state: job.state)
-            var transitions: [JobTransition] = []
-            for event in events {
-                do {
-                    transitions.append(try machine.handle(event, now: now))
-                } catch let error as JobTransitionError {
-                    throw StoreError.transitionRefused(error)
-                }
-            }
-            // The same write every state change uses: one event per transition and the job's columns.
-            try await apply(transitions, state: machine.state, to: job, on: connection, now: now)
-            return job.id
-        }
-        guard let job = try await job(id: jobID) else { throw StoreError.jobNotFound(name) }
-        return job
-    }
-
     func appendEvent(
         on connection: PostgresConnection, jobID: Int64, time: Date, type: String, status: JobStatus?, secondaryStatus: SecondaryStatus?,
         message: String

@@ -101,22 +101,11 @@ extension PostgresStore {
             let started = pendingReason == nil && placed && current.secondaryStatus == .pending
             guard waiting || started else { continue }
             try await client.transaction(logger: logger) { connection in
+                // Lock order everywhere: attempt, then job.
+                _ = try await lockAttempt(on: connection, id: attemptID)
                 guard let job = try await lockJob(on: connection, id: jobID) else { return }
-                var running = false
-                for try await state in try await connection.query("SELECT state FROM attempts WHERE id = \(attemptID)", logger: logger)
-                    .decode(String.self)
-                {
-                    running = state == "running"
-                }
-                guard running else { return }
-                var machine = JobStateMachine(state: job.state)
-                if let pendingReason, job.secondaryStatus == .launchingMLInstances,
-                    let transition = try? machine.handle(.waitingForCapacity(pendingReason), now: now)
-                {
-                    try await apply([transition], state: machine.state, to: job, on: connection, now: now, notify: false)
-                } else if started, job.secondaryStatus == .pending, let transition = try? machine.handle(.launching, now: now) {
-                    try await apply([transition], state: machine.state, to: job, on: connection, now: now, notify: false)
-                }
+                let input: LifecycleInput = if let pendingReason { .capacityDenied(message: pendingReason) } else { .backendPlaced }
+                try await run(input, job: job, attemptID: attemptID, on: connection, now: now)
             }
         }
         return lost
@@ -156,7 +145,7 @@ extension PostgresStore {
         for try await _ in rows { changed = true }
         guard changed else { return false }
         try await appendEvent(on: connection, jobID: host.jobID, time: now, type: "host_lost", status: nil, secondaryStatus: nil, message: reason)
-        try await requestAttemptStop(on: connection, attemptID: host.attemptID, reason: .gangFailure, graceSeconds: 0, now: now)
+        try await stopAttempt(on: connection, attemptID: host.attemptID, reason: .gangFailure, graceSeconds: 0, now: now)
         try await advance(on: connection, attemptID: host.attemptID, now: now)
         return true
     }

@@ -81,29 +81,15 @@ extension PostgresStore {
                 fetch = limit + waitingForAttempt
             }
             try await connection.query("SET LOCAL enable_sort = on", logger: logger)
-            // The last message of every queued job already Pending, in one query: a pass over a long queue must not
-            // cost a query per waiting job.
-            var lastMessages: [Int64: String] = [:]
-            let pendingIDs = queued.filter { $0.secondaryStatus == .pending }.map(\.id)
-            if !pendingIDs.isEmpty {
-                // One index probe per job (job_events_by_job, newest first): a DISTINCT ON over `job_id = ANY(…)` was
-                // planned as a scan of the whole events table.
-                for try await (jobID, message) in try await connection.query(
-                    """
-                    SELECT j.id, e.message FROM unnest(\(pendingIDs)::bigint[]) AS j(id)
-                    CROSS JOIN LATERAL (SELECT message FROM job_events WHERE job_id = j.id ORDER BY id DESC LIMIT 1) e
-                    """, logger: logger
-                ).decode((Int64, String).self) {
-                    lastMessages[jobID] = message
-                }
-            }
             var scheduler = GangScheduler(inUse: used, capacity: capacity)
             var plans: [LaunchPlan] = []
             for job in queued {
                 let gang = GangScheduler.Gang(instanceType: job.spec.instanceType, count: job.spec.instanceCount, spot: job.spec.useSpotInstances)
                 if case .wait(let message) = scheduler.decide(gang) {
-                    // Already waiting with the same message: nothing new to record.
-                    if job.secondaryStatus == .pending, lastMessages[job.id] == message { continue }
+                    // Asked first of the unlocked read: a job waiting already (Core keeps its first message) costs the
+                    // pass no lock and no query, however long the queue.
+                    var probe = JobAggregate(state: job.state)
+                    guard probe.handle(.capacityDenied(message: message), now: now).contains(where: { $0.transition != nil }) else { continue }
                     try await isolated(on: connection, job: job, attempt: { nil }, now: now) {
                         guard try await lockStillQueued(on: connection, job: job) else { return }
                         try await markPending(on: connection, job: job, message: message, now: now)
@@ -190,10 +176,7 @@ extension PostgresStore {
     }
 
     private func markPending(on connection: PostgresConnection, job: JobRecord, message: String, now: Date) async throws {
-        var machine = JobStateMachine(state: job.state)
-        guard let transition = try? machine.handle(.waitingForCapacity(message), now: now) else { return }
-        // No wake-up: the scheduler need not run again because it made a job wait.
-        try await apply([transition], state: machine.state, to: job, on: connection, now: now, notify: false)
+        try await run(.capacityDenied(message: message), job: job, attemptID: nil, on: connection, now: now)
     }
 
     private func allocate(
@@ -228,16 +211,11 @@ extension PostgresStore {
                 """, logger: logger)
             hosts.append(HostLaunch(id: id, name: name, token: "\(id).\(token.secret)"))
         }
-        var machine = JobStateMachine(state: job.state)
-        var transitions: [JobTransition] = []
-        // After an interruption the job restarts from its checkpoint: Interrupted (or Pending) → Restarting → launching.
-        if job.secondaryStatus == .interrupted || (job.secondaryStatus == .pending && job.interruptions > 0) {
-            transitions.append(try machine.handle(.restarting, now: now))
-        }
-        if [.restarting, .pending, .starting].contains(machine.state.secondaryStatus) {
-            transitions.append(try machine.handle(.launching, now: now))
-        }
-        try await apply(transitions, state: machine.state, to: job, on: connection, now: now)
+        var aggregate = JobAggregate(state: job.state, attempt: .running, hostPhases: hosts.map { _ in .launching })
+        let effects = aggregate.handle(.capacityGranted, now: now)
+        // The scheduler allocates only what the job can take: a refusal rolls the job's step back (`isolated`).
+        if let refusal = effects.lazy.compactMap(\.refusal).first { throw StoreError.transitionRefused(refusal) }
+        try await persist(effects, input: .capacityGranted, state: aggregate.state, job: job, attemptID: attemptID, on: connection, now: now)
         // The queue reads only the spec's shape; the volume size is read for the jobs that start.
         var volumeSize: Int?
         for try await size in try await connection.query("SELECT (spec->>'volume_size')::int FROM jobs WHERE id = \(job.id)", logger: logger)
@@ -248,37 +226,5 @@ extension PostgresStore {
         return LaunchPlan(
             jobID: job.id, jobName: job.name, projectName: job.projectName, attemptID: attemptID, attemptNumber: number,
             instanceType: job.spec.instanceType, spot: job.spec.useSpotInstances, hosts: hosts, volumeSize: volumeSize)
-    }
-
-    /// Records `transitions` (already applied to `state`) for `job`: one event each and the job's new columns.
-    func apply(_ transitions: [JobTransition], state: JobState, to job: JobRecord, on connection: PostgresConnection, now: Date, notify: Bool = true)
-        async throws
-    {
-        guard !transitions.isEmpty else { return }
-        for transition in transitions {
-            try await appendEvent(
-                on: connection, jobID: job.id, time: transition.time, type: "status_changed", status: transition.toStatus,
-                secondaryStatus: transition.toSecondaryStatus, message: transition.message)
-        }
-        let startsTraining = state.secondaryStatus == .training
-        try await connection.query(
-            """
-            UPDATE jobs SET status = \(state.status.rawValue), secondary_status = \(state.secondaryStatus.rawValue),
-                failure_reason = \(state.failureReason), last_modified_at = \(now),
-                training_start_time = CASE WHEN \(startsTraining) THEN coalesce(training_start_time, \(now)) ELSE training_start_time END,
-                training_end_time = CASE WHEN \(state.status.isTerminal) AND training_start_time IS NOT NULL
-                    THEN coalesce(training_end_time, \(now)) ELSE training_end_time END
-            WHERE id = \(job.id)
-            """, logger: logger)
-        // The webhook deliveries these changes cause, in the same transaction (the outbox).
-        let payloads = transitions.flatMap { transition in
-            WebhookEventType.announcing(status: transition.toStatus).map { type in
-                WebhookPayload(
-                    type: type, jobName: job.name, status: transition.toStatus, secondaryStatus: transition.toSecondaryStatus,
-                    message: transition.message, failureReason: transition.toStatus.isTerminal ? state.failureReason : nil, time: transition.time)
-            }
-        }
-        try await enqueueWebhooks(on: connection, projectID: job.projectID, jobID: job.id, payloads: payloads, now: now)
-        if notify { try await connection.query("SELECT pg_notify('trainyard_jobs', \(job.name))", logger: logger) }
     }
 }

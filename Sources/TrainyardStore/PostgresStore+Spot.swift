@@ -61,7 +61,7 @@ extension PostgresStore {
         try await appendEvent(
             on: connection, jobID: host.jobID, time: now, type: "host_interrupted", status: nil, secondaryStatus: nil,
             message: "Host \(host.name) (\(host.id)) is being reclaimed: \(reason); the gang syncs its checkpoints within \(Int(noticeSeconds)) s")
-        try await requestAttemptStop(on: connection, attemptID: host.attemptID, reason: .interruption, graceSeconds: noticeSeconds, now: now)
+        try await stopAttempt(on: connection, attemptID: host.attemptID, reason: .interruption, graceSeconds: noticeSeconds, now: now)
     }
 
     /// The capacity set at run time, by instance type.

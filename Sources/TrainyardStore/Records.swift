@@ -156,6 +156,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case corruptSpec(job: String)
     /// A page cursor that names no job of the caller's project (a forged or foreign `next_token`).
     case unknownCursor
+    /// A stored value the code does not know (a row written by a newer server, or by hand).
+    case corrupt(String)
 
     public var description: String {
         switch self {
@@ -164,6 +166,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .projectNameTaken(let name): "a project named \(name) already exists"
         case .corruptSpec(let job): "the stored spec of job \(job) cannot be read"
         case .unknownCursor: "the page cursor names no job of this project"
+        case .corrupt(let what): "a stored \(what) cannot be read"
         }
     }
 }

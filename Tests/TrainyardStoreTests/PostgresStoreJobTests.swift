@@ -91,7 +91,7 @@ import TrainyardTestSupport
                     projectID: project.id, name: name, spec: Self.spec(name), idempotencyKey: nil, requestHash: "\(index)",
                     now: base.addingTimeInterval(Double(index / 3)))
             }
-            _ = try await store.transition(projectID: project.id, name: "job-03", events: [.stopRequested, .stopped])
+            _ = try await store.requestStop(projectID: project.id, name: "job-03", reason: .user, graceSeconds: 0)
             var seen: [JobRecord] = []
             var query = JobListQuery(sortBy: sortBy, ascending: ascending, limit: 5)
             repeat {
@@ -135,7 +135,7 @@ import TrainyardTestSupport
                     projectID: project.id, name: name, spec: Self.spec(name), idempotencyKey: nil, requestHash: name,
                     now: base.addingTimeInterval(Double(index * 60)))
             }
-            _ = try await store.transition(projectID: project.id, name: "resnet-b", events: [.stopRequested, .stopped])
+            _ = try await store.requestStop(projectID: project.id, name: "resnet-b", reason: .user, graceSeconds: 0)
             let names: (JobListQuery) async throws -> [String] = { query in
                 try await store.listJobs(projectID: project.id, query: query).jobs.map(\.name).sorted()
             }
@@ -151,11 +151,11 @@ import TrainyardTestSupport
             let project = try await Self.project(store)
             guard case .created(let job, _) = try await store.createJob(projectID: project.id, name: "s", spec: Self.spec("s"), idempotencyKey: nil, requestHash: "s")
             else { return }
-            let stopped = try await store.transition(projectID: project.id, name: "s", events: [.stopRequested, .stopped])
+            let stopped = try await store.requestStop(projectID: project.id, name: "s", reason: .user, graceSeconds: 0)
             #expect(stopped.status == .stopped && stopped.secondaryStatus == .stopped)
             #expect(try await store.events(jobID: job.id).compactMap(\.secondaryStatus) == [.starting, .stopping, .stopped])
             await #expect(throws: StoreError.self) {
-                try await store.transition(projectID: project.id, name: "s", events: [.stopRequested])
+                try await store.requestStop(projectID: project.id, name: "s", reason: .user, graceSeconds: 0)
             }
             #expect(try await store.events(jobID: job.id).count == 3)
         }
@@ -168,7 +168,7 @@ import TrainyardTestSupport
             _ = try await store.createJob(projectID: team.id, name: "mine", spec: Self.spec("mine"), idempotencyKey: nil, requestHash: "m")
             #expect(try await store.job(projectID: other.id, name: "mine") == nil)
             await #expect(throws: StoreError.jobNotFound("mine")) {
-                try await store.transition(projectID: other.id, name: "mine", events: [.stopRequested])
+                try await store.requestStop(projectID: other.id, name: "mine", reason: .user, graceSeconds: 0)
             }
         }
     }

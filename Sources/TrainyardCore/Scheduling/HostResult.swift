@@ -45,3 +45,15 @@ public enum StopReason: String, Sendable, Codable {
     /// The job waited and ran past `max_wait`.
     case maxWait = "max_wait"
 }
+
+extension StopReason {
+    /// The reason an attempt keeps when it is asked to stop again: a user's stop and `max_wait` decide how the job
+    /// ends, whatever stopped the gang before them; otherwise the first reason stays.
+    public static func prevailing(current: StopReason?, requested: StopReason) -> StopReason {
+        guard let current else { return requested }
+        return requested.decidesEnding && !current.decidesEnding ? requested : current
+    }
+
+    /// Whether this reason decides how the job ends, whatever its hosts did meanwhile.
+    var decidesEnding: Bool { self == .user || self == .maxWait }
+}

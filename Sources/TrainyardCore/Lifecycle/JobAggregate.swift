@@ -1,0 +1,217 @@
+import Foundation
+
+/// A job as its lifecycle sees it: its state, the attempt an input concerns and that attempt's hosts. The one place
+/// that decides what each ``LifecycleInput`` does to a job: ``handle(_:now:)`` returns the ``LifecycleEffect``s for the
+/// store to carry out in one transaction, and does no I/O. ``JobStateMachine`` stays the table of status pairs under it.
+public struct JobAggregate: Sendable, Hashable {
+    /// The job's status pair, failure reason and interruptions.
+    public var state: JobState
+    /// The attempt the input concerns (the live or ending one); nil for a job without one (queued, or ended).
+    public var attempt: AttemptState?
+    /// Where each host of that attempt stands.
+    public var hostPhases: [HostPhase]
+    /// Why that attempt's hosts were asked to stop, if they were.
+    public var stopReason: StopReason?
+
+    /// Creates an aggregate from what the store loaded.
+    public init(state: JobState, attempt: AttemptState? = nil, hostPhases: [HostPhase] = [], stopReason: StopReason? = nil) {
+        self.state = state
+        self.attempt = attempt
+        self.hostPhases = hostPhases
+        self.stopReason = stopReason
+    }
+
+    /// Decides what `input` does to the job at `now`, updates the aggregate, and returns the effects to carry out.
+    /// An input that comes after the job moved past it returns ``LifecycleEffect/unchanged(_:)``; one the state machine
+    /// refuses returns ``LifecycleEffect/refused(_:)``. Never throws, never drops an input without an effect saying so.
+    public mutating func handle(_ input: LifecycleInput, now: Date) -> [LifecycleEffect] {
+        var step = Step(aggregate: self, now: now)
+        switch input {
+        case .capacityDenied(let message): step.capacityDenied(message)
+        case .capacityGranted: step.capacityGranted()
+        case .backendPlaced: step.backendPlaced()
+        case .hostsProgressed: step.hostsProgressed()
+        case .stopRequested(let reason, let grace): step.stopRequested(reason, graceSeconds: grace)
+        case .attemptFinalized(let outcome): step.attemptFinalized(outcome)
+        }
+        self = step.aggregate
+        return step.effects
+    }
+
+    /// The secondary statuses a job passes through while its hosts start, in order: the job follows its slowest host
+    /// along them.
+    static let startingWalk: [(status: SecondaryStatus, event: JobLifecycleEvent, reachedAt: HostPhase)] = [
+        (.launchingMLInstances, .launching, .launching),
+        (.preparingTrainingStack, .preparing, .preparing),
+        (.downloading, .downloading, .downloading),
+        (.training, .training, .training),
+    ]
+}
+
+/// One call of ``JobAggregate/handle(_:now:)``: the aggregate as it changes and the effects so far.
+private struct Step {
+    var aggregate: JobAggregate
+    let now: Date
+    var effects: [LifecycleEffect] = []
+
+    init(aggregate: JobAggregate, now: Date) {
+        self.aggregate = aggregate
+        self.now = now
+    }
+
+    var secondary: SecondaryStatus { aggregate.state.secondaryStatus }
+
+    /// Feeds `event` to the state machine: records the transition, or the refusal. Answers whether it was accepted.
+    @discardableResult
+    mutating func feed(_ event: JobLifecycleEvent) -> Bool {
+        var machine = JobStateMachine(state: aggregate.state)
+        do {
+            effects.append(.record(try machine.handle(event, now: now)))
+            aggregate.state = machine.state
+            return true
+        } catch {
+            effects.append(.refused(error))
+            return false
+        }
+    }
+
+    var recorded: [JobTransition] { effects.compactMap(\.transition) }
+
+    mutating func unchanged(_ why: String) { effects.append(.unchanged(why)) }
+
+    /// Whether an attempt named by the input has stopped running (the backend's word on it is then stale).
+    mutating func attemptGone() -> Bool {
+        guard let attempt = aggregate.attempt, attempt != .running else { return false }
+        unchanged("the attempt is \(attempt.rawValue), no longer running")
+        return true
+    }
+
+    mutating func capacityDenied(_ message: String) {
+        if attemptGone() { return }
+        if secondary == .pending {
+            // The first message stays until the job starts: a new event each time the free count moved would flood
+            // the job's events on every pass.
+            return unchanged("already Pending")
+        }
+        let waitable: Set<SecondaryStatus> = [.starting, .launchingMLInstances, .interrupted, .restarting]
+        guard aggregate.state.status == .inProgress, waitable.contains(secondary) else {
+            return unchanged("the job is \(secondary.rawValue), past waiting for capacity")
+        }
+        feed(.waitingForCapacity(message))
+        // No wake-up: the scheduler need not run again because it made a job wait.
+    }
+
+    mutating func capacityGranted() {
+        // After an interruption the job restarts from its checkpoint: Interrupted (or Pending) → Restarting → launching.
+        if secondary == .interrupted || (secondary == .pending && aggregate.state.interruptions > 0) {
+            guard feed(.restarting) else { return }
+        }
+        guard feed(.launching) else { return }
+        effects.append(.wake(.jobWatchers))
+    }
+
+    mutating func backendPlaced() {
+        if attemptGone() { return }
+        guard secondary == .pending else { return unchanged("the job is \(secondary.rawValue), not Pending") }
+        feed(.launching)
+    }
+
+    mutating func hostsProgressed() {
+        let phases = aggregate.hostPhases
+        guard let slowest = phases.min() else { return unchanged("the attempt has no hosts") }
+        // A backend that held the attempt queued made the job Pending; its hosts calling in means it was placed.
+        if secondary == .pending, slowest > .launching {
+            feed(.launching)
+        }
+        // The job follows its slowest host forward, never back, and not once a host is lost (the gang is stopping).
+        let walk = JobAggregate.startingWalk
+        if aggregate.state.status == .inProgress, !phases.contains(.lost),
+            let from = walk.firstIndex(where: { $0.status == secondary }),
+            let to = walk.lastIndex(where: { slowest >= $0.reachedAt }), to > from
+        {
+            for step in walk[(from + 1)...to] {
+                guard feed(step.event) else { break }
+            }
+        }
+        if recorded.contains(where: { $0.toSecondaryStatus == .training }) {
+            effects.append(.startTrainingClock)
+        }
+        if !recorded.isEmpty { effects.append(.wake(.jobWatchers)) }
+        if phases.allSatisfy(\.isFinal), aggregate.attempt == .running {
+            aggregate.attempt = .ending
+            effects.append(.markAttemptEnding)
+            effects.append(.wake(.finalizer))
+        }
+        if effects.isEmpty { unchanged("the slowest host is \(slowest.rawValue): nothing moves the job on") }
+    }
+
+    mutating func stopRequested(_ reason: StopReason, graceSeconds: Double) {
+        guard feed(.stopRequested) else { return }
+        if aggregate.attempt == .running {
+            let prevailing = StopReason.prevailing(current: aggregate.stopReason, requested: reason)
+            aggregate.stopReason = prevailing
+            effects.append(.stopAttempt(prevailing, graceSeconds: graceSeconds))
+        } else {
+            // No hosts to wait for: the job ends now.
+            let ending: JobLifecycleEvent = switch reason {
+            case .maxRuntime: .maxRuntimeExceeded
+            case .maxWait: .maxWaitExceeded
+            case .user, .gangFailure, .interruption: .stopped
+            }
+            feed(ending)
+        }
+        effects.append(.wake(.jobWatchers))
+    }
+
+    mutating func attemptFinalized(_ outcome: AttemptOutcome) {
+        guard aggregate.attempt == .ending else {
+            return unchanged("the attempt is \(aggregate.attempt?.rawValue ?? "missing"), not ending: another finalizer ended it")
+        }
+        let (events, endReason, resumes) = Self.walk(of: outcome)
+        aggregate.attempt = .ended
+        defer { effects.append(.endAttempt(reason: endReason)) }
+        guard !aggregate.state.status.isTerminal else {
+            return unchanged("the job ended \(aggregate.state.status.rawValue) while the attempt's outputs were merged")
+        }
+        // A job being stopped is not retried nor resumed: it ends, below.
+        let stopping = aggregate.state.status == .stopping
+        var resumed = false
+        if !(resumes && stopping) {
+            for event in events {
+                guard feed(event) else { break }
+            }
+            resumed = resumes && !aggregate.state.status.isTerminal && recorded.count == events.count
+        }
+        if resumed {
+            if case .interrupted = outcome { effects.append(.countInterruption) } else { effects.append(.countRetry) }
+        } else if !aggregate.state.status.isTerminal {
+            // Never leave a job hanging: a job stopped by its user while the attempt failed on its own still ends.
+            feed(.failed(reason: endReason))
+        }
+        if !recorded.isEmpty { effects.append(.wake(.jobWatchers)) }
+    }
+
+    /// The events an outcome feeds, the attempt's end reason, and whether the job goes on with a new attempt.
+    static func walk(of outcome: AttemptOutcome) -> (events: [JobLifecycleEvent], endReason: String, resumes: Bool) {
+        switch outcome {
+        case .completed:
+            ([.uploading, .completed], "Completed", false)
+        case .stopped:
+            ([.stopped], "Stopped", false)
+        case .maxRuntimeExceeded:
+            ([.maxRuntimeExceeded], "MaxRuntimeExceeded", false)
+        case .maxWaitExceeded:
+            ([.maxWaitExceeded], "MaxWaitTimeExceeded", false)
+        case .interrupted(let reason):
+            // The job waits Interrupted in the scheduler's queue, then restarts from its checkpoint.
+            (
+                [.interrupted("Training job interrupted: \(reason). It resumes from its last checkpoint when capacity returns.")],
+                "Interrupted: \(reason)", true
+            )
+        case .retry(let reason):
+            ([.retrying("Retrying after an infrastructure failure: \(reason)")], reason, true)
+        case .failed(let reason):
+            ([.failed(reason: reason)], reason, false)
+        }
+    }
+}

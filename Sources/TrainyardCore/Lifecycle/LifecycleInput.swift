@@ -1,0 +1,30 @@
+/// Something that happened to a job, as the store tells ``JobAggregate/handle(_:now:)``: the scheduler's decision, the
+/// backend's word on where an attempt stands, the hosts' progress, a stop, or the finalizer's verdict.
+public enum LifecycleInput: Sendable, Equatable {
+    /// The scheduler (or the backend holding the attempt queued) found no capacity for the whole gang; the message says
+    /// what the job waits for.
+    case capacityDenied(message: String)
+    /// The scheduler allocated a new attempt with all its hosts.
+    case capacityGranted
+    /// The backend placed an attempt it had held queued (the hosts are starting).
+    case backendPlaced
+    /// The attempt's hosts moved on (a heartbeat, a lost host): ``JobAggregate/hostPhases`` holds where each stands.
+    case hostsProgressed
+    /// Someone asked the job to stop for `reason` (a user, `max_run`, `max_wait`); a live attempt's hosts get
+    /// `graceSeconds` between SIGTERM and SIGKILL.
+    case stopRequested(StopReason, graceSeconds: Double)
+    /// The finalizer merged the ended attempt's outputs; the outcome says where the job goes.
+    case attemptFinalized(AttemptOutcome)
+
+    /// The input's name, for logs.
+    public var name: String {
+        switch self {
+        case .capacityDenied: "capacityDenied"
+        case .capacityGranted: "capacityGranted"
+        case .backendPlaced: "backendPlaced"
+        case .hostsProgressed: "hostsProgressed"
+        case .stopRequested: "stopRequested"
+        case .attemptFinalized: "attemptFinalized"
+        }
+    }
+}

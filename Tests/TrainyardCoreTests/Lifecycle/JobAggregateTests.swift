@@ -1,0 +1,244 @@
+import Foundation
+import Testing
+
+@testable import TrainyardCore
+
+/// Core's lifecycle reducer, input by input, state by state, without a database: what the store carries out is what
+/// these tables say.
+@Suite struct JobAggregateTests {
+    static let now = Date(timeIntervalSince1970: 1_790_000_000)
+
+    static func job(_ secondary: SecondaryStatus, interruptions: Int = 0) -> JobState {
+        let status: JobStatus = switch secondary {
+        case .completed: .completed
+        case .failed: .failed
+        case .stopped, .maxRuntimeExceeded, .maxWaitTimeExceeded: .stopped
+        case .stopping: .stopping
+        default: .inProgress
+        }
+        return JobState(status: status, secondaryStatus: secondary, interruptions: interruptions)
+    }
+
+    static let everySecondary: [SecondaryStatus] = [
+        .starting, .pending, .launchingMLInstances, .preparingTrainingStack, .downloading, .training, .interrupted, .restarting,
+        .uploading, .stopping, .completed, .failed, .stopped, .maxRuntimeExceeded, .maxWaitTimeExceeded,
+    ]
+
+    /// Every input the store feeds, with the attempt it comes with.
+    static let everyInput: [(LifecycleInput, AttemptState?, [HostPhase], StopReason?)] = [
+        (.capacityDenied(message: "Waiting for 2 spot ml.g5.xlarge host(s): 0 of 1 free"), nil, [], nil),
+        (.capacityDenied(message: "The backend holds the attempt queued"), .running, [.launching], nil),
+        (.capacityGranted, .running, [.launching, .launching], nil),
+        (.backendPlaced, .running, [.launching], nil),
+        (.hostsProgressed, .running, [.training, .downloading], nil),
+        (.hostsProgressed, .running, [.exited, .exited], nil),
+        (.hostsProgressed, .running, [.lost, .training], .gangFailure),
+        (.stopRequested(.user, graceSeconds: 30), .running, [.training], nil),
+        (.stopRequested(.maxWait, graceSeconds: 30), nil, [], nil),
+        (.attemptFinalized(.completed), .ending, [.exited], nil),
+        (.attemptFinalized(.interrupted(reason: "CapacityError: spot capacity reclaimed host algo-1")), .ending, [.exited], .interruption),
+        (.attemptFinalized(.retry(reason: "InternalServerError: host algo-2 stopped heartbeating")), .ending, [.lost], .gangFailure),
+        (.attemptFinalized(.failed(reason: "AlgorithmError: exit 3")), .ending, [.exited], .gangFailure),
+        (.attemptFinalized(.stopped), .ending, [.exited], .user),
+    ]
+
+    /// The invariants of every input in every state: an answer always (never an input dropped without a word), a
+    /// chain of transitions that starts where the job stood and ends where the aggregate now stands, and a job
+    /// left as it was whenever nothing was recorded.
+    @Test(arguments: everySecondary)
+    func everyInputInEveryStateAnswersAndKeepsItsWord(_ secondary: SecondaryStatus) {
+        for (input, attempt, phases, stopReason) in Self.everyInput {
+            for interruptions in [0, 1] {
+                let before = JobAggregate(state: Self.job(secondary, interruptions: interruptions), attempt: attempt, hostPhases: phases, stopReason: stopReason)
+                var after = before
+                let effects = after.handle(input, now: Self.now)
+                let context = Comment(rawValue: "\(secondary.rawValue) (interruptions \(interruptions)) on \(input.name)")
+                #expect(!effects.isEmpty, context)
+                let transitions = effects.compactMap(\.transition)
+                if transitions.isEmpty {
+                    #expect(after.state.status == before.state.status && after.state.secondaryStatus == before.state.secondaryStatus, context)
+                } else {
+                    #expect(transitions.first?.fromSecondaryStatus == before.state.secondaryStatus, context)
+                    #expect(transitions.last?.toSecondaryStatus == after.state.secondaryStatus, context)
+                    for (earlier, later) in zip(transitions, transitions.dropFirst()) {
+                        #expect(earlier.toSecondaryStatus == later.fromSecondaryStatus, context)
+                    }
+                    #expect(transitions.allSatisfy { $0.time == Self.now }, context)
+                }
+                // An ended job never changes again.
+                if before.state.status.isTerminal { #expect(transitions.isEmpty, context) }
+            }
+        }
+    }
+
+    /// One row: a job in `from`, an input with its attempt, and what comes of it in a few words (the secondary
+    /// statuses recorded, then the other effects).
+    struct Row: Sendable, CustomTestStringConvertible {
+        var from: JobState
+        var input: LifecycleInput
+        var attempt: AttemptState? = nil
+        var phases: [HostPhase] = []
+        var stopReason: StopReason? = nil
+        var expected: [String]
+        var testDescription: String { "\(from.secondaryStatus.rawValue) on \(input.name) → \(expected.joined(separator: ", "))" }
+    }
+
+    /// The effects in a few words each.
+    static func words(_ effects: [LifecycleEffect]) -> [String] {
+        effects.map { effect in
+            switch effect {
+            case .record(let transition): "→ \(transition.toSecondaryStatus.rawValue)"
+            case .startTrainingClock: "start training clock"
+            case .markAttemptEnding: "attempt ending"
+            case .stopAttempt(let reason, let grace): "stop attempt \(reason.rawValue) \(Int(grace)) s"
+            case .endAttempt(let reason): "end attempt: \(reason)"
+            case .countRetry: "count retry"
+            case .countInterruption: "count interruption"
+            case .wake(.jobWatchers): "wake job watchers"
+            case .wake(.finalizer): "wake finalizer"
+            case .unchanged: "unchanged"
+            case .refused: "refused"
+            }
+        }
+    }
+
+    static let rows: [Row] = [
+        // The scheduler's decisions.
+        Row(from: job(.starting), input: .capacityDenied(message: "no room"), expected: ["→ Pending"]),
+        Row(from: job(.interrupted, interruptions: 1), input: .capacityDenied(message: "no room"), expected: ["→ Pending"]),
+        Row(from: job(.pending), input: .capacityDenied(message: "another message"), expected: ["unchanged"]),
+        Row(from: job(.training), input: .capacityDenied(message: "no room"), attempt: .running, phases: [.training], expected: ["unchanged"]),
+        Row(
+            from: job(.launchingMLInstances), input: .capacityDenied(message: "queued by Slurm"), attempt: .ending, phases: [.exited],
+            expected: ["unchanged"]),
+        Row(
+            from: job(.launchingMLInstances), input: .capacityDenied(message: "queued by Slurm"), attempt: .running, phases: [.launching],
+            expected: ["→ Pending"]),
+        Row(from: job(.starting), input: .capacityGranted, attempt: .running, expected: ["→ LaunchingMLInstances", "wake job watchers"]),
+        Row(from: job(.pending), input: .capacityGranted, attempt: .running, expected: ["→ LaunchingMLInstances", "wake job watchers"]),
+        Row(
+            from: job(.pending, interruptions: 1), input: .capacityGranted, attempt: .running,
+            expected: ["→ Restarting", "→ LaunchingMLInstances", "wake job watchers"]),
+        Row(
+            from: job(.interrupted, interruptions: 1), input: .capacityGranted, attempt: .running,
+            expected: ["→ Restarting", "→ LaunchingMLInstances", "wake job watchers"]),
+        Row(from: job(.stopped), input: .capacityGranted, attempt: .running, expected: ["refused"]),
+        Row(from: job(.training), input: .capacityGranted, attempt: .running, expected: ["refused"]),
+        // The backend's word on a queued attempt.
+        Row(from: job(.pending), input: .backendPlaced, attempt: .running, phases: [.launching], expected: ["→ LaunchingMLInstances"]),
+        Row(from: job(.preparingTrainingStack), input: .backendPlaced, attempt: .running, phases: [.preparing], expected: ["unchanged"]),
+        Row(from: job(.pending), input: .backendPlaced, attempt: .ended, phases: [.lost], expected: ["unchanged"]),
+        // The job follows its slowest host forward.
+        Row(
+            from: job(.launchingMLInstances), input: .hostsProgressed, attempt: .running, phases: [.preparing, .launching],
+            expected: ["unchanged"]),
+        Row(
+            from: job(.launchingMLInstances), input: .hostsProgressed, attempt: .running, phases: [.training, .downloading],
+            expected: ["→ PreparingTrainingStack", "→ Downloading", "wake job watchers"]),
+        Row(
+            from: job(.launchingMLInstances), input: .hostsProgressed, attempt: .running, phases: [.training, .training],
+            expected: ["→ PreparingTrainingStack", "→ Downloading", "→ Training", "start training clock", "wake job watchers"]),
+        Row(
+            from: job(.pending), input: .hostsProgressed, attempt: .running, phases: [.preparing],
+            expected: ["→ LaunchingMLInstances", "→ PreparingTrainingStack", "wake job watchers"]),
+        Row(from: job(.pending), input: .hostsProgressed, attempt: .running, phases: [.launching], expected: ["unchanged"]),
+        Row(from: job(.training), input: .hostsProgressed, attempt: .running, phases: [.training, .uploading], expected: ["unchanged"]),
+        Row(
+            from: job(.training), input: .hostsProgressed, attempt: .running, phases: [.exited, .exited],
+            expected: ["attempt ending", "wake finalizer"]),
+        Row(
+            from: job(.downloading), input: .hostsProgressed, attempt: .running, phases: [.exited, .exited],
+            expected: ["→ Training", "start training clock", "wake job watchers", "attempt ending", "wake finalizer"]),
+        Row(
+            from: job(.preparingTrainingStack), input: .hostsProgressed, attempt: .running, phases: [.lost, .training],
+            stopReason: .gangFailure, expected: ["unchanged"]),
+        Row(
+            from: job(.preparingTrainingStack), input: .hostsProgressed, attempt: .running, phases: [.lost, .exited],
+            stopReason: .gangFailure, expected: ["attempt ending", "wake finalizer"]),
+        Row(from: job(.training), input: .hostsProgressed, attempt: .ending, phases: [.exited, .exited], expected: ["unchanged"]),
+        Row(from: job(.stopping), input: .hostsProgressed, attempt: .running, phases: [.training], stopReason: .user, expected: ["unchanged"]),
+        Row(from: job(.training), input: .hostsProgressed, attempt: .running, expected: ["unchanged"]),
+        // Stops: a live attempt is asked to stop with its grace; a job without one ends now.
+        Row(
+            from: job(.training), input: .stopRequested(.user, graceSeconds: 30), attempt: .running, phases: [.training],
+            expected: ["→ Stopping", "stop attempt user 30 s", "wake job watchers"]),
+        Row(
+            from: job(.training), input: .stopRequested(.user, graceSeconds: 30), attempt: .running, phases: [.training],
+            stopReason: .interruption, expected: ["→ Stopping", "stop attempt user 30 s", "wake job watchers"]),
+        Row(
+            from: job(.training), input: .stopRequested(.maxRuntime, graceSeconds: 5), attempt: .running, phases: [.training],
+            stopReason: .interruption, expected: ["→ Stopping", "stop attempt interruption 5 s", "wake job watchers"]),
+        Row(from: job(.pending), input: .stopRequested(.user, graceSeconds: 30), expected: ["→ Stopping", "→ Stopped", "wake job watchers"]),
+        Row(
+            from: job(.pending), input: .stopRequested(.maxWait, graceSeconds: 30),
+            expected: ["→ Stopping", "→ MaxWaitTimeExceeded", "wake job watchers"]),
+        Row(
+            from: job(.interrupted, interruptions: 1), input: .stopRequested(.maxWait, graceSeconds: 30),
+            expected: ["→ Stopping", "→ MaxWaitTimeExceeded", "wake job watchers"]),
+        Row(
+            from: job(.training), input: .stopRequested(.maxRuntime, graceSeconds: 30), attempt: .ending, phases: [.exited],
+            expected: ["→ Stopping", "→ MaxRuntimeExceeded", "wake job watchers"]),
+        Row(from: job(.stopping), input: .stopRequested(.user, graceSeconds: 30), attempt: .running, expected: ["refused"]),
+        Row(from: job(.completed), input: .stopRequested(.user, graceSeconds: 30), expected: ["refused"]),
+        // The finalizer's verdicts.
+        Row(
+            from: job(.training), input: .attemptFinalized(.completed), attempt: .ending,
+            expected: ["→ Uploading", "→ Completed", "wake job watchers", "end attempt: Completed"]),
+        Row(
+            from: job(.training), input: .attemptFinalized(.interrupted(reason: "reclaimed")), attempt: .ending,
+            expected: ["→ Interrupted", "count interruption", "wake job watchers", "end attempt: Interrupted: reclaimed"]),
+        Row(
+            from: job(.preparingTrainingStack), input: .attemptFinalized(.retry(reason: "host lost")), attempt: .ending,
+            expected: ["→ Starting", "count retry", "wake job watchers", "end attempt: host lost"]),
+        Row(
+            from: job(.training), input: .attemptFinalized(.failed(reason: "AlgorithmError: exit 3")), attempt: .ending,
+            expected: ["→ Failed", "wake job watchers", "end attempt: AlgorithmError: exit 3"]),
+        Row(
+            from: job(.stopping), input: .attemptFinalized(.stopped), attempt: .ending,
+            expected: ["→ Stopped", "wake job watchers", "end attempt: Stopped"]),
+        Row(
+            from: job(.stopping), input: .attemptFinalized(.maxRuntimeExceeded), attempt: .ending,
+            expected: ["→ MaxRuntimeExceeded", "wake job watchers", "end attempt: MaxRuntimeExceeded"]),
+        // A job being stopped is neither retried nor resumed: it ends, with the attempt's reason.
+        Row(
+            from: job(.stopping), input: .attemptFinalized(.retry(reason: "host lost")), attempt: .ending,
+            expected: ["→ Failed", "wake job watchers", "end attempt: host lost"]),
+        // A job the machine cannot complete from where it stands still ends, never left hanging.
+        Row(
+            from: job(.pending), input: .attemptFinalized(.completed), attempt: .ending,
+            expected: ["refused", "→ Failed", "wake job watchers", "end attempt: Completed"]),
+        Row(
+            from: job(.stopped), input: .attemptFinalized(.completed), attempt: .ending,
+            expected: ["unchanged", "end attempt: Completed"]),
+        Row(from: job(.training), input: .attemptFinalized(.completed), attempt: .ended, expected: ["unchanged"]),
+    ]
+
+    @Test(arguments: rows)
+    func eachInputDoesWhatTheTableSays(_ row: Row) {
+        var aggregate = JobAggregate(state: row.from, attempt: row.attempt, hostPhases: row.phases, stopReason: row.stopReason)
+        #expect(Self.words(aggregate.handle(row.input, now: Self.now)) == row.expected)
+    }
+
+    @Test func aStopKeepsTheReasonThatDecidesTheEnding() {
+        #expect(StopReason.prevailing(current: nil, requested: .maxRuntime) == .maxRuntime)
+        #expect(StopReason.prevailing(current: .gangFailure, requested: .user) == .user)
+        #expect(StopReason.prevailing(current: .interruption, requested: .maxWait) == .maxWait)
+        #expect(StopReason.prevailing(current: .user, requested: .maxWait) == .user)
+        #expect(StopReason.prevailing(current: .maxWait, requested: .user) == .maxWait)
+        #expect(StopReason.prevailing(current: .interruption, requested: .maxRuntime) == .interruption)
+        #expect(StopReason.prevailing(current: .maxRuntime, requested: .gangFailure) == .maxRuntime)
+    }
+
+    @Test func theAggregateRemembersWhatItDecided() {
+        var aggregate = JobAggregate(state: Self.job(.training), attempt: .running, hostPhases: [.exited], stopReason: nil)
+        _ = aggregate.handle(.hostsProgressed, now: Self.now)
+        #expect(aggregate.attempt == .ending)
+        _ = aggregate.handle(.attemptFinalized(.completed), now: Self.now)
+        #expect(aggregate.attempt == .ended)
+        #expect(aggregate.state.status == .completed)
+        var stopping = JobAggregate(state: Self.job(.training), attempt: .running, hostPhases: [.training], stopReason: .gangFailure)
+        _ = stopping.handle(.stopRequested(.user, graceSeconds: 10), now: Self.now)
+        #expect(stopping.stopReason == .user)
+        #expect(stopping.state.status == .stopping)
+    }
+}
