@@ -15,6 +15,8 @@ struct NewJobRow: Sendable {
     /// The request body's hash, kept for a later request with the same key (nil without a key).
     var requestHash: String?
     var createdAt: Date
+    /// The job's first deadline (Core's ``JobLimits``: `max_wait` for a spot job), or nil.
+    var deadlineAt: Date? = nil
     /// The `job.created` webhook payload.
     var createdPayload: String
     /// An event written right after `created`, without a status (what the user should know from the start, such as
@@ -42,14 +44,16 @@ struct InsertJobsStatement: PostgresPreparedStatement {
         return """
             WITH input AS (
                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bool[], $7::bigint[],
-                                     $8::text[], $9::text[], $10::timestamptz[], $11::text[], $13::text[], $14::text[])
+                                     $8::text[], $9::text[], $10::timestamptz[], $11::text[], $13::text[], $14::text[],
+                                     $15::float8[])
                     WITH ORDINALITY AS i(project_id, name, spec, instance_type, instance_count, use_spot, priority,
-                                         idempotency_key, request_hash, created_at, payload, note_type, note_message, ordinal)
+                                         idempotency_key, request_hash, created_at, payload, note_type, note_message, deadline, ordinal)
             ), job AS (
                 INSERT INTO jobs (project_id, name, spec, status, secondary_status, instance_type, instance_count, use_spot, priority,
-                                  idempotency_key, request_hash, created_at, last_modified_at)
+                                  idempotency_key, request_hash, created_at, last_modified_at, deadline_at)
                 SELECT project_id, name, spec::jsonb, '\(state.status.rawValue)', '\(state.secondaryStatus.rawValue)', instance_type,
-                       instance_count, use_spot, priority, nullif(idempotency_key, ''), nullif(request_hash, ''), created_at, created_at
+                       instance_count, use_spot, priority, nullif(idempotency_key, ''), nullif(request_hash, ''), created_at, created_at,
+                       to_timestamp(nullif(deadline, 'NaN'))
                 FROM input ORDER BY ordinal
                 ON CONFLICT DO NOTHING
                 RETURNING id, project_id, name, created_at
@@ -84,7 +88,7 @@ struct InsertJobsStatement: PostgresPreparedStatement {
     let rows: [NewJobRow]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 14)
+        var bindings = PostgresBindings(capacity: 15)
         bindings.append(rows.map(\.projectID))
         bindings.append(rows.map(\.name))
         bindings.append(rows.map(\.specJSON))
@@ -100,6 +104,8 @@ struct InsertJobsStatement: PostgresPreparedStatement {
         bindings.append(JobState.submittedMessage)
         bindings.append(rows.map { $0.note?.type ?? "" })
         bindings.append(rows.map { $0.note?.message ?? "" })
+        // Seconds since 1970, NaN for none.
+        bindings.append(rows.map { $0.deadlineAt?.timeIntervalSince1970 ?? .nan })
         return bindings
     }
 

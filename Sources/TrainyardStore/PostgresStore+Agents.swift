@@ -196,7 +196,7 @@ extension PostgresStore {
             jobID = id
         }
         guard let jobID, let job = try await lockJob(on: connection, id: jobID) else { return }
-        try await run(.hostsProgressed, job: job, attemptID: attemptID, on: connection, now: now)
+        try await run(.hostsProgressed, job: job, attemptID: attemptID, limits: job.limits, on: connection, now: now)
     }
 
     func lockJob(on connection: PostgresConnection, id: Int64) async throws -> JobRecord? {

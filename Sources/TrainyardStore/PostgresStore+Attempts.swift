@@ -59,7 +59,7 @@ extension PostgresStore {
                 live = id
             }
             guard let locked = try await lockJob(on: connection, id: job.id) else { throw StoreError.jobNotFound(name) }
-            var aggregate = try await loadAggregate(of: locked, attemptID: live, on: connection)
+            var aggregate = try await loadAggregate(of: locked, attemptID: live, limits: locked.limits, on: connection)
             let input = LifecycleInput.stopRequested(reason, graceSeconds: graceSeconds)
             let effects = aggregate.handle(input, now: now)
             // The caller asked for this stop: a refusal is its answer (and changes nothing).
@@ -111,33 +111,6 @@ extension PostgresStore {
             logger: logger)
     }
 
-    /// Jobs training past `max_run` (training time summed over attempts) are stopped with `MaxRuntimeExceeded`.
-    public func enforceMaxRuntime(graceSeconds: Double, now: Date = Date()) async throws -> [String] {
-        try await stopEvery(
-            """
-            SELECT j.project_id, j.name FROM jobs j
-            WHERE j.status = 'InProgress' AND j.training_start_time IS NOT NULL
-              AND (SELECT coalesce(sum(extract(epoch FROM coalesce(a.ended_at, \(now)) - a.training_started_at)), 0)
-                   FROM attempts a WHERE a.job_id = j.id AND a.training_started_at IS NOT NULL) > (j.spec->>'max_run')::double precision
-            """, reason: .maxRuntime, graceSeconds: graceSeconds, now: now)
-    }
-
-    /// Stops every job `overdue` lists (its project id and name) for `reason`; answers the names of those stopped (a job
-    /// that ended or was stopped meanwhile is left alone).
-    func stopEvery(_ overdue: PostgresQuery, reason: StopReason, graceSeconds: Double, now: Date) async throws -> [String] {
-        var jobs: [(Int64, String)] = []
-        for try await (projectID, name) in try await client.query(overdue, logger: logger).decode((Int64, String).self) {
-            jobs.append((projectID, name))
-        }
-        var stopped: [String] = []
-        for (projectID, name) in jobs {
-            if (try? await requestStop(projectID: projectID, name: name, reason: reason, graceSeconds: graceSeconds, now: now)) != nil {
-                stopped.append(name)
-            }
-        }
-        return stopped
-    }
-
     /// Claims one attempt whose hosts are all done (or whose finalizer died), for `leaseSeconds`.
     public func claimFinishedAttempt(leaseSeconds: Double, now: Date = Date()) async throws -> FinalizeWork? {
         let claimed: (Int64, Int64)? = try await client.transaction(logger: logger) { connection in
@@ -177,7 +150,7 @@ extension PostgresStore {
             // Lock order everywhere: attempt, then job.
             let attempt = try await lockAttempt(on: connection, id: work.attempt.id)
             guard let job = try await lockJob(on: connection, id: work.job.id) else { return }
-            var aggregate = try await loadAggregate(of: job, attemptID: attempt.id, on: connection)
+            var aggregate = try await loadAggregate(of: job, attemptID: attempt.id, limits: job.limits, on: connection)
             let input = LifecycleInput.attemptFinalized(work.outcome)
             let effects = aggregate.handle(input, now: now)
             // The merged archives belong to the attempt this call ends, not to one another finalizer ended.

@@ -105,7 +105,7 @@ extension PostgresStore {
                 _ = try await lockAttempt(on: connection, id: attemptID)
                 guard let job = try await lockJob(on: connection, id: jobID) else { return }
                 let input: LifecycleInput = if let pendingReason { .capacityDenied(message: pendingReason) } else { .backendPlaced }
-                try await run(input, job: job, attemptID: attemptID, on: connection, now: now)
+                try await run(input, job: job, attemptID: attemptID, limits: job.limits, on: connection, now: now)
             }
         }
         return lost

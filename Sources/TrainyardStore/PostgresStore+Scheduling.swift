@@ -176,7 +176,8 @@ extension PostgresStore {
     }
 
     private func markPending(on connection: PostgresConnection, job: JobRecord, message: String, now: Date) async throws {
-        try await run(.capacityDenied(message: message), job: job, attemptID: nil, on: connection, now: now)
+        // The queue read holds only the spec's shape: no limits, and waiting moves no deadline.
+        try await run(.capacityDenied(message: message), job: job, attemptID: nil, limits: nil, on: connection, now: now)
     }
 
     private func allocate(

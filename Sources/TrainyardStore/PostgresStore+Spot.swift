@@ -115,16 +115,4 @@ extension PostgresStore {
         }
         return hosts
     }
-
-    /// Spot jobs that waited and ran past `max_wait` (counted from their creation, over all attempts) are stopped
-    /// with `MaxWaitTimeExceeded`: a running attempt gets `graceSeconds` and its outputs are uploaded; a waiting job
-    /// ends at once. Answers the names of the jobs stopped.
-    public func enforceMaxWait(graceSeconds: Double, now: Date = Date()) async throws -> [String] {
-        try await stopEvery(
-            """
-            SELECT j.project_id, j.name FROM jobs j
-            WHERE j.status = 'InProgress' AND j.use_spot AND j.spec ? 'max_wait'
-              AND j.created_at + make_interval(secs => (j.spec->>'max_wait')::double precision) <= \(now)
-            """, reason: .maxWait, graceSeconds: graceSeconds, now: now)
-    }
 }

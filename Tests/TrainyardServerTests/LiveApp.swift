@@ -27,8 +27,10 @@ struct LiveApp: Sendable {
     /// Webhook retries every 0.2 s (ten tries), a 2 s timeout; disabled after a minute of failures.
     /// The receivers of the tests listen on loopback, which webhooks may reach only when allowed.
     static let loopback = [IPNetwork("127.0.0.0/8"), IPNetwork("::1")].compactMap { $0 }
+    /// Retries at once; a 10 s deadline, as a try cut off by a whole-process stall of a loaded machine (4-8 s seen)
+    /// is sent again, and a test counting deliveries sees that one twice.
     static let fastWebhooks = WebhookSettings(
-        schedule: WebhookRetrySchedule(delays: Array(repeating: 0.2, count: 9)), timeout: 2, disableAfter: 60, allowedNetworks: loopback)
+        schedule: WebhookRetrySchedule(delays: Array(repeating: 0.2, count: 9)), timeout: 10, disableAfter: 60, allowedNetworks: loopback)
 
     /// A free TCP port on 127.0.0.1 (for restarts that must keep their port, so agents find the server again).
     static func freePort() throws -> Int { try TestPorts.block(count: 1) }

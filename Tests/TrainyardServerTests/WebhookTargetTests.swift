@@ -118,7 +118,9 @@ import TrainyardServer
     @Test func aSlowDripReceiverIsCutOffAtTheDeadlineAndOthersAreStillDelivered() async throws {
         try await WebhookReceiver.run { slow, slowURL in
             try await WebhookReceiver.run { plain, plainURL in
-                try await LiveApp.run { app in
+                let twoSeconds = WebhookSettings(
+                    schedule: LiveApp.fastWebhooks.schedule, timeout: 2, disableAfter: 60, allowedNetworks: LiveApp.loopback)
+                try await LiveApp.run(webhooks: twoSeconds) { app in
                     // Given a receiver that sends its head at once and then one byte a second, and a plain one.
                     slow.answer(.drip(interval: .seconds(1)))
                     let slowHook = try await WebhookTests.subscribe(app.baseURL, token: app.token, url: slowURL, events: #"["job.created"]"#)

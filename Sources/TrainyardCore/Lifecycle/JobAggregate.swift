@@ -12,13 +12,29 @@ public struct JobAggregate: Sendable, Hashable {
     public var hostPhases: [HostPhase]
     /// Why that attempt's hosts were asked to stop, if they were.
     public var stopReason: StopReason?
+    /// The job's `max_run` and `max_wait`; nil where the caller did not load them (the scheduler's queue read), and
+    /// the deadline is then left as stored.
+    public var limits: JobLimits?
+    /// Training seconds of the job's ended attempts.
+    public var trainedSeconds: Double
+    /// When the attempt's training clock started, while it trains.
+    public var trainingSince: Date?
+    /// The stored deadline: when a limit may have passed (``JobLimits/deadline(trainedSeconds:trainingSince:)``).
+    public var deadline: Date?
 
     /// Creates an aggregate from what the store loaded.
-    public init(state: JobState, attempt: AttemptState? = nil, hostPhases: [HostPhase] = [], stopReason: StopReason? = nil) {
+    public init(
+        state: JobState, attempt: AttemptState? = nil, hostPhases: [HostPhase] = [], stopReason: StopReason? = nil, limits: JobLimits? = nil,
+        trainedSeconds: Double = 0, trainingSince: Date? = nil, deadline: Date? = nil
+    ) {
         self.state = state
         self.attempt = attempt
         self.hostPhases = hostPhases
         self.stopReason = stopReason
+        self.limits = limits
+        self.trainedSeconds = trainedSeconds
+        self.trainingSince = trainingSince
+        self.deadline = deadline
     }
 
     /// Decides what `input` does to the job at `now`, updates the aggregate, and returns the effects to carry out.
@@ -33,7 +49,9 @@ public struct JobAggregate: Sendable, Hashable {
         case .hostsProgressed: step.hostsProgressed()
         case .stopRequested(let reason, let grace): step.stopRequested(reason, graceSeconds: grace)
         case .attemptFinalized(let outcome): step.attemptFinalized(outcome)
+        case .deadlinePassed(let grace): step.deadlinePassed(graceSeconds: grace)
         }
+        step.keepDeadline()
         self = step.aggregate
         return step.effects
     }
@@ -134,6 +152,7 @@ private struct Step {
             }
         }
         if recorded.contains(where: { $0.toSecondaryStatus == .training }) {
+            aggregate.trainingSince = now
             effects.append(.startTrainingClock)
         }
         if !recorded.isEmpty { effects.append(.wake(.jobWatchers)) }
@@ -169,7 +188,15 @@ private struct Step {
         }
         let (events, endReason, resumes) = Self.walk(of: outcome)
         aggregate.attempt = .ended
-        defer { effects.append(.endAttempt(reason: endReason)) }
+        defer {
+            if let since = aggregate.trainingSince {
+                let seconds = max(0, now.timeIntervalSince(since))
+                aggregate.trainedSeconds += seconds
+                aggregate.trainingSince = nil
+                effects.append(.countTrainingTime(seconds: seconds))
+            }
+            effects.append(.endAttempt(reason: endReason))
+        }
         guard !aggregate.state.status.isTerminal else {
             return unchanged("the job ended \(aggregate.state.status.rawValue) while the attempt's outputs were merged")
         }
@@ -189,6 +216,31 @@ private struct Step {
             feed(.failed(reason: endReason))
         }
         if !recorded.isEmpty { effects.append(.wake(.jobWatchers)) }
+    }
+
+    mutating func deadlinePassed(graceSeconds: Double) {
+        guard let limits = aggregate.limits else { return unchanged("the job's limits were not loaded") }
+        guard aggregate.state.status == .inProgress else { return unchanged("the job is \(aggregate.state.status.rawValue)") }
+        guard let kind = limits.passed(at: now, trainedSeconds: aggregate.trainedSeconds, trainingSince: aggregate.trainingSince) else {
+            return unchanged("no limit has passed yet")
+        }
+        stopRequested(kind.stopReason, graceSeconds: graceSeconds)
+    }
+
+    /// Keeps the stored deadline where the limits now put it (none once the job is no longer in progress); within a
+    /// millisecond is the same deadline, as the database keeps microseconds.
+    mutating func keepDeadline() {
+        guard let limits = aggregate.limits else { return }
+        let deadline =
+            aggregate.state.status == .inProgress
+            ? limits.deadline(trainedSeconds: aggregate.trainedSeconds, trainingSince: aggregate.trainingSince) : nil
+        switch (deadline, aggregate.deadline) {
+        case (nil, nil): return
+        case (let new?, let old?) where abs(new.timeIntervalSince(old)) < 0.001: return
+        default:
+            aggregate.deadline = deadline
+            effects.append(.setDeadline(deadline))
+        }
     }
 
     /// The events an outcome feeds, the attempt's end reason, and whether the job goes on with a new attempt.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the store must do after ``JobAggregate/handle(_:now:)``, in the same transaction, in order.
 public enum LifecycleEffect: Sendable, Hashable {
     /// Record the transition: an event, the job's status columns, and the webhooks ``WebhookEventType/announcing(status:created:)``
@@ -12,6 +14,10 @@ public enum LifecycleEffect: Sendable, Hashable {
     case stopAttempt(StopReason, graceSeconds: Double)
     /// The attempt has ended; `reason` is its `end_reason`.
     case endAttempt(reason: String)
+    /// The attempt trained this many seconds: they count against `max_run` from now on.
+    case countTrainingTime(seconds: Double)
+    /// The job's deadline is now this (nil: none), as ``JobLimits`` decide it.
+    case setDeadline(Date?)
     /// One more retry of the job's `max_retry_attempts` is used.
     case countRetry
     /// One more spot interruption of the job.

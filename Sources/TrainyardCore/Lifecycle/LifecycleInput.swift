@@ -15,6 +15,9 @@ public enum LifecycleInput: Sendable, Equatable {
     case stopRequested(StopReason, graceSeconds: Double)
     /// The finalizer merged the ended attempt's outputs; the outcome says where the job goes.
     case attemptFinalized(AttemptOutcome)
+    /// The job's stored deadline came: Core judges which limit passed (``JobLimits/passed(at:trainedSeconds:trainingSince:)``)
+    /// and stops the job for it, a live attempt's hosts with `graceSeconds`.
+    case deadlinePassed(graceSeconds: Double)
 
     /// The input's name, for logs.
     public var name: String {
@@ -25,6 +28,7 @@ public enum LifecycleInput: Sendable, Equatable {
         case .hostsProgressed: "hostsProgressed"
         case .stopRequested: "stopRequested"
         case .attemptFinalized: "attemptFinalized"
+        case .deadlinePassed: "deadlinePassed"
         }
     }
 }

@@ -3,7 +3,7 @@ import Logging
 import TrainyardProvisioning
 import TrainyardStore
 
-/// Judges hosts whose heartbeats stopped (their lease ran out) and jobs past `max_run`.
+/// Judges hosts whose heartbeats stopped (their lease ran out) and jobs whose deadline came (`max_run`, `max_wait`).
 struct Supervisor: Sendable {
     let store: PostgresStore
     let provisioner: any WorkerPoolProvisioner
@@ -21,11 +21,12 @@ struct Supervisor: Sendable {
             }
             await provisioner.terminate(hosts: Dictionary(uniqueKeysWithValues: lost.compactMap { host in host.providerRef.map { (host.id, $0) } }))
         }
-        for name in try await store.enforceMaxRuntime(graceSeconds: settings.stopGrace, now: now) {
-            logger.info("job ran past max_run; stopping it", metadata: ["job": "\(name)"])
-        }
-        for name in try await store.enforceMaxWait(graceSeconds: settings.stopGrace, now: now) {
-            logger.info("job waited and ran past max_wait; stopping it", metadata: ["job": "\(name)"])
+        for stop in try await store.enforceDeadlines(graceSeconds: settings.stopGrace, now: now) {
+            let what = switch stop.limit {
+            case .maxRun: "job ran past max_run; stopping it"
+            case .maxWait: "job waited and ran past max_wait; stopping it"
+            }
+            logger.info("\(what)", metadata: ["job": "\(stop.job)", "project": "\(stop.project)"])
         }
         if settings.spotMarket.isActive {
             let hosts = try await store.liveSpotHosts()

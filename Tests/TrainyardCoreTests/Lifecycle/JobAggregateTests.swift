@@ -40,6 +40,8 @@ import Testing
         (.attemptFinalized(.retry(reason: "InternalServerError: host algo-2 stopped heartbeating")), .ending, [.lost], .gangFailure),
         (.attemptFinalized(.failed(reason: "AlgorithmError: exit 3")), .ending, [.exited], .gangFailure),
         (.attemptFinalized(.stopped), .ending, [.exited], .user),
+        (.deadlinePassed(graceSeconds: 5), .running, [.training], nil),
+        (.deadlinePassed(graceSeconds: 5), nil, [], nil),
     ]
 
     /// The invariants of every input in every state: an answer always (never an input dropped without a word), a
@@ -49,7 +51,10 @@ import Testing
     func everyInputInEveryStateAnswersAndKeepsItsWord(_ secondary: SecondaryStatus) {
         for (input, attempt, phases, stopReason) in Self.everyInput {
             for interruptions in [0, 1] {
-                let before = JobAggregate(state: Self.job(secondary, interruptions: interruptions), attempt: attempt, hostPhases: phases, stopReason: stopReason)
+                let before = JobAggregate(
+                    state: Self.job(secondary, interruptions: interruptions), attempt: attempt, hostPhases: phases, stopReason: stopReason,
+                    limits: Self.spotLimits, trainedSeconds: 50, trainingSince: attempt == nil ? nil : Self.now.addingTimeInterval(-60),
+                    deadline: Self.now.addingTimeInterval(-10))
                 var after = before
                 let effects = after.handle(input, now: Self.now)
                 let context = Comment(rawValue: "\(secondary.rawValue) (interruptions \(interruptions)) on \(input.name)")
@@ -79,6 +84,10 @@ import Testing
         var attempt: AttemptState? = nil
         var phases: [HostPhase] = []
         var stopReason: StopReason? = nil
+        var limits: JobLimits? = nil
+        var trained: Double = 0
+        var trainingSince: Date? = nil
+        var deadline: Date? = nil
         var expected: [String]
         var testDescription: String { "\(from.secondaryStatus.rawValue) on \(input.name) → \(expected.joined(separator: ", "))" }
     }
@@ -92,6 +101,8 @@ import Testing
             case .markAttemptEnding: "attempt ending"
             case .stopAttempt(let reason, let grace): "stop attempt \(reason.rawValue) \(Int(grace)) s"
             case .endAttempt(let reason): "end attempt: \(reason)"
+            case .countTrainingTime(let seconds): "count \(Int(seconds)) s trained"
+            case .setDeadline(let deadline): "deadline \(deadline.map { "+\(Int($0.timeIntervalSince(now))) s" } ?? "none")"
             case .countRetry: "count retry"
             case .countInterruption: "count interruption"
             case .wake(.jobWatchers): "wake job watchers"
@@ -216,6 +227,55 @@ import Testing
     @Test(arguments: rows)
     func eachInputDoesWhatTheTableSays(_ row: Row) {
         var aggregate = JobAggregate(state: row.from, attempt: row.attempt, hostPhases: row.phases, stopReason: row.stopReason)
+        #expect(Self.words(aggregate.handle(row.input, now: Self.now)) == row.expected)
+    }
+
+    /// `max_run` 100 s, `max_wait` 1,000 s, created 900 s ago.
+    static let spotLimits = JobLimits(maxRunSeconds: 100, maxWaitSeconds: 1000, createdAt: now.addingTimeInterval(-900))
+
+    static let deadlineRows: [Row] = [
+        // The training clock starts: max_run's deadline is what is left of it.
+        Row(
+            from: job(.downloading), input: .hostsProgressed, attempt: .running, phases: [.training], limits: spotLimits, trained: 40,
+            deadline: now.addingTimeInterval(100),
+            expected: ["→ Training", "start training clock", "wake job watchers", "deadline +60 s"]),
+        // An attempt ends: its training counts, and only max_wait binds while the job waits again.
+        Row(
+            from: job(.training), input: .attemptFinalized(.interrupted(reason: "reclaimed")), attempt: .ending, limits: spotLimits,
+            trained: 40, trainingSince: now.addingTimeInterval(-30), deadline: now.addingTimeInterval(30),
+            expected: [
+                "→ Interrupted", "count interruption", "wake job watchers", "count 30 s trained", "end attempt: Interrupted: reclaimed",
+                "deadline +100 s",
+            ]),
+        // The deadline comes: Core judges which limit passed and stops the job for it.
+        Row(
+            from: job(.training), input: .deadlinePassed(graceSeconds: 5), attempt: .running, phases: [.training], limits: spotLimits,
+            trained: 40, trainingSince: now.addingTimeInterval(-61), deadline: now.addingTimeInterval(-1),
+            expected: ["→ Stopping", "stop attempt max_runtime 5 s", "wake job watchers", "deadline none"]),
+        Row(
+            from: job(.pending), input: .deadlinePassed(graceSeconds: 5),
+            limits: JobLimits(maxRunSeconds: 100, maxWaitSeconds: 900, createdAt: now.addingTimeInterval(-900)),
+            deadline: now, expected: ["→ Stopping", "→ MaxWaitTimeExceeded", "wake job watchers", "deadline none"]),
+        // A deadline stored before the clock moved is put right, and nothing stops.
+        Row(
+            from: job(.training), input: .deadlinePassed(graceSeconds: 5), attempt: .running, phases: [.training], limits: spotLimits,
+            trained: 0, trainingSince: now.addingTimeInterval(-10), deadline: now.addingTimeInterval(-5),
+            expected: ["unchanged", "deadline +90 s"]),
+        Row(
+            from: job(.stopping), input: .deadlinePassed(graceSeconds: 5), attempt: .running, phases: [.training], limits: spotLimits,
+            trainingSince: now.addingTimeInterval(-200), deadline: now.addingTimeInterval(-100), expected: ["unchanged", "deadline none"]),
+        Row(from: job(.training), input: .deadlinePassed(graceSeconds: 5), attempt: .running, expected: ["unchanged"]),
+        // A heartbeat that changes nothing leaves the stored deadline alone (within a millisecond).
+        Row(
+            from: job(.training), input: .hostsProgressed, attempt: .running, phases: [.training], limits: spotLimits,
+            trainingSince: now.addingTimeInterval(-10), deadline: now.addingTimeInterval(90.0004), expected: ["unchanged"]),
+    ]
+
+    @Test(arguments: deadlineRows)
+    func deadlinesAreCoresFromStoredTimes(_ row: Row) {
+        var aggregate = JobAggregate(
+            state: row.from, attempt: row.attempt, hostPhases: row.phases, stopReason: row.stopReason, limits: row.limits,
+            trainedSeconds: row.trained, trainingSince: row.trainingSince, deadline: row.deadline)
         #expect(Self.words(aggregate.handle(row.input, now: Self.now)) == row.expected)
     }
 

@@ -34,13 +34,4 @@ import TrainyardCore
         #expect(market.reclaimDelay(hostID: "a") == nil)
         #expect(market.due([("a", Date.distantPast)], now: Date()).isEmpty)
     }
-
-    @Test func maxWaitCountsFromCreationForSpotJobsOnly() {
-        let created = Date(timeIntervalSince1970: 0)
-        var spec = JobSpec(command: ["true"], instanceType: "ml.m5.large", instanceCount: 1, useSpotInstances: true, maxRun: 10, maxWait: 30)
-        #expect(!MaxWait.isExceeded(spec: spec, createdAt: created, now: created.addingTimeInterval(29.9)))
-        #expect(MaxWait.isExceeded(spec: spec, createdAt: created, now: created.addingTimeInterval(30)))
-        spec.useSpotInstances = false
-        #expect(MaxWait.deadline(of: spec, createdAt: created) == nil)
-    }
 }
