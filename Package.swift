@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "trainyard-agent", targets: ["trainyard-agent"]),
         .executable(name: "trainyard-bench-webhooks", targets: ["trainyard-bench-webhooks"]),
         .executable(name: "trainyard-bench-objects", targets: ["trainyard-bench-objects"]),
+        .executable(name: "trainyard-bench-scale", targets: ["trainyard-bench-scale"]),
         .library(name: "Trainyard", targets: ["Trainyard"]),
     ],
     dependencies: [
@@ -137,6 +138,20 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // bench/scale: the server with a handoff provisioner, and a driver that plays 1,000 hosts and the users.
+        .executableTarget(
+            name: "trainyard-bench-scale",
+            dependencies: [
+                "TrainyardServer", "TrainyardStore", "TrainyardAgent", "TrainyardProvisioning", "TrainyardCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),

@@ -7,33 +7,34 @@ import Synchronization
 import TrainyardCore
 
 /// The agent's calls to the server, retried with backoff and jitter while the server is unreachable or failing
-/// (a restart): the agent keeps its command running meanwhile. A 401/403/404 is final.
+/// (a restart): the agent keeps its command running meanwhile. A 401/403/404 is final. Package-visible: bench/scale's
+/// simulated hosts speak the protocol through it.
 ///
 /// The outage is one for all calls: it starts at the first failed try of any call and ends at the next answer. Once
 /// it is older than the limit every call fails at once with ``AgentError/serverUnreachable(seconds:lastError:)``, so
 /// heartbeats, log shipping and the final report together never wait longer than the limit.
-struct ServerConnection: Sendable {
+package struct ServerConnection: Sendable {
     let configuration: AgentConfiguration
     let logger: Logger
     let outage: ServerOutage
 
-    init(configuration: AgentConfiguration, logger: Logger) {
+    package init(configuration: AgentConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         outage = ServerOutage(limitSeconds: configuration.serverOutageLimitSeconds)
     }
 
-    func assignment() async throws -> AgentAssignment {
+    package func assignment() async throws -> AgentAssignment {
         try await call(.GET, "/v1/agent/assignment", body: Optional<AgentReport>.none)
     }
 
-    func heartbeat(_ report: AgentReport) async throws -> AgentDirective {
+    package func heartbeat(_ report: AgentReport) async throws -> AgentDirective {
         try await call(.POST, "/v1/agent/heartbeat", body: report)
     }
 
     /// Ships whole spool records (``LogRecord``'s wire form); the server stores each sequence number once, so a batch
     /// retried after a lost answer is not stored twice.
-    func shipLogs(_ records: [UInt8]) async throws -> LogBatchReceipt {
+    package func shipLogs(_ records: [UInt8]) async throws -> LogBatchReceipt {
         try await call(.POST, "/v1/agent/logs", body: ByteBuffer(bytes: records), contentType: "text/plain; charset=utf-8")
     }
 

@@ -33,6 +33,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
     public var useSpotInstances: Bool
     /// Seconds of training allowed, over all attempts.
     public var maxRun: Int
+    /// `max_run` when a job gives none: one day, as SageMaker's default `MaxRuntimeInSeconds`.
+    public static let defaultMaxRun = 86_400
     /// Seconds allowed for waiting plus running; spot jobs only, at least ``maxRun``.
     public var maxWait: Int?
     /// Where the checkpoint directory is synced to and from.
@@ -70,7 +72,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         instanceCount: Int = 1,
         volumeSize: Int? = nil,
         useSpotInstances: Bool = false,
-        maxRun: Int = 86_400,
+        maxRun: Int = JobSpec.defaultMaxRun,
         maxWait: Int? = nil,
         checkpointS3URI: String? = nil,
         checkpointLocalPath: String? = nil,
@@ -154,7 +156,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
             instanceCount: try c.decodeIfPresent(Int.self, forKey: .instanceCount) ?? 1,
             volumeSize: try c.decodeIfPresent(Int.self, forKey: .volumeSize),
             useSpotInstances: try c.decodeIfPresent(Bool.self, forKey: .useSpotInstances) ?? false,
-            maxRun: try c.decodeIfPresent(Int.self, forKey: .maxRun) ?? 86_400,
+            maxRun: try c.decodeIfPresent(Int.self, forKey: .maxRun) ?? Self.defaultMaxRun,
             maxWait: try c.decodeIfPresent(Int.self, forKey: .maxWait),
             checkpointS3URI: try c.decodeIfPresent(String.self, forKey: .checkpointS3URI),
             checkpointLocalPath: try c.decodeIfPresent(String.self, forKey: .checkpointLocalPath),

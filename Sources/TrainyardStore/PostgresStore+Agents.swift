@@ -125,7 +125,7 @@ extension PostgresStore {
             if updated.result.failedByItself, attempt.stopReason == nil {
                 try await stopAttempt(on: connection, attemptID: attempt.id, reason: .gangFailure, graceSeconds: 0, now: now)
             }
-            try await advance(on: connection, attemptID: attempt.id, now: now)
+            try await advance(on: connection, jobID: host.jobID, attemptID: attempt.id, now: now)
             return try await directive(on: connection, attemptID: attempt.id, heartbeatSeconds: heartbeatSeconds, now: now)
         }
     }
@@ -188,24 +188,9 @@ extension PostgresStore {
         return AgentDirective(action: .proceed, graceSeconds: 0, heartbeatIntervalSeconds: heartbeatSeconds)
     }
 
-    /// Moves the job along with the slowest host of the attempt, and hands a finished attempt to the finalizer
-    /// (Core's ``JobAggregate`` decides; the caller holds the attempt).
-    func advance(on connection: PostgresConnection, attemptID: Int64, now: Date) async throws {
-        var jobID: Int64?
-        for try await id in try await connection.query("SELECT job_id FROM attempts WHERE id = \(attemptID)", logger: logger).decode(Int64.self) {
-            jobID = id
-        }
-        guard let jobID, let job = try await lockJob(on: connection, id: jobID) else { return }
-        try await run(.hostsProgressed, job: job, attemptID: attemptID, limits: job.limits, on: connection, now: now)
-    }
-
-    func lockJob(on connection: PostgresConnection, id: Int64) async throws -> JobRecord? {
-        for try await row in try await connection.query(
-            "SELECT \(unescaped: Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = \(id) FOR UPDATE OF j",
-            logger: logger)
-        {
-            return try Self.decodeJob(row)
-        }
-        return nil
+    /// Moves job `jobID` along with the slowest host of its attempt `attemptID`, and hands a finished attempt to the
+    /// finalizer (Core's ``JobAggregate`` decides; the caller holds the attempt).
+    func advance(on connection: PostgresConnection, jobID: Int64, attemptID: Int64, now: Date) async throws {
+        try await run(.hostsProgressed, jobID: jobID, attemptID: attemptID, on: connection, now: now)
     }
 }

@@ -58,8 +58,9 @@ extension PostgresStore {
             ).decode(Int64.self) {
                 live = id
             }
-            guard let locked = try await lockJob(on: connection, id: job.id) else { throw StoreError.jobNotFound(name) }
-            var aggregate = try await loadAggregate(of: locked, attemptID: live, limits: locked.limits, on: connection)
+            guard var (locked, aggregate) = try await lockAggregate(jobID: job.id, attemptID: live, on: connection) else {
+                throw StoreError.jobNotFound(name)
+            }
             let input = LifecycleInput.stopRequested(reason, graceSeconds: graceSeconds)
             let effects = aggregate.handle(input, now: now)
             // The caller asked for this stop: a refusal is its answer (and changes nothing).
@@ -95,7 +96,7 @@ extension PostgresStore {
                 try await appendEvent(
                     on: connection, jobID: host.jobID, time: now, type: "host_lost", status: nil, secondaryStatus: nil, message: reason)
                 try await stopAttempt(on: connection, attemptID: host.attemptID, reason: .gangFailure, graceSeconds: 0, now: now)
-                try await advance(on: connection, attemptID: host.attemptID, now: now)
+                try await advance(on: connection, jobID: host.jobID, attemptID: host.attemptID, now: now)
                 return true
             }
             if applied { lost.append(host) }
@@ -149,8 +150,7 @@ extension PostgresStore {
         try await client.transaction(logger: logger) { connection in
             // Lock order everywhere: attempt, then job.
             let attempt = try await lockAttempt(on: connection, id: work.attempt.id)
-            guard let job = try await lockJob(on: connection, id: work.job.id) else { return }
-            var aggregate = try await loadAggregate(of: job, attemptID: attempt.id, limits: job.limits, on: connection)
+            guard var (job, aggregate) = try await lockAggregate(jobID: work.job.id, attemptID: attempt.id, on: connection) else { return }
             let input = LifecycleInput.attemptFinalized(work.outcome)
             let effects = aggregate.handle(input, now: now)
             // The merged archives belong to the attempt this call ends, not to one another finalizer ended.

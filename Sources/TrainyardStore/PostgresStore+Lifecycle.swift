@@ -6,31 +6,41 @@ import TrainyardCore
 /// The one way a job's life changes in the database: load the aggregate under its locks, let Core's ``JobAggregate``
 /// decide, and carry out the effects here, in the caller's transaction.
 extension PostgresStore {
-    /// A locked job and its attempt `attemptID` as the lifecycle sees them: the attempt's state, stop reason and
-    /// training clock, its hosts' phases, the job's training time and stored deadline. `limits` are the job's
-    /// (``JobRecord/limits``), or nil where its spec was not read (the deadline is then left as stored). The caller
-    /// holds the locks (host, then attempt, then job).
-    func loadAggregate(of job: JobRecord, attemptID: Int64?, limits: JobLimits?, on connection: PostgresConnection) async throws -> JobAggregate {
-        var aggregate = JobAggregate(state: job.state, limits: limits)
-        for try await (trained, deadline, state, stopReason, trainingSince) in try await connection.query(
+    /// Locks job `jobID` (the caller holds attempt `attemptID`, if any: host, then attempt, then job) and loads them as
+    /// the lifecycle sees them, in one statement: the job's state, limits, training time and stored deadline; the
+    /// attempt's state, stop reason and training clock; its hosts' phases. Nil when there is no such job.
+    func lockAggregate(jobID: Int64, attemptID: Int64?, on connection: PostgresConnection) async throws -> (job: LockedJob, aggregate: JobAggregate)? {
+        let rows = try await connection.query(
             """
-            SELECT j.trained_seconds, j.deadline_at, a.state, a.stop_reason, a.training_started_at
-            FROM jobs j LEFT JOIN attempts a ON a.id = \(attemptID) AND a.job_id = j.id WHERE j.id = \(job.id)
-            """, logger: logger
-        ).decode((Double, Date?, String?, String?, Date?).self) {
-            aggregate.trainedSeconds = trained
-            aggregate.deadline = deadline
-            aggregate.attempt = try state.map(Self.attemptState)
-            aggregate.stopReason = stopReason.flatMap(StopReason.init(rawValue:))
-            aggregate.trainingSince = trainingSince
+            SELECT j.id, j.project_id, p.name, j.name, j.status, j.secondary_status, j.failure_reason, j.interruptions, j.created_at,
+                   (j.spec->>'max_run')::float8, (j.spec->>'max_wait')::float8, j.use_spot, j.trained_seconds, j.deadline_at,
+                   a.state, a.stop_reason, a.training_started_at, (SELECT array_agg(h.phase) FROM hosts h WHERE h.attempt_id = a.id)
+            FROM jobs j JOIN projects p ON p.id = j.project_id LEFT JOIN attempts a ON a.id = \(attemptID) AND a.job_id = j.id
+            WHERE j.id = \(jobID) FOR UPDATE OF j
+            """, logger: logger)
+        for try await row in rows {
+            let columns = row.makeRandomAccess()
+            func column<T: PostgresDecodable>(_ index: Int, _ type: T.Type = T.self) throws -> T {
+                try columns[index].decode(T.self, context: .default)
+            }
+            let name: String = try column(3)
+            guard let status = JobStatus(rawValue: try column(4)), let secondary = SecondaryStatus(rawValue: try column(5)) else {
+                throw StoreError.corrupt("status of job \(name)")
+            }
+            let job = LockedJob(id: try column(0), projectID: try column(1), projectName: try column(2), name: name)
+            let state = JobState(status: status, secondaryStatus: secondary, failureReason: try column(6), interruptions: try column(7))
+            let maxWait: Double? = try column(10)
+            let limits = JobLimits(
+                maxRunSeconds: try column(9, Double?.self) ?? Double(JobSpec.defaultMaxRun), maxWaitSeconds: try column(11, Bool.self) ? maxWait : nil,
+                createdAt: try column(8))
+            let aggregate = JobAggregate(
+                state: state, attempt: try column(14, String?.self).map(Self.attemptState),
+                hostPhases: (try column(17, [String]?.self) ?? []).map { HostPhase(rawValue: $0) ?? .lost },
+                stopReason: try column(15, String?.self).flatMap(StopReason.init(rawValue:)), limits: limits, trainedSeconds: try column(12),
+                trainingSince: try column(16), deadline: try column(13))
+            return (job, aggregate)
         }
-        guard let attemptID else { return aggregate }
-        for try await phase in try await connection.query("SELECT phase FROM hosts WHERE attempt_id = \(attemptID)", logger: logger)
-            .decode(String.self)
-        {
-            aggregate.hostPhases.append(HostPhase(rawValue: phase) ?? .lost)
-        }
-        return aggregate
+        return nil
     }
 
     static func attemptState(_ stored: String) throws -> AttemptState {
@@ -38,13 +48,14 @@ extension PostgresStore {
         return state
     }
 
-    /// Runs `input` through Core for `job` (locked by the caller, with its attempt `attemptID` and its `limits`) and carries out the
-    /// effects. Answers them, for a caller that refuses a request the state machine refused.
+    /// Runs `input` through Core for job `jobID` and its attempt `attemptID` (the caller holds the attempt; this locks
+    /// the job) and carries out the effects. Answers them, for a caller that refuses a request the state machine
+    /// refused; nil when there is no such job.
     @discardableResult
-    func run(_ input: LifecycleInput, job: JobRecord, attemptID: Int64?, limits: JobLimits?, on connection: PostgresConnection, now: Date)
-        async throws -> [LifecycleEffect]
+    func run(_ input: LifecycleInput, jobID: Int64, attemptID: Int64?, on connection: PostgresConnection, now: Date) async throws
+        -> [LifecycleEffect]?
     {
-        var aggregate = try await loadAggregate(of: job, attemptID: attemptID, limits: limits, on: connection)
+        guard var (job, aggregate) = try await lockAggregate(jobID: jobID, attemptID: attemptID, on: connection) else { return nil }
         let effects = aggregate.handle(input, now: now)
         try await persist(effects, input: input, state: aggregate.state, job: job, attemptID: attemptID, on: connection, now: now)
         return effects
@@ -53,7 +64,7 @@ extension PostgresStore {
     /// Carries out `effects` (``JobAggregate/handle(_:now:)``'s answer to `input`, leaving the job in `state`) in the
     /// caller's transaction: the effect writer. Refusals and no-ops are logged with the job and the attempt.
     func persist(
-        _ effects: [LifecycleEffect], input: LifecycleInput, state: JobState, job: JobRecord, attemptID: Int64?, on connection: PostgresConnection,
+        _ effects: [LifecycleEffect], input: LifecycleInput, state: JobState, job: LockedJob, attemptID: Int64?, on connection: PostgresConnection,
         now: Date
     ) async throws {
         var metadata: Logger.Metadata = ["job": "\(job.name)", "project": "\(job.projectName)", "input": "\(input.name)"]
@@ -161,10 +172,8 @@ extension PostgresStore {
                 ).decode(Int64.self) {
                     open = id
                 }
-                guard let job = try await lockJob(on: connection, id: jobID) else { return nil }
-                let limits = job.limits
-                var aggregate = try await loadAggregate(of: job, attemptID: open, limits: limits, on: connection)
-                let passed = limits.passed(at: now, trainedSeconds: aggregate.trainedSeconds, trainingSince: aggregate.trainingSince)
+                guard var (job, aggregate) = try await lockAggregate(jobID: jobID, attemptID: open, on: connection) else { return nil }
+                let passed = aggregate.limits?.passed(at: now, trainedSeconds: aggregate.trainedSeconds, trainingSince: aggregate.trainingSince)
                 let input = LifecycleInput.deadlinePassed(graceSeconds: graceSeconds)
                 let effects = aggregate.handle(input, now: now)
                 try await persist(effects, input: input, state: aggregate.state, job: job, attemptID: open, on: connection, now: now)
@@ -182,4 +191,12 @@ public struct DeadlineStop: Sendable, Equatable {
     public var job: String
     public var project: String
     public var limit: JobLimits.Kind
+}
+
+/// Who a locked job is: what the effect writer needs to name it (events, webhooks, logs).
+struct LockedJob: Sendable {
+    var id: Int64
+    var projectID: Int64
+    var projectName: String
+    var name: String
 }

@@ -103,9 +103,8 @@ extension PostgresStore {
             try await client.transaction(logger: logger) { connection in
                 // Lock order everywhere: attempt, then job.
                 _ = try await lockAttempt(on: connection, id: attemptID)
-                guard let job = try await lockJob(on: connection, id: jobID) else { return }
                 let input: LifecycleInput = if let pendingReason { .capacityDenied(message: pendingReason) } else { .backendPlaced }
-                try await run(input, job: job, attemptID: attemptID, limits: job.limits, on: connection, now: now)
+                try await run(input, jobID: jobID, attemptID: attemptID, on: connection, now: now)
             }
         }
         return lost
@@ -146,7 +145,7 @@ extension PostgresStore {
         guard changed else { return false }
         try await appendEvent(on: connection, jobID: host.jobID, time: now, type: "host_lost", status: nil, secondaryStatus: nil, message: reason)
         try await stopAttempt(on: connection, attemptID: host.attemptID, reason: .gangFailure, graceSeconds: 0, now: now)
-        try await advance(on: connection, attemptID: host.attemptID, now: now)
+        try await advance(on: connection, jobID: host.jobID, attemptID: host.attemptID, now: now)
         return true
     }
 }

@@ -176,8 +176,7 @@ extension PostgresStore {
     }
 
     private func markPending(on connection: PostgresConnection, job: JobRecord, message: String, now: Date) async throws {
-        // The queue read holds only the spec's shape: no limits, and waiting moves no deadline.
-        try await run(.capacityDenied(message: message), job: job, attemptID: nil, limits: nil, on: connection, now: now)
+        try await run(.capacityDenied(message: message), jobID: job.id, attemptID: nil, on: connection, now: now)
     }
 
     private func allocate(
@@ -212,11 +211,9 @@ extension PostgresStore {
                 """, logger: logger)
             hosts.append(HostLaunch(id: id, name: name, token: "\(id).\(token.secret)"))
         }
-        var aggregate = JobAggregate(state: job.state, attempt: .running, hostPhases: hosts.map { _ in .launching })
-        let effects = aggregate.handle(.capacityGranted, now: now)
+        let effects = try await run(.capacityGranted, jobID: job.id, attemptID: attemptID, on: connection, now: now) ?? []
         // The scheduler allocates only what the job can take: a refusal rolls the job's step back (`isolated`).
         if let refusal = effects.lazy.compactMap(\.refusal).first { throw StoreError.transitionRefused(refusal) }
-        try await persist(effects, input: .capacityGranted, state: aggregate.state, job: job, attemptID: attemptID, on: connection, now: now)
         // The queue reads only the spec's shape; the volume size is read for the jobs that start.
         var volumeSize: Int?
         for try await size in try await connection.query("SELECT (spec->>'volume_size')::int FROM jobs WHERE id = \(job.id)", logger: logger)

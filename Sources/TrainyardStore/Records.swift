@@ -50,9 +50,6 @@ public struct JobRecord: Sendable, Equatable {
     /// `output.tar.gz` with its size and SHA-256, once the finalizer uploaded it.
     public var output: UploadedArtifact?
 
-    /// The job's `max_run` and `max_wait` (its full spec must have been read).
-    public var limits: JobLimits { JobLimits(spec: spec, createdAt: createdAt) }
-
     /// The state the Core state machine works on.
     public var state: JobState {
         JobState(status: status, secondaryStatus: secondaryStatus, failureReason: failureReason, interruptions: interruptions)

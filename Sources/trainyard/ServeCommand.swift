@@ -33,22 +33,11 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = configuration.logLevel
-            return handler
-        }
-        var logger = Logger(label: "trainyard")
-        logger.logLevel = configuration.logLevel
+        let logger = ServerProcess.bootstrapLogging(configuration)
         do {
             let app = try await buildApplication(configuration: configuration, logger: logger)
             Self.writeClientProfile(configuration: configuration, environment: environment, logger: logger)
-            // SIGTERM or Ctrl-C: a graceful shutdown (the HTTP server, the controllers, then the embedded cluster),
-            // cancelled after 20 s if anything still hangs on (and left after 10 s more), so that a stop always ends the service.
-            var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-            group.maximumGracefulShutdownDuration = .seconds(20)
-            group.maximumCancellationDuration = .seconds(10)
-            try await ServiceGroup(configuration: group).run()
+            try await ServerProcess.run(app, logger: logger)
         } catch {
             logger.critical("trainyard serve failed", metadata: ["error": "\(error)"])
             throw ExitCode(1)
