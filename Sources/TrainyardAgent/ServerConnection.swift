@@ -17,10 +17,14 @@ package struct ServerConnection: Sendable {
     let configuration: AgentConfiguration
     let logger: Logger
     let outage: ServerOutage
+    let http: HTTPClient
 
-    package init(configuration: AgentConfiguration, logger: Logger) {
+    /// `http`: the agent's one host uses the shared client; bench/scale's thousand simulated hosts need more
+    /// connections than its pool keeps per server.
+    package init(configuration: AgentConfiguration, logger: Logger, http: HTTPClient = .shared) {
         self.configuration = configuration
         self.logger = logger
+        self.http = http
         outage = ServerOutage(limitSeconds: configuration.serverOutageLimitSeconds)
     }
 
@@ -59,7 +63,7 @@ package struct ServerConnection: Sendable {
                     request.headers.add(name: "Content-Type", value: contentType)
                     request.body = .bytes(body)
                 }
-                let response = try await HTTPClient.shared.execute(request, timeout: outage.tryTimeout)
+                let response = try await http.execute(request, timeout: outage.tryTimeout)
                 let bytes = try await response.body.collect(upTo: 16 << 20)
                 let status = Int(response.status.code)
                 if (200..<300).contains(status) {

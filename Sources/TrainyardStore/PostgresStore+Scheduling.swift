@@ -28,59 +28,70 @@ extension PostgresStore {
             }
             // The pass needs only the spec's shape (type, count, market, priority), which the columns hold: reading the
             // whole spec (kilobytes of JSON that Postgres serialises and the pass parses, for every queued job on every
-            // pass) was most of a pass's cost under a stream of submissions, and so was building a small JSON of the
-            // shape in SQL and parsing it here. The records' specs are that shape only.
-            // The read must walk the queue index (jobs_queue: its predicate, its order, a limit) and stop at the limit.
-            // When the table had grown since its last ANALYZE (a burst of submissions), the planner, believing the
-            // queue nearly empty, read the whole queue and sorted it on every pass instead (9-40 ms a pass at
-            // 10,000-23,000 queued jobs, most of the database's time under a stream of submissions), even for a query
-            // that is nothing but the index's predicate, order and limit; with sorting turned off for the read, the
-            // index is its only way.
+            // pass) was most of a pass's cost under a stream of submissions. The records' specs are that shape only.
+            // The queue is read pool by pool (instance type and market), up to `limit` jobs of each in priority then
+            // submission order: a pool allocates at most that many in a pass and waits behind its first waiting job,
+            // so that is all a pass can use of it, and a full pool's backlog never hides another pool's jobs. The pools
+            // are found by a skip over jobs_queue_by_pool (one probe per pool), each pool's jobs by a walk of it.
             // A job whose previous attempt is still open (its hosts finishing an interruption's final sync, its outputs
-            // being merged) waits for it and is read past: when some of the first `limit` are such, read that many
-            // more, until `limit` are left or the queue ends.
+            // being merged) waits for it and is read past: when some of a pool's first `limit` are such, read that many
+            // more, until `limit` are left or the pool's queue ends.
             var queued: [JobRecord] = []
             var fetch = limit
-            // No sort for this read: the queue index is the only other way to the order asked for, so the planner
-            // takes it even when it believes the queue holds three jobs.
+            // No sort for this read: when the table has grown since its last ANALYZE (a burst of submissions), the
+            // planner, believing the queue nearly empty, read the whole queue and sorted it on every pass (9-40 ms a
+            // pass at 10,000-23,000 queued jobs) instead of walking the index; with sorting off, the index is its way.
             try await connection.query("SET LOCAL enable_sort = off", logger: logger)
             while true {
+                var perPool: [GangScheduler.Pool: (usable: Int, read: Int)] = [:]
                 var page: [JobRecord] = []
-                var waitingForAttempt = 0
                 for try await row in try await connection.query(
                     """
+                    WITH RECURSIVE pools(instance_type, use_spot) AS (
+                        (SELECT instance_type, use_spot FROM jobs WHERE \(unescaped: Self.queuedPredicate)
+                         ORDER BY instance_type, use_spot LIMIT 1)
+                        UNION ALL
+                        SELECT next.instance_type, next.use_spot FROM pools p CROSS JOIN LATERAL (
+                            SELECT instance_type, use_spot FROM jobs
+                            WHERE \(unescaped: Self.queuedPredicate) AND (instance_type, use_spot) > (p.instance_type, p.use_spot)
+                            ORDER BY instance_type, use_spot LIMIT 1
+                        ) next
+                    )
                     SELECT \(unescaped: Self.queuedJobColumns), prior.attempt IS NOT NULL
-                    FROM (
+                    FROM pools CROSS JOIN LATERAL (
                         SELECT * FROM jobs
-                        WHERE status = 'InProgress' AND secondary_status IN ('Starting', 'Pending', 'Restarting', 'Interrupted')
+                        WHERE \(unescaped: Self.queuedPredicate) AND instance_type = pools.instance_type AND use_spot = pools.use_spot
                         ORDER BY priority DESC, id LIMIT \(fetch)
                     ) j
                     -- One index probe per job read (an EXISTS may be planned as a scan of every attempt).
                     LEFT JOIN LATERAL (
                         SELECT a.id AS attempt FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended' LIMIT 1
                     ) prior ON true
-                    ORDER BY j.priority DESC, j.id
                     """, logger: logger)
                 {
                     let columns = row.makeRandomAccess()
-                    if try columns[Self.jobColumnCount + 4].decode(Bool.self, context: .default) {
-                        waitingForAttempt += 1
-                        continue
-                    }
                     let shape = JobSpec(
                         instanceType: try columns[Self.jobColumnCount].decode(String.self, context: .default),
                         instanceCount: try columns[Self.jobColumnCount + 1].decode(Int.self, context: .default),
                         useSpotInstances: try columns[Self.jobColumnCount + 2].decode(Bool.self, context: .default),
                         priority: try columns[Self.jobColumnCount + 3].decode(Int.self, context: .default))
+                    let pool = GangScheduler.Pool(instanceType: shape.instanceType, spot: shape.useSpotInstances)
+                    perPool[pool, default: (0, 0)].read += 1
+                    if try columns[Self.jobColumnCount + 4].decode(Bool.self, context: .default) { continue }
+                    perPool[pool, default: (0, 0)].usable += 1
                     page.append(try Self.decodeJob(row, spec: shape))
                 }
-                if page.count >= limit || page.count + waitingForAttempt < fetch {
-                    queued = Array(page.prefix(limit))
+                // Read again, further, while a pool whose queue goes on has fewer than `limit` jobs to offer.
+                let short = perPool.values.filter { $0.read == fetch && $0.usable < limit }
+                guard let widest = short.map({ limit + $0.read - $0.usable }).max() else {
+                    queued = page
                     break
                 }
-                fetch = limit + waitingForAttempt
+                fetch = widest
             }
             try await connection.query("SET LOCAL enable_sort = on", logger: logger)
+            // The queue's order across pools: priority, then submission.
+            queued.sort { ($0.spec.priority, -$0.id) > ($1.spec.priority, -$1.id) }
             var scheduler = GangScheduler(inUse: used, capacity: capacity)
             var plans: [LaunchPlan] = []
             for job in queued {
@@ -157,6 +168,9 @@ extension PostgresStore {
             on: connection, jobID: job.id, time: now, type: "scheduling_failed", status: nil, secondaryStatus: nil,
             message: Self.schedulingFailedMessage)
     }
+
+    /// The jobs in the scheduler's queue (jobs_queue_by_pool's predicate).
+    static let queuedPredicate = "status = 'InProgress' AND secondary_status IN ('Starting', 'Pending', 'Restarting', 'Interrupted')"
 
     /// `jobColumns` without the spec, then the spec's shape: instance type, count, market and priority.
     static let queuedJobColumns = Self.jobColumns.replacingOccurrences(of: "j.spec::text", with: "''::text")

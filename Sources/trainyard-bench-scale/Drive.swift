@@ -39,7 +39,10 @@ struct Drive: AsyncParsableCommand {
             backgroundLogger: Logger(label: "bench-postgres") { _ in SwiftLogNoOpLogHandler() })
         let store = PostgresStore(client: postgres, logger: Logger(label: "bench-store") { _ in SwiftLogNoOpLogHandler() })
         let counters = FleetCounters()
-        let fleet = Fleet(handoff: handoff, interval: heartbeatSeconds, linesPerBatch: linesPerBatch, counters: counters)
+        let hostsHTTP = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: HTTPClient.Configuration(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: hosts)))
+        let fleet = Fleet(handoff: handoff, http: hostsHTTP, interval: heartbeatSeconds, linesPerBatch: linesPerBatch, counters: counters)
         var report: [String: Any] = [
             "hosts": hosts, "queued": queued, "clients": clients, "user_interval_seconds": userInterval, "phase_seconds": phaseSeconds, "heartbeat_seconds": heartbeatSeconds,
             "lines_per_batch": linesPerBatch,
@@ -119,6 +122,7 @@ struct Drive: AsyncParsableCommand {
             group.cancelAll()
         }
         try await http.shutdown()
+        try await hostsHTTP.shutdown()
     }
 
     /// CPU of the server and of PostgreSQL per heartbeat over `seconds`.

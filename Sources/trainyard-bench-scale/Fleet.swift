@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
 import Synchronization
@@ -21,6 +22,8 @@ final class FleetCounters: Sendable {
 /// with a batch of log lines, through the agent's own `ServerConnection`.
 struct Fleet: Sendable {
     let handoff: String
+    /// The hosts' client: a connection per host, as real agents each have their own.
+    let http: HTTPClient
     let interval: Double
     let linesPerBatch: Int
     let counters: FleetCounters
@@ -56,7 +59,7 @@ struct Fleet: Sendable {
             let configuration = try AgentConfiguration(environment: [
                 "TRAINYARD_AGENT_SERVER": url, "TRAINYARD_AGENT_TOKEN": token, "TRAINYARD_AGENT_DIR": "/nonexistent",
             ])
-            let connection = ServerConnection(configuration: configuration, logger: logger)
+            let connection = ServerConnection(configuration: configuration, logger: logger, http: http)
             _ = try await connection.assignment()
             for phase: HostPhase in [.preparing, .downloading, .training] {
                 _ = try await connection.heartbeat(AgentReport(phase: phase))

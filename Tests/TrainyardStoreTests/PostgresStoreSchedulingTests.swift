@@ -81,3 +81,46 @@ import TrainyardTestSupport
         }
     }
 }
+
+/// The queue across pools: a full pool's backlog never hides another pool's jobs.
+@Suite struct PostgresStoreQueueByPoolTests {
+    static func submit(_ store: PostgresStore, _ project: ProjectRecord, _ name: String, type: String, priority: Int = 0) async throws -> JobRecord {
+        var spec = PostgresStoreJobTests.spec(name)
+        spec.instanceType = type
+        spec.priority = priority
+        guard case .created(let job, _) = try await store.createJob(projectID: project.id, name: name, spec: spec, idempotencyKey: nil, requestHash: nil)
+        else { throw JobNotCreated() }
+        return job
+    }
+
+    @Test func aJobOfAFreePoolStartsBehindAHundredWaitingForAFullOne() async throws {
+        try await TestPostgres.withStore { store in
+            // Given one ml.m5.large host and 101 jobs for it (one runs, a hundred wait), then a job for a free ml.c5.xlarge.
+            let project = try await PostgresStoreJobTests.project(store)
+            for index in 1...101 { _ = try await Self.submit(store, project, "large-\(index)", type: "ml.m5.large") }
+            let other = try await Self.submit(store, project, "compute-1", type: "ml.c5.xlarge")
+            let capacity: @Sendable (String) -> Capacity = { $0 == "ml.m5.large" ? Capacity(onDemand: 1, spot: 0) : Capacity(onDemand: 2, spot: 0) }
+            // When the scheduler passes (its batch: 100 jobs).
+            let plans = try await store.schedule(capacity: capacity, provisioner: "local", launchLeaseSeconds: 30, limit: 100)
+            // Then the free pool's job starts beside the full pool's first, and the full pool's next one waits, saying for what.
+            #expect(Set(plans.map(\.jobName)) == ["large-1", "compute-1"])
+            #expect(try await store.job(id: other.id)?.secondaryStatus == .launchingMLInstances)
+            let waiting = try #require(try await store.job(projectID: project.id, name: "large-2"))
+            #expect(waiting.secondaryStatus == .pending)
+            #expect(try await store.events(jobID: waiting.id).last?.message == "Waiting for 1 on-demand ml.m5.large host(s): 0 of 1 free")
+        }
+    }
+
+    @Test func priorityOrdersTheQueueAcrossPools() async throws {
+        try await TestPostgres.withStore { store in
+            let project = try await PostgresStoreJobTests.project(store)
+            _ = try await Self.submit(store, project, "low", type: "ml.m5.large", priority: 0)
+            _ = try await Self.submit(store, project, "high", type: "ml.c5.xlarge", priority: 50)
+            _ = try await Self.submit(store, project, "middle", type: "ml.m5.large", priority: 10)
+            let capacity: @Sendable (String) -> Capacity = { _ in Capacity(onDemand: 4, spot: 0) }
+            let plans = try await store.schedule(capacity: capacity, provisioner: "local", launchLeaseSeconds: 30, limit: 2)
+            // The pass takes each pool's first two in priority order, and allocates in the queue's order across pools.
+            #expect(plans.map(\.jobName) == ["high", "middle", "low"])
+        }
+    }
+}
