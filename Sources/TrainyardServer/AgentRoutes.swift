@@ -24,11 +24,16 @@ struct AgentRoutes: Sendable {
     /// what their nodes have).
     var boundsVolumes = true
 
+    /// At most this many agent requests run at once (``AdmissionGate``); the others wait their turn.
+    let admission: AdmissionGate
+
     func register(on router: Router<BasicRequestContext>) {
-        router.get("v1/agent/assignment") { request, _ in try await assignment(request) }
-        router.post("v1/agent/heartbeat") { request, context in try await heartbeat(request, context: context) }
-        router.post("v1/agent/logs") { request, context in try await logs(request, context: context) }
-        router.post("v1/agent/s3-signatures") { request, context in try await s3Signature(request, context: context) }
+        router.get("v1/agent/assignment") { request, _ in try await admission.admitted { try await assignment(request) } }
+        router.post("v1/agent/heartbeat") { request, context in try await admission.admitted { try await heartbeat(request, context: context) } }
+        router.post("v1/agent/logs") { request, context in try await admission.admitted { try await logs(request, context: context) } }
+        router.post("v1/agent/s3-signatures") { request, context in
+            try await admission.admitted { try await s3Signature(request, context: context) }
+        }
     }
 
     func authenticate(_ request: Request) async throws -> HostRecord {

@@ -81,7 +81,9 @@ public func buildApplication(
     AgentRoutes(
         store: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor, s3Signer: agentSigner,
         arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell, extractors: MetricExtractors(),
-        boundsVolumes: provisioner.capabilities.features.contains(.volumeSizes)
+        boundsVolumes: provisioner.capabilities.features.contains(.volumeSizes),
+        // Half the database's connections for the agents, however many call at once; the API and the controllers keep the rest.
+        admission: AdmissionGate(limit: clientConfiguration.options.maximumConnections / 2)
     ).register(on: router)
     routes.load(router.routes)
 

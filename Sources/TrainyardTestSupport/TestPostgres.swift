@@ -36,10 +36,11 @@ public actor TestPostgres {
         let root = "/tmp/trainyard-tests-\(getpid())"
         try? FileManager.default.removeItem(atPath: root)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        // Every suite runs at once, each app with a pool of its own: 300 connections ran out (53300, "too many clients").
         let postgres = EmbeddedPostgres(
             configuration: .init(
                 dataDirectory: root, database: template,
-                settings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "300"]),
+                settings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "600"]),
             logger: logger)
         try await postgres.start()
         if let pid = postmasterPID(root: root) { clusterPID.store(pid, ordering: .relaxed) }

@@ -25,9 +25,13 @@ struct API: Sendable {
     let instanceType: String
     static let counter = Ticket()
 
-    func body(_ name: String) -> String {
-        #"{"name":"\#(name)","instance_type":"\#(instanceType)","instance_count":1,"command":["python3","train.py"],"output_path":"s3://models/"}"#
+    func body(_ name: String, instanceType: String? = nil) -> String {
+        #"{"name":"\#(name)","instance_type":"\#(instanceType ?? self.instanceType)","instance_count":1,"command":["python3","train.py"],"output_path":"s3://models/"}"#
     }
+
+    /// The instance type the users submit: another pool, whose few hosts keep their jobs queued (users' jobs starting
+    /// hosts of the measured pool would change the load being measured).
+    static let usersInstanceType = "ml.c5.xlarge"
 
     /// One call; answers its status.
     func call(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws -> Int {
@@ -80,7 +84,8 @@ struct API: Sendable {
                         let started = ContinuousClock.now
                         let status: Int
                         switch route {
-                        case .submit: status = try await call(.POST, "/v1/jobs", body: body("user-\(Self.counter.take())"))
+                        case .submit:
+                            status = try await call(.POST, "/v1/jobs", body: body("user-\(Self.counter.take())", instanceType: Self.usersInstanceType))
                         case .list: status = try await call(.GET, "/v1/jobs?max_results=50")
                         case .describe: status = try await call(.GET, "/v1/jobs/\(describe.randomElement() ?? "probe-0")")
                         }
