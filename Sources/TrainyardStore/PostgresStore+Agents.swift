@@ -122,11 +122,11 @@ extension PostgresStore {
                 updated.signal = report.signal
                 updated.stopped = report.stopped
             }
-            if updated.result.failedByItself, attempt.stopReason == nil {
-                try await stopAttempt(on: connection, attemptID: attempt.id, reason: .gangFailure, graceSeconds: 0, now: now)
+            let input: LifecycleInput = updated.result.failedByItself ? .hostEnded(.failed) : .hostsProgressed
+            guard let (_, aggregate) = try await run(input, jobID: host.jobID, attemptID: attempt.id, on: connection, now: now) else {
+                throw StoreError.jobNotFound("job \(host.jobID)")
             }
-            try await advance(on: connection, jobID: host.jobID, attemptID: attempt.id, now: now)
-            return try await directive(on: connection, attemptID: attempt.id, heartbeatSeconds: heartbeatSeconds, now: now)
+            return aggregate.directive(now: now, heartbeatSeconds: heartbeatSeconds)
         }
     }
 
@@ -173,24 +173,5 @@ extension PostgresStore {
                 endReason: endReason, stopReason: stopReason.flatMap(StopReason.init(rawValue:)), hosts: [])
         }
         throw StoreError.jobNotFound("attempt \(id)")
-    }
-
-    private func directive(on connection: PostgresConnection, attemptID: Int64, heartbeatSeconds: Double, now: Date) async throws -> AgentDirective {
-        for try await (requested, grace, state) in try await connection.query(
-            "SELECT stop_requested_at, stop_grace_seconds, state FROM attempts WHERE id = \(attemptID)", logger: logger
-        ).decode((Date?, Double?, String).self) {
-            if let requested {
-                let remaining = max(0, (grace ?? 0) - now.timeIntervalSince(requested))
-                return AgentDirective(action: .stop, graceSeconds: remaining, heartbeatIntervalSeconds: heartbeatSeconds)
-            }
-            if state != "running" { return AgentDirective(action: .stop, graceSeconds: 0, heartbeatIntervalSeconds: heartbeatSeconds) }
-        }
-        return AgentDirective(action: .proceed, graceSeconds: 0, heartbeatIntervalSeconds: heartbeatSeconds)
-    }
-
-    /// Moves job `jobID` along with the slowest host of its attempt `attemptID`, and hands a finished attempt to the
-    /// finalizer (Core's ``JobAggregate`` decides; the caller holds the attempt).
-    func advance(on connection: PostgresConnection, jobID: Int64, attemptID: Int64, now: Date) async throws {
-        try await run(.hostsProgressed, jobID: jobID, attemptID: attemptID, on: connection, now: now)
     }
 }

@@ -85,19 +85,7 @@ extension PostgresStore {
             let reason = "InternalServerError: host \(host.name) (\(host.id)) stopped heartbeating; its lease expired"
             let applied: Bool = try await client.transaction(logger: logger) { connection in
                 _ = try await lockHostAndAttempt(on: connection, host: host)
-                let rows = try await connection.query(
-                    """
-                    UPDATE hosts SET phase = 'lost', failure_reason = \(reason), ended_at = \(now)
-                    WHERE id = \(host.id) AND phase NOT IN ('exited', 'lost') AND lease_expires_at < \(now) RETURNING id
-                    """, logger: logger)
-                var changed = false
-                for try await _ in rows { changed = true }
-                guard changed else { return false }
-                try await appendEvent(
-                    on: connection, jobID: host.jobID, time: now, type: "host_lost", status: nil, secondaryStatus: nil, message: reason)
-                try await stopAttempt(on: connection, attemptID: host.attemptID, reason: .gangFailure, graceSeconds: 0, now: now)
-                try await advance(on: connection, jobID: host.jobID, attemptID: host.attemptID, now: now)
-                return true
+                return try await markHostLost(on: connection, host: host, reason: reason, leaseExpiredBefore: now, now: now)
             }
             if applied { lost.append(host) }
         }

@@ -14,7 +14,8 @@ extension PostgresStore {
             """
             SELECT j.id, j.project_id, p.name, j.name, j.status, j.secondary_status, j.failure_reason, j.interruptions, j.created_at,
                    (j.spec->>'max_run')::float8, (j.spec->>'max_wait')::float8, j.use_spot, j.trained_seconds, j.deadline_at,
-                   a.state, a.stop_reason, a.training_started_at, (SELECT array_agg(h.phase) FROM hosts h WHERE h.attempt_id = a.id)
+                   a.state, a.stop_reason, a.training_started_at, (SELECT array_agg(h.phase) FROM hosts h WHERE h.attempt_id = a.id),
+                   a.stop_requested_at, a.stop_grace_seconds
             FROM jobs j JOIN projects p ON p.id = j.project_id LEFT JOIN attempts a ON a.id = \(attemptID) AND a.job_id = j.id
             WHERE j.id = \(jobID) FOR UPDATE OF j
             """, logger: logger)
@@ -37,7 +38,7 @@ extension PostgresStore {
                 state: state, attempt: try column(14, String?.self).map(Self.attemptState),
                 hostPhases: (try column(17, [String]?.self) ?? []).map { HostPhase(rawValue: $0) ?? .lost },
                 stopReason: try column(15, String?.self).flatMap(StopReason.init(rawValue:)), limits: limits, trainedSeconds: try column(12),
-                trainingSince: try column(16), deadline: try column(13))
+                trainingSince: try column(16), deadline: try column(13), stopRequestedAt: try column(18), stopGraceSeconds: try column(19))
             return (job, aggregate)
         }
         return nil
@@ -50,15 +51,15 @@ extension PostgresStore {
 
     /// Runs `input` through Core for job `jobID` and its attempt `attemptID` (the caller holds the attempt; this locks
     /// the job) and carries out the effects. Answers them, for a caller that refuses a request the state machine
-    /// refused; nil when there is no such job.
+    /// refused, and the aggregate as it now stands; nil when there is no such job.
     @discardableResult
     func run(_ input: LifecycleInput, jobID: Int64, attemptID: Int64?, on connection: PostgresConnection, now: Date) async throws
-        -> [LifecycleEffect]?
+        -> (effects: [LifecycleEffect], aggregate: JobAggregate)?
     {
         guard var (job, aggregate) = try await lockAggregate(jobID: jobID, attemptID: attemptID, on: connection) else { return nil }
         let effects = aggregate.handle(input, now: now)
         try await persist(effects, input: input, state: aggregate.state, job: job, attemptID: attemptID, on: connection, now: now)
-        return effects
+        return (effects, aggregate)
     }
 
     /// Carries out `effects` (``JobAggregate/handle(_:now:)``'s answer to `input`, leaving the job in `state`) in the

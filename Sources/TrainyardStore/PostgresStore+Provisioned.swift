@@ -127,6 +127,7 @@ extension PostgresStore {
             let attempt = try await lockHostAndAttempt(on: connection, host: host)
             guard attempt.state == "running" else { return false }
             if interruption { try await markInterrupted(on: connection, host: host, noticeSeconds: 0, reason: reason, now: now) }
+            // Reclaimed first (it decides how the attempt ends), then lost.
             return try await markHostLost(on: connection, host: host, reason: reason, now: now)
         }
     }
@@ -134,18 +135,22 @@ extension PostgresStore {
     /// Marks one live host lost with `reason` (an event says so), stops the rest of its gang and hands the attempt
     /// on once all are done. False when the host had ended meanwhile. Runs inside the caller's transaction, which
     /// holds the attempt.
-    func markHostLost(on connection: PostgresConnection, host: HostRecord, reason: String, now: Date) async throws -> Bool {
+    /// `leaseExpiredBefore`: only if its lease ran out before then (the lease reaper's check, made again under the lock).
+    func markHostLost(on connection: PostgresConnection, host: HostRecord, reason: String, leaseExpiredBefore: Date? = nil, now: Date) async throws
+        -> Bool
+    {
         let rows = try await connection.query(
             """
             UPDATE hosts SET phase = 'lost', failure_reason = \(reason), ended_at = \(now)
-            WHERE id = \(host.id) AND phase NOT IN ('exited', 'lost') RETURNING id
+            WHERE id = \(host.id) AND phase NOT IN ('exited', 'lost')
+              AND (\(leaseExpiredBefore)::timestamptz IS NULL OR lease_expires_at < \(leaseExpiredBefore))
+            RETURNING id
             """, logger: logger)
         var changed = false
         for try await _ in rows { changed = true }
         guard changed else { return false }
         try await appendEvent(on: connection, jobID: host.jobID, time: now, type: "host_lost", status: nil, secondaryStatus: nil, message: reason)
-        try await stopAttempt(on: connection, attemptID: host.attemptID, reason: .gangFailure, graceSeconds: 0, now: now)
-        try await advance(on: connection, jobID: host.jobID, attemptID: host.attemptID, now: now)
+        try await run(.hostEnded(.lost), jobID: host.jobID, attemptID: host.attemptID, on: connection, now: now)
         return true
     }
 }

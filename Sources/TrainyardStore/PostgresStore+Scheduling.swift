@@ -225,7 +225,7 @@ extension PostgresStore {
                 """, logger: logger)
             hosts.append(HostLaunch(id: id, name: name, token: "\(id).\(token.secret)"))
         }
-        let effects = try await run(.capacityGranted, jobID: job.id, attemptID: attemptID, on: connection, now: now) ?? []
+        let effects = try await run(.capacityGranted, jobID: job.id, attemptID: attemptID, on: connection, now: now)?.effects ?? []
         // The scheduler allocates only what the job can take: a refusal rolls the job's step back (`isolated`).
         if let refusal = effects.lazy.compactMap(\.refusal).first { throw StoreError.transitionRefused(refusal) }
         // The queue reads only the spec's shape; the volume size is read for the jobs that start.

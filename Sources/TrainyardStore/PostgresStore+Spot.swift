@@ -55,13 +55,14 @@ extension PostgresStore {
         }
     }
 
-    /// Records that `host` was reclaimed and stops its gang with the notice period (the attempt row is locked).
+    /// Records that `host` was reclaimed and stops its gang with the notice period (Core's ``HostEnding/reclaimed(noticeSeconds:)``;
+    /// the attempt row is locked).
     func markInterrupted(on connection: PostgresConnection, host: HostRecord, noticeSeconds: Double, reason: String, now: Date) async throws {
         try await connection.query("UPDATE hosts SET interrupted = true WHERE id = \(host.id)", logger: logger)
         try await appendEvent(
             on: connection, jobID: host.jobID, time: now, type: "host_interrupted", status: nil, secondaryStatus: nil,
             message: "Host \(host.name) (\(host.id)) is being reclaimed: \(reason); the gang syncs its checkpoints within \(Int(noticeSeconds)) s")
-        try await stopAttempt(on: connection, attemptID: host.attemptID, reason: .interruption, graceSeconds: noticeSeconds, now: now)
+        try await run(.hostEnded(.reclaimed(noticeSeconds: noticeSeconds)), jobID: host.jobID, attemptID: host.attemptID, on: connection, now: now)
     }
 
     /// The capacity set at run time, by instance type.

@@ -21,12 +21,17 @@ public struct JobAggregate: Sendable, Hashable {
     public var trainingSince: Date?
     /// The stored deadline: when a limit may have passed (``JobLimits/deadline(trainedSeconds:trainingSince:)``).
     public var deadline: Date?
+    /// When the attempt's hosts were first asked to stop, and the grace they were given then.
+    public var stopRequestedAt: Date?
+    public var stopGraceSeconds: Double?
 
     /// Creates an aggregate from what the store loaded.
     public init(
         state: JobState, attempt: AttemptState? = nil, hostPhases: [HostPhase] = [], stopReason: StopReason? = nil, limits: JobLimits? = nil,
-        trainedSeconds: Double = 0, trainingSince: Date? = nil, deadline: Date? = nil
+        trainedSeconds: Double = 0, trainingSince: Date? = nil, deadline: Date? = nil, stopRequestedAt: Date? = nil, stopGraceSeconds: Double? = nil
     ) {
+        self.stopRequestedAt = stopRequestedAt
+        self.stopGraceSeconds = stopGraceSeconds
         self.state = state
         self.attempt = attempt
         self.hostPhases = hostPhases
@@ -47,6 +52,7 @@ public struct JobAggregate: Sendable, Hashable {
         case .capacityGranted: step.capacityGranted()
         case .backendPlaced: step.backendPlaced()
         case .hostsProgressed: step.hostsProgressed()
+        case .hostEnded(let ending): step.hostEnded(ending)
         case .stopRequested(let reason, let grace): step.stopRequested(reason, graceSeconds: grace)
         case .attemptFinalized(let outcome): step.attemptFinalized(outcome)
         case .deadlinePassed(let grace): step.deadlinePassed(graceSeconds: grace)
@@ -54,6 +60,19 @@ public struct JobAggregate: Sendable, Hashable {
         step.keepDeadline()
         self = step.aggregate
         return step.effects
+    }
+
+    /// What a host of the attempt is told at its heartbeat: stop with what is left of the first stop's grace once its
+    /// gang was asked to stop, stop at once once the attempt no longer runs, else go on.
+    public func directive(now: Date, heartbeatSeconds: Double) -> AgentDirective {
+        if let requested = stopRequestedAt {
+            let remaining = max(0, (stopGraceSeconds ?? 0) - now.timeIntervalSince(requested))
+            return AgentDirective(action: .stop, graceSeconds: remaining, heartbeatIntervalSeconds: heartbeatSeconds)
+        }
+        if let attempt, attempt != .running {
+            return AgentDirective(action: .stop, graceSeconds: 0, heartbeatIntervalSeconds: heartbeatSeconds)
+        }
+        return AgentDirective(action: .proceed, graceSeconds: 0, heartbeatIntervalSeconds: heartbeatSeconds)
     }
 
     /// The secondary statuses a job passes through while its hosts start, in order: the job follows its slowest host
@@ -164,12 +183,34 @@ private struct Step {
         if effects.isEmpty { unchanged("the slowest host is \(slowest.rawValue): nothing moves the job on") }
     }
 
+    /// Asks the running attempt's hosts to stop: the reason that prevails, and the first request's time and grace.
+    mutating func stopAttempt(_ reason: StopReason, graceSeconds: Double) {
+        let prevailing = StopReason.prevailing(current: aggregate.stopReason, requested: reason)
+        aggregate.stopReason = prevailing
+        if aggregate.stopRequestedAt == nil {
+            aggregate.stopRequestedAt = now
+            aggregate.stopGraceSeconds = graceSeconds
+        }
+        effects.append(.stopAttempt(prevailing, graceSeconds: graceSeconds))
+    }
+
+    mutating func hostEnded(_ ending: HostEnding) {
+        guard aggregate.attempt == .running else { return unchanged("the attempt is \(aggregate.attempt?.rawValue ?? "missing"), no longer running") }
+        switch ending {
+        case .failed, .lost:
+            // One host down ends the gang: the others are stopped at once, and the job follows where they are.
+            stopAttempt(.gangFailure, graceSeconds: 0)
+            hostsProgressed()
+            effects.removeAll { if case .unchanged = $0 { true } else { false } }
+        case .reclaimed(let notice):
+            stopAttempt(.interruption, graceSeconds: notice)
+        }
+    }
+
     mutating func stopRequested(_ reason: StopReason, graceSeconds: Double) {
         guard feed(.stopRequested) else { return }
         if aggregate.attempt == .running {
-            let prevailing = StopReason.prevailing(current: aggregate.stopReason, requested: reason)
-            aggregate.stopReason = prevailing
-            effects.append(.stopAttempt(prevailing, graceSeconds: graceSeconds))
+            stopAttempt(reason, graceSeconds: graceSeconds)
         } else {
             // No hosts to wait for: the job ends now.
             let ending: JobLifecycleEvent = switch reason {

@@ -10,6 +10,9 @@ public enum LifecycleInput: Sendable, Equatable {
     case backendPlaced
     /// The attempt's hosts moved on (a heartbeat, a lost host): ``JobAggregate/hostPhases`` holds where each stands.
     case hostsProgressed
+    /// A host of the attempt ended before its gang: its command failed on its own, it was lost (lease, backend), or
+    /// its provider is reclaiming it (a spot notice, `noticeSeconds` to sync). The rest of the gang is stopped.
+    case hostEnded(HostEnding)
     /// Someone asked the job to stop for `reason` (a user, `max_run`, `max_wait`); a live attempt's hosts get
     /// `graceSeconds` between SIGTERM and SIGKILL.
     case stopRequested(StopReason, graceSeconds: Double)
@@ -26,9 +29,20 @@ public enum LifecycleInput: Sendable, Equatable {
         case .capacityGranted: "capacityGranted"
         case .backendPlaced: "backendPlaced"
         case .hostsProgressed: "hostsProgressed"
+        case .hostEnded: "hostEnded"
         case .stopRequested: "stopRequested"
         case .attemptFinalized: "attemptFinalized"
         case .deadlinePassed: "deadlinePassed"
         }
     }
+}
+
+/// How a host ended before its gang (``LifecycleInput/hostEnded(_:)``).
+public enum HostEnding: Sendable, Equatable {
+    /// Its command exited with a failure by itself: the gang is torn down at once.
+    case failed
+    /// It stopped heartbeating, or its backend says it is gone: the gang is torn down at once.
+    case lost
+    /// Its provider is taking it back: the gang syncs its checkpoints within the notice and resumes on a new attempt.
+    case reclaimed(noticeSeconds: Double)
 }

@@ -41,6 +41,10 @@ import Testing
         (.attemptFinalized(.failed(reason: "AlgorithmError: exit 3")), .ending, [.exited], .gangFailure),
         (.attemptFinalized(.stopped), .ending, [.exited], .user),
         (.deadlinePassed(graceSeconds: 5), .running, [.training], nil),
+        (.hostEnded(.failed), .running, [.exited, .training], nil),
+        (.hostEnded(.lost), .running, [.lost, .exited], .user),
+        (.hostEnded(.reclaimed(noticeSeconds: 120)), .running, [.training, .training], nil),
+        (.hostEnded(.lost), .ending, [.lost], .gangFailure),
         (.deadlinePassed(graceSeconds: 5), nil, [], nil),
     ]
 
@@ -169,6 +173,21 @@ import Testing
         Row(from: job(.training), input: .hostsProgressed, attempt: .ending, phases: [.exited, .exited], expected: ["unchanged"]),
         Row(from: job(.stopping), input: .hostsProgressed, attempt: .running, phases: [.training], stopReason: .user, expected: ["unchanged"]),
         Row(from: job(.training), input: .hostsProgressed, attempt: .running, expected: ["unchanged"]),
+        // A host ending before its gang stops the rest: at once when it failed or was lost, within the notice when
+        // its provider reclaims it; a user's stop still decides how the attempt ends.
+        Row(
+            from: job(.training), input: .hostEnded(.failed), attempt: .running, phases: [.exited, .training],
+            expected: ["stop attempt gang_failure 0 s"]),
+        Row(
+            from: job(.training), input: .hostEnded(.lost), attempt: .running, phases: [.lost, .exited],
+            expected: ["stop attempt gang_failure 0 s", "attempt ending", "wake finalizer"]),
+        Row(
+            from: job(.stopping), input: .hostEnded(.lost), attempt: .running, phases: [.lost, .training], stopReason: .user,
+            expected: ["stop attempt user 0 s"]),
+        Row(
+            from: job(.downloading), input: .hostEnded(.reclaimed(noticeSeconds: 120)), attempt: .running, phases: [.downloading],
+            expected: ["stop attempt interruption 120 s"]),
+        Row(from: job(.training), input: .hostEnded(.failed), attempt: .ending, phases: [.exited], expected: ["unchanged"]),
         // Stops: a live attempt is asked to stop with its grace; a job without one ends now.
         Row(
             from: job(.training), input: .stopRequested(.user, graceSeconds: 30), attempt: .running, phases: [.training],
@@ -277,6 +296,19 @@ import Testing
             state: row.from, attempt: row.attempt, hostPhases: row.phases, stopReason: row.stopReason, limits: row.limits,
             trainedSeconds: row.trained, trainingSince: row.trainingSince, deadline: row.deadline)
         #expect(Self.words(aggregate.handle(row.input, now: Self.now)) == row.expected)
+    }
+
+    @Test func aHeartbeatIsToldToStopWithWhatIsLeftOfTheFirstStopsGrace() {
+        var running = JobAggregate(state: Self.job(.training), attempt: .running, hostPhases: [.training, .training])
+        #expect(running.directive(now: Self.now, heartbeatSeconds: 2) == AgentDirective(action: .proceed, graceSeconds: 0, heartbeatIntervalSeconds: 2))
+        _ = running.handle(.hostEnded(.reclaimed(noticeSeconds: 120)), now: Self.now)
+        #expect(running.directive(now: Self.now.addingTimeInterval(20), heartbeatSeconds: 2).graceSeconds == 100)
+        // A later stop keeps the first one's clock.
+        _ = running.handle(.stopRequested(.user, graceSeconds: 30), now: Self.now.addingTimeInterval(20))
+        #expect(running.stopReason == .user)
+        #expect(running.directive(now: Self.now.addingTimeInterval(130), heartbeatSeconds: 2) == AgentDirective(action: .stop, graceSeconds: 0, heartbeatIntervalSeconds: 2))
+        let ending = JobAggregate(state: Self.job(.training), attempt: .ending, hostPhases: [.exited])
+        #expect(ending.directive(now: Self.now, heartbeatSeconds: 2).action == .stop)
     }
 
     @Test func aStopKeepsTheReasonThatDecidesTheEnding() {
