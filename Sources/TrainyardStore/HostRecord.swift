@@ -41,7 +41,7 @@ public struct AttemptRecord: Sendable, Equatable {
     public var id: Int64
     public var jobID: Int64
     public var number: Int
-    public var state: String
+    public var state: AttemptState
     public var startedAt: Date
     public var trainingStartedAt: Date?
     public var endedAt: Date?

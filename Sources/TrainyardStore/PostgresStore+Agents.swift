@@ -88,7 +88,7 @@ extension PostgresStore {
             let attempt = try await lockAttempt(on: connection, id: host.attemptID)
             if host.phase.isFinal {
                 // A host already judged lost (or done) is told to stop; its late reports change nothing.
-                return AgentDirective(action: host.phase == .lost || attempt.state != "running" ? .stop : .proceed, graceSeconds: 0,
+                return AgentDirective(action: host.phase == .lost || attempt.state != .running ? .stop : .proceed, graceSeconds: 0,
                                       heartbeatIntervalSeconds: heartbeatSeconds)
             }
             let phase = max(host.phase, report.phase)
@@ -108,7 +108,7 @@ extension PostgresStore {
                 """, logger: logger)
             // Only a spot host's notice is an interruption: an on-demand host gets SIGTERM from its backend when the
             // backend ends the job for another reason (Slurm on a failed node), which the provisioner reports itself.
-            if report.interrupted == true, host.spot, !host.interrupted, attempt.state == "running" {
+            if report.interrupted == true, host.spot, !host.interrupted, attempt.state == .running {
                 try await markInterrupted(
                     on: connection, host: host, noticeSeconds: spotNoticeSeconds, reason: "its provider sent a reclaim notice", now: now)
             }
@@ -162,15 +162,10 @@ extension PostgresStore {
     }
 
     func lockAttempt(on connection: PostgresConnection, id: Int64) async throws -> AttemptRecord {
-        for try await (id, jobID, number, state, started, training, ended, endReason, stopReason) in try await connection.query(
-            """
-            SELECT id, job_id, number, state, started_at, training_started_at, ended_at, end_reason, stop_reason
-            FROM attempts WHERE id = \(id) FOR UPDATE
-            """, logger: logger
-        ).decode((Int64, Int64, Int, String, Date, Date?, Date?, String?, String?).self) {
-            return AttemptRecord(
-                id: id, jobID: jobID, number: number, state: state, startedAt: started, trainingStartedAt: training, endedAt: ended,
-                endReason: endReason, stopReason: stopReason.flatMap(StopReason.init(rawValue:)), hosts: [])
+        for try await row in try await connection.query(
+            "SELECT \(unescaped: Self.attemptColumns) FROM attempts WHERE id = \(id) FOR UPDATE", logger: logger)
+        {
+            return try Self.decodeAttempt(row)
         }
         throw StoreError.jobNotFound("attempt \(id)")
     }

@@ -17,19 +17,25 @@ public struct FinalizeWork: Sendable {
 }
 
 extension PostgresStore {
+    /// The columns ``decodeAttempt(_:)`` reads, in its order.
+    static let attemptColumns = "id, job_id, number, state, started_at, training_started_at, ended_at, end_reason, stop_reason"
+
+    /// An attempt row (``attemptColumns``), without its hosts.
+    static func decodeAttempt(_ row: PostgresRow) throws -> AttemptRecord {
+        let (id, jobID, number, state, started, training, ended, endReason, stopReason) =
+            try row.decode((Int64, Int64, Int, String, Date, Date?, Date?, String?, String?).self)
+        return AttemptRecord(
+            id: id, jobID: jobID, number: number, state: try attemptState(state), startedAt: started, trainingStartedAt: training, endedAt: ended,
+            endReason: endReason, stopReason: stopReason.flatMap(StopReason.init(rawValue:)), hosts: [])
+    }
+
     /// The attempts of a job with their hosts, oldest first.
     public func attempts(jobID: Int64) async throws -> [AttemptRecord] {
         var attempts: [AttemptRecord] = []
-        for try await (id, jobID, number, state, started, training, ended, endReason, stopReason) in try await client.query(
-            """
-            SELECT id, job_id, number, state, started_at, training_started_at, ended_at, end_reason, stop_reason
-            FROM attempts WHERE job_id = \(jobID) ORDER BY number
-            """, logger: logger
-        ).decode((Int64, Int64, Int, String, Date, Date?, Date?, String?, String?).self) {
-            attempts.append(
-                AttemptRecord(
-                    id: id, jobID: jobID, number: number, state: state, startedAt: started, trainingStartedAt: training, endedAt: ended,
-                    endReason: endReason, stopReason: stopReason.flatMap(StopReason.init(rawValue:)), hosts: []))
+        for try await row in try await client.query(
+            "SELECT \(unescaped: Self.attemptColumns) FROM attempts WHERE job_id = \(jobID) ORDER BY number", logger: logger)
+        {
+            attempts.append(try Self.decodeAttempt(row))
         }
         guard !attempts.isEmpty else { return [] }
         var hosts: [Int64: [HostRecord]] = [:]

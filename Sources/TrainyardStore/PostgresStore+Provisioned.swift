@@ -125,7 +125,7 @@ extension PostgresStore {
     func loseHost(_ host: HostRecord, reason: String, interruption: Bool = false, now: Date) async throws -> Bool {
         try await client.transaction(logger: logger) { connection in
             let attempt = try await lockHostAndAttempt(on: connection, host: host)
-            guard attempt.state == "running" else { return false }
+            guard attempt.state == .running else { return false }
             if interruption { try await markInterrupted(on: connection, host: host, noticeSeconds: 0, reason: reason, now: now) }
             // Reclaimed first (it decides how the attempt ends), then lost.
             return try await markHostLost(on: connection, host: host, reason: reason, now: now)

@@ -47,7 +47,7 @@ extension PostgresStore {
             }
             guard let host = found else { return .notFound }
             let attempt = try await lockAttempt(on: connection, id: host.attemptID)
-            guard attempt.state == "running", !host.phase.isFinal else { return .notRunning(host) }
+            guard attempt.state == .running, !host.phase.isFinal else { return .notRunning(host) }
             try await markInterrupted(on: connection, host: host, noticeSeconds: noticeSeconds, reason: reason, now: now)
             var updated = host
             updated.interrupted = true
