@@ -61,7 +61,7 @@ extension APIImplementation {
             if webhookDeliveries > 0 { wakeUps.webhooks.ring() }
             // A job just written has its `created` event (and note) and no attempt: no need to read them back.
             let created = JobEventRecord(
-                id: 0, time: job.createdAt, type: "created", status: job.status, secondaryStatus: job.secondaryStatus, message: JobState.submittedMessage)
+                id: 0, time: job.createdAt, type: .created, status: job.status, secondaryStatus: job.secondaryStatus, message: JobState.submittedMessage)
             let noted = note.map { JobEventRecord(id: 0, time: job.createdAt, type: $0.type, status: nil, secondaryStatus: nil, message: $0.message) }
             let description = JobSpecMapping.description(
                 of: job, events: [created] + (noted.map { [$0] } ?? []), attempts: [], capacity: catalog.capacity(of: job.spec.instanceType), arn: arnPrefix + job.name, now: Date())
@@ -105,7 +105,7 @@ extension APIImplementation {
         let job = try await requireJob(projectID: principal.projectID, name: input.path.name)
         let events = try await store.events(jobID: job.id).map { event in
             Components.Schemas.JobEvent(
-                id: event.id, time: event.time, _type: event.type,
+                id: event.id, time: event.time, _type: event.type.rawValue,
                 status: .init(rawValue: (event.status ?? job.status).rawValue) ?? .inProgress,
                 secondaryStatus: .init(rawValue: (event.secondaryStatus ?? job.secondaryStatus).rawValue) ?? .starting,
                 message: event.message)

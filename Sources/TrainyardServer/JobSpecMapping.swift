@@ -112,7 +112,7 @@ enum JobSpecMapping {
     }
 
     /// The type of the event a job gets when its `image_uri` is not used.
-    static let imageNotUsedEvent = "image_not_used"
+    static let imageNotUsedEvent = JobEventType.imageNotUsed
 
     /// SageMaker's "Managed Spot Training savings": `100 × (1 − billable / training)`, one decimal.
     static func spotSavings(spot: Bool, training: Int?, billable: Int?) -> Double? {

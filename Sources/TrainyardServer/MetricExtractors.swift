@@ -57,7 +57,7 @@ final class MetricExtractors: Sendable {
                 logger.warning(
                     "metric extraction stopped", metadata: ["job": "\(host.jobID)", "host": "\(host.name)", "budget": "\(budget)"])
                 try await store.noteJob(
-                    jobID: host.jobID, type: "metric_extraction_stopped",
+                    jobID: host.jobID, type: .metricExtractionStopped,
                     message: "Metric extraction stopped: the metric_definitions regexes took longer than \(Self.describe(budget)) on one "
                         + "batch of log lines. Lines are still stored; no more metric points are extracted for this job. "
                         + "Use simpler regexes (no .* before the value; anchor on the metric's name).")

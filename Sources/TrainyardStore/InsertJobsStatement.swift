@@ -61,7 +61,7 @@ struct InsertJobsStatement: PostgresPreparedStatement {
                 -- `created` first, then the job's note (if any), so that the ids keep that order.
                 INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
                 SELECT e.job_id, e.time, e.type, e.status, e.secondary_status, e.message FROM (
-                    SELECT id AS job_id, created_at AS time, 'created'::text AS type, '\(state.status.rawValue)'::text AS status,
+                    SELECT id AS job_id, created_at AS time, '\(JobEventType.created.rawValue)'::text AS type, '\(state.status.rawValue)'::text AS status,
                            '\(state.secondaryStatus.rawValue)'::text AS secondary_status, $12::text AS message, 0 AS position
                     FROM job
                     UNION ALL
@@ -102,7 +102,7 @@ struct InsertJobsStatement: PostgresPreparedStatement {
         bindings.append(rows.map(\.createdAt))
         bindings.append(rows.map(\.createdPayload))
         bindings.append(JobState.submittedMessage)
-        bindings.append(rows.map { $0.note?.type ?? "" })
+        bindings.append(rows.map { $0.note?.type.rawValue ?? "" })
         bindings.append(rows.map { $0.note?.message ?? "" })
         // Seconds since 1970, NaN for none.
         bindings.append(rows.map { $0.deadlineAt?.timeIntervalSince1970 ?? .nan })

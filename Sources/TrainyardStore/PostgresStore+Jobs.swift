@@ -200,6 +200,7 @@ extension PostgresStore {
             "SELECT id, time, type, status, secondary_status, message FROM job_events WHERE job_id = \(jobID) ORDER BY id", logger: logger)
         var events: [JobEventRecord] = []
         for try await (id, time, type, status, secondary, message) in rows.decode((Int64, Date, String, String?, String?, String).self) {
+            guard let type = JobEventType(rawValue: type) else { throw StoreError.corrupt("event type \(type) of job \(jobID)") }
             events.append(
                 JobEventRecord(
                     id: id, time: time, type: type, status: status.flatMap(JobStatus.init(rawValue:)),
@@ -209,13 +210,13 @@ extension PostgresStore {
     }
 
     func appendEvent(
-        on connection: PostgresConnection, jobID: Int64, time: Date, type: String, status: JobStatus?, secondaryStatus: SecondaryStatus?,
+        on connection: PostgresConnection, jobID: Int64, time: Date, type: JobEventType, status: JobStatus?, secondaryStatus: SecondaryStatus?,
         message: String
     ) async throws {
         try await connection.query(
             """
             INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
-            VALUES (\(jobID), \(time), \(type), \(status?.rawValue), \(secondaryStatus?.rawValue), \(message))
+            VALUES (\(jobID), \(time), \(type.rawValue), \(status?.rawValue), \(secondaryStatus?.rawValue), \(message))
             """, logger: logger)
     }
 
@@ -247,7 +248,7 @@ extension PostgresStore {
 
 extension PostgresStore {
     /// Appends a notable event (no transition) to a job's events, where its owner reads what Trainyard did about it.
-    public func noteJob(jobID: Int64, type: String, message: String, now: Date = Date()) async throws {
+    public func noteJob(jobID: Int64, type: JobEventType, message: String, now: Date = Date()) async throws {
         try await client.withConnection { connection in
             try await appendEvent(on: connection, jobID: jobID, time: now, type: type, status: nil, secondaryStatus: nil, message: message)
         }

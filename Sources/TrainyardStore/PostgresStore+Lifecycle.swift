@@ -76,7 +76,7 @@ extension PostgresStore {
             case .record(let transition):
                 transitions.append(transition)
                 try await appendEvent(
-                    on: connection, jobID: job.id, time: transition.time, type: "status_changed", status: transition.toStatus,
+                    on: connection, jobID: job.id, time: transition.time, type: .statusChanged, status: transition.toStatus,
                     secondaryStatus: transition.toSecondaryStatus, message: transition.message)
             case .startTrainingClock:
                 guard let attemptID else { continue }

@@ -149,7 +149,7 @@ extension PostgresStore {
         var changed = false
         for try await _ in rows { changed = true }
         guard changed else { return false }
-        try await appendEvent(on: connection, jobID: host.jobID, time: now, type: "host_lost", status: nil, secondaryStatus: nil, message: reason)
+        try await appendEvent(on: connection, jobID: host.jobID, time: now, type: .hostLost, status: nil, secondaryStatus: nil, message: reason)
         try await run(.hostEnded(.lost), jobID: host.jobID, attemptID: host.attemptID, on: connection, now: now)
         return true
     }

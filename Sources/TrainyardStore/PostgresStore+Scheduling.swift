@@ -165,7 +165,7 @@ extension PostgresStore {
             return
         }
         try await appendEvent(
-            on: connection, jobID: job.id, time: now, type: "scheduling_failed", status: nil, secondaryStatus: nil,
+            on: connection, jobID: job.id, time: now, type: .schedulingFailed, status: nil, secondaryStatus: nil,
             message: Self.schedulingFailedMessage)
     }
 

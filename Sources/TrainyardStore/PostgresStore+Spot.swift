@@ -60,7 +60,7 @@ extension PostgresStore {
     func markInterrupted(on connection: PostgresConnection, host: HostRecord, noticeSeconds: Double, reason: String, now: Date) async throws {
         try await connection.query("UPDATE hosts SET interrupted = true WHERE id = \(host.id)", logger: logger)
         try await appendEvent(
-            on: connection, jobID: host.jobID, time: now, type: "host_interrupted", status: nil, secondaryStatus: nil,
+            on: connection, jobID: host.jobID, time: now, type: .hostInterrupted, status: nil, secondaryStatus: nil,
             message: "Host \(host.name) (\(host.id)) is being reclaimed: \(reason); the gang syncs its checkpoints within \(Int(noticeSeconds)) s")
         try await run(.hostEnded(.reclaimed(noticeSeconds: noticeSeconds)), jobID: host.jobID, attemptID: host.attemptID, on: connection, now: now)
     }

@@ -73,12 +73,12 @@ public struct UploadedArtifact: Sendable, Equatable {
 public struct JobEventRecord: Sendable, Equatable {
     public var id: Int64
     public var time: Date
-    public var type: String
+    public var type: JobEventType
     public var status: JobStatus?
     public var secondaryStatus: SecondaryStatus?
     public var message: String
 
-    public init(id: Int64, time: Date, type: String, status: JobStatus?, secondaryStatus: SecondaryStatus?, message: String) {
+    public init(id: Int64, time: Date, type: JobEventType, status: JobStatus?, secondaryStatus: SecondaryStatus?, message: String) {
         self.id = id
         self.time = time
         self.type = type
@@ -90,11 +90,11 @@ public struct JobEventRecord: Sendable, Equatable {
 
 /// An event without a status that a job is created with, after its `created` event.
 public struct JobNote: Sendable, Equatable {
-    /// The event type, such as `image_not_used`.
-    public var type: String
+    /// The event's type, such as ``JobEventType/imageNotUsed``.
+    public var type: JobEventType
     public var message: String
 
-    public init(type: String, message: String) {
+    public init(type: JobEventType, message: String) {
         self.type = type
         self.message = message
     }

@@ -74,10 +74,11 @@ import Glibc
             LiveApp.killWorkers(under: dataDir)
             try? FileManager.default.removeItem(atPath: (dataDir as NSString).deletingLastPathComponent)
         }
-        // The port must survive the restart: the agents call the server back there. Leases are short (3 s), so a
-        // restart that judged hosts by the silence of its own downtime would lose them.
+        // The port must survive the restart: the agents call the server back there. Leases are short (6 s; 3 s lost a
+        // healthy host to a stall of the loaded machine), so a restart that judged hosts by the silence of its own
+        // downtime would lose them.
         let port = try LiveApp.freePort()
-        let environment = ["TRAINYARD_PORT": "\(port)", "TRAINYARD_HEARTBEAT_INTERVAL": "0.3", "TRAINYARD_HOST_LEASE": "3"]
+        let environment = ["TRAINYARD_PORT": "\(port)", "TRAINYARD_HEARTBEAT_INTERVAL": "0.3", "TRAINYARD_HOST_LEASE": "6"]
         let first = try ServeProcess(dataDirectory: dataDir, environment: environment)
         _ = try await first.waitForPort()
         let token = try String(contentsOfFile: dataDir + "/admin-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -91,7 +92,7 @@ import Glibc
         // when the server is killed with -9 in the middle of the attempt, stays down past the hosts' lease, and restarts
         first.signal(SIGKILL)
         _ = try await first.waitForExit()
-        try await Task.sleep(for: .seconds(4))
+        try await Task.sleep(for: .seconds(7))
         let second = try ServeProcess(dataDirectory: dataDir, environment: environment)
         _ = try await second.waitForPort()
         // then the job completes in its one attempt with every log line once, and no host was judged lost

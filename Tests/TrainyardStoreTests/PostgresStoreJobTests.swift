@@ -25,7 +25,7 @@ import TrainyardTestSupport
             #expect(job.status == .inProgress && job.secondaryStatus == .starting)
             #expect(job.spec == Self.spec("first"))
             let events = try await store.events(jobID: job.id)
-            #expect(events.map(\.type) == ["created"])
+            #expect(events.map(\.type) == [.created])
             #expect(events.first?.secondaryStatus == .starting)
         }
     }
@@ -232,7 +232,7 @@ import TrainyardTestSupport
             for (job, _) in created {
                 let read = try #require(try await store.job(projectID: project.id, name: job.name))
                 #expect(read.id == job.id && read.spec == job.spec && read.status == .inProgress)
-                #expect(try await store.events(jobID: job.id).map(\.type) == ["created"])
+                #expect(try await store.events(jobID: job.id).map(\.type) == [.created])
             }
         }
     }

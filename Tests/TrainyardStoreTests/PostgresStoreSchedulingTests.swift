@@ -68,7 +68,7 @@ import TrainyardTestSupport
             let job = try #require(try await store.job(id: broken.id))
             #expect(job.status == .inProgress && job.secondaryStatus == .starting)
             let events = try await store.events(jobID: broken.id)
-            #expect(events.map(\.type) == ["created", "scheduling_failed"])
+            #expect(events.map(\.type) == [.created, .schedulingFailed])
             #expect(events.last?.message.contains("refused for the test") == false)
             #expect(try await store.client.query("SELECT count(*)::int FROM attempts WHERE job_id = \(broken.id)").decode(Int.self).array() == [0])
             // And the server's log names the job, the attempt and the database's own message.

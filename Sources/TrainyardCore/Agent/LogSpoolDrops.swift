@@ -46,7 +46,7 @@ public struct LogSpoolDrops: Codable, Sendable, Equatable {
     static func lines(_ count: Int64) -> String { count == 1 ? "1 log line" : "\(count) log lines" }
 
     /// The event type of these messages.
-    public static let eventType = "log_lines_dropped"
+    public static let eventType = JobEventType.logLinesDropped
 
     enum CodingKeys: String, CodingKey {
         case cappedLines = "capped_lines"
