@@ -161,7 +161,7 @@ extension PostgresStore {
     private func recordSchedulingFailure(on connection: PostgresConnection, job: JobRecord, now: Date) async throws {
         for try await type in try await connection.query(
             "SELECT type FROM job_events WHERE job_id = \(job.id) ORDER BY id DESC LIMIT 1", logger: logger
-        ).decode(String.self) where type == "scheduling_failed" {
+        ).decode(String.self) where type == JobEventType.schedulingFailed.rawValue {
             return
         }
         try await appendEvent(
