@@ -30,10 +30,9 @@ extension PostgresStore {
             }
             let job = LockedJob(id: try column(0), projectID: try column(1), projectName: try column(2), name: name)
             let state = JobState(status: status, secondaryStatus: secondary, failureReason: try column(6), interruptions: try column(7))
-            let maxWait: Double? = try column(10)
             let limits = JobLimits(
-                maxRunSeconds: try column(9, Double?.self) ?? Double(JobSpec.defaultMaxRun), maxWaitSeconds: try column(11, Bool.self) ? maxWait : nil,
-                createdAt: try column(8))
+                maxRunSeconds: try column(9, Double?.self) ?? Double(JobSpec.defaultMaxRun), maxWaitSeconds: try column(10),
+                spot: try column(11), createdAt: try column(8))
             let aggregate = JobAggregate(
                 state: state, attempt: try column(14, String?.self).map(Self.attemptState),
                 hostPhases: (try column(17, [String]?.self) ?? []).map { HostPhase(rawValue: $0) ?? .lost },
@@ -87,7 +86,14 @@ extension PostgresStore {
                 try await connection.query("UPDATE attempts SET state = 'ending' WHERE id = \(attemptID)", logger: logger)
             case .stopAttempt(let reason, let grace):
                 guard let attemptID else { continue }
-                try await stopAttempt(on: connection, attemptID: attemptID, reason: reason, graceSeconds: grace, now: now)
+                // Core chose the reason that prevails, for an attempt it saw running under the caller's lock; the first
+                // request's time and grace stay.
+                try await connection.query(
+                    """
+                    UPDATE attempts SET stop_reason = \(reason.rawValue), stop_requested_at = coalesce(stop_requested_at, \(now)),
+                        stop_grace_seconds = coalesce(stop_grace_seconds, \(grace))
+                    WHERE id = \(attemptID)
+                    """, logger: logger)
             case .endAttempt(let reason):
                 guard let attemptID else { continue }
                 try await connection.query(
@@ -131,24 +137,6 @@ extension PostgresStore {
             }
         }
         try await enqueueWebhooks(on: connection, projectID: job.projectID, jobID: job.id, payloads: payloads, now: now)
-    }
-
-    /// Asks a running attempt's hosts to stop for `reason`, keeping the reason that prevails (Core's
-    /// ``StopReason/prevailing(current:requested:)``) and the first request's time and grace. Nothing for an attempt
-    /// that is no longer running. Runs in the caller's transaction, which holds the attempt.
-    func stopAttempt(on connection: PostgresConnection, attemptID: Int64, reason: StopReason, graceSeconds: Double, now: Date) async throws {
-        for try await (state, current) in try await connection.query(
-            "SELECT state, stop_reason FROM attempts WHERE id = \(attemptID) FOR UPDATE", logger: logger
-        ).decode((String, String?).self) {
-            guard try Self.attemptState(state) == .running else { return }
-            let prevailing = StopReason.prevailing(current: current.flatMap(StopReason.init(rawValue:)), requested: reason)
-            try await connection.query(
-                """
-                UPDATE attempts SET stop_reason = \(prevailing.rawValue), stop_requested_at = coalesce(stop_requested_at, \(now)),
-                    stop_grace_seconds = coalesce(stop_grace_seconds, \(graceSeconds))
-                WHERE id = \(attemptID)
-                """, logger: logger)
-        }
     }
 
     /// Stops every job whose stored deadline came (oldest first, at most `limit` a pass), as Core judges it: past

@@ -201,7 +201,6 @@ private struct Step {
             // One host down ends the gang: the others are stopped at once, and the job follows where they are.
             stopAttempt(.gangFailure, graceSeconds: 0)
             hostsProgressed()
-            effects.removeAll { if case .unchanged = $0 { true } else { false } }
         case .reclaimed(let notice):
             stopAttempt(.interruption, graceSeconds: notice)
         }

@@ -16,10 +16,16 @@ public struct JobLimits: Sendable, Hashable {
         self.createdAt = createdAt
     }
 
-    /// The limits of a job with `spec` created at `createdAt` (`max_wait` binds spot jobs only, as in SageMaker).
+    /// The limits of a job asking for `maxRunSeconds` and `maxWaitSeconds`: `max_wait` binds spot jobs only, as in
+    /// SageMaker.
+    public init(maxRunSeconds: Double, maxWaitSeconds: Double?, spot: Bool, createdAt: Date) {
+        self.init(maxRunSeconds: maxRunSeconds, maxWaitSeconds: spot ? maxWaitSeconds : nil, createdAt: createdAt)
+    }
+
+    /// The limits of a job with `spec` created at `createdAt`.
     public init(spec: JobSpec, createdAt: Date) {
         self.init(
-            maxRunSeconds: Double(spec.maxRun), maxWaitSeconds: spec.useSpotInstances ? spec.maxWait.map(Double.init) : nil, createdAt: createdAt)
+            maxRunSeconds: Double(spec.maxRun), maxWaitSeconds: spec.maxWait.map(Double.init), spot: spec.useSpotInstances, createdAt: createdAt)
     }
 
     /// Which limit a deadline enforces.
