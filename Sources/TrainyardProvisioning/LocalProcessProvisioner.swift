@@ -37,6 +37,8 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
     let exits = AgentExits()
     /// Agents this server started and that still run, by attempt, for the attempts with networks of their own.
     let runningAgents = RunningAgents()
+    /// Reclaims spot hosts at random, as a provider would (off unless `TRAINYARD_SPOT_INTERRUPTIONS_PER_HOST_HOUR` is set).
+    let spotMarket: SimulatedSpotMarket
     /// Each host's directory a volume of its own (as root, where loop devices work); nil: the agents watch their size.
     let volumes: WorkerVolumes?
     /// The hosts' directories: marked at launch, removed at the end.
@@ -58,8 +60,10 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
 
     public init(
         workersDirectory: String, agentExecutable: String, agentEnvironment: [String: String] = [:],
-        commandUIDs: ClosedRange<UInt32> = 3_000_000...3_999_999, disks: DiskSettings = DiskSettings(), logger: Logger
+        commandUIDs: ClosedRange<UInt32> = 3_000_000...3_999_999, disks: DiskSettings = DiskSettings(),
+        spotMarket: SpotMarket = SpotMarket(interruptionsPerHostHour: 0, seed: 1), logger: Logger
     ) {
+        self.spotMarket = SimulatedSpotMarket(spotMarket)
         self.workersDirectory = workersDirectory
         self.commandUIDs = commandUIDs
         self.agentExecutable = agentExecutable
@@ -197,7 +201,9 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         let network = JobNetwork(instance: instanceTag, attemptID: request.attemptID, hostNames: request.hosts.map(\.name))
         if let networks { try await networks.onQueue { try networks.create(network) } }
         do {
-            return try startAgents(request, network: networks == nil ? nil : network)
+            let references = try startAgents(request, network: networks == nil ? nil : network)
+            if request.spot { spotMarket.launched(hostIDs: Array(references.keys), at: Date()) }
+            return references
         } catch {
             if let networks { HostNetworks.queue.async { networks.remove(network) } }
             throw error
@@ -307,7 +313,7 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
             }
             try process.run()
             try? log.close()
-            references[host.id] = "pid:\(process.processIdentifier) dir:\(directory)"
+            references[host.id] = "pid:\(process.processIdentifier) dir:\(directory)" + (request.spot ? " " + SimulatedSpotMarket.spotField : "")
             logger.info("started agent", metadata: ["job": "\(request.jobName)", "attempt": "\(request.attemptNumber)", "host": "\(host.name)",
                                                      "pid": "\(process.processIdentifier)"])
         }
@@ -346,9 +352,11 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
     }
 
     /// A host whose agent this server started and that has exited although the host is still live (it never reported
-    /// its end) is gone, with the agent's exit status and last log lines as the reason.
+    /// its end) is gone, with the agent's exit status and last log lines as the reason; a spot host whose time the
+    /// simulated market says has come is being reclaimed.
     public func observe(hosts references: [String: String]) async throws -> [String: ProvisionedHostState] {
-        exits.take(Set(references.keys)).mapValues { ProvisionedHostState.gone(reason: $0) }
+        let gone = exits.take(Set(references.keys)).mapValues { ProvisionedHostState.gone(reason: $0) }
+        return spotMarket.observe(references, now: Date()).merging(gone) { _, gone in gone }
     }
 
     /// SIGTERM to each host's agent (not to the user's command: the agent forwards the notice to it).

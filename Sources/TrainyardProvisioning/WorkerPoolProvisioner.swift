@@ -47,8 +47,9 @@ public struct PoolLaunchRequest: Sendable, Equatable {
 }
 
 /// Starts and tears down the worker hosts of an attempt: one `trainyard-agent` per host, which then talks to the
-/// server itself (assignment, heartbeats, reports). Stop and max_run reach agents through heartbeat answers, so a
-/// provisioner only starts gangs and kills what is left of them.
+/// server itself (assignment, heartbeats, reports). Stop and max_run reach agents through heartbeat answers (a backend
+/// SIGTERM as well killed agents before they uploaded), so a provisioner only starts gangs, delivers spot notices and
+/// kills what is left of them.
 ///
 /// Local processes implement it, and Slurm: `launch` is one `sbatch --nodes=N` whose batch script starts the agent on
 /// each node with `srun`, and `terminate` is `scancel`. What only the backend knows (queued with a reason, preempted,
@@ -67,9 +68,6 @@ public protocol WorkerPoolProvisioner: Sendable {
     /// What the backend says about these hosts (references as `launch` returned them, keyed by host id): an entry
     /// for each host it has something to say about. The local provisioner has nothing to add to heartbeats.
     func observe(hosts references: [String: String]) async throws -> [String: ProvisionedHostState]
-    /// Sends these hosts the backend's own stop signal (SIGTERM), once a stop or `max_run` was asked for; agents
-    /// also learn it from their heartbeats, so a backend may do nothing here.
-    func signalStop(hosts references: [String: String]) async
     /// Compares the backend's jobs with the store after a restart (and now and then): lists the attempt ids its
     /// jobs belong to, asks `live` which of them are still live (asked after listing, so an attempt launched
     /// meanwhile is never taken for an orphan), cancels the jobs of the others, and answers the host references of
@@ -107,7 +105,6 @@ public struct ReconcileReport: Sendable, Equatable {
 
 extension WorkerPoolProvisioner {
     public func observe(hosts references: [String: String]) async throws -> [String: ProvisionedHostState] { [:] }
-    public func signalStop(hosts references: [String: String]) async {}
     public func reconcile(live: @Sendable (Set<Int64>) async throws -> Set<Int64>) async throws -> ReconcileReport { ReconcileReport() }
     public func currentCapacity(catalog: InstanceCatalog) async throws -> [String: Capacity]? { nil }
     /// Nothing kept per attempt holds a secret (the local provisioner hands tokens over in the agents' environment).

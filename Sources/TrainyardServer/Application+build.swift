@@ -88,8 +88,9 @@ public func buildApplication(
     routes.load(router.routes)
 
     let scheduler = Scheduler(store: store, catalog: catalog, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
-    let supervisor = Supervisor(store: store, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
-    let watch = ProvisionerWatch(store: store, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
+    let leaseReaper = LeaseReaper(store: store, provisioner: provisioner, address: address, logger: logger)
+    let deadlines = DeadlineEnforcer(store: store, settings: configuration.workers, logger: logger)
+    let reconciler = Reconciler(store: store, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
     let finalizer = Finalizer(
         store: store, provisioner: provisioner, location: ObjectLocation(store: objectStore),
         scratchDirectory: configuration.absoluteDataDirectory + "/scratch", logger: logger)
@@ -100,10 +101,10 @@ public func buildApplication(
         ControllerLoop(name: "scheduler", interval: .seconds(1), minimumGap: .milliseconds(50), doorbell: jobsDoorbell, readiness: readiness, logger: logger) {
             try await scheduler.runOnce()
         },
-        ControllerLoop(name: "supervisor", interval: .seconds(1), doorbell: Doorbell(), readiness: readiness, logger: logger) { try await supervisor.runOnce() },
-        ControllerLoop(name: "provisioner-watch", interval: .seconds(1), doorbell: Doorbell(), readiness: readiness, logger: logger) {
-            try await watch.runOnce()
-        },
+        // Leases and deadlines pass with time alone; the reconciler asks the backend, which rings no bell.
+        ControllerLoop(name: "lease-reaper", interval: .seconds(1), readiness: readiness, logger: logger) { try await leaseReaper.runOnce() },
+        ControllerLoop(name: "deadlines", interval: .seconds(1), readiness: readiness, logger: logger) { try await deadlines.runOnce() },
+        ControllerLoop(name: "reconciler", interval: .seconds(1), readiness: readiness, logger: logger) { try await reconciler.runOnce() },
         ControllerLoop(name: "finalizer", interval: .seconds(1), doorbell: attemptsDoorbell, readiness: readiness, logger: logger) { try await finalizer.runOnce() },
     ]
     let sender = WebhookSender(store: store, settings: configuration.webhooks, logger: logger)
@@ -114,7 +115,7 @@ public func buildApplication(
     if configuration.logRetentionDays > 0 {
         let retention = configuration.logRetentionDays * 86_400
         controllers.append(
-            ControllerLoop(name: "log-retention", interval: .seconds(600), doorbell: Doorbell(), readiness: readiness, logger: logger) {
+            ControllerLoop(name: "log-retention", interval: .seconds(600), readiness: readiness, logger: logger) {
                 // In rounds of 100 jobs, so that one transaction never holds locks on a large backlog.
                 while try await store.deleteExpiredLogs(endedBefore: Date().addingTimeInterval(-retention)) > 0 {}
             })
@@ -183,7 +184,8 @@ func makeProvisioner(configuration: ServerConfiguration, catalog: InstanceCatalo
             volumes: workers.workerVolumes, defaultVolumeGiB: workers.defaultVolumeSizeGiB, reserveBytes: workers.diskReserveBytes,
             keepDirectoriesHours: workers.keepWorkerDirectoriesHours, agentHeadroomBytes: workers.logSpoolLimitBytes + (64 << 20))
         return LocalProcessProvisioner(
-            workersDirectory: configuration.workersDirectory, agentExecutable: agent, commandUIDs: workers.commandUIDs, disks: disks, logger: logger)
+            workersDirectory: configuration.workersDirectory, agentExecutable: agent, commandUIDs: workers.commandUIDs, disks: disks,
+            spotMarket: workers.spotMarket, logger: logger)
     case .slurm:
         let settings = configuration.provisioner
         if settings.slurmUsers != nil { try checkSlurmUsersCanWork(configuration) }

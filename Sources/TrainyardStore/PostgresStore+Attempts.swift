@@ -130,6 +130,12 @@ extension PostgresStore {
         return FinalizeWork(job: job, attempt: attempt, outcome: outcome)
     }
 
+    /// Gives up a claim ``claimFinishedAttempt(leaseSeconds:now:)`` made, for the next pass (of any replica) to take at
+    /// once: a finalizer stopped half-way by shutdown hands its attempt over instead of holding it for the lease.
+    public func releaseFinishedAttemptClaim(attemptID: Int64) async throws {
+        try await client.query("UPDATE attempts SET finalizer_until = NULL WHERE id = \(attemptID) AND state = 'ending'", logger: logger)
+    }
+
     func retriesUsed(jobID: Int64) async throws -> Int {
         for try await used in try await client.query("SELECT retries_used FROM jobs WHERE id = \(jobID)", logger: logger).decode(Int.self) {
             return used

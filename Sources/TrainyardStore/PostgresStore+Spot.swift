@@ -47,7 +47,8 @@ extension PostgresStore {
             }
             guard let host = found else { return .notFound }
             let attempt = try await lockAttempt(on: connection, id: host.attemptID)
-            guard attempt.state == .running, !host.phase.isFinal else { return .notRunning(host) }
+            // A host already reclaimed has its notice: its gang is stopping.
+            guard attempt.state == .running, !host.phase.isFinal, !host.interrupted else { return .notRunning(host) }
             try await markInterrupted(on: connection, host: host, noticeSeconds: noticeSeconds, reason: reason, now: now)
             var updated = host
             updated.interrupted = true
@@ -104,16 +105,5 @@ extension PostgresStore {
             }
             return beyond
         }
-    }
-
-    /// Live spot hosts not yet reclaimed (the simulated spot market draws from these).
-    public func liveSpotHosts() async throws -> [HostRecord] {
-        var hosts: [HostRecord] = []
-        for try await row in try await client.query(
-            "SELECT \(unescaped: Self.hostColumns) FROM hosts h WHERE h.spot AND h.phase NOT IN ('exited', 'lost') AND NOT h.interrupted", logger: logger)
-        {
-            hosts.append(try Self.decodeHost(row))
-        }
-        return hosts
     }
 }

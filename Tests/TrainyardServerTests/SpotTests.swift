@@ -74,6 +74,9 @@ import Glibc
                 let host = try #require(Self.liveHostID(running))
                 let (status, body) = try await app.request(.POST, "/v1/admin/hosts/\(host)/interrupt")
                 #expect(status == 202, "\(body)")
+                // A second reclaim of the same host is refused: it has its notice, and its gang is stopping.
+                let (again, refusal) = try await app.request(.POST, "/v1/admin/hosts/\(host)/interrupt")
+                #expect(again == 409 && (refusal["detail"] as? String ?? "").contains("is not running (it is interrupted); only a live host can be reclaimed"), "\(refusal)")
                 try await app.waitFor("twice", "attempt \(attempt) ended") {
                     (($0["attempts"] as? [[String: Any]])?[attempt - 1]["ended_at"]) != nil
                 }

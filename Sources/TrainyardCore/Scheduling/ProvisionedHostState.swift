@@ -8,6 +8,9 @@ public enum ProvisionedHostState: Sendable, Equatable {
     case running(node: String?)
     /// The backend took the host back (a Slurm preemption or requeue): a spot interruption.
     case interrupted(reason: String)
+    /// The backend announced that it takes the host back after the spot notice (a provider's interruption notice; the
+    /// local provisioner's simulated spot market): the gang syncs its checkpoints and stops within the notice.
+    case reclaiming(reason: String)
     /// The host's node failed (Slurm `NODE_FAIL`, a node set down): an infrastructure failure; the reason names the node.
     case nodeFailed(reason: String)
     /// The backend no longer runs the host although its agent never reported an end (an infrastructure failure).

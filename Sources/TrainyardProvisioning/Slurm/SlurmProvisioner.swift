@@ -186,7 +186,8 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
         }
     }
 
-    public func signalStop(hosts references: [String: String]) async {
+    /// SIGTERM to the hosts' Slurm steps.
+    private func signalSteps(hosts references: [String: String]) async {
         let jobs = Set(references.values.compactMap { SlurmReference($0)?.jobID })
         guard !jobs.isEmpty else { return }
         do {
@@ -202,7 +203,7 @@ public struct SlurmProvisioner: WorkerPoolProvisioner {
     /// A reclaim notice is Slurm's own: SIGTERM to the job's steps, which reaches each agent (and its command), and
     /// the agent treats it as a spot provider's notice (final checkpoint sync, report).
     public func reclaim(hosts references: [String: String]) async {
-        await signalStop(hosts: references)
+        await signalSteps(hosts: references)
     }
 
     public func observe(hosts references: [String: String]) async throws -> [String: ProvisionedHostState] {

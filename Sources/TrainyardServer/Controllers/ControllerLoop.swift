@@ -1,6 +1,7 @@
-import TrainyardCore
 import Logging
 import ServiceLifecycle
+import Synchronization
+import TrainyardCore
 import TrainyardStore
 
 /// Runs a controller's `runOnce` whenever its doorbell rings or its interval passes, until graceful shutdown.
@@ -8,18 +9,24 @@ import TrainyardStore
 /// With a `minimumGap`, passes start at least that far apart: a lone ring is served at once, while a burst of rings
 /// (a thousand submissions a second, each a notification) is served by one pass per gap that sees them all, instead of
 /// a pass per ring.
+///
+/// Graceful shutdown stops the loop from starting another pass but lets the pass under way finish (a finalizer's
+/// merge, a webhook batch's record), as swift-jobs' workers do: cancelling it half-way left its claim held for the
+/// claim's whole lease. Only the service group's shutdown deadline cancels a pass.
 struct ControllerLoop: Service {
     let name: String
     let interval: Duration
     var minimumGap: Duration = .zero
-    let doorbell: Doorbell
+    /// What wakes the loop before its interval: a LISTEN/NOTIFY wake-up, a local event. Without one the loop runs on
+    /// its interval alone.
+    let doorbell: Doorbell?
     /// Passes wait until start-up (migrations) is done.
     let readiness: Readiness
     let logger: Logger
     let body: @Sendable () async throws -> Void
 
     init(
-        name: String, interval: Duration, minimumGap: Duration = .zero, doorbell: Doorbell, readiness: Readiness, logger: Logger,
+        name: String, interval: Duration, minimumGap: Duration = .zero, doorbell: Doorbell? = nil, readiness: Readiness, logger: Logger,
         body: @escaping @Sendable () async throws -> Void
     ) {
         self.name = name
@@ -32,12 +39,17 @@ struct ControllerLoop: Service {
     }
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // Rung by the loop's own doorbell or, at shutdown, by the shutdown handler: a loop waiting out its interval
+        // ends at once.
+        let wake = doorbell ?? Doorbell()
+        let stopping = Atomic<Bool>(false)
+        try await withGracefulShutdownHandler {
             var lastStart: ContinuousClock.Instant?
-            while !Task.isCancelled {
+            while !Task.isCancelled && !stopping.load(ordering: .acquiring) {
                 if let lastStart, ContinuousClock.now < lastStart + minimumGap {
                     try? await Task.sleep(until: lastStart + minimumGap, clock: .continuous)
                 }
+                if stopping.load(ordering: .acquiring) { return }
                 lastStart = ContinuousClock.now
                 do {
                     if readiness.isReady { try await body() }
@@ -46,8 +58,12 @@ struct ControllerLoop: Service {
                 } catch {
                     logger.error("controller pass failed", metadata: ["controller": "\(name)", "error": "\(LoggedError.describe(error))"])
                 }
-                await doorbell.wait(upTo: interval)
+                if stopping.load(ordering: .acquiring) { return }
+                await wake.wait(upTo: interval)
             }
+        } onGracefulShutdown: {
+            stopping.store(true, ordering: .releasing)
+            wake.ring()
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 import Logging
 import TrainyardCore
 import TrainyardObjectStore
@@ -18,14 +19,21 @@ struct Finalizer: Sendable {
     /// How long one replica holds an attempt while merging before another may take over.
     static let leaseSeconds = 600.0
 
+    /// Finishes attempts until none is left to claim, or the server shuts down: the attempt under way is finished,
+    /// no other is claimed.
     func runOnce(now: Date = Date()) async throws {
-        while let work = try await store.claimFinishedAttempt(leaseSeconds: Self.leaseSeconds, now: now) {
+        while !Task.isShuttingDownGracefully, let work = try await store.claimFinishedAttempt(leaseSeconds: Self.leaseSeconds, now: now) {
             // One attempt that cannot be finished (the database refuses it) must not keep the others waiting: it stays
             // claimed until its lease runs out, and is tried again then.
             do {
                 try await finalize(work)
                 await provisioner.attemptEnded(attemptID: work.attempt.id)
             } catch is CancellationError {
+                // Shutdown ran out of time mid-merge: the claim goes back at once, from a task the cancellation does not
+                // reach (awaited here), so that the next start or another replica finishes the attempt now, not a lease later.
+                let store = self.store
+                let attemptID = work.attempt.id
+                try? await Task.detached { try await store.releaseFinishedAttemptClaim(attemptID: attemptID) }.value
                 throw CancellationError()
             } catch {
                 logger.error(

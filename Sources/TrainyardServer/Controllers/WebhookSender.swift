@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import ServiceLifecycle
 import Logging
 import NIOCore
 import TrainyardCore
@@ -46,8 +47,9 @@ struct WebhookSender: Sendable {
     /// Sends batches until nothing is due. A delivered try may make the next delivery of the same job and
     /// subscription due (they go one at a time, in order), so the loop only stops on an empty claim, or a batch of
     /// which nothing was delivered (what is left is due later, on its schedule).
+    /// On graceful shutdown the batch under way is sent and recorded, and no other is claimed.
     private func drain() async throws {
-        while true {
+        while !Task.isShuttingDownGracefully {
             let outcome = try await store.sendWebhookDeliveries(
                 limit: Self.batch, lease: lease, schedule: settings.schedule, disableAfterSeconds: settings.disableAfter
             ) { claimed in
