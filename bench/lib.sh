@@ -48,8 +48,10 @@ resolve_binary() {
         *) BUILD_LABEL=${BUILD_LABEL:-unknown} ;;
         esac
     else
-        log "building release binaries (swift build -c release --product trainyard, then trainyard-agent)"
-        (cd "$REPO_ROOT" && swift build -c release --product trainyard && swift build -c release --product trainyard-agent) >&2
+        # As `scripts/install --release` builds them (one release configuration: another flag rebuilds everything).
+        log "building release binaries (swift build -c release --static-swift-stdlib --product trainyard, then trainyard-agent)"
+        (cd "$REPO_ROOT" && swift build -c release --static-swift-stdlib --product trainyard &&
+            swift build -c release --static-swift-stdlib --product trainyard-agent) >&2
         BIN=$REPO_ROOT/.build/release/trainyard
         BUILD_LABEL=${BUILD_LABEL:-release}
     fi

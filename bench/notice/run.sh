@@ -8,7 +8,7 @@
 # ratio is what the service adds. Peak RSS of the server and agents beside it. See bench/README.md.
 #
 # Options (environment):
-#   TRAINYARD_BIN      binary to benchmark (trainyard-agent beside it); default: `swift build -c release` here
+#   TRAINYARD_BIN      binary to benchmark (trainyard-agent beside it); default: `swift build -c release --static-swift-stdlib` here
 #   INTERRUPTIONS      interruptions (default 100)
 #   TRAIN_SECONDS      seconds the script trains between interruptions, after its handler is installed (default 0.5)
 #   STRICT             1: exit 3 when a target is missed (default 0)

@@ -4,7 +4,7 @@
 # and each side's peak RSS, for every size in SIZES_MIB. See bench/README.md.
 #
 # Options (environment):
-#   TRAINYARD_BENCH_OBJECTS_BIN  the driver (default: swift build -c release --product trainyard-bench-objects)
+#   TRAINYARD_BENCH_OBJECTS_BIN  the driver (default: swift build -c release --static-swift-stdlib --product trainyard-bench-objects)
 #   SIZES_MIB    object sizes in MiB (default "64 1024")
 #   REPEAT       runs of each transfer; the best is kept, for every tool alike (default 5)
 #   STRICT       1: exit 3 when a target is missed
@@ -35,8 +35,8 @@ if [[ ! -x $VENV/bin/weed || ! -x $VENV/bin/aws ]]; then
 fi
 DRIVER=${TRAINYARD_BENCH_OBJECTS_BIN:-}
 if [[ -z $DRIVER ]]; then
-    log "building the driver (swift build -c release --product trainyard-bench-objects)"
-    (cd "$REPO_ROOT" && swift build -c release --product trainyard-bench-objects) >&2
+    log "building the driver (swift build -c release --static-swift-stdlib --product trainyard-bench-objects)"
+    (cd "$REPO_ROOT" && swift build -c release --static-swift-stdlib --product trainyard-bench-objects) >&2
     DRIVER=$REPO_ROOT/.build/release/trainyard-bench-objects
 fi
 case $DRIVER in */debug/*) BUILD_LABEL=debug ;; *) BUILD_LABEL=release ;; esac

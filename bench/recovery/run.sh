@@ -7,7 +7,7 @@
 # and agents beside it. See bench/README.md.
 #
 # Options (environment):
-#   TRAINYARD_BIN      binary to benchmark (trainyard-agent beside it); default: `swift build -c release` here
+#   TRAINYARD_BIN      binary to benchmark (trainyard-agent beside it); default: `swift build -c release --static-swift-stdlib` here
 #   INTERRUPTIONS      interruptions of the measured job (default 10)
 #   STEPS              training steps of each job (default 150)
 #   STEP_SECONDS       seconds one step takes; the script checkpoints after every step (default 0.2)

@@ -7,7 +7,7 @@
 # See bench/README.md ("Scale") for what it measures and how.
 #
 # Options (environment):
-#   SCALE_BIN      trainyard-bench-scale to run (default: `swift build -c release --product trainyard-bench-scale`)
+#   SCALE_BIN      trainyard-bench-scale to run (default: `swift build -c release --static-swift-stdlib --product trainyard-bench-scale`)
 #   HOSTS          running hosts (default 1000)        QUEUED   jobs queued behind them (default 10000)
 #   CLIENTS        concurrent users (default 8)        PHASE    seconds of each measured phase (default 30)
 #   USER_INTERVAL  seconds between one user's calls (default 0.1: 10 calls a second each)
@@ -31,8 +31,8 @@ require_tools jq curl
 if [[ -n ${SCALE_BIN:-} ]]; then
     BIN=$SCALE_BIN
 else
-    log "building release (swift build -c release --product trainyard-bench-scale)"
-    (cd "$REPO_ROOT" && swift build -c release --product trainyard-bench-scale) >&2
+    log "building release (swift build -c release --static-swift-stdlib --product trainyard-bench-scale)"
+    (cd "$REPO_ROOT" && swift build -c release --static-swift-stdlib --product trainyard-bench-scale) >&2
     BIN=$REPO_ROOT/.build/release/trainyard-bench-scale
 fi
 [[ -x $BIN ]] || die "no executable at $BIN"

@@ -6,7 +6,7 @@
 #
 # Options (environment):
 #   TRAINYARD_BIN     binary to benchmark (trainyard-agent must be beside it, or set TRAINYARD_AGENT_BIN);
-#                     default: `swift build -c release` of both products, .build/release/trainyard
+#                     default: `swift build -c release --static-swift-stdlib` of both products, .build/release/trainyard
 #   RUNS_ONE          measured 1-host jobs, and 1-process baseline spawns (default 20)
 #   RUNS_MANY         measured MANY_HOSTS-host jobs, and MANY_HOSTS-process baseline spawns (default 10)
 #   MANY_HOSTS        hosts of the gang case (default 8); the capacity file gives ml.m5.large at least this many

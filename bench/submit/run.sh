@@ -5,7 +5,7 @@
 #
 # Options (environment):
 #   TRAINYARD_BIN     binary to benchmark (trainyard-agent must be beside it, or set TRAINYARD_AGENT_BIN, for the blocker
-#                     job); default: `swift build -c release` of both products, .build/release/trainyard
+#                     job); default: `swift build -c release --static-swift-stdlib` of both products, .build/release/trainyard
 #   CLIENTS           concurrent HTTP connections and pgbench clients (default 8)
 #   JOBS              job submissions per phase (default 20000)
 #   PREFILL           jobs already in the database at the start of each phase, one phase per size (default "1000 100000")

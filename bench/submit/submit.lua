@@ -1,23 +1,29 @@
--- wrk script for bench/submit: every connection POSTs the same valid job spec to /v1/jobs.
+-- wrk script for bench/submit (and bench/peers): every connection POSTs the same body, by default a valid job spec to
+-- Trainyard's /v1/jobs.
 --
 -- Environment (set by run.sh):
---   BENCH_KEY      the API key token <id>.<secret>
---   BENCH_BODY     the job spec JSON (no name: the server generates one per job)
+--   BENCH_KEY      the API key token <id>.<secret> (sent as a bearer token when set)
+--   BENCH_BODY     the JSON body (for Trainyard, a job spec without a name: the server generates one per job)
 --   BENCH_DONE_DIR an empty directory; each thread leaves a file there when it has its share of responses
+--   BENCH_PATH     the path to POST to (default /v1/jobs)
+--   BENCH_STATUS   the status every answer must have (default 201)
+--   BENCH_HEADERS  more headers, "Name: value" separated by "|" (slurmrestd's X-SLURM-USER-NAME and -TOKEN)
 -- Arguments after `--`: <total requests> <threads>
 --
 -- wrk itself only knows durations. To run a fixed number of requests, each thread stops after its share, and the last
 -- thread to finish sends SIGINT to wrk (the shell's $PPID), which ends wrk's sleep so that the duration it reports
 -- is the time the requests took, not the -d cap. -d stays as the upper bound in time.
 --
--- Every response must be 201; the others are counted (with the first one kept as a sample) and printed by done(), and
+-- Every response must have BENCH_STATUS; the others are counted (with the first one kept as a sample) and printed by done(), and
 -- run.sh fails the run on any.
 
 wrk.method = "POST"
-wrk.path = "/v1/jobs"
+wrk.path = os.getenv("BENCH_PATH") or "/v1/jobs"
 wrk.body = os.getenv("BENCH_BODY")
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_KEY")
+if os.getenv("BENCH_KEY") then wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_KEY") end
+for name, value in string.gmatch(os.getenv("BENCH_HEADERS") or "", "([^:|]+):%s*([^|]+)") do wrk.headers[name] = value end
+local expected = tonumber(os.getenv("BENCH_STATUS") or "201")
 
 local threads = {}
 local next_id = 0
@@ -45,7 +51,7 @@ end
 function response(status, headers, body)
    if finished then return end
    responses = responses + 1
-   if status ~= 201 then
+   if status ~= expected then
       non201 = non201 + 1
       if sample == "" then sample = tostring(status) .. " " .. string.sub(body or "", 1, 300) end
    end

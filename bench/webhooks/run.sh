@@ -34,8 +34,8 @@ require_tools jq: curl: psql:postgresql-client
 resolve_binary
 TOOL=$(dirname "$(readlink -f "$BIN")")/trainyard-bench-webhooks
 if [[ ! -x $TOOL ]]; then
-    log "building the receiver and baseline tool (swift build -c release --product trainyard-bench-webhooks)"
-    (cd "$REPO_ROOT" && swift build -c release --product trainyard-bench-webhooks) >&2
+    log "building the receiver and baseline tool (swift build -c release --static-swift-stdlib --product trainyard-bench-webhooks)"
+    (cd "$REPO_ROOT" && swift build -c release --static-swift-stdlib --product trainyard-bench-webhooks) >&2
     TOOL=$REPO_ROOT/.build/release/trainyard-bench-webhooks
 fi
 # The receivers listen on loopback, which webhooks reach only when the operator allows it.
