@@ -9,24 +9,21 @@ import TrainyardServer
 /// `trainyard serve`: the API, controllers and (by default) the embedded Postgres cluster.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run the Trainyard service. Every flag has a TRAINYARD_* variable; flags win.")
+        commandName: "serve", abstract: "Run the Trainyard service. Every TRAINYARD_* variable is also a flag; flags win.",
+        discussion: ServerSettings.flagHelp)
 
-    @Option(help: "Data directory (TRAINYARD_DATA_DIR, default ./.trainyard).") var dataDir: String?
-    @Option(help: "Listen address (TRAINYARD_HOST, default 127.0.0.1).") var host: String?
-    @Option(help: "Listen port (TRAINYARD_PORT, default 8080).") var port: Int?
-    @Option(help: "External Postgres URL (TRAINYARD_DATABASE_URL); default: the embedded cluster.") var databaseURL: String?
-    @Option(help: "Bootstrap admin key <id>.<secret> (TRAINYARD_ADMIN_KEY).") var adminKey: String?
-    @Option(help: "Capacity file (TRAINYARD_CAPACITY).") var capacity: String?
-    @Option(help: "Log level (TRAINYARD_LOG_LEVEL, default info).") var logLevel: String?
+    @Argument(
+        parsing: .allUnrecognized,
+        help: ArgumentHelp("Settings as flags: --data-dir ./state, --port=0, --max-queued-jobs 500 (listed below).", valueName: "--setting value"))
+    var settings: [String] = []
 
     func run() async throws {
         var environment = ProcessInfo.processInfo.environment
-        let flags: [(String, String?)] = [
-            ("TRAINYARD_DATA_DIR", dataDir), ("TRAINYARD_HOST", host), ("TRAINYARD_PORT", port.map(String.init)),
-            ("TRAINYARD_DATABASE_URL", databaseURL), ("TRAINYARD_ADMIN_KEY", adminKey), ("TRAINYARD_CAPACITY", capacity),
-            ("TRAINYARD_LOG_LEVEL", logLevel),
-        ]
-        for (key, value) in flags { if let value { environment[key] = value } }
+        do {
+            environment.merge(try ServerSettings.environment(fromFlags: settings)) { _, flag in flag }
+        } catch {
+            throw ValidationError(error.description)
+        }
         let configuration: ServerConfiguration
         do {
             configuration = try ServerConfiguration(environment: environment)

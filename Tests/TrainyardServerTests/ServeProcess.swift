@@ -19,13 +19,14 @@ final class ServeProcess: @unchecked Sendable {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("trainyard").path
     }
 
-    init(dataDirectory: String, environment extra: [String: String] = [:]) throws {
+    /// Runs `trainyard serve` with `arguments` (its flags) after it, and `extra` over the environment.
+    init(dataDirectory: String, environment extra: [String: String] = [:], arguments: [String] = []) throws {
         self.dataDirectory = dataDirectory
         logPath = dataDirectory + "-serve-\(UUID().uuidString).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve"]
+        process.arguments = ["serve"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["TRAINYARD_DATA_DIR"] = dataDirectory
         environment["TRAINYARD_PORT"] = "0"
