@@ -3,7 +3,9 @@ package import TrainyardAPI
 import TrainyardCore
 import TrainyardStore
 
-/// Maps the generated job spec and description types to and from Core's ``JobSpec``.
+/// Maps the generated job spec and description types to and from Core's ``JobSpec``: `core(from:)` reads a spec, and
+/// `description(of:…)` writes it back as the job's effective spec. A property test checks that the two agree: what
+/// a description shows, submitted again, is the same spec.
 enum JobSpecMapping {
     static func core(from body: Components.Schemas.JobSpec) -> JobSpec {
         var spec = JobSpec(instanceType: body.instanceType)
@@ -101,7 +103,7 @@ enum JobSpecMapping {
             distribution: spec.distribution.map {
                 .init(
                     torchDistributed: $0.torchDistributedEnabled ? .init(enabled: true) : nil,
-                    mpi: $0.mpiEnabled ? .init(enabled: true, processesPerHost: $0.mpiProcessesPerHost) : nil)
+                    mpi: $0.mpiEnabled || $0.mpiProcessesPerHost != nil ? .init(enabled: $0.mpiEnabled, processesPerHost: $0.mpiProcessesPerHost) : nil)
             }, priority: spec.priority)
     }
 
