@@ -97,6 +97,8 @@ extension APIImplementation {
             return .accepted(.init(body: .json(try await description(of: job))))
         } catch StoreError.transitionRefused(let error) {
             throw APIError.conflict(detail: "training job \(job.name) cannot be stopped now: \(error)")
+        } catch StoreError.contended(let why) {
+            throw APIError.conflict(detail: "training job \(job.name) cannot be stopped now: \(why)")
         }
     }
 

@@ -55,25 +55,42 @@ extension PostgresStore {
     /// Stops a job: with no live attempt it ends `Stopped` at once; otherwise it goes `Stopping` and its hosts are
     /// told to stop with `graceSeconds` (SIGTERM, then SIGKILL); the finalizer ends it once they are done.
     public func requestStop(projectID: Int64, name: String, reason: StopReason, graceSeconds: Double, now: Date = Date()) async throws -> JobRecord {
+        // A job's id never changes; its running attempt may, until the job is locked.
         guard let job = try await job(projectID: projectID, name: name) else { throw StoreError.jobNotFound(name) }
-        try await client.transaction(logger: logger) { connection in
-            // Lock order everywhere: attempt, then job.
-            var live: Int64?
-            for try await id in try await connection.query(
-                "SELECT id FROM attempts WHERE job_id = \(job.id) AND state = 'running' FOR UPDATE", logger: logger
-            ).decode(Int64.self) {
-                live = id
+        for _ in 0..<Self.stopTries {
+            let settled: Bool = try await client.transaction(logger: logger) { connection in
+                // Lock order everywhere: attempt, then job.
+                let live = try await runningAttemptID(jobID: job.id, lock: true, on: connection)
+                guard var (locked, aggregate) = try await lockAggregate(jobID: job.id, attemptID: live, on: connection) else {
+                    throw StoreError.jobNotFound(name)
+                }
+                // A scheduler's grant committed between the two locks started an attempt this stop did not lock: with the
+                // job locked no other can start, so the stop starts over and takes that one's lock first.
+                guard try await runningAttemptID(jobID: job.id, lock: false, on: connection) == live else { return false }
+                let input = LifecycleInput.stopRequested(reason, graceSeconds: graceSeconds)
+                let effects = aggregate.handle(input, now: now)
+                // The caller asked for this stop: a refusal is its answer (and changes nothing).
+                if let refusal = effects.lazy.compactMap(\.refusal).first { throw StoreError.transitionRefused(refusal) }
+                try await persist(effects, input: input, state: aggregate.state, job: locked, attemptID: live, on: connection, now: now)
+                return true
             }
-            guard var (locked, aggregate) = try await lockAggregate(jobID: job.id, attemptID: live, on: connection) else {
-                throw StoreError.jobNotFound(name)
-            }
-            let input = LifecycleInput.stopRequested(reason, graceSeconds: graceSeconds)
-            let effects = aggregate.handle(input, now: now)
-            // The caller asked for this stop: a refusal is its answer (and changes nothing).
-            if let refusal = effects.lazy.compactMap(\.refusal).first { throw StoreError.transitionRefused(refusal) }
-            try await persist(effects, input: input, state: aggregate.state, job: locked, attemptID: live, on: connection, now: now)
+            if settled { return try await self.job(id: job.id) ?? job }
         }
-        return try await self.job(id: job.id) ?? job
+        throw StoreError.contended("job \(name) kept starting new attempts while it was being stopped; try again")
+    }
+
+    /// Tries of a stop that raced the scheduler's grants before it gives up.
+    static let stopTries = 3
+
+    /// The id of the job's running attempt, locked or not.
+    private func runningAttemptID(jobID: Int64, lock: Bool, on connection: PostgresConnection) async throws -> Int64? {
+        var live: Int64?
+        for try await id in try await connection.query(
+            "SELECT id FROM attempts WHERE job_id = \(jobID) AND state = 'running' \(unescaped: lock ? "FOR UPDATE" : "")", logger: logger
+        ).decode(Int64.self) {
+            live = id
+        }
+        return live
     }
 
     /// Hosts whose lease ran out are lost (an infrastructure failure naming the host); the rest of their gang is

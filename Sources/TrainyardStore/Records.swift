@@ -158,6 +158,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case unknownCursor
     /// A stored value the code does not know (a row written by a newer server, or by hand).
     case corrupt(String)
+    /// Others kept changing what the request was about to change; trying again later may succeed.
+    case contended(String)
 
     public var description: String {
         switch self {
@@ -167,6 +169,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .corruptSpec(let job): "the stored spec of job \(job) cannot be read"
         case .unknownCursor: "the page cursor names no job of this project"
         case .corrupt(let what): "a stored \(what) cannot be read"
+        case .contended(let what): what
         }
     }
 }
