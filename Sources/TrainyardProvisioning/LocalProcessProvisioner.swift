@@ -37,7 +37,7 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
     let exits = AgentExits()
     /// Agents this server started and that still run, by attempt, for the attempts with networks of their own.
     let runningAgents = RunningAgents()
-    /// Reclaims spot hosts at random, as a provider would (off unless `TRAINYARD_SPOT_INTERRUPTIONS_PER_HOST_HOUR` is set).
+    /// Reclaims spot hosts at random, as a provider would (off unless `TRAINYARD_SPOT_INTERRUPTION_RATE` is set).
     let spotMarket: SimulatedSpotMarket
     /// Each host's directory a volume of its own (as root, where loop devices work); nil: the agents watch their size.
     let volumes: WorkerVolumes?
@@ -201,9 +201,7 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         let network = JobNetwork(instance: instanceTag, attemptID: request.attemptID, hostNames: request.hosts.map(\.name))
         if let networks { try await networks.onQueue { try networks.create(network) } }
         do {
-            let references = try startAgents(request, network: networks == nil ? nil : network)
-            if request.spot { spotMarket.launched(hostIDs: Array(references.keys), at: Date()) }
-            return references
+            return try startAgents(request, network: networks == nil ? nil : network)
         } catch {
             if let networks { HostNetworks.queue.async { networks.remove(network) } }
             throw error

@@ -90,7 +90,7 @@ public func buildApplication(
     let scheduler = Scheduler(store: store, catalog: catalog, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
     let leaseReaper = LeaseReaper(store: store, provisioner: provisioner, address: address, logger: logger)
     let deadlines = DeadlineEnforcer(store: store, settings: configuration.workers, logger: logger)
-    let reconciler = Reconciler(store: store, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
+    let reconciler = Reconciler(store: store, provisioner: provisioner, interruptions: interruptions, settings: configuration.workers, address: address, logger: logger)
     let finalizer = Finalizer(
         store: store, provisioner: provisioner, location: ObjectLocation(store: objectStore),
         scratchDirectory: configuration.absoluteDataDirectory + "/scratch", logger: logger)

@@ -11,16 +11,6 @@ public struct ProvisionedHost: Sendable, Equatable {
     public var stopGraceSeconds: Double?
 }
 
-/// What applying a provisioner's report did to the hosts.
-public struct ProvisionedHostChanges: Sendable, Equatable {
-    /// Hosts judged lost (their backend took them, lost their node or no longer has them): the rest of their gang is
-    /// to be torn down.
-    public var lost: [HostRecord] = []
-    /// Hosts whose backend announced a reclaim, now stopping their gang within the spot notice: the provisioner is to
-    /// deliver the notice.
-    public var reclaimed: [HostRecord] = []
-}
-
 extension PostgresStore {
     /// Hosts of running attempts of `provisioner` that have a reference and have not ended.
     public func liveProvisionedHosts(provisioner: String) async throws -> [ProvisionedHost] {
@@ -63,18 +53,18 @@ extension PostgresStore {
 
     /// Applies what the provisioner said about live hosts: a backend that holds an attempt queued makes the job
     /// `Pending` with the backend's reason (and keeps the hosts' launch lease fresh), a placed host records its node
-    /// and brings a `Pending` job back to `LaunchingMLInstances`, a host whose backend announced a reclaim stops its
-    /// gang within `spotNoticeSeconds` (as ``interruptHost(id:noticeSeconds:reason:now:)``), and a host its backend took
-    /// back, lost the node of, or no longer has is lost with the backend's reason. Answers the hosts lost (for the
-    /// provisioner to tear down the rest of their gang) and reclaimed (for it to deliver the notice).
+    /// and brings a `Pending` job back to `LaunchingMLInstances`, and a host its backend took back, lost the node of,
+    /// or no longer has is lost with the backend's reason. Answers the hosts judged lost, for the provisioner to tear
+    /// down the rest of their gang. A reclaim the backend announces is the caller's to carry out, as any reclaim
+    /// (``interruptHost(id:noticeSeconds:reason:now:)``, then the notice).
     ///
     /// Heartbeats lock a host, then its attempt: the queued and placed cases lock one row at a time (never an
     /// attempt), and only a lost host takes its attempt's lock, as the lease reaper does; nothing is locked for a
     /// host whose state changes nothing.
     public func applyProvisionedStates(
-        _ states: [String: ProvisionedHostState], hosts: [HostRecord], launchLeaseSeconds: Double, spotNoticeSeconds: Double, now: Date = Date()
-    ) async throws -> ProvisionedHostChanges {
-        var changes = ProvisionedHostChanges()
+        _ states: [String: ProvisionedHostState], hosts: [HostRecord], launchLeaseSeconds: Double, now: Date = Date()
+    ) async throws -> [HostRecord] {
+        var lost: [HostRecord] = []
         let byAttempt = Dictionary(grouping: hosts.filter { states[$0.id] != nil }, by: \.attemptID)
         for (attemptID, attemptHosts) in byAttempt.sorted(by: { $0.key < $1.key }) {
             var pendingReason: String?
@@ -98,14 +88,10 @@ extension PostgresStore {
                     // The backend took the host back (a Slurm preemption or requeue): a spot interruption, which resumes
                     // from the checkpoint and spends no retry. Its agent, signalled by the backend, has usually reported
                     // it already; this covers one killed before it could.
-                    if try await loseHost(host, reason: "CapacityError: \(reason)", interruption: true, now: now) { changes.lost.append(host) }
-                case .reclaiming(let reason):
-                    if case .interrupted(let reclaimed) = try await interruptHost(id: host.id, noticeSeconds: spotNoticeSeconds, reason: reason, now: now) {
-                        changes.reclaimed.append(reclaimed)
-                    }
+                    if try await loseHost(host, reason: "CapacityError: \(reason)", interruption: true, now: now) { lost.append(host) }
                 case .nodeFailed(let reason), .gone(let reason):
-                    if try await loseHost(host, reason: reason, now: now) { changes.lost.append(host) }
-                case nil:
+                    if try await loseHost(host, reason: reason, now: now) { lost.append(host) }
+                case .reclaiming, nil:
                     break
                 }
             }
@@ -122,7 +108,7 @@ extension PostgresStore {
                 try await run(input, jobID: jobID, attemptID: attemptID, on: connection, now: now)
             }
         }
-        return changes
+        return lost
     }
 
     /// Hosts their provisioner could not start (the agent is missing, `sbatch` refused): each is lost at once with

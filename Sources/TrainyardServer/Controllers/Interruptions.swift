@@ -3,8 +3,9 @@ import Logging
 import TrainyardProvisioning
 import TrainyardStore
 
-/// Reclaims hosts as a spot provider would, whoever asks (the admin interrupt call, a capacity cut, the simulated
-/// spot market): the store stops the gang with the notice period, then the provisioner delivers the notice.
+/// Reclaims hosts as a spot provider would, whoever asks (the admin interrupt call, a capacity cut, a backend that
+/// announces a reclaim, as the local provisioner's simulated spot market does): the store stops the gang with the
+/// notice period, then the provisioner delivers the notice.
 struct Interruptions: Sendable {
     let store: PostgresStore
     let provisioner: any WorkerPoolProvisioner
@@ -12,8 +13,8 @@ struct Interruptions: Sendable {
     let logger: Logger
 
     /// Reclaims one host; answers what the store made of it.
-    func reclaim(_ hostID: String, reason: String) async throws -> HostInterruption {
-        let outcome = try await store.interruptHost(id: hostID, noticeSeconds: noticeSeconds, reason: reason)
+    func reclaim(_ hostID: String, reason: String, now: Date = Date()) async throws -> HostInterruption {
+        let outcome = try await store.interruptHost(id: hostID, noticeSeconds: noticeSeconds, reason: reason, now: now)
         if case .interrupted(let host) = outcome {
             logger.warning("reclaiming host", metadata: ["job": "\(host.jobID)", "host": "\(host.id)", "reason": "\(reason)"])
             // A spot host's agent takes SIGTERM as the notice; an on-demand one learns of it from its next heartbeat.

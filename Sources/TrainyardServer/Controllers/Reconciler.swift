@@ -12,6 +12,8 @@ import TrainyardStore
 struct Reconciler: Sendable {
     let store: PostgresStore
     let provisioner: any WorkerPoolProvisioner
+    /// Carries out the reclaims a backend announces, as any other reclaim.
+    let interruptions: Interruptions
     let settings: WorkerSettings
     let address: ServerAddress
     let logger: Logger
@@ -22,9 +24,13 @@ struct Reconciler: Sendable {
     var cancelSlack: Double = 15
     private let memory = ReconcilerMemory()
 
-    init(store: PostgresStore, provisioner: any WorkerPoolProvisioner, settings: WorkerSettings, address: ServerAddress, logger: Logger) {
+    init(
+        store: PostgresStore, provisioner: any WorkerPoolProvisioner, interruptions: Interruptions, settings: WorkerSettings, address: ServerAddress,
+        logger: Logger
+    ) {
         self.store = store
         self.provisioner = provisioner
+        self.interruptions = interruptions
         self.settings = settings
         self.address = address
         self.logger = logger
@@ -40,27 +46,23 @@ struct Reconciler: Sendable {
         guard !live.isEmpty else { return }
         let references = Dictionary(live.compactMap { item in item.host.providerRef.map { (item.host.id, $0) } }, uniquingKeysWith: { a, _ in a })
         let states = try await provisioner.observe(hosts: references)
-        let changes = try await store.applyProvisionedStates(
-            states, hosts: live.map(\.host), launchLeaseSeconds: settings.launchTimeout, spotNoticeSeconds: settings.spotNotice, now: now)
-        for host in changes.lost {
+        let lost = try await store.applyProvisionedStates(states, hosts: live.map(\.host), launchLeaseSeconds: settings.launchTimeout, now: now)
+        for host in lost {
             logger.warning("host lost: its provisioner says so", metadata: ["host": "\(host.id)"])
         }
-        if !changes.lost.isEmpty {
-            let lostAttempts = Set(changes.lost.map(\.attemptID))
+        if !lost.isEmpty {
+            let lostAttempts = Set(lost.map(\.attemptID))
             await provisioner.terminate(hosts: references.filter { id, _ in live.contains { $0.host.id == id && lostAttempts.contains($0.host.attemptID) } })
         }
-        if !changes.reclaimed.isEmpty {
-            for host in changes.reclaimed {
-                logger.warning("reclaiming host: its provisioner announced it", metadata: ["host": "\(host.id)", "reason": "\(states[host.id].map { "\($0)" } ?? "")"])
-            }
-            await provisioner.reclaim(hosts: references.filter { id, _ in changes.reclaimed.contains { $0.id == id } })
+        for (hostID, state) in states.sorted(by: { $0.key < $1.key }) {
+            if case .reclaiming(let reason) = state { _ = try await interruptions.reclaim(hostID, reason: reason, now: now) }
         }
-        try await cancelPastGrace(live.filter { host in !changes.lost.contains { $0.attemptID == host.host.attemptID } }, references: references, now: now)
+        await cancelPastGrace(live.filter { host in !lost.contains { $0.attemptID == host.host.attemptID } }, references: references, now: now)
     }
 
     /// The agents stop their commands through their heartbeats (SIGTERM, grace, SIGKILL, upload); whatever still runs
     /// once the grace and the upload slack are over is cancelled, once per attempt.
-    private func cancelPastGrace(_ live: [ProvisionedHost], references: [String: String], now: Date) async throws {
+    private func cancelPastGrace(_ live: [ProvisionedHost], references: [String: String], now: Date) async {
         let stopping = Dictionary(grouping: live.filter { $0.stopRequestedAt != nil }, by: \.host.attemptID)
         // An attempt no longer stopping has ended: it is never cancelled again.
         memory.withLock { $0.cancelled.formIntersection(stopping.keys) }

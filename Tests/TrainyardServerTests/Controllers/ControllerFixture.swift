@@ -37,7 +37,12 @@ struct ControllerFixture: Sendable {
     }
     var leaseReaper: LeaseReaper { LeaseReaper(store: store, provisioner: provisioner, address: address, logger: logger) }
     var deadlines: DeadlineEnforcer { DeadlineEnforcer(store: store, settings: settings, logger: logger) }
-    var reconciler: Reconciler { Reconciler(store: store, provisioner: provisioner, settings: settings, address: address, logger: logger) }
+    var reconciler: Reconciler {
+        Reconciler(
+            store: store, provisioner: provisioner,
+            interruptions: Interruptions(store: store, provisioner: provisioner, noticeSeconds: settings.spotNotice, logger: logger), settings: settings,
+            address: address, logger: logger)
+    }
 
     /// Submits a job of `hosts` ml.m5.large hosts at `t0`.
     func submit(_ name: String, hosts: Int = 1, spot: Bool = false, maxRun: Int = 3600, maxWait: Int? = nil, retries: Int = 0) async throws -> JobRecord {

@@ -87,7 +87,6 @@ import TrainyardProvisioning
     @Test func referencesTheStoreLacksAreAdoptedFromTheBackend() async throws {
         try await ControllerFixture.with { f in
             // The server died between the backend's launch and recording its references.
-            f.provisioner.answer { $0.launchFailure = nil }
             let (_, hosts) = try await f.launched("orphaned")
             try await f.store.client.query("UPDATE hosts SET provisioner_ref = NULL WHERE id = \(hosts[0])")
             f.provisioner.answer { $0.reconcile = ReconcileReport(adopted: [hosts[0]: "slurm:77"]) }
