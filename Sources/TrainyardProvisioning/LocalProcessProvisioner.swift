@@ -161,10 +161,13 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
         return nil
     }
 
-    /// The agent beside the running executable, or `TRAINYARD_AGENT_BIN`.
+    /// The agent beside the running executable, or `TRAINYARD_AGENT_BIN`. The executable is the kernel's
+    /// `/proc/self/exe`, not `argv[0]`: run from `PATH` (`trainyard serve` after `scripts/install`), `argv[0]` is a bare
+    /// name, which resolved against the working directory named an agent that does not exist.
     public static func defaultAgentExecutable(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let explicit = environment["TRAINYARD_AGENT_BIN"], !explicit.isEmpty { return explicit }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let running = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable = URL(fileURLWithPath: running).resolvingSymlinksInPath()
         return executable.deletingLastPathComponent().appendingPathComponent("trainyard-agent").path
     }
 

@@ -19,15 +19,27 @@ final class ServeProcess: @unchecked Sendable {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("trainyard").path
     }
 
-    /// Runs `trainyard serve` with `arguments` (its flags) after it, and `extra` over the environment.
-    init(dataDirectory: String, environment extra: [String: String] = [:], arguments: [String] = []) throws {
+    /// Runs `trainyard serve` with `arguments` (its flags) after it, and `extra` over the environment. `byName`: as a
+    /// user runs it after `scripts/install`, by its bare name from a `PATH` directory that holds a link to the binary,
+    /// in a working directory of its own.
+    init(dataDirectory: String, environment extra: [String: String] = [:], arguments: [String] = [], byName: Bool = false) throws {
         self.dataDirectory = dataDirectory
         logPath = dataDirectory + "-serve-\(UUID().uuidString).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve"] + arguments
         var environment = ProcessInfo.processInfo.environment
+        if byName {
+            let bin = dataDirectory + "-bin"
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: bin + "/trainyard", withDestinationPath: Self.binary)
+            environment["PATH"] = bin + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", #"exec trainyard serve "$@""#, "sh"] + arguments
+            process.currentDirectoryURL = URL(fileURLWithPath: (dataDirectory as NSString).deletingLastPathComponent)
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.binary)
+            process.arguments = ["serve"] + arguments
+        }
         environment["TRAINYARD_DATA_DIR"] = dataDirectory
         environment["TRAINYARD_PORT"] = "0"
         for (key, value) in extra { environment[key] = value }

@@ -105,6 +105,29 @@ import Glibc
         #expect(try await serve.waitForExit() == 0)
     }
 
+    @Test func serveRunByNameFromPathFindsTheAgentBesideItsBinary() async throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-byname-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer {
+            LiveApp.killWorkers(under: parent + "/data")
+            try? FileManager.default.removeItem(atPath: parent)
+        }
+        // As after scripts/install: `trainyard serve` from PATH, argv[0] a bare name, in a directory without an agent.
+        let serve = try ServeProcess(dataDirectory: parent + "/data", environment: ["TRAINYARD_CLIENT_PROFILE": ""], byName: true)
+        defer { serve.signal(SIGTERM) }
+        let port = try await serve.waitForPort()
+        let base = "http://127.0.0.1:\(port)"
+        let token = try String(contentsOfFile: parent + "/data/admin-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let (status, created) = try await LiveHTTP.request(
+            .POST, base + "/v1/jobs", token: token, json: #"{"name":"by-name","instance_type":"ml.m5.large","command":["true"]}"#)
+        #expect(status == 201, "\(created)")
+        try await ServeOutageTests.waitUntil("by-name ended") {
+            ["Completed", "Failed"].contains(try await ServeOutageTests.job(base, token: token, name: "by-name")["status"] as? String)
+        }
+        let job = try await ServeOutageTests.job(base, token: token, name: "by-name")
+        #expect(job["status"] as? String == "Completed", "\(job["failure_reason"] ?? "")")
+    }
+
     @Test func anUnknownFlagStopsServeWithItsName() async throws {
         let serve = try ServeProcess(dataDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-badflag-\(UUID().uuidString)").path,
             arguments: ["--max-queued-job", "5"])
