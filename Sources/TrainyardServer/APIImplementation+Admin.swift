@@ -10,7 +10,7 @@ extension APIImplementation {
         let principal = try principal(allowing: { $0 == .admin }, action: "interrupt hosts")
         let hostID = input.path.host
         guard let host = try await store.host(id: hostID), let job = try await store.job(id: host.jobID),
-            principal.projectName == PostgresStore.bootstrapProject || job.projectID == principal.projectID
+            principal.projectName == ProjectRecord.bootstrapName || job.projectID == principal.projectID
         else {
             throw APIError.notFound(detail: "host \(hostID) not found; host ids are in a job's attempts[].hosts[].id")
         }
@@ -28,8 +28,8 @@ extension APIImplementation {
     /// newest spot hosts back (a spot interruption each). Admins of the bootstrap project only: capacity is the pool's.
     func setCapacity(_ input: Operations.SetCapacity.Input) async throws -> Operations.SetCapacity.Output {
         let principal = try principal(allowing: { $0 == .admin }, action: "set capacity")
-        guard principal.projectName == PostgresStore.bootstrapProject else {
-            throw APIError.forbidden(detail: "only admins of the \(PostgresStore.bootstrapProject) project can set the pool's capacity")
+        guard principal.projectName == ProjectRecord.bootstrapName else {
+            throw APIError.forbidden(detail: "only admins of the \(ProjectRecord.bootstrapName) project can set the pool's capacity")
         }
         guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
         var violations: [FieldViolation] = []

@@ -11,7 +11,7 @@ extension APIImplementation {
         guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
         var spec = JobSpecMapping.core(from: body)
         var violations = JobSpecValidator(catalog: catalog, provisioner: provisioner).validate(spec)
-        let serviceAdmin = principal.role == .admin && principal.projectName == PostgresStore.bootstrapProject
+        let serviceAdmin = principal.role == .admin && principal.projectName == ProjectRecord.bootstrapName
         if let violation = PriorityPolicy.violation(spec.priority, role: principal.role, serviceAdmin: serviceAdmin) { violations.append(violation) }
         let idempotencyKey = RawRequestHeaders.value(.idempotencyKey, decoded: input.headers.idempotencyKey)
         if let key = idempotencyKey, !Self.isIdempotencyKey(key) {
@@ -153,7 +153,7 @@ extension APIImplementation {
     func description(of job: JobRecord) async throws -> Components.Schemas.JobDescription {
         let events = try await store.events(jobID: job.id)
         let attempts = try await store.attempts(jobID: job.id)
-        let finalMetrics = try await store.finalMetrics(jobID: job.id)
+        let finalMetrics = try await logs.finalMetrics(jobID: job.id)
         let capacity = catalog.capacity(of: job.spec.instanceType)
         return JobSpecMapping.description(
             of: job, events: events, attempts: attempts, finalMetrics: finalMetrics, capacity: capacity, arn: arnPrefix + job.name, now: Date())

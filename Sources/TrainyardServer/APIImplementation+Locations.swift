@@ -19,11 +19,11 @@ extension APIImplementation {
 
     func replaceProjectLocations(_ input: Operations.ReplaceProjectLocations.Input) async throws -> Operations.ReplaceProjectLocations.Output {
         let principal = try principal(allowing: { $0 == .admin }, action: "grant locations")
-        guard principal.projectName == PostgresStore.bootstrapProject else {
-            throw APIError.forbidden(detail: "only admins of the \(PostgresStore.bootstrapProject) project can grant locations to projects")
+        guard principal.projectName == ProjectRecord.bootstrapName else {
+            throw APIError.forbidden(detail: "only admins of the \(ProjectRecord.bootstrapName) project can grant locations to projects")
         }
         guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
-        guard let project = try await store.project(named: input.path.name) else {
+        guard let project = try await projects.project(named: input.path.name) else {
             throw APIError.notFound(detail: "project \(input.path.name) not found")
         }
         let grants: [LocationGrant]
@@ -31,15 +31,15 @@ extension APIImplementation {
         case .success(let parsed): grants = parsed
         case .failure(let failure): throw APIError.unprocessable(detail: "the locations are invalid", errors: failure.violations)
         }
-        try await store.replaceLocationGrants(projectID: project.id, with: grants)
+        try await projects.replaceLocationGrants(projectID: project.id, with: grants)
         return .ok(.init(body: .json(Self.schema(try await projectLocations(projectID: project.id, name: project.name)))))
     }
 
     /// The project `name` as the caller may read it: its own, or any for an admin of the bootstrap project; 404 otherwise.
     func readableProject(_ name: String) async throws -> ProjectRecord {
         let principal = try RequestPrincipal.required()
-        let mayRead = principal.projectName == name || (principal.projectName == PostgresStore.bootstrapProject && principal.role == .admin)
-        guard mayRead, let project = try await store.project(named: name) else {
+        let mayRead = principal.projectName == name || (principal.projectName == ProjectRecord.bootstrapName && principal.role == .admin)
+        guard mayRead, let project = try await projects.project(named: name) else {
             throw APIError.notFound(detail: "project \(name) not found")
         }
         return project
@@ -47,8 +47,8 @@ extension APIImplementation {
 
     /// Where project `name`'s jobs may read and write: its home, the stored grants and those of the setting.
     func projectLocations(projectID: Int64, name: String) async throws -> ProjectLocations {
-        let unrestricted = name == PostgresStore.bootstrapProject
-        var grants = unrestricted ? [] : try await store.locationGrants(projectID: projectID)
+        let unrestricted = name == ProjectRecord.bootstrapName
+        var grants = unrestricted ? [] : try await projects.locationGrants(projectID: projectID)
         for grant in configuredLocationGrants[name] ?? [] where !grants.contains(grant) { grants.append(grant) }
         return ProjectLocations(project: name, defaultBucket: defaultOutputBucket, grants: grants, unrestricted: unrestricted)
     }
@@ -58,7 +58,7 @@ extension APIImplementation {
     func locationViolations(_ spec: JobSpec, principal: Principal) async throws -> [FieldViolation] {
         var locations = ProjectLocations(
             project: principal.projectName, defaultBucket: defaultOutputBucket, grants: [],
-            unrestricted: principal.projectName == PostgresStore.bootstrapProject)
+            unrestricted: principal.projectName == ProjectRecord.bootstrapName)
         guard locations.needsGrants(spec) else { return [] }
         locations = try await projectLocations(projectID: principal.projectID, name: principal.projectName)
         return locations.violations(spec, canonicalPath: Self.canonicalPath)

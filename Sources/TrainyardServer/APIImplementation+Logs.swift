@@ -45,11 +45,11 @@ extension APIImplementation {
                     retryAfterSeconds: RequestLimits.heldRetryAfterSeconds)
             }
             let events = LogEventStream(
-                store: store, followers: followers, jobID: job.id, jobName: job.name, host: query.host, since: query.since, afterID: afterID,
+                store: store, logs: logs, followers: followers, jobID: job.id, jobName: job.name, host: query.host, since: query.since, afterID: afterID,
                 slot: slot)
             return .ok(.init(body: .textEventStream(HTTPBody(events, length: .unknown, iterationBehavior: .single))))
         }
-        let (lines, more) = try await store.logPage(
+        let (lines, more) = try await logs.logPage(
             jobID: job.id, afterID: afterID, host: query.host, since: query.since, limit: limit, byteBudget: Self.logPageBytes)
         let next = more ? lines.last.map { Self.logToken(after: $0.id) } : nil
         let page = Components.Schemas.LogPage(
@@ -73,7 +73,7 @@ extension APIImplementation {
         }
         guard violations.isEmpty else { throw APIError.unprocessable(detail: "the metrics query is invalid", errors: violations) }
         let job = try await requireJob(projectID: principal.projectID, name: input.path.name)
-        let (page, next) = try await store.metricPage(jobID: job.id, after: cursor, limit: limit)
+        let (page, next) = try await logs.metricPage(jobID: job.id, after: cursor, limit: limit)
         let series = page.map { series in
             Components.Schemas.MetricSeries(
                 name: series.name, host: series.host, kind: series.kind == "system" ? .system : .definition,

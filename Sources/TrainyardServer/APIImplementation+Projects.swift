@@ -6,14 +6,14 @@ import TrainyardStore
 extension APIImplementation {
     func createProject(_ input: Operations.CreateProject.Input) async throws -> Operations.CreateProject.Output {
         let principal = try principal(allowing: { $0 == .admin }, action: "create projects")
-        guard principal.projectName == PostgresStore.bootstrapProject else {
-            throw APIError.forbidden(detail: "only admins of the \(PostgresStore.bootstrapProject) project can create projects")
+        guard principal.projectName == ProjectRecord.bootstrapName else {
+            throw APIError.forbidden(detail: "only admins of the \(ProjectRecord.bootstrapName) project can create projects")
         }
         guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
         let violations = ProjectName.violations(body.name)
         guard violations.isEmpty else { throw APIError.unprocessable(detail: "the project is invalid", errors: violations) }
         do {
-            let (project, key, token) = try await store.createProject(name: body.name)
+            let (project, key, token) = try await projects.createProject(name: body.name)
             return .created(.init(body: .json(.init(name: project.name, apiKey: Self.createdKey(key, token: token)))))
         } catch StoreError.projectNameTaken(let name) {
             throw APIError.conflict(detail: "a project named \(name) already exists")
@@ -28,16 +28,16 @@ extension APIImplementation {
             throw APIError.unprocessable(
                 detail: "the key is invalid", errors: [FieldViolation(field: "name", rule: rule, message: "name must be at most 64 characters, without NUL")])
         }
-        guard let role = APIKeyRole(rawValue: body.role.rawValue), let project = try await store.project(named: principal.projectName) else {
+        guard let role = APIKeyRole(rawValue: body.role.rawValue), let project = try await projects.project(named: principal.projectName) else {
             throw APIError.badRequest(detail: "unknown role \(body.role.rawValue)", field: "role")
         }
-        let (key, token) = try await store.createAPIKey(project: project, role: role, name: body.name)
+        let (key, token) = try await projects.createAPIKey(project: project, role: role, name: body.name)
         return .created(.init(body: .json(Self.createdKey(key, token: token))))
     }
 
     func listAPIKeys(_ input: Operations.ListAPIKeys.Input) async throws -> Operations.ListAPIKeys.Output {
         let principal = try principal(allowing: \.canManageKeys, action: "list API keys")
-        let keys = try await store.apiKeys(projectID: principal.projectID).map { key in
+        let keys = try await projects.apiKeys(projectID: principal.projectID).map { key in
             Components.Schemas.APIKeySummary(
                 id: key.id, role: .init(rawValue: key.role.rawValue) ?? .viewer, name: key.name, createdAt: key.createdAt, lastUsedAt: key.lastUsedAt)
         }
@@ -46,7 +46,7 @@ extension APIImplementation {
 
     func deleteAPIKey(_ input: Operations.DeleteAPIKey.Input) async throws -> Operations.DeleteAPIKey.Output {
         let principal = try principal(allowing: \.canManageKeys, action: "delete API keys")
-        guard try await store.deleteAPIKey(id: input.path.id, projectID: principal.projectID) else {
+        guard try await projects.deleteAPIKey(id: input.path.id, projectID: principal.projectID) else {
             throw APIError.notFound(detail: "API key \(input.path.id) not found in this project")
         }
         return .noContent(.init())

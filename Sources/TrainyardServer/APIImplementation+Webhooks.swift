@@ -19,7 +19,7 @@ extension APIImplementation {
         }
         guard violations.isEmpty else { throw APIError.unprocessable(detail: "the webhook has \(violations.count) invalid field(s)", errors: violations) }
         guard
-            let hook = try await store.createWebhook(
+            let hook = try await webhooks.createWebhook(
                 projectID: principal.projectID, url: body.url, events: Self.normalised(body.events), secret: secret.text,
                 limit: limits.webhooksPerProject)
         else {
@@ -33,7 +33,7 @@ extension APIImplementation {
 
     func listWebhooks(_ input: Operations.ListWebhooks.Input) async throws -> Operations.ListWebhooks.Output {
         let principal = try RequestPrincipal.required()
-        return .ok(.init(body: .json(.init(webhooks: try await store.webhooks(projectID: principal.projectID).map(Self.schema)))))
+        return .ok(.init(body: .json(.init(webhooks: try await webhooks.webhooks(projectID: principal.projectID).map(Self.schema)))))
     }
 
     func getWebhook(_ input: Operations.GetWebhook.Input) async throws -> Operations.GetWebhook.Output {
@@ -53,7 +53,7 @@ extension APIImplementation {
         }
         guard violations.isEmpty else { throw APIError.unprocessable(detail: "the update has \(violations.count) invalid field(s)", errors: violations) }
         guard
-            let hook = try await store.updateWebhook(
+            let hook = try await webhooks.updateWebhook(
                 projectID: principal.projectID, id: input.path.id, url: body.url, events: body.events.map(Self.normalised), enable: body.enabled == true)
         else { throw APIError.notFound(detail: "webhook \(input.path.id) not found") }
         if body.enabled == true { wakeUps.webhooks.ring() }
@@ -62,7 +62,7 @@ extension APIImplementation {
 
     func deleteWebhook(_ input: Operations.DeleteWebhook.Input) async throws -> Operations.DeleteWebhook.Output {
         let principal = try principal(allowing: \.canWriteJobs, action: "manage webhooks")
-        guard try await store.deleteWebhook(projectID: principal.projectID, id: input.path.id) else {
+        guard try await webhooks.deleteWebhook(projectID: principal.projectID, id: input.path.id) else {
             throw APIError.notFound(detail: "webhook \(input.path.id) not found")
         }
         return .noContent(.init())
@@ -71,7 +71,7 @@ extension APIImplementation {
     func listWebhookDeliveries(_ input: Operations.ListWebhookDeliveries.Input) async throws -> Operations.ListWebhookDeliveries.Output {
         let principal = try RequestPrincipal.required()
         let hook = try await requireWebhook(projectID: principal.projectID, id: input.path.id)
-        let deliveries = try await store.webhookDeliveries(subscriptionID: hook.id).map { delivery in
+        let deliveries = try await webhooks.webhookDeliveries(subscriptionID: hook.id).map { delivery in
             Components.Schemas.WebhookDelivery(
                 id: delivery.id, eventType: delivery.eventType, jobName: delivery.jobName, status: .init(rawValue: delivery.status) ?? .pending,
                 createdAt: delivery.createdAt,
@@ -85,7 +85,7 @@ extension APIImplementation {
     func redeliverWebhookDelivery(_ input: Operations.RedeliverWebhookDelivery.Input) async throws -> Operations.RedeliverWebhookDelivery.Output {
         let principal = try principal(allowing: \.canWriteJobs, action: "manage webhooks")
         let hook = try await requireWebhook(projectID: principal.projectID, id: input.path.id)
-        guard try await store.redeliverWebhook(subscriptionID: hook.id, deliveryID: input.path.deliveryId) else {
+        guard try await webhooks.redeliverWebhook(subscriptionID: hook.id, deliveryID: input.path.deliveryId) else {
             throw APIError.notFound(detail: "webhook \(hook.id) has no delivery \(input.path.deliveryId)")
         }
         wakeUps.webhooks.ring()
@@ -93,7 +93,7 @@ extension APIImplementation {
     }
 
     func requireWebhook(projectID: Int64, id: String) async throws -> WebhookRecord {
-        guard let hook = try await store.webhook(projectID: projectID, id: id) else { throw APIError.notFound(detail: "webhook \(id) not found") }
+        guard let hook = try await webhooks.webhook(projectID: projectID, id: id) else { throw APIError.notFound(detail: "webhook \(id) not found") }
         return hook
     }
 

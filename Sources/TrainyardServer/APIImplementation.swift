@@ -14,6 +14,12 @@ struct LocalWakeUps: Sendable {
 /// operations live in `APIImplementation+<tag>.swift`.
 struct APIImplementation: APIProtocol {
     let store: PostgresStore
+    /// Projects, their keys and their location grants.
+    let projects: any ProjectRepository
+    /// Jobs' log lines and metrics.
+    let logs: any LogRepository
+    /// Webhook subscriptions and their delivery log.
+    let webhooks: any WebhookRepository
     let catalog: InstanceCatalog
     let readiness: Readiness
     /// `arn:aws:sagemaker:<region>:<account>:training-job/`

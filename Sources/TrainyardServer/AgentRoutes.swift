@@ -9,6 +9,8 @@ import TrainyardStore
 /// ``S3SignatureRequest``.
 struct AgentRoutes: Sendable {
     let store: PostgresStore
+    /// Where the agents' log lines and samples go.
+    let logs: any LogRepository
     let catalog: InstanceCatalog
     let settings: WorkerSettings
     let objectStore: ObjectStoreDescriptor
@@ -84,7 +86,7 @@ struct AgentRoutes: Sendable {
             hostID: host.id, report: report, leaseSeconds: settings.hostLease, heartbeatSeconds: settings.heartbeatInterval,
             spotNoticeSeconds: settings.spotNotice)
         if report.phase == .exited { attempts.ring() }
-        if let samples = report.samples { try await store.recordSamples(host: host, samples: samples) }
+        if let samples = report.samples { try await logs.recordSamples(host: host, samples: samples) }
         return try Self.json(directive)
     }
 
@@ -103,7 +105,7 @@ struct AgentRoutes: Sendable {
             throw APIError.badRequest(detail: "the log batch is malformed: \(error)")
         }
         let points = try await extractors.points(for: records, host: host, store: store, logger: context.logger)
-        return try Self.json(try await store.ingestLogs(host: host, records: records, points: points))
+        return try Self.json(try await logs.ingestLogs(host: host, records: records, points: points))
     }
 
     /// A batch is at most 1 MiB of records (the agent's limit) and some slack.

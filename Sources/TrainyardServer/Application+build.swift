@@ -79,7 +79,7 @@ public func buildApplication(
         routes: routes,
         wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities)
     AgentRoutes(
-        store: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor, s3Signer: agentSigner,
+        store: store, logs: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor, s3Signer: agentSigner,
         arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell, extractors: MetricExtractors(),
         boundsVolumes: provisioner.capabilities.features.contains(.volumeSizes),
         // Half the database's connections for the agents, however many call at once; the API and the controllers keep the rest.
@@ -107,7 +107,7 @@ public func buildApplication(
         ControllerLoop(name: "reconciler", interval: .seconds(1), readiness: readiness, logger: logger) { try await reconciler.runOnce() },
         ControllerLoop(name: "finalizer", interval: .seconds(1), doorbell: attemptsDoorbell, readiness: readiness, logger: logger) { try await finalizer.runOnce() },
     ]
-    let sender = WebhookSender(store: store, settings: configuration.webhooks, logger: logger)
+    let sender = WebhookSender(outbox: store, settings: configuration.webhooks, logger: logger)
     controllers.append(
         ControllerLoop(name: "webhooks", interval: .seconds(1), doorbell: webhooksDoorbell, readiness: readiness, logger: logger) {
             try await sender.runOnce()
@@ -139,7 +139,7 @@ public func buildApplication(
     )
     app.beforeServerStarts {
         try await Migrator(migrations: Migration.bundled()).migrate(client, logger: logger)
-        try await BootstrapAdminKey(store: store, configuredKey: configuration.adminKey, dataDirectory: configuration.absoluteDataDirectory, logger: logger)
+        try await BootstrapAdminKey(projects: store, configuredKey: configuration.adminKey, dataDirectory: configuration.absoluteDataDirectory, logger: logger)
             .install()
         // The server being down is not a dead host: every live host gets a fresh lease before anyone is judged.
         try await store.extendLiveLeases(by: configuration.workers.hostLease)
@@ -159,9 +159,9 @@ func buildRouter(
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: ProblemMiddleware(routes: routes))
     router.add(middleware: InputLimitMiddleware())
-    router.add(middleware: AuthMiddleware(store: store))
+    router.add(middleware: AuthMiddleware(projects: store))
     let api = APIImplementation(
-        store: store, catalog: catalog, readiness: readiness,
+        store: store, projects: store, logs: store, webhooks: store, catalog: catalog, readiness: readiness,
         arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,
         followers: followers, wakeUps: wakeUps, webhookPolicy: configuration.webhooks.policy,
         interruptions: interruptions, provisioner: provisioner, defaultOutputBucket: configuration.objectStore.defaultOutputBucket,

@@ -17,7 +17,7 @@ enum RequestPrincipal {
 
 /// Checks `Authorization: Bearer <id>.<secret>` on every `/v1` request.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
-    let store: PostgresStore
+    let projects: any ProjectRepository
 
     /// Whether a request to `path` authenticates with an API key: `/v1` routes but the agents', which authenticate with
     /// their attempt-scoped tokens in AgentRoutes. Judged on the path's segments, as the router matches it (it
@@ -36,7 +36,7 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer", let token = APIKeyToken.parse(String(parts[1])) else {
             throw APIError.unauthorized(detail: "the Authorization header is not Bearer <id>.<secret>")
         }
-        guard let principal = try await store.authenticate(token) else {
+        guard let principal = try await projects.authenticate(token) else {
             throw APIError.unauthorized(detail: "the API key is unknown, revoked, or its secret does not match")
         }
         var request = request

@@ -6,18 +6,18 @@ import TrainyardStore
 /// Installs the bootstrap admin key: `TRAINYARD_ADMIN_KEY` when given, else the key in `<data dir>/admin-key`, else a
 /// new one written there (mode 0600) with its path logged.
 struct BootstrapAdminKey {
-    let store: PostgresStore
+    let projects: any ProjectRepository
     let configuredKey: String?
     let dataDirectory: String
     let logger: Logger
 
     func install() async throws {
-        let project = try await store.ensureBootstrapProject()
+        let project = try await projects.ensureBootstrapProject()
         if let configuredKey {
             guard let token = APIKeyToken.parse(configuredKey) else {
                 throw ConfigurationError.invalid(key: "TRAINYARD_ADMIN_KEY", value: "(hidden)", expected: "<id>.<secret> with an id of 8 to 32 characters A-Z0-9")
             }
-            try await store.installAdminKey(token, project: project)
+            try await projects.installAdminKey(token, project: project)
             logger.info("bootstrap admin key installed from TRAINYARD_ADMIN_KEY", metadata: ["key.id": "\(token.id)"])
             return
         }
@@ -25,7 +25,7 @@ struct BootstrapAdminKey {
         if let text = try? String(contentsOfFile: path, encoding: .utf8),
             let token = APIKeyToken.parse(text.trimmingCharacters(in: .whitespacesAndNewlines))
         {
-            try await store.installAdminKey(token, project: project)
+            try await projects.installAdminKey(token, project: project)
             logger.info("bootstrap admin key read from the data directory", metadata: ["path": "\(path)", "key.id": "\(token.id)"])
             return
         }
@@ -42,7 +42,7 @@ struct BootstrapAdminKey {
         guard written == bytes.count else {
             throw ConfigurationError.unreadable(key: "TRAINYARD_DATA_DIR", path: path, reason: "cannot write the admin key file")
         }
-        try await store.installAdminKey(token, project: project)
+        try await projects.installAdminKey(token, project: project)
         logger.notice("generated the bootstrap admin key", metadata: ["path": "\(path)", "key.id": "\(token.id)"])
     }
 }

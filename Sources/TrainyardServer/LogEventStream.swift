@@ -18,6 +18,7 @@ struct LogEventStream: AsyncSequence, Sendable {
     static let batchBytes = 1 << 20
 
     let store: PostgresStore
+    let logs: any LogRepository
     let followers: LogFollowers
     let jobID: Int64
     let jobName: String
@@ -56,7 +57,7 @@ struct LogEventStream: AsyncSequence, Sendable {
         mutating func next() async throws -> ArraySlice<UInt8>? {
             guard !finished else { return nil }
             while true {
-                let lines = try await stream.store.logPage(
+                let lines = try await stream.logs.logPage(
                     jobID: stream.jobID, afterID: cursor, host: stream.host, since: stream.since, limit: LogEventStream.batchLines,
                     byteBudget: LogEventStream.batchBytes
                 ).lines

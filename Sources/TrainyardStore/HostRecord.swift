@@ -25,6 +25,33 @@ public struct HostRecord: Sendable, Equatable {
     /// When its last checkpoint sync completed.
     public var checkpointSyncedAt: Date?
 
+    public init(
+        id: String, attemptID: Int64, jobID: Int64, name: String, ordinal: Int, instanceType: String, spot: Bool = false, phase: HostPhase,
+        exitCode: Int32? = nil, signal: Int32? = nil, failureReason: String? = nil, stopped: Bool = false, modelArchive: String? = nil,
+        outputArchive: String? = nil, providerRef: String? = nil, startedAt: Date, endedAt: Date? = nil, interrupted: Bool = false,
+        checkpointSyncedAt: Date? = nil
+    ) {
+        self.id = id
+        self.attemptID = attemptID
+        self.jobID = jobID
+        self.name = name
+        self.ordinal = ordinal
+        self.instanceType = instanceType
+        self.spot = spot
+        self.phase = phase
+        self.exitCode = exitCode
+        self.signal = signal
+        self.failureReason = failureReason
+        self.stopped = stopped
+        self.modelArchive = modelArchive
+        self.outputArchive = outputArchive
+        self.providerRef = providerRef
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.interrupted = interrupted
+        self.checkpointSyncedAt = checkpointSyncedAt
+    }
+
     /// The result the attempt outcome is decided from.
     public var result: HostResult {
         HostResult(

@@ -3,8 +3,7 @@ import PostgresNIO
 import TrainyardCore
 
 extension PostgresStore {
-    /// Creates a key of `role` in `project`; the token (with its secret) is returned once and never stored.
-    public func createAPIKey(project: ProjectRecord, role: APIKeyRole, name: String?, now: Date = Date()) async throws -> (APIKeyRecord, APIKeyToken) {
+    public func createAPIKey(project: ProjectRecord, role: APIKeyRole, name: String?, now: Date) async throws -> (APIKeyRecord, APIKeyToken) {
         try await client.withConnection { connection in
             try await insertKey(on: connection, project: project, role: role, name: name, now: now)
         }
@@ -24,9 +23,7 @@ extension PostgresStore {
         return (record, token)
     }
 
-    /// Installs `token` as an admin key of `project` (the operator's `TRAINYARD_ADMIN_KEY`): created when missing, its
-    /// hash replaced when the secret changed, so the environment stays the source of truth.
-    public func installAdminKey(_ token: APIKeyToken, project: ProjectRecord, now: Date = Date()) async throws {
+    public func installAdminKey(_ token: APIKeyToken, project: ProjectRecord, now: Date) async throws {
         if let stored = try await storedKey(id: token.id), stored.projectID == project.id,
             APIKeyHasher().verify(secret: token.secret, stored: stored.hash), stored.role == .admin
         {
@@ -48,10 +45,8 @@ extension PostgresStore {
         keyCache.forget(id: token.id)
     }
 
-    /// Checks a bearer token: the principal when the key exists and its secret matches, else nil.
-    ///
     /// A key read in the last ``APIKeyCache/timeToLive`` is checked against the cached hash without a round trip.
-    public func authenticate(_ token: APIKeyToken, now: Date = Date()) async throws -> Principal? {
+    public func authenticate(_ token: APIKeyToken, now: Date) async throws -> Principal? {
         let entry: APIKeyCache.Entry
         if let cached = keyCache.entry(id: token.id) {
             entry = cached
@@ -67,7 +62,7 @@ extension PostgresStore {
             keyCache.store(entry, readAt: ticket)
         }
         guard entry.verifier.verify(secret: token.secret) else { return nil }
-        if entry.key.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
+        if entry.key.lastUsedAt.map({ now.timeIntervalSince($0) > keyUseRecordingInterval }) ?? true {
             try await client.query("UPDATE api_keys SET last_used_at = \(now) WHERE id = \(token.id)", logger: logger)
             keyCache.markUsed(id: token.id, at: now)
         }
@@ -104,7 +99,6 @@ extension PostgresStore {
         return nil
     }
 
-    /// The keys of a project, oldest first.
     public func apiKeys(projectID: Int64) async throws -> [APIKeyRecord] {
         let rows = try await client.query(
             """
@@ -122,7 +116,6 @@ extension PostgresStore {
         return keys
     }
 
-    /// Deletes a key of the project; false when the project has no such key.
     public func deleteAPIKey(id: String, projectID: Int64) async throws -> Bool {
         // The notification goes out at commit, to every replica's key cache; this one's forgets at once.
         let rows = try await client.query(

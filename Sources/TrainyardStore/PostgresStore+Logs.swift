@@ -3,69 +3,11 @@ import Logging
 import PostgresNIO
 import TrainyardCore
 
-/// A stored log line.
-public struct LogLineRecord: Sendable, Equatable {
-    public var id: Int64
-    public var host: String
-    public var time: Date
-    public var message: String
-}
-
-/// A point of a metric series, before it is stored.
-public struct MetricPointInput: Sendable, Equatable {
-    public var name: String
-    public var timeMicros: Int64
-    public var value: Double
-
-    public init(name: String, timeMicros: Int64, value: Double) {
-        self.name = name
-        self.timeMicros = timeMicros
-        self.value = value
-    }
-}
-
-/// One stored metric series.
-/// Where a page of metric points ended: its last point's series and time.
-public struct MetricCursor: Sendable, Equatable {
-    public var kind: String
-    public var name: String
-    public var host: String
-    /// Microseconds since 1970, as stored (a `Date` would round).
-    public var timeMicros: Int64
-
-    public init(kind: String, name: String, host: String, timeMicros: Int64) {
-        self.kind = kind
-        self.name = name
-        self.host = host
-        self.timeMicros = timeMicros
-    }
-}
-
-public struct MetricSeriesRecord: Sendable, Equatable {
-    public var name: String
-    public var host: String
-    public var kind: String
-    public var points: [(time: Date, value: Double)]
-
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.name == rhs.name && lhs.host == rhs.host && lhs.kind == rhs.kind && lhs.points.elementsEqual(rhs.points) { $0 == $1 }
-    }
-}
-
-/// The last value of a metric.
-public struct FinalMetricRecord: Sendable, Equatable {
-    public var name: String
-    public var value: Double
-    public var time: Date
-}
-
-extension PostgresStore {
+extension PostgresStore: LogRepository {
     /// The key class of the per-job advisory lock that orders a job's log ids ('LOGS').
     static let logLockClass: Int32 = 0x4C4F_4753
 
-    /// Stores the records of `host` above the highest sequence number it has stored, with the metric points
-    /// extracted from them, and wakes the job's followers, in one transaction: a retried batch stores nothing twice,
-    /// and a job's line ids are committed in order.
+    /// In one transaction, under the job's advisory lock: a job's line ids are committed in order.
     public func ingestLogs(host: HostRecord, records: [LogRecord], points: [MetricPointInput]) async throws -> LogBatchReceipt {
         try await client.transaction(logger: logger) { connection in
             try await connection.query(
@@ -95,7 +37,6 @@ extension PostgresStore {
         }
     }
 
-    /// Stores system-metric samples of `host`; a sample sent again is stored once.
     public func recordSamples(host: HostRecord, samples: [SystemSample]) async throws {
         guard !samples.isEmpty else { return }
         try await client.withConnection { connection in
@@ -116,15 +57,8 @@ extension PostgresStore {
             """, logger: logger)
     }
 
-    /// A job's lines after line `afterID`, oldest first, optionally of one host and from a time on.
-    public func logLines(jobID: Int64, afterID: Int64, host: String?, since: Date?, limit: Int) async throws -> [LogLineRecord] {
-        try await logPage(jobID: jobID, afterID: afterID, host: host, since: since, limit: limit).lines
-    }
-
-    /// Up to `limit` lines after `afterID`, cut where their messages pass `byteBudget` bytes (the first line always
-    /// comes); `more` when lines were left out by either bound.
     public func logPage(
-        jobID: Int64, afterID: Int64, host: String?, since: Date?, limit: Int, byteBudget: Int = .max
+        jobID: Int64, afterID: Int64, host: String?, since: Date?, limit: Int, byteBudget: Int
     ) async throws -> (lines: [LogLineRecord], more: Bool) {
         let rows = try await client.query(
             """
@@ -148,14 +82,6 @@ extension PostgresStore {
         return (lines, pageRows == limit || pageRows > lines.count)
     }
 
-    /// Every metric series of a job: definitions first, then system metrics, each by name and host, points oldest first.
-    public func metricSeries(jobID: Int64) async throws -> [MetricSeriesRecord] {
-        try await metricPage(jobID: jobID, after: nil, limit: Int(Int32.max)).series
-    }
-
-    /// Up to `limit` points of a job's series, in the order of ``metricSeries(jobID:)``, after `cursor` (the last
-    /// point of the previous page); `next` is this page's last point when there are more. A series cut by the page
-    /// continues, under the same name and host, on the next.
     public func metricPage(jobID: Int64, after cursor: MetricCursor?, limit: Int) async throws -> (series: [MetricSeriesRecord], next: MetricCursor?) {
         let rows = try await client.query(
             """
@@ -185,7 +111,6 @@ extension PostgresStore {
         return (series, more ? last : nil)
     }
 
-    /// The last value of each metric extracted with the job's definitions (SageMaker's `FinalMetricDataList`).
     public func finalMetrics(jobID: Int64) async throws -> [FinalMetricRecord] {
         let rows = try await client.query(
             """

@@ -2,12 +2,8 @@ import Foundation
 import PostgresNIO
 import TrainyardCore
 
-extension PostgresStore {
-    /// The project that holds the bootstrap admin key; its admins may create other projects.
-    public static let bootstrapProject = "default"
-
-    /// Creates a project with a first key of `role`; answers the key's one-time token.
-    public func createProject(name: String, firstKeyRole: APIKeyRole = .admin, keyName: String? = nil, now: Date = Date()) async throws -> (
+extension PostgresStore: ProjectRepository {
+    public func createProject(name: String, firstKeyRole: APIKeyRole, keyName: String?, now: Date) async throws -> (
         ProjectRecord, APIKeyRecord, APIKeyToken
     ) {
         do {
@@ -25,7 +21,6 @@ extension PostgresStore {
         }
     }
 
-    /// The project named `name`, if any.
     public func project(named name: String) async throws -> ProjectRecord? {
         let rows = try await client.query("SELECT id, name, created_at FROM projects WHERE name = \(name)", logger: logger)
         for try await (id, name, created) in rows.decode((Int64, String, Date).self) {
@@ -34,19 +29,17 @@ extension PostgresStore {
         return nil
     }
 
-    /// Makes sure the bootstrap project exists and returns it.
-    public func ensureBootstrapProject(now: Date = Date()) async throws -> ProjectRecord {
+    public func ensureBootstrapProject(now: Date) async throws -> ProjectRecord {
         try await client.query(
-            "INSERT INTO projects (name, created_at) VALUES (\(Self.bootstrapProject), \(now)) ON CONFLICT (name) DO NOTHING", logger: logger)
-        guard let project = try await project(named: Self.bootstrapProject) else {
-            throw StoreError.projectNameTaken(Self.bootstrapProject)
+            "INSERT INTO projects (name, created_at) VALUES (\(ProjectRecord.bootstrapName), \(now)) ON CONFLICT (name) DO NOTHING", logger: logger)
+        guard let project = try await project(named: ProjectRecord.bootstrapName) else {
+            throw StoreError.projectNameTaken(ProjectRecord.bootstrapName)
         }
         return project
     }
 }
 
 extension PostgresStore {
-    /// The locations granted to project `projectID`, in URI order.
     public func locationGrants(projectID: Int64) async throws -> [LocationGrant] {
         let rows = try await client.query(
             "SELECT uri, access FROM project_locations WHERE project_id = \(projectID) ORDER BY uri", logger: logger)
@@ -60,7 +53,7 @@ extension PostgresStore {
         return grants
     }
 
-    /// Replaces project `projectID`'s grants with `grants`, in one transaction.
+    /// In one transaction.
     public func replaceLocationGrants(projectID: Int64, with grants: [LocationGrant]) async throws {
         try await client.transaction(logger: logger) { connection in
             try await connection.query("DELETE FROM project_locations WHERE project_id = \(projectID)", logger: logger)

@@ -3,103 +3,7 @@ import Logging
 import PostgresNIO
 import TrainyardCore
 
-/// A webhook subscription as stored.
-public struct WebhookRecord: Sendable, Equatable {
-    public var id: String
-    public var projectID: Int64
-    public var url: String
-    public var events: [String]
-    public var secret: String
-    public var createdAt: Date
-    public var disabledAt: Date?
-    public var disabledReason: String?
-}
-
-/// A delivery claimed for sending.
-public struct WebhookSend: Sendable, Equatable {
-    public var deliveryID: String
-    public var subscriptionID: String
-    public var url: String
-    public var secret: String
-    public var payload: String
-    /// Tries before this one.
-    public var tries: Int
-    public var jobID: Int64 = 0
-    public var jobName: String = ""
-}
-
-/// Deliveries claimed for sending, until their lease passes.
-public struct WebhookClaim: Sendable {
-    public var sends: [WebhookSend]
-    /// The lease's end, written on every claimed delivery: recording a try checks that it is still there.
-    public var claimedUntil: Date
-
-    public init(sends: [WebhookSend], claimedUntil: Date) {
-        self.sends = sends
-        self.claimedUntil = claimedUntil
-    }
-}
-
-/// No try of a claimed batch could be recorded (the database refused or was unreachable for each).
-public struct WebhookRecordError: Error, CustomStringConvertible {
-    public var deliveries: Int
-    public var firstDelivery: String
-    public var description: String { "none of \(deliveries) webhook tries could be recorded (the first: delivery \(firstDelivery))" }
-}
-
-/// What one try came to.
-public struct WebhookTryResult: Sendable, Equatable {
-    public var statusCode: Int?
-    public var latencyMilliseconds: Int
-    public var responseExcerpt: String?
-    public var error: String?
-
-    public init(statusCode: Int?, latencyMilliseconds: Int, responseExcerpt: String?, error: String?) {
-        self.statusCode = statusCode
-        self.latencyMilliseconds = latencyMilliseconds
-        self.responseExcerpt = responseExcerpt
-        self.error = error
-    }
-
-    /// A 2xx answer.
-    public var delivered: Bool { statusCode.map { (200..<300).contains($0) } ?? false }
-
-    /// The longest response excerpt stored: enough to see what a receiver said, too little to make the sender a way to
-    /// read pages.
-    public static let maximumExcerptBytes = 256
-    /// The longest error text stored.
-    public static let maximumTextBytes = 512
-
-    /// The result with the receiver's answer and the error text made storable and printable
-    /// (``StorableText/printable(_:maximumBytes:)``): a receiver may answer anything, a NUL included, which the
-    /// database refuses, or terminal escapes.
-    public func storable() -> WebhookTryResult {
-        var result = self
-        result.responseExcerpt = responseExcerpt.map { StorableText.printable(Array($0.utf8), maximumBytes: Self.maximumExcerptBytes) }
-        result.error = error.map { StorableText.printable(Array($0.utf8), maximumBytes: Self.maximumTextBytes) }
-        return result
-    }
-}
-
-/// A delivery with its tries, for the delivery log.
-public struct WebhookDeliveryRecord: Sendable, Equatable {
-    public var id: String
-    public var eventType: String
-    public var jobName: String
-    public var status: String
-    public var createdAt: Date
-    public var attempts: [Attempt]
-
-    public struct Attempt: Sendable, Equatable {
-        public var time: Date
-        public var statusCode: Int?
-        public var latencyMilliseconds: Int
-        public var responseExcerpt: String?
-        public var error: String?
-    }
-}
-
-extension PostgresStore {
+extension PostgresStore: WebhookRepository {
     static let webhookColumns = "id, project_id, url, events, secret, created_at, disabled_at, disabled_reason"
 
     static func decodeWebhook(_ row: PostgresRow) throws -> WebhookRecord {
@@ -109,10 +13,9 @@ extension PostgresStore {
             id: id, projectID: projectID, url: url, events: events, secret: secret, createdAt: created, disabledAt: disabled, disabledReason: reason)
     }
 
-    /// A new subscription, or nil when the project already holds `limit` of them. The count and the insert are one
-    /// statement; concurrent creations may pass the limit by a few.
+    /// The count and the insert are one statement; concurrent creations may pass the limit by a few.
     public func createWebhook(
-        projectID: Int64, url: String, events: [String], secret: String, limit: Int = .max, now: Date = Date()
+        projectID: Int64, url: String, events: [String], secret: String, limit: Int, now: Date
     ) async throws -> WebhookRecord? {
         let id = String("wh_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24))
         let rows = try await client.query(
@@ -148,8 +51,7 @@ extension PostgresStore {
         return nil
     }
 
-    /// Changes the URL and/or events; `enable` clears a disabling (and the failure streak).
-    public func updateWebhook(projectID: Int64, id: String, url: String?, events: [String]?, enable: Bool, now: Date = Date()) async throws
+    public func updateWebhook(projectID: Int64, id: String, url: String?, events: [String]?, enable: Bool, now: Date) async throws
         -> WebhookRecord?
     {
         for try await row in try await client.query(
@@ -192,26 +94,8 @@ extension PostgresStore {
             """, logger: logger)
     }
 
-    /// Claims up to `limit` due deliveries (``claimWebhookDeliveries(limit:lease:now:)``), hands them to `send` with no
-    /// transaction open and no connection held, and records what it answers (``recordWebhookTries(_:claim:schedule:disableAfterSeconds:now:)``).
-    /// Answers how many were claimed and delivered, and which subscriptions were disabled.
-    public func sendWebhookDeliveries(
-        limit: Int, lease: Double, schedule: WebhookRetrySchedule, disableAfterSeconds: Double,
-        send: @Sendable ([WebhookSend]) async -> [(send: WebhookSend, result: WebhookTryResult)]
-    ) async throws -> (claimed: Int, delivered: Int, disabled: [(subscription: String, reason: String)]) {
-        let claim = try await claimWebhookDeliveries(limit: limit, lease: lease)
-        guard !claim.sends.isEmpty else { return (0, 0, []) }
-        let results = await send(claim.sends)
-        let recorded = try await recordWebhookTries(results, claim: claim, schedule: schedule, disableAfterSeconds: disableAfterSeconds)
-        return (claim.sends.count, recorded.delivered, recorded.disabled)
-    }
-
-    /// Claims up to `limit` deliveries that are due, of enabled subscriptions, each the oldest still pending of its job
-    /// and subscription (so one job's events reach a receiver in order), for `lease` seconds: one statement, committed
-    /// at once. Until the lease has passed no other sender (another claimer, another replica) claims them; a sender that
-    /// dies mid-batch leaves them to be claimed again then (at least once; same ids). The lease must outlast the
-    /// batch's sends.
-    public func claimWebhookDeliveries(limit: Int, lease: Double, now: Date = Date()) async throws -> WebhookClaim {
+    /// One statement, committed at once.
+    public func claimWebhookDeliveries(limit: Int, lease: Double, now: Date) async throws -> WebhookClaim {
         let until = now.addingTimeInterval(lease)
         var sends: [WebhookSend] = []
         for try await (id, subscription, url, secret, payload, tries, jobID, jobName) in try await client.query(
@@ -240,15 +124,12 @@ extension PostgresStore {
         return WebhookClaim(sends: sends, claimedUntil: until)
     }
 
-    /// Records the tries of a claim: a 2xx delivered; otherwise tried again after the schedule's next delay, or failed
-    /// for good when none is left; each releases its claim. A subscription that has only failed for
-    /// `disableAfterSeconds` is disabled. Every try is recorded; a delivery whose lease ran out and was claimed again
-    /// meanwhile keeps the state its new claimer gives it. One transaction for the batch (a commit per try held the
+    /// One transaction for the batch (a commit per try held the
     /// sender to a few hundred deliveries a second); should it fail, one per delivery, so that one bad row cannot undo
     /// the others (a delivery whose record fails stays claimed until its lease passes, and is sent again).
     public func recordWebhookTries(
         _ tries: [(send: WebhookSend, result: WebhookTryResult)], claim: WebhookClaim, schedule: WebhookRetrySchedule, disableAfterSeconds: Double,
-        now: Date = Date()
+        now: Date
     ) async throws -> (delivered: Int, disabled: [(subscription: String, reason: String)]) {
         guard !tries.isEmpty else { return (0, []) }
         // What receivers answered is theirs to choose: stored only once made storable.
@@ -415,8 +296,7 @@ extension PostgresStore {
         }
         var disabled: String?
         if !alreadyDisabled, now.timeIntervalSince(failingSince) > disableAfterSeconds {
-            let last = result.statusCode.map { "HTTP \($0)" } ?? result.error ?? "no answer"
-            disabled = "every try since \(failingSince.formatted(.iso8601)) failed (the last: \(last))"
+            disabled = webhookDisabledReason(failingSince: failingSince, last: result)
         }
         try await connection.query(
             """
@@ -440,8 +320,7 @@ extension PostgresStore {
         return disabled
     }
 
-    /// A subscription's deliveries, newest first, with their tries.
-    public func webhookDeliveries(subscriptionID: String, limit: Int = 100) async throws -> [WebhookDeliveryRecord] {
+    public func webhookDeliveries(subscriptionID: String, limit: Int) async throws -> [WebhookDeliveryRecord] {
         var deliveries: [WebhookDeliveryRecord] = []
         for try await (id, type, job, status, created) in try await client.query(
             """
@@ -468,8 +347,7 @@ extension PostgresStore {
         return deliveries
     }
 
-    /// Queues a delivery to be sent again now; false when the subscription has no such delivery.
-    public func redeliverWebhook(subscriptionID: String, deliveryID: String, now: Date = Date()) async throws -> Bool {
+    public func redeliverWebhook(subscriptionID: String, deliveryID: String, now: Date) async throws -> Bool {
         var found = false
         for try await _ in try await client.query(
             """

@@ -3,12 +3,14 @@ import Logging
 import PostgresNIO
 import TrainyardCore
 
-/// Trainyard's Postgres repositories (projects, API keys, jobs and their events) over one `PostgresClient`.
+/// Trainyard's repositories on PostgreSQL over one `PostgresClient`: ``ProjectRepository``, ``LogRepository``,
+/// ``WebhookRepository``, and jobs with their attempts, hosts and scheduling queue.
 ///
-/// All SQL of the service lives in this target. Every state change runs in one transaction that also appends the job
-/// event it causes.
+/// All SQL of the service lives in this target; the client stays inside it. Every state change runs in one
+/// transaction that also appends the job event it causes.
 public struct PostgresStore: Sendable {
-    public let client: PostgresClient
+    /// The raw client: only this target's statements use it.
+    let client: PostgresClient
     let logger: Logger
     /// The keys read lately (shared by copies of this store).
     public let keyCache: APIKeyCache

@@ -25,6 +25,13 @@ public struct Principal: Sendable, Equatable {
     public var projectID: Int64
     public var projectName: String
     public var role: APIKeyRole
+
+    public init(keyID: String, projectID: Int64, projectName: String, role: APIKeyRole) {
+        self.keyID = keyID
+        self.projectID = projectID
+        self.projectName = projectName
+        self.role = role
+    }
 }
 
 /// A training job as stored.

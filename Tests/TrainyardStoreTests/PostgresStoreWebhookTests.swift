@@ -6,8 +6,8 @@ import TrainyardTestSupport
 
 @testable import TrainyardStore
 
-/// The webhook outbox's claims are leases: nothing is held open while a batch is sent, a crashed sender's deliveries
-/// are claimed again once its lease passes, and recording is per delivery when the batch cannot be.
+/// PostgreSQL's webhook outbox: nothing is held open while a batch is sent. What every webhook repository does is in
+/// WebhookRepositoryContractTests.
 @Suite struct PostgresStoreWebhookTests {
     /// A project with one subscription and `jobs` jobs, each with its `job.created` delivery due.
     static func outbox(_ store: PostgresStore, jobs: Int) async throws -> Date {
@@ -34,30 +34,6 @@ import TrainyardTestSupport
 
     static let schedule = WebhookRetrySchedule(delays: [60])
 
-    @Test func aClaimIsALeaseOthersSkipAndACrashedSendersDeliveriesAreClaimedAgainOnceItPasses() async throws {
-        try await TestPostgres.withStore { store in
-            // Given two due deliveries claimed by a sender (that then dies without recording).
-            let now = try await Self.outbox(store, jobs: 2)
-            let first = try await store.claimWebhookDeliveries(limit: 10, lease: 30, now: now)
-            #expect(first.sends.count == 2)
-            // When another sender claims before the lease has passed, it gets none; after, it gets both again.
-            #expect(try await store.claimWebhookDeliveries(limit: 10, lease: 30, now: now.addingTimeInterval(29)).sends.isEmpty)
-            let again = try await store.claimWebhookDeliveries(limit: 10, lease: 30, now: now.addingTimeInterval(31))
-            #expect(Set(again.sends.map(\.deliveryID)) == Set(first.sends.map(\.deliveryID)))
-            // Then the dead sender's late record keeps its tries but does not decide the deliveries; the new claim's does.
-            let late = first.sends.map { (send: $0, result: WebhookTryResult(statusCode: 200, latencyMilliseconds: 5, responseExcerpt: "ok", error: nil)) }
-            let stale = try await store.recordWebhookTries(late, claim: first, schedule: Self.schedule, disableAfterSeconds: 600, now: now.addingTimeInterval(32))
-            #expect(stale.delivered == 0)
-            for send in first.sends { #expect(try await Self.status(store, send.deliveryID) == ("pending", 0, 1)) }
-            let failed = again.sends.map { (send: $0, result: WebhookTryResult(statusCode: 503, latencyMilliseconds: 5, responseExcerpt: nil, error: nil)) }
-            _ = try await store.recordWebhookTries(failed, claim: again, schedule: Self.schedule, disableAfterSeconds: 600, now: now.addingTimeInterval(33))
-            for send in again.sends { #expect(try await Self.status(store, send.deliveryID) == ("pending", 1, 2)) }
-            // A recorded delivery is released: due again on its schedule, not after the lease.
-            #expect(try await store.claimWebhookDeliveries(limit: 10, lease: 30, now: now.addingTimeInterval(34)).sends.isEmpty)
-            #expect(try await store.claimWebhookDeliveries(limit: 10, lease: 30, now: now.addingTimeInterval(33 + 60 * 1.2 + 1)).sends.count == 2)
-        }
-    }
-
     @Test func nothingIsHeldOpenInTheDatabaseWhileABatchIsSent() async throws {
         try await TestPostgres.withStore { store in
             _ = try await Self.outbox(store, jobs: 3)
@@ -81,41 +57,4 @@ import TrainyardTestSupport
         }
     }
 
-    @Test func aTryTheDatabaseRefusesDoesNotUndoTheRecordsOfTheOthers() async throws {
-        try await TestPostgres.withStore { store in
-            let now = try await Self.outbox(store, jobs: 2)
-            let claim = try await store.claimWebhookDeliveries(limit: 10, lease: 30, now: now)
-            // Given a batch in which one try cannot be stored at all (its delivery is gone).
-            var bogus = try #require(claim.sends.first)
-            bogus.deliveryID = "msg_gone"
-            let tries = (claim.sends + [bogus]).map {
-                (send: $0, result: WebhookTryResult(statusCode: 200, latencyMilliseconds: 1, responseExcerpt: "fine\u{0}\u{1B}[0m", error: nil))
-            }
-            // When it is recorded, the others are recorded delivered, their answers made printable.
-            let recorded = try await store.recordWebhookTries(tries, claim: claim, schedule: Self.schedule, disableAfterSeconds: 600, now: now)
-            #expect(recorded.delivered == 2)
-            for send in claim.sends { #expect(try await Self.status(store, send.deliveryID) == ("delivered", 1, 1)) }
-            let excerpts = try await store.webhookDeliveries(subscriptionID: bogus.subscriptionID).flatMap(\.attempts).compactMap(\.responseExcerpt)
-            #expect(excerpts == ["fine\u{FFFD}\u{FFFD}[0m", "fine\u{FFFD}\u{FFFD}[0m"])
-        }
-    }
-
-    @Test func aSubscriptionDeletedWhileItsBatchWasSentLeavesNothingToRecordAndNoError() async throws {
-        try await TestPostgres.withStore { store in
-            let now = try await Self.outbox(store, jobs: 2)
-            let claim = try await store.claimWebhookDeliveries(limit: 10, lease: 30, now: now)
-            let send = try #require(claim.sends.first)
-            let project = try #require(try await store.project(named: "team"))
-            // Given the subscription deleted (its deliveries with it) while the batch was out.
-            #expect(try await store.deleteWebhook(projectID: project.id, id: send.subscriptionID))
-            // When the tries come back, failed and delivered alike, they are dropped: nothing throws, nothing is sent again.
-            let tries = claim.sends.enumerated().map { index, send in
-                (send: send, result: WebhookTryResult(statusCode: index == 0 ? 200 : 503, latencyMilliseconds: 1, responseExcerpt: nil, error: nil))
-            }
-            let recorded = try await store.recordWebhookTries(tries, claim: claim, schedule: Self.schedule, disableAfterSeconds: 0, now: now)
-            #expect(recorded.delivered == 0)
-            #expect(recorded.disabled.isEmpty)
-            for send in claim.sends { #expect(try await Self.status(store, send.deliveryID) == ("missing", -1, -1)) }
-        }
-    }
 }

@@ -18,7 +18,7 @@ import TrainyardStore
 /// not followed. Each try has one deadline for resolution, connection, the answer's head and the part of its body that
 /// is kept.
 struct WebhookSender: Sendable {
-    let store: PostgresStore
+    let outbox: any WebhookRepository
     let settings: WebhookSettings
     let logger: Logger
     /// Deliveries per claim. Large batches amortise the claim and the record (a handful of statements and one commit
@@ -50,7 +50,7 @@ struct WebhookSender: Sendable {
     /// On graceful shutdown the batch under way is sent and recorded, and no other is claimed.
     private func drain() async throws {
         while !Task.isShuttingDownGracefully {
-            let outcome = try await store.sendWebhookDeliveries(
+            let outcome = try await outbox.sendWebhookDeliveries(
                 limit: Self.batch, lease: lease, schedule: settings.schedule, disableAfterSeconds: settings.disableAfter
             ) { claimed in
                 await send(claimed)

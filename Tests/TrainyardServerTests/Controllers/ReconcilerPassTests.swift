@@ -4,6 +4,7 @@ import TrainyardCore
 import TrainyardProvisioning
 
 @testable import TrainyardServer
+@testable import TrainyardStore
 
 /// `Reconciler.runOnce`: what the backend says about live hosts becomes the job's state, on a real database with a
 /// fake provisioner.

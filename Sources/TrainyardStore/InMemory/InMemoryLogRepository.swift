@@ -1,0 +1,117 @@
+import Foundation
+import TrainyardCore
+
+/// ``LogRepository`` in memory: the twin of ``PostgresStore``'s log lines and metric points, for tests without a
+/// database. Text orders as PostgreSQL's C collation orders it (by code point), times are kept in microseconds as
+/// stored.
+public actor InMemoryLogRepository: LogRepository {
+    private struct Line {
+        var record: LogLineRecord
+        var jobID: Int64
+    }
+
+    private struct PointKey: Hashable {
+        var jobID: Int64
+        var name: String
+        var host: String
+        var timeMicros: Int64
+    }
+
+    private struct Point {
+        var kind: String
+        var value: Double
+    }
+
+    private var lines: [Line] = []
+    private var lastSeqByHost: [String: Int64] = [:]
+    private var points: [PointKey: Point] = [:]
+    private var lastLineID: Int64 = 0
+
+    public init() {}
+
+    public func ingestLogs(host: HostRecord, records: [LogRecord], points: [MetricPointInput]) -> LogBatchReceipt {
+        let stored = lastSeqByHost[host.id] ?? 0
+        let fresh = records.filter { $0.seq > stored }.sorted { $0.seq < $1.seq }
+        guard let last = fresh.last else { return LogBatchReceipt(stored: 0, lastSeq: stored) }
+        for record in fresh {
+            lastLineID += 1
+            let line = LogLineRecord(id: lastLineID, host: host.name, time: Self.date(micros: record.timeMicros), message: record.message)
+            lines.append(Line(record: line, jobID: host.jobID))
+        }
+        lastSeqByHost[host.id] = last.seq
+        let freshFrom = fresh[0].timeMicros
+        insert(points.filter { $0.timeMicros >= freshFrom }, jobID: host.jobID, host: host.name, kind: "definition")
+        return LogBatchReceipt(stored: fresh.count, lastSeq: last.seq)
+    }
+
+    public func recordSamples(host: HostRecord, samples: [SystemSample]) {
+        insert(samples.map { MetricPointInput(name: $0.name, timeMicros: $0.timeMicros, value: $0.value) }, jobID: host.jobID, host: host.name, kind: "system")
+    }
+
+    private func insert(_ inputs: [MetricPointInput], jobID: Int64, host: String, kind: String) {
+        for input in inputs {
+            let key = PointKey(jobID: jobID, name: input.name, host: host, timeMicros: input.timeMicros)
+            if points[key] == nil { points[key] = Point(kind: kind, value: input.value) }  // a point sent again is stored once
+        }
+    }
+
+    public func logPage(jobID: Int64, afterID: Int64, host: String?, since: Date?, limit: Int, byteBudget: Int) -> (lines: [LogLineRecord], more: Bool) {
+        let page = lines.lazy.map(\.self).filter { line in
+            line.jobID == jobID && line.record.id > afterID && (host == nil || line.record.host == host)
+                && (since.map { line.record.time >= $0 } ?? true)
+        }.prefix(limit).map(\.record)
+        var kept: [LogLineRecord] = []
+        var bytes = 0
+        for line in page {
+            guard bytes < byteBudget else { break }
+            kept.append(line)
+            bytes += line.message.utf8.count
+        }
+        return (kept, page.count == limit || page.count > kept.count)
+    }
+
+    public func metricPage(jobID: Int64, after cursor: MetricCursor?, limit: Int) -> (series: [MetricSeriesRecord], next: MetricCursor?) {
+        let ordered = points.filter { $0.key.jobID == jobID }
+            .map { MetricCursor(kind: $0.value.kind, name: $0.key.name, host: $0.key.host, timeMicros: $0.key.timeMicros) }
+            .filter { point in cursor.map { Self.precedes($0, point) } ?? true }
+            .sorted(by: Self.precedes)
+        var series: [MetricSeriesRecord] = []
+        for point in ordered.prefix(limit) {
+            let value = points[PointKey(jobID: jobID, name: point.name, host: point.host, timeMicros: point.timeMicros)]?.value ?? 0
+            let time = Self.date(micros: point.timeMicros)
+            if let previous = series.last, previous.name == point.name, previous.host == point.host, previous.kind == point.kind {
+                series[series.count - 1].points.append((time, value))
+            } else {
+                series.append(MetricSeriesRecord(name: point.name, host: point.host, kind: point.kind, points: [(time, value)]))
+            }
+        }
+        return (series, ordered.count > limit ? ordered[limit - 1] : nil)
+    }
+
+    public func finalMetrics(jobID: Int64) -> [FinalMetricRecord] {
+        var latest: [String: (timeMicros: Int64, value: Double)] = [:]
+        for (key, point) in points where key.jobID == jobID && point.kind == "definition" {
+            if let seen = latest[key.name], seen.timeMicros >= key.timeMicros { continue }
+            latest[key.name] = (key.timeMicros, point.value)
+        }
+        return latest.sorted { Self.collates($0.key, before: $1.key) }
+            .map { FinalMetricRecord(name: $0.key, value: $0.value.value, time: Self.date(micros: $0.value.timeMicros)) }
+    }
+
+    /// The order of `(kind, name, host, time)` as PostgreSQL compares the row.
+    private static func precedes(_ a: MetricCursor, _ b: MetricCursor) -> Bool {
+        if a.kind != b.kind { return collates(a.kind, before: b.kind) }
+        if a.name != b.name { return collates(a.name, before: b.name) }
+        if a.host != b.host { return collates(a.host, before: b.host) }
+        return a.timeMicros < b.timeMicros
+    }
+
+    /// The C collation: code point order, which UTF-8's byte order keeps.
+    static func collates(_ a: String, before b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
+    static func date(micros: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(micros) / 1_000_000)
+    }
+}

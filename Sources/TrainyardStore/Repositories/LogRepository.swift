@@ -1,0 +1,97 @@
+import Foundation
+import TrainyardCore
+
+/// What jobs print and measure: their log lines, and the metric points extracted from the lines (the job's metric
+/// definitions) or sampled by the agents (system metrics).
+///
+/// ``PostgresStore`` is the service's implementation; ``InMemoryLogRepository`` is its twin for fast tests. Both pass
+/// `LogRepositoryContractTests`.
+public protocol LogRepository: Sendable {
+    /// Stores the records of `host` above the highest sequence number it has stored, with the metric points extracted
+    /// from them, and wakes the job's followers: a retried batch stores nothing twice, and a job's line ids are handed
+    /// out in order.
+    func ingestLogs(host: HostRecord, records: [LogRecord], points: [MetricPointInput]) async throws -> LogBatchReceipt
+    /// Stores system-metric samples of `host`; a sample sent again is stored once.
+    func recordSamples(host: HostRecord, samples: [SystemSample]) async throws
+    /// Up to `limit` lines after `afterID`, oldest first, optionally of one host and from a time on, cut where their
+    /// messages pass `byteBudget` bytes (the first line always comes); `more` when lines were left out by either bound.
+    func logPage(jobID: Int64, afterID: Int64, host: String?, since: Date?, limit: Int, byteBudget: Int) async throws -> (lines: [LogLineRecord], more: Bool)
+    /// Up to `limit` points of a job's series (definitions first, then system metrics, each by name and host, points
+    /// oldest first) after `cursor`, the last point of the previous page; `next` is this page's last point when there
+    /// are more. A series cut by the page continues, under the same name and host, on the next.
+    func metricPage(jobID: Int64, after cursor: MetricCursor?, limit: Int) async throws -> (series: [MetricSeriesRecord], next: MetricCursor?)
+    /// The last value of each metric extracted with the job's definitions (SageMaker's `FinalMetricDataList`), by name.
+    func finalMetrics(jobID: Int64) async throws -> [FinalMetricRecord]
+}
+
+extension LogRepository {
+    public func logPage(jobID: Int64, afterID: Int64, host: String?, since: Date?, limit: Int) async throws -> (lines: [LogLineRecord], more: Bool) {
+        try await logPage(jobID: jobID, afterID: afterID, host: host, since: since, limit: limit, byteBudget: .max)
+    }
+
+    /// A job's lines after line `afterID`, oldest first, optionally of one host and from a time on.
+    public func logLines(jobID: Int64, afterID: Int64, host: String?, since: Date?, limit: Int) async throws -> [LogLineRecord] {
+        try await logPage(jobID: jobID, afterID: afterID, host: host, since: since, limit: limit).lines
+    }
+
+    /// Every metric series of a job, in ``metricPage(jobID:after:limit:)``'s order.
+    public func metricSeries(jobID: Int64) async throws -> [MetricSeriesRecord] {
+        try await metricPage(jobID: jobID, after: nil, limit: Int(Int32.max)).series
+    }
+}
+
+/// A stored log line.
+public struct LogLineRecord: Sendable, Equatable {
+    public var id: Int64
+    public var host: String
+    public var time: Date
+    public var message: String
+}
+
+/// A point of a metric series, before it is stored.
+public struct MetricPointInput: Sendable, Equatable {
+    public var name: String
+    public var timeMicros: Int64
+    public var value: Double
+
+    public init(name: String, timeMicros: Int64, value: Double) {
+        self.name = name
+        self.timeMicros = timeMicros
+        self.value = value
+    }
+}
+
+/// Where a page of metric points ended: its last point's series and time.
+public struct MetricCursor: Sendable, Equatable {
+    public var kind: String
+    public var name: String
+    public var host: String
+    /// Microseconds since 1970, as stored (a `Date` would round).
+    public var timeMicros: Int64
+
+    public init(kind: String, name: String, host: String, timeMicros: Int64) {
+        self.kind = kind
+        self.name = name
+        self.host = host
+        self.timeMicros = timeMicros
+    }
+}
+
+/// One stored metric series.
+public struct MetricSeriesRecord: Sendable, Equatable {
+    public var name: String
+    public var host: String
+    public var kind: String
+    public var points: [(time: Date, value: Double)]
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.name == rhs.name && lhs.host == rhs.host && lhs.kind == rhs.kind && lhs.points.elementsEqual(rhs.points) { $0 == $1 }
+    }
+}
+
+/// The last value of a metric.
+public struct FinalMetricRecord: Sendable, Equatable {
+    public var name: String
+    public var value: Double
+    public var time: Date
+}

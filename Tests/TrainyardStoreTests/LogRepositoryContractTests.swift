@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+import TrainyardCore
+import TrainyardStore
+import TrainyardTestSupport
+
+/// What every ``LogRepository`` does: PostgreSQL's and the in-memory twin.
+@Suite struct LogRepositoryContractTests {
+    static func records(_ seqs: ClosedRange<Int64>, _ text: String) -> [LogRecord] {
+        seqs.map { LogRecord(seq: $0, timeMicros: 1_764_000_000_000_000 + $0, message: "\(text) \($0)") }
+    }
+
+    static func sameInstant(_ a: Date?, _ b: Date) -> Bool {
+        a.map { abs($0.timeIntervalSince(b)) < 0.000_000_5 } ?? false
+    }
+
+    @Test(arguments: RepositoryKind.allCases)
+    func aRetriedOrOverlappingBatchStoresEveryLineOnceInOrder(_ kind: RepositoryKind) async throws {
+        try await kind.withLogRepository { fixture in
+            let logs = fixture.logs
+            let (job, hosts) = try await fixture.runningJob(project: "team", name: "chatty")
+            #expect(try await logs.ingestLogs(host: hosts[0], records: Self.records(1...3, "a"), points: []) == LogBatchReceipt(stored: 3, lastSeq: 3))
+            #expect(try await logs.ingestLogs(host: hosts[1], records: Self.records(1...2, "b"), points: []) == LogBatchReceipt(stored: 2, lastSeq: 2))
+            // The same batch again (its answer was lost), then one that overlaps it, out of order.
+            #expect(try await logs.ingestLogs(host: hosts[0], records: Self.records(1...3, "a"), points: []) == LogBatchReceipt(stored: 0, lastSeq: 3))
+            #expect(
+                try await logs.ingestLogs(host: hosts[0], records: Self.records(2...5, "a").reversed(), points: []) == LogBatchReceipt(stored: 2, lastSeq: 5))
+
+            let lines = try await logs.logLines(jobID: job, afterID: 0, host: nil, since: nil, limit: 100)
+            #expect(lines.map(\.message) == ["a 1", "a 2", "a 3", "b 1", "b 2", "a 4", "a 5"])
+            #expect(lines.map(\.host) == ["algo-1", "algo-1", "algo-1", "algo-2", "algo-2", "algo-1", "algo-1"])
+            #expect(lines.map(\.id) == lines.map(\.id).sorted() && Set(lines.map(\.id)).count == 7)
+            #expect(Self.sameInstant(lines.first?.time, Date(timeIntervalSince1970: 1_764_000_000.000001)))
+            // Pages after an id, one host, from a time on.
+            let second = try await logs.logLines(jobID: job, afterID: lines[2].id, host: nil, since: nil, limit: 2)
+            #expect(second.map(\.message) == ["b 1", "b 2"])
+            #expect(try await logs.logLines(jobID: job, afterID: 0, host: "algo-2", since: nil, limit: 100).map(\.message) == ["b 1", "b 2"])
+            let since = Date(timeIntervalSince1970: 1_764_000_000.000004)
+            #expect(try await logs.logLines(jobID: job, afterID: 0, host: "algo-1", since: since, limit: 100).map(\.message) == ["a 4", "a 5"])
+        }
+    }
+
+    @Test(arguments: RepositoryKind.allCases)
+    func twoProjectsJobsOfTheSameNameKeepTheirOwnLinesAndMetrics(_ kind: RepositoryKind) async throws {
+        try await kind.withLogRepository { fixture in
+            let logs = fixture.logs
+            let (ours, ourHosts) = try await fixture.runningJob(project: "team-a", name: "train", hosts: 1)
+            let (theirs, theirHosts) = try await fixture.runningJob(project: "team-b", name: "train", hosts: 1)
+            #expect(ours != theirs && ourHosts[0].name == theirHosts[0].name)
+            let point = [MetricPointInput(name: "loss", timeMicros: 1_764_000_000_000_001, value: 0.5)]
+            _ = try await logs.ingestLogs(host: ourHosts[0], records: Self.records(1...2, "ours"), points: point)
+            // Their host's sequence numbers are its own: seq 1 is new to it.
+            #expect(try await logs.ingestLogs(host: theirHosts[0], records: Self.records(1...1, "theirs"), points: []) == LogBatchReceipt(stored: 1, lastSeq: 1))
+            #expect(try await logs.logLines(jobID: ours, afterID: 0, host: nil, since: nil, limit: 10).map(\.message) == ["ours 1", "ours 2"])
+            #expect(try await logs.logLines(jobID: theirs, afterID: 0, host: nil, since: nil, limit: 10).map(\.message) == ["theirs 1"])
+            #expect(try await logs.finalMetrics(jobID: ours).map(\.name) == ["loss"])
+            #expect(try await logs.finalMetrics(jobID: theirs).isEmpty)
+            #expect(try await logs.metricSeries(jobID: theirs).isEmpty)
+        }
+    }
+
+    @Test(arguments: RepositoryKind.allCases)
+    func metricPointsAreStoredOnceAndTheLastValueIsFinal(_ kind: RepositoryKind) async throws {
+        try await kind.withLogRepository { fixture in
+            let logs = fixture.logs
+            let (job, hosts) = try await fixture.runningJob(project: "team", name: "chatty")
+            let records = Self.records(1...3, "loss")
+            let points = records.map { MetricPointInput(name: "loss", timeMicros: $0.timeMicros, value: 1 / Double($0.seq)) }
+                + [MetricPointInput(name: "accuracy", timeMicros: records[0].timeMicros, value: 0.25)]
+            _ = try await logs.ingestLogs(host: hosts[0], records: records, points: points)
+            _ = try await logs.ingestLogs(host: hosts[0], records: records, points: points)
+            let samples = [SystemSample(name: "CPUUtilization", value: 150, timeMicros: 1_764_000_000_000_100)]
+            try await logs.recordSamples(host: hosts[1], samples: samples)
+            try await logs.recordSamples(host: hosts[1], samples: samples)
+            try await logs.recordSamples(host: hosts[1], samples: [])
+
+            let series = try await logs.metricSeries(jobID: job)
+            #expect(
+                series.map { "\($0.kind) \($0.name) \($0.host) \($0.points.count)" } == [
+                    "definition accuracy algo-1 1", "definition loss algo-1 3", "system CPUUtilization algo-2 1",
+                ])
+            #expect(series[1].points.map(\.value) == [1, 0.5, 1.0 / 3])
+            let final = try await logs.finalMetrics(jobID: job)
+            #expect(final.map(\.name) == ["accuracy", "loss"])
+            #expect(abs(final[1].value - 1.0 / 3) < 1e-9)
+            #expect(Self.sameInstant(final[1].time, Date(timeIntervalSince1970: 1_764_000_000.000003)))
+        }
+    }
+
+    /// A page ends at its byte budget (the first line always comes) and says there is more; pages of metric points
+    /// continue exactly where the last one stopped, across series.
+    @Test(arguments: RepositoryKind.allCases)
+    func logAndMetricPagesAreBoundedAndContinueExactly(_ kind: RepositoryKind) async throws {
+        try await kind.withLogRepository { fixture in
+            let logs = fixture.logs
+            let (job, hosts) = try await fixture.runningJob(project: "team", name: "chatty")
+            let records = (1...6).map { LogRecord(seq: Int64($0), timeMicros: 1_764_000_000_000_000 + Int64($0), message: String(repeating: "x", count: 100)) }
+            let points = records.flatMap { record in
+                ["a", "b"].map { MetricPointInput(name: $0, timeMicros: record.timeMicros, value: Double(record.seq)) }
+            }
+            _ = try await logs.ingestLogs(host: hosts[0], records: records, points: points)
+
+            let first = try await logs.logPage(jobID: job, afterID: 0, host: nil, since: nil, limit: 10, byteBudget: 250)
+            #expect(first.lines.count == 3 && first.more)
+            let rest = try await logs.logPage(jobID: job, afterID: first.lines.last?.id ?? 0, host: nil, since: nil, limit: 10, byteBudget: 250)
+            #expect(rest.lines.count == 3 && !rest.more)
+            #expect(try await logs.logPage(jobID: job, afterID: 0, host: nil, since: nil, limit: 10, byteBudget: 1).lines.count == 1)
+            #expect(try await logs.logPage(jobID: job, afterID: 0, host: nil, since: nil, limit: 6).more)
+
+            var cursor: MetricCursor?
+            var seen: [String] = []
+            var pages = 0
+            repeat {
+                let page = try await logs.metricPage(jobID: job, after: cursor, limit: 5)
+                seen += page.series.flatMap { series in series.points.map { "\(series.name)\(Int($0.value))" } }
+                cursor = page.next
+                pages += 1
+            } while cursor != nil && pages < 10
+            #expect(pages == 3)
+            #expect(seen == (1...6).map { "a\($0)" } + (1...6).map { "b\($0)" })
+        }
+    }
+}
