@@ -64,12 +64,15 @@ public struct JobSpecValidator: Sendable {
     public let catalog: InstanceCatalog
     /// What the provisioner that will run the job implements; a field it does not is refused.
     public let provisioner: ProvisionerCapabilities
+    /// The hosts the pool has, which a gang may not exceed.
+    public let capacity: PoolCapacity
 
-    /// Creates a validator that checks instance types and counts against `catalog`, and the fields that need a
-    /// provisioner feature against `provisioner`.
-    public init(catalog: InstanceCatalog, provisioner: ProvisionerCapabilities) {
+    /// Creates a validator that checks instance types against `catalog`, gangs against `capacity` (the catalog's own
+    /// when not given), and the fields that need a provisioner feature against `provisioner`.
+    public init(catalog: InstanceCatalog, provisioner: ProvisionerCapabilities, capacity: PoolCapacity? = nil) {
         self.catalog = catalog
         self.provisioner = provisioner
+        self.capacity = capacity ?? PoolCapacity(catalog: catalog)
     }
 
     /// Every violation in `spec`, in field order; empty when the spec is valid.
@@ -259,13 +262,13 @@ public struct JobSpecValidator: Sendable {
         if spec.instanceCount < 1 {
             violations.add("instance_count", "minimum", "instance_count must be at least 1; it is \(spec.instanceCount).")
         } else if let shape {
-            let limit = catalog.capacity(of: shape.name).hosts(spot: spec.useSpotInstances)
+            let limit = capacity.ceiling(of: shape.name).hosts(spot: spec.useSpotInstances)
             if spec.instanceCount > limit {
                 let market = spec.useSpotInstances ? "spot" : "on-demand"
                 violations.add(
                     "instance_count", "capacity",
-                    "instance_count is \(spec.instanceCount), but at most \(limit) \(market) \(shape.name) hosts "
-                        + "exist; a larger gang could never be scheduled. Use at most \(limit) hosts.")
+                    "instance_count is \(spec.instanceCount), but the pool never has more than \(limit) \(market) \(shape.name) "
+                        + "hosts; a larger gang could never be scheduled. Use at most \(limit) hosts.")
             }
         }
         if let volumeSize = spec.volumeSize {

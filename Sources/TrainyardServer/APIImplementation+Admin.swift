@@ -9,7 +9,7 @@ extension APIImplementation {
     func interruptHost(_ input: Operations.InterruptHost.Input) async throws -> Operations.InterruptHost.Output {
         let principal = try principal(allowing: { $0 == .admin }, action: "interrupt hosts")
         let hostID = input.path.host
-        guard let host = try await store.host(id: hostID), let job = try await store.job(id: host.jobID),
+        guard let host = try await store.host(id: hostID), let job = try await jobs.job(id: host.jobID),
             principal.projectName == ProjectRecord.bootstrapName || job.projectID == principal.projectID
         else {
             throw APIError.notFound(detail: "host \(hostID) not found; host ids are in a job's attempts[].hosts[].id")
@@ -57,7 +57,7 @@ extension APIImplementation {
         let beyond = try await store.setCapacity(instanceType: shape.name, onDemand: body.onDemand, spot: body.spot)
         _ = try await interruptions.reclaim(beyond, reason: "spot capacity of \(shape.name) was cut to \(body.spot ?? 0)")
         wakeUps.scheduling.ring()
-        let capacity = try await currentCapacity(of: shape.name)
+        let capacity = try await currentPool().capacity(of: shape.name)
         return .ok(
             .init(
                 body: .json(
@@ -69,9 +69,9 @@ extension APIImplementation {
     /// The most hosts of one type and market `PUT /v1/admin/capacity` sets (far beyond any pool; the column is 32-bit).
     static let maximumCapacity = 1_000_000
 
-    /// The type's capacity now: the capacity file's, with what `PUT /v1/admin/capacity` set over it.
-    func currentCapacity(of instanceType: String) async throws -> Capacity {
-        let base = catalog.capacity(of: instanceType)
-        return try await store.capacityOverrides()[instanceType].map { $0.applied(to: base) } ?? base
+    /// The pool's capacity now, with the admins' overrides read fresh (and left in this replica's view).
+    func currentPool() async throws -> PoolCapacity {
+        capacity.update(overrides: try await store.capacityOverrides())
+        return capacity.current
     }
 }

@@ -10,7 +10,7 @@ extension APIImplementation {
         if let refusal = provisioner.refusal(forProject: principal.projectName) { throw APIError.forbidden(detail: refusal) }
         guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
         var spec = JobSpecMapping.core(from: body)
-        var violations = JobSpecValidator(catalog: catalog, provisioner: provisioner).validate(spec)
+        var violations = JobSpecValidator(catalog: catalog, provisioner: provisioner, capacity: capacity.current).validate(spec)
         let serviceAdmin = principal.role == .admin && principal.projectName == ProjectRecord.bootstrapName
         if let violation = PriorityPolicy.violation(spec.priority, role: principal.role, serviceAdmin: serviceAdmin) { violations.append(violation) }
         let idempotencyKey = RawRequestHeaders.value(.idempotencyKey, decoded: input.headers.idempotencyKey)
@@ -32,7 +32,7 @@ extension APIImplementation {
         // A soft bound (concurrent submissions may pass it by a few): enough to keep one project from filling the
         // shared queue, without serialising every submission of a project.
         let queued = try await queuedJobs.queued(projectID: principal.projectID, limit: limits.queuedJobsPerProject) {
-            try await store.queuedJobCount(projectID: principal.projectID, upTo: limits.queuedJobsPerProject)
+            try await jobs.queuedJobCount(projectID: principal.projectID, upTo: limits.queuedJobsPerProject)
         }
         if queued >= limits.queuedJobsPerProject {
             throw APIError.tooManyRequests(
@@ -50,7 +50,7 @@ extension APIImplementation {
         repeat {
             // A generated name can, rarely, clash with one generated in the same millisecond: draw again.
             spec.name = generated ? JobName.generate(now: Date()) : spec.name
-            creation = try await store.createJob(
+            creation = try await jobs.createJob(
                 projectID: principal.projectID, name: spec.name ?? "", spec: spec, idempotencyKey: idempotencyKey,
                 requestHash: requestHash, note: note)
             tries += 1
@@ -64,7 +64,7 @@ extension APIImplementation {
                 id: 0, time: job.createdAt, type: .created, status: job.status, secondaryStatus: job.secondaryStatus, message: JobState.submittedMessage)
             let noted = note.map { JobEventRecord(id: 0, time: job.createdAt, type: $0.type, status: nil, secondaryStatus: nil, message: $0.message) }
             let description = JobSpecMapping.description(
-                of: job, events: [created] + (noted.map { [$0] } ?? []), attempts: [], capacity: catalog.capacity(of: job.spec.instanceType), arn: arnPrefix + job.name, now: Date())
+                of: job, events: [created] + (noted.map { [$0] } ?? []), attempts: [], capacity: capacity.current.capacity(of: job.spec.instanceType), arn: arnPrefix + job.name, now: Date())
             return .created(.init(body: .json(description)))
         case .replayed(let job):
             return .created(.init(body: .json(try await description(of: job))))
@@ -91,7 +91,7 @@ extension APIImplementation {
         }
         do {
             // Without live hosts the job stops at once; otherwise it is Stopping until its hosts have stopped and uploaded.
-            let stopping = try await store.requestStop(projectID: principal.projectID, name: job.name, reason: .user, graceSeconds: stopGrace)
+            let stopping = try await jobs.requestStop(projectID: principal.projectID, name: job.name, reason: .user, graceSeconds: stopGrace)
             return .accepted(.init(body: .json(try await description(of: stopping))))
         } catch StoreError.transitionRefused(.alreadyStopping) {
             return .accepted(.init(body: .json(try await description(of: job))))
@@ -105,7 +105,7 @@ extension APIImplementation {
     func listJobEvents(_ input: Operations.ListJobEvents.Input) async throws -> Operations.ListJobEvents.Output {
         let principal = try RequestPrincipal.required()
         let job = try await requireJob(projectID: principal.projectID, name: input.path.name)
-        let events = try await store.events(jobID: job.id).map { event in
+        let events = try await jobs.events(jobID: job.id).map { event in
             Components.Schemas.JobEvent(
                 id: event.id, time: event.time, _type: event.type.rawValue,
                 status: .init(rawValue: (event.status ?? job.status).rawValue) ?? .inProgress,
@@ -120,7 +120,7 @@ extension APIImplementation {
         let query = try JobListRequest.query(from: input.query)
         let page: JobPage
         do {
-            page = try await store.listJobs(projectID: principal.projectID, query: query)
+            page = try await jobs.listJobs(projectID: principal.projectID, query: query)
         } catch StoreError.unknownCursor {
             throw JobListRequest.unknownToken
         }
@@ -144,17 +144,17 @@ extension APIImplementation {
     }
 
     func requireJob(projectID: Int64, name: String) async throws -> JobRecord {
-        guard let job = try await store.job(projectID: projectID, name: name) else {
+        guard let job = try await jobs.job(projectID: projectID, name: name) else {
             throw APIError.notFound(detail: "training job \(name) not found")
         }
         return job
     }
 
     func description(of job: JobRecord) async throws -> Components.Schemas.JobDescription {
-        let events = try await store.events(jobID: job.id)
+        let events = try await jobs.events(jobID: job.id)
         let attempts = try await store.attempts(jobID: job.id)
         let finalMetrics = try await logs.finalMetrics(jobID: job.id)
-        let capacity = catalog.capacity(of: job.spec.instanceType)
+        let capacity = self.capacity.current.capacity(of: job.spec.instanceType)
         return JobSpecMapping.description(
             of: job, events: events, attempts: attempts, finalMetrics: finalMetrics, capacity: capacity, arn: arnPrefix + job.name, now: Date())
     }

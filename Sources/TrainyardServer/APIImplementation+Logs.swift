@@ -45,7 +45,7 @@ extension APIImplementation {
                     retryAfterSeconds: RequestLimits.heldRetryAfterSeconds)
             }
             let events = LogEventStream(
-                store: store, logs: logs, followers: followers, jobID: job.id, jobName: job.name, host: query.host, since: query.since, afterID: afterID,
+                jobs: jobs, logs: logs, followers: followers, jobID: job.id, jobName: job.name, host: query.host, since: query.since, afterID: afterID,
                 slot: slot)
             return .ok(.init(body: .textEventStream(HTTPBody(events, length: .unknown, iterationBehavior: .single))))
         }

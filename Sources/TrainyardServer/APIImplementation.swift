@@ -16,11 +16,15 @@ struct APIImplementation: APIProtocol {
     let store: PostgresStore
     /// Projects, their keys and their location grants.
     let projects: any ProjectRepository
+    /// Jobs as their owners submit, read and stop them.
+    let jobs: any JobRepository
     /// Jobs' log lines and metrics.
     let logs: any LogRepository
     /// Webhook subscriptions and their delivery log.
     let webhooks: any WebhookRepository
     let catalog: InstanceCatalog
+    /// The pool's capacity as this replica last read it: gangs are judged against it.
+    let capacity: CapacityView
     let readiness: Readiness
     /// `arn:aws:sagemaker:<region>:<account>:training-job/`
     let arnPrefix: String
@@ -77,10 +81,9 @@ extension APIImplementation {
 
     func listInstanceTypes(_ input: Operations.ListInstanceTypes.Input) async throws -> Operations.ListInstanceTypes.Output {
         _ = try RequestPrincipal.required()
-        let overrides = try await store.capacityOverrides()
+        let pool = try await currentPool()
         let types = catalog.all.map { shape in
-            let base = catalog.capacity(of: shape.name)
-            let capacity = overrides[shape.name].map { $0.applied(to: base) } ?? base
+            let capacity = pool.capacity(of: shape.name)
             return Components.Schemas.InstanceType(
                 name: shape.name, vcpus: shape.vcpus, gpus: shape.gpus, memoryGib: shape.memoryGiB,
                 capacity: .init(onDemand: capacity.onDemand, spot: capacity.spot))

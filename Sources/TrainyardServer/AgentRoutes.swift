@@ -104,7 +104,7 @@ struct AgentRoutes: Sendable {
         } catch {
             throw APIError.badRequest(detail: "the log batch is malformed: \(error)")
         }
-        let points = try await extractors.points(for: records, host: host, store: store, logger: context.logger)
+        let points = try await extractors.points(for: records, host: host, jobs: store, logger: context.logger)
         return try Self.json(try await logs.ingestLogs(host: host, records: records, points: points))
     }
 

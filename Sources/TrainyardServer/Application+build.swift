@@ -73,9 +73,10 @@ public func buildApplication(
     let arnPrefix = "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/"
 
     let interruptions = Interruptions(store: store, provisioner: provisioner, noticeSeconds: configuration.workers.spotNotice, logger: logger)
+    let capacity = CapacityView(catalog: catalog)
     let routes = KnownRoutes()
     let router = try buildRouter(
-        store: store, catalog: catalog, readiness: readiness, configuration: configuration, interruptions: interruptions, followers: followers,
+        store: store, catalog: catalog, capacity: capacity, readiness: readiness, configuration: configuration, interruptions: interruptions, followers: followers,
         routes: routes,
         wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities)
     AgentRoutes(
@@ -87,7 +88,7 @@ public func buildApplication(
     ).register(on: router)
     routes.load(router.routes)
 
-    let scheduler = Scheduler(store: store, catalog: catalog, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
+    let scheduler = Scheduler(store: store, catalog: catalog, capacity: capacity, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
     let leaseReaper = LeaseReaper(store: store, provisioner: provisioner, address: address, logger: logger)
     let deadlines = DeadlineEnforcer(store: store, settings: configuration.workers, logger: logger)
     let reconciler = Reconciler(store: store, provisioner: provisioner, interruptions: interruptions, settings: configuration.workers, address: address, logger: logger)
@@ -141,6 +142,8 @@ public func buildApplication(
         try await Migrator(migrations: Migration.bundled()).migrate(client, logger: logger)
         try await BootstrapAdminKey(projects: store, configuredKey: configuration.adminKey, dataDirectory: configuration.absoluteDataDirectory, logger: logger)
             .install()
+        // Submissions are judged against the pool as admins left it, before the scheduler's first pass reads it again.
+        capacity.update(overrides: try await store.capacityOverrides())
         // The server being down is not a dead host: every live host gets a fresh lease before anyone is judged.
         try await store.extendLiveLeases(by: configuration.workers.hostLease)
         readiness.markReady()
@@ -152,7 +155,7 @@ public func buildApplication(
 
 /// The router with its middleware and the generated API handlers.
 func buildRouter(
-    store: PostgresStore, catalog: InstanceCatalog, readiness: Readiness, configuration: ServerConfiguration, interruptions: Interruptions,
+    store: PostgresStore, catalog: InstanceCatalog, capacity: CapacityView? = nil, readiness: Readiness, configuration: ServerConfiguration, interruptions: Interruptions,
     followers: LogFollowers = LogFollowers(), routes: KnownRoutes = KnownRoutes(),
     wakeUps: LocalWakeUps = LocalWakeUps(), provisioner: ProvisionerCapabilities
 ) throws -> Router<BasicRequestContext> {
@@ -161,7 +164,8 @@ func buildRouter(
     router.add(middleware: InputLimitMiddleware())
     router.add(middleware: AuthMiddleware(projects: store))
     let api = APIImplementation(
-        store: store, projects: store, logs: store, webhooks: store, catalog: catalog, readiness: readiness,
+        store: store, projects: store, jobs: store, logs: store, webhooks: store, catalog: catalog, capacity: capacity ?? CapacityView(catalog: catalog),
+        readiness: readiness,
         arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,
         followers: followers, wakeUps: wakeUps, webhookPolicy: configuration.webhooks.policy,
         interruptions: interruptions, provisioner: provisioner, defaultOutputBucket: configuration.objectStore.defaultOutputBucket,

@@ -17,7 +17,7 @@ struct LogEventStream: AsyncSequence, Sendable {
     /// Message bytes read per batch: what one follower holds in memory at most, besides one line.
     static let batchBytes = 1 << 20
 
-    let store: PostgresStore
+    let jobs: any JobRepository
     let logs: any LogRepository
     let followers: LogFollowers
     let jobID: Int64
@@ -71,7 +71,7 @@ struct LogEventStream: AsyncSequence, Sendable {
                 }
                 // Every host stores its last line before it reports its end, so once the job has ended one more read
                 // finds whatever is left.
-                if let job = try await stream.store.job(id: stream.jobID), job.status.isTerminal {
+                if let job = try await stream.jobs.job(id: stream.jobID), job.status.isTerminal {
                     jobEnded = true
                     continue
                 }

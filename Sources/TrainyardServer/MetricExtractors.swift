@@ -28,8 +28,8 @@ final class MetricExtractors: Sendable {
 
     /// The metric points of `records` for the host's job; stops the job's extraction (and says so in its events) when a
     /// batch overruns its budget.
-    func points(for records: [LogRecord], host: HostRecord, store: PostgresStore, logger: Logger) async throws -> [MetricPointInput] {
-        let entry = try await entry(jobID: host.jobID, store: store)
+    func points(for records: [LogRecord], host: HostRecord, jobs: any JobRepository, logger: Logger) async throws -> [MetricPointInput] {
+        let entry = try await entry(jobID: host.jobID, jobs: jobs)
         guard !entry.stopped, !entry.extractor.isEmpty, !records.isEmpty else { return [] }
         let budget = batchBudget
         let (points, timedOut) = await withCheckedContinuation { (continuation: CheckedContinuation<([MetricPointInput], Bool), Never>) in
@@ -56,7 +56,7 @@ final class MetricExtractors: Sendable {
             if first {
                 logger.warning(
                     "metric extraction stopped", metadata: ["job": "\(host.jobID)", "host": "\(host.name)", "budget": "\(budget)"])
-                try await store.noteJob(
+                try await jobs.noteJob(
                     jobID: host.jobID, type: .metricExtractionStopped,
                     message: "Metric extraction stopped: the metric_definitions regexes took longer than \(Self.describe(budget)) on one "
                         + "batch of log lines. Lines are still stored; no more metric points are extracted for this job. "
@@ -66,9 +66,9 @@ final class MetricExtractors: Sendable {
         return points
     }
 
-    private func entry(jobID: Int64, store: PostgresStore) async throws -> Entry {
+    private func entry(jobID: Int64, jobs: any JobRepository) async throws -> Entry {
         if let cached = cache.withLock({ $0[jobID] }) { return cached }
-        let entry = Entry(extractor: MetricExtractor(try await store.job(id: jobID)?.spec.metricDefinitions ?? []))
+        let entry = Entry(extractor: MetricExtractor(try await jobs.job(id: jobID)?.spec.metricDefinitions ?? []))
         return cache.withLock { cache in
             if let raced = cache[jobID] { return raced }
             if cache.count >= Self.capacity { cache.removeAll() }

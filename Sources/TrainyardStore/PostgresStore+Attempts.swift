@@ -52,9 +52,8 @@ extension PostgresStore {
         }
     }
 
-    /// Stops a job: with no live attempt it ends `Stopped` at once; otherwise it goes `Stopping` and its hosts are
-    /// told to stop with `graceSeconds` (SIGTERM, then SIGKILL); the finalizer ends it once they are done.
-    public func requestStop(projectID: Int64, name: String, reason: StopReason, graceSeconds: Double, now: Date = Date()) async throws -> JobRecord {
+    /// Under the running attempt's lock, then the job's; a grant that raced the stop is found and stopped too.
+    public func requestStop(projectID: Int64, name: String, reason: StopReason, graceSeconds: Double, now: Date) async throws -> JobRecord {
         // A job's id never changes; its running attempt may, until the job is locked.
         guard let job = try await job(projectID: projectID, name: name) else { throw StoreError.jobNotFound(name) }
         for _ in 0..<Self.stopTries {

@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 import TrainyardCore
 
-extension PostgresStore {
+extension PostgresStore: JobRepository {
     static let jobColumns = """
         j.id, j.project_id, p.name, j.name, j.spec::text, j.status, j.secondary_status, j.failure_reason,
         j.created_at, j.last_modified_at, j.training_start_time, j.training_end_time, j.model_artifacts, j.interruptions,
@@ -12,16 +12,10 @@ extension PostgresStore {
     /// How many columns `jobColumns` names: a query may select more after them.
     static let jobColumnCount = 19
 
-    /// Writes a new job and its `created` event (then `note`'s event, if any) in one transaction, honouring an
-    /// `Idempotency-Key`.
-    ///
-    /// `requestHash` identifies the request body: the same key with the same hash replays the first job, with another
-    /// hash it is refused (it matters only with a key). A name already used in the project is refused.
-    ///
-    /// Concurrent submissions share one statement and one commit (``jobInserts``): the commit, not the statement, is
+    /// In one transaction. Concurrent submissions share one statement and one commit (``jobInserts``): the commit, not the statement, is
     /// what each submission waits for, so under load one WAL flush makes many jobs durable.
     public func createJob(
-        projectID: Int64, name: String, spec: JobSpec, idempotencyKey: String?, requestHash: String?, note: JobNote? = nil, now: Date = Date()
+        projectID: Int64, name: String, spec: JobSpec, idempotencyKey: String?, requestHash: String?, note: JobNote?, now: Date
     ) async throws -> JobCreation {
         if let idempotencyKey, let requestHash, let replay = try await replay(projectID: projectID, key: idempotencyKey, requestHash: requestHash) {
             return replay
@@ -126,7 +120,6 @@ extension PostgresStore {
         return nil
     }
 
-    /// The job `name` of a project, or nil: another project's job is as absent as a missing one.
     public func job(projectID: Int64, name: String) async throws -> JobRecord? {
         try await firstJob(
             "SELECT \(unescaped: Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.project_id = \(projectID) AND j.name = \(name)")
@@ -143,10 +136,6 @@ extension PostgresStore {
         return nil
     }
 
-    /// A page of the project's jobs, filtered and sorted, continuing after `query.after` (keyset pagination).
-    ///
-    /// The cursor must be a job of the same project (else ``StoreError/unknownCursor``): compared against another
-    /// project's job, the page would tell where that job sorts, and with chosen names, its name.
     public func listJobs(projectID: Int64, query: JobListQuery) async throws -> JobPage {
         if let after = query.after {
             let rows = try await client.query("SELECT 1 FROM jobs WHERE id = \(after) AND project_id = \(projectID)", logger: logger)
@@ -194,7 +183,6 @@ extension PostgresStore {
         return JobPage(jobs: jobs, lastID: more ? jobs.last?.id : nil)
     }
 
-    /// The events of a job, in order.
     public func events(jobID: Int64) async throws -> [JobEventRecord] {
         let rows = try await client.query(
             "SELECT id, time, type, status, secondary_status, message FROM job_events WHERE job_id = \(jobID) ORDER BY id", logger: logger)
@@ -247,8 +235,7 @@ extension PostgresStore {
 }
 
 extension PostgresStore {
-    /// Appends a notable event (no transition) to a job's events, where its owner reads what Trainyard did about it.
-    public func noteJob(jobID: Int64, type: JobEventType, message: String, now: Date = Date()) async throws {
+    public func noteJob(jobID: Int64, type: JobEventType, message: String, now: Date) async throws {
         try await client.withConnection { connection in
             try await appendEvent(on: connection, jobID: jobID, time: now, type: type, status: nil, secondaryStatus: nil, message: message)
         }
@@ -256,8 +243,7 @@ extension PostgresStore {
 }
 
 extension PostgresStore {
-    /// How many of the project's jobs wait to run (submitted or `Pending`, no hosts yet), counting at most `upTo`.
-    public func queuedJobCount(projectID: Int64, upTo limit: Int = 1_000_000) async throws -> Int {
+    public func queuedJobCount(projectID: Int64, upTo limit: Int) async throws -> Int {
         let rows = try await client.query(
             """
             SELECT count(*) FROM (

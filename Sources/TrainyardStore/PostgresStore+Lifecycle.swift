@@ -129,13 +129,7 @@ extension PostgresStore {
             WHERE id = \(job.id)
             """, logger: logger)
         // The webhook deliveries these changes cause, in the same transaction (the outbox).
-        let payloads = transitions.flatMap { transition in
-            WebhookEventType.announcing(status: transition.toStatus).map { type in
-                WebhookPayload(
-                    type: type, jobName: job.name, status: transition.toStatus, secondaryStatus: transition.toSecondaryStatus,
-                    message: transition.message, failureReason: transition.toStatus.isTerminal ? state.failureReason : nil, time: transition.time)
-            }
-        }
+        let payloads = WebhookPayload.announcing(transitions, jobName: job.name, state: state)
         try await enqueueWebhooks(on: connection, projectID: job.projectID, jobID: job.id, payloads: payloads, now: now)
     }
 

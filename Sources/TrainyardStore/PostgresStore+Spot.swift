@@ -3,25 +3,6 @@ import Logging
 import PostgresNIO
 import TrainyardCore
 
-/// Capacity set at run time (`PUT /v1/admin/capacity`) over the capacity file's; nil keeps the file's figure.
-public struct CapacityOverride: Sendable, Equatable {
-    public var onDemand: Int?
-    public var spot: Int?
-
-    public init(onDemand: Int?, spot: Int?) {
-        self.onDemand = onDemand
-        self.spot = spot
-    }
-
-    /// `base` with this override's figures in place of its own.
-    public func applied(to base: Capacity) -> Capacity {
-        var capacity = base
-        if let onDemand { capacity.onDemand = onDemand }
-        if let spot { capacity.spot = spot }
-        return capacity
-    }
-}
-
 /// What asking to reclaim a host came to.
 public enum HostInterruption: Sendable, Equatable {
     /// The host's attempt now stops with the notice period; the provisioner is to deliver the notice.

@@ -174,3 +174,26 @@ extension RepositoryKind {
         }
     }
 }
+
+/// Every repository of one kind, sharing their data as the service's do: PostgreSQL's store for each, or the in-memory
+/// twins wired together (the jobs' projects are the project twin's, their deliveries go to the webhook twin).
+public struct TestRepositories: Sendable {
+    public let projects: any ProjectRepository
+    public let jobs: any JobRepository
+    public let webhooks: any WebhookRepository
+}
+
+extension RepositoryKind {
+    /// Runs `body` with fresh, empty repositories of this kind.
+    public func withRepositories<T: Sendable>(_ body: @Sendable (TestRepositories) async throws -> T) async throws -> T {
+        switch self {
+        case .postgres:
+            return try await TestPostgres.withStore { store in try await body(TestRepositories(projects: store, jobs: store, webhooks: store)) }
+        case .inMemory:
+            let projects = InMemoryProjectRepository()
+            let webhooks = InMemoryWebhookRepository()
+            return try await body(
+                TestRepositories(projects: projects, jobs: InMemoryJobRepository(projects: projects, webhooks: webhooks), webhooks: webhooks))
+        }
+    }
+}

@@ -78,6 +78,31 @@ import Testing
         }
     }
 
+    /// The capacity rule reads the pool as it is made (the file, the cluster's count, an admin's figure): an admin who
+    /// grew the pool may run a larger gang at once, and a passing cut leaves jobs accepted, to wait for capacity.
+    @Test func aGangIsJudgedAgainstThePoolAnAdminGrewAndAPassingCutRefusesNothing() async throws {
+        try await TestApp.run { client in
+            let big = Self.body(["name": "big", "instance_count": 8])
+            let refused = try await client.call(.post, "/v1/jobs", json: big)
+            #expect(refused.status == .unprocessableContent)
+            let problem = try refused.object()
+            let message = (problem["errors"] as? [[String: Any]])?.first { $0["field"] as? String == "instance_count" }?["message"] as? String
+            #expect(message?.contains("the pool never has more than 4 on-demand ml.m5.large hosts") == true, "\(problem)")
+
+            let grown = try await client.call(.put, "/v1/admin/capacity", json: #"{"instance_type":"ml.m5.large","on_demand":8}"#)
+            #expect(grown.status == .ok)
+            #expect(try await client.call(.post, "/v1/jobs", json: big).status == .created)
+            #expect(try await client.call(.post, "/v1/jobs", json: Self.body(["name": "bigger", "instance_count": 9])).status == .unprocessableContent)
+
+            let cut = try await client.call(.put, "/v1/admin/capacity", json: #"{"instance_type":"ml.m5.large","on_demand":0}"#)
+            #expect(cut.status == .ok)
+            #expect(try await client.call(.post, "/v1/jobs", json: Self.body(["name": "waits", "instance_count": 2])).status == .created)
+            let types = try await client.call(.get, "/v1/instance-types").object()
+            let m5 = (types["instance_types"] as? [[String: Any]])?.first { $0["name"] as? String == "ml.m5.large" }
+            #expect((m5?["capacity"] as? [String: Int])?["on_demand"] == 0)
+        }
+    }
+
     @Test func severalWrongFieldsAreReportedTogether() async throws {
         try await TestApp.run { client in
             let response = try await client.call(

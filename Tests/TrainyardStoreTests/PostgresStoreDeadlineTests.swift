@@ -27,7 +27,7 @@ import TrainyardTestSupport
         spec.maxRun = maxRun
         spec.maxWait = maxWait
         guard case .created(let job, _) = try await store.createJob(
-            projectID: project.id, name: name, spec: spec, idempotencyKey: nil, requestHash: nil, now: t0)
+            projectID: project.id, name: name, spec: spec, idempotencyKey: nil, requestHash: nil, note: nil, now: t0)
         else { throw JobNotCreated() }
         return job
     }

@@ -89,7 +89,7 @@ import TrainyardTestSupport
                 let name = String(format: "job-%02d", (index * 7) % 23)
                 _ = try await store.createJob(
                     projectID: project.id, name: name, spec: Self.spec(name), idempotencyKey: nil, requestHash: "\(index)",
-                    now: base.addingTimeInterval(Double(index / 3)))
+                    note: nil, now: base.addingTimeInterval(Double(index / 3)))
             }
             _ = try await store.requestStop(projectID: project.id, name: "job-03", reason: .user, graceSeconds: 0)
             var seen: [JobRecord] = []
@@ -133,7 +133,7 @@ import TrainyardTestSupport
             for (index, name) in ["resnet-a", "resnet-b", "vit-a", "100%_done"].enumerated() {
                 _ = try await store.createJob(
                     projectID: project.id, name: name, spec: Self.spec(name), idempotencyKey: nil, requestHash: name,
-                    now: base.addingTimeInterval(Double(index * 60)))
+                    note: nil, now: base.addingTimeInterval(Double(index * 60)))
             }
             _ = try await store.requestStop(projectID: project.id, name: "resnet-b", reason: .user, graceSeconds: 0)
             let names: (JobListQuery) async throws -> [String] = { query in

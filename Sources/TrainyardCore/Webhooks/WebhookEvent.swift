@@ -155,3 +155,18 @@ public struct WebhookRetrySchedule: Sendable, Equatable {
     /// Tries in all.
     public var maximumTries: Int { delays.count + 1 }
 }
+
+extension WebhookPayload {
+    /// The deliveries' bodies that `transitions` of job `jobName` announce, in order: each transition's
+    /// `job.status_changed`, and the ending's own event when it ended the job, with its failure reason (`state` is the
+    /// job's state after them).
+    public static func announcing(_ transitions: [JobTransition], jobName: String, state: JobState) -> [WebhookPayload] {
+        transitions.flatMap { transition in
+            WebhookEventType.announcing(status: transition.toStatus).map { type in
+                WebhookPayload(
+                    type: type, jobName: jobName, status: transition.toStatus, secondaryStatus: transition.toSecondaryStatus,
+                    message: transition.message, failureReason: transition.toStatus.isTerminal ? state.failureReason : nil, time: transition.time)
+            }
+        }
+    }
+}

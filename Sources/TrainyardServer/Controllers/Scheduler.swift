@@ -9,6 +9,8 @@ import TrainyardStore
 struct Scheduler: Sendable {
     let store: PostgresStore
     let catalog: InstanceCatalog
+    /// Where this pass leaves what it read of the pool's capacity, for the API.
+    let capacity: CapacityView
     let provisioner: any WorkerPoolProvisioner
     let settings: WorkerSettings
     let address: ServerAddress
@@ -17,10 +19,14 @@ struct Scheduler: Sendable {
     func runOnce(now: Date = Date()) async throws {
         guard let serverURL = address.value else { return }
         let catalog = self.catalog
-        // The provisioner's own count where it has one (Slurm's nodes from sinfo), else the configured capacity.
-        let current = try await provisioner.currentCapacity(catalog: catalog)
+        // The provisioner's own count where it has one (Slurm's nodes from sinfo), else the configured capacity; the
+        // store puts the admins' overrides over it as it reads them in the pass's transaction.
+        let reported = try await provisioner.currentCapacity(catalog: catalog)
+        capacity.update(reported: reported)
+        capacity.update(overrides: try await store.capacityOverrides())
+        let base = PoolCapacity(catalog: catalog, reported: reported)
         let plans = try await store.schedule(
-            capacity: { current?[$0] ?? catalog.capacity(of: $0) }, provisioner: provisioner.name, launchLeaseSeconds: settings.launchTimeout, now: now)
+            capacity: { base.capacity(of: $0) }, provisioner: provisioner.name, launchLeaseSeconds: settings.launchTimeout, now: now)
         for plan in plans {
             let request = PoolLaunchRequest(
                 jobName: plan.jobName, attemptNumber: plan.attemptNumber, instanceType: plan.instanceType, spot: plan.spot,

@@ -29,6 +29,11 @@ public actor InMemoryProjectRepository: ProjectRepository {
         projects.values.first { $0.name == name }
     }
 
+    /// The name of project `id`, if there is one (the job twin's join).
+    func name(ofProject id: Int64) -> String? {
+        projects[id]?.name
+    }
+
     public func ensureBootstrapProject(now: Date) throws -> ProjectRecord {
         if let existing = project(named: ProjectRecord.bootstrapName) { return existing }
         lastProjectID += 1

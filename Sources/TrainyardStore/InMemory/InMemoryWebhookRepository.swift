@@ -69,13 +69,17 @@ public actor InMemoryWebhookRepository: WebhookRepository {
     }
 
     /// Writes the deliveries that `payloads` (events of one job) cause: one per event and enabled subscription of the
-    /// project that wants it, in the payloads' order, then the subscriptions'.
-    public func enqueue(projectID: Int64, jobID: Int64, payloads: [WebhookPayload], now: Date) {
+    /// project that wants it, in the payloads' order, then the subscriptions'. Answers how many.
+    @discardableResult
+    public func enqueue(projectID: Int64, jobID: Int64, payloads: [WebhookPayload], now: Date) -> Int {
+        var written = 0
         for payload in payloads {
             for subscription in wanting(payload.type.rawValue, projectID: projectID) {
                 append(subscriptionID: subscription, jobID: jobID, jobName: payload.jobName, eventType: payload.type.rawValue, payload: payload.json(), now: now)
+                written += 1
             }
         }
+        return written
     }
 
     private func wanting(_ type: String, projectID: Int64, except excluded: String? = nil) -> [String] {

@@ -33,7 +33,7 @@ struct ControllerFixture: Sendable {
     }
 
     var scheduler: Scheduler {
-        Scheduler(store: store, catalog: .standard, provisioner: provisioner, settings: settings, address: address, logger: logger)
+        Scheduler(store: store, catalog: .standard, capacity: CapacityView(catalog: .standard), provisioner: provisioner, settings: settings, address: address, logger: logger)
     }
     var leaseReaper: LeaseReaper { LeaseReaper(store: store, provisioner: provisioner, address: address, logger: logger) }
     var deadlines: DeadlineEnforcer { DeadlineEnforcer(store: store, settings: settings, logger: logger) }
@@ -54,7 +54,7 @@ struct ControllerFixture: Sendable {
         spec.maxWait = maxWait
         spec.maxRetryAttempts = retries
         guard case .created(let job, _) = try await store.createJob(
-            projectID: project.id, name: name, spec: spec, idempotencyKey: nil, requestHash: nil, now: Self.t0)
+            projectID: project.id, name: name, spec: spec, idempotencyKey: nil, requestHash: nil, note: nil, now: Self.t0)
         else { throw TestFailure("\(name) was not created") }
         return job
     }

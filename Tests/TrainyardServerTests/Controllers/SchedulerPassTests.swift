@@ -67,7 +67,7 @@ import TrainyardProvisioning
         try await ControllerFixture.with { f in
             let job = try await f.submit("early")
             let scheduler = Scheduler(
-                store: f.store, catalog: .standard, provisioner: f.provisioner, settings: f.settings, address: ServerAddress(), logger: f.logger)
+                store: f.store, catalog: .standard, capacity: CapacityView(catalog: .standard), provisioner: f.provisioner, settings: f.settings, address: ServerAddress(), logger: f.logger)
             try await scheduler.runOnce(now: ControllerFixture.t0)
             #expect(f.provisioner.calls.launched.isEmpty)
             #expect(try await f.job(job).secondaryStatus == .starting)
