@@ -8,6 +8,10 @@ import TrainyardObjectStore
 /// One worker host's agent: fetches its assignment, lays out the SageMaker tree, stages inputs and code, runs the
 /// command with the contract's environment, heartbeats throughout (the answer may tell it to stop), uploads
 /// `model/` and `output/data/` as archives, and reports how the command ended.
+///
+/// The executor around Core's ``AgentStateMachine``, which decides what each stop, notice and full disk does. Its
+/// loops (heartbeats, the disk guard, and while the command runs the log shipper, system metrics and checkpoint syncs)
+/// are child tasks of the flow they serve: none outlives it.
 public struct Agent: Sendable {
     let configuration: AgentConfiguration
     /// Who the user's command runs as, and its environment.
@@ -35,27 +39,33 @@ public struct Agent: Sendable {
         let logger = hostLogger
         let layout = WorkerLayout(root: configuration.layoutRoot)
         let location = ObjectLocation(store: try Self.objectStore(assignment.objectStore, connection: connection, logger: logger))
-        let state = HeartbeatState(phase: .preparing)
-        let heartbeats = Task {
-            await heartbeatLoop(state: state, interval: worker.heartbeatIntervalSeconds, outageGrace: worker.stopGraceSeconds, logger: logger)
-        }
-        defer { heartbeats.cancel() }
-        // The job's volume and the reserve of the service's disk, watched from staging to the command's end.
-        let disk = DiskGuard(directory: configuration.directory, volumeGiB: assignment.volumeSizeGiB, reserveBytes: assignment.diskReserveBytes ?? 0)
-        let diskWatch = Task {
-            await disk.run(logger: logger) { failure in state.failDisk(failure, grace: min(worker.stopGraceSeconds, 10), logger: logger) }
-        }
-        defer { diskWatch.cancel() }
+        let state = HeartbeatState(logger: logger)
         // SIGTERM from the host's provider is a reclaim notice (a spot interruption, a Slurm preemption): the command
         // gets SIGTERM and most of the notice period, the checkpoints are synced, and the host reports the
-        // interruption so that the job resumes elsewhere.
+        // interruption (at once: the heartbeat loop beats early) so that the job resumes elsewhere.
         // Only a spot host is reclaimed this way; an on-demand host that gets SIGTERM is being torn down by its
         // backend for another reason (Slurm on a failed node), which the provisioner reports, so it ends as before.
         let reclaimNotice = !worker.spec.useSpotInstances ? nil : Self.onSIGTERM {
-            state.interrupt(grace: Self.commandGrace(notice: worker.spotNoticeSeconds), logger: logger)
-            Task { _ = try? await connection.heartbeat(AgentReport(phase: state.phase, interrupted: true)) }
+            state.handle(.reclaimNotice(graceSeconds: Self.commandGrace(notice: worker.spotNoticeSeconds)))
         }
         defer { reclaimNotice?.cancel() }
+        // The job's volume and the reserve of the service's disk, watched from staging to the command's end.
+        let disk = DiskGuard(directory: configuration.directory, volumeGiB: assignment.volumeSizeGiB, reserveBytes: assignment.diskReserveBytes ?? 0)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                await heartbeatLoop(state: state, interval: worker.heartbeatIntervalSeconds, outageGrace: worker.stopGraceSeconds, logger: logger)
+            }
+            try await work(assignment, layout: layout, location: location, state: state, disk: disk, logger: logger)
+            group.cancelAll()
+        }
+    }
+
+    /// Stages the host, runs the command (watching the disk meanwhile), syncs, uploads and reports, while the caller's
+    /// child task heartbeats.
+    private func work(
+        _ assignment: AgentAssignment, layout: WorkerLayout, location: ObjectLocation, state: HeartbeatState, disk: DiskGuard, logger: Logger
+    ) async throws {
+        let worker = assignment.worker
         let checkpoints = worker.spec.checkpointS3URI.map {
             CheckpointSync(
                 location: location, directory: layout.checkpoints(worker.spec), scratchDirectory: configuration.directory, uri: $0, host: worker.hostName, attempt: worker.attempt, logger: logger)
@@ -63,30 +73,15 @@ public struct Agent: Sendable {
 
         var report: AgentReport
         do {
-            _ = try await connection.heartbeat(AgentReport(phase: .preparing))
-            for directory in layout.directories(for: worker.spec) {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            }
-            for file in try SageMakerContract.configFiles(worker, layout: layout) {
-                try FileManager.default.createDirectory(atPath: (file.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try file.contents.write(to: URL(fileURLWithPath: file.path))
-            }
-            state.set(phase: .downloading)
-            _ = try await connection.heartbeat(AgentReport(phase: .downloading))
-            let staging = Staging(location: location, layout: layout, disk: disk, diskFailure: { state.diskFailure }, logger: logger)
-            try await staging.stageCode(worker)
-            try await staging.stageInputs(worker)
-            if let checkpoints {
-                do {
-                    _ = try await checkpoints.restore()
-                } catch {
-                    throw AgentError.checkpoint("restoring \(worker.spec.checkpointS3URI ?? "") failed: \(error)")
+            report = try await withThrowingDiscardingTaskGroup { group in
+                // The job's volume and the reserve of the service's disk, watched from staging to the command's end.
+                group.addTask {
+                    await disk.run(logger: logger) { failure in state.handle(.diskExhausted(failure, graceSeconds: min(worker.stopGraceSeconds, 10))) }
                 }
+                let report = try await stageAndTrain(assignment, layout: layout, location: location, state: state, checkpoints: checkpoints, disk: disk, logger: logger)
+                group.cancelAll()
+                return report
             }
-            try identity.handOver(try Self.commandDirectories(worker, layout: layout, identity: identity))
-            report = try await train(
-                worker, layout: layout, state: state, checkpoints: checkpoints, metricsInterval: assignment.systemMetricsIntervalSeconds ?? 0,
-                disk: disk, spoolCapBytes: assignment.logSpoolLimitBytes ?? LogSpool.defaultCapBytes, logger: logger)
         } catch AgentError.rejected(let status, let body) {
             throw AgentError.rejected(status: status, body: body)
         } catch let error as AgentError where error.isServerUnreachable {
@@ -98,14 +93,57 @@ public struct Agent: Sendable {
             let reason = text.hasPrefix("ClientError") || text.hasPrefix("InternalServerError") ? text : "ClientError: \(text)"
             report = AgentReport(phase: .uploading, exitCode: 1, failureReason: StorableText.sanitize(reason.prefix(1024).description))
         }
+        try await finish(assignment, report: report, layout: layout, location: location, state: state, checkpoints: checkpoints, disk: disk, logger: logger)
+    }
+
+    /// Lays out the tree, stages code, inputs and checkpoints, and runs the command; answers the report of its end.
+    private func stageAndTrain(
+        _ assignment: AgentAssignment, layout: WorkerLayout, location: ObjectLocation, state: HeartbeatState, checkpoints: CheckpointSync?,
+        disk: DiskGuard, logger: Logger
+    ) async throws -> AgentReport {
+        let worker = assignment.worker
+        do {
+            _ = try await connection.heartbeat(AgentReport(phase: .preparing))
+            for directory in layout.directories(for: worker.spec) {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            for file in try SageMakerContract.configFiles(worker, layout: layout) {
+                try FileManager.default.createDirectory(atPath: (file.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try file.contents.write(to: URL(fileURLWithPath: file.path))
+            }
+            state.handle(.stagingInputs)
+            _ = try await connection.heartbeat(AgentReport(phase: state.phase))
+            let staging = Staging(location: location, layout: layout, disk: disk, diskFailure: { state.machine.diskFailure }, logger: logger)
+            try await staging.stageCode(worker)
+            try await staging.stageInputs(worker)
+            if let checkpoints {
+                do {
+                    _ = try await checkpoints.restore()
+                } catch {
+                    throw AgentError.checkpoint("restoring \(worker.spec.checkpointS3URI ?? "") failed: \(error)")
+                }
+            }
+            try identity.handOver(try Self.commandDirectories(worker, layout: layout, identity: identity))
+        }
+        return try await train(
+            worker, layout: layout, state: state, checkpoints: checkpoints, metricsInterval: assignment.systemMetricsIntervalSeconds ?? 0,
+            disk: disk, spoolCapBytes: assignment.logSpoolLimitBytes ?? LogSpool.defaultCapBytes, logger: logger)
+    }
+
+    /// After the command (or a failed staging): the final checkpoint sync, the uploads and the final report.
+    private func finish(
+        _ assignment: AgentAssignment, report: AgentReport, layout: WorkerLayout, location: ObjectLocation, state: HeartbeatState,
+        checkpoints: CheckpointSync?, disk: DiskGuard, logger: Logger
+    ) async throws {
+        let worker = assignment.worker
+        var report = report
         // The server has been gone past the outage limit (the heartbeats stopped the command): nobody would record an
         // upload or a report, so the outputs stay on disk.
         if connection.outage.isOver {
             let error = AgentError.serverUnreachable(seconds: connection.outage.limitSeconds, lastError: "no call has succeeded since")
             throw abandon(error, logger: logger)
         }
-        diskWatch.cancel()
-        state.set(phase: .uploading)
+        state.handle(.commandEnded)
         // The final checkpoint sync, whatever ended the command: a resumed attempt starts from here.
         if let checkpoints {
             do {
@@ -115,11 +153,10 @@ public struct Agent: Sendable {
             }
             report.checkpointSyncedAt = await checkpoints.lastCompletedAt
         }
+        state.handle(.uploading)
         report = try await upload(worker, layout: layout, location: location, report: report, disk: disk, logger: logger)
         report.phase = .exited
-        if state.isInterrupted { report.interrupted = true }
-        state.set(phase: .exited)
-        heartbeats.cancel()
+        if state.machine.interrupted { report.interrupted = true }
         // The samples no heartbeat carried yet go with the final report.
         let samples = state.pendingSamples
         report.samples = samples.isEmpty ? nil : samples
@@ -129,6 +166,7 @@ public struct Agent: Sendable {
         } catch let error as AgentError where error.isServerUnreachable {
             throw abandon(error, logger: logger)
         }
+        state.handle(.reported)
         logger.info("agent finished", metadata: ["exit_code": "\(report.exitCode.map(String.init) ?? "-")", "stopped": "\(report.stopped)"])
     }
 
@@ -140,55 +178,42 @@ public struct Agent: Sendable {
         let environment = identity.environment(
             contract: SageMakerContract.environment(worker, layout: layout), agentEnvironment: ProcessInfo.processInfo.environment)
         let workingDirectory = FileManager.default.fileExists(atPath: layout.code) ? layout.code : layout.root
-        state.set(phase: .training)
-        _ = try await connection.heartbeat(AgentReport(phase: .training))
-        if let failure = state.diskFailure { return AgentReport(phase: .uploading, exitCode: 1, failureReason: failure.description) }
-        if state.stopGrace != nil { return AgentReport(phase: .uploading, exitCode: nil, stopped: true) }
+        // The server hears "training" before the command starts, so that no heartbeat says less once it runs.
+        state.handle(.startingCommand)
+        _ = try await connection.heartbeat(AgentReport(phase: state.phase))
+        if let failure = state.machine.diskFailure { return AgentReport(phase: .uploading, exitCode: 1, failureReason: failure.description) }
+        guard state.machine.mayStartCommand else { return AgentReport(phase: .uploading, exitCode: nil, stopped: true) }
         let spool = try LogSpool(path: configuration.directory + "/logs/output.log", streams: 2, capBytes: spoolCapBytes, logger: logger)
         state.setSpool(spool)
-        let shipper = Task { try await LogShipper(spool: spool, connection: connection).run() }
-        let runner: CommandRunner
-        do {
-            runner = try CommandRunner(
-                argv: argv, environment: environment, workingDirectory: workingDirectory, spool: spool, pgidFile: configuration.directory + "/command.pgid")
-        } catch {
-            shipper.cancel()
-            throw error
-        }
+        // Every line the command prints is acknowledged before the host reports its end: once the job has ended, its
+        // log is complete. The shipper ends when the spool does (the command's streams closed).
+        async let shipped: Void = LogShipper(spool: spool, connection: connection).run()
+        // A command that cannot be started leaves by the throw; the shipper, cancelled, is awaited on the way out.
+        let runner = try CommandRunner(
+            argv: argv, environment: environment, workingDirectory: workingDirectory, spool: spool, pgidFile: configuration.directory + "/command.pgid")
         logger.info("command started", metadata: ["pid": "\(runner.process.pid)", "argv": "\(argv.joined(separator: " "))"])
-        state.setRunner(runner)
-        let monitor = Task {
-            guard metricsInterval > 0 else { return }
-            await SystemMonitor(processGroup: runner.process.pid, interval: metricsInterval, logger: logger).run { state.add(samples: $0) }
-        }
-        let periodicSync = Task {
-            guard let checkpoints else { return }
-            let interval = max(worker.checkpointSyncIntervalSeconds, 0.1)
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-                if Task.isCancelled { return }
-                do {
-                    try await checkpoints.sync()
-                    state.set(checkpointSyncedAt: await checkpoints.lastCompletedAt)
-                } catch {
-                    logger.warning("a checkpoint sync failed; the next one tries again", metadata: ["error": "\(error)"])
+        state.commandStarted(runner)
+        let exit = await withDiscardingTaskGroup { group in
+            if metricsInterval > 0 {
+                group.addTask {
+                    await SystemMonitor(processGroup: runner.process.pid, interval: metricsInterval, logger: logger).run { state.add(samples: $0) }
                 }
             }
+            if let checkpoints {
+                group.addTask { await Self.syncPeriodically(checkpoints, every: worker.checkpointSyncIntervalSeconds, state: state, logger: logger) }
+            }
+            let exit = await runner.wait()
+            group.cancelAll()
+            return exit
         }
-        let exit = await runner.wait()
-        periodicSync.cancel()
-        _ = await periodicSync.value
-        monitor.cancel()
-        // Every line the command printed is acknowledged before the host reports its end: once the job has ended,
-        // its log is complete.
         do {
-            try await shipper.value
+            try await shipped
         } catch {
             logger.error("shipping the log failed", metadata: ["error": "\(error)"])
         }
         // The disk guard stopped it (or, where it watches, the command wrote past its volume before it could): a
         // failure, whatever the command made of its SIGTERM.
-        if let failure = state.diskFailure ?? disk.exceededVolume() {
+        if let failure = state.machine.diskFailure ?? disk.exceededVolume() {
             let code = exit.exitCode.map { $0 == 0 ? 1 : $0 } ?? (exit.signal == nil ? 1 : nil)
             return AgentReport(phase: .uploading, exitCode: code, signal: exit.signal, failureReason: failure.description)
         }
@@ -208,6 +233,22 @@ public struct Agent: Sendable {
         }
         logger.info("command ended", metadata: ["exit_code": "\(exit.exitCode.map(String.init) ?? "-")", "signal": "\(exit.signal.map(String.init) ?? "-")"])
         return AgentReport(phase: .uploading, exitCode: exit.exitCode, signal: exit.signal, failureReason: reason, stopped: exit.stopped)
+    }
+
+    /// Syncs the checkpoints every `interval` seconds while the command runs (until cancelled); a failed sync is
+    /// tried again at the next.
+    static func syncPeriodically(_ checkpoints: CheckpointSync, every interval: Double, state: HeartbeatState, logger: Logger) async {
+        let interval = max(interval, 0.1)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+            if Task.isCancelled { return }
+            do {
+                try await checkpoints.sync()
+                state.set(checkpointSyncedAt: await checkpoints.lastCompletedAt)
+            } catch {
+                logger.warning("a checkpoint sync failed; the next one tries again", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// The directories the command writes to, handed to its user: the input channels, code, model, output and
@@ -275,25 +316,28 @@ public struct Agent: Sendable {
 
     /// Beats every interval with the current phase; a stop answer stops the command once, and so does a server that
     /// stayed unreachable past the outage limit (with the grace of a stop, `outageGrace`).
+    /// A reclaim notice makes it beat at once.
     private func heartbeatLoop(state: HeartbeatState, interval: Double, outageGrace: Double, logger: Logger) async {
+        let period = Duration.milliseconds(Int(max(interval, 0.1) * 1000))
+        var next = ContinuousClock.now + period
         while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(Int(max(interval, 0.1) * 1000)))
-            if Task.isCancelled { return }
+            while ContinuousClock.now < next, !state.takeUrgentReport() {
+                try? await Task.sleep(for: min(.milliseconds(100), next - ContinuousClock.now))
+                if Task.isCancelled { return }
+            }
+            next = ContinuousClock.now + period
             do {
                 let samples = state.pendingSamples
                 let directive = try await connection.heartbeat(
                     AgentReport(
-                        phase: state.phase, samples: samples.isEmpty ? nil : samples, interrupted: state.isInterrupted ? true : nil,
+                        phase: state.phase, samples: samples.isEmpty ? nil : samples, interrupted: state.machine.interrupted ? true : nil,
                         checkpointSyncedAt: state.checkpointSyncedAt, logDrops: state.logDrops))
                 state.acknowledge(samples: samples.count)
-                if directive.action == .stop { state.requestStop(grace: directive.graceSeconds, logger: logger) }
+                if directive.action == .stop { state.handle(.stopDirective(graceSeconds: directive.graceSeconds)) }
             } catch {
                 logger.error("heartbeat failed", metadata: ["error": "\(error)"])
-                if case AgentError.rejected = error { state.requestStop(grace: 0, logger: logger) }
-                if case AgentError.serverUnreachable = error {
-                    state.requestStop(
-                        grace: outageGrace, reason: "the server stayed unreachable past the outage limit; stopping the command", logger: logger)
-                }
+                if case AgentError.rejected = error { state.handle(.rejected) }
+                if case AgentError.serverUnreachable = error { state.handle(.serverGone(graceSeconds: outageGrace)) }
             }
         }
     }
@@ -332,18 +376,65 @@ public struct Agent: Sendable {
     }
 }
 
-/// The agent's phase and running command, shared between the main flow and the heartbeat loop.
+/// The agent's ``AgentStateMachine`` and what carries out its effects (the running command), shared by the main flow,
+/// the heartbeat loop, the disk guard and the reclaim notice's signal handler.
 final class HeartbeatState: Sendable {
-    private let state: Mutex<(phase: HostPhase, runner: CommandRunner?, stopGrace: Double?)>
-    private let reclaim = Mutex<(interrupted: Bool, checkpointSyncedAt: Date?)>((false, nil))
-    /// What the disk guard found, once it found something, and the command's log spool once there is one.
-    private let disk = Mutex<(failure: WorkerDiskFailure?, spool: LogSpool?)>((nil, nil))
+    private let state = Mutex<(machine: AgentStateMachine, runner: CommandRunner?, urgentReport: Bool)>((AgentStateMachine(), nil, false))
+    private let reclaim = Mutex<Date?>(nil)
+    /// The command's log spool once there is one.
+    private let spool = Mutex<LogSpool?>(nil)
     /// System-metric samples not yet acknowledged by a heartbeat; bounded, the oldest dropped first.
     private let samples = Mutex<[SystemSample]>([])
     static let maximumPendingSamples = 1000
+    let logger: Logger
 
-    init(phase: HostPhase) {
-        state = Mutex((phase, nil, nil))
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// The machine as it stands.
+    var machine: AgentStateMachine { state.withLock { $0.machine } }
+    var phase: HostPhase { machine.phase }
+
+    /// Feeds `input` to the machine and carries out its effects.
+    func handle(_ input: AgentStateMachine.Input) {
+        let (effects, runner) = state.withLock { state in
+            let effects = state.machine.handle(input)
+            if effects.contains(.reportInterruption) { state.urgentReport = true }
+            return (effects, state.runner)
+        }
+        perform(effects, runner: runner, input: input)
+    }
+
+    /// The command is running: a stop that came while it was started reaches it now.
+    func commandStarted(_ runner: CommandRunner) {
+        let effects = state.withLock { state in
+            state.runner = runner
+            return state.machine.handle(.commandStarted)
+        }
+        perform(effects, runner: runner, input: .commandStarted)
+    }
+
+    private func perform(_ effects: [AgentStateMachine.Effect], runner: CommandRunner?, input: AgentStateMachine.Input) {
+        for effect in effects {
+            switch effect {
+            case .stopCommand(let grace):
+                logger.info("stopping the command", metadata: ["grace_seconds": "\(grace)"])
+                runner?.stop(grace: grace)
+            case .log(let reason): logger.warning("\(reason)", metadata: ["input": "\(input)"])
+            case .ignored(let why): logger.debug("\(why)")
+            case .refused(let why): logger.error("the agent's state machine refused an input: \(why)", metadata: ["input": "\(input)"])
+            case .reportInterruption: continue  // the heartbeat loop beats at once (``takeUrgentReport()``)
+            }
+        }
+    }
+
+    /// Whether a report must go out now rather than at the next beat; answers once.
+    func takeUrgentReport() -> Bool {
+        state.withLock { state in
+            defer { state.urgentReport = false }
+            return state.urgentReport
+        }
     }
 
     var pendingSamples: [SystemSample] { samples.withLock { $0 } }
@@ -360,59 +451,11 @@ final class HeartbeatState: Sendable {
         samples.withLock { $0.removeFirst(min(count, $0.count)) }
     }
 
-    var phase: HostPhase { state.withLock { $0.phase } }
-
-    /// Why the host's disk ended the job, once it did.
-    var diskFailure: WorkerDiskFailure? { disk.withLock { $0.failure } }
-
     /// The log lines the spool dropped, as reports carry them.
-    var logDrops: LogSpoolDrops? { disk.withLock { $0.spool }?.reportedDrops }
+    var logDrops: LogSpoolDrops? { spool.withLock { $0 }?.reportedDrops }
 
-    func setSpool(_ spool: LogSpool) { disk.withLock { $0.spool = spool } }
+    func setSpool(_ spool: LogSpool) { self.spool.withLock { $0 = spool } }
 
-    /// The disk guard found the volume or the reserve exhausted: the job fails with `failure`, its command is stopped.
-    func failDisk(_ failure: WorkerDiskFailure, grace: Double, logger: Logger) {
-        let first = disk.withLock { state in
-            defer { if state.failure == nil { state.failure = failure } }
-            return state.failure == nil
-        }
-        guard first else { return }
-        requestStop(grace: grace, reason: "the host's disk is full; stopping the command", logger: logger)
-    }
-    var stopGrace: Double? { state.withLock { $0.stopGrace } }
-
-    func set(phase: HostPhase) { state.withLock { $0.phase = phase } }
-
-    /// Whether the host got a reclaim notice.
-    var isInterrupted: Bool { reclaim.withLock { $0.interrupted } }
-    var checkpointSyncedAt: Date? { reclaim.withLock { $0.checkpointSyncedAt } }
-    func set(checkpointSyncedAt: Date?) { reclaim.withLock { $0.checkpointSyncedAt = checkpointSyncedAt } }
-
-    /// A reclaim notice: remembered for every later report, and the command is stopped within `grace`.
-    func interrupt(grace: Double, logger: Logger) {
-        let first = reclaim.withLock { state in
-            defer { state.interrupted = true }
-            return !state.interrupted
-        }
-        guard first else { return }
-        logger.warning("reclaim notice: this host is being taken away", metadata: ["grace_seconds": "\(grace)"])
-        requestStop(grace: grace, logger: logger)
-    }
-
-    func setRunner(_ runner: CommandRunner) {
-        let grace: Double? = state.withLock {
-            $0.runner = runner
-            return $0.stopGrace
-        }
-        if let grace { runner.stop(grace: grace) }
-    }
-
-    func requestStop(grace: Double, reason: String = "stop requested by the server", logger: Logger) {
-        let runner: CommandRunner? = state.withLock {
-            if $0.stopGrace == nil { $0.stopGrace = grace }
-            return $0.runner
-        }
-        logger.info("\(reason)", metadata: ["grace_seconds": "\(grace)"])
-        runner?.stop(grace: grace)
-    }
+    var checkpointSyncedAt: Date? { reclaim.withLock { $0 } }
+    func set(checkpointSyncedAt: Date?) { reclaim.withLock { $0 = checkpointSyncedAt } }
 }
