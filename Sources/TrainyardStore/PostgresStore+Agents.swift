@@ -88,8 +88,9 @@ extension PostgresStore {
             let attempt = try await lockAttempt(on: connection, id: host.attemptID)
             if host.phase.isFinal {
                 // A host already judged lost (or done) is told to stop; its late reports change nothing.
-                return AgentDirective(action: host.phase == .lost || attempt.state != .running ? .stop : .proceed, graceSeconds: 0,
-                                      heartbeatIntervalSeconds: heartbeatSeconds)
+                return AgentDirective(
+                    action: JobAggregate.directiveForEndedHost(lost: host.phase == .lost, attemptRunning: attempt.state == .running), graceSeconds: 0,
+                    heartbeatIntervalSeconds: heartbeatSeconds)
             }
             let phase = max(host.phase, report.phase)
             let exited = phase == .exited
@@ -122,11 +123,13 @@ extension PostgresStore {
                 updated.signal = report.signal
                 updated.stopped = report.stopped
             }
-            let input: LifecycleInput = updated.result.failedByItself ? .hostEnded(.failed) : .hostsProgressed
-            guard let (_, aggregate) = try await run(input, jobID: host.jobID, attemptID: attempt.id, on: connection, now: now) else {
+            let input = LifecycleInput.hostReported(failedByItself: updated.result.failedByItself)
+            guard let (effects, _) = try await run(input, jobID: host.jobID, attemptID: attempt.id, on: connection, now: now),
+                let directive = effects.lazy.compactMap(\.directive).last
+            else {
                 throw StoreError.jobNotFound("job \(host.jobID)")
             }
-            return aggregate.directive(now: now, heartbeatSeconds: heartbeatSeconds)
+            return AgentDirective(action: directive.action, graceSeconds: directive.graceSeconds, heartbeatIntervalSeconds: heartbeatSeconds)
         }
     }
 

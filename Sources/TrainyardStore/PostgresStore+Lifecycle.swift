@@ -111,6 +111,8 @@ extension PostgresStore {
             case .wake(.finalizer):
                 guard let attemptID else { continue }
                 try await connection.query("SELECT pg_notify('trainyard_attempts', \(String(attemptID)))", logger: logger)
+            case .direct:
+                continue  // the heartbeat's caller answers it
             case .unchanged(let why):
                 logger.debug("a lifecycle input changed nothing: \(why)", metadata: metadata)
             case .refused(let error):

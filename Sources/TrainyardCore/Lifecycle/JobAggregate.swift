@@ -52,6 +52,8 @@ public struct JobAggregate: Sendable, Hashable {
         case .capacityGranted: step.capacityGranted()
         case .backendPlaced: step.backendPlaced()
         case .hostsProgressed: step.hostsProgressed()
+        case .hostReported(let failed):
+            if failed { step.hostEnded(.failed) } else { step.hostsProgressed() }
         case .hostEnded(let ending): step.hostEnded(ending)
         case .stopRequested(let reason, let grace): step.stopRequested(reason, graceSeconds: grace)
         case .attemptFinalized(let outcome): step.attemptFinalized(outcome)
@@ -59,7 +61,17 @@ public struct JobAggregate: Sendable, Hashable {
         }
         step.keepDeadline()
         self = step.aggregate
+        if case .hostReported = input {
+            let answer = self.directive(now: now, heartbeatSeconds: 0)
+            step.effects.append(.direct(answer.action, graceSeconds: answer.graceSeconds))
+        }
         return step.effects
+    }
+
+    /// What a host that reported after it ended (judged lost, or done) is told: stop when it was lost or its attempt no
+    /// longer runs, else go on (its last report raced its own end). Its report changes nothing.
+    public static func directiveForEndedHost(lost: Bool, attemptRunning: Bool) -> AgentDirective.Action {
+        lost || !attemptRunning ? .stop : .proceed
     }
 
     /// What a host of the attempt is told at its heartbeat: stop with what is left of the first stop's grace once its

@@ -24,6 +24,8 @@ public enum LifecycleEffect: Sendable, Hashable {
     case countInterruption
     /// Wake whoever waits on this change.
     case wake(Wakeup)
+    /// Answer the host that reported: go on, or stop its command with `graceSeconds` left between SIGTERM and SIGKILL.
+    case direct(AgentDirective.Action, graceSeconds: Double)
     /// Nothing changes, and why: the input came after the job moved past it. Logged for debugging only.
     case unchanged(String)
     /// The state machine refused what the input asked; logged with the job and the attempt as a warning (the store
@@ -41,6 +43,12 @@ public enum LifecycleEffect: Sendable, Hashable {
     /// The transition, when this effect records one.
     public var transition: JobTransition? {
         if case .record(let transition) = self { return transition }
+        return nil
+    }
+
+    /// The directive, when this effect is one.
+    public var directive: (action: AgentDirective.Action, graceSeconds: Double)? {
+        if case .direct(let action, let grace) = self { return (action, grace) }
         return nil
     }
 

@@ -10,6 +10,9 @@ public enum LifecycleInput: Sendable, Equatable {
     case backendPlaced
     /// The attempt's hosts moved on (a heartbeat, a lost host): ``JobAggregate/hostPhases`` holds where each stands.
     case hostsProgressed
+    /// A live host's heartbeat: the hosts progressed, or with `failedByItself` its command failed on its own (the
+    /// gang is stopped). The effects end with the directive the host is answered (``LifecycleEffect/direct(_:graceSeconds:)``).
+    case hostReported(failedByItself: Bool)
     /// A host of the attempt ended before its gang: its command failed on its own, it was lost (lease, backend), or
     /// its provider is reclaiming it (a spot notice, `noticeSeconds` to sync). The rest of the gang is stopped.
     case hostEnded(HostEnding)
@@ -29,6 +32,7 @@ public enum LifecycleInput: Sendable, Equatable {
         case .capacityGranted: "capacityGranted"
         case .backendPlaced: "backendPlaced"
         case .hostsProgressed: "hostsProgressed"
+        case .hostReported: "hostReported"
         case .hostEnded: "hostEnded"
         case .stopRequested: "stopRequested"
         case .attemptFinalized: "attemptFinalized"

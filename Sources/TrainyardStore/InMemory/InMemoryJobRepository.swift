@@ -139,7 +139,7 @@ public actor InMemoryJobRepository: JobRepository {
             case .setDeadline(let deadline): stored.deadline = deadline
             case .countTrainingTime(let seconds): stored.trainedSeconds += seconds
             case .countInterruption: stored.record.interruptions += 1
-            case .startTrainingClock, .markAttemptEnding, .stopAttempt, .endAttempt, .countRetry, .wake, .unchanged, .refused: continue
+            case .startTrainingClock, .markAttemptEnding, .stopAttempt, .endAttempt, .countRetry, .wake, .direct, .unchanged, .refused: continue
             }
         }
         if !transitions.isEmpty {

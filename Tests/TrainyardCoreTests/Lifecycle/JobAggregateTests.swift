@@ -33,6 +33,9 @@ import Testing
         (.hostsProgressed, .running, [.training, .downloading], nil),
         (.hostsProgressed, .running, [.exited, .exited], nil),
         (.hostsProgressed, .running, [.lost, .training], .gangFailure),
+        (.hostReported(failedByItself: false), .running, [.training, .training], nil),
+        (.hostReported(failedByItself: true), .running, [.exited, .training], nil),
+        (.hostReported(failedByItself: false), .ending, [.exited, .exited], .user),
         (.stopRequested(.user, graceSeconds: 30), .running, [.training], nil),
         (.stopRequested(.maxWait, graceSeconds: 30), nil, [], nil),
         (.attemptFinalized(.completed), .ending, [.exited], nil),
@@ -111,6 +114,7 @@ import Testing
             case .countInterruption: "count interruption"
             case .wake(.jobWatchers): "wake job watchers"
             case .wake(.finalizer): "wake finalizer"
+            case .direct(let action, let grace): "direct \(action.rawValue) \(Int(grace)) s"
             case .unchanged: "unchanged"
             case .refused: "refused"
             }
@@ -309,6 +313,25 @@ import Testing
         #expect(running.directive(now: Self.now.addingTimeInterval(130), heartbeatSeconds: 2) == AgentDirective(action: .stop, graceSeconds: 0, heartbeatIntervalSeconds: 2))
         let ending = JobAggregate(state: Self.job(.training), attempt: .ending, hostPhases: [.exited])
         #expect(ending.directive(now: Self.now, heartbeatSeconds: 2).action == .stop)
+    }
+
+    /// A heartbeat's input ends with the host's answer, decided after what the report changed: a failed command stops
+    /// its gang at once, so its reporter is told to stop; a late report of a host already ended changes nothing.
+    @Test func aHeartbeatsEffectsEndWithTheHostsDirective() {
+        var running = JobAggregate(state: Self.job(.training), attempt: .running, hostPhases: [.training, .training])
+        #expect(running.handle(.hostReported(failedByItself: false), now: Self.now).last == .direct(.proceed, graceSeconds: 0))
+        running.hostPhases = [.exited, .training]
+        let failed = running.handle(.hostReported(failedByItself: true), now: Self.now)
+        #expect(failed.contains(.stopAttempt(.gangFailure, graceSeconds: 0)))
+        #expect(failed.last == .direct(.stop, graceSeconds: 0))
+        var reclaimed = JobAggregate(state: Self.job(.training), attempt: .running, hostPhases: [.training])
+        _ = reclaimed.handle(.hostEnded(.reclaimed(noticeSeconds: 120)), now: Self.now)
+        #expect(reclaimed.handle(.hostReported(failedByItself: false), now: Self.now.addingTimeInterval(20)).last == .direct(.stop, graceSeconds: 100))
+        // Only a heartbeat is answered.
+        #expect(running.handle(.hostsProgressed, now: Self.now).allSatisfy { $0.directive == nil })
+        #expect(JobAggregate.directiveForEndedHost(lost: true, attemptRunning: true) == .stop)
+        #expect(JobAggregate.directiveForEndedHost(lost: false, attemptRunning: false) == .stop)
+        #expect(JobAggregate.directiveForEndedHost(lost: false, attemptRunning: true) == .proceed)
     }
 
     @Test func aStopKeepsTheReasonThatDecidesTheEnding() {
