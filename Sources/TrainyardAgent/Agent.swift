@@ -361,8 +361,8 @@ public struct Agent: Sendable {
     /// server signs for this host (`connection`); the agent has no key of its own.
     static func objectStore(_ descriptor: ObjectStoreDescriptor, connection: ServerConnection, logger: Logger) throws -> any ObjectStore {
         switch descriptor.kind {
-        case "file": return FileSystemObjectStore(root: descriptor.root ?? "/")
-        case "s3":
+        case .file: return FileSystemObjectStore(root: descriptor.root ?? "/")
+        case .s3:
             guard let endpoint = descriptor.endpoint else { throw AgentError.missingSetting("the S3 object store descriptor lacks its endpoint") }
             guard descriptor.signedBy == .server else {
                 throw AgentError.missingSetting("the S3 store's descriptor has no signed_by: the server is older than this agent")
@@ -371,7 +371,7 @@ public struct Agent: Sendable {
                 endpoint: endpoint, region: descriptor.region ?? "us-east-1", credentials: nil,
                 addressing: descriptor.addressing.flatMap(S3Configuration.Addressing.init(rawValue:)) ?? .path)
             return try S3ObjectStore(configuration: configuration, authorizer: ServerS3Authorizer(connection: connection), logger: logger)
-        default: throw AgentError.missingSetting("object store kind \(descriptor.kind) is not supported by this agent")
+        case .unsupported(let kind): throw AgentError.missingSetting("object store kind \(kind) is not supported by this agent")
         }
     }
 }

@@ -43,7 +43,7 @@ extension AgentRoutes {
         if let scope = s3Scopes.scope(for: host.id) { return scope }
         guard let assignment = try await store.assignment(for: host) else { throw APIError.notFound(detail: "the host's job no longer exists") }
         let scope = AgentS3Scope(
-            spec: assignment.job.spec, attemptOutputPrefix: Finalizer.attemptOutputPrefix(assignment.job, attempt: assignment.attemptNumber))
+            spec: assignment.job.spec, attemptOutputPrefix: Finalizer.paths(assignment.job).attemptPrefix(assignment.attemptNumber))
         s3Scopes.remember(scope, for: host.id)
         return scope
     }

@@ -64,7 +64,7 @@ struct AgentRoutes: Sendable {
             jobName: job.name, jobARN: arnPrefix + job.name, attempt: assignment.attemptNumber, hostName: host.name, hosts: assignment.hostNames,
             instanceType: job.spec.instanceType, vcpus: shape?.vcpus ?? 1, gpus: shape?.gpus ?? 0, memoryGiB: shape?.memoryGiB ?? 1, region: region,
             spec: job.spec, heartbeatIntervalSeconds: settings.heartbeatInterval, stopGraceSeconds: settings.stopGrace,
-            outputPrefix: Finalizer.attemptOutputPrefix(job, attempt: assignment.attemptNumber), spotNoticeSeconds: settings.spotNotice,
+            outputPrefix: Finalizer.paths(job).attemptPrefix(assignment.attemptNumber), spotNoticeSeconds: settings.spotNotice,
             checkpointSyncIntervalSeconds: settings.checkpointSyncInterval)
         return try Self.json(AgentAssignment(
                 worker: worker, objectStore: objectStore, systemMetricsIntervalSeconds: settings.systemMetricsInterval,

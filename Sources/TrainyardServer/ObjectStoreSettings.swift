@@ -94,7 +94,7 @@ public enum ObjectStoreSettings: Sendable, Equatable {
             // The service's alone: jobs read and write their objects through their agents, never by path.
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             chmod(root, 0o700)
-            return (FileSystemObjectStore(root: root), ObjectStoreDescriptor(kind: "file", root: root), nil)
+            return (FileSystemObjectStore(root: root), ObjectStoreDescriptor(kind: .file, root: root), nil)
         case .s3(let bucket, let configuration):
             let store = try S3ObjectStore(configuration: configuration, httpClient: .shared, logger: logger)
             do {

@@ -1,4 +1,5 @@
 import Foundation
+import TrainyardCore
 import Logging
 import TrainyardObjectStore
 import TrainyardServer
@@ -15,9 +16,7 @@ struct SourceUpload {
 
     /// Where the archive of job `job` goes: `<output location>/<job>/source/sourcedir.tar.gz`.
     static func destination(job: String, outputLocation: String) -> String {
-        var base = outputLocation
-        while base.hasSuffix("/") { base.removeLast() }
-        return "\(base)/\(job)/source/sourcedir.tar.gz"
+        JobPaths(outputPath: outputLocation, jobName: job).sourceArchive
     }
 
     /// Packs `directory` and uploads it for job `job`; answers the archive's URI, for `source_dir`.

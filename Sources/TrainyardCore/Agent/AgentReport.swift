@@ -96,8 +96,44 @@ public struct ObjectStoreDescriptor: Codable, Sendable, Equatable {
         case server
     }
 
+    /// Which store: the filesystem's or an S3-compatible server.
+    public enum Kind: Sendable, Equatable, Codable, CustomStringConvertible {
+        case file
+        case s3
+        /// A kind this build does not know (a newer server's): the agent refuses it by name rather than failing to read
+        /// its whole assignment.
+        case unsupported(String)
+
+        public init(rawValue: String) {
+            switch rawValue {
+            case "file": self = .file
+            case "s3": self = .s3
+            default: self = .unsupported(rawValue)
+            }
+        }
+
+        public var rawValue: String {
+            switch self {
+            case .file: "file"
+            case .s3: "s3"
+            case .unsupported(let kind): kind
+            }
+        }
+
+        public var description: String { rawValue }
+
+        public init(from decoder: any Decoder) throws {
+            self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(rawValue)
+        }
+    }
+
     /// `file` for the filesystem store, `s3` for an S3-compatible server.
-    public var kind: String
+    public var kind: Kind
     /// The filesystem store's root directory (`<data dir>/objects`): `s3://bucket/key` is `<root>/bucket/key`.
     public var root: String?
     /// S3: `http(s)://host[:port]`.
@@ -109,14 +145,14 @@ public struct ObjectStoreDescriptor: Codable, Sendable, Equatable {
     /// S3: who signs the requests (always the server).
     public var signedBy: Signer?
 
-    public init(kind: String, root: String?) {
+    public init(kind: Kind, root: String?) {
         self.kind = kind
         self.root = root
     }
 
     /// An S3 store's descriptor: where it is, and that the server signs.
     public static func s3(endpoint: String, region: String, addressing: String) -> ObjectStoreDescriptor {
-        var descriptor = ObjectStoreDescriptor(kind: "s3", root: nil)
+        var descriptor = ObjectStoreDescriptor(kind: .s3, root: nil)
         descriptor.endpoint = endpoint
         descriptor.region = region
         descriptor.addressing = addressing

@@ -53,20 +53,20 @@ struct Finalizer: Sendable {
         // An interrupted attempt's outputs are merged too: should max_wait end the job before another attempt
         // finishes, its outputs so far are what the job leaves.
         case .completed, .stopped, .maxRuntimeExceeded, .maxWaitExceeded, .interrupted:
-            let base = Self.outputBase(work.job)
+            let paths = Self.paths(work.job)
             let merger = ArchiveMerger(location: location, scratchDirectory: scratchDirectory, logger: logger)
             let hosts = work.attempt.hosts.sorted { $0.ordinal < $1.ordinal }
             // Only where this server told each agent to upload, whatever an agent reports: a report naming another
             // object (another project's model, a file of the server's host) would have it copied into this job's output.
             let models = hosts.compactMap { host in
-                host.modelArchive.map { _ in (host: host.name, uri: Self.hostArchive(work, host: host.name, file: "model.tar.gz")) }
+                host.modelArchive.map { _ in (host: host.name, uri: paths.hostArchive(attempt: work.attempt.number, host: host.name, .model)) }
             }
             let outputs = hosts.compactMap { host in
-                host.outputArchive.map { _ in (host: host.name, uri: Self.hostArchive(work, host: host.name, file: "output.tar.gz")) }
+                host.outputArchive.map { _ in (host: host.name, uri: paths.hostArchive(attempt: work.attempt.number, host: host.name, .output)) }
             }
             for host in hosts {
-                for (reported, file) in [(host.modelArchive, "model.tar.gz"), (host.outputArchive, "output.tar.gz")] {
-                    if let reported, reported != Self.hostArchive(work, host: host.name, file: file) {
+                for (reported, archive) in [(host.modelArchive, JobPaths.Archive.model), (host.outputArchive, .output)] {
+                    if let reported, reported != paths.hostArchive(attempt: work.attempt.number, host: host.name, archive) {
                         logger.warning(
                             "an agent reported an archive elsewhere than it was told; only the assigned location is read",
                             metadata: ["host": "\(host.name)", "reported": "\(reported)"])
@@ -74,8 +74,8 @@ struct Finalizer: Sendable {
                 }
             }
             do {
-                if !models.isEmpty { model = Self.uploaded(try await merger.merge(models, into: base + "/output/model.tar.gz")) }
-                if !outputs.isEmpty { output = Self.uploaded(try await merger.merge(outputs, into: base + "/output/output.tar.gz")) }
+                if !models.isEmpty { model = Self.uploaded(try await merger.merge(models, into: paths.artifact(.model))) }
+                if !outputs.isEmpty { output = Self.uploaded(try await merger.merge(outputs, into: paths.artifact(.output))) }
             } catch {
                 logger.error("merging the hosts' outputs failed", metadata: ["error": "\(LoggedError.describe(error))"])
                 if case .interrupted = work.outcome {
@@ -98,22 +98,8 @@ struct Finalizer: Sendable {
         UploadedArtifact(uri: archive.uri, sizeBytes: archive.sizeBytes, sha256: archive.sha256)
     }
 
-    /// Where host `host` of the attempt was told to upload `file`: `<output base>/attempts/<n>/<host>/<file>`
-    /// (AgentRoutes gives the agent `<output base>/attempts/<n>` as its output prefix).
-    static func hostArchive(_ work: FinalizeWork, host: String, file: String) -> String {
-        "\(attemptOutputPrefix(work.job, attempt: work.attempt.number))/\(host)/\(file)"
-    }
-
-    /// `<output_path>/<job name>/attempts/<n>`: the prefix under which an attempt's agents upload their archives.
-    static func attemptOutputPrefix(_ job: JobRecord, attempt: Int) -> String {
-        outputBase(job) + "/attempts/\(attempt)"
-    }
-
-    /// `<output_path>/<job name>`, as SageMaker lays it out.
-    static func outputBase(_ job: JobRecord) -> String {
-        // The API fills in the default output path at submission.
-        var output = job.spec.outputPath ?? "s3://trainyard/\(job.projectName)"
-        while output.hasSuffix("/") { output.removeLast() }
-        return "\(output)/\(job.name)"
+    /// Where the job's objects are (Core's ``JobPaths``); the API fills in the default output path at submission.
+    static func paths(_ job: JobRecord) -> JobPaths {
+        JobPaths(outputPath: job.spec.outputPath ?? "s3://trainyard/\(job.projectName)", jobName: job.name)
     }
 }
