@@ -314,7 +314,7 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
             }
             try process.run()
             try? log.close()
-            references[host.id] = "pid:\(process.processIdentifier) dir:\(directory)" + (request.spot ? " " + SimulatedSpotMarket.spotField : "")
+            references[host.id] = LocalHostReference(pid: process.processIdentifier, directory: directory, spot: request.spot).text
             logger.info("started agent", metadata: ["job": "\(request.jobName)", "attempt": "\(request.attemptNumber)", "host": "\(host.name)",
                                                      "pid": "\(process.processIdentifier)"])
         }
@@ -362,32 +362,19 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
 
     /// SIGTERM to each host's agent (not to the user's command: the agent forwards the notice to it).
     public func reclaim(hosts references: [String: String]) async {
-        for (hostID, reference) in references {
-            let fields = Self.fields(of: reference)
-            if let pid = fields["pid"].flatMap({ pid_t($0) }), pid > 1 {
-                RecordedProcesses.signalAgent(pid: pid, workerDirectory: fields["dir"], SIGTERM)
-                logger.info("sent a reclaim notice", metadata: ["host": "\(hostID)", "pid": "\(pid)"])
-            }
+        for (hostID, text) in references {
+            guard let reference = LocalHostReference(text), reference.pid > 1 else { continue }
+            RecordedProcesses.signalAgent(pid: reference.pid, workerDirectory: reference.directory, SIGTERM)
+            logger.info("sent a reclaim notice", metadata: ["host": "\(hostID)", "pid": "\(reference.pid)"])
         }
     }
 
-    /// The `key:value` fields of a reference (`pid:123 dir:/path`).
-    static func fields(of reference: String) -> [String: String] {
-        Dictionary(
-            reference.split(separator: " ").compactMap { field -> (String, String)? in
-                guard let colon = field.firstIndex(of: ":") else { return nil }
-                return (String(field[..<colon]), String(field[field.index(after: colon)...]))
-            }, uniquingKeysWith: { first, _ in first })
-    }
-
     public func terminate(hosts references: [String: String]) async {
-        for (hostID, reference) in references {
-            let fields = Self.fields(of: reference)
+        for (hostID, text) in references {
+            guard let reference = LocalHostReference(text) else { continue }
             // The user's command runs in a process group of its own, recorded by its agent.
-            if let directory = fields["dir"] { RecordedProcesses.signalCommandGroup(workerDirectory: directory, SIGKILL) }
-            if let pid = fields["pid"].flatMap({ pid_t($0) }) {
-                RecordedProcesses.signalAgent(pid: pid, workerDirectory: fields["dir"], SIGKILL, group: true)
-            }
+            if let directory = reference.directory { RecordedProcesses.signalCommandGroup(workerDirectory: directory, SIGKILL) }
+            RecordedProcesses.signalAgent(pid: reference.pid, workerDirectory: reference.directory, SIGKILL, group: true)
             logger.info("terminated host", metadata: ["host": "\(hostID)"])
         }
     }

@@ -17,13 +17,10 @@ final class SimulatedSpotMarket: Sendable {
         self.market = market
     }
 
-    /// The field a spot host's reference carries, so that the market knows it for one, after a restart too.
-    static let spotField = "spot:1"
-
     /// Of these live hosts (references keyed by host id), the spot ones whose reclaim time has come by `now`.
     func observe(_ references: [String: String], now: Date) -> [String: ProvisionedHostState] {
         guard market.isActive else { return [:] }
-        let spot = references.compactMap { id, reference in reference.split(separator: " ").contains(Substring(Self.spotField)) ? id : nil }
+        let spot = references.compactMap { id, text in LocalHostReference(text)?.spot == true ? id : nil }
         let ages: [(id: String, startedAt: Date)] = firstSeen.withLock { firstSeen in
             // Hosts no longer live are forgotten; new ones start their clock now.
             firstSeen = Dictionary(uniqueKeysWithValues: spot.map { ($0, firstSeen[$0] ?? now) })

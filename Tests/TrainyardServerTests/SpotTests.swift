@@ -106,6 +106,31 @@ import Glibc
         }
     }
 
+    /// A host's reference records its worker directory; with a space in the data directory's path it was read back cut
+    /// at the space, and the notice (and a lost host's SIGKILL) went to no process.
+    @Test func theReclaimNoticeReachesTheAgentOfADataDirectoryWithSpacesInItsPath() async throws {
+        let spaced = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard live \(UUID().uuidString)/data dir").path
+        try FileManager.default.createDirectory(atPath: spaced, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: (spaced as NSString).deletingLastPathComponent) }
+        try await LiveApp.run(dataDirectory: spaced, workers: Self.workers()) { app in
+            // A command that ignores SIGTERM: its agent lives on through the notice's grace, long enough to be read.
+            try await app.submit(
+                try WorkerTests.job(app, "spaced", script: "trap '' TERM; echo ready; sleep 60", extra: #","use_spot_instances":true,"max_run":600,"max_wait":1200"#))
+            let running = try await app.waitForSecondary("spaced", "Training")
+            let host = try #require(Self.liveHostID(running))
+            let agentLog = "\(spaced)/workers/\(host)/agent.log"
+            let (status, body) = try await app.request(.POST, "/v1/admin/hosts/\(host)/interrupt")
+            #expect(status == 202, "\(body)")
+            let deadline = ContinuousClock.now + .seconds(20)
+            var log = ""
+            while !log.contains("reclaim notice: this host is being taken away"), ContinuousClock.now < deadline {
+                log = (try? String(contentsOfFile: agentLog, encoding: .utf8)) ?? log
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(log.contains("reclaim notice: this host is being taken away"), "the agent never got SIGTERM: \(log.suffix(2000))")
+        }
+    }
+
     @Test func aSpotJobWithNoSpotCapacityEndsWithMaxWaitTimeExceededOnTime() async throws {
         try await LiveApp.run(workers: Self.workers()) { app in
             // given no spot capacity at all
