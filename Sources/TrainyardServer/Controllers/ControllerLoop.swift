@@ -23,12 +23,16 @@ struct ControllerLoop: Service {
     /// Passes wait until start-up (migrations) is done.
     let readiness: Readiness
     let logger: Logger
+    /// A pass still running after this is logged as a warning, and again each time as long again passes: a pass stuck
+    /// on a call that never answers holds its controller's work (a finalizer's attempts, a sender's deliveries).
+    let slowPassWarning: Duration
     let body: @Sendable () async throws -> Void
 
     init(
         name: String, interval: Duration, minimumGap: Duration = .zero, doorbell: Doorbell? = nil, readiness: Readiness, logger: Logger,
-        body: @escaping @Sendable () async throws -> Void
+        slowPassWarning: Duration = .seconds(60), body: @escaping @Sendable () async throws -> Void
     ) {
+        self.slowPassWarning = slowPassWarning
         self.name = name
         self.interval = interval
         self.minimumGap = minimumGap
@@ -52,7 +56,7 @@ struct ControllerLoop: Service {
                 if stopping.load(ordering: .acquiring) { return }
                 lastStart = ContinuousClock.now
                 do {
-                    if readiness.isReady { try await body() }
+                    if readiness.isReady { try await watched(body) }
                 } catch is CancellationError {
                     return
                 } catch {
@@ -64,6 +68,22 @@ struct ControllerLoop: Service {
         } onGracefulShutdown: {
             stopping.store(true, ordering: .releasing)
             wake.ring()
+        }
+    }
+
+    /// Runs one pass beside a watcher that warns while it runs past ``slowPassWarning``; the watcher ends with it.
+    private func watched(_ pass: @Sendable () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let started = ContinuousClock.now
+            group.addTask { [name, logger, slowPassWarning] in
+                while true {
+                    try await Task.sleep(for: slowPassWarning)
+                    logger.warning(
+                        "controller pass still running", metadata: ["controller": "\(name)", "seconds": "\((ContinuousClock.now - started).components.seconds)"])
+                }
+            }
+            defer { group.cancelAll() }
+            try await pass()
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import InMemoryLogging
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -30,6 +31,34 @@ import TrainyardCore
             then()
             try await tasks.waitForAll()
         }
+    }
+
+    /// A pass stuck on a call that never answers is told in the log, with its controller, while it lasts.
+    @Test func aPassThatRunsLongIsLoggedWhileItRuns() async throws {
+        let passes = Passes()
+        let readiness = Readiness()
+        readiness.markReady()
+        let logs = InMemoryLogHandler()
+        let logger = Logger(label: "trainyard.tests.loop") { _ in logs }
+        let loop = ControllerLoop(name: "finalizer", interval: .seconds(60), readiness: readiness, logger: logger, slowPassWarning: .milliseconds(20)) {
+            passes.state.withLock { $0.started += 1 }
+            while !passes.release.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(5)) }
+            passes.state.withLock { $0.finished += 1 }
+        }
+        let group = ServiceGroup(configuration: .init(services: [loop], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !logs.entries.contains(where: { $0.message.description == "controller pass still running" }), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            passes.release.store(true, ordering: .releasing)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let warning = try #require(logs.entries.first { $0.message.description == "controller pass still running" })
+        #expect(warning.level == .warning && warning.metadata["controller"] == "finalizer")
+        #expect(passes.state.withLock { $0.finished } == 1)
     }
 
     @Test func gracefulShutdownLetsThePassUnderWayFinishAndStartsNoOther() async throws {
