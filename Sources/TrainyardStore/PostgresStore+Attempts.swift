@@ -139,11 +139,11 @@ extension PostgresStore {
         }
         guard let (attemptID, jobID) = claimed, let job = try await job(id: jobID) else { return nil }
         guard let attempt = try await attempts(jobID: jobID).first(where: { $0.id == attemptID }) else { return nil }
-        let retries = try await retriesUsed(jobID: jobID)
-        let outcome = AttemptOutcome.decide(
-            hosts: attempt.hosts.map(\.result), stopReason: attempt.stopReason, maxRetryAttempts: job.spec.maxRetryAttempts, retriesUsed: retries,
-            retryOnExitCodes: job.spec.retryOnExitCodes)
-        return FinalizeWork(job: job, attempt: attempt, outcome: outcome)
+        let aggregate = JobAggregate(
+            state: job.state, attempt: attempt.state, hostPhases: attempt.hosts.map(\.phase), stopReason: attempt.stopReason,
+            retries: RetryBudget(
+                maxRetryAttempts: job.spec.maxRetryAttempts, retriesUsed: try await retriesUsed(jobID: jobID), retryOnExitCodes: job.spec.retryOnExitCodes))
+        return FinalizeWork(job: job, attempt: attempt, outcome: aggregate.outcome(of: attempt.hosts.map(\.result)))
     }
 
     /// Gives up a claim ``claimFinishedAttempt(leaseSeconds:now:)`` made, for the next pass (of any replica) to take at

@@ -24,12 +24,16 @@ public struct JobAggregate: Sendable, Hashable {
     /// When the attempt's hosts were first asked to stop, and the grace they were given then.
     public var stopRequestedAt: Date?
     public var stopGraceSeconds: Double?
+    /// The job's retry budget; nil where the caller did not load it (then no retry is left).
+    public var retries: RetryBudget?
 
     /// Creates an aggregate from what the store loaded.
     public init(
         state: JobState, attempt: AttemptState? = nil, hostPhases: [HostPhase] = [], stopReason: StopReason? = nil, limits: JobLimits? = nil,
-        trainedSeconds: Double = 0, trainingSince: Date? = nil, deadline: Date? = nil, stopRequestedAt: Date? = nil, stopGraceSeconds: Double? = nil
+        trainedSeconds: Double = 0, trainingSince: Date? = nil, deadline: Date? = nil, stopRequestedAt: Date? = nil, stopGraceSeconds: Double? = nil,
+        retries: RetryBudget? = nil
     ) {
+        self.retries = retries
         self.stopRequestedAt = stopRequestedAt
         self.stopGraceSeconds = stopGraceSeconds
         self.state = state
@@ -66,6 +70,16 @@ public struct JobAggregate: Sendable, Hashable {
             step.effects.append(.direct(answer.action, graceSeconds: answer.graceSeconds))
         }
         return step.effects
+    }
+
+    /// What the attempt whose hosts all finished comes to (``AttemptOutcome/decide(hosts:stopReason:maxRetryAttempts:retriesUsed:retryOnExitCodes:)``),
+    /// from the hosts' results, why they were stopped and what is left of the retry budget: the finalizer merges its
+    /// outputs for it and feeds it back as ``LifecycleInput/attemptFinalized(_:)``.
+    public func outcome(of hosts: [HostResult]) -> AttemptOutcome {
+        let budget = retries ?? .noRetries
+        return AttemptOutcome.decide(
+            hosts: hosts, stopReason: stopReason, maxRetryAttempts: budget.maxRetryAttempts, retriesUsed: budget.retriesUsed,
+            retryOnExitCodes: budget.retryOnExitCodes)
     }
 
     /// What a host that reported after it ended (judged lost, or done) is told: stop when it was lost or its attempt no

@@ -61,3 +61,19 @@ public enum AttemptOutcome: Sendable, Equatable {
         maxRetryAttempts == 0 ? "" : " (after \(maxRetryAttempts) retries, max_retry_attempts)"
     }
 }
+
+/// A job's retry budget: `max_retry_attempts`, the exit codes it retries, and how many retries it used.
+public struct RetryBudget: Sendable, Hashable {
+    public var maxRetryAttempts: Int
+    public var retriesUsed: Int
+    public var retryOnExitCodes: [Int]
+
+    public init(maxRetryAttempts: Int, retriesUsed: Int, retryOnExitCodes: [Int]) {
+        self.maxRetryAttempts = maxRetryAttempts
+        self.retriesUsed = retriesUsed
+        self.retryOnExitCodes = retryOnExitCodes
+    }
+
+    /// No retries at all.
+    public static let noRetries = RetryBudget(maxRetryAttempts: 0, retriesUsed: 0, retryOnExitCodes: [])
+}

@@ -334,6 +334,25 @@ import Testing
         #expect(JobAggregate.directiveForEndedHost(lost: false, attemptRunning: true) == .proceed)
     }
 
+    /// The ended attempt's outcome is the aggregate's: its stop reason and what is left of its retry budget decide it.
+    @Test func anEndedAttemptsOutcomeFollowsItsStopReasonAndTheRetriesLeft() {
+        let lost = [
+            HostResult(
+                name: "algo-1", ordinal: 1, phase: .lost, exitCode: nil, signal: nil, failureReason: "InternalServerError: host algo-1 stopped heartbeating",
+                stopped: false)
+        ]
+        var aggregate = JobAggregate(
+            state: Self.job(.training), attempt: .ending, hostPhases: [.lost], stopReason: .gangFailure,
+            retries: RetryBudget(maxRetryAttempts: 2, retriesUsed: 1, retryOnExitCodes: []))
+        #expect(aggregate.outcome(of: lost) == .retry(reason: "InternalServerError: host algo-1 stopped heartbeating"))
+        aggregate.retries?.retriesUsed = 2
+        #expect(aggregate.outcome(of: lost) == .failed(reason: "InternalServerError: host algo-1 stopped heartbeating" + AttemptOutcome.budgetNote(2)))
+        aggregate.retries = nil
+        #expect(aggregate.outcome(of: lost) == .failed(reason: "InternalServerError: host algo-1 stopped heartbeating" + AttemptOutcome.budgetNote(0)))
+        aggregate.stopReason = .user
+        #expect(aggregate.outcome(of: lost) == .stopped)
+    }
+
     @Test func aStopKeepsTheReasonThatDecidesTheEnding() {
         #expect(StopReason.prevailing(current: nil, requested: .maxRuntime) == .maxRuntime)
         #expect(StopReason.prevailing(current: .gangFailure, requested: .user) == .user)
