@@ -185,12 +185,12 @@ public struct Agent: Sendable {
         guard state.machine.mayStartCommand else { return AgentReport(phase: .uploading, exitCode: nil, stopped: true) }
         let spool = try LogSpool(path: configuration.directory + "/logs/output.log", streams: 2, capBytes: spoolCapBytes, logger: logger)
         state.setSpool(spool)
+        // A command that cannot be started fails the job from here (the caller reports it); nothing was printed.
+        let runner = try CommandRunner(
+            argv: argv, environment: environment, workingDirectory: workingDirectory, spool: spool, pgidFile: configuration.directory + "/command.pgid")
         // Every line the command prints is acknowledged before the host reports its end: once the job has ended, its
         // log is complete. The shipper ends when the spool does (the command's streams closed).
         async let shipped: Void = LogShipper(spool: spool, connection: connection).run()
-        // A command that cannot be started leaves by the throw; the shipper, cancelled, is awaited on the way out.
-        let runner = try CommandRunner(
-            argv: argv, environment: environment, workingDirectory: workingDirectory, spool: spool, pgidFile: configuration.directory + "/command.pgid")
         logger.info("command started", metadata: ["pid": "\(runner.process.pid)", "argv": "\(argv.joined(separator: " "))"])
         state.commandStarted(runner)
         let exit = await withDiscardingTaskGroup { group in
@@ -273,18 +273,19 @@ public struct Agent: Sendable {
     ) async throws -> AgentReport {
         var report = report
         _ = try? await connection.heartbeat(AgentReport(phase: .uploading))
-        let prefix = worker.outputPrefix.hasSuffix("/") ? String(worker.outputPrefix.dropLast()) : worker.outputPrefix
+        let modelKey = JobPaths.hostArchive(attemptPrefix: worker.outputPrefix, host: worker.hostName, .model)
+        let outputKey = JobPaths.hostArchive(attemptPrefix: worker.outputPrefix, host: worker.hostName, .output)
         var archiving = "model/"
         do {
             let modelArchive = configuration.directory + "/model.tar.gz"
             try TarArchive.create(modelArchive, from: layout.model)
             archiving = "output/data/"
-            try await location.upload(file: modelArchive, to: "\(prefix)/\(worker.hostName)/model.tar.gz")
-            report.modelArchive = "\(prefix)/\(worker.hostName)/model.tar.gz"
+            try await location.upload(file: modelArchive, to: modelKey)
+            report.modelArchive = modelKey
             let outputArchive = configuration.directory + "/output.tar.gz"
             try TarArchive.create(outputArchive, from: layout.outputData)
-            try await location.upload(file: outputArchive, to: "\(prefix)/\(worker.hostName)/output.tar.gz")
-            report.outputArchive = "\(prefix)/\(worker.hostName)/output.tar.gz"
+            try await location.upload(file: outputArchive, to: outputKey)
+            report.outputArchive = outputKey
             try? FileManager.default.removeItem(atPath: modelArchive)
             try? FileManager.default.removeItem(atPath: outputArchive)
         } catch {

@@ -173,12 +173,14 @@ struct LogShipper: Sendable {
     let spool: LogSpool
     let connection: ServerConnection
 
-    /// Ships until the spool is closed and every record was acknowledged.
+    /// Ships until the spool is closed and every record was acknowledged, or the task is cancelled.
     func run() async throws {
         let reader = try FileHandle(forReadingFrom: URL(fileURLWithPath: spool.path))
         defer { try? reader.close() }
         var offset = 0
         while true {
+            // A spool nobody closes (its command never started) would keep a cancelled shipper waiting for ever.
+            try Task.checkCancellation()
             let (written, closed) = spool.progress
             if offset < written {
                 try reader.seek(toOffset: UInt64(offset))

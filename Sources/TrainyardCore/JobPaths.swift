@@ -34,7 +34,15 @@ public struct JobPaths: Sendable, Equatable {
 
     /// Where host `host` of attempt `attempt` uploads `archive`.
     public func hostArchive(attempt: Int, host: String, _ archive: Archive) -> String {
-        "\(attemptPrefix(attempt))/\(host)/\(archive.rawValue)"
+        Self.hostArchive(attemptPrefix: attemptPrefix(attempt), host: host, archive)
+    }
+
+    /// Where host `host` uploads `archive` under an attempt's prefix (the agent is given the prefix, not the job's
+    /// output path).
+    public static func hostArchive(attemptPrefix: String, host: String, _ archive: Archive) -> String {
+        var prefix = attemptPrefix
+        while prefix.hasSuffix("/") { prefix.removeLast() }
+        return "\(prefix)/\(host)/\(archive.rawValue)"
     }
 
     /// Where `--source-dir` puts the packed code.

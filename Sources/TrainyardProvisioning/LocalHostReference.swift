@@ -26,7 +26,8 @@ struct LocalHostReference: Sendable, Equatable {
             head = text[..<range.lowerBound]
             var rest = text[range.upperBound...]
             var spotAfter = false
-            if rest.hasSuffix(" spot:1") {
+            // The earlier form put the spot field after the directory; the current one before it.
+            if !head.split(separator: " ").contains("spot:1"), rest.hasSuffix(" spot:1") {
                 rest = rest.dropLast(" spot:1".count)
                 spotAfter = true
             }

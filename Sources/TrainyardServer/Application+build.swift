@@ -142,8 +142,14 @@ public func buildApplication(
         try await Migrator(migrations: Migration.bundled()).migrate(client, logger: logger)
         try await BootstrapAdminKey(projects: store, configuredKey: configuration.adminKey, dataDirectory: configuration.absoluteDataDirectory, logger: logger)
             .install()
-        // Submissions are judged against the pool as admins left it, before the scheduler's first pass reads it again.
+        // Submissions are judged against the pool as admins left it and as the provisioner counts it (Slurm's nodes),
+        // before the scheduler's first pass reads both again.
         capacity.update(overrides: try await store.capacityOverrides())
+        do {
+            capacity.update(reported: try await provisioner.currentCapacity(catalog: catalog))
+        } catch {
+            logger.warning("the provisioner could not count its hosts at start; the scheduler's first pass tries again", metadata: ["error": "\(error)"])
+        }
         // The server being down is not a dead host: every live host gets a fresh lease before anyone is judged.
         try await store.extendLiveLeases(by: configuration.workers.hostLease)
         readiness.markReady()

@@ -12,13 +12,14 @@ extension PostgresStore {
     /// gives (with the stored overrides), or `Pending` with the scheduler's message. Each job's step runs under a
     /// savepoint with its transition and event.
     public func schedule(
-        capacity: @escaping @Sendable (String) -> Capacity, provisioner: String, launchLeaseSeconds: Double, now: Date = Date(), limit: Int = 100
+        capacity base: PoolCapacity, provisioner: String, launchLeaseSeconds: Double, now: Date = Date(), limit: Int = 100
     ) async throws -> [LaunchPlan] {
         try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.schedulerLockKey))", logger: logger)
-            let overrides = try await capacityOverrides(on: connection)
-            let fileCapacity = capacity
-            let capacity: (String) -> Capacity = { type in overrides[type].map { $0.applied(to: fileCapacity(type)) } ?? fileCapacity(type) }
+            // The admins' overrides as this transaction reads them, over the caller's file and provisioner figures.
+            var pool = base
+            pool.overrides = try await capacityOverrides(on: connection)
+            let capacity: (String) -> Capacity = { pool.capacity(of: $0) }
             var used: [GangScheduler.Pool: Int] = [:]
             for try await (type, spot, count) in try await connection.query(
                 "SELECT instance_type, spot, count(*)::int FROM hosts WHERE phase NOT IN ('exited', 'lost') GROUP BY instance_type, spot",

@@ -71,7 +71,7 @@ extension RepositoryKind {
                 try await body(
                     LogRepositoryFixture(logs: store) { projectName, name, count in
                         let job = try await store.submitFixtureJob(projectID: try await store.fixtureProject(projectName), name: name, hosts: count)
-                        let plans = try await store.schedule(capacity: { _ in Capacity(onDemand: 64, spot: 64) }, provisioner: "test", launchLeaseSeconds: 60)
+                        let plans = try await store.schedule(capacity: .everyType(Capacity(onDemand: 64, spot: 64)), provisioner: "test", launchLeaseSeconds: 60)
                         guard let plan = plans.first(where: { $0.jobID == job.id }) else { throw FixtureJobNotCreated() }
                         var hosts: [HostRecord] = []
                         for launch in plan.hosts {
@@ -195,5 +195,20 @@ extension RepositoryKind {
             return try await body(
                 TestRepositories(projects: projects, jobs: InMemoryJobRepository(projects: projects, webhooks: webhooks), webhooks: webhooks))
         }
+    }
+}
+
+extension PoolCapacity {
+    /// A pool of the standard catalog's types, `capacity` hosts of each.
+    public static func everyType(_ capacity: Capacity) -> PoolCapacity {
+        PoolCapacity(catalog: InstanceCatalog(shapes: InstanceCatalog.standard.all, capacity: [:], defaultCapacity: capacity))
+    }
+
+    /// A pool of the standard catalog's types, each with what `capacity` gives it.
+    public static func perType(_ capacity: (String) -> Capacity) -> PoolCapacity {
+        let shapes = InstanceCatalog.standard.all
+        return PoolCapacity(
+            catalog: InstanceCatalog(
+                shapes: shapes, capacity: Dictionary(uniqueKeysWithValues: shapes.map { ($0.name, capacity($0.name)) }), defaultCapacity: .standardDefault))
     }
 }

@@ -147,7 +147,8 @@ struct Drive: AsyncParsableCommand {
             while times.count < count, !Task.isCancelled {
                 let started = ContinuousClock.now
                 _ = try await store.schedule(
-                    capacity: { _ in Capacity(onDemand: 0, spot: 0) }, provisioner: "bench-handoff", launchLeaseSeconds: 60, limit: limit)
+                    capacity: PoolCapacity(catalog: InstanceCatalog(shapes: InstanceCatalog.standard.all, capacity: [:], defaultCapacity: Capacity(onDemand: 0, spot: 0))),
+                    provisioner: "bench-handoff", launchLeaseSeconds: 60, limit: limit)
                 times.append((ContinuousClock.now - started).milliseconds)
                 if every > .zero { try await Task.sleep(for: every) }
             }

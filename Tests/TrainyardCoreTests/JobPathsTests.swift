@@ -11,6 +11,7 @@ import TrainyardCore
             #expect(paths.attemptPrefix(2) == "s3://models/team/mnist-1/attempts/2")
             #expect(paths.hostArchive(attempt: 2, host: "algo-1", .model) == "s3://models/team/mnist-1/attempts/2/algo-1/model.tar.gz")
             #expect(paths.sourceArchive == "s3://models/team/mnist-1/source/sourcedir.tar.gz")
+            #expect(JobPaths.hostArchive(attemptPrefix: paths.attemptPrefix(2) + "/", host: "algo-1", .output) == paths.hostArchive(attempt: 2, host: "algo-1", .output))
         }
     }
 }

@@ -10,7 +10,7 @@ import TrainyardTestSupport
 /// supervisor's pass stops a job once Core says a limit passed, never before.
 @Suite struct PostgresStoreDeadlineTests {
     static let t0 = Date(timeIntervalSince1970: 1_790_000_000)
-    static let capacity: @Sendable (String) -> Capacity = { _ in Capacity(onDemand: 4, spot: 4) }
+    static let capacity = PoolCapacity.everyType(Capacity(onDemand: 4, spot: 4))
 
     static func deadline(_ store: PostgresStore, _ job: JobRecord) async throws -> Date? {
         for try await deadline in try await store.client.query("SELECT deadline_at FROM jobs WHERE id = \(job.id)").decode(Date?.self) {

@@ -19,7 +19,7 @@ struct JobNotCreated: Error {}
         spec.command = ["python3", "train.py"]
         guard case .created(let job, _) = try await store.createJob(projectID: project.id, name: name, spec: spec, idempotencyKey: nil, requestHash: "h")
         else { throw JobNotCreated() }
-        let plans = try await store.schedule(capacity: { _ in Capacity(onDemand: 4, spot: 4) }, provisioner: "test", launchLeaseSeconds: 60)
+        let plans = try await store.schedule(capacity: .everyType(Capacity(onDemand: 4, spot: 4)), provisioner: "test", launchLeaseSeconds: 60)
         var hosts: [HostRecord] = []
         for launch in try #require(plans.first).hosts {
             hosts.append(try #require(try await store.authenticateAgent(launch.token)))

@@ -10,7 +10,7 @@ import TrainyardTestSupport
 
 /// A scheduling pass across projects: generated ids never collide, and one job the database refuses fails alone.
 @Suite struct PostgresStoreSchedulingTests {
-    static let capacity: @Sendable (String) -> Capacity = { _ in Capacity(onDemand: 8, spot: 0) }
+    static let capacity = PoolCapacity.everyType(Capacity(onDemand: 8, spot: 0))
 
     static func submit(_ store: PostgresStore, project: ProjectRecord, _ name: String) async throws -> JobRecord {
         guard case .created(let job, _) = try await store.createJob(
@@ -99,7 +99,7 @@ import TrainyardTestSupport
             let project = try await PostgresStoreJobTests.project(store)
             for index in 1...101 { _ = try await Self.submit(store, project, "large-\(index)", type: "ml.m5.large") }
             let other = try await Self.submit(store, project, "compute-1", type: "ml.c5.xlarge")
-            let capacity: @Sendable (String) -> Capacity = { $0 == "ml.m5.large" ? Capacity(onDemand: 1, spot: 0) : Capacity(onDemand: 2, spot: 0) }
+            let capacity = PoolCapacity.perType { $0 == "ml.m5.large" ? Capacity(onDemand: 1, spot: 0) : Capacity(onDemand: 2, spot: 0) }
             // When the scheduler passes (its batch: 100 jobs).
             let plans = try await store.schedule(capacity: capacity, provisioner: "local", launchLeaseSeconds: 30, limit: 100)
             // Then the free pool's job starts beside the full pool's first, and the full pool's next one waits, saying for what.
@@ -117,7 +117,7 @@ import TrainyardTestSupport
             _ = try await Self.submit(store, project, "low", type: "ml.m5.large", priority: 0)
             _ = try await Self.submit(store, project, "high", type: "ml.c5.xlarge", priority: 50)
             _ = try await Self.submit(store, project, "middle", type: "ml.m5.large", priority: 10)
-            let capacity: @Sendable (String) -> Capacity = { _ in Capacity(onDemand: 4, spot: 0) }
+            let capacity = PoolCapacity.everyType(Capacity(onDemand: 4, spot: 0))
             let plans = try await store.schedule(capacity: capacity, provisioner: "local", launchLeaseSeconds: 30, limit: 2)
             // The pass takes each pool's first two in priority order, and allocates in the queue's order across pools.
             #expect(plans.map(\.jobName) == ["high", "middle", "low"])

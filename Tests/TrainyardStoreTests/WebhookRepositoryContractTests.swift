@@ -184,6 +184,30 @@ import TrainyardTestSupport
         }
     }
 
+    /// In one batch, a success ends the subscription's failing streak whatever the order of its tries: a failure of
+    /// another job's delivery in the same batch starts a new streak rather than disabling it.
+    @Test(arguments: RepositoryKind.allCases)
+    func aSuccessInABatchEndsTheFailingStreakWhateverTheOrderOfItsTries(_ kind: RepositoryKind) async throws {
+        try await kind.withWebhookRepository { fixture in
+            let webhooks = fixture.webhooks
+            let (project, now) = try await Self.twoDueDeliveries(fixture)
+            let hook = try #require(try await webhooks.webhooks(projectID: project).first)
+            // Failing since `now`: both deliveries fail once.
+            let first = try await webhooks.claimWebhookDeliveries(limit: 10, lease: 30, now: now)
+            _ = try await webhooks.recordWebhookTries(Self.answered(first.sends, 503), claim: first, schedule: Self.schedule, disableAfterSeconds: 100, now: now)
+            // Past the allowance, one fails again and the other is delivered, the failure first in the batch.
+            let later = now.addingTimeInterval(200)
+            let second = try await webhooks.claimWebhookDeliveries(limit: 10, lease: 30, now: later)
+            #expect(second.sends.count == 2)
+            let tries = [(send: second.sends[0], result: WebhookTryResult(statusCode: 503, latencyMilliseconds: 1, responseExcerpt: nil, error: nil)),
+                         (send: second.sends[1], result: WebhookTryResult(statusCode: 200, latencyMilliseconds: 1, responseExcerpt: nil, error: nil))]
+            let recorded = try await webhooks.recordWebhookTries(
+                tries, claim: second, schedule: WebhookRetrySchedule(delays: [60, 60]), disableAfterSeconds: 100, now: later)
+            #expect(recorded.delivered == 1 && recorded.disabled.isEmpty)
+            #expect(try await webhooks.webhook(projectID: project, id: hook.id)?.disabledAt == nil)
+        }
+    }
+
     @Test(arguments: RepositoryKind.allCases)
     func aReceiversAnswerIsStoredPrintableAndATryOfAnUnknownDeliveryDoesNotUndoTheOthers(_ kind: RepositoryKind) async throws {
         try await kind.withWebhookRepository { fixture in

@@ -95,8 +95,6 @@ public struct AgentStateMachine: Sendable, Equatable {
     /// Whether the command may start: not once a stop came.
     public var mayStartCommand: Bool { stage == .staging && stop == nil }
 
-    /// Whether the command was stopped by the agent (for the report's `stopped`), a full disk aside: that is a failure.
-    public var stoppedByRequest: Bool { stop.map { $0.cause != .diskFull } ?? false }
 
     public mutating func handle(_ input: Input) -> [Effect] {
         switch input {

@@ -24,9 +24,8 @@ struct Scheduler: Sendable {
         let reported = try await provisioner.currentCapacity(catalog: catalog)
         capacity.update(reported: reported)
         capacity.update(overrides: try await store.capacityOverrides())
-        let base = PoolCapacity(catalog: catalog, reported: reported)
         let plans = try await store.schedule(
-            capacity: { base.capacity(of: $0) }, provisioner: provisioner.name, launchLeaseSeconds: settings.launchTimeout, now: now)
+            capacity: PoolCapacity(catalog: catalog, reported: reported), provisioner: provisioner.name, launchLeaseSeconds: settings.launchTimeout, now: now)
         for plan in plans {
             let request = PoolLaunchRequest(
                 jobName: plan.jobName, attemptNumber: plan.attemptNumber, instanceType: plan.instanceType, spot: plan.spot,

@@ -129,8 +129,12 @@ public actor InMemoryWebhookRepository: WebhookRepository {
     ) -> (delivered: Int, disabled: [(subscription: String, reason: String)]) {
         var delivered = 0
         var disabled: [(subscription: String, reason: String)] = []
-        // Tries of subscriptions deleted meanwhile, or of deliveries gone with them, have nothing to be recorded on.
-        for (send, result) in tries.map({ (send: $0.send, result: $0.result.storable()) }) where subscriptions[send.subscriptionID] != nil {
+        // Tries of subscriptions deleted meanwhile, or of deliveries gone with them, have nothing to be recorded on. As
+        // the store records them: the delivered ones first (a success ends its subscription's failing streak), then the
+        // failures.
+        let storable = tries.map { (send: $0.send, result: $0.result.storable()) }
+        let ordered = storable.filter(\.result.delivered) + storable.filter { !$0.result.delivered }
+        for (send, result) in ordered where subscriptions[send.subscriptionID] != nil {
             guard let index = deliveries.firstIndex(where: { $0.id == send.deliveryID }) else { continue }
             deliveries[index].attempts.append(
                 .init(

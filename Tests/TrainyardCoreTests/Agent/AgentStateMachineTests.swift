@@ -132,7 +132,7 @@ import TrainyardCore
         _ = machine.handle(.stopDirective(graceSeconds: 30))
         _ = machine.handle(.serverGone(graceSeconds: 60))
         #expect(machine.stop == .init(grace: 30, cause: .directive))
-        #expect(!machine.mayStartCommand && machine.stoppedByRequest)
+        #expect(!machine.mayStartCommand)
         // Started anyway (the stop raced the start): it is stopped at once with the first grace.
         #expect(machine.handle(.commandStarted) == [.stopCommand(graceSeconds: 30)])
         #expect(machine.stage == .stopping && machine.phase == .training)
@@ -143,16 +143,16 @@ import TrainyardCore
         _ = machine.handle(.diskExhausted(Self.full, graceSeconds: 10))
         _ = machine.handle(.diskExhausted(.volumeExceeded(volumeGiB: 1, usedBytes: 9), graceSeconds: 1))
         #expect(machine.diskFailure == Self.full)
-        #expect(!machine.stoppedByRequest)
+        #expect(machine.stop?.cause == .diskFull)
         // A directive after it does not turn the failure into a stop.
         _ = machine.handle(.stopDirective(graceSeconds: 30))
-        #expect(machine.stop?.cause == .diskFull && !machine.stoppedByRequest)
+        #expect(machine.stop?.cause == .diskFull)
     }
 
     @Test func aReclaimedHostSaysSoInEveryLaterReportAndThePhasesFollowTheStages() {
         var machine = Self.machine(in: .running)
         _ = machine.handle(.reclaimNotice(graceSeconds: 90))
-        #expect(machine.interrupted && machine.stop == .init(grace: 90, cause: .reclaimed) && machine.stoppedByRequest)
+        #expect(machine.interrupted && machine.stop == .init(grace: 90, cause: .reclaimed))
         #expect(machine.handle(.reclaimNotice(graceSeconds: 90)) == [.ignored("a second reclaim notice")])
         var phases = [machine.phase]
         for input in [Machine.Input.commandEnded, .uploading, .reported] {
