@@ -23,6 +23,10 @@ actor CheckpointSync {
     let logger: Logger
     /// What the store holds from this host (uploaded or restored), by relative path.
     private var synced: [String: CheckpointFileStamp] = [:]
+    /// What this host's last manifest in the store names. A sync whose files went up but whose manifest did not (it
+    /// failed, or was cancelled with the command's end) leaves `synced` ahead of it: the next sync writes the manifest
+    /// even with nothing new to upload, or a restore would leave those files out.
+    private var manifested: [String: CheckpointFileStamp]?
     private(set) var lastCompletedAt: Date?
     /// Syncs only follow a complete restore: a sync after a failed one would write a manifest without the store's
     /// checkpoints, and the next restore would leave them out.
@@ -87,7 +91,7 @@ actor CheckpointSync {
         guard restored else { return CheckpointSyncPlan(uploads: [], deletes: []) }
         let local = try Self.snapshot(directory)
         let plan = CheckpointSyncPlan.plan(local: local, synced: synced)
-        if plan.isEmpty, lastCompletedAt != nil { return plan }
+        if plan.isEmpty, lastCompletedAt != nil, manifested == synced { return plan }
         var skipped = 0
         for path in plan.uploads {
             let file = directory + "/" + path
@@ -110,6 +114,7 @@ actor CheckpointSync {
         try manifest.encoded().write(to: URL(fileURLWithPath: scratch))
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         try await location.upload(file: scratch, to: prefix + "/" + CheckpointManifest.relativeKey(host: host))
+        manifested = manifest.files
         lastCompletedAt = now
         logger.debug(
             "synced checkpoints", metadata: ["uploaded": "\(plan.uploads.count - skipped)", "deleted": "\(plan.deletes.count)", "busy": "\(skipped)"])

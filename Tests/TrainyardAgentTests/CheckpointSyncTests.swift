@@ -36,6 +36,69 @@ import TrainyardObjectStore
         func delete(bucket: String, key: String) async throws { try await base.delete(bucket: bucket, key: key) }
     }
 
+    /// A store that refuses the next upload of this host's manifest, once `failNextManifest` is set: a sync whose
+    /// files went up and whose manifest did not (the periodic sync cancelled as the command ended).
+    final class ManifestFailsOnce: ObjectStore, @unchecked Sendable {
+        let base: FileSystemObjectStore
+        var failNextManifest = false
+        struct Refused: Error {}
+
+        init(base: FileSystemObjectStore) { self.base = base }
+
+        func listPage(bucket: String, prefix: String, continuationToken: String?, maxKeys: Int) async throws -> ObjectListPage {
+            try await base.listPage(bucket: bucket, prefix: prefix, continuationToken: continuationToken, maxKeys: maxKeys)
+        }
+        func put(bucket: String, key: String, fromFile path: String) async throws -> ObjectInfo {
+            if failNextManifest, key.contains(CheckpointManifest.reservedPrefix + "manifests/") {
+                failNextManifest = false
+                throw Refused()
+            }
+            return try await base.put(bucket: bucket, key: key, fromFile: path)
+        }
+        func put<Body: AsyncSequence & Sendable>(bucket: String, key: String, body: Body) async throws -> ObjectInfo where Body.Element == ByteBuffer {
+            try await base.put(bucket: bucket, key: key, body: body)
+        }
+        func get(bucket: String, key: String, toFile path: String) async throws {
+            try await base.get(bucket: bucket, key: key, toFile: path)
+        }
+        func get(bucket: String, key: String, range: ObjectByteRange?, consumer: (ByteBuffer) async throws -> Void) async throws -> ObjectInfo {
+            try await base.get(bucket: bucket, key: key, range: range, consumer: consumer)
+        }
+        func head(bucket: String, key: String) async throws -> ObjectInfo? { try await base.head(bucket: bucket, key: key) }
+        func delete(bucket: String, key: String) async throws { try await base.delete(bucket: bucket, key: key) }
+    }
+
+    /// The resume that started at 0 although the step was in the store: the step went up with a sync whose manifest
+    /// did not, and the final sync, finding nothing new to upload, wrote no manifest either; a restore copies only
+    /// what a manifest names.
+    @Test func aFileWhoseSyncLostItsManifestIsNamedByTheNextSyncAndRestored() async throws {
+        let root = NSTemporaryDirectory() + "checkpoint-sync-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = ManifestFailsOnce(base: FileSystemObjectStore(root: try Self.directory("objects", in: root)))
+        let uri = "s3://checkpoints/run"
+        let host = try Self.directory("algo-1", in: root)
+        let sync = CheckpointSync(
+            location: ObjectLocation(store: store), directory: host, scratchDirectory: try Self.directory("scratch-1", in: root), uri: uri,
+            host: "algo-1", attempt: 1, logger: Logger(label: "test"))
+        #expect(try await sync.restore() == 0)
+        // given: a complete sync of the attempt's start, then the step, whose sync lost its manifest
+        try "0\n".write(toFile: host + "/starts-algo-1", atomically: true, encoding: .utf8)
+        try await sync.sync()
+        try "8\n".write(toFile: host + "/step-algo-1", atomically: true, encoding: .utf8)
+        store.failNextManifest = true
+        await #expect(throws: ManifestFailsOnce.Refused.self) { try await sync.sync() }
+        #expect(try await store.head(bucket: "checkpoints", key: "run/step-algo-1") != nil)
+        // when: the final sync finds nothing new to upload
+        try await sync.sync()
+        // then: the next attempt restores the step
+        let next = try Self.directory("algo-1-next", in: root)
+        let restore = CheckpointSync(
+            location: ObjectLocation(store: store), directory: next, scratchDirectory: try Self.directory("scratch-2", in: root), uri: uri,
+            host: "algo-1", attempt: 2, logger: Logger(label: "test"))
+        #expect(try await restore.restore() == 2)
+        #expect(try String(contentsOfFile: next + "/step-algo-1", encoding: .utf8) == "8\n")
+    }
+
     static func directory(_ name: String, in root: String) throws -> String {
         let path = root + "/" + name
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
