@@ -11,7 +11,7 @@ import TrainyardObjectStore
 @Suite struct CheckpointSyncTests {
     /// A store whose listing is followed at once by another host's sync deleting `key`: the window between a
     /// restore's listing and its downloads, made certain.
-    struct DeletedAfterListing: ObjectStore {
+    struct DeletedAfterListing: ForwardingObjectStore {
         let base: FileSystemObjectStore
         let key: String
 
@@ -20,34 +20,17 @@ import TrainyardObjectStore
             try await base.delete(bucket: bucket, key: key)
             return page
         }
-        func put(bucket: String, key: String, fromFile path: String) async throws -> ObjectInfo {
-            try await base.put(bucket: bucket, key: key, fromFile: path)
-        }
-        func put<Body: AsyncSequence & Sendable>(bucket: String, key: String, body: Body) async throws -> ObjectInfo where Body.Element == ByteBuffer {
-            try await base.put(bucket: bucket, key: key, body: body)
-        }
-        func get(bucket: String, key: String, toFile path: String) async throws {
-            try await base.get(bucket: bucket, key: key, toFile: path)
-        }
-        func get(bucket: String, key: String, range: ObjectByteRange?, consumer: (ByteBuffer) async throws -> Void) async throws -> ObjectInfo {
-            try await base.get(bucket: bucket, key: key, range: range, consumer: consumer)
-        }
-        func head(bucket: String, key: String) async throws -> ObjectInfo? { try await base.head(bucket: bucket, key: key) }
-        func delete(bucket: String, key: String) async throws { try await base.delete(bucket: bucket, key: key) }
     }
 
     /// A store that refuses the next upload of this host's manifest, once `failNextManifest` is set: a sync whose
     /// files went up and whose manifest did not (the periodic sync cancelled as the command ended).
-    final class ManifestFailsOnce: ObjectStore, @unchecked Sendable {
+    final class ManifestFailsOnce: ForwardingObjectStore, @unchecked Sendable {
         let base: FileSystemObjectStore
         var failNextManifest = false
         struct Refused: Error {}
 
         init(base: FileSystemObjectStore) { self.base = base }
 
-        func listPage(bucket: String, prefix: String, continuationToken: String?, maxKeys: Int) async throws -> ObjectListPage {
-            try await base.listPage(bucket: bucket, prefix: prefix, continuationToken: continuationToken, maxKeys: maxKeys)
-        }
         func put(bucket: String, key: String, fromFile path: String) async throws -> ObjectInfo {
             if failNextManifest, key.contains(CheckpointManifest.reservedPrefix + "manifests/") {
                 failNextManifest = false
@@ -55,17 +38,6 @@ import TrainyardObjectStore
             }
             return try await base.put(bucket: bucket, key: key, fromFile: path)
         }
-        func put<Body: AsyncSequence & Sendable>(bucket: String, key: String, body: Body) async throws -> ObjectInfo where Body.Element == ByteBuffer {
-            try await base.put(bucket: bucket, key: key, body: body)
-        }
-        func get(bucket: String, key: String, toFile path: String) async throws {
-            try await base.get(bucket: bucket, key: key, toFile: path)
-        }
-        func get(bucket: String, key: String, range: ObjectByteRange?, consumer: (ByteBuffer) async throws -> Void) async throws -> ObjectInfo {
-            try await base.get(bucket: bucket, key: key, range: range, consumer: consumer)
-        }
-        func head(bucket: String, key: String) async throws -> ObjectInfo? { try await base.head(bucket: bucket, key: key) }
-        func delete(bucket: String, key: String) async throws { try await base.delete(bucket: bucket, key: key) }
     }
 
     /// The resume that started at 0 although the step was in the store: the step went up with a sync whose manifest
@@ -133,4 +105,29 @@ import TrainyardObjectStore
         #expect(try String(contentsOfFile: algo1 + "/step-algo-2", encoding: .utf8) == "7\n")
         #expect(!FileManager.default.fileExists(atPath: algo1 + "/step-algo-2.tmp"))
     }
+}
+
+/// A filesystem store with one call changed: what a test's store does not change goes to `base`.
+protocol ForwardingObjectStore: ObjectStore {
+    var base: FileSystemObjectStore { get }
+}
+
+extension ForwardingObjectStore {
+    func listPage(bucket: String, prefix: String, continuationToken: String?, maxKeys: Int) async throws -> ObjectListPage {
+        try await base.listPage(bucket: bucket, prefix: prefix, continuationToken: continuationToken, maxKeys: maxKeys)
+    }
+    func put(bucket: String, key: String, fromFile path: String) async throws -> ObjectInfo {
+        try await base.put(bucket: bucket, key: key, fromFile: path)
+    }
+    func put<Body: AsyncSequence & Sendable>(bucket: String, key: String, body: Body) async throws -> ObjectInfo where Body.Element == ByteBuffer {
+        try await base.put(bucket: bucket, key: key, body: body)
+    }
+    func get(bucket: String, key: String, toFile path: String) async throws {
+        try await base.get(bucket: bucket, key: key, toFile: path)
+    }
+    func get(bucket: String, key: String, range: ObjectByteRange?, consumer: (ByteBuffer) async throws -> Void) async throws -> ObjectInfo {
+        try await base.get(bucket: bucket, key: key, range: range, consumer: consumer)
+    }
+    func head(bucket: String, key: String) async throws -> ObjectInfo? { try await base.head(bucket: bucket, key: key) }
+    func delete(bucket: String, key: String) async throws { try await base.delete(bucket: bucket, key: key) }
 }
