@@ -84,8 +84,9 @@ actor CheckpointSync {
         return synced.count
     }
 
-    /// One sync: uploads, deletes, then the manifest. A file still being written (it changed during its upload) is
-    /// left for the next sync; the final sync runs once the command has ended, when nothing changes any more.
+    /// One sync: uploads, deletes, then the manifest. A file replaced while it went up (a new file renamed over it)
+    /// counts as the version read; one written in place meanwhile is left for the next sync; the final sync runs once
+    /// the command has ended, when nothing changes any more.
     @discardableResult
     func sync() async throws -> CheckpointSyncPlan {
         guard restored else { return CheckpointSyncPlan(uploads: [], deletes: []) }
@@ -93,12 +94,20 @@ actor CheckpointSync {
         let plan = CheckpointSyncPlan.plan(local: local, synced: synced)
         if plan.isEmpty, lastCompletedAt != nil, manifested == synced { return plan }
         var skipped = 0
-        for path in plan.uploads {
-            let file = directory + "/" + path
-            guard let before = local[path] else { continue }
-            let digest = try Self.sha256(of: file)
-            try await location.upload(file: file, to: prefix + "/" + path)
-            guard let after = try? Self.stamp(file), after.sameLocalFile(as: before) else {
+        for path in plan.uploads where local[path] != nil {
+            // Hashed and uploaded through one open descriptor (its /proc/self/fd path reaches the same inode): a script
+            // that saves by writing a new file and renaming it over the old one, as trainers do, does not change what
+            // is being read, so the upload names exactly the version it read, however often the file is replaced. The
+            // next sync finds the new version's stamp and uploads it in turn.
+            let descriptor = open(directory + "/" + path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { continue }  // gone since the snapshot: the next sync deletes it
+            defer { close(descriptor) }
+            let opened = "/proc/self/fd/\(descriptor)"
+            let before = try Self.stamp(opened)
+            let digest = try Self.sha256(of: opened)
+            try await location.upload(file: opened, to: prefix + "/" + path)
+            // Written in place meanwhile (not replaced): what went up may be torn; the next sync sends it again.
+            guard let after = try? Self.stamp(opened), after.sameLocalFile(as: before) else {
                 skipped += 1
                 continue
             }

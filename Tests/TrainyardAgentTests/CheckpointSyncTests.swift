@@ -40,6 +40,51 @@ import TrainyardObjectStore
         }
     }
 
+    /// A store during whose upload of `key` the script saves again: a new file renamed over the one being uploaded.
+    struct ReplacedDuringUpload: ForwardingObjectStore {
+        let base: FileSystemObjectStore
+        let key: String
+        let local: String
+        let newContent: String
+
+        func put(bucket: String, key: String, fromFile path: String) async throws -> ObjectInfo {
+            if key == self.key {
+                try newContent.write(toFile: local + ".tmp", atomically: false, encoding: .utf8)
+                guard rename(local + ".tmp", local) == 0 else { throw CocoaError(.fileWriteUnknown) }
+            }
+            return try await base.put(bucket: bucket, key: key, fromFile: path)
+        }
+    }
+
+    /// A file the script replaces while it goes up is still named by the sync's manifest, as the version read: a
+    /// checkpoint saved more often than it uploads was left out of every periodic manifest, and a host killed before
+    /// its final sync resumed without it.
+    @Test func aFileReplacedDuringItsUploadIsSyncedAsTheVersionRead() async throws {
+        let root = NSTemporaryDirectory() + "checkpoint-sync-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let objects = FileSystemObjectStore(root: try Self.directory("objects", in: root))
+        let host = try Self.directory("algo-1", in: root)
+        let store = ReplacedDuringUpload(base: objects, key: "run/step-algo-1", local: host + "/step-algo-1", newContent: "8\n")
+        let sync = CheckpointSync(
+            location: ObjectLocation(store: store), directory: host, scratchDirectory: try Self.directory("scratch-1", in: root),
+            uri: "s3://checkpoints/run", host: "algo-1", attempt: 1, logger: Logger(label: "test"))
+        #expect(try await sync.restore() == 0)
+        try "7\n".write(toFile: host + "/step-algo-1", atomically: true, encoding: .utf8)
+        try await sync.sync()
+        // The manifest names the version that went up; a restore now gets it.
+        let next = try Self.directory("algo-1-next", in: root)
+        let restore = CheckpointSync(
+            location: ObjectLocation(store: objects), directory: next, scratchDirectory: try Self.directory("scratch-2", in: root),
+            uri: "s3://checkpoints/run", host: "algo-1", attempt: 2, logger: Logger(label: "test"))
+        #expect(try await restore.restore() == 1)
+        #expect(try String(contentsOfFile: next + "/step-algo-1", encoding: .utf8) == "7\n")
+        // The newer version goes up with the next sync.
+        let plan = try await sync.sync()
+        #expect(plan.uploads == ["step-algo-1"])
+        try await objects.get(bucket: "checkpoints", key: "run/step-algo-1", toFile: root + "/uploaded")
+        #expect(try String(contentsOfFile: root + "/uploaded", encoding: .utf8) == "8\n")
+    }
+
     /// The resume that started at 0 although the step was in the store: the step went up with a sync whose manifest
     /// did not, and the final sync, finding nothing new to upload, wrote no manifest either; a restore copies only
     /// what a manifest names.
