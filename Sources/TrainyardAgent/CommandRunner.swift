@@ -22,9 +22,11 @@ struct CommandExit: Sendable, Equatable {
 final class CommandRunner: Sendable {
     let process: CleanSpawn
     private let stopRequested = Atomic<Bool>(false)
+    /// When the command's group gets SIGKILL, once a stop sent it SIGTERM.
+    private let killAt = Mutex<ContinuousClock.Instant?>(nil)
     private let termination = Mutex<CommandTermination?>(nil)
     private let stderrTail = LineTail(limit: 20)
-    private let readers: [Task<Void, Never>]
+    private let spool: LogSpool
 
     init(argv: [String], environment: [String: String], workingDirectory: String, spool: LogSpool, pgidFile: String) throws {
         let process = try CleanSpawn.start(argv: argv, environment: environment, workingDirectory: workingDirectory)
@@ -34,10 +36,7 @@ final class CommandRunner: Sendable {
         let stat = try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8)
         let record = CommandGroupRecord(processGroup: process.pid, leaderStartTime: stat.flatMap(CommandGroupRecord.startTime(statLine:)))
         try? record.text.write(toFile: pgidFile, atomically: true, encoding: .utf8)
-        readers = [
-            Self.pump(process.standardOutput, to: spool, keep: nil),
-            Self.pump(process.standardError, to: spool, keep: stderrTail),
-        ]
+        self.spool = spool
     }
 
     /// How the command ended, once it has (reaped on the first call that sees it).
@@ -52,15 +51,13 @@ final class CommandRunner: Sendable {
     /// blocks, so it runs on a thread of its own, never on the concurrency pool (two blocked readers would starve a
     /// 2-core machine's pool, heartbeats included). It reads until the pipe's every writer closed it, so what the
     /// command printed just before it exited or was killed is kept.
-    static func pump(_ handle: FileHandle, to spool: LogSpool, keep tail: LineTail?) -> Task<Void, Never> {
-        Task {
-            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                let thread = Thread {
-                    copy(handle, to: spool, keep: tail)
-                    done.resume()
-                }
-                thread.start()
+    static func pump(_ handle: FileHandle, to spool: LogSpool, keep tail: LineTail?) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                copy(handle, to: spool, keep: tail)
+                done.resume()
             }
+            thread.start()
         }
     }
 
@@ -78,14 +75,38 @@ final class CommandRunner: Sendable {
         spool.finish(stream: last)
     }
 
-    /// Waits for the command and its output streams to end.
+    /// Copies the command's output into the spool while it runs, and waits for the command, its output streams and,
+    /// after a stop, the rest of its group to end: the group gets SIGKILL once the stop's grace has passed. Every task
+    /// is a child of this call.
     func wait() async -> CommandExit {
-        var end = ended()
-        while end == nil {
-            try? await Task.sleep(for: .milliseconds(20))
-            end = ended()
+        let end: CommandTermination? = await withTaskGroup(of: Void.self) { group in
+            group.addTask { [process, spool] in await Self.pump(process.standardOutput, to: spool, keep: nil) }
+            group.addTask { [process, spool, stderrTail] in await Self.pump(process.standardError, to: spool, keep: stderrTail) }
+            var end = ended()
+            while end == nil {
+                killIfGraceOver()
+                try? await Task.sleep(for: .milliseconds(20))
+                end = ended()
+            }
+            // The streams end once every process of the group that holds them has; meanwhile a stop's SIGKILL
+            // reaches those that ignore SIGTERM when the grace is over.
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    killIfGraceOver()
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            _ = await group.next()
+            _ = await group.next()
+            // After a stop, what is left of the group (a process that closed its output and ignores SIGTERM) gets its
+            // SIGKILL too before the command counts as ended; without a stop it is left alone, as before.
+            while stopRequested.load(ordering: .acquiring), groupAlive(process.pid), killAt.withLock({ $0 }).map({ ContinuousClock.now < $0 }) ?? false {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            killIfGraceOver()
+            group.cancelAll()
+            return end
         }
-        for reader in readers { await reader.value }
         let stopped = stopRequested.load(ordering: .acquiring)
         switch end {
         case .signalled(let signal): return CommandExit(exitCode: nil, signal: signal, stopped: stopped)
@@ -108,19 +129,18 @@ final class CommandRunner: Sendable {
     }
 
     /// SIGTERM to the command's process group, then SIGKILL once `grace` has passed; once only.
+    /// The whole grace for the whole group: a shell that wraps `python train.py` dies on SIGTERM at once, while the
+    /// Python process it started is still saving its checkpoint. ``wait()`` sends the SIGKILL.
     func stop(grace: Double) {
         guard !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let group = process.pid
-        kill(-group, SIGTERM)
-        Task.detached { [self] in
-            // The whole grace for the whole group: a shell that wraps `python train.py` dies on SIGTERM at once,
-            // while the Python process it started is still saving its checkpoint.
-            let deadline = ContinuousClock.now + .milliseconds(Int(grace * 1000))
-            while groupAlive(group), ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-            if groupAlive(group) { kill(-group, SIGKILL) }
-        }
+        killAt.withLock { $0 = ContinuousClock.now + .milliseconds(Int(grace * 1000)) }
+        kill(-process.pid, SIGTERM)
+    }
+
+    /// SIGKILL to the group once a stop's grace has passed, while any of it lives.
+    private func killIfGraceOver() {
+        guard let deadline = killAt.withLock({ $0 }), ContinuousClock.now >= deadline, groupAlive(process.pid) else { return }
+        kill(-process.pid, SIGKILL)
     }
 }
 
