@@ -92,7 +92,7 @@ actor CheckpointSync {
         guard restored else { return CheckpointSyncPlan(uploads: [], deletes: []) }
         let local = try Self.snapshot(directory)
         let plan = CheckpointSyncPlan.plan(local: local, synced: synced)
-        if plan.isEmpty, lastCompletedAt != nil, manifested == synced { return plan }
+        if plan.isEmpty, manifested == synced { return plan }
         var skipped = 0
         for path in plan.uploads where local[path] != nil {
             // Hashed and uploaded through one open descriptor (its /proc/self/fd path reaches the same inode): a script

@@ -13,12 +13,6 @@ public enum ObjectStoreSettings: Sendable, Equatable {
     /// An S3-compatible server; `bucket` is where jobs without an `output_path` write.
     case s3(bucket: String, configuration: S3Configuration)
 
-    /// The variables this reads, for the README table.
-    static let environmentKeys = [
-        "TRAINYARD_OBJECT_STORE", "TRAINYARD_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
-        "TRAINYARD_S3_ADDRESSING", "TRAINYARD_S3_PAYLOAD_SIGNING",
-    ]
-
     /// Reads the settings; a missing or malformed value is an error naming its variable.
     static func from(environment: [String: String]) throws -> ObjectStoreSettings {
         func value(_ key: String) -> String? {

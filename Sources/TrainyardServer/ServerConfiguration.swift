@@ -53,18 +53,8 @@ public struct ServerConfiguration: Sendable {
     /// may hold open on one server.
     public var limits = RequestLimits()
 
-    /// The documented keys, in README order.
-    public static let environmentKeys = [
-        "TRAINYARD_DATA_DIR", "TRAINYARD_HOST", "TRAINYARD_PORT", "TRAINYARD_DATABASE_URL", "TRAINYARD_ADMIN_KEY", "TRAINYARD_API_KEY_CACHE_SECONDS",
-        "TRAINYARD_CAPACITY", "TRAINYARD_PROJECT_LOCATIONS",
-        "TRAINYARD_LOG_LEVEL", "TRAINYARD_REGION", "TRAINYARD_ACCOUNT", "TRAINYARD_HEARTBEAT_INTERVAL", "TRAINYARD_HOST_LEASE",
-        "TRAINYARD_STOP_GRACE", "TRAINYARD_AGENT_OUTAGE_LIMIT", "TRAINYARD_WORKER_UIDS", "TRAINYARD_LAUNCH_TIMEOUT", "TRAINYARD_SYSTEM_METRICS_INTERVAL",
-        "TRAINYARD_KEEP_WORKER_DIRS_HOURS", "TRAINYARD_LOG_SPOOL_MIB", "TRAINYARD_DEFAULT_VOLUME_SIZE", "TRAINYARD_DISK_RESERVE_GIB",
-        "TRAINYARD_WORKER_VOLUMES",
-        "TRAINYARD_LOG_RETENTION_DAYS", "TRAINYARD_MAX_QUEUED_JOBS", "TRAINYARD_MAX_WEBHOOKS", "TRAINYARD_MAX_LOG_FOLLOWERS",
-        "TRAINYARD_WEBHOOK_RETRY_SCHEDULE", "TRAINYARD_WEBHOOK_TIMEOUT", "TRAINYARD_WEBHOOK_DISABLE_AFTER", "TRAINYARD_WEBHOOK_ALLOWED_NETWORKS",
-        "TRAINYARD_AGENT_BIN", "TRAINYARD_PROVISIONER", "SLURM_CONF", "TRAINYARD_SLURM_BIN", "TRAINYARD_SLURM_JOB_PREFIX", "TRAINYARD_SLURM_SERVER_URL", "TRAINYARD_SLURM_USERS",
-    ] + ObjectStoreSettings.environmentKeys
+    /// Every variable `serve` reads, in README order: ``ServerSettings/all``'s.
+    public static var environmentKeys: [String] { ServerSettings.all.flatMap(\.variables) }
 
     public init(
         dataDirectory: String = "./.trainyard", host: String = "127.0.0.1", port: Int = 8080, databaseURL: String? = nil, adminKey: String? = nil,

@@ -11,14 +11,17 @@ extension PostgresStore {
     /// Core's ``GangScheduler`` decision for each job: all its hosts at once from the capacity `capacity(instanceType)`
     /// gives (with the stored overrides), or `Pending` with the scheduler's message. Each job's step runs under a
     /// savepoint with its transition and event.
+    /// `readOverrides` gets the admins' overrides as the pass read them (the server keeps them for its API).
     public func schedule(
-        capacity base: PoolCapacity, provisioner: String, launchLeaseSeconds: Double, now: Date = Date(), limit: Int = 100
+        capacity base: PoolCapacity, provisioner: String, launchLeaseSeconds: Double, now: Date = Date(), limit: Int = 100,
+        readOverrides: @Sendable ([String: CapacityOverride]) -> Void = { _ in }
     ) async throws -> [LaunchPlan] {
         try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.schedulerLockKey))", logger: logger)
             // The admins' overrides as this transaction reads them, over the caller's file and provisioner figures.
             var pool = base
             pool.overrides = try await capacityOverrides(on: connection)
+            readOverrides(pool.overrides)
             let capacity: (String) -> Capacity = { pool.capacity(of: $0) }
             var used: [GangScheduler.Pool: Int] = [:]
             for try await (type, spot, count) in try await connection.query(

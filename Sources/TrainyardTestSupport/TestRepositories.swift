@@ -33,13 +33,15 @@ public struct LogRepositoryFixture: Sendable {
 /// A job the store would not create, in a fixture that needed it.
 public struct FixtureJobNotCreated: Error {}
 
-extension PostgresStore {
+extension ProjectRepository {
     /// The id of project `name`, created when missing.
     func fixtureProject(_ name: String) async throws -> Int64 {
         if let existing = try await project(named: name) { return existing.id }
         return try await createProject(name: name).0.id
     }
+}
 
+extension JobRepository {
     /// Submits a job `name` of `hosts` ml.m5.large hosts running `python3 train.py`.
     func submitFixtureJob(projectID: Int64, name: String, hosts: Int) async throws -> JobRecord {
         var spec = JobSpec(instanceType: "ml.m5.large")
@@ -49,15 +51,6 @@ extension PostgresStore {
         guard case .created(let job, _) = try await createJob(projectID: projectID, name: name, spec: spec, idempotencyKey: nil, requestHash: nil)
         else { throw FixtureJobNotCreated() }
         return job
-    }
-}
-
-/// Counts the in-memory fixture's jobs.
-private actor InMemoryJobNumbers {
-    var last: Int64 = 0
-    func next() -> Int64 {
-        last += 1
-        return last
     }
 }
 
@@ -82,10 +75,10 @@ extension RepositoryKind {
                     })
             }
         case .inMemory:
-            let numbers = InMemoryJobNumbers()
+            let tenancy = InMemoryTenancy()
             return try await body(
-                LogRepositoryFixture(logs: InMemoryLogRepository()) { _, _, count in
-                    let jobID = await numbers.next()
+                LogRepositoryFixture(logs: InMemoryLogRepository()) { project, name, count in
+                    let jobID = await tenancy.job(projectID: await tenancy.project(project), name: name)
                     let hosts = (1...count).map { ordinal in
                         HostRecord(
                             id: "job\(jobID)-algo-\(ordinal)", attemptID: jobID, jobID: jobID, name: "algo-\(ordinal)", ordinal: ordinal,
@@ -112,7 +105,7 @@ public struct WebhookRepositoryFixture: Sendable {
     public func stop(projectID: Int64, job: String) async throws { try await stopped(projectID, job) }
 }
 
-/// The in-memory fixture's projects and jobs.
+/// The in-memory fixtures' projects and jobs, numbered as they come.
 private actor InMemoryTenancy {
     var projects: [String: Int64] = [:]
     var jobs: [String: Int64] = [:]
@@ -135,7 +128,7 @@ private actor InMemoryTenancy {
 extension RepositoryKind {
     /// Runs `body` with a fresh, empty ``WebhookRepository`` of this kind. On PostgreSQL the fixture's jobs are
     /// created and stopped through the store, whose transitions write the deliveries; in memory the events are
-    /// enqueued as such transitions would.
+    /// written by the jobs' twin's transitions.
     public func withWebhookRepository<T: Sendable>(_ body: @Sendable (WebhookRepositoryFixture) async throws -> T) async throws -> T {
         switch self {
         case .postgres:
@@ -150,26 +143,17 @@ extension RepositoryKind {
                         }))
             }
         case .inMemory:
+            // The jobs' twin writes the deliveries its transitions announce, as the store's effect writer does.
+            let projects = InMemoryProjectRepository()
             let outbox = InMemoryWebhookRepository()
-            let tenancy = InMemoryTenancy()
+            let jobs = InMemoryJobRepository(projects: projects, webhooks: outbox)
             return try await body(
                 WebhookRepositoryFixture(
                     webhooks: outbox,
-                    project: { name in await tenancy.project(name) },
-                    created: { projectID, name in
-                        let jobID = await tenancy.job(projectID: projectID, name: name)
-                        let payload = WebhookPayload(type: .jobCreated, jobName: name, status: .inProgress, secondaryStatus: .pending, message: "", time: Date())
-                        await outbox.enqueue(projectID: projectID, jobID: jobID, payloads: [payload], now: Date())
-                    },
+                    project: { name in try await projects.fixtureProject(name) },
+                    created: { projectID, name in _ = try await jobs.submitFixtureJob(projectID: projectID, name: name, hosts: 1) },
                     stopped: { projectID, name in
-                        let jobID = await tenancy.job(projectID: projectID, name: name)
-                        // As the store's transitions: Stopping, then Stopped.
-                        let payloads = [(JobStatus.stopping, SecondaryStatus.stopping), (.stopped, .stopped)].flatMap { status, secondary in
-                            WebhookEventType.announcing(status: status).map {
-                                WebhookPayload(type: $0, jobName: name, status: status, secondaryStatus: secondary, message: "", time: Date())
-                            }
-                        }
-                        await outbox.enqueue(projectID: projectID, jobID: jobID, payloads: payloads, now: Date())
+                        _ = try await jobs.requestStop(projectID: projectID, name: name, reason: .user, graceSeconds: 0)
                     }))
         }
     }

@@ -12,14 +12,16 @@ import Glibc
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The `TRAINYARD_*` names quoted in the server's sources (what `serve` reads: TrainyardServer, TrainyardStore and
-    /// the serve command).
+    /// the serve command), the list itself left out: a name quoted only there is listed, not read.
     static func variablesInSources() throws -> Set<String> {
         var names: Set<String> = []
         let directories = ["Sources/TrainyardServer", "Sources/TrainyardStore"]
-        var files = ["Sources/trainyard/ServeCommand.swift"]
+        // The webhook URL policy (Core) names its own setting, which the server reads through it.
+        var files = ["Sources/trainyard/ServeCommand.swift", "Sources/TrainyardCore/Webhooks/WebhookURLPolicy.swift"]
         for directory in directories {
             let url = repository.appendingPathComponent(directory)
-            for case let file as String in FileManager.default.enumerator(atPath: url.path) ?? NSEnumerator() where file.hasSuffix(".swift") {
+            for case let file as String in FileManager.default.enumerator(atPath: url.path) ?? NSEnumerator()
+            where file.hasSuffix(".swift") && file != "ServerSettings.swift" {
                 files.append(directory + "/" + file)
             }
         }

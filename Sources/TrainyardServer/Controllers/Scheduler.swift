@@ -23,9 +23,9 @@ struct Scheduler: Sendable {
         // store puts the admins' overrides over it as it reads them in the pass's transaction.
         let reported = try await provisioner.currentCapacity(catalog: catalog)
         capacity.update(reported: reported)
-        capacity.update(overrides: try await store.capacityOverrides())
         let plans = try await store.schedule(
-            capacity: PoolCapacity(catalog: catalog, reported: reported), provisioner: provisioner.name, launchLeaseSeconds: settings.launchTimeout, now: now)
+            capacity: PoolCapacity(catalog: catalog, reported: reported), provisioner: provisioner.name, launchLeaseSeconds: settings.launchTimeout, now: now,
+            readOverrides: { [capacity] in capacity.update(overrides: $0) })
         for plan in plans {
             let request = PoolLaunchRequest(
                 jobName: plan.jobName, attemptNumber: plan.attemptNumber, instanceType: plan.instanceType, spot: plan.spot,

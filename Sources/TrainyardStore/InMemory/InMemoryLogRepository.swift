@@ -56,7 +56,7 @@ public actor InMemoryLogRepository: LogRepository {
     }
 
     public func logPage(jobID: Int64, afterID: Int64, host: String?, since: Date?, limit: Int, byteBudget: Int) -> (lines: [LogLineRecord], more: Bool) {
-        let page = lines.lazy.map(\.self).filter { line in
+        let page = lines.lazy.filter { line in
             line.jobID == jobID && line.record.id > afterID && (host == nil || line.record.host == host)
                 && (since.map { line.record.time >= $0 } ?? true)
         }.prefix(limit).map(\.record)

@@ -18,9 +18,7 @@ public actor InMemoryProjectRepository: ProjectRepository {
 
     public func createProject(name: String, firstKeyRole: APIKeyRole, keyName: String?, now: Date) throws -> (ProjectRecord, APIKeyRecord, APIKeyToken) {
         guard !projects.values.contains(where: { $0.name == name }) else { throw StoreError.projectNameTaken(name) }
-        lastProjectID += 1
-        let project = ProjectRecord(id: lastProjectID, name: name, createdAt: now)
-        projects[project.id] = project
+        let project = insertProject(name: name, now: now)
         let (record, token) = insertKey(project: project, role: firstKeyRole, name: keyName, now: now)
         return (project, record, token)
     }
@@ -34,10 +32,13 @@ public actor InMemoryProjectRepository: ProjectRepository {
         projects[id]?.name
     }
 
-    public func ensureBootstrapProject(now: Date) throws -> ProjectRecord {
-        if let existing = project(named: ProjectRecord.bootstrapName) { return existing }
+    public func ensureBootstrapProject(now: Date) -> ProjectRecord {
+        project(named: ProjectRecord.bootstrapName) ?? insertProject(name: ProjectRecord.bootstrapName, now: now)
+    }
+
+    private func insertProject(name: String, now: Date) -> ProjectRecord {
         lastProjectID += 1
-        let project = ProjectRecord(id: lastProjectID, name: ProjectRecord.bootstrapName, createdAt: now)
+        let project = ProjectRecord(id: lastProjectID, name: name, createdAt: now)
         projects[project.id] = project
         return project
     }
