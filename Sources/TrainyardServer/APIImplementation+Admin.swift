@@ -9,7 +9,7 @@ extension APIImplementation {
     func interruptHost(_ input: Operations.InterruptHost.Input) async throws -> Operations.InterruptHost.Output {
         let principal = try principal(allowing: { $0 == .admin }, action: "interrupt hosts")
         let hostID = input.path.host
-        guard let host = try await store.host(id: hostID), let job = try await jobs.job(id: host.jobID),
+        guard let host = try await attempts.host(id: hostID), let job = try await jobs.job(id: host.jobID),
             principal.projectName == ProjectRecord.bootstrapName || job.projectID == principal.projectID
         else {
             throw APIError.notFound(detail: "host \(hostID) not found; host ids are in a job's attempts[].hosts[].id")
@@ -54,7 +54,7 @@ extension APIImplementation {
         guard violations.isEmpty, let shape else {
             throw APIError.unprocessable(detail: "the capacity request has \(violations.count) invalid field(s)", errors: violations)
         }
-        let beyond = try await store.setCapacity(instanceType: shape.name, onDemand: body.onDemand, spot: body.spot)
+        let beyond = try await queue.setCapacity(instanceType: shape.name, onDemand: body.onDemand, spot: body.spot)
         _ = try await interruptions.reclaim(beyond, reason: "spot capacity of \(shape.name) was cut to \(body.spot ?? 0)")
         wakeUps.scheduling.ring()
         let capacity = try await currentPool().capacity(of: shape.name)
@@ -71,7 +71,7 @@ extension APIImplementation {
 
     /// The pool's capacity now, with the admins' overrides read fresh (and left in this replica's view).
     func currentPool() async throws -> PoolCapacity {
-        capacity.update(overrides: try await store.capacityOverrides())
+        capacity.update(overrides: try await queue.capacityOverrides())
         return capacity.current
     }
 }

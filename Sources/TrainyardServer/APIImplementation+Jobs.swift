@@ -152,7 +152,7 @@ extension APIImplementation {
 
     func description(of job: JobRecord) async throws -> Components.Schemas.JobDescription {
         let events = try await jobs.events(jobID: job.id)
-        let attempts = try await store.attempts(jobID: job.id)
+        let attempts = try await self.attempts.attempts(jobID: job.id)
         let finalMetrics = try await logs.finalMetrics(jobID: job.id)
         let capacity = self.capacity.current.capacity(of: job.spec.instanceType)
         return JobSpecMapping.description(

@@ -13,7 +13,8 @@ struct LocalWakeUps: Sendable {
 /// The generated `APIProtocol`, thin: unpack the input, call Core or the store, map to the typed output. The
 /// operations live in `APIImplementation+<tag>.swift`.
 struct APIImplementation: APIProtocol {
-    let store: PostgresStore
+    /// Whether the database answers (readiness).
+    let databaseAnswers: @Sendable () async -> Bool
     /// Projects, their keys and their location grants.
     let projects: any ProjectRepository
     /// Jobs as their owners submit, read and stop them.
@@ -22,6 +23,10 @@ struct APIImplementation: APIProtocol {
     let logs: any LogRepository
     /// Webhook subscriptions and their delivery log.
     let webhooks: any WebhookRepository
+    /// Jobs' attempts and hosts.
+    let attempts: any AttemptRepository
+    /// The scheduling queue and the capacity set at run time.
+    let queue: any SchedulingQueue
     let catalog: InstanceCatalog
     /// The pool's capacity as this replica last read it: gangs are judged against it.
     let capacity: CapacityView
@@ -73,7 +78,7 @@ extension APIImplementation {
             }
             throw APIError.unavailable(detail: "starting: migrations and the bootstrap key are not done yet")
         }
-        guard await store.ping() else {
+        guard await databaseAnswers() else {
             throw APIError.unavailable(detail: "the database does not answer")
         }
         return .ok(.init(body: .json(.init(status: .ready))))

@@ -41,7 +41,7 @@ extension AgentRoutes {
     /// The host's scope, built from its job once.
     func s3Scope(for host: HostRecord) async throws -> AgentS3Scope {
         if let scope = s3Scopes.scope(for: host.id) { return scope }
-        guard let assignment = try await store.assignment(for: host) else { throw APIError.notFound(detail: "the host's job no longer exists") }
+        guard let assignment = try await attempts.assignment(for: host) else { throw APIError.notFound(detail: "the host's job no longer exists") }
         let scope = AgentS3Scope(
             spec: assignment.job.spec, attemptOutputPrefix: Finalizer.paths(assignment.job).attemptPrefix(assignment.attemptNumber))
         s3Scopes.remember(scope, for: host.id)

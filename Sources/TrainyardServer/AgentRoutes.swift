@@ -8,7 +8,10 @@ import TrainyardStore
 /// and sees its own assignment only. Bodies are Core's ``AgentAssignment``, ``AgentReport``, ``AgentDirective`` and
 /// ``S3SignatureRequest``.
 struct AgentRoutes: Sendable {
-    let store: PostgresStore
+    /// The hosts the agents are, and their attempts.
+    let attempts: any AttemptRepository
+    /// The jobs they run (for their metric definitions).
+    let jobs: any JobRepository
     /// Where the agents' log lines and samples go.
     let logs: any LogRepository
     let catalog: InstanceCatalog
@@ -18,7 +21,8 @@ struct AgentRoutes: Sendable {
     let s3Signer: SigV4RequestAuthorizer?
     let arnPrefix: String
     let region: String
-    let attempts: Doorbell
+    /// Rung when a host exited: the finalizers may have an attempt to end.
+    let finalizers: Doorbell
     let extractors: MetricExtractors
     /// Each live host's S3 scope, built once from its job.
     let s3Scopes = AgentS3Scopes()
@@ -40,7 +44,7 @@ struct AgentRoutes: Sendable {
 
     func authenticate(_ request: Request) async throws -> HostRecord {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
-            let host = try await store.authenticateAgent(String(header.dropFirst(7)))
+            let host = try await attempts.authenticateAgent(String(header.dropFirst(7)))
         else {
             throw APIError.unauthorized(detail: "an agent token is required: Authorization: Bearer <host id>.<secret>")
         }
@@ -57,7 +61,7 @@ struct AgentRoutes: Sendable {
 
     func assignment(_ request: Request) async throws -> Response {
         let host = try await authenticateLiveHost(request, action: "fetches an assignment")
-        guard let assignment = try await store.assignment(for: host) else { throw APIError.notFound(detail: "the host's job no longer exists") }
+        guard let assignment = try await attempts.assignment(for: host) else { throw APIError.notFound(detail: "the host's job no longer exists") }
         let job = assignment.job
         let shape = catalog.shape(named: job.spec.instanceType)
         let worker = WorkerAssignment(
@@ -82,10 +86,10 @@ struct AgentRoutes: Sendable {
         } catch {
             throw APIError.badRequest(detail: "the heartbeat body is not an agent report: \(error)")
         }
-        let directive = try await store.recordHeartbeat(
+        let directive = try await attempts.recordHeartbeat(
             hostID: host.id, report: report, leaseSeconds: settings.hostLease, heartbeatSeconds: settings.heartbeatInterval,
             spotNoticeSeconds: settings.spotNotice)
-        if report.phase == .exited { attempts.ring() }
+        if report.phase == .exited { finalizers.ring() }
         if let samples = report.samples { try await logs.recordSamples(host: host, samples: samples) }
         return try Self.json(directive)
     }
@@ -104,7 +108,7 @@ struct AgentRoutes: Sendable {
         } catch {
             throw APIError.badRequest(detail: "the log batch is malformed: \(error)")
         }
-        let points = try await extractors.points(for: records, host: host, jobs: store, logger: context.logger)
+        let points = try await extractors.points(for: records, host: host, jobs: jobs, logger: context.logger)
         return try Self.json(try await logs.ingestLogs(host: host, records: records, points: points))
     }
 

@@ -72,7 +72,7 @@ public func buildApplication(
     }
     let arnPrefix = "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/"
 
-    let interruptions = Interruptions(store: store, provisioner: provisioner, noticeSeconds: configuration.workers.spotNotice, logger: logger)
+    let interruptions = Interruptions(attempts: store, provisioner: provisioner, noticeSeconds: configuration.workers.spotNotice, logger: logger)
     let capacity = CapacityView(catalog: catalog)
     let routes = KnownRoutes()
     let router = try buildRouter(
@@ -80,20 +80,20 @@ public func buildApplication(
         routes: routes,
         wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities)
     AgentRoutes(
-        store: store, logs: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor, s3Signer: agentSigner,
-        arnPrefix: arnPrefix, region: configuration.region, attempts: attemptsDoorbell, extractors: MetricExtractors(),
+        attempts: store, jobs: store, logs: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor,
+        s3Signer: agentSigner, arnPrefix: arnPrefix, region: configuration.region, finalizers: attemptsDoorbell, extractors: MetricExtractors(),
         boundsVolumes: provisioner.capabilities.features.contains(.volumeSizes),
         // Half the database's connections for the agents, however many call at once; the API and the controllers keep the rest.
         admission: AdmissionGate(limit: clientConfiguration.options.maximumConnections / 2)
     ).register(on: router)
     routes.load(router.routes)
 
-    let scheduler = Scheduler(store: store, catalog: catalog, capacity: capacity, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
-    let leaseReaper = LeaseReaper(store: store, provisioner: provisioner, address: address, logger: logger)
-    let deadlines = DeadlineEnforcer(store: store, settings: configuration.workers, logger: logger)
-    let reconciler = Reconciler(store: store, provisioner: provisioner, interruptions: interruptions, settings: configuration.workers, address: address, logger: logger)
+    let scheduler = Scheduler(queue: store, attempts: store, catalog: catalog, capacity: capacity, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
+    let leaseReaper = LeaseReaper(attempts: store, provisioner: provisioner, address: address, logger: logger)
+    let deadlines = DeadlineEnforcer(attempts: store, settings: configuration.workers, logger: logger)
+    let reconciler = Reconciler(attempts: store, provisioner: provisioner, interruptions: interruptions, settings: configuration.workers, address: address, logger: logger)
     let finalizer = Finalizer(
-        store: store, provisioner: provisioner, location: ObjectLocation(store: objectStore),
+        attempts: store, provisioner: provisioner, location: ObjectLocation(store: objectStore),
         scratchDirectory: configuration.absoluteDataDirectory + "/scratch", logger: logger)
     // The controllers start after the server listens (so agents can call back) and stop before the database does.
     var controllers: [any Service] = [
@@ -170,7 +170,7 @@ func buildRouter(
     router.add(middleware: InputLimitMiddleware())
     router.add(middleware: AuthMiddleware(projects: store))
     let api = APIImplementation(
-        store: store, projects: store, jobs: store, logs: store, webhooks: store, catalog: catalog, capacity: capacity ?? CapacityView(catalog: catalog),
+        databaseAnswers: { await store.ping() }, projects: store, jobs: store, logs: store, webhooks: store, attempts: store, queue: store, catalog: catalog, capacity: capacity ?? CapacityView(catalog: catalog),
         readiness: readiness,
         arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,
         followers: followers, wakeUps: wakeUps, webhookPolicy: configuration.webhooks.policy,

@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 import TrainyardCore
 
-extension PostgresStore {
+extension PostgresStore: AttemptRepository {
     static let hostColumns = """
         h.id, h.attempt_id, h.job_id, h.name, h.ordinal, h.instance_type, h.spot, h.phase, h.exit_code, h.signal, h.failure_reason,
         h.stopped, h.model_archive, h.output_archive, h.provisioner_ref, h.started_at, h.ended_at, h.interrupted, h.checkpoint_synced_at
@@ -75,7 +75,7 @@ extension PostgresStore {
     /// A spot host's report saying it got a reclaim notice from its provider (a spot interruption, a Slurm preemption)
     /// marks it interrupted and stops its gang within `spotNoticeSeconds`.
     public func recordHeartbeat(
-        hostID: String, report: AgentReport, leaseSeconds: Double, heartbeatSeconds: Double, spotNoticeSeconds: Double = 120, now: Date = Date()
+        hostID: String, report: AgentReport, leaseSeconds: Double, heartbeatSeconds: Double, spotNoticeSeconds: Double, now: Date
     ) async throws -> AgentDirective {
         try await client.transaction(logger: logger) { connection in
             var found: HostRecord?
@@ -111,7 +111,7 @@ extension PostgresStore {
             // backend ends the job for another reason (Slurm on a failed node), which the provisioner reports itself.
             if report.interrupted == true, host.spot, !host.interrupted, attempt.state == .running {
                 try await markInterrupted(
-                    on: connection, host: host, noticeSeconds: spotNoticeSeconds, reason: "its provider sent a reclaim notice", now: now)
+                    on: connection, host: host, noticeSeconds: spotNoticeSeconds, reason: StoreWording.providerNotice, now: now)
             }
             if let drops = report.logDrops, !drops.isEmpty {
                 try await recordLogDrops(drops, host: host, on: connection, now: now)
@@ -143,13 +143,7 @@ extension PostgresStore {
         }
         let messages = drops.messages(since: earlier, host: host.name)
         guard !messages.isEmpty else { return }
-        var kept = drops
-        if let earlier {
-            kept.cappedLines = max(drops.cappedLines, earlier.cappedLines)
-            kept.cappedBytes = max(drops.cappedBytes, earlier.cappedBytes)
-            kept.unwritableLines = max(drops.unwritableLines, earlier.unwritableLines)
-            kept.unwritableBytes = max(drops.unwritableBytes, earlier.unwritableBytes)
-        }
+        let kept = drops.keepingHigherTotals(than: earlier)
         let json = String(decoding: try JSONEncoder().encode(kept), as: UTF8.self)
         try await connection.query("UPDATE hosts SET log_drops = \(json)::jsonb WHERE id = \(host.id)", logger: logger)
         for message in messages {

@@ -3,19 +3,6 @@ import Logging
 import PostgresNIO
 import TrainyardCore
 
-/// An attempt whose hosts are all done, claimed by one finalizer to merge its outputs and end it.
-public struct FinalizeWork: Sendable {
-    public var job: JobRecord
-    public var attempt: AttemptRecord
-    public var outcome: AttemptOutcome
-
-    public init(job: JobRecord, attempt: AttemptRecord, outcome: AttemptOutcome) {
-        self.job = job
-        self.attempt = attempt
-        self.outcome = outcome
-    }
-}
-
 extension PostgresStore {
     /// The columns ``decodeAttempt(_:)`` reads, in its order.
     static let attemptColumns = "id, job_id, number, state, started_at, training_started_at, ended_at, end_reason, stop_reason"
@@ -94,7 +81,7 @@ extension PostgresStore {
 
     /// Hosts whose lease ran out are lost (an infrastructure failure naming the host); the rest of their gang is
     /// stopped at once. Returns the lost hosts, for the provisioner to tear down.
-    public func reapExpiredHosts(now: Date = Date()) async throws -> [HostRecord] {
+    public func reapExpiredHosts(now: Date) async throws -> [HostRecord] {
         var expired: [HostRecord] = []
         for try await row in try await client.query(
             "SELECT \(unescaped: Self.hostColumns) FROM hosts h WHERE h.phase NOT IN ('exited', 'lost') AND h.lease_expires_at < \(now)",
@@ -104,7 +91,7 @@ extension PostgresStore {
         }
         var lost: [HostRecord] = []
         for host in expired {
-            let reason = "InternalServerError: host \(host.name) (\(host.id)) stopped heartbeating; its lease expired"
+            let reason = StoreWording.leaseExpired(host)
             let applied: Bool = try await client.transaction(logger: logger) { connection in
                 _ = try await lockHostAndAttempt(on: connection, host: host)
                 return try await markHostLost(on: connection, host: host, reason: reason, leaseExpiredBefore: now, now: now)
@@ -116,14 +103,14 @@ extension PostgresStore {
 
     /// After a restart, gives every live host a fresh lease before anyone is judged: the server being down is not
     /// a dead host.
-    public func extendLiveLeases(by seconds: Double, now: Date = Date()) async throws {
+    public func extendLiveLeases(by seconds: Double, now: Date) async throws {
         try await client.query(
             "UPDATE hosts SET lease_expires_at = greatest(lease_expires_at, \(now.addingTimeInterval(seconds))) WHERE phase NOT IN ('exited', 'lost')",
             logger: logger)
     }
 
     /// Claims one attempt whose hosts are all done (or whose finalizer died), for `leaseSeconds`.
-    public func claimFinishedAttempt(leaseSeconds: Double, now: Date = Date()) async throws -> FinalizeWork? {
+    public func claimFinishedAttempt(leaseSeconds: Double, now: Date) async throws -> FinalizeWork? {
         let claimed: (Int64, Int64)? = try await client.transaction(logger: logger) { connection in
             for try await (id, jobID) in try await connection.query(
                 """
@@ -162,7 +149,7 @@ extension PostgresStore {
     /// Ends a finalized attempt and moves its job to where the outcome leads, in one transaction.
     /// `model` and `output` are the merged archives when they were uploaded (an attempt that uploaded none keeps what
     /// an earlier one left).
-    public func finishAttempt(_ work: FinalizeWork, model: UploadedArtifact?, output: UploadedArtifact? = nil, now: Date = Date()) async throws {
+    public func finishAttempt(_ work: FinalizeWork, model: UploadedArtifact?, output: UploadedArtifact?, now: Date) async throws {
         try await client.transaction(logger: logger) { connection in
             // Lock order everywhere: attempt, then job.
             let attempt = try await lockAttempt(on: connection, id: work.attempt.id)

@@ -139,7 +139,7 @@ extension PostgresStore {
     /// `max_run` (training time summed over attempts) it ends `MaxRuntimeExceeded`, past `max_wait` (spot jobs, from
     /// creation) `MaxWaitTimeExceeded`; a live attempt gets `graceSeconds` and its outputs are uploaded, a waiting job
     /// ends at once. A deadline stored before the clock moved is put right instead. Answers the jobs stopped.
-    public func enforceDeadlines(graceSeconds: Double, now: Date = Date(), limit: Int = 100) async throws -> [DeadlineStop] {
+    public func enforceDeadlines(graceSeconds: Double, now: Date, limit: Int) async throws -> [DeadlineStop] {
         var due: [Int64] = []
         for try await id in try await client.query(
             "SELECT id FROM jobs WHERE deadline_at <= \(now) ORDER BY deadline_at LIMIT \(limit)", logger: logger
@@ -169,13 +169,6 @@ extension PostgresStore {
         }
         return stopped
     }
-}
-
-/// A job ``PostgresStore/enforceDeadlines(graceSeconds:now:limit:)`` stopped, and the limit it passed.
-public struct DeadlineStop: Sendable, Equatable {
-    public var job: String
-    public var project: String
-    public var limit: JobLimits.Kind
 }
 
 /// Who a locked job is: what the effect writer needs to name it (events, webhooks, logs).

@@ -3,14 +3,6 @@ import Logging
 import PostgresNIO
 import TrainyardCore
 
-/// A live host a provisioner placed, with its attempt's stop request.
-public struct ProvisionedHost: Sendable, Equatable {
-    public var host: HostRecord
-    /// When a stop (or `max_run`) was asked of its attempt, and with what grace.
-    public var stopRequestedAt: Date?
-    public var stopGraceSeconds: Double?
-}
-
 extension PostgresStore {
     /// Hosts of running attempts of `provisioner` that have a reference and have not ended.
     public func liveProvisionedHosts(provisioner: String) async throws -> [ProvisionedHost] {
@@ -62,24 +54,21 @@ extension PostgresStore {
     /// attempt), and only a lost host takes its attempt's lock, as the lease reaper does; nothing is locked for a
     /// host whose state changes nothing.
     public func applyProvisionedStates(
-        _ states: [String: ProvisionedHostState], hosts: [HostRecord], launchLeaseSeconds: Double, now: Date = Date()
+        _ states: [String: ProvisionedHostState], hosts: [HostRecord], launchLeaseSeconds: Double, now: Date
     ) async throws -> [HostRecord] {
         var lost: [HostRecord] = []
         let byAttempt = Dictionary(grouping: hosts.filter { states[$0.id] != nil }, by: \.attemptID)
         for (attemptID, attemptHosts) in byAttempt.sorted(by: { $0.key < $1.key }) {
-            var pendingReason: String?
-            var placed = false
-            for host in attemptHosts.sorted(by: { $0.ordinal < $1.ordinal }) {
+            let ordered = attemptHosts.sorted { $0.ordinal < $1.ordinal }
+            for host in ordered {
                 switch states[host.id] {
-                case .pending(let reason):
-                    pendingReason = reason
+                case .pending:
                     try await client.query(
                         """
                         UPDATE hosts SET lease_expires_at = \(now.addingTimeInterval(launchLeaseSeconds))
                         WHERE id = \(host.id) AND phase = 'launching' AND lease_expires_at < \(now.addingTimeInterval(launchLeaseSeconds / 2))
                         """, logger: logger)
                 case .running(let node):
-                    placed = true
                     if let node, let reference = host.providerRef, !reference.contains("node:") {
                         try await client.query(
                             "UPDATE hosts SET provisioner_ref = \(reference + " node:" + node) WHERE id = \(host.id)", logger: logger)
@@ -95,17 +84,14 @@ extension PostgresStore {
                     break
                 }
             }
-            guard pendingReason != nil || placed else { continue }
-            let jobID = attemptHosts[0].jobID
-            guard let current = try await job(id: jobID) else { continue }
-            let waiting = pendingReason != nil && current.secondaryStatus == .launchingMLInstances
-            let started = pendingReason == nil && placed && current.secondaryStatus == .pending
-            guard waiting || started else { continue }
+            let words = ordered.compactMap { states[$0.id] }
+            guard words.contains(where: \.movesTheJob), let current = try await job(id: ordered[0].jobID),
+                let input = ProvisionedHostState.lifecycleInput(for: words, jobStatus: current.secondaryStatus)
+            else { continue }
             try await client.transaction(logger: logger) { connection in
                 // Lock order everywhere: attempt, then job.
                 _ = try await lockAttempt(on: connection, id: attemptID)
-                let input: LifecycleInput = if let pendingReason { .capacityDenied(message: pendingReason) } else { .backendPlaced }
-                try await run(input, jobID: jobID, attemptID: attemptID, on: connection, now: now)
+                try await run(input, jobID: current.id, attemptID: attemptID, on: connection, now: now)
             }
         }
         return lost
@@ -113,7 +99,7 @@ extension PostgresStore {
 
     /// Hosts their provisioner could not start (the agent is missing, `sbatch` refused): each is lost at once with
     /// `reason`, which the job's failure names, instead of when its launch lease runs out. Answers the hosts lost.
-    public func failLaunch(hostIDs: [String], reason: String, now: Date = Date()) async throws -> [HostRecord] {
+    public func failLaunch(hostIDs: [String], reason: String, now: Date) async throws -> [HostRecord] {
         var lost: [HostRecord] = []
         for id in hostIDs {
             guard let host = try await host(id: id) else { continue }

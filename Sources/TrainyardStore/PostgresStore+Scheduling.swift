@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 import TrainyardCore
 
-extension PostgresStore {
+extension PostgresStore: SchedulingQueue {
     /// The advisory lock one scheduling pass holds, so that replicas never allocate the same capacity twice.
     static let schedulerLockKey = Int64(bitPattern: StableHash.value("trainyard.scheduler"))
 
@@ -13,8 +13,8 @@ extension PostgresStore {
     /// savepoint with its transition and event.
     /// `readOverrides` gets the admins' overrides as the pass read them (the server keeps them for its API).
     public func schedule(
-        capacity base: PoolCapacity, provisioner: String, launchLeaseSeconds: Double, now: Date = Date(), limit: Int = 100,
-        readOverrides: @Sendable ([String: CapacityOverride]) -> Void = { _ in }
+        capacity base: PoolCapacity, provisioner: String, launchLeaseSeconds: Double, now: Date, limit: Int,
+        readOverrides: @Sendable ([String: CapacityOverride]) -> Void
     ) async throws -> [LaunchPlan] {
         try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.schedulerLockKey))", logger: logger)
@@ -158,8 +158,7 @@ extension PostgresStore {
     }
 
     /// The message of a `scheduling_failed` event: the database's own words stay in the server's log.
-    static let schedulingFailedMessage =
-        "Scheduling this job failed on an internal error (the server's log names it); the scheduler tries again on its next pass"
+    static let schedulingFailedMessage = StoreWording.schedulingFailed
 
     /// Appends a `scheduling_failed` event unless the job's newest event already is one.
     private func recordSchedulingFailure(on connection: PostgresConnection, job: JobRecord, now: Date) async throws {

@@ -3,21 +3,11 @@ import Logging
 import PostgresNIO
 import TrainyardCore
 
-/// What asking to reclaim a host came to.
-public enum HostInterruption: Sendable, Equatable {
-    /// The host's attempt now stops with the notice period; the provisioner is to deliver the notice.
-    case interrupted(HostRecord)
-    /// No host has that id.
-    case notFound
-    /// The host or its attempt has already ended (or is ending); nothing to reclaim.
-    case notRunning(HostRecord)
-}
-
 extension PostgresStore {
     /// Reclaims a live host now, as a spot provider would: the host is marked interrupted, and its whole gang is told
     /// to stop within `noticeSeconds` (the agents sync their checkpoints meanwhile); the attempt then ends
     /// `Interrupted` and the job resumes from its checkpoint on a new attempt. One transaction with the event.
-    public func interruptHost(id: String, noticeSeconds: Double, reason: String, now: Date = Date()) async throws -> HostInterruption {
+    public func interruptHost(id: String, noticeSeconds: Double, reason: String, now: Date) async throws -> HostInterruption {
         try await client.transaction(logger: logger) { connection in
             var found: HostRecord?
             // Lock order as heartbeats take it: the host, then its attempt (the other order deadlocks with them).
@@ -43,7 +33,7 @@ extension PostgresStore {
         try await connection.query("UPDATE hosts SET interrupted = true WHERE id = \(host.id)", logger: logger)
         try await appendEvent(
             on: connection, jobID: host.jobID, time: now, type: .hostInterrupted, status: nil, secondaryStatus: nil,
-            message: "Host \(host.name) (\(host.id)) is being reclaimed: \(reason); the gang syncs its checkpoints within \(Int(noticeSeconds)) s")
+            message: StoreWording.reclaimed(host, reason: reason, noticeSeconds: noticeSeconds))
         try await run(.hostEnded(.reclaimed(noticeSeconds: noticeSeconds)), jobID: host.jobID, attemptID: host.attemptID, on: connection, now: now)
     }
 
@@ -64,7 +54,7 @@ extension PostgresStore {
 
     /// Sets an instance type's capacity (a market left nil keeps its figure), wakes the scheduler, and answers the
     /// live spot hosts of the type beyond the new spot capacity, newest first: the hosts the cut takes back.
-    public func setCapacity(instanceType: String, onDemand: Int?, spot: Int?, now: Date = Date()) async throws -> [HostRecord] {
+    public func setCapacity(instanceType: String, onDemand: Int?, spot: Int?, now: Date) async throws -> [HostRecord] {
         try await client.transaction(logger: logger) { connection in
             try await connection.query(
                 """

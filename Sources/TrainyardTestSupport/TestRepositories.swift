@@ -165,6 +165,10 @@ public struct TestRepositories: Sendable {
     public let projects: any ProjectRepository
     public let jobs: any JobRepository
     public let webhooks: any WebhookRepository
+    /// The jobs' attempts and hosts (the same store, or the same twin, as `jobs`).
+    public let attempts: any AttemptRepository
+    /// The scheduling queue over `jobs`.
+    public let queue: any SchedulingQueue
 }
 
 extension RepositoryKind {
@@ -172,12 +176,14 @@ extension RepositoryKind {
     public func withRepositories<T: Sendable>(_ body: @Sendable (TestRepositories) async throws -> T) async throws -> T {
         switch self {
         case .postgres:
-            return try await TestPostgres.withStore { store in try await body(TestRepositories(projects: store, jobs: store, webhooks: store)) }
+            return try await TestPostgres.withStore { store in
+                try await body(TestRepositories(projects: store, jobs: store, webhooks: store, attempts: store, queue: store))
+            }
         case .inMemory:
             let projects = InMemoryProjectRepository()
             let webhooks = InMemoryWebhookRepository()
-            return try await body(
-                TestRepositories(projects: projects, jobs: InMemoryJobRepository(projects: projects, webhooks: webhooks), webhooks: webhooks))
+            let jobs = InMemoryJobRepository(projects: projects, webhooks: webhooks)
+            return try await body(TestRepositories(projects: projects, jobs: jobs, webhooks: webhooks, attempts: jobs, queue: jobs))
         }
     }
 }

@@ -148,7 +148,7 @@ struct Drive: AsyncParsableCommand {
                 let started = ContinuousClock.now
                 _ = try await store.schedule(
                     capacity: PoolCapacity(catalog: InstanceCatalog(shapes: InstanceCatalog.standard.all, capacity: [:], defaultCapacity: Capacity(onDemand: 0, spot: 0))),
-                    provisioner: "bench-handoff", launchLeaseSeconds: 60, limit: limit)
+                    provisioner: "bench-handoff", launchLeaseSeconds: 60, now: Date(), limit: limit, readOverrides: { _ in })
                 times.append((ContinuousClock.now - started).milliseconds)
                 if every > .zero { try await Task.sleep(for: every) }
             }

@@ -60,16 +60,16 @@ import TrainyardTestSupport
             var host = try #require(plans.first?.hosts.first)
             let training1 = Self.t0.addingTimeInterval(10)
             _ = try await store.recordHeartbeat(
-                hostID: host.id, report: AgentReport(phase: .training), leaseSeconds: 30, heartbeatSeconds: 2, now: training1)
+                hostID: host.id, report: AgentReport(phase: .training), leaseSeconds: 30, heartbeatSeconds: 2, spotNoticeSeconds: 120, now: training1)
             #expect(try await Self.deadline(store, job) == training1.addingTimeInterval(100))
             _ = try await store.recordHeartbeat(
-                hostID: host.id, report: AgentReport(phase: .exited, exitCode: 0), leaseSeconds: 30, heartbeatSeconds: 2,
+                hostID: host.id, report: AgentReport(phase: .exited, exitCode: 0), leaseSeconds: 30, heartbeatSeconds: 2, spotNoticeSeconds: 120,
                 now: training1.addingTimeInterval(40))
             let work = try #require(try await store.claimFinishedAttempt(leaseSeconds: 60, now: training1.addingTimeInterval(40)))
             // Stands in for a retry: the finalizer's verdict, whatever the hosts said.
             var retried = work
             retried.outcome = .retry(reason: "InternalServerError: host algo-1 stopped heartbeating")
-            try await store.finishAttempt(retried, model: nil, now: training1.addingTimeInterval(40))
+            try await store.finishAttempt(retried, model: nil, output: nil, now: training1.addingTimeInterval(40))
             #expect(try await Self.deadline(store, job) == nil)
 
             // Attempt 2 may train the 60 s left.
@@ -77,7 +77,7 @@ import TrainyardTestSupport
             host = try #require(plans.first?.hosts.first)
             let training2 = Self.t0.addingTimeInterval(210)
             _ = try await store.recordHeartbeat(
-                hostID: host.id, report: AgentReport(phase: .training), leaseSeconds: 300, heartbeatSeconds: 2, now: training2)
+                hostID: host.id, report: AgentReport(phase: .training), leaseSeconds: 300, heartbeatSeconds: 2, spotNoticeSeconds: 120, now: training2)
             let deadline = try #require(try await Self.deadline(store, job))
             #expect(abs(deadline.timeIntervalSince(training2.addingTimeInterval(60))) < 0.001)
 
@@ -88,7 +88,7 @@ import TrainyardTestSupport
             let attempt = try #require(try await store.attempts(jobID: job.id).last)
             #expect(attempt.stopReason == .maxRuntime)
             let directive = try await store.recordHeartbeat(
-                hostID: host.id, report: AgentReport(phase: .training), leaseSeconds: 300, heartbeatSeconds: 2, now: training2.addingTimeInterval(62))
+                hostID: host.id, report: AgentReport(phase: .training), leaseSeconds: 300, heartbeatSeconds: 2, spotNoticeSeconds: 120, now: training2.addingTimeInterval(62))
             #expect(directive.action == .stop && directive.graceSeconds == 6)
             // Once the job stops, nothing is due any more.
             #expect(try await Self.deadline(store, job) == nil)

@@ -281,7 +281,7 @@ import TrainyardTestSupport
                 INSERT INTO attempts (job_id, number, state, started_at, provisioner)
                 SELECT id, 1, 'ending', now(), 'local' FROM jobs WHERE name IN ('first', 'second')
                 """)
-            let plans = try await store.schedule(capacity: .everyType(Capacity(onDemand: 8, spot: 0)), provisioner: "local", launchLeaseSeconds: 30, limit: 2)
+            let plans = try await store.schedule(capacity: .everyType(Capacity(onDemand: 8, spot: 0)), provisioner: "local", launchLeaseSeconds: 30, now: Date(), limit: 2, readOverrides: { _ in })
             #expect(plans.map(\.jobName) == ["third"])
         }
     }

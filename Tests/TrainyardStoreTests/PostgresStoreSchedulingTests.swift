@@ -101,7 +101,7 @@ import TrainyardTestSupport
             let other = try await Self.submit(store, project, "compute-1", type: "ml.c5.xlarge")
             let capacity = PoolCapacity.perType { $0 == "ml.m5.large" ? Capacity(onDemand: 1, spot: 0) : Capacity(onDemand: 2, spot: 0) }
             // When the scheduler passes (its batch: 100 jobs).
-            let plans = try await store.schedule(capacity: capacity, provisioner: "local", launchLeaseSeconds: 30, limit: 100)
+            let plans = try await store.schedule(capacity: capacity, provisioner: "local", launchLeaseSeconds: 30, now: Date(), limit: 100, readOverrides: { _ in })
             // Then the free pool's job starts beside the full pool's first, and the full pool's next one waits, saying for what.
             #expect(Set(plans.map(\.jobName)) == ["large-1", "compute-1"])
             #expect(try await store.job(id: other.id)?.secondaryStatus == .launchingMLInstances)
@@ -118,7 +118,7 @@ import TrainyardTestSupport
             _ = try await Self.submit(store, project, "high", type: "ml.c5.xlarge", priority: 50)
             _ = try await Self.submit(store, project, "middle", type: "ml.m5.large", priority: 10)
             let capacity = PoolCapacity.everyType(Capacity(onDemand: 4, spot: 0))
-            let plans = try await store.schedule(capacity: capacity, provisioner: "local", launchLeaseSeconds: 30, limit: 2)
+            let plans = try await store.schedule(capacity: capacity, provisioner: "local", launchLeaseSeconds: 30, now: Date(), limit: 2, readOverrides: { _ in })
             // The pass takes each pool's first two in priority order, and allocates in the queue's order across pools.
             #expect(plans.map(\.jobName) == ["high", "middle", "low"])
         }

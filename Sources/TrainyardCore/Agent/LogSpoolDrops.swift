@@ -23,6 +23,18 @@ public struct LogSpoolDrops: Codable, Sendable, Equatable {
     /// Whether any line was dropped.
     public var isEmpty: Bool { cappedLines == 0 && unwritableLines == 0 }
 
+    /// These totals, each kept at least at `earlier`'s: what a host's spool dropped so far, as the store keeps it (a
+    /// report that raced an earlier one never lowers a total).
+    public func keepingHigherTotals(than earlier: LogSpoolDrops?) -> LogSpoolDrops {
+        guard let earlier else { return self }
+        var kept = self
+        kept.cappedLines = max(cappedLines, earlier.cappedLines)
+        kept.cappedBytes = max(cappedBytes, earlier.cappedBytes)
+        kept.unwritableLines = max(unwritableLines, earlier.unwritableLines)
+        kept.unwritableBytes = max(unwritableBytes, earlier.unwritableBytes)
+        return kept
+    }
+
     /// What the job's events say about the lines dropped since `earlier` (what the server had recorded), one message
     /// per cause, e.g. `host algo-1 dropped 1234 log lines (5.0 MiB): its log spool reached its 256 MiB cap while the
     /// server was not taking its logs (unreachable or slow)`; none when nothing more was dropped.

@@ -16,3 +16,30 @@ public enum ProvisionedHostState: Sendable, Equatable {
     /// The backend no longer runs the host although its agent never reported an end (an infrastructure failure).
     case gone(reason: String)
 }
+
+extension ProvisionedHostState {
+    /// Whether this word of the backend may move the host's job (held queued, or placed).
+    public var movesTheJob: Bool {
+        switch self {
+        case .pending, .running: true
+        case .interrupted, .reclaiming, .nodeFailed, .gone: false
+        }
+    }
+
+    /// What the backend's word on an attempt's hosts (in ordinal order) does to its job, now in `jobStatus`: a host
+    /// held queued makes a launching job `Pending` with the backend's reason (the last such host's); hosts all placed
+    /// bring a `Pending` job back to launching. Nil when it changes nothing.
+    public static func lifecycleInput(for states: [ProvisionedHostState], jobStatus: SecondaryStatus) -> LifecycleInput? {
+        var pendingReason: String?
+        var placed = false
+        for state in states {
+            switch state {
+            case .pending(let reason): pendingReason = reason
+            case .running: placed = true
+            case .interrupted, .reclaiming, .nodeFailed, .gone: continue
+            }
+        }
+        if let pendingReason { return jobStatus == .launchingMLInstances ? .capacityDenied(message: pendingReason) : nil }
+        return placed && jobStatus == .pending ? .backendPlaced : nil
+    }
+}

@@ -10,7 +10,8 @@ import TrainyardStore
 /// `output/data/` archives into `output.tar.gz` (lowest-numbered host wins a clash), then moves the job to where the
 /// outcome leads (completed, stopped, failed, or retried) in one transaction.
 struct Finalizer: Sendable {
-    let store: PostgresStore
+    /// Attempts and hosts (the store, or its twin in tests).
+    let attempts: any AttemptRepository
     /// Told when an attempt has ended, so that what it kept holding a token (Slurm's task files) goes.
     let provisioner: any WorkerPoolProvisioner
     let location: ObjectLocation
@@ -22,7 +23,7 @@ struct Finalizer: Sendable {
     /// Finishes attempts until none is left to claim, or the server shuts down: the attempt under way is finished,
     /// no other is claimed.
     func runOnce(now: Date = Date()) async throws {
-        while !Task.isShuttingDownGracefully, let work = try await store.claimFinishedAttempt(leaseSeconds: Self.leaseSeconds, now: now) {
+        while !Task.isShuttingDownGracefully, let work = try await attempts.claimFinishedAttempt(leaseSeconds: Self.leaseSeconds, now: now) {
             // One attempt that cannot be finished (the database refuses it) must not keep the others waiting: it stays
             // claimed until its lease runs out, and is tried again then.
             do {
@@ -31,9 +32,9 @@ struct Finalizer: Sendable {
             } catch is CancellationError {
                 // Shutdown ran out of time mid-merge: the claim goes back at once, from a task the cancellation does not
                 // reach (awaited here), so that the next start or another replica finishes the attempt now, not a lease later.
-                let store = self.store
+                let attempts = self.attempts
                 let attemptID = work.attempt.id
-                try? await Task.detached { try await store.releaseFinishedAttemptClaim(attemptID: attemptID) }.value
+                try? await Task.detached { try await attempts.releaseFinishedAttemptClaim(attemptID: attemptID) }.value
                 throw CancellationError()
             } catch {
                 logger.error(
@@ -80,17 +81,17 @@ struct Finalizer: Sendable {
                 logger.error("merging the hosts' outputs failed", metadata: ["error": "\(LoggedError.describe(error))"])
                 if case .interrupted = work.outcome {
                     // The checkpoints are what a restart needs; a later attempt uploads the model again.
-                    try await store.finishAttempt(work, model: nil)
+                    try await attempts.finishAttempt(work, model: nil)
                     return
                 }
                 let reason = "InternalServerError: uploading the model failed: \(error)"
-                try await store.finishAttempt(FinalizeWork(job: work.job, attempt: work.attempt, outcome: .failed(reason: reason)), model: nil)
+                try await attempts.finishAttempt(FinalizeWork(job: work.job, attempt: work.attempt, outcome: .failed(reason: reason)), model: nil)
                 return
             }
         case .retry, .failed:
             break
         }
-        try await store.finishAttempt(work, model: model, output: output)
+        try await attempts.finishAttempt(work, model: model, output: output)
         logger.info("attempt finished", metadata: ["outcome": "\(work.outcome)"])
     }
 

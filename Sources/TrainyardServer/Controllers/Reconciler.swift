@@ -10,7 +10,8 @@ import TrainyardStore
 /// stopped attempt once its grace is over; and now and then compares the backend's jobs with the store, so that no
 /// backend job outlives its attempt.
 struct Reconciler: Sendable {
-    let store: PostgresStore
+    /// Attempts and hosts (the store, or its twin in tests).
+    let attempts: any AttemptRepository
     let provisioner: any WorkerPoolProvisioner
     /// Carries out the reclaims a backend announces, as any other reclaim.
     let interruptions: Interruptions
@@ -25,10 +26,10 @@ struct Reconciler: Sendable {
     private let memory = ReconcilerMemory()
 
     init(
-        store: PostgresStore, provisioner: any WorkerPoolProvisioner, interruptions: Interruptions, settings: WorkerSettings, address: ServerAddress,
+        attempts: any AttemptRepository, provisioner: any WorkerPoolProvisioner, interruptions: Interruptions, settings: WorkerSettings, address: ServerAddress,
         logger: Logger
     ) {
-        self.store = store
+        self.attempts = attempts
         self.provisioner = provisioner
         self.interruptions = interruptions
         self.settings = settings
@@ -42,11 +43,11 @@ struct Reconciler: Sendable {
             try await reconcile()
             memory.withLock { $0.lastReconcile = now }
         }
-        let live = try await store.liveProvisionedHosts(provisioner: provisioner.name)
+        let live = try await attempts.liveProvisionedHosts(provisioner: provisioner.name)
         guard !live.isEmpty else { return }
         let references = Dictionary(live.compactMap { item in item.host.providerRef.map { (item.host.id, $0) } }, uniquingKeysWith: { a, _ in a })
         let states = try await provisioner.observe(hosts: references)
-        let lost = try await store.applyProvisionedStates(states, hosts: live.map(\.host), launchLeaseSeconds: settings.launchTimeout, now: now)
+        let lost = try await attempts.applyProvisionedStates(states, hosts: live.map(\.host), launchLeaseSeconds: settings.launchTimeout, now: now)
         for host in lost {
             logger.warning("host lost: its provisioner says so", metadata: ["host": "\(host.id)"])
         }
@@ -78,9 +79,9 @@ struct Reconciler: Sendable {
 
     /// Cancels backend jobs no live attempt owns, and records references the store lacks.
     func reconcile() async throws {
-        let store = self.store
-        let report = try await provisioner.reconcile(live: { ids in try await store.liveAttemptIDs(among: ids) })
-        if !report.adopted.isEmpty { try await store.adoptProvisionerReferences(report.adopted) }
+        let attempts = self.attempts
+        let report = try await provisioner.reconcile(live: { ids in try await attempts.liveAttemptIDs(among: ids) })
+        if !report.adopted.isEmpty { try await attempts.adoptProvisionerReferences(report.adopted) }
         if !report.cancelled.isEmpty { logger.warning("reconciler cancelled orphaned jobs", metadata: ["provisioner.jobs": "\(report.cancelled)"]) }
     }
 }

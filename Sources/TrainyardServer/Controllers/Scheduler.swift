@@ -7,7 +7,9 @@ import TrainyardStore
 /// Gives queued jobs their hosts (gang scheduling, priority then submission order, under one advisory lock across
 /// replicas) and has the provisioner start their agents.
 struct Scheduler: Sendable {
-    let store: PostgresStore
+    /// The queue this pass reads, and the attempts and hosts it starts (the store, or its twin in tests).
+    let queue: any SchedulingQueue
+    let attempts: any AttemptRepository
     let catalog: InstanceCatalog
     /// Where this pass leaves what it read of the pool's capacity, for the API.
     let capacity: CapacityView
@@ -23,7 +25,7 @@ struct Scheduler: Sendable {
         // store puts the admins' overrides over it as it reads them in the pass's transaction.
         let reported = try await provisioner.currentCapacity(catalog: catalog)
         capacity.update(reported: reported)
-        let plans = try await store.schedule(
+        let plans = try await queue.schedule(
             capacity: PoolCapacity(catalog: catalog, reported: reported), provisioner: provisioner.name, launchLeaseSeconds: settings.launchTimeout, now: now,
             readOverrides: { [capacity] in capacity.update(overrides: $0) })
         for plan in plans {
@@ -34,7 +36,7 @@ struct Scheduler: Sendable {
             do {
                 let references = try await provisioner.launch(request)
                 for (hostID, reference) in references {
-                    try await store.setProvisionerReference(hostID: hostID, reference: reference)
+                    try await attempts.setProvisionerReference(hostID: hostID, reference: reference)
                 }
                 logger.info("launched attempt", metadata: ["job": "\(plan.jobName)", "attempt": "\(plan.attemptNumber)", "hosts": "\(plan.hosts.count)"])
             } catch {
@@ -43,7 +45,7 @@ struct Scheduler: Sendable {
                 let text = "\(error)"
                 let reason = text.hasPrefix("InternalServerError") ? text : "InternalServerError: starting the hosts failed: \(text)"
                 logger.error("launching hosts failed", metadata: ["job": "\(plan.jobName)", "attempt": "\(plan.attemptNumber)", "error": "\(error)"])
-                let lost = try await store.failLaunch(hostIDs: plan.hosts.map(\.id), reason: String(reason.prefix(1024)), now: now)
+                let lost = try await attempts.failLaunch(hostIDs: plan.hosts.map(\.id), reason: String(reason.prefix(1024)), now: now)
                 await provisioner.terminate(hosts: Dictionary(uniqueKeysWithValues: lost.compactMap { host in host.providerRef.map { (host.id, $0) } }))
             }
         }

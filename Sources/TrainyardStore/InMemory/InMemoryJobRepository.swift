@@ -1,24 +1,46 @@
 import Foundation
 import TrainyardCore
 
-/// ``JobRepository`` in memory: the twin of ``PostgresStore``'s jobs, for tests without a database. Its projects are
-/// an ``InMemoryProjectRepository``'s and the deliveries its transitions announce go to an
-/// ``InMemoryWebhookRepository``'s outbox. A job's life is decided by Core's ``JobAggregate``, as in the store; the
-/// twin grants no hosts, so its jobs wait in the queue until they are stopped.
+/// ``JobRepository``, ``AttemptRepository`` and ``SchedulingQueue`` in memory: the twin of ``PostgresStore``'s jobs,
+/// their attempts and hosts, and the scheduling queue, for tests without a database. Its projects are an
+/// ``InMemoryProjectRepository``'s and the deliveries its transitions announce go to an ``InMemoryWebhookRepository``'s
+/// outbox. A job's life is decided by Core's ``JobAggregate`` and ``GangScheduler``, as in the store; the effects are
+/// carried out by one writer (``persist(_:state:jobID:attemptID:now:)``), as the store's effect writer does.
 public actor InMemoryJobRepository: JobRepository {
-    private struct StoredJob {
+    struct StoredJob {
         var record: JobRecord
         var idempotencyKey: String?
         var requestHash: String?
         var deadline: Date?
         var trainedSeconds: Double = 0
+        var retriesUsed = 0
         var events: [JobEventRecord] = []
     }
 
-    private let projects: InMemoryProjectRepository
-    private let webhooks: InMemoryWebhookRepository
-    private var jobs: [Int64: StoredJob] = [:]
+    struct StoredAttempt {
+        /// The attempt without its hosts (they are in ``hosts``).
+        var record: AttemptRecord
+        var provisioner: String
+        var finalizerUntil: Date?
+        var stopRequestedAt: Date?
+        var stopGraceSeconds: Double?
+    }
+
+    struct StoredHost {
+        var record: HostRecord
+        var tokenHash: String
+        var leaseExpiresAt: Date
+        var logDrops: LogSpoolDrops?
+    }
+
+    let projects: InMemoryProjectRepository
+    let webhooks: InMemoryWebhookRepository
+    var jobs: [Int64: StoredJob] = [:]
+    var attempts: [Int64: StoredAttempt] = [:]
+    var hosts: [String: StoredHost] = [:]
+    var overrides: [String: CapacityOverride] = [:]
     private var lastJobID: Int64 = 0
+    var lastAttemptID: Int64 = 0
     private var lastEventID: Int64 = 0
 
     public init(projects: InMemoryProjectRepository, webhooks: InMemoryWebhookRepository) {
@@ -55,9 +77,15 @@ public actor InMemoryJobRepository: JobRepository {
         return .created(record, webhookDeliveries: deliveries)
     }
 
-    private func event(time: Date, type: JobEventType, status: JobStatus?, secondaryStatus: SecondaryStatus?, message: String) -> JobEventRecord {
+    func event(time: Date, type: JobEventType, status: JobStatus?, secondaryStatus: SecondaryStatus?, message: String) -> JobEventRecord {
         lastEventID += 1
         return JobEventRecord(id: lastEventID, time: time, type: type, status: status, secondaryStatus: secondaryStatus, message: message)
+    }
+
+    /// Appends a notable event (no transition) to job `jobID`'s events.
+    func appendNote(jobID: Int64, type: JobEventType, message: String, now: Date) {
+        guard jobs[jobID] != nil else { return }
+        jobs[jobID]?.events.append(event(time: now, type: type, status: nil, secondaryStatus: nil, message: message))
     }
 
     public func job(projectID: Int64, name: String) -> JobRecord? {
@@ -106,8 +134,7 @@ public actor InMemoryJobRepository: JobRepository {
     }
 
     public func noteJob(jobID: Int64, type: JobEventType, message: String, now: Date) {
-        guard jobs[jobID] != nil else { return }
-        jobs[jobID]?.events.append(event(time: now, type: type, status: nil, secondaryStatus: nil, message: message))
+        appendNote(jobID: jobID, type: type, message: message, now: now)
     }
 
     public func queuedJobCount(projectID: Int64, upTo limit: Int) -> Int {
@@ -117,16 +144,52 @@ public actor InMemoryJobRepository: JobRepository {
     }
 
     public func requestStop(projectID: Int64, name: String, reason: StopReason, graceSeconds: Double, now: Date) async throws -> JobRecord {
-        guard var stored = jobs.values.first(where: { $0.record.projectID == projectID && $0.record.name == name }) else {
+        guard let job = jobs.values.first(where: { $0.record.projectID == projectID && $0.record.name == name })?.record else {
             throw StoreError.jobNotFound(name)
         }
-        let job = stored.record
-        var aggregate = JobAggregate(
-            state: JobState(status: job.status, secondaryStatus: job.secondaryStatus, failureReason: job.failureReason, interruptions: job.interruptions),
-            limits: JobLimits(spec: job.spec, createdAt: job.createdAt), trainedSeconds: stored.trainedSeconds, deadline: stored.deadline)
+        let live = attempts.values.first { $0.record.jobID == job.id && $0.record.state == .running }?.record.id
+        guard var aggregate = aggregate(jobID: job.id, attemptID: live) else { throw StoreError.jobNotFound(name) }
         let effects = aggregate.handle(.stopRequested(reason, graceSeconds: graceSeconds), now: now)
+        // The caller asked for this stop: a refusal is its answer (and changes nothing).
         if let refusal = effects.lazy.compactMap(\.refusal).first { throw StoreError.transitionRefused(refusal) }
-        // The effect writer, for a job without attempts: the attempt's effects have nothing to act on, as in the store.
+        await persist(effects, state: aggregate.state, jobID: job.id, attemptID: live, now: now)
+        return jobs[job.id]?.record ?? job
+    }
+
+    // MARK: The lifecycle, as the store runs it
+
+    /// Job `jobID` and its attempt `attemptID` as the lifecycle sees them (``PostgresStore``'s `lockAggregate`); nil
+    /// when there is no such job.
+    func aggregate(jobID: Int64, attemptID: Int64?) -> JobAggregate? {
+        guard let stored = jobs[jobID] else { return nil }
+        let job = stored.record
+        let attempt = attemptID.flatMap { attempts[$0] }.flatMap { $0.record.jobID == jobID ? $0 : nil }
+        return JobAggregate(
+            state: job.state, attempt: attempt?.record.state, hostPhases: attempt.map { hosts(ofAttempt: $0.record.id).map(\.phase) } ?? [],
+            stopReason: attempt?.record.stopReason, limits: JobLimits(spec: job.spec, createdAt: job.createdAt), trainedSeconds: stored.trainedSeconds,
+            trainingSince: attempt?.record.trainingStartedAt, deadline: stored.deadline, stopRequestedAt: attempt?.stopRequestedAt,
+            stopGraceSeconds: attempt?.stopGraceSeconds)
+    }
+
+    /// The hosts of an attempt, in ordinal order.
+    func hosts(ofAttempt attemptID: Int64) -> [HostRecord] {
+        hosts.values.map(\.record).filter { $0.attemptID == attemptID }.sorted { $0.ordinal < $1.ordinal }
+    }
+
+    /// Runs `input` through Core for job `jobID` and its attempt `attemptID`, and carries out the effects. Answers
+    /// them and the aggregate as it now stands; nil when there is no such job.
+    @discardableResult
+    func run(_ input: LifecycleInput, jobID: Int64, attemptID: Int64?, now: Date) async -> (effects: [LifecycleEffect], aggregate: JobAggregate)? {
+        guard var aggregate = aggregate(jobID: jobID, attemptID: attemptID) else { return nil }
+        let effects = aggregate.handle(input, now: now)
+        await persist(effects, state: aggregate.state, jobID: jobID, attemptID: attemptID, now: now)
+        return (effects, aggregate)
+    }
+
+    /// The effect writer: carries out `effects` (leaving the job in `state`) as the store's does, the deliveries its
+    /// transitions announce going to the webhook twin. Wake-ups have no one to wake here.
+    func persist(_ effects: [LifecycleEffect], state: JobState, jobID: Int64, attemptID: Int64?, now: Date) async {
+        guard var stored = jobs[jobID] else { return }
         var transitions: [JobTransition] = []
         for effect in effects {
             switch effect {
@@ -136,22 +199,43 @@ public actor InMemoryJobRepository: JobRepository {
                     event(
                         time: transition.time, type: .statusChanged, status: transition.toStatus, secondaryStatus: transition.toSecondaryStatus,
                         message: transition.message))
-            case .setDeadline(let deadline): stored.deadline = deadline
+            case .startTrainingClock:
+                // (Read first: an optional-chained assignment holds the dictionary while its right side runs.)
+                guard let attemptID, let attempt = attempts[attemptID], attempt.record.trainingStartedAt == nil else { continue }
+                attempts[attemptID]?.record.trainingStartedAt = now
+            case .markAttemptEnding:
+                guard let attemptID else { continue }
+                attempts[attemptID]?.record.state = .ending
+            case .stopAttempt(let reason, let grace):
+                guard let attemptID, var attempt = attempts[attemptID] else { continue }
+                attempt.record.stopReason = reason
+                attempt.stopRequestedAt = attempt.stopRequestedAt ?? now
+                attempt.stopGraceSeconds = attempt.stopGraceSeconds ?? grace
+                attempts[attemptID] = attempt
+            case .endAttempt(let reason):
+                guard let attemptID, var attempt = attempts[attemptID] else { continue }
+                attempt.record.state = .ended
+                attempt.record.endedAt = now
+                attempt.record.endReason = reason
+                attempts[attemptID] = attempt
             case .countTrainingTime(let seconds): stored.trainedSeconds += seconds
+            case .setDeadline(let deadline): stored.deadline = deadline
+            case .countRetry: stored.retriesUsed += 1
             case .countInterruption: stored.record.interruptions += 1
-            case .startTrainingClock, .markAttemptEnding, .stopAttempt, .endAttempt, .countRetry, .wake, .direct, .unchanged, .refused: continue
+            case .wake, .direct, .unchanged, .refused: continue
             }
         }
         if !transitions.isEmpty {
-            let state = aggregate.state
             stored.record.status = state.status
             stored.record.secondaryStatus = state.secondaryStatus
             stored.record.failureReason = state.failureReason
             stored.record.lastModifiedAt = now
+            if state.secondaryStatus == .training, stored.record.trainingStartTime == nil { stored.record.trainingStartTime = now }
             if state.status.isTerminal, stored.record.trainingStartTime != nil, stored.record.trainingEndTime == nil { stored.record.trainingEndTime = now }
         }
-        jobs[job.id] = stored
-        await webhooks.enqueue(projectID: projectID, jobID: job.id, payloads: WebhookPayload.announcing(transitions, jobName: job.name, state: aggregate.state), now: now)
-        return jobs[job.id]?.record ?? stored.record
+        jobs[jobID] = stored
+        guard !transitions.isEmpty else { return }
+        let record = stored.record
+        await webhooks.enqueue(projectID: record.projectID, jobID: jobID, payloads: WebhookPayload.announcing(transitions, jobName: record.name, state: state), now: now)
     }
 }

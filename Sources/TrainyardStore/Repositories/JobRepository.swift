@@ -4,8 +4,8 @@ import TrainyardCore
 /// Jobs as their owners see them: submitted, looked up, listed, their events read, stopped.
 ///
 /// ``PostgresStore`` is the service's implementation; ``InMemoryJobRepository`` is its twin for fast tests. Both pass
-/// `JobRepositoryContractTests`. What happens to a job once it is granted hosts (attempts, hosts, the scheduling
-/// queue) is the store's own, for now.
+/// `JobRepositoryContractTests`. What happens to a job once it is granted hosts is ``AttemptRepository``'s, and how it
+/// is granted them ``SchedulingQueue``'s.
 public protocol JobRepository: Sendable {
     /// Writes a new job and its `created` event (then `note`'s event, if any), with the `job.created` deliveries its
     /// project's subscriptions want, all at once, honouring an `Idempotency-Key`: the same key with the same

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrainyardCore
+import TrainyardTestSupport
 import TrainyardObjectStore
 import TrainyardStore
 
@@ -15,7 +16,7 @@ import TrainyardStore
         defer { try? FileManager.default.removeItem(atPath: root) }
         let objects = FileSystemObjectStore(root: root + "/objects")
         let finalizer = Finalizer(
-            store: f.store, provisioner: f.provisioner, location: ObjectLocation(store: objects), scratchDirectory: root + "/scratch", logger: f.logger)
+            attempts: f.attempts, provisioner: f.provisioner, location: ObjectLocation(store: objects), scratchDirectory: root + "/scratch", logger: f.logger)
         try await body(finalizer, root + "/objects")
     }
 
@@ -47,11 +48,12 @@ import TrainyardStore
         return listing.split(separator: "\n").map { String($0.hasPrefix("./") ? $0.dropFirst(2) : $0[...]) }.filter { !$0.isEmpty && !$0.hasSuffix("/") }.sorted()
     }
 
-    @Test func theHostsModelsAreMergedIntoModelTarGzAndTheJobCompletes() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func theHostsModelsAreMergedIntoModelTarGzAndTheJobCompletes(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             try await Self.withFinalizer(f) { finalizer, objects in
                 let (job, hosts) = try await f.launched("merged", hosts: 2)
-                let attempt = try #require(try await f.store.attempts(jobID: job.id).last)
+                let attempt = try #require(try await f.attempts.attempts(jobID: job.id).last)
                 let prefix = Finalizer.paths(job).attemptPrefix(1)
                 for (index, host) in hosts.enumerated() {
                     let name = "algo-\(index + 1)"
@@ -77,8 +79,9 @@ import TrainyardStore
         }
     }
 
-    @Test func aLostHostWithARetryLeftQueuesTheJobAgainForTheScheduler() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func aLostHostWithARetryLeftQueuesTheJobAgainForTheScheduler(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             try await Self.withFinalizer(f) { finalizer, _ in
                 let job = try await f.submit("flaky", retries: 1)
                 try await f.scheduler.runOnce(now: ControllerFixture.t0)
@@ -97,17 +100,18 @@ import TrainyardStore
         }
     }
 
-    @Test func anAttemptAFinalizerGaveBackIsFinishedAtOnceNotALeaseLater() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func anAttemptAFinalizerGaveBackIsFinishedAtOnceNotALeaseLater(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             try await Self.withFinalizer(f) { finalizer, _ in
                 let (job, hosts) = try await f.launched("handed-over")
                 try await f.heartbeat(hosts[0], AgentReport(phase: .exited, exitCode: 0), at: 5)
                 // A finalizer claimed it and was stopped half-way by shutdown.
-                let claimed = try #require(try await f.store.claimFinishedAttempt(leaseSeconds: Finalizer.leaseSeconds, now: ControllerFixture.at(6)))
+                let claimed = try #require(try await f.attempts.claimFinishedAttempt(leaseSeconds: Finalizer.leaseSeconds, now: ControllerFixture.at(6)))
                 try await finalizer.runOnce(now: ControllerFixture.at(7))
                 #expect(try await f.job(job).status == .inProgress)
 
-                try await f.store.releaseFinishedAttemptClaim(attemptID: claimed.attempt.id)
+                try await f.attempts.releaseFinishedAttemptClaim(attemptID: claimed.attempt.id)
                 try await finalizer.runOnce(now: ControllerFixture.at(8))
                 #expect(try await f.job(job).status == .completed)
             }

@@ -1,14 +1,16 @@
 import Foundation
 import Testing
 import TrainyardCore
+import TrainyardTestSupport
 
 @testable import TrainyardServer
 
 /// `LeaseReaper.runOnce`: a host is lost when its lease has run out, not a second before, and only while heartbeats
 /// could arrive.
 @Suite struct LeaseReaperPassTests {
-    @Test func aHostWhoseHeartbeatsStoppedIsLostOnceItsLeaseRunsOutAndTornDown() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func aHostWhoseHeartbeatsStoppedIsLostOnceItsLeaseRunsOutAndTornDown(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             let (_, hosts) = try await f.launched("quiet", hosts: 2)
             try await f.heartbeat(hosts[0], AgentReport(phase: .training), at: 10)
             try await f.heartbeat(hosts[1], AgentReport(phase: .training), at: 10)
@@ -34,8 +36,9 @@ import TrainyardCore
         }
     }
 
-    @Test func silenceWhileTheServerDoesNotListenProvesNothing() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func silenceWhileTheServerDoesNotListenProvesNothing(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             let (_, hosts) = try await f.launched("paused")
             try await f.heartbeat(hosts[0], AgentReport(phase: .training), at: 10)
             f.address.setListening(false)

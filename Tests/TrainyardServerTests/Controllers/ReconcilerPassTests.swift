@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrainyardCore
 import TrainyardProvisioning
+import TrainyardTestSupport
 
 @testable import TrainyardServer
 @testable import TrainyardStore
@@ -9,13 +10,14 @@ import TrainyardProvisioning
 /// `Reconciler.runOnce`: what the backend says about live hosts becomes the job's state, on a real database with a
 /// fake provisioner.
 @Suite struct ReconcilerPassTests {
-    @Test func aBackendQueueMakesTheJobPendingWithItsReasonAndAPlacementBringsItBack() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func aBackendQueueMakesTheJobPendingWithItsReasonAndAPlacementBringsItBack(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             let (job, hosts) = try await f.launched("queued", hosts: 2)
             f.provisioner.answer { $0.states = [hosts[0]: .pending(reason: "Slurm holds the job pending: Resources (Slurm job 12)")] }
             try await f.reconciler.runOnce(now: ControllerFixture.at(1))
             #expect(try await f.job(job).secondaryStatus == .pending)
-            let pending = try await f.store.events(jobID: job.id).last { $0.secondaryStatus == .pending }
+            let pending = try await f.jobs.events(jobID: job.id).last { $0.secondaryStatus == .pending }
             #expect(pending?.message == "Slurm holds the job pending: Resources (Slurm job 12)")
 
             f.provisioner.answer { $0.states = [hosts[0]: .running(node: "node-3"), hosts[1]: .running(node: "node-4")] }
@@ -26,8 +28,9 @@ import TrainyardProvisioning
         }
     }
 
-    @Test func aHostTheBackendNoLongerHasIsLostAndItsGangTornDown() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func aHostTheBackendNoLongerHasIsLostAndItsGangTornDown(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             let (job, hosts) = try await f.launched("crashed", hosts: 2)
             try await f.heartbeat(hosts[0], AgentReport(phase: .training), at: 5)
             try await f.heartbeat(hosts[1], AgentReport(phase: .training), at: 5)
@@ -36,13 +39,14 @@ import TrainyardProvisioning
 
             #expect(try await f.host(hosts[1]).phase == .lost)
             #expect(Set(f.provisioner.calls.terminated.flatMap(\.keys)) == Set(hosts))
-            let messages = try await f.store.events(jobID: job.id).map(\.message)
+            let messages = try await f.jobs.events(jobID: job.id).map(\.message)
             #expect(messages.contains { $0.contains("Slurm job 12 ended NODE_FAIL") }, "\(messages)")
         }
     }
 
-    @Test func aReclaimTheBackendAnnouncesStopsTheGangWithinTheSpotNoticeAndIsDeliveredOnce() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func aReclaimTheBackendAnnouncesStopsTheGangWithinTheSpotNoticeAndIsDeliveredOnce(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             // One reconciler for the passes, as a server has: it remembers what it cancelled.
             let reconciler = f.reconciler
             let (job, hosts) = try await f.launched("preempted", hosts: 2, spot: true, maxWait: 7200)
@@ -56,7 +60,7 @@ import TrainyardProvisioning
             // The whole gang learns it from its heartbeats, with the notice as its grace.
             let directive = try await f.heartbeat(hosts[1], AgentReport(phase: .training), at: 11)
             #expect(directive.action == .stop && directive.graceSeconds == 4)
-            let messages = try await f.store.events(jobID: job.id).map(\.message)
+            let messages = try await f.jobs.events(jobID: job.id).map(\.message)
             #expect(messages.contains { $0.contains("is being reclaimed: the simulated spot market took the capacity back") }, "\(messages)")
 
             // The backend says it again on the next pass: the attempt is already stopping, so no second notice.
@@ -66,13 +70,14 @@ import TrainyardProvisioning
         }
     }
 
-    @Test func hostsStillRunningPastTheStopGraceAndTheUploadSlackAreCancelledOnce() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func hostsStillRunningPastTheStopGraceAndTheUploadSlackAreCancelledOnce(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             // One reconciler for the passes, as a server has: it remembers what it cancelled.
             let reconciler = f.reconciler
             let (job, hosts) = try await f.launched("lingering")
             try await f.heartbeat(hosts[0], AgentReport(phase: .training), at: 5)
-            _ = try await f.store.requestStop(projectID: f.project.id, name: job.name, reason: .user, graceSeconds: 10, now: ControllerFixture.at(10))
+            _ = try await f.jobs.requestStop(projectID: f.project.id, name: job.name, reason: .user, graceSeconds: 10, now: ControllerFixture.at(10))
             // Stop grace 10 s and slack 15 s: cancelled from t0 + 35.
             try await f.heartbeat(hosts[0], AgentReport(phase: .training), at: 30)
             try await reconciler.runOnce(now: ControllerFixture.at(34.9))
@@ -85,11 +90,12 @@ import TrainyardProvisioning
         }
     }
 
-    @Test func referencesTheStoreLacksAreAdoptedFromTheBackend() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func referencesTheStoreLacksAreAdoptedFromTheBackend(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             // The server died between the backend's launch and recording its references.
             let (_, hosts) = try await f.launched("orphaned")
-            try await f.store.client.query("UPDATE hosts SET provisioner_ref = NULL WHERE id = \(hosts[0])")
+            try await f.forgetReference(hosts[0])
             f.provisioner.answer { $0.reconcile = ReconcileReport(adopted: [hosts[0]: "slurm:77"]) }
             try await f.reconciler.runOnce(now: ControllerFixture.at(1))
             #expect(try await f.host(hosts[0]).providerRef == "slurm:77")

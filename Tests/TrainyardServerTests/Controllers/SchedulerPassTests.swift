@@ -2,13 +2,15 @@ import Foundation
 import Testing
 import TrainyardCore
 import TrainyardProvisioning
+import TrainyardTestSupport
 
 @testable import TrainyardServer
 
 /// `Scheduler.runOnce`: what a pass asks of the provisioner and records, on a real database with a fake provisioner.
 @Suite struct SchedulerPassTests {
-    @Test func aQueuedJobIsLaunchedAsOneGangWhoseReferencesAreRecorded() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func aQueuedJobIsLaunchedAsOneGangWhoseReferencesAreRecorded(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             let job = try await f.submit("train", hosts: 2)
             try await f.scheduler.runOnce(now: ControllerFixture.t0)
 
@@ -31,8 +33,9 @@ import TrainyardProvisioning
         }
     }
 
-    @Test func aLaunchTheProvisionerRefusesLosesItsHostsAtOnceWithTheProvisionersReason() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func aLaunchTheProvisionerRefusesLosesItsHostsAtOnceWithTheProvisionersReason(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             f.provisioner.answer { $0.launchFailure = "sbatch: error: invalid partition specified: gpu" }
             let job = try await f.submit("refused")
             try await f.scheduler.runOnce(now: ControllerFixture.t0)
@@ -41,7 +44,7 @@ import TrainyardProvisioning
             let host = try await f.host(request.hosts[0].id)
             #expect(host.phase == .lost)
             #expect(host.providerRef == nil)
-            let messages = try await f.store.events(jobID: job.id).map(\.message)
+            let messages = try await f.jobs.events(jobID: job.id).map(\.message)
             #expect(
                 messages.contains { $0.contains("InternalServerError: starting the hosts failed: sbatch: error: invalid partition specified: gpu") },
                 "\(messages)")
@@ -50,24 +53,26 @@ import TrainyardProvisioning
         }
     }
 
-    @Test func theProvisionersOwnCapacityWinsOverTheCatalogs() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func theProvisionersOwnCapacityWinsOverTheCatalogs(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             f.provisioner.answer { $0.capacity = ["ml.m5.large": Capacity(onDemand: 1, spot: 0)] }
             let job = try await f.submit("wide", hosts: 2)
             try await f.scheduler.runOnce(now: ControllerFixture.t0)
 
             #expect(f.provisioner.calls.launched.isEmpty)
             #expect(try await f.job(job).secondaryStatus == .pending)
-            let pending = try await f.store.events(jobID: job.id).last { $0.secondaryStatus == .pending }
+            let pending = try await f.jobs.events(jobID: job.id).last { $0.secondaryStatus == .pending }
             #expect(pending?.message.contains("ml.m5.large") == true, "\(String(describing: pending))")
         }
     }
 
-    @Test func nothingIsLaunchedBeforeTheServerHasAnAddressForItsAgents() async throws {
-        try await ControllerFixture.with { f in
+    @Test(arguments: RepositoryKind.allCases)
+    func nothingIsLaunchedBeforeTheServerHasAnAddressForItsAgents(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
             let job = try await f.submit("early")
             let scheduler = Scheduler(
-                store: f.store, catalog: .standard, capacity: CapacityView(catalog: .standard), provisioner: f.provisioner, settings: f.settings, address: ServerAddress(), logger: f.logger)
+                queue: f.queue, attempts: f.attempts, catalog: .standard, capacity: CapacityView(catalog: .standard), provisioner: f.provisioner, settings: f.settings, address: ServerAddress(), logger: f.logger)
             try await scheduler.runOnce(now: ControllerFixture.t0)
             #expect(f.provisioner.calls.launched.isEmpty)
             #expect(try await f.job(job).secondaryStatus == .starting)

@@ -1,0 +1,103 @@
+import Foundation
+import TrainyardCore
+
+/// The scheduling queue in memory: the same pass as ``PostgresStore``'s (each pool's first `limit` waiting jobs,
+/// priority then submission order, Core's ``GangScheduler`` deciding), without a lock to take: the actor runs one call
+/// at a time, and a job changed while the pass awaited the webhook twin is checked again before it is granted hosts.
+extension InMemoryJobRepository: SchedulingQueue {
+    public func schedule(
+        capacity base: PoolCapacity, provisioner: String, launchLeaseSeconds: Double, now: Date, limit: Int,
+        readOverrides: @Sendable ([String: CapacityOverride]) -> Void
+    ) async throws -> [LaunchPlan] {
+        var pool = base
+        pool.overrides = overrides
+        readOverrides(pool.overrides)
+        var used: [GangScheduler.Pool: Int] = [:]
+        for host in hosts.values.map(\.record) where !host.phase.isFinal {
+            used[GangScheduler.Pool(instanceType: host.instanceType, spot: host.spot), default: 0] += 1
+        }
+        // A job whose previous attempt is still open waits for it, and is read past.
+        let open = Set(attempts.values.filter { $0.record.state != .ended }.map(\.record.jobID))
+        var read: [GangScheduler.Pool: Int] = [:]
+        let queue = jobs.values.map(\.record).filter { Self.isQueued($0) && !open.contains($0.id) }
+            .sorted { ($0.spec.priority, -$0.id) > ($1.spec.priority, -$1.id) }
+            .filter { job in
+                let key = GangScheduler.Pool(instanceType: job.spec.instanceType, spot: job.spec.useSpotInstances)
+                read[key, default: 0] += 1
+                return read[key, default: 0] <= limit
+            }
+        var scheduler = GangScheduler(inUse: used, capacity: { pool.capacity(of: $0) })
+        var plans: [LaunchPlan] = []
+        for job in queue {
+            let gang = GangScheduler.Gang(instanceType: job.spec.instanceType, count: job.spec.instanceCount, spot: job.spec.useSpotInstances)
+            if case .wait(let message) = scheduler.decide(gang) {
+                guard let current = jobs[job.id]?.record, Self.isQueued(current) else { continue }
+                await run(.capacityDenied(message: message), jobID: job.id, attemptID: nil, now: now)
+                continue
+            }
+            guard let plan = await allocate(job.id, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now) else { continue }
+            scheduler.allocated(gang)
+            plans.append(plan)
+        }
+        return plans
+    }
+
+    /// Whether a job waits in the queue (the store's `queuedPredicate`).
+    private static func isQueued(_ job: JobRecord) -> Bool {
+        job.status == .inProgress && [.starting, .pending, .restarting, .interrupted].contains(job.secondaryStatus)
+    }
+
+    /// A new attempt of job `jobID` with all its hosts, launching; nil when the job left the queue meanwhile, or its
+    /// state refuses the grant (then nothing is kept, and its events say scheduling failed, once per run of failures).
+    private func allocate(_ jobID: Int64, provisioner: String, leaseSeconds: Double, now: Date) async -> LaunchPlan? {
+        guard let job = jobs[jobID]?.record, Self.isQueued(job), !attempts.values.contains(where: { $0.record.jobID == jobID && $0.record.state != .ended })
+        else { return nil }
+        let number = (attempts.values.filter { $0.record.jobID == jobID }.map(\.record.number).max() ?? 0) + 1
+        lastAttemptID += 1
+        let attemptID = lastAttemptID
+        attempts[attemptID] = StoredAttempt(
+            record: AttemptRecord(
+                id: attemptID, jobID: jobID, number: number, state: .running, startedAt: now, trainingStartedAt: nil, endedAt: nil, endReason: nil,
+                stopReason: nil, hosts: []),
+            provisioner: provisioner)
+        var launches: [HostLaunch] = []
+        for ordinal in 1...job.spec.instanceCount {
+            let id = HostID.make(jobID: jobID, jobName: job.name, attempt: number, ordinal: ordinal)
+            let name = HostID.hostName(ordinal: ordinal)
+            let (token, key) = APIKey.generate(role: .viewer)
+            hosts[id] = StoredHost(
+                record: HostRecord(
+                    id: id, attemptID: attemptID, jobID: jobID, name: name, ordinal: ordinal, instanceType: job.spec.instanceType,
+                    spot: job.spec.useSpotInstances, phase: .launching, startedAt: now),
+                tokenHash: key.secretHash, leaseExpiresAt: now.addingTimeInterval(leaseSeconds))
+            launches.append(HostLaunch(id: id, name: name, token: "\(id).\(token.secret)"))
+        }
+        guard var aggregate = aggregate(jobID: jobID, attemptID: attemptID) else { return nil }
+        let effects = aggregate.handle(.capacityGranted, now: now)
+        guard effects.allSatisfy({ $0.refusal == nil }) else {
+            // The store rolls the job's step back under its savepoint: so does the twin.
+            attempts[attemptID] = nil
+            for launch in launches { hosts[launch.id] = nil }
+            if jobs[jobID]?.events.last?.type != .schedulingFailed {
+                appendNote(jobID: jobID, type: .schedulingFailed, message: StoreWording.schedulingFailed, now: now)
+            }
+            return nil
+        }
+        await persist(effects, state: aggregate.state, jobID: jobID, attemptID: attemptID, now: now)
+        return LaunchPlan(
+            jobID: jobID, jobName: job.name, projectName: job.projectName, attemptID: attemptID, attemptNumber: number,
+            instanceType: job.spec.instanceType, spot: job.spec.useSpotInstances, hosts: launches, volumeSize: job.spec.volumeSize)
+    }
+
+    public func capacityOverrides() -> [String: CapacityOverride] {
+        overrides
+    }
+
+    public func setCapacity(instanceType: String, onDemand: Int?, spot: Int?, now: Date) -> [HostRecord] {
+        let earlier = overrides[instanceType]
+        overrides[instanceType] = CapacityOverride(onDemand: onDemand ?? earlier?.onDemand, spot: spot ?? earlier?.spot)
+        guard let spot else { return [] }
+        let live = hosts.values.map(\.record).filter { $0.instanceType == instanceType && $0.spot && !$0.phase.isFinal && !$0.interrupted }
+        return Array(live.sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }.dropFirst(spot))
+    }
+}
