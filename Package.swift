@@ -65,7 +65,10 @@ let package = Package(
         .target(
             name: "TrainyardAgent",
             dependencies: [
-                "TrainyardCore", "TrainyardObjectStore", "CTrainyardSpawn",
+                "TrainyardCore", "TrainyardObjectStore", "CTrainyardSpawn", "TrainyardAPI",
+                // The agent protocol's client, generated in TrainyardAPI from openapi/trainyard.yaml (tag `agent`).
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // Checkpoint manifests record the SHA-256 of what was uploaded.
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -77,7 +80,8 @@ let package = Package(
         .executableTarget(name: "trainyard-agent", dependencies: ["TrainyardAgent", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "TrainyardAPI",
-            dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
+            // The one mapping between the generated wire types and Core's.
+            dependencies: ["TrainyardCore", .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
         .target(
@@ -101,8 +105,7 @@ let package = Package(
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ],
-            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+            ]
         ),
         .executableTarget(
             name: "trainyard",

@@ -24,6 +24,9 @@ public struct AgentConfiguration: Sendable {
             return value
         }
         serverURL = try required("TRAINYARD_AGENT_SERVER")
+        guard let url = URL(string: serverURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+            throw AgentError.invalidSetting("TRAINYARD_AGENT_SERVER", value: serverURL, expected: "the server's base URL, http(s)://host:port")
+        }
         token = try required("TRAINYARD_AGENT_TOKEN")
         directory = try required("TRAINYARD_AGENT_DIR")
         layoutRoot = environment["TRAINYARD_AGENT_LAYOUT_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? directory
@@ -35,6 +38,7 @@ public struct AgentConfiguration: Sendable {
 /// Why an agent stopped early.
 public enum AgentError: Error, CustomStringConvertible {
     case missingSetting(String)
+    case invalidSetting(String, value: String, expected: String)
     case rejected(status: Int, body: String)
     case serverUnreachable(seconds: Double, lastError: String)
     case staging(channel: String, reason: String)
@@ -52,6 +56,7 @@ public enum AgentError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missingSetting(let key): "\(key) is not set; trainyard-agent is started by a provisioner, which sets it"
+        case .invalidSetting(let key, let value, let expected): "\(key) is \(value); expected \(expected)"
         case .logSpool(let reason): "InternalServerError: shipping the log failed: \(reason)"
         case .rejected(let status, let body): "the server refused the agent (\(status)): \(body)"
         case .serverUnreachable(let seconds, let error): "the server was unreachable for \(Int(seconds)) s: \(error)"

@@ -1,14 +1,17 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import Logging
 import NIOCore
-import NIOHTTP1
+import OpenAPIAsyncHTTPClient
+import OpenAPIRuntime
 import Synchronization
+import TrainyardAPI
 import TrainyardCore
 
-/// The agent's calls to the server, retried with backoff and jitter while the server is unreachable or failing
-/// (a restart): the agent keeps its command running meanwhile. A 401/403/404 is final. Package-visible: bench/scale's
-/// simulated hosts speak the protocol through it.
+/// The agent's calls to the server, through the client generated from `openapi/trainyard.yaml` (tag `agent`), retried
+/// with backoff and jitter while the server is unreachable or failing (a restart): the agent keeps its command running
+/// meanwhile. A 401/403/404 is final. Package-visible: bench/scale's simulated hosts speak the protocol through it.
 ///
 /// The outage is one for all calls: it starts at the first failed try of any call and ends at the next answer. Once
 /// it is older than the limit every call fails at once with ``AgentError/serverUnreachable(seconds:lastError:)``, so
@@ -17,68 +20,59 @@ package struct ServerConnection: Sendable {
     let configuration: AgentConfiguration
     let logger: Logger
     let outage: ServerOutage
-    let http: HTTPClient
+    let client: Client
 
     /// `http`: the agent's one host uses the shared client; bench/scale's thousand simulated hosts need more
     /// connections than its pool keeps per server.
     package init(configuration: AgentConfiguration, logger: Logger, http: HTTPClient = .shared) {
         self.configuration = configuration
         self.logger = logger
-        self.http = http
-        outage = ServerOutage(limitSeconds: configuration.serverOutageLimitSeconds)
+        let outage = ServerOutage(limitSeconds: configuration.serverOutageLimitSeconds)
+        self.outage = outage
+        // AgentConfiguration checked the URL; an unreadable one would fail every call as an unreachable server does.
+        let serverURL = URL(string: configuration.serverURL) ?? URL(string: "http://invalid.invalid")!
+        client = Client(
+            serverURL: serverURL, configuration: .init(dateTranscoder: FlexibleDateTranscoder()),
+            transport: OutageBoundTransport(http: http, outage: outage),
+            middlewares: [AgentTokenMiddleware(token: configuration.token), NonSuccessMiddleware()])
     }
 
     package func assignment() async throws -> AgentAssignment {
-        try await call(.GET, "/v1/agent/assignment", body: Optional<AgentReport>.none)
+        try await call("/v1/agent/assignment") { AgentAssignment(try await client.getAgentAssignment().ok.body.json) }
     }
 
     package func heartbeat(_ report: AgentReport) async throws -> AgentDirective {
-        try await call(.POST, "/v1/agent/heartbeat", body: report)
+        try await call("/v1/agent/heartbeat") { AgentDirective(try await client.postAgentHeartbeat(body: .json(.init(report))).ok.body.json) }
     }
 
     /// Ships whole spool records (``LogRecord``'s wire form); the server stores each sequence number once, so a batch
     /// retried after a lost answer is not stored twice.
     package func shipLogs(_ records: [UInt8]) async throws -> LogBatchReceipt {
-        try await call(.POST, "/v1/agent/logs", body: ByteBuffer(bytes: records), contentType: "text/plain; charset=utf-8")
+        try await call("/v1/agent/logs") { LogBatchReceipt(try await client.postAgentLogs(body: .plainText(HTTPBody(records))).ok.body.json) }
     }
 
     /// The headers that authorize one S3 call of this host, signed by the server (a 403 names why it will not).
     func signS3(_ request: S3SignatureRequest) async throws -> S3SignatureAnswer {
-        try await call(.POST, "/v1/agent/s3-signatures", body: request)
+        try await call("/v1/agent/s3-signatures") { S3SignatureAnswer(try await client.postAgentS3Signature(body: .json(.init(request))).ok.body.json) }
     }
 
-    private func call<Body: Encodable & Sendable, Answer: Decodable>(_ method: HTTPMethod, _ path: String, body: Body?) async throws -> Answer {
-        try await call(method, path, body: try body.map { ByteBuffer(bytes: Array(try JSONEncoder().encode($0))) }, contentType: "application/json")
-    }
-
-    private func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, body: ByteBuffer?, contentType: String) async throws -> Answer {
+    /// Tries `send` until it answers, a refusal ends it, or the outage passes its limit.
+    private func call<Answer>(_ path: String, _ send: () async throws -> Answer) async throws -> Answer {
         var delay = 0.2
         var lastError = ""
         while true {
             do {
-                var request = HTTPClientRequest(url: configuration.serverURL + path)
-                request.method = method
-                request.headers.add(name: "Authorization", value: "Bearer \(configuration.token)")
-                if let body {
-                    request.headers.add(name: "Content-Type", value: contentType)
-                    request.body = .bytes(body)
-                }
-                let response = try await http.execute(request, timeout: outage.tryTimeout)
-                let bytes = try await response.body.collect(upTo: 16 << 20)
-                let status = Int(response.status.code)
-                if (200..<300).contains(status) {
-                    // Only an answer ends an outage: a server whose database is gone answers 500 for ever.
-                    outage.ended()
-                    return try JSONDecoder().decode(Answer.self, from: Data(bytes.readableBytesView))
-                }
-                if [401, 403, 404].contains(status) {
-                    throw AgentError.rejected(status: status, body: String(buffer: bytes))
-                }
-                lastError = "HTTP \(status): \(String(buffer: bytes).prefix(200))"
-            } catch let error as AgentError {
-                throw error
+                let answer = try await send()
+                // Only an answer ends an outage: a server whose database is gone answers 500 for ever.
+                outage.ended()
+                return answer
             } catch {
-                lastError = "\(error)"
+                let answered = (error as? NonSuccessMiddleware.Answered) ?? ((error as? ClientError)?.underlyingError as? NonSuccessMiddleware.Answered)
+                if let answered, [401, 403, 404].contains(answered.status) {
+                    throw AgentError.rejected(status: answered.status, body: answered.body)
+                }
+                if error is CancellationError || (error as? ClientError)?.underlyingError is CancellationError { throw CancellationError() }
+                lastError = answered.map { "HTTP \($0.status): \($0.body.prefix(200))" } ?? "\((error as? ClientError)?.underlyingError ?? error)"
             }
             if let limit = outage.failed() {
                 throw AgentError.serverUnreachable(seconds: limit, lastError: lastError)
@@ -89,6 +83,51 @@ package struct ServerConnection: Sendable {
             try await Task.sleep(for: .seconds(delay * Double.random(in: 0.5...1.0)))
             delay = min(delay * 2, 1)
         }
+    }
+}
+
+/// Sends each call with AsyncHTTPClient under the timeout the outage leaves (``ServerOutage/tryTimeout``).
+struct OutageBoundTransport: ClientTransport {
+    let http: HTTPClient
+    let outage: ServerOutage
+
+    func send(_ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String) async throws -> (HTTPResponse, HTTPBody?) {
+        try await AsyncHTTPClientTransport(configuration: .init(client: http, timeout: outage.tryTimeout))
+            .send(request, body: body, baseURL: baseURL, operationID: operationID)
+    }
+}
+
+/// Adds the host's attempt-scoped token to every call.
+struct AgentTokenMiddleware: ClientMiddleware {
+    let token: String
+
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        var request = request
+        request.headerFields[.authorization] = "Bearer \(token)"
+        return try await next(request, body, baseURL)
+    }
+}
+
+/// Turns every answer but a 2xx into ``Answered`` with the body's text (a problem+json's, or whatever a proxy sent),
+/// so that the retry loop judges all calls alike by their status.
+struct NonSuccessMiddleware: ClientMiddleware {
+    struct Answered: Error {
+        var status: Int
+        var body: String
+    }
+
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        let (response, answer) = try await next(request, body, baseURL)
+        guard !(200..<300).contains(response.status.code) else { return (response, answer) }
+        var text = ""
+        if let answer { text = try await String(collecting: answer, upTo: 64 << 10) }
+        throw Answered(status: response.status.code, body: text)
     }
 }
 

@@ -9,7 +9,7 @@ extension APIImplementation {
         let principal = try principal(allowing: \.canWriteJobs, action: "create jobs")
         if let refusal = provisioner.refusal(forProject: principal.projectName) { throw APIError.forbidden(detail: refusal) }
         guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
-        var spec = JobSpecMapping.core(from: body)
+        var spec = JobSpec(body)
         var violations = JobSpecValidator(catalog: catalog, provisioner: provisioner, capacity: capacity.current).validate(spec)
         let serviceAdmin = principal.role == .admin && principal.projectName == ProjectRecord.bootstrapName
         if let violation = PriorityPolicy.violation(spec.priority, role: principal.role, serviceAdmin: serviceAdmin) { violations.append(violation) }

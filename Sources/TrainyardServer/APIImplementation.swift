@@ -27,6 +27,8 @@ struct APIImplementation: APIProtocol {
     let attempts: any AttemptRepository
     /// The scheduling queue and the capacity set at run time.
     let queue: any SchedulingQueue
+    /// The agents' protocol (`/v1/agent/*`).
+    let agent: AgentOperations
     let catalog: InstanceCatalog
     /// The pool's capacity as this replica last read it: gangs are judged against it.
     let capacity: CapacityView

@@ -75,17 +75,15 @@ public func buildApplication(
     let interruptions = Interruptions(attempts: store, provisioner: provisioner, noticeSeconds: configuration.workers.spotNotice, logger: logger)
     let capacity = CapacityView(catalog: catalog)
     let routes = KnownRoutes()
-    let router = try buildRouter(
-        store: store, catalog: catalog, capacity: capacity, readiness: readiness, configuration: configuration, interruptions: interruptions, followers: followers,
-        routes: routes,
-        wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities)
-    AgentRoutes(
+    let agent = AgentOperations(
         attempts: store, jobs: store, logs: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor,
         s3Signer: agentSigner, arnPrefix: arnPrefix, region: configuration.region, finalizers: attemptsDoorbell, extractors: MetricExtractors(),
-        boundsVolumes: provisioner.capabilities.features.contains(.volumeSizes),
+        logger: logger, boundsVolumes: provisioner.capabilities.features.contains(.volumeSizes),
         // Half the database's connections for the agents, however many call at once; the API and the controllers keep the rest.
-        admission: AdmissionGate(limit: clientConfiguration.options.maximumConnections / 2)
-    ).register(on: router)
+        admission: AdmissionGate(limit: clientConfiguration.options.maximumConnections / 2))
+    let router = try buildRouter(
+        store: store, catalog: catalog, capacity: capacity, readiness: readiness, configuration: configuration, interruptions: interruptions, agent: agent,
+        followers: followers, routes: routes, wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities)
     routes.load(router.routes)
 
     let scheduler = Scheduler(queue: store, attempts: store, catalog: catalog, capacity: capacity, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
@@ -162,6 +160,7 @@ public func buildApplication(
 /// The router with its middleware and the generated API handlers.
 func buildRouter(
     store: PostgresStore, catalog: InstanceCatalog, capacity: CapacityView? = nil, readiness: Readiness, configuration: ServerConfiguration, interruptions: Interruptions,
+    agent: AgentOperations,
     followers: LogFollowers = LogFollowers(), routes: KnownRoutes = KnownRoutes(),
     wakeUps: LocalWakeUps = LocalWakeUps(), provisioner: ProvisionerCapabilities
 ) throws -> Router<BasicRequestContext> {
@@ -169,8 +168,9 @@ func buildRouter(
     router.add(middleware: ProblemMiddleware(routes: routes))
     router.add(middleware: InputLimitMiddleware())
     router.add(middleware: AuthMiddleware(projects: store))
+    router.add(middleware: AgentAuthMiddleware(attempts: agent.attempts, admission: agent.admission))
     let api = APIImplementation(
-        databaseAnswers: { await store.ping() }, projects: store, jobs: store, logs: store, webhooks: store, attempts: store, queue: store, catalog: catalog, capacity: capacity ?? CapacityView(catalog: catalog),
+        databaseAnswers: { await store.ping() }, projects: store, jobs: store, logs: store, webhooks: store, attempts: store, queue: store, agent: agent, catalog: catalog, capacity: capacity ?? CapacityView(catalog: catalog),
         readiness: readiness,
         arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,
         followers: followers, wakeUps: wakeUps, webhookPolicy: configuration.webhooks.policy,

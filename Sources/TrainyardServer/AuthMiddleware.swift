@@ -20,7 +20,7 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let projects: any ProjectRepository
 
     /// Whether a request to `path` authenticates with an API key: `/v1` routes but the agents', which authenticate with
-    /// their attempt-scoped tokens in AgentRoutes. Judged on the path's segments, as the router matches it (it
+    /// their attempt-scoped tokens (``AgentAuthMiddleware``). Judged on the path's segments, as the router matches it (it
     /// collapses repeated slashes: `//v1//jobs` is `/v1/jobs`).
     static func takesAPIKey(path: String) -> Bool {
         let segments = path.split(separator: "/")

@@ -3,53 +3,10 @@ package import TrainyardAPI
 import TrainyardCore
 import TrainyardStore
 
-/// Maps the generated job spec and description types to and from Core's ``JobSpec``: `core(from:)` reads a spec, and
-/// `description(of:…)` writes it back as the job's effective spec. A property test checks that the two agree: what
-/// a description shows, submitted again, is the same spec.
+/// Maps a job to the generated description type: `description(of:…)` writes the job's effective spec back (the spec
+/// itself is read with TrainyardAPI's `JobSpec(_:)`). A property test checks that the two agree: what a description
+/// shows, submitted again, is the same spec.
 enum JobSpecMapping {
-    static func core(from body: Components.Schemas.JobSpec) -> JobSpec {
-        var spec = JobSpec(instanceType: body.instanceType)
-        spec.name = body.name
-        spec.command = body.command
-        spec.entryPoint = body.entryPoint
-        spec.sourceDir = body.sourceDir
-        spec.imageURI = body.imageUri
-        spec.hyperparameters = body.hyperparameters?.additionalProperties ?? [:]
-        spec.environment = body.environment?.additionalProperties ?? [:]
-        spec.tags = body.tags?.additionalProperties ?? [:]
-        spec.instanceCount = body.instanceCount ?? spec.instanceCount
-        spec.volumeSize = body.volumeSize
-        spec.useSpotInstances = body.useSpotInstances ?? false
-        spec.maxRun = body.maxRun ?? spec.maxRun
-        spec.maxWait = body.maxWait
-        spec.checkpointS3URI = body.checkpointS3Uri
-        spec.checkpointLocalPath = body.checkpointLocalPath
-        spec.inputs = (body.inputs?.additionalProperties ?? [:]).mapValues(inputChannel)
-        spec.outputPath = body.outputPath
-        spec.metricDefinitions = (body.metricDefinitions ?? []).map { MetricDefinition(name: $0.name, regex: $0.regex) }
-        spec.maxRetryAttempts = body.maxRetryAttempts ?? 0
-        spec.retryOnExitCodes = body.retryOnExitCodes ?? []
-        spec.keepAlivePeriod = body.keepAlivePeriod ?? 0
-        spec.distribution = body.distribution.map {
-            Distribution(
-                torchDistributedEnabled: $0.torchDistributed?.enabled ?? false, mpiEnabled: $0.mpi?.enabled ?? false,
-                mpiProcessesPerHost: $0.mpi?.processesPerHost)
-        }
-        spec.priority = body.priority ?? 0
-        return spec
-    }
-
-    static func inputChannel(_ input: Components.Schemas.JobInput) -> InputChannel {
-        switch input {
-        case .InputURI(let uri):
-            InputChannel(s3URI: uri)
-        case .InputChannel(let channel):
-            InputChannel(
-                s3URI: channel.s3Uri, inputMode: channel.inputMode?.rawValue ?? "File", contentType: channel.contentType,
-                distribution: channel.distribution?.rawValue ?? "FullyReplicated")
-        }
-    }
-
     /// Sorted-key JSON of a spec: equal specs give equal bytes whatever the order of the request's keys.
     static func canonicalJSON(_ spec: JobSpec) throws -> Data {
         let encoder = JSONEncoder()
@@ -96,14 +53,10 @@ enum JobSpecMapping {
             environment: .init(additionalProperties: spec.environment), tags: .init(additionalProperties: spec.tags),
             instanceType: spec.instanceType, instanceCount: spec.instanceCount, volumeSize: spec.volumeSize, useSpotInstances: spec.useSpotInstances,
             maxRun: spec.maxRun, maxWait: spec.maxWait, checkpointS3Uri: spec.checkpointS3URI, checkpointLocalPath: spec.checkpointLocalPath,
-            inputs: .init(additionalProperties: spec.inputs.mapValues(generatedInput)), outputPath: spec.outputPath,
+            inputs: .init(additionalProperties: spec.inputs.mapValues(Components.Schemas.JobInput.init)), outputPath: spec.outputPath,
             metricDefinitions: spec.metricDefinitions.map { .init(name: $0.name, regex: $0.regex) }, maxRetryAttempts: spec.maxRetryAttempts,
             retryOnExitCodes: spec.retryOnExitCodes, keepAlivePeriod: spec.keepAlivePeriod,
-            distribution: spec.distribution.map {
-                .init(
-                    torchDistributed: $0.torchDistributedEnabled ? .init(enabled: true) : nil,
-                    mpi: $0.mpiEnabled || $0.mpiProcessesPerHost != nil ? .init(enabled: $0.mpiEnabled, processesPerHost: $0.mpiProcessesPerHost) : nil)
-            }, priority: spec.priority)
+            distribution: spec.distribution.map(Components.Schemas.Distribution.init), priority: spec.priority)
     }
 
     /// The `image_not_used` event's image and reason, when the job's provisioner ran its command without the image.
@@ -129,12 +82,5 @@ enum JobSpecMapping {
                     id: host.id, name: host.name, instanceType: host.instanceType, spot: host.spot, state: host.displayState,
                     lastCheckpointSyncTime: host.checkpointSyncedAt)
             })
-    }
-
-    static func generatedInput(_ channel: InputChannel) -> Components.Schemas.JobInput {
-        .InputChannel(
-            .init(
-                s3Uri: channel.s3URI, inputMode: .init(rawValue: channel.inputMode), contentType: channel.contentType,
-                distribution: .init(rawValue: channel.distribution)))
     }
 }

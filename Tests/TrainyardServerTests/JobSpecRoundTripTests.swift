@@ -108,9 +108,12 @@ import TrainyardCore
                 now: now)
             let wire = try JSONDecoder().decode(
                 Components.Schemas.JobSpec.self, from: try JSONEncoder().encode(Self.resubmitted(description, name: spec.name)))
-            let again = JobSpecMapping.core(from: wire)
+            let again = JobSpec(wire)
             #expect(again == spec, "spec \(index) did not survive description and resubmission:\n\(spec)\n\(again)")
             if again != spec { return }
+            // Carried to an agent in its assignment, through the agent protocol's JSON.
+            let carried = try JSONDecoder().decode(Components.Schemas.JobSpec.self, from: try JSONEncoder().encode(Components.Schemas.JobSpec(stored)))
+            #expect(JobSpec(carried) == spec, "spec \(index) did not survive the agent protocol")
         }
     }
 }

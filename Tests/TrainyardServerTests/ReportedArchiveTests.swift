@@ -36,7 +36,7 @@ import TrainyardCore
             let (assignment, assignmentBody) = try await LiveHTTP.request(.GET, app.baseURL + "/v1/agent/assignment", token: String(token))
             #expect(assignment == 403 && assignmentBody.contains("has ended; its token no longer fetches an assignment"), "\(assignment) \(assignmentBody)")
             let (logs, logsBody) = try await LiveHTTP.request(
-                .POST, app.baseURL + "/v1/agent/logs", token: String(token), json: #"{"records":[]}"#)
+                .POST, app.baseURL + "/v1/agent/logs", token: String(token), text: "1000\t1790000000000000\tforged line\n")
             #expect(logs == 403 && logsBody.contains("no longer adds log lines"), "\(logs) \(logsBody)")
             // And the victim's model is untouched.
             #expect(try app.unpack(victimModel)["weights.txt"] == "secret-weights\n")

@@ -102,13 +102,14 @@ final class ServeProcess: @unchecked Sendable {
 
 /// A small HTTP helper for live servers.
 enum LiveHTTP {
-    static func request(_ method: HTTPMethod, _ url: String, token: String? = nil, json: String? = nil) async throws -> (Int, String) {
+    static func request(_ method: HTTPMethod, _ url: String, token: String? = nil, json: String? = nil, text: String? = nil) async throws -> (Int, String) {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: json))
+        for (body, type) in [(json, "application/json"), (text, "text/plain")] {
+            guard let body else { continue }
+            request.headers.add(name: "Content-Type", value: type)
+            request.body = .bytes(ByteBuffer(string: body))
         }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 4 << 20)

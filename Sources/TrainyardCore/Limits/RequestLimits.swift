@@ -19,14 +19,20 @@ public struct RequestLimits: Sendable, Equatable {
 
     /// The largest job spec body (`POST /v1/jobs`): a spec's bounded fields add up to well under it.
     public static let jobBodyBytes = 1 << 20
-    /// The largest body of an agent route (a log batch: the agent sends at most 1 MiB, and some slack).
+    /// The largest body of an agent's log batch (the agent sends at most 1 MiB, and some slack).
     public static let agentBodyBytes = 4 << 20
+    /// The largest heartbeat: a report with its unacknowledged system samples.
+    public static let heartbeatBodyBytes = 1 << 20
     /// The largest body of any other route.
     public static let bodyBytes = 64 << 10
 
     /// The largest body a request to `path` with `method` may carry.
     public static func maximumBodyBytes(method: String, path: String) -> Int {
-        if path.hasPrefix("/v1/agent/") { return agentBodyBytes }
+        if path.hasPrefix("/v1/agent/") {
+            // A signature request describes one S3 call (a key of at most 1,024 bytes, a few headers): the general limit.
+            if path.hasPrefix("/v1/agent/logs") { return agentBodyBytes }
+            return path.hasPrefix("/v1/agent/heartbeat") ? heartbeatBodyBytes : bodyBytes
+        }
         if method == "POST", path == "/v1/jobs" || path == "/v1/jobs/" { return jobBodyBytes }
         return bodyBytes
     }

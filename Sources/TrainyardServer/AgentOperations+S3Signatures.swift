@@ -6,37 +6,26 @@ import TrainyardCore
 import TrainyardObjectStore
 import TrainyardStore
 
-extension AgentRoutes {
+extension AgentOperations {
     /// `POST /v1/agent/s3-signatures`: signs one S3 call of a live host, when its job may make it (``AgentS3Scope``
     /// decides), and answers the headers that authorize it. The agent sends the call straight to the S3 server: the
     /// data never passes through here, and the agent never holds the service's keys. A token stops signing when its
     /// host ends.
-    func s3Signature(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let host = try await authenticateLiveHost(request, action: "gets S3 requests signed")
+    func s3Signature(_ call: S3SignatureRequest) async throws -> S3SignatureAnswer {
+        let host = try liveHost(action: "gets S3 requests signed")
         guard let s3Signer else {
             throw APIError.notFound(detail: "this server's object store is a file system, not S3: there are no S3 requests to sign")
-        }
-        let body = try await request.body.collect(upTo: Self.maximumSignatureRequestBytes)
-        let call: S3SignatureRequest
-        do {
-            call = try JSONDecoder().decode(S3SignatureRequest.self, from: Data(buffer: body))
-        } catch {
-            throw APIError.badRequest(detail: "the body is not an S3 signature request: \(error)")
         }
         let scope = try await s3Scope(for: host)
         do {
             _ = try scope.authorize(call)
         } catch {
-            context.logger.warning(
-                "refused to sign an agent's S3 request",
-                metadata: ["host": "\(host.id)", "attempt": "\(host.attemptID)", "reason": "\(error.description)"])
+            logger.warning(
+                "refused to sign an agent's S3 request", metadata: ["host": "\(host.id)", "attempt": "\(host.attemptID)", "reason": "\(error.description)"])
             throw APIError.forbidden(detail: error.description)
         }
-        return try Self.json(S3SignatureAnswer(headers: s3Signer.authorize(call, date: Date())))
+        return S3SignatureAnswer(headers: s3Signer.authorize(call, date: Date()))
     }
-
-    /// A call's description is small: a key of at most 1,024 bytes, a few headers.
-    static let maximumSignatureRequestBytes = 64 << 10
 
     /// The host's scope, built from its job once.
     func s3Scope(for host: HostRecord) async throws -> AgentS3Scope {
