@@ -54,6 +54,16 @@ import TrainyardCore
         #expect(AgentAssignment(try Self.trip(Components.Schemas.AgentAssignment(unknown))).objectStore.kind == .unsupported("gcs"))
     }
 
+    @Test func theStoreKindTravelsAsItsNameAndANewerOneIsReadNotRefused() throws {
+        let s3 = ObjectStoreDescriptor.s3(endpoint: "http://127.0.0.1:8333", region: "us-east-1", addressing: "path")
+        let json = String(decoding: try JSONEncoder().encode(Components.Schemas.ObjectStoreDescriptor(s3)), as: UTF8.self)
+        #expect(json.contains(#""kind":"s3""#) && json.contains(#""signed_by":"server""#), "\(json)")
+        let newer = ObjectStoreDescriptor(try JSONDecoder().decode(Components.Schemas.ObjectStoreDescriptor.self, from: Data(#"{"kind":"gcs","root":null}"#.utf8)))
+        #expect(newer.kind == .unsupported("gcs") && newer.kind.description == "gcs")
+        let file = ObjectStoreDescriptor(try JSONDecoder().decode(Components.Schemas.ObjectStoreDescriptor.self, from: Data(#"{"kind":"file","root":"/d/objects"}"#.utf8)))
+        #expect(file == ObjectStoreDescriptor(kind: .file, root: "/d/objects"))
+    }
+
     @Test(arguments: HostPhase.allCases)
     func aReportSurvivesTheWire(_ phase: HostPhase) throws {
         let full = AgentReport(

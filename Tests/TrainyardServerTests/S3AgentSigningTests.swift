@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Testing
+import TrainyardAPI
 import TrainyardCore
 import TrainyardObjectStore
 import TrainyardServer
@@ -40,7 +41,7 @@ import TrainyardTestSupport
         let request = S3SignatureRequest(
             method: method, bucket: bucket, key: key, query: query.map { .init(name: $0.0, value: $0.1) },
             headers: [.init(name: "host", value: host)] + extra.map { .init(name: $0.0, value: $0.1) }, payloadHash: "UNSIGNED-PAYLOAD")
-        return String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
+        return String(decoding: try JSONEncoder().encode(Components.Schemas.S3SignatureRequest(request)), as: UTF8.self)
     }
 
     static func detail(_ body: String) -> String {
@@ -118,7 +119,7 @@ import TrainyardTestSupport
             let allowed = try Self.signatureRequest("GET", bucket: bucket, key: "team/datasets/numbers/part-1.txt", endpoint: server.endpoint)
             let (signed, answer) = try await LiveHTTP.request(.POST, signatures, token: token, json: allowed)
             #expect(signed == 200, "\(answer)")
-            let headers = try JSONDecoder().decode(S3SignatureAnswer.self, from: Data(answer.utf8)).headers
+            let headers = S3SignatureAnswer(try JSONDecoder().decode(Components.Schemas.S3SignatureAnswer.self, from: Data(answer.utf8))).headers
             #expect(!answer.contains(TestSeaweed.secretKey))
             var direct = HTTPClientRequest(url: "\(server.endpoint)/\(bucket)/team/datasets/numbers/part-1.txt")
             for header in headers { direct.headers.add(name: header.name, value: header.value) }

@@ -1,5 +1,5 @@
 /// What `GET /v1/agent/assignment` answers: the worker's assignment and how to reach the object store.
-public struct AgentAssignment: Codable, Sendable, Equatable {
+public struct AgentAssignment: Sendable, Equatable {
     public var worker: WorkerAssignment
     public var objectStore: ObjectStoreDescriptor
     /// Seconds between system-metric samples (CPU, memory, GPU); absent or 0: none are taken.
@@ -29,15 +29,5 @@ public struct AgentAssignment: Codable, Sendable, Equatable {
         self.systemMetricsIntervalSeconds = systemMetricsIntervalSeconds
         self.serverOutageLimitSeconds = serverOutageLimitSeconds
         self.objectStore = objectStore
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case worker
-        case objectStore = "object_store"
-        case systemMetricsIntervalSeconds = "system_metrics_interval_seconds"
-        case serverOutageLimitSeconds = "server_outage_limit_seconds"
-        case volumeSizeGiB = "volume_size_gib"
-        case diskReserveBytes = "disk_reserve_bytes"
-        case logSpoolLimitBytes = "log_spool_limit_bytes"
     }
 }

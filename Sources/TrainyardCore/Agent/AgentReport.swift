@@ -3,7 +3,7 @@ import Foundation
 /// What an agent tells the server on every heartbeat: its phase, and once the command ended, how.
 ///
 /// Reports are idempotent: the server applies a phase only forward, so a retried report changes nothing twice.
-public struct AgentReport: Codable, Sendable, Equatable {
+public struct AgentReport: Sendable, Equatable {
     public var phase: HostPhase
     /// The command's exit code, once it exited normally.
     public var exitCode: Int32?
@@ -45,22 +45,12 @@ public struct AgentReport: Codable, Sendable, Equatable {
         self.modelArchive = modelArchive
         self.outputArchive = outputArchive
     }
-
-    enum CodingKeys: String, CodingKey {
-        case phase, signal, stopped, samples, interrupted
-        case checkpointSyncedAt = "checkpoint_synced_at"
-        case logDrops = "log_drops"
-        case exitCode = "exit_code"
-        case failureReason = "failure_reason"
-        case modelArchive = "model_archive"
-        case outputArchive = "output_archive"
-    }
 }
 
 /// The server's answer to a heartbeat: go on, or stop the command within a grace period.
-public struct AgentDirective: Codable, Sendable, Equatable {
+public struct AgentDirective: Sendable, Equatable {
     /// What the agent must do.
-    public enum Action: String, Codable, Sendable {
+    public enum Action: String, Sendable {
         /// Keep going.
         case proceed
         /// SIGTERM the command's process group, SIGKILL it after `graceSeconds`, then upload and report.
@@ -78,26 +68,20 @@ public struct AgentDirective: Codable, Sendable, Equatable {
         self.graceSeconds = graceSeconds
         self.heartbeatIntervalSeconds = heartbeatIntervalSeconds
     }
-
-    enum CodingKeys: String, CodingKey {
-        case action
-        case graceSeconds = "grace_seconds"
-        case heartbeatIntervalSeconds = "heartbeat_interval_seconds"
-    }
 }
 
 /// Where an agent reaches the object store: a filesystem root (the default store), or an S3 endpoint whose requests
 /// the server signs one by one (`POST /v1/agent/s3-signatures`), within the host's job's locations. No credential of
 /// the service is ever in it.
-public struct ObjectStoreDescriptor: Codable, Sendable, Equatable {
+public struct ObjectStoreDescriptor: Sendable, Equatable {
     /// Who signs an S3 store's requests.
-    public enum Signer: String, Codable, Sendable, Equatable {
+    public enum Signer: String, Sendable, Equatable {
         /// The server, for the host's token, call by call (``S3SignatureRequest``).
         case server
     }
 
     /// Which store: the filesystem's or an S3-compatible server.
-    public enum Kind: Sendable, Equatable, Codable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable, CustomStringConvertible {
         case file
         case s3
         /// A kind this build does not know (a newer server's): the agent refuses it by name rather than failing to read
@@ -121,15 +105,6 @@ public struct ObjectStoreDescriptor: Codable, Sendable, Equatable {
         }
 
         public var description: String { rawValue }
-
-        public init(from decoder: any Decoder) throws {
-            self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            try container.encode(rawValue)
-        }
     }
 
     /// `file` for the filesystem store, `s3` for an S3-compatible server.
@@ -158,11 +133,6 @@ public struct ObjectStoreDescriptor: Codable, Sendable, Equatable {
         descriptor.addressing = addressing
         descriptor.signedBy = .server
         return descriptor
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case kind, root, endpoint, region, addressing
-        case signedBy = "signed_by"
     }
 }
 

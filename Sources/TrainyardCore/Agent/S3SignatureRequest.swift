@@ -1,9 +1,9 @@
 /// One S3 call as its signature covers it, before the signer's own headers: what an agent asks its server to sign
 /// (`POST /v1/agent/s3-signatures`), and what an ``S3ObjectStore`` hands its authorizer. The server signs with the
 /// service's credentials only what ``AgentS3Scope`` allows the host's job; the agent never holds the keys.
-public struct S3SignatureRequest: Codable, Sendable, Equatable {
+public struct S3SignatureRequest: Sendable, Equatable {
     /// A query parameter or a header, in the order the caller sends it.
-    public struct Field: Codable, Sendable, Equatable {
+    public struct Field: Sendable, Equatable {
         public var name: String
         public var value: String
 
@@ -39,17 +39,12 @@ public struct S3SignatureRequest: Codable, Sendable, Equatable {
 
     /// `s3://bucket/key`, as errors name the target.
     public var target: String { key.isEmpty ? "s3://\(bucket)" : "s3://\(bucket)/\(key)" }
-
-    enum CodingKeys: String, CodingKey {
-        case method, bucket, key, query, headers
-        case payloadHash = "payload_hash"
-    }
 }
 
 /// The server's answer to an ``S3SignatureRequest``: the headers that authorize the call (`authorization`,
 /// `x-amz-date`, `x-amz-content-sha256`, and `x-amz-security-token` with temporary credentials). The agent sends them
 /// with the call, straight to the S3 server.
-public struct S3SignatureAnswer: Codable, Sendable, Equatable {
+public struct S3SignatureAnswer: Sendable, Equatable {
     public var headers: [S3SignatureRequest.Field]
 
     public init(headers: [S3SignatureRequest.Field]) {

@@ -3,7 +3,7 @@ import Foundation
 /// One sample of a host's system metrics, as SageMaker's system monitor names them: `CPUUtilization` (percent, 100
 /// per busy core), `MemoryUtilization` (percent of the host's memory), `GPUUtilization` (percent, 100 per busy GPU)
 /// and `GPUMemoryUtilization` (percent of the GPUs' memory).
-public struct SystemSample: Codable, Sendable, Equatable {
+public struct SystemSample: Sendable, Equatable {
     public var name: String
     public var value: Double
     /// Microseconds since 1970.
@@ -13,11 +13,6 @@ public struct SystemSample: Codable, Sendable, Equatable {
         self.name = name
         self.value = value
         self.timeMicros = timeMicros
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case name, value
-        case timeMicros = "time_micros"
     }
 
     public static let cpuUtilization = "CPUUtilization"

@@ -3,7 +3,7 @@
 ///
 /// JSON keys are snake_case (`job_name`, `host_name`, `memory_gib`, …); a missing
 /// `master_port` reads as `7777`.
-public struct WorkerAssignment: Sendable, Equatable, Codable {
+public struct WorkerAssignment: Sendable, Equatable {
     /// The job's name (`TRAINING_JOB_NAME`).
     public var jobName: String
     /// The job's ARN (`TRAINING_JOB_ARN`).
@@ -82,48 +82,4 @@ public struct WorkerAssignment: Sendable, Equatable, Codable {
 
     /// The 0-based position of ``hostName`` in ``hosts``; `nil` when it is not there.
     public var hostIndex: Int? { hosts.firstIndex(of: hostName) }
-
-    private enum CodingKeys: String, CodingKey {
-        case jobName = "job_name"
-        case jobARN = "job_arn"
-        case attempt
-        case hostName = "host_name"
-        case hosts
-        case instanceType = "instance_type"
-        case vcpus
-        case gpus
-        case memoryGiB = "memory_gib"
-        case region
-        case spec
-        case heartbeatIntervalSeconds = "heartbeat_interval_seconds"
-        case stopGraceSeconds = "stop_grace_seconds"
-        case masterPort = "master_port"
-        case outputPrefix = "output_prefix"
-        case spotNoticeSeconds = "spot_notice_seconds"
-        case checkpointSyncIntervalSeconds = "checkpoint_sync_interval_seconds"
-    }
-
-    /// Decodes an assignment; a missing `master_port` reads as `7777`.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            jobName: try c.decode(String.self, forKey: .jobName),
-            jobARN: try c.decode(String.self, forKey: .jobARN),
-            attempt: try c.decode(Int.self, forKey: .attempt),
-            hostName: try c.decode(String.self, forKey: .hostName),
-            hosts: try c.decode([String].self, forKey: .hosts),
-            instanceType: try c.decode(String.self, forKey: .instanceType),
-            vcpus: try c.decode(Int.self, forKey: .vcpus),
-            gpus: try c.decode(Int.self, forKey: .gpus),
-            memoryGiB: try c.decode(Double.self, forKey: .memoryGiB),
-            region: try c.decode(String.self, forKey: .region),
-            spec: try c.decode(JobSpec.self, forKey: .spec),
-            heartbeatIntervalSeconds: try c.decode(Double.self, forKey: .heartbeatIntervalSeconds),
-            stopGraceSeconds: try c.decode(Double.self, forKey: .stopGraceSeconds),
-            masterPort: try c.decodeIfPresent(Int.self, forKey: .masterPort) ?? 7777,
-            outputPrefix: try c.decode(String.self, forKey: .outputPrefix),
-            spotNoticeSeconds: try c.decodeIfPresent(Double.self, forKey: .spotNoticeSeconds) ?? 120,
-            checkpointSyncIntervalSeconds: try c.decodeIfPresent(Double.self, forKey: .checkpointSyncIntervalSeconds) ?? 10
-        )
-    }
 }

@@ -108,7 +108,7 @@ public struct LogRecord: Sendable, Equatable {
 }
 
 /// The server's answer to a shipped log batch.
-public struct LogBatchReceipt: Codable, Sendable, Equatable {
+public struct LogBatchReceipt: Sendable, Equatable {
     /// Records of the batch stored now (a retried batch stores none).
     public var stored: Int
     /// The host's highest sequence number now stored.
@@ -117,10 +117,5 @@ public struct LogBatchReceipt: Codable, Sendable, Equatable {
     public init(stored: Int, lastSeq: Int64) {
         self.stored = stored
         self.lastSeq = lastSeq
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case stored
-        case lastSeq = "last_seq"
     }
 }

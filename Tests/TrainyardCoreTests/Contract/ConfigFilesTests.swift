@@ -58,15 +58,4 @@ import Testing
             try SageMakerContract.configFiles(ContractFixtures.assignment(host: "algo-3"), layout: layout)
         }
     }
-
-    @Test func anAssignmentRoundTripsThroughSnakeCaseJSONAndDefaultsTheMasterPort() throws {
-        let assignment = ContractFixtures.assignment()
-        let data = try JSONEncoder().encode(assignment)
-        #expect(try JSONDecoder().decode(WorkerAssignment.self, from: data) == assignment)
-        var object = try #require(JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(object["job_arn"] as? String == assignment.jobARN)
-        object.removeValue(forKey: "master_port")
-        let decoded = try JSONDecoder().decode(WorkerAssignment.self, from: JSONSerialization.data(withJSONObject: object))
-        #expect(decoded.masterPort == 7777)
-    }
 }
