@@ -197,7 +197,7 @@ public enum ServerSettings {
             meaning: #"the cluster's `slurm.conf`, for the Slurm provisioner's `sbatch`, `squeue`, `sinfo` and `scancel`"#),
         ServerSetting(
             variables: ["TRAINYARD_SLURM_BIN"],
-            defaultValue: #"`PATH`"#,
+            defaultValue: #"found on `PATH`"#,
             meaning: #"the directory of Slurm's client tools"#),
         ServerSetting(
             variables: ["TRAINYARD_SLURM_JOB_PREFIX"],

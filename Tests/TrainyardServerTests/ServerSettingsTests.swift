@@ -54,6 +54,38 @@ import Glibc
         #expect(retired.isSubset(of: read), "a retired setting must still be refused where it is read")
     }
 
+    /// The configuration `serve` reads from `environment`, as text (every field, nested ones included).
+    static func described(_ environment: [String: String]) throws -> String {
+        var text = ""
+        dump(try ServerConfiguration(environment: environment), to: &text)
+        return text
+    }
+
+    /// The defaults the README shows are the ones the code applies: setting a variable to its listed default (a single
+    /// literal value) reads as the same configuration as leaving it unset. Defaults that depend on something else
+    /// (another setting, the machine, a path) are not literals and are left out.
+    @Test func settingAVariableToItsListedDefaultChangesNothing() throws {
+        let unset = try Self.described([:])
+        let literal = try Regex(#"^`([^`<]+)`$"#)
+        var checked: [String] = []
+        for setting in ServerSettings.all {
+            guard let value = setting.defaultValue.firstMatch(of: literal)?.output[1].substring.map(String.init) else { continue }
+            for variable in setting.variables {
+                let configured: String
+                do {
+                    configured = try Self.described([variable: value])
+                } catch {
+                    Issue.record("\(variable)=\(value), its listed default, is refused: \(error)")
+                    continue
+                }
+                #expect(configured == unset, "\(variable)=\(value), its listed default, reads as another configuration than leaving it unset")
+                checked.append(variable)
+            }
+        }
+        // Most settings have a literal default; the test would pass vacuously if the table lost its backticks.
+        #expect(checked.count >= 25, "\(checked)")
+    }
+
     @Test func flagsSetTheirVariablesAndBadOnesSayWhatIsWrong() throws {
         let environment = try ServerSettings.environment(fromFlags: ["--port", "0", "--max-queued-jobs=50", "--data-dir", "/srv/trainyard"])
         #expect(environment == ["TRAINYARD_PORT": "0", "TRAINYARD_MAX_QUEUED_JOBS": "50", "TRAINYARD_DATA_DIR": "/srv/trainyard"])
