@@ -77,7 +77,12 @@ extension PostgresStore: AttemptRepository {
     public func recordHeartbeat(
         hostID: String, report: AgentReport, leaseSeconds: Double, heartbeatSeconds: Double, spotNoticeSeconds: Double, now: Date
     ) async throws -> AgentDirective {
-        try await client.transaction(logger: logger) { connection in
+        if report.isSteady, let directive = try await recordSteadyHeartbeat(
+            hostID: hostID, report: report, leaseSeconds: leaseSeconds, heartbeatSeconds: heartbeatSeconds, now: now)
+        {
+            return directive
+        }
+        return try await client.transaction(logger: logger) { connection in
             var found: HostRecord?
             for try await row in try await connection.query(
                 "SELECT \(unescaped: Self.hostColumns) FROM hosts h WHERE h.id = \(hostID) FOR UPDATE", logger: logger)
@@ -131,6 +136,30 @@ extension PostgresStore: AttemptRepository {
             }
             return AgentDirective(action: directive.action, graceSeconds: directive.graceSeconds, heartbeatIntervalSeconds: heartbeatSeconds)
         }
+    }
+
+    /// A steady heartbeat (``AgentReport/isSteady``) of a live host that reports the phase it is in, in one statement:
+    /// the lease and the checkpoint time move, and the directive comes from the attempt's columns as Core decides it
+    /// (``JobAggregate/directive(attempt:stopRequestedAt:stopGraceSeconds:now:heartbeatSeconds:)``). Nothing else can
+    /// change: the job follows its hosts' phases, and these did not move. Nil when the host is not such a host (a new
+    /// phase, an ended or unknown host): the full transaction decides then. It locks the host row only, as every
+    /// writer takes it first.
+    private func recordSteadyHeartbeat(
+        hostID: String, report: AgentReport, leaseSeconds: Double, heartbeatSeconds: Double, now: Date
+    ) async throws -> AgentDirective? {
+        let rows = try await client.query(
+            """
+            UPDATE hosts h SET lease_expires_at = \(now.addingTimeInterval(leaseSeconds)), last_seen_at = \(now),
+                checkpoint_synced_at = coalesce(\(report.checkpointSyncedAt), h.checkpoint_synced_at)
+            FROM attempts a
+            WHERE h.id = \(hostID) AND h.phase = \(report.phase.rawValue) AND h.phase NOT IN ('exited', 'lost') AND a.id = h.attempt_id
+            RETURNING a.state, a.stop_requested_at, a.stop_grace_seconds
+            """, logger: logger)
+        for try await (state, requested, grace) in rows.decode((String, Date?, Double?).self) {
+            return JobAggregate.directive(
+                attempt: try Self.attemptState(state), stopRequestedAt: requested, stopGraceSeconds: grace, now: now, heartbeatSeconds: heartbeatSeconds)
+        }
+        return nil
     }
 
     /// Keeps the higher totals of the lines `host`'s spool dropped and tells the job's owner what is new, in its events

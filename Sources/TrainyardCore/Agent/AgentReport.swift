@@ -137,6 +137,13 @@ public struct ObjectStoreDescriptor: Sendable, Equatable {
 }
 
 extension AgentReport {
+    /// Whether this report can change nothing but the host's lease and its checkpoint time when the host is already in
+    /// `phase`: no end, no reclaim notice, no archive, no dropped lines. A steady heartbeat, the great majority of
+    /// them; the store answers it without running the lifecycle.
+    public var isSteady: Bool {
+        phase != .exited && interrupted != true && (logDrops?.isEmpty ?? true) && modelArchive == nil && outputArchive == nil
+    }
+
     /// The longest failure reason stored (a real agent sends at most SageMaker's 1,024 characters).
     public static let maximumFailureReasonBytes = 4096
     /// The longest archive URI or sample name stored.

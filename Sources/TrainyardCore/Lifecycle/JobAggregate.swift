@@ -91,6 +91,15 @@ public struct JobAggregate: Sendable, Hashable {
     /// What a host of the attempt is told at its heartbeat: stop with what is left of the first stop's grace once its
     /// gang was asked to stop, stop at once once the attempt no longer runs, else go on.
     public func directive(now: Date, heartbeatSeconds: Double) -> AgentDirective {
+        Self.directive(
+            attempt: attempt, stopRequestedAt: stopRequestedAt, stopGraceSeconds: stopGraceSeconds, now: now, heartbeatSeconds: heartbeatSeconds)
+    }
+
+    /// The same answer from the attempt's columns alone: what a heartbeat that changes nothing (a live host reporting
+    /// the phase it is in) is told, without loading the rest of the job.
+    public static func directive(
+        attempt: AttemptState?, stopRequestedAt: Date?, stopGraceSeconds: Double?, now: Date, heartbeatSeconds: Double
+    ) -> AgentDirective {
         if let requested = stopRequestedAt {
             let remaining = max(0, (stopGraceSeconds ?? 0) - now.timeIntervalSince(requested))
             return AgentDirective(action: .stop, graceSeconds: remaining, heartbeatIntervalSeconds: heartbeatSeconds)
