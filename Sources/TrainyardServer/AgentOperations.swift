@@ -131,7 +131,33 @@ struct AgentAuthMiddleware<Context: RequestContext>: RouterMiddleware {
             else { throw Self.missingToken }
             var context = context
             context.logger[metadataKey: "host"] = "\(host.id)"
-            return try await RequestHost.$current.withValue(host) { try await next(request, context) }
+            return try await Self.inTaskOfItsOwn(request, context) { request, context in
+                try await RequestHost.$current.withValue(host) { try await next(request, context) }
+            }
         }
+    }
+
+    /// Runs `handle` in a child task that ends with the request. An agent's connection lives as long as its host (a
+    /// heartbeat every few seconds keeps it open), and a task keeps the memory its deepest call needed until it ends:
+    /// run on the connection's own task, every agent connection would hold what its largest request took (the JSON
+    /// decoding, the generated layers, the database call) for hours; in a child task only the requests under way hold
+    /// it, and the admission gate bounds those.
+    static func inTaskOfItsOwn(
+        _ request: Request, _ context: Context, _ handle: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        try await withoutActuallyEscaping(handle) { handle in
+            // The group is awaited before this returns: `handle` (and what it captured) does not outlive the call.
+            let call = UncheckedHandler(handle: handle)
+            return try await withThrowingTaskGroup(of: Response.self) { group in
+                group.addTask { try await call.handle(request, context) }
+                guard let response = try await group.next() else { throw CancellationError() }
+                return response
+            }
+        }
+    }
+
+    /// A request's handler carried into the child task that runs it, which ends before the handler's caller returns.
+    private struct UncheckedHandler: @unchecked Sendable {
+        let handle: (Request, Context) async throws -> Response
     }
 }
