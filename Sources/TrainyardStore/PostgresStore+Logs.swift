@@ -12,45 +12,28 @@ extension PostgresStore: LogRepository {
         try await client.transaction(logger: logger) { connection in
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(\(Self.logLockClass), \(Int32(truncatingIfNeeded: host.jobID)))", logger: logger)
-            // After the lock, in one statement: read the host's stored sequence, insert the records above it (in
-            // sequence order, so that ids follow it), advance it, and wake the job's followers when anything was new.
-            let ordered = records.sorted { $0.seq < $1.seq }
-            var earlier: Int64 = 0
-            var inserted = 0
-            var lastSeq: Int64 = 0
-            for try await (before, count, after, _) in try await connection.query(
+            var stored: Int64 = 0
+            for try await seq in try await connection.query("SELECT log_seq FROM hosts WHERE id = \(host.id)", logger: logger).decode(Int64.self) {
+                stored = seq
+            }
+            let fresh = records.filter { $0.seq > stored }.sorted { $0.seq < $1.seq }
+            guard let last = fresh.last else { return LogBatchReceipt(stored: 0, lastSeq: stored) }
+            let times = fresh.map(\.timeMicros)
+            let messages = fresh.map(\.message)
+            try await connection.query(
                 """
-                WITH host AS (SELECT log_seq FROM hosts WHERE id = \(host.id)),
-                fresh AS (
-                    SELECT u.s, u.t, u.m FROM host, unnest(\(ordered.map(\.seq))::bigint[], \(ordered.map(\.timeMicros))::bigint[],
-                        \(ordered.map(\.message))::text[]) AS u(s, t, m)
-                    WHERE u.s > host.log_seq),
-                inserted AS (
-                    INSERT INTO log_lines (job_id, attempt, host, time, message)
-                    SELECT \(host.jobID), a.number, \(host.name), timestamptz 'epoch' + f.t * interval '1 microsecond', f.m
-                    FROM fresh f CROSS JOIN attempts a WHERE a.id = \(host.attemptID)
-                    ORDER BY f.s
-                    RETURNING 1),
-                advanced AS (
-                    UPDATE hosts SET log_seq = top.s FROM (SELECT max(s) AS s FROM fresh) top
-                    WHERE hosts.id = \(host.id) AND top.s IS NOT NULL
-                    RETURNING hosts.log_seq),
-                -- A CTE that is not read is not run: the last column reads it.
-                notified AS (SELECT pg_notify('trainyard_logs', \(String(host.jobID))) FROM advanced)
-                SELECT coalesce((SELECT log_seq FROM host), 0), (SELECT count(*) FROM inserted)::int8,
-                    coalesce((SELECT log_seq FROM advanced), (SELECT log_seq FROM host), 0), (SELECT count(*) FROM notified)::int8
-                """, logger: logger
-            ).decode((Int64, Int64, Int64, Int64).self) {
-                earlier = before
-                inserted = Int(count)
-                lastSeq = after
-            }
-            guard inserted > 0, let freshFrom = ordered.first(where: { $0.seq > earlier })?.timeMicros else {
-                return LogBatchReceipt(stored: 0, lastSeq: lastSeq)
-            }
+                INSERT INTO log_lines (job_id, attempt, host, time, message)
+                SELECT \(host.jobID), a.number, \(host.name), timestamptz 'epoch' + u.t * interval '1 microsecond', u.m
+                FROM attempts a, unnest(\(times)::bigint[], \(messages)::text[]) WITH ORDINALITY AS u(t, m, o)
+                WHERE a.id = \(host.attemptID)
+                ORDER BY u.o
+                """, logger: logger)
+            try await connection.query("UPDATE hosts SET log_seq = \(last.seq) WHERE id = \(host.id)", logger: logger)
+            let freshFrom = fresh.first.map(\.timeMicros) ?? 0
             try await insertPoints(
                 on: connection, jobID: host.jobID, host: host.name, kind: "definition", points: points.filter { $0.timeMicros >= freshFrom })
-            return LogBatchReceipt(stored: inserted, lastSeq: lastSeq)
+            try await connection.query("SELECT pg_notify('trainyard_logs', \(String(host.jobID)))", logger: logger)
+            return LogBatchReceipt(stored: fresh.count, lastSeq: last.seq)
         }
     }
 
