@@ -30,10 +30,7 @@ extension PostgresStore: AttemptRepository {
         guard let dot = token.lastIndex(of: ".") else { return nil }
         let id = String(token[..<dot])
         let secret = String(token[token.index(after: dot)...])
-        let rows = try await client.query("SELECT \(unescaped: Self.hostColumns), h.token_hash FROM hosts h WHERE h.id = \(id)", logger: logger)
-        for try await row in rows {
-            let host = try Self.decodeHost(row)
-            let hash = try row.makeRandomAccess()[Self.hostColumnCount].decode(String.self, context: .default)
+        for try await (host, hash) in try await client.execute(AgentTokenLookup(hostID: id), logger: logger) {
             return APIKeyHasher().verify(secret: secret, stored: hash) ? host : nil
         }
         _ = APIKeyHasher().verify(secret: secret, stored: Self.decoyHash)
@@ -147,15 +144,10 @@ extension PostgresStore: AttemptRepository {
     private func recordSteadyHeartbeat(
         hostID: String, report: AgentReport, leaseSeconds: Double, heartbeatSeconds: Double, now: Date
     ) async throws -> AgentDirective? {
-        let rows = try await client.query(
-            """
-            UPDATE hosts h SET lease_expires_at = \(now.addingTimeInterval(leaseSeconds)), last_seen_at = \(now),
-                checkpoint_synced_at = coalesce(\(report.checkpointSyncedAt), h.checkpoint_synced_at)
-            FROM attempts a
-            WHERE h.id = \(hostID) AND h.phase = \(report.phase.rawValue) AND h.phase NOT IN ('exited', 'lost') AND a.id = h.attempt_id
-            RETURNING a.state, a.stop_requested_at, a.stop_grace_seconds
-            """, logger: logger)
-        for try await (state, requested, grace) in rows.decode((String, Date?, Double?).self) {
+        let statement = SteadyHeartbeat(
+            hostID: hostID, phase: report.phase.rawValue, leaseExpiresAt: now.addingTimeInterval(leaseSeconds), now: now,
+            checkpointSyncedAt: report.checkpointSyncedAt)
+        for try await (state, requested, grace) in try await client.execute(statement, logger: logger) {
             return JobAggregate.directive(
                 attempt: try Self.attemptState(state), stopRequestedAt: requested, stopGraceSeconds: grace, now: now, heartbeatSeconds: heartbeatSeconds)
         }
@@ -194,5 +186,57 @@ extension PostgresStore: AttemptRepository {
             return try Self.decodeAttempt(row)
         }
         throw StoreError.jobNotFound("attempt \(id)")
+    }
+}
+
+/// The agent token's host and stored hash: run on every agent request, so a named statement, planned once per
+/// connection rather than on every call.
+struct AgentTokenLookup: PostgresPreparedStatement {
+    static let sql = "SELECT \(PostgresStore.hostColumns), h.token_hash FROM hosts h WHERE h.id = $1"
+    typealias Row = (HostRecord, String)
+
+    var hostID: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(hostID)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        (try PostgresStore.decodeHost(row), try row.makeRandomAccess()[PostgresStore.hostColumnCount].decode(String.self, context: .default))
+    }
+}
+
+/// A steady heartbeat's one statement (``PostgresStore/recordHeartbeat(hostID:report:leaseSeconds:heartbeatSeconds:spotNoticeSeconds:now:)``):
+/// a named statement, as the commonest of all.
+struct SteadyHeartbeat: PostgresPreparedStatement {
+    static let sql = """
+        UPDATE hosts h SET lease_expires_at = $3, last_seen_at = $4, checkpoint_synced_at = coalesce($5, h.checkpoint_synced_at)
+        FROM attempts a
+        WHERE h.id = $1 AND h.phase = $2 AND h.phase NOT IN ('exited', 'lost') AND a.id = h.attempt_id
+        RETURNING a.state, a.stop_requested_at, a.stop_grace_seconds
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .timestamptz, .timestamptz, .timestamptz]
+    typealias Row = (String, Date?, Double?)
+
+    var hostID: String
+    var phase: String
+    var leaseExpiresAt: Date
+    var now: Date
+    var checkpointSyncedAt: Date?
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 5)
+        bindings.append(hostID)
+        bindings.append(phase)
+        bindings.append(leaseExpiresAt)
+        bindings.append(now)
+        bindings.append(checkpointSyncedAt)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        try row.decode(Row.self)
     }
 }
