@@ -10,29 +10,23 @@ extension PostgresStore: LogRepository {
     /// In one transaction, under the job's advisory lock: a job's line ids are committed in order.
     public func ingestLogs(host: HostRecord, records: [LogRecord], points: [MetricPointInput]) async throws -> LogBatchReceipt {
         try await client.transaction(logger: logger) { connection in
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(\(Self.logLockClass), \(Int32(truncatingIfNeeded: host.jobID)))", logger: logger)
+            // Named statements, planned once per connection: every host sends a batch every few seconds.
+            for try await _ in try await connection.execute(LogJobLock(jobID: host.jobID), logger: logger) {}
             var stored: Int64 = 0
-            for try await seq in try await connection.query("SELECT log_seq FROM hosts WHERE id = \(host.id)", logger: logger).decode(Int64.self) {
+            for try await seq in try await connection.execute(HostLogSequence(hostID: host.id), logger: logger) {
                 stored = seq
             }
             let fresh = records.filter { $0.seq > stored }.sorted { $0.seq < $1.seq }
             guard let last = fresh.last else { return LogBatchReceipt(stored: 0, lastSeq: stored) }
-            let times = fresh.map(\.timeMicros)
-            let messages = fresh.map(\.message)
-            try await connection.query(
-                """
-                INSERT INTO log_lines (job_id, attempt, host, time, message)
-                SELECT \(host.jobID), a.number, \(host.name), timestamptz 'epoch' + u.t * interval '1 microsecond', u.m
-                FROM attempts a, unnest(\(times)::bigint[], \(messages)::text[]) WITH ORDINALITY AS u(t, m, o)
-                WHERE a.id = \(host.attemptID)
-                ORDER BY u.o
-                """, logger: logger)
-            try await connection.query("UPDATE hosts SET log_seq = \(last.seq) WHERE id = \(host.id)", logger: logger)
+            try await connection.execute(
+                InsertLogLines(
+                    jobID: host.jobID, attemptID: host.attemptID, host: host.name, times: fresh.map(\.timeMicros), messages: fresh.map(\.message)),
+                logger: logger)
+            try await connection.execute(AdvanceLogSequence(hostID: host.id, seq: last.seq), logger: logger)
             let freshFrom = fresh.first.map(\.timeMicros) ?? 0
             try await insertPoints(
                 on: connection, jobID: host.jobID, host: host.name, kind: "definition", points: points.filter { $0.timeMicros >= freshFrom })
-            try await connection.query("SELECT pg_notify('trainyard_logs', \(String(host.jobID)))", logger: logger)
+            for try await _ in try await connection.execute(NotifyLogFollowers(jobID: host.jobID), logger: logger) {}
             return LogBatchReceipt(stored: fresh.count, lastSeq: last.seq)
         }
     }
@@ -143,4 +137,99 @@ extension PostgresStore: LogRepository {
             return ids.count
         }
     }
+}
+
+/// The per-job advisory lock that orders a job's log ids (``PostgresStore/logLockClass``).
+struct LogJobLock: PostgresPreparedStatement {
+    static let sql = "SELECT true FROM pg_advisory_xact_lock($1, $2)"
+    static let bindingDataTypes: [PostgresDataType] = [.int4, .int4]
+    typealias Row = Bool
+    var jobID: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(PostgresStore.logLockClass)
+        bindings.append(Int32(truncatingIfNeeded: jobID))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { true }
+}
+
+/// The highest sequence number stored of a host's log records.
+struct HostLogSequence: PostgresPreparedStatement {
+    static let sql = "SELECT log_seq FROM hosts WHERE id = $1"
+    typealias Row = Int64
+    var hostID: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(hostID)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+}
+
+/// A batch's new lines, in sequence order (so that their ids follow it).
+struct InsertLogLines: PostgresPreparedStatement {
+    static let sql = """
+        INSERT INTO log_lines (job_id, attempt, host, time, message)
+        SELECT $1, a.number, $2, timestamptz 'epoch' + u.t * interval '1 microsecond', u.m
+        FROM attempts a, unnest($3::bigint[], $4::text[]) WITH ORDINALITY AS u(t, m, o)
+        WHERE a.id = $5
+        ORDER BY u.o
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.int8, .text, .int8Array, .textArray, .int8]
+    typealias Row = ()
+    var jobID: Int64
+    var attemptID: Int64
+    var host: String
+    var times: [Int64]
+    var messages: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 5)
+        bindings.append(jobID)
+        bindings.append(host)
+        bindings.append(times)
+        bindings.append(messages)
+        bindings.append(attemptID)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {}
+}
+
+/// A host's stored sequence, advanced past a batch.
+struct AdvanceLogSequence: PostgresPreparedStatement {
+    static let sql = "UPDATE hosts SET log_seq = $1 WHERE id = $2"
+    static let bindingDataTypes: [PostgresDataType] = [.int8, .text]
+    typealias Row = ()
+    var hostID: String
+    var seq: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(seq)
+        bindings.append(hostID)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {}
+}
+
+/// Wakes the job's log followers on every replica.
+struct NotifyLogFollowers: PostgresPreparedStatement {
+    static let sql = "SELECT true FROM pg_notify('trainyard_logs', $1)"
+    typealias Row = Bool
+    var jobID: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(String(jobID))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { true }
 }
