@@ -67,12 +67,14 @@ package struct ServerConnection: Sendable {
                 outage.ended()
                 return answer
             } catch {
-                let answered = (error as? NonSuccessMiddleware.Answered) ?? ((error as? ClientError)?.underlyingError as? NonSuccessMiddleware.Answered)
+                // The generated client wraps what its transport and middlewares threw.
+                let cause = (error as? ClientError)?.underlyingError ?? error
+                let answered = cause as? NonSuccessMiddleware.Answered
                 if let answered, [401, 403, 404].contains(answered.status) {
                     throw AgentError.rejected(status: answered.status, body: answered.body)
                 }
-                if error is CancellationError || (error as? ClientError)?.underlyingError is CancellationError { throw CancellationError() }
-                lastError = answered.map { "HTTP \($0.status): \($0.body.prefix(200))" } ?? "\((error as? ClientError)?.underlyingError ?? error)"
+                if cause is CancellationError { throw CancellationError() }
+                lastError = answered.map { "HTTP \($0.status): \($0.body.prefix(200))" } ?? "\(cause)"
             }
             if let limit = outage.failed() {
                 throw AgentError.serverUnreachable(seconds: limit, lastError: lastError)

@@ -157,8 +157,6 @@ extension PostgresStore: SchedulingQueue {
         }
     }
 
-    /// The message of a `scheduling_failed` event: the database's own words stay in the server's log.
-    static let schedulingFailedMessage = StoreWording.schedulingFailed
 
     /// Appends a `scheduling_failed` event unless the job's newest event already is one.
     private func recordSchedulingFailure(on connection: PostgresConnection, job: JobRecord, now: Date) async throws {
@@ -169,7 +167,7 @@ extension PostgresStore: SchedulingQueue {
         }
         try await appendEvent(
             on: connection, jobID: job.id, time: now, type: .schedulingFailed, status: nil, secondaryStatus: nil,
-            message: Self.schedulingFailedMessage)
+            message: StoreWording.schedulingFailed)
     }
 
     /// The jobs in the scheduler's queue (jobs_queue_by_pool's predicate).
