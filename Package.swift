@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "trainyard", targets: ["trainyard"]),
+        .executable(name: "trainyard-server", targets: ["trainyard-server"]),
         .executable(name: "trainyard-agent", targets: ["trainyard-agent"]),
         .executable(name: "trainyard-bench-webhooks", targets: ["trainyard-bench-webhooks"]),
         .executable(name: "trainyard-bench-objects", targets: ["trainyard-bench-objects"]),
@@ -107,10 +108,24 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // The CLI: a client of the API only, with none of the server's modules, so that a process started per
+        // submission (a sweep's shell loop) starts in a few milliseconds. `trainyard serve` runs trainyard-server.
+        // What the executables share about their command line (a usage error exits 2).
+        .target(name: "TrainyardCommandLine", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "trainyard",
             dependencies: [
-                "TrainyardServer", "Trainyard", "TrainyardCore", "TrainyardObjectStore",
+                "Trainyard", "TrainyardAPI", "TrainyardCore", "TrainyardObjectStore", "TrainyardCommandLine",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "trainyard-server",
+            dependencies: [
+                "TrainyardServer", "Trainyard", "TrainyardCommandLine",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -49,9 +49,10 @@ resolve_binary() {
         esac
     else
         # As `scripts/install --release` builds them (one release configuration: another flag rebuilds everything).
-        log "building release binaries (swift build -c release --static-swift-stdlib --product trainyard, then trainyard-agent)"
-        (cd "$REPO_ROOT" && swift build -c release --static-swift-stdlib --product trainyard &&
-            swift build -c release --static-swift-stdlib --product trainyard-agent) >&2
+        local release=(swift build -c release --static-swift-stdlib -Xlinker --no-export-dynamic)
+        log "building release binaries (${release[*]} --product trainyard, trainyard-server, trainyard-agent)"
+        (cd "$REPO_ROOT" && "${release[@]}" --product trainyard && "${release[@]}" --product trainyard-server &&
+            "${release[@]}" --product trainyard-agent) >&2
         BIN=$REPO_ROOT/.build/release/trainyard
         BUILD_LABEL=${BUILD_LABEL:-release}
     fi

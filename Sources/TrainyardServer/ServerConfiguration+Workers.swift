@@ -1,4 +1,5 @@
 import Foundation
+import TrainyardCore
 import TrainyardProvisioning
 
 extension ServerConfiguration {

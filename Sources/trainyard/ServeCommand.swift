@@ -1,65 +1,60 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
-import Logging
-import ServiceLifecycle
-import Trainyard
-import TrainyardServer
 
-/// `trainyard serve`: the API, controllers and (by default) the embedded Postgres cluster.
-struct ServeCommand: AsyncParsableCommand {
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `trainyard serve`: the service is its own executable, `trainyard-server`, built and installed beside this one, so
+/// that the client commands (started once per job by the shell loops that script a sweep) carry none of the server's
+/// code. `TrainyardCommand.main` hands `serve` and everything after it to that executable before any parsing, so that
+/// `trainyard serve --help` prints the server's settings; this command lists `serve` in `trainyard --help`.
+struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run the Trainyard service. Every TRAINYARD_* variable is also a flag; flags win.",
-        discussion: ServerSettings.flagHelp)
+        commandName: "serve",
+        abstract: "Run the Trainyard service (trainyard-server). Every TRAINYARD_* variable is also a flag; `trainyard serve --help` lists them.")
 
-    @Argument(
-        parsing: .allUnrecognized,
-        help: ArgumentHelp("Settings as flags: --data-dir ./state, --port=0, --max-queued-jobs 500 (listed below).", valueName: "--setting value"))
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Settings as flags: --data-dir ./state, --port=0.", valueName: "--setting value"))
     var settings: [String] = []
 
-    func run() async throws {
-        var environment = ProcessInfo.processInfo.environment
-        do {
-            environment.merge(try ServerSettings.environment(fromFlags: settings)) { _, flag in flag }
-        } catch {
-            throw ValidationError(error.description)
+    func run() {
+        ServerExecutable.replaceProcess(arguments: settings)
+    }
+}
+
+/// Where `trainyard-server` is, and running it in this process's place (same pid, so a supervisor's or a script's
+/// signals reach the server).
+enum ServerExecutable {
+    static let name = "trainyard-server"
+
+    /// `trainyard-server` beside the running executable, else on `PATH`. The running executable is the kernel's
+    /// `/proc/self/exe`: run through a link on `PATH` (after `scripts/install`), that is the build directory, where
+    /// `trainyard-server` was built with it.
+    static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        var candidates: [String] = []
+        if let running = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.append((running as NSString).deletingLastPathComponent + "/" + name)
         }
-        let configuration: ServerConfiguration
-        do {
-            configuration = try ServerConfiguration(environment: environment)
-        } catch {
-            throw ValidationError("\(error)")
+        for directory in (environment["PATH"] ?? "").split(separator: ":") where !directory.isEmpty {
+            candidates.append(directory + "/" + name)
         }
-        let logger = ServerProcess.bootstrapLogging(configuration)
-        do {
-            let app = try await buildApplication(configuration: configuration, logger: logger)
-            Self.writeClientProfile(configuration: configuration, environment: environment, logger: logger)
-            try await ServerProcess.run(app, logger: logger)
-        } catch {
-            logger.critical("trainyard serve failed", metadata: ["error": "\(error)"])
-            throw ExitCode(1)
-        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// Keeps this server in the per-user client configuration as the profile `TRAINYARD_CLIENT_PROFILE` names
-    /// (default `local`; empty: none), with the path of its admin key file, so that `trainyard` client commands reach
-    /// it from any directory. Only for a fixed port and the key file this server keeps (not a TRAINYARD_ADMIN_KEY).
-    static func writeClientProfile(configuration: ServerConfiguration, environment: [String: String], logger: Logger) {
-        let name = environment["TRAINYARD_CLIENT_PROFILE"] ?? "local"
-        guard !name.isEmpty, configuration.port != 0, configuration.adminKey == nil else { return }
-        let host = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
-        let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(configuration.port)"
-        let keyFile = configuration.absoluteDataDirectory + "/admin-key"
-        let path = ClientProfiles.path(environment: environment)
-        do {
-            var profiles = try ClientProfiles.load(from: path)
-            let profile = ClientProfiles.Profile(url: url, apiKeyFile: keyFile)
-            guard profiles.profiles[name] != profile || profiles.defaultProfile == nil else { return }
-            profiles.set(name, profile, makeDefault: false)
-            try profiles.save(to: path)
-            logger.info("client profile written: trainyard commands reach this server from any directory", metadata: ["profile": "\(name)", "path": "\(path)"])
-        } catch {
-            logger.warning("could not write the client profile", metadata: ["profile": "\(name)", "path": "\(path)", "error": "\(error)"])
+    /// Replaces this process with `trainyard-server arguments…`; when that cannot be done, says why and exits 1.
+    static func replaceProcess(arguments: [String]) -> Never {
+        guard let path = locate() else {
+            let running = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            fail("trainyard serve runs \(name), which is neither beside \(running) nor on PATH: build it (`swift build --product \(name)`; "
+                + "scripts/serve and scripts/install do) or put it on PATH")
         }
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        execv(path, argv)
+        fail("cannot run \(path): \(String(cString: strerror(errno)))")
+    }
+
+    private static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        exit(1)
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import TrainyardCore
 import Logging
 import TrainyardObjectStore
-import TrainyardServer
+import TrainyardObjectStore
 
 /// `--source-dir ./src`: packs a local directory as `sourcedir.tar.gz` and uploads it as the SageMaker Python SDK
 /// does, under the job's output location: `<output_path>/<job>/source/sourcedir.tar.gz`, where the output path is the
@@ -27,7 +27,7 @@ struct SourceUpload {
         }
         let settings: ObjectStoreSettings
         do {
-            settings = try ObjectStoreSettings.fromEnvironment(environment)
+            settings = try ObjectStoreSettings.from(environment: environment)
         } catch {
             throw CLIError.input("cannot upload --source-dir: \(error)")
         }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import TrainyardCommandLine
 
 @main
 struct TrainyardCommand: AsyncParsableCommand {
@@ -15,4 +17,14 @@ struct TrainyardCommand: AsyncParsableCommand {
         subcommands: [ServeCommand.self, JobsCommand.self, KeysCommand.self, ProjectsCommand.self, WebhooksCommand.self, InstanceTypesCommand.self, AdminCommand.self,
             LoginCommand.self, LogoutCommand.self, ProfilesCommand.self, WhoAmICommand.self]
     )
+
+    /// `serve` and everything after it go to `trainyard-server` before any parsing (``ServeCommand``); the rest is
+    /// parsed here, a usage error exiting 2.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == ServeCommand.configuration.commandName {
+            ServerExecutable.replaceProcess(arguments: Array(arguments.dropFirst()))
+        }
+        await mainExitingTwoOnUsageErrors()
+    }
 }

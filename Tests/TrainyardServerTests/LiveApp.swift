@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOHTTP1
 import Synchronization
+import TrainyardObjectStore
 import TrainyardServer
 import PostgresNIO
 import ServiceLifecycle

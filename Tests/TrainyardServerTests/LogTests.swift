@@ -247,10 +247,10 @@ func runCLI(_ app: LiveApp, _ arguments: [String], timeout: Duration = .seconds(
 /// With `isolated`, the environment's own TRAINYARD_* and AWS_* settings are left out first.
 func runTrainyard(
     _ arguments: [String], in directory: String, environment extra: [String: String], isolated: Bool = false, mergingErrors: Bool = false,
-    timeout: Duration = .seconds(90)
+    timeout: Duration = .seconds(90), executable: String = ServeProcess.binary
 ) async throws -> (status: Int32, output: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: ServeProcess.binary)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
     var environment = ProcessInfo.processInfo.environment

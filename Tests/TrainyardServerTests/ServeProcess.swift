@@ -14,10 +14,11 @@ final class ServeProcess: @unchecked Sendable {
     let logPath: String
     let dataDirectory: String
 
+    /// The build directory of this test bundle, where `trainyard`, `trainyard-server` and `trainyard-agent` are.
+    static var directory: String { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path }
+
     /// The `trainyard` executable built beside this test bundle.
-    static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("trainyard").path
-    }
+    static var binary: String { directory + "/trainyard" }
 
     /// Runs `trainyard serve` with `arguments` (its flags) after it, and `extra` over the environment. `byName`: as a
     /// user runs it after `scripts/install`, by its bare name from a `PATH` directory that holds a link to the binary,

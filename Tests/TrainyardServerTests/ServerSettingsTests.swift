@@ -16,8 +16,12 @@ import Glibc
     static func variablesInSources() throws -> Set<String> {
         var names: Set<String> = []
         let directories = ["Sources/TrainyardServer", "Sources/TrainyardStore"]
-        // The webhook URL policy (Core) names its own setting, which the server reads through it.
-        var files = ["Sources/trainyard/ServeCommand.swift", "Sources/TrainyardCore/Webhooks/WebhookURLPolicy.swift"]
+        // The webhook URL policy (Core) and the object store settings (read by the CLI's upload too) name their own
+        // settings, which the server reads through them.
+        var files = [
+            "Sources/trainyard-server/ServeCommand.swift", "Sources/TrainyardCore/Webhooks/WebhookURLPolicy.swift",
+            "Sources/TrainyardObjectStore/ObjectStoreSettings.swift",
+        ]
         for directory in directories {
             let url = repository.appendingPathComponent(directory)
             for case let file as String in FileManager.default.enumerator(atPath: url.path) ?? NSEnumerator()

@@ -1,20 +1,19 @@
-import AsyncHTTPClient
-import Foundation
-import Logging
-public import TrainyardCore
-public import TrainyardObjectStore
+public import Foundation
+public import Logging
+import TrainyardCore
 
 /// Which object store the server and every agent use: `TRAINYARD_OBJECT_STORE` and, for S3,
 /// `TRAINYARD_S3_ENDPOINT`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
-/// `TRAINYARD_S3_ADDRESSING`, `TRAINYARD_S3_PAYLOAD_SIGNING`.
+/// `TRAINYARD_S3_ADDRESSING`, `TRAINYARD_S3_PAYLOAD_SIGNING`. Read by `serve` and by clients on its machine that write
+/// to the store themselves (the CLI's `--source-dir` upload, as the SageMaker SDK uploads with its user's credentials).
 public enum ObjectStoreSettings: Sendable, Equatable {
     /// The filesystem store under `root`, or `<data dir>/objects` when nil.
     case filesystem(root: String?)
     /// An S3-compatible server; `bucket` is where jobs without an `output_path` write.
     case s3(bucket: String, configuration: S3Configuration)
 
-    /// Reads the settings; a missing or malformed value is an error naming its variable.
-    static func from(environment: [String: String]) throws -> ObjectStoreSettings {
+    /// Reads the settings; a missing or malformed value is an error (``ConfigurationError``) naming its variable.
+    public static func from(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ObjectStoreSettings {
         func value(_ key: String) -> String? {
             guard let value = environment[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
             return value
@@ -76,47 +75,19 @@ public enum ObjectStoreSettings: Sendable, Equatable {
             && name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == ".") }
     }
 
-    /// The store, the descriptor agents get in their assignment (never a key), and for S3 the signer of the agents'
-    /// requests. An S3 store is checked at once (a listing of the bucket, created when missing), so that wrong
-    /// credentials or an unreachable endpoint stop `serve` at start with the variable to fix.
-    func makeStore(objectsDirectory: String, logger: Logger) async throws
-        -> (store: any ObjectStore, descriptor: ObjectStoreDescriptor, agentSigner: SigV4RequestAuthorizer?)
-    {
+    /// A store for such a client: the S3 store, or the filesystem store at its root (`<data dir>/objects` when the
+    /// settings name none, with the data directory as `serve` defaults it). Nothing is checked or created up front.
+    public func clientStore(dataDirectory: String, logger: Logger) throws -> any ObjectStore {
         switch self {
         case .filesystem(let root):
-            let root = root ?? objectsDirectory
-            // The service's alone: jobs read and write their objects through their agents, never by path.
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            chmod(root, 0o700)
-            return (FileSystemObjectStore(root: root), ObjectStoreDescriptor(kind: .file, root: root), nil)
-        case .s3(let bucket, let configuration):
-            let store = try S3ObjectStore(configuration: configuration, httpClient: .shared, logger: logger)
-            do {
-                do {
-                    _ = try await store.listPage(bucket: bucket, prefix: "", continuationToken: nil, maxKeys: 1)
-                } catch let error as ObjectStoreError where error.code == "NoSuchBucket" {
-                    try await store.createBucket(bucket)
-                    logger.notice("created the object store bucket", metadata: ["bucket": "\(bucket)"])
-                }
-            } catch let error as ObjectStoreError {
-                let key: String
-                switch error.code {
-                case "SignatureDoesNotMatch": key = "AWS_SECRET_ACCESS_KEY"
-                case "InvalidAccessKeyId", "AccessDenied": key = "AWS_ACCESS_KEY_ID"
-                case "ServiceUnavailable": key = "TRAINYARD_S3_ENDPOINT"
-                default: key = "TRAINYARD_OBJECT_STORE"
-                }
-                throw ConfigurationError.rejected(key: key, reason: "\(error)")
-            }
-            let descriptor = ObjectStoreDescriptor.s3(
-                endpoint: configuration.endpoint, region: configuration.region, addressing: configuration.addressing.rawValue)
-            guard let credentials = configuration.credentials else { throw S3ConfigurationError.missingCredentials }
-            return (store, descriptor, try SigV4RequestAuthorizer(configuration: configuration, credentials: credentials))
+            return FileSystemObjectStore(root: root ?? (dataDirectory as NSString).appendingPathComponent("objects"))
+        case .s3(_, let configuration):
+            return try S3ObjectStore(configuration: configuration, httpClient: .shared, logger: logger)
         }
     }
 
     /// The bucket of jobs without an `output_path`.
-    var defaultOutputBucket: String {
+    public var defaultOutputBucket: String {
         switch self {
         case .filesystem: "trainyard"
         case .s3(let bucket, _): bucket

@@ -1,10 +1,11 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
 
-extension TrainyardCommand {
-    /// The entry point: ArgumentParser's, except that a usage error (an unknown option, a missing argument, a value
-    /// that does not parse) exits 2, as the README and `--help` say, not ArgumentParser's 64 (EX_USAGE).
-    static func main() async {
+extension AsyncParsableCommand {
+    /// The entry point of Trainyard's executables: ArgumentParser's, except that a usage error (an unknown option, a
+    /// missing argument, a value that does not parse) exits 2, as the README and `--help` say, not ArgumentParser's 64
+    /// (EX_USAGE).
+    public static func mainExitingTwoOnUsageErrors() async {
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand {
@@ -20,7 +21,7 @@ extension TrainyardCommand {
             exit(withError: error)
         }
     }
-
-    /// The exit code of a usage error.
-    static let usageExitCode: Int32 = 2
 }
+
+/// The exit code of a usage error.
+public let usageExitCode: Int32 = 2
