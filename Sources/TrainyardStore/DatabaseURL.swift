@@ -26,7 +26,8 @@ public enum DatabaseURL {
         }
         return PostgresClient.Configuration(
             host: host, port: components.port ?? 5432, username: user, password: components.password,
-            database: database.isEmpty ? nil : database, tls: tls)
+            database: database.isEmpty ? nil : database, tls: tls
+        ).tunedForTheServer(remote: true)
     }
 
     /// The URL with its password hidden, for messages and logs.
