@@ -1,7 +1,9 @@
 import Foundation
 import TrainyardCore
 import Logging
+import Trainyard
 import TrainyardObjectStore
+import Trainyard
 import TrainyardObjectStore
 
 /// `--source-dir ./src`: packs a local directory as `sourcedir.tar.gz` and uploads it as the SageMaker Python SDK
@@ -9,7 +11,8 @@ import TrainyardObjectStore
 /// job's `output_path` or, without one, the project's own prefix of the default bucket (`s3://<bucket>/<project>`,
 /// from `GET /v1/whoami`), so that two projects' jobs of the same name never share an archive. The upload uses the
 /// object store settings `serve` reads (`TRAINYARD_OBJECT_STORE`, `TRAINYARD_S3_ENDPOINT`, `AWS_*`; by default the
-/// filesystem store under `<TRAINYARD_DATA_DIR or ./.trainyard>/objects`). The upload is the client's, with its own
+/// filesystem store under `<data dir>/objects`, the data dir being TRAINYARD_DATA_DIR, else the one the profile of a
+/// local `trainyard serve` records, else ./.trainyard). The upload is the client's, with its own
 /// credentials, as the SDK's is: the service has no upload endpoint.
 struct SourceUpload {
     var environment: [String: String] = ProcessInfo.processInfo.environment
@@ -31,7 +34,10 @@ struct SourceUpload {
         } catch {
             throw CLIError.input("cannot upload --source-dir: \(error)")
         }
-        let dataDirectory = environment["TRAINYARD_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./.trainyard"
+        // The local server's data directory: TRAINYARD_DATA_DIR, else the one its profile records, so that an upload
+        // from any working directory reaches the filesystem store the server reads.
+        let dataDirectory = environment["TRAINYARD_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (try? TrainyardConnection.fromEnvironment(environment))?.serverDataDirectory ?? "./.trainyard"
         let absoluteData = dataDirectory.hasPrefix("/") ? dataDirectory : FileManager.default.currentDirectoryPath + "/" + dataDirectory
         let store = try settings.clientStore(dataDirectory: absoluteData, logger: Logger(label: "trainyard.cli"))
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-source-\(UUID().uuidString)").path

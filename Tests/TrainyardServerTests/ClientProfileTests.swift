@@ -39,6 +39,17 @@ import Glibc
         #expect(listed.output.contains("NAME"), "\(listed.output)")
         let profiles = try await runTrainyard(["profiles"], in: home + "/elsewhere", environment: ["HOME": home], isolated: true)
         #expect(profiles.output.contains("*\tlocal\thttp://127.0.0.1:\(port)"), "\(profiles.output)")
+
+        // A `--source-dir` from there lands in the server's own filesystem store (the profile records its data
+        // directory), and the job runs the uploaded script.
+        try FileManager.default.createDirectory(atPath: home + "/elsewhere/src", withIntermediateDirectories: true)
+        try "print('trained from elsewhere', flush=True)\n".write(toFile: home + "/elsewhere/src/train.py", atomically: true, encoding: .utf8)
+        let submitted = try await runTrainyard(
+            ["jobs", "submit", "--name", "from-elsewhere", "--instance-type", "ml.m5.large", "--source-dir", "src", "--entry-point", "train.py", "--wait"],
+            in: home + "/elsewhere", environment: ["HOME": home], isolated: true, mergingErrors: true, timeout: .seconds(180))
+        #expect(submitted.status == 0, "\(submitted.output)\n\(serve.log.suffix(4000))")
+        let logs = try await runTrainyard(["jobs", "logs", "from-elsewhere"], in: home + "/elsewhere", environment: ["HOME": home], isolated: true)
+        #expect(logs.output.contains("trained from elsewhere"), "\(logs.output)")
     }
 
     @Test func loginKeepsACheckedKeyAsAProfileAndRefusesAWrongOne() async throws {
