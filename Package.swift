@@ -108,10 +108,10 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
-        // The CLI: a client of the API only, with none of the server's modules, so that a process started per
-        // submission (a sweep's shell loop) starts in a few milliseconds. `trainyard serve` runs trainyard-server.
         // What the executables share about their command line (a usage error exits 2).
         .target(name: "TrainyardCommandLine", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The CLI: a client of the API only, with none of the server's modules, so that a process started per
+        // submission (a sweep's shell loop) carries no more than it uses. `trainyard serve` runs trainyard-server.
         .executableTarget(
             name: "trainyard",
             dependencies: [

@@ -24,4 +24,4 @@ extension AsyncParsableCommand {
 }
 
 /// The exit code of a usage error.
-public let usageExitCode: Int32 = 2
+private let usageExitCode: Int32 = 2

@@ -33,9 +33,9 @@ public func buildApplication(
         let postgres = EmbeddedPostgres(configuration: .init(dataDirectory: configuration.absoluteDataDirectory), logger: postgresLogger)
         try await postgres.start()
         embedded = postgres
-        clientConfiguration = postgres.clientConfiguration()
+        clientConfiguration = postgres.clientConfiguration().tunedForTheServer(remote: false)
     case .url(let url):
-        clientConfiguration = try DatabaseURL.configuration(url)
+        clientConfiguration = try DatabaseURL.configuration(url).tunedForTheServer(remote: true)
     case .client(let given):
         clientConfiguration = given
     }

@@ -26,8 +26,7 @@ public enum DatabaseURL {
         }
         return PostgresClient.Configuration(
             host: host, port: components.port ?? 5432, username: user, password: components.password,
-            database: database.isEmpty ? nil : database, tls: tls
-        ).tunedForTheServer(remote: true)
+            database: database.isEmpty ? nil : database, tls: tls)
     }
 
     /// The URL with its password hidden, for messages and logs.

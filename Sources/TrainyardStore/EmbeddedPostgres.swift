@@ -61,7 +61,7 @@ public final class EmbeddedPostgres: Sendable {
             username: Self.superuser,
             password: nil,
             database: database ?? configuration.database
-        ).tunedForTheServer(remote: false)
+        )
     }
 
     /// Initialises the cluster when needed (and `initialise` allows), starts the server, waits until it accepts

@@ -157,7 +157,6 @@ extension PostgresStore: SchedulingQueue {
         }
     }
 
-
     /// Appends a `scheduling_failed` event unless the job's newest event already is one.
     private func recordSchedulingFailure(on connection: PostgresConnection, job: JobRecord, now: Date) async throws {
         for try await type in try await connection.query(

@@ -64,9 +64,7 @@ public actor TestPostgres {
         let name = "test_\(counter)"
         try await postgres.ensureDatabase(name, template: Self.template)
         var configuration = postgres.clientConfiguration(database: name)
-        // Hundreds of test databases share one cluster: their connections open on demand, unlike the server's.
         configuration.options.maximumConnections = 10
-        configuration.options.minimumConnections = 0
         return configuration
     }
 

@@ -61,7 +61,8 @@ struct SubmitJob: AsyncParsableCommand {
                     spec.name = jobName
                     var outputLocation = spec.outputPath ?? ""
                     if outputLocation.isEmpty { outputLocation = try await WhoAmICommand.caller().locations.defaultLocation }
-                    spec.sourceDir = try await SourceUpload().upload(directory: sourceDir, job: jobName, outputLocation: outputLocation)
+                    spec.sourceDir = try await SourceUpload(serverDataDirectory: try TrainyardConnection.fromEnvironment().serverDataDirectory).upload(
+                        directory: sourceDir, job: jobName, outputLocation: outputLocation)
                 }
             }
             if !hyperparameters.isEmpty {

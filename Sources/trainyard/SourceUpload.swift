@@ -1,9 +1,6 @@
 import Foundation
 import TrainyardCore
 import Logging
-import Trainyard
-import TrainyardObjectStore
-import Trainyard
 import TrainyardObjectStore
 
 /// `--source-dir ./src`: packs a local directory as `sourcedir.tar.gz` and uploads it as the SageMaker Python SDK
@@ -11,11 +8,13 @@ import TrainyardObjectStore
 /// job's `output_path` or, without one, the project's own prefix of the default bucket (`s3://<bucket>/<project>`,
 /// from `GET /v1/whoami`), so that two projects' jobs of the same name never share an archive. The upload uses the
 /// object store settings `serve` reads (`TRAINYARD_OBJECT_STORE`, `TRAINYARD_S3_ENDPOINT`, `AWS_*`; by default the
-/// filesystem store under `<data dir>/objects`, the data dir being TRAINYARD_DATA_DIR, else the one the profile of a
-/// local `trainyard serve` records, else ./.trainyard). The upload is the client's, with its own
-/// credentials, as the SDK's is: the service has no upload endpoint.
+/// filesystem store under `<data dir>/objects`, the data dir being the connection's ``TrainyardConnection/serverDataDirectory``:
+/// TRAINYARD_DATA_DIR, else the one the profile of a local `trainyard serve` records, else ./.trainyard). The upload is
+/// the client's, with its own credentials, as the SDK's is: the service has no upload endpoint.
 struct SourceUpload {
     var environment: [String: String] = ProcessInfo.processInfo.environment
+    /// The local server's data directory, as the connection in use knows it; nil: `./.trainyard`, as `serve` defaults it.
+    var serverDataDirectory: String?
 
     /// Where the archive of job `job` goes: `<output location>/<job>/source/sourcedir.tar.gz`.
     static func destination(job: String, outputLocation: String) -> String {
@@ -34,10 +33,7 @@ struct SourceUpload {
         } catch {
             throw CLIError.input("cannot upload --source-dir: \(error)")
         }
-        // The local server's data directory: TRAINYARD_DATA_DIR, else the one its profile records, so that an upload
-        // from any working directory reaches the filesystem store the server reads.
-        let dataDirectory = environment["TRAINYARD_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (try? TrainyardConnection.fromEnvironment(environment))?.serverDataDirectory ?? "./.trainyard"
+        let dataDirectory = serverDataDirectory ?? "./.trainyard"
         let absoluteData = dataDirectory.hasPrefix("/") ? dataDirectory : FileManager.default.currentDirectoryPath + "/" + dataDirectory
         let store = try settings.clientStore(dataDirectory: absoluteData, logger: Logger(label: "trainyard.cli"))
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-source-\(UUID().uuidString)").path
