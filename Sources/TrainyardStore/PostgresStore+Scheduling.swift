@@ -17,7 +17,12 @@ extension PostgresStore: SchedulingQueue {
         readOverrides: @Sendable ([String: CapacityOverride]) -> Void
     ) async throws -> [LaunchPlan] {
         try await client.transaction(logger: logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.schedulerLockKey))", logger: logger)
+            // No sort for the queue's read (below): when the table has grown since its last ANALYZE (a burst of
+            // submissions), the planner, believing the queue nearly empty, read the whole queue and sorted it on every
+            // pass (9-40 ms a pass at 10,000-23,000 queued jobs) instead of walking the index; with sorting off, the
+            // index is its way. Set with the lock, in one round trip: under load each one waits for a core.
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(\(Self.schedulerLockKey)), set_config('enable_sort', 'off', true)", logger: logger)
             // The admins' overrides as this transaction reads them, over the caller's file and provisioner figures.
             var pool = base
             pool.overrides = try await capacityOverrides(on: connection)
@@ -40,15 +45,11 @@ extension PostgresStore: SchedulingQueue {
             // A job whose previous attempt is still open (its hosts finishing an interruption's final sync, its outputs
             // being merged) waits for it and is read past: when some of a pool's first `limit` are such, read that many
             // more, until `limit` are left or the pool's queue ends.
-            var queued: [JobRecord] = []
+            var queued: [QueuedJob] = []
             var fetch = limit
-            // No sort for this read: when the table has grown since its last ANALYZE (a burst of submissions), the
-            // planner, believing the queue nearly empty, read the whole queue and sorted it on every pass (9-40 ms a
-            // pass at 10,000-23,000 queued jobs) instead of walking the index; with sorting off, the index is its way.
-            try await connection.query("SET LOCAL enable_sort = off", logger: logger)
             while true {
                 var perPool: [GangScheduler.Pool: (usable: Int, read: Int)] = [:]
-                var page: [JobRecord] = []
+                var page: [QueuedJob] = []
                 for try await row in try await connection.query(
                     """
                     WITH RECURSIVE pools(instance_type, use_spot) AS (
@@ -61,7 +62,8 @@ extension PostgresStore: SchedulingQueue {
                             ORDER BY instance_type, use_spot LIMIT 1
                         ) next
                     )
-                    SELECT \(unescaped: Self.queuedJobColumns), prior.attempt IS NOT NULL
+                    SELECT j.id, j.name, j.status, j.secondary_status, j.failure_reason, j.interruptions,
+                           j.instance_type, j.instance_count, j.use_spot, j.priority, prior.attempt IS NOT NULL
                     FROM pools CROSS JOIN LATERAL (
                         SELECT * FROM jobs
                         WHERE \(unescaped: Self.queuedPredicate) AND instance_type = pools.instance_type AND use_spot = pools.use_spot
@@ -71,19 +73,20 @@ extension PostgresStore: SchedulingQueue {
                     LEFT JOIN LATERAL (
                         SELECT a.id AS attempt FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended' LIMIT 1
                     ) prior ON true
-                    """, logger: logger)
-                {
-                    let columns = row.makeRandomAccess()
-                    let shape = JobSpec(
-                        instanceType: try columns[Self.jobColumnCount].decode(String.self, context: .default),
-                        instanceCount: try columns[Self.jobColumnCount + 1].decode(Int.self, context: .default),
-                        useSpotInstances: try columns[Self.jobColumnCount + 2].decode(Bool.self, context: .default),
-                        priority: try columns[Self.jobColumnCount + 3].decode(Int.self, context: .default))
-                    let pool = GangScheduler.Pool(instanceType: shape.instanceType, spot: shape.useSpotInstances)
+                    """, logger: logger
+                ).decode((Int64, String, String, String, String?, Int, String, Int, Bool, Int, Bool).self) {
+                    let (id, name, status, secondary, failure, interruptions, instanceType, count, spot, priority, priorOpen) = row
+                    let pool = GangScheduler.Pool(instanceType: instanceType, spot: spot)
                     perPool[pool, default: (0, 0)].read += 1
-                    if try columns[Self.jobColumnCount + 4].decode(Bool.self, context: .default) { continue }
+                    if priorOpen { continue }
+                    guard let status = JobStatus(rawValue: status), let secondary = SecondaryStatus(rawValue: secondary) else {
+                        throw StoreError.corruptSpec(job: name)
+                    }
                     perPool[pool, default: (0, 0)].usable += 1
-                    page.append(try Self.decodeJob(row, spec: shape))
+                    page.append(QueuedJob(
+                        id: id, name: name,
+                        state: JobState(status: status, secondaryStatus: secondary, failureReason: failure, interruptions: interruptions),
+                        gang: GangScheduler.Gang(instanceType: instanceType, count: count, spot: spot), priority: priority))
                 }
                 // Read again, further, while a pool whose queue goes on has fewer than `limit` jobs to offer.
                 let short = perPool.values.filter { $0.read == fetch && $0.usable < limit }
@@ -93,32 +96,41 @@ extension PostgresStore: SchedulingQueue {
                 }
                 fetch = widest
             }
-            try await connection.query("SET LOCAL enable_sort = on", logger: logger)
+            // Sorting is back before the first job the pass changes; a pass that changes none (every job waits as
+            // it waited) spares the round trip.
+            var sortRestored = false
+            func restoreSort() async throws {
+                guard !sortRestored else { return }
+                try await connection.query("SET LOCAL enable_sort = on", logger: logger)
+                sortRestored = true
+            }
             // The queue's order across pools: priority, then submission.
-            queued.sort { ($0.spec.priority, -$0.id) > ($1.spec.priority, -$1.id) }
+            queued.sort { ($0.priority, -$0.id) > ($1.priority, -$1.id) }
             var scheduler = GangScheduler(inUse: used, capacity: capacity)
             var plans: [LaunchPlan] = []
             for job in queued {
-                let gang = GangScheduler.Gang(instanceType: job.spec.instanceType, count: job.spec.instanceCount, spot: job.spec.useSpotInstances)
-                if case .wait(let message) = scheduler.decide(gang) {
+                if case .wait(let message) = scheduler.decide(job.gang) {
                     // Asked first of the unlocked read: a job waiting already (Core keeps its first message) costs the
                     // pass no lock and no query, however long the queue.
                     var probe = JobAggregate(state: job.state)
                     guard probe.handle(.capacityDenied(message: message), now: now).contains(where: { $0.transition != nil }) else { continue }
+                    try await restoreSort()
                     try await isolated(on: connection, job: job, attempt: { nil }, now: now) {
-                        guard try await lockStillQueued(on: connection, job: job) else { return }
+                        guard try await lockStillQueued(on: connection, job: job) != nil else { return }
                         try await markPending(on: connection, job: job, message: message, now: now)
                     }
                     continue
                 }
                 var attempt: Int?
+                try await restoreSort()
                 let plan = try await isolated(on: connection, job: job, attempt: { attempt }, now: now) { () -> LaunchPlan? in
-                    guard try await lockStillQueued(on: connection, job: job) else { return nil }
+                    guard let projectName = try await lockStillQueued(on: connection, job: job) else { return nil }
                     return try await allocate(
-                        on: connection, job: job, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now, attempt: &attempt)
+                        on: connection, job: job, projectName: projectName, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now,
+                        attempt: &attempt)
                 }
                 guard let plan = plan ?? nil else { continue }
-                scheduler.allocated(gang)
+                scheduler.allocated(job.gang)
                 plans.append(plan)
             }
             return plans
@@ -131,7 +143,7 @@ extension PostgresStore: SchedulingQueue {
     /// without the database's words), and the pass goes on with the other jobs. The next pass tries the job again.
     /// Answers the body's result, or nil when it failed.
     private func isolated<Result>(
-        on connection: PostgresConnection, job: JobRecord, attempt: () -> Int?, now: Date, _ body: () async throws -> Result
+        on connection: PostgresConnection, job: QueuedJob, attempt: () -> Int?, now: Date, _ body: () async throws -> Result
     ) async throws -> Result? {
         try await connection.query("SAVEPOINT scheduling_job", logger: logger)
         do {
@@ -149,7 +161,7 @@ extension PostgresStore: SchedulingQueue {
                 logger.error("rolling back a job's scheduling step failed", metadata: ["job": "\(job.name)", "error": "\(LoggedError.describe(rollbackError))"])
                 throw error
             }
-            var metadata: Logger.Metadata = ["job": "\(job.name)", "project": "\(job.projectName)", "error": "\(LoggedError.describe(error))"]
+            var metadata: Logger.Metadata = ["job": "\(job.name)", "job_id": "\(job.id)", "error": "\(LoggedError.describe(error))"]
             if let number = attempt() { metadata["attempt"] = "\(number)" }
             logger.error("scheduling a job failed; the pass goes on with the others", metadata: metadata)
             try await recordSchedulingFailure(on: connection, job: job, now: now)
@@ -158,7 +170,7 @@ extension PostgresStore: SchedulingQueue {
     }
 
     /// Appends a `scheduling_failed` event unless the job's newest event already is one.
-    private func recordSchedulingFailure(on connection: PostgresConnection, job: JobRecord, now: Date) async throws {
+    private func recordSchedulingFailure(on connection: PostgresConnection, job: QueuedJob, now: Date) async throws {
         for try await type in try await connection.query(
             "SELECT type FROM job_events WHERE job_id = \(job.id) ORDER BY id DESC LIMIT 1", logger: logger
         ).decode(String.self) where type == JobEventType.schedulingFailed.rawValue {
@@ -172,29 +184,29 @@ extension PostgresStore: SchedulingQueue {
     /// The jobs in the scheduler's queue (jobs_queue_by_pool's predicate).
     static let queuedPredicate = "status = 'InProgress' AND secondary_status IN ('Starting', 'Pending', 'Restarting', 'Interrupted')"
 
-    /// `jobColumns` without the spec, then the spec's shape: instance type, count, market and priority.
-    static let queuedJobColumns = Self.jobColumns.replacingOccurrences(of: "j.spec::text", with: "''::text")
-        .replacingOccurrences(of: "p.name", with: "(SELECT name FROM projects WHERE id = j.project_id)")
-        + ", j.instance_type, j.instance_count, j.use_spot, j.priority"
-
     /// Locks a job the pass is about to change, when no one else holds it, and checks it is still as the queue
     /// listing read it: the listing itself locks nothing (locking a whole page of a long queue on every pass cost more
-    /// than the pass), so a job stopped meanwhile is seen here and left alone.
-    private func lockStillQueued(on connection: PostgresConnection, job: JobRecord) async throws -> Bool {
-        for try await (status, secondary) in try await connection.query(
-            "SELECT status, secondary_status FROM jobs WHERE id = \(job.id) FOR UPDATE SKIP LOCKED", logger: logger
-        ).decode((String, String).self) {
-            return status == job.status.rawValue && secondary == job.secondaryStatus.rawValue
+    /// than the pass), so a job stopped meanwhile is seen here and left alone. Answers the job's project's name when the
+    /// job is still queued as read, else nil.
+    private func lockStillQueued(on connection: PostgresConnection, job: QueuedJob) async throws -> String? {
+        for try await (status, secondary, projectName) in try await connection.query(
+            """
+            SELECT j.status, j.secondary_status, p.name FROM jobs j JOIN projects p ON p.id = j.project_id
+            WHERE j.id = \(job.id) FOR UPDATE OF j SKIP LOCKED
+            """, logger: logger
+        ).decode((String, String, String).self) {
+            return status == job.state.status.rawValue && secondary == job.state.secondaryStatus.rawValue ? projectName : nil
         }
-        return false
+        return nil
     }
 
-    private func markPending(on connection: PostgresConnection, job: JobRecord, message: String, now: Date) async throws {
+    private func markPending(on connection: PostgresConnection, job: QueuedJob, message: String, now: Date) async throws {
         try await run(.capacityDenied(message: message), jobID: job.id, attemptID: nil, on: connection, now: now)
     }
 
     private func allocate(
-        on connection: PostgresConnection, job: JobRecord, provisioner: String, leaseSeconds: Double, now: Date, attempt: inout Int?
+        on connection: PostgresConnection, job: QueuedJob, projectName: String, provisioner: String, leaseSeconds: Double, now: Date,
+        attempt: inout Int?
     ) async throws -> LaunchPlan {
         var number = 1
         for try await last in try await connection.query("SELECT coalesce(max(number), 0) FROM attempts WHERE job_id = \(job.id)", logger: logger)
@@ -212,7 +224,7 @@ extension PostgresStore: SchedulingQueue {
         }
         var hosts: [HostLaunch] = []
         let lease = now.addingTimeInterval(leaseSeconds)
-        for ordinal in 1...job.spec.instanceCount {
+        for ordinal in 1...job.gang.count {
             let name = HostID.hostName(ordinal: ordinal)
             // Unique across projects: job names are unique per project only.
             let id = HostID.make(jobID: job.id, jobName: job.name, attempt: number, ordinal: ordinal)
@@ -220,7 +232,7 @@ extension PostgresStore: SchedulingQueue {
             try await connection.query(
                 """
                 INSERT INTO hosts (id, attempt_id, job_id, name, ordinal, instance_type, spot, phase, token_hash, lease_expires_at, started_at)
-                VALUES (\(id), \(attemptID), \(job.id), \(name), \(ordinal), \(job.spec.instanceType), \(job.spec.useSpotInstances),
+                VALUES (\(id), \(attemptID), \(job.id), \(name), \(ordinal), \(job.gang.instanceType), \(job.gang.spot),
                         'launching', \(key.secretHash), \(lease), \(now))
                 """, logger: logger)
             hosts.append(HostLaunch(id: id, name: name, token: "\(id).\(token.secret)"))
@@ -236,7 +248,18 @@ extension PostgresStore: SchedulingQueue {
             volumeSize = size
         }
         return LaunchPlan(
-            jobID: job.id, jobName: job.name, projectName: job.projectName, attemptID: attemptID, attemptNumber: number,
-            instanceType: job.spec.instanceType, spot: job.spec.useSpotInstances, hosts: hosts, volumeSize: volumeSize)
+            jobID: job.id, jobName: job.name, projectName: projectName, attemptID: attemptID, attemptNumber: number,
+            instanceType: job.gang.instanceType, spot: job.gang.spot, hosts: hosts, volumeSize: volumeSize)
     }
+}
+
+/// What a scheduling pass reads of each waiting job: what the scheduler decides on and what the job's state machine
+/// needs. Reading whole records (their project's name, timestamps and artifacts) for every job of a long queue was most
+/// of a pass's cost; the few jobs the pass changes have their project's name read as they are locked.
+struct QueuedJob {
+    var id: Int64
+    var name: String
+    var state: JobState
+    var gang: GangScheduler.Gang
+    var priority: Int
 }
