@@ -12,35 +12,60 @@ extension PostgresStore {
     func lockAggregate(jobID: Int64, attemptID: Int64?, on connection: PostgresConnection) async throws -> (job: LockedJob, aggregate: JobAggregate)? {
         let rows = try await connection.query(
             """
-            SELECT j.id, j.project_id, p.name, j.name, j.status, j.secondary_status, j.failure_reason, j.interruptions, j.created_at,
-                   (j.spec->>'max_run')::float8, (j.spec->>'max_wait')::float8, j.use_spot, j.trained_seconds, j.deadline_at,
-                   a.state, a.stop_reason, a.training_started_at, (SELECT array_agg(h.phase) FROM hosts h WHERE h.attempt_id = a.id),
-                   a.stop_requested_at, a.stop_grace_seconds
+            SELECT \(unescaped: Self.aggregateColumns)
             FROM jobs j JOIN projects p ON p.id = j.project_id LEFT JOIN attempts a ON a.id = \(attemptID) AND a.job_id = j.id
             WHERE j.id = \(jobID) FOR UPDATE OF j
             """, logger: logger)
         for try await row in rows {
-            let columns = row.makeRandomAccess()
-            func column<T: PostgresDecodable>(_ index: Int, _ type: T.Type = T.self) throws -> T {
-                try columns[index].decode(T.self, context: .default)
-            }
-            let name: String = try column(3)
-            guard let status = JobStatus(rawValue: try column(4)), let secondary = SecondaryStatus(rawValue: try column(5)) else {
-                throw StoreError.corrupt("status of job \(name)")
-            }
-            let job = LockedJob(id: try column(0), projectID: try column(1), projectName: try column(2), name: name)
-            let state = JobState(status: status, secondaryStatus: secondary, failureReason: try column(6), interruptions: try column(7))
-            let limits = JobLimits(
-                maxRunSeconds: try column(9, Double?.self) ?? Double(JobSpec.defaultMaxRun), maxWaitSeconds: try column(10),
-                spot: try column(11), createdAt: try column(8))
-            let aggregate = JobAggregate(
-                state: state, attempt: try column(14, String?.self).map(Self.attemptState),
-                hostPhases: (try column(17, [String]?.self) ?? []).map { HostPhase(rawValue: $0) ?? .lost },
-                stopReason: try column(15, String?.self).flatMap(StopReason.init(rawValue:)), limits: limits, trainedSeconds: try column(12),
-                trainingSince: try column(16), deadline: try column(13), stopRequestedAt: try column(18), stopGraceSeconds: try column(19))
-            return (job, aggregate)
+            return try Self.decodeAggregate(row)
         }
         return nil
+    }
+
+    /// Locks the jobs `jobIDs` that no other transaction holds (a job held is left for the caller's next pass), none
+    /// with an attempt, and loads them as ``lockAggregate(jobID:attemptID:on:)`` does, in one statement.
+    func lockAggregates(jobIDs: [Int64], on connection: PostgresConnection) async throws -> [(job: LockedJob, aggregate: JobAggregate)] {
+        var locked: [(job: LockedJob, aggregate: JobAggregate)] = []
+        for try await row in try await connection.query(
+            """
+            SELECT \(unescaped: Self.aggregateColumns)
+            FROM jobs j JOIN projects p ON p.id = j.project_id LEFT JOIN attempts a ON false
+            WHERE j.id = ANY(\(jobIDs)) ORDER BY j.id FOR UPDATE OF j SKIP LOCKED
+            """, logger: logger)
+        {
+            locked.append(try Self.decodeAggregate(row))
+        }
+        return locked
+    }
+
+    /// What ``decodeAggregate(_:)`` reads, from `jobs j`, `projects p` and `attempts a`.
+    private static let aggregateColumns = """
+        j.id, j.project_id, p.name, j.name, j.status, j.secondary_status, j.failure_reason, j.interruptions, j.created_at,
+        (j.spec->>'max_run')::float8, (j.spec->>'max_wait')::float8, j.use_spot, j.trained_seconds, j.deadline_at,
+        a.state, a.stop_reason, a.training_started_at, (SELECT array_agg(h.phase) FROM hosts h WHERE h.attempt_id = a.id),
+        a.stop_requested_at, a.stop_grace_seconds
+        """
+
+    private static func decodeAggregate(_ row: PostgresRow) throws -> (job: LockedJob, aggregate: JobAggregate) {
+        let columns = row.makeRandomAccess()
+        func column<T: PostgresDecodable>(_ index: Int, _ type: T.Type = T.self) throws -> T {
+            try columns[index].decode(T.self, context: .default)
+        }
+        let name: String = try column(3)
+        guard let status = JobStatus(rawValue: try column(4)), let secondary = SecondaryStatus(rawValue: try column(5)) else {
+            throw StoreError.corrupt("status of job \(name)")
+        }
+        let job = LockedJob(id: try column(0), projectID: try column(1), projectName: try column(2), name: name)
+        let state = JobState(status: status, secondaryStatus: secondary, failureReason: try column(6), interruptions: try column(7))
+        let limits = JobLimits(
+            maxRunSeconds: try column(9, Double?.self) ?? Double(JobSpec.defaultMaxRun), maxWaitSeconds: try column(10),
+            spot: try column(11), createdAt: try column(8))
+        let aggregate = JobAggregate(
+            state: state, attempt: try column(14, String?.self).map(Self.attemptState),
+            hostPhases: (try column(17, [String]?.self) ?? []).map { HostPhase(rawValue: $0) ?? .lost },
+            stopReason: try column(15, String?.self).flatMap(StopReason.init(rawValue:)), limits: limits, trainedSeconds: try column(12),
+            trainingSince: try column(16), deadline: try column(13), stopRequestedAt: try column(18), stopGraceSeconds: try column(19))
+        return (job, aggregate)
     }
 
     static func attemptState(_ stored: String) throws -> AttemptState {
@@ -74,9 +99,6 @@ extension PostgresStore {
             switch effect {
             case .record(let transition):
                 transitions.append(transition)
-                try await appendEvent(
-                    on: connection, jobID: job.id, time: transition.time, type: .statusChanged, status: transition.toStatus,
-                    secondaryStatus: transition.toSecondaryStatus, message: transition.message)
             case .startTrainingClock:
                 guard let attemptID else { continue }
                 try await connection.query(
@@ -119,20 +141,74 @@ extension PostgresStore {
                 logger.warning("the job's state machine refused a lifecycle input: \(error)", metadata: metadata)
             }
         }
-        guard !transitions.isEmpty else { return }
-        let startsTraining = state.secondaryStatus == .training
+        try await writeTransitions([JobTransitions(job: job, transitions: transitions, state: state)], on: connection, now: now)
+    }
+
+    /// The effect writer for many jobs without an attempt at once (a scheduling pass telling a queue that it waits):
+    /// the jobs whose effects are transitions (and notes) only are written together, in three statements whatever
+    /// their number; any other through ``persist(_:input:state:job:attemptID:on:now:)``.
+    func persist(batch outcomes: [JobOutcome], on connection: PostgresConnection, now: Date) async throws {
+        var written: [JobTransitions] = []
+        for outcome in outcomes {
+            let transitionsOnly = outcome.effects.allSatisfy { effect in
+                switch effect {
+                case .record, .unchanged, .refused: true
+                default: false
+                }
+            }
+            guard transitionsOnly else {
+                try await persist(outcome.effects, input: outcome.input, state: outcome.state, job: outcome.job, attemptID: nil, on: connection, now: now)
+                continue
+            }
+            let metadata: Logger.Metadata = ["job": "\(outcome.job.name)", "project": "\(outcome.job.projectName)", "input": "\(outcome.input.name)"]
+            for effect in outcome.effects {
+                switch effect {
+                case .unchanged(let why): logger.debug("a lifecycle input changed nothing: \(why)", metadata: metadata)
+                case .refused(let error): logger.warning("the job's state machine refused a lifecycle input: \(error)", metadata: metadata)
+                default: continue
+                }
+            }
+            written.append(JobTransitions(job: outcome.job, transitions: outcome.effects.compactMap(\.transition), state: outcome.state))
+        }
+        try await writeTransitions(written, on: connection, now: now)
+    }
+
+    /// Records the jobs' transitions: their events in order, their status columns as Core left them, and the webhook
+    /// deliveries they cause (the outbox), in the caller's transaction.
+    private func writeTransitions(_ jobs: [JobTransitions], on connection: PostgresConnection, now: Date) async throws {
+        let jobs = jobs.filter { !$0.transitions.isEmpty }
+        guard !jobs.isEmpty else { return }
+        let events = jobs.flatMap { job in job.transitions.map { (job.job.id, $0) } }
         try await connection.query(
             """
-            UPDATE jobs SET status = \(state.status.rawValue), secondary_status = \(state.secondaryStatus.rawValue),
-                failure_reason = \(state.failureReason), last_modified_at = \(now),
-                training_start_time = CASE WHEN \(startsTraining) THEN coalesce(training_start_time, \(now)) ELSE training_start_time END,
-                training_end_time = CASE WHEN \(state.status.isTerminal) AND training_start_time IS NOT NULL
-                    THEN coalesce(training_end_time, \(now)) ELSE training_end_time END
-            WHERE id = \(job.id)
+            INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
+            SELECT e.job_id, e.time, \(JobEventType.statusChanged.rawValue), e.status, e.secondary_status, e.message
+            FROM unnest(\(events.map(\.0))::bigint[], \(events.map(\.1.time))::timestamptz[], \(events.map(\.1.toStatus.rawValue))::text[],
+                        \(events.map(\.1.toSecondaryStatus.rawValue))::text[], \(events.map(\.1.message))::text[])
+                WITH ORDINALITY AS e(job_id, time, status, secondary_status, message, n)
+            ORDER BY e.n
+            """, logger: logger)
+        let states = jobs.map(\.state)
+        try await connection.query(
+            """
+            UPDATE jobs j SET status = u.status, secondary_status = u.secondary_status,
+                failure_reason = CASE WHEN u.failed THEN u.failure_reason END, last_modified_at = \(now),
+                training_start_time = CASE WHEN u.starts_training THEN coalesce(j.training_start_time, \(now)) ELSE j.training_start_time END,
+                training_end_time = CASE WHEN u.terminal AND j.training_start_time IS NOT NULL
+                    THEN coalesce(j.training_end_time, \(now)) ELSE j.training_end_time END
+            FROM unnest(\(jobs.map(\.job.id))::bigint[], \(states.map(\.status.rawValue))::text[], \(states.map(\.secondaryStatus.rawValue))::text[],
+                        \(states.map { $0.failureReason != nil })::bool[], \(states.map { $0.failureReason ?? "" })::text[],
+                        \(states.map { $0.secondaryStatus == .training })::bool[], \(states.map(\.status.isTerminal))::bool[])
+                AS u(id, status, secondary_status, failed, failure_reason, starts_training, terminal)
+            WHERE j.id = u.id
             """, logger: logger)
         // The webhook deliveries these changes cause, in the same transaction (the outbox).
-        let payloads = WebhookPayload.announcing(transitions, jobName: job.name, state: state)
-        try await enqueueWebhooks(on: connection, projectID: job.projectID, jobID: job.id, payloads: payloads, now: now)
+        try await enqueueWebhooks(
+            on: connection,
+            jobs: jobs.map { job in
+                (projectID: job.job.projectID, jobID: job.job.id, payloads: WebhookPayload.announcing(job.transitions, jobName: job.job.name, state: job.state))
+            },
+            now: now)
     }
 
     /// Stops every job whose stored deadline came (oldest first, at most `limit` a pass), as Core judges it: past
@@ -177,4 +253,20 @@ struct LockedJob: Sendable {
     var projectID: Int64
     var projectName: String
     var name: String
+}
+
+/// A job's answer from Core to one input, for the batch effect writer: the job as locked, the input, the effects and the
+/// state they leave it in.
+struct JobOutcome: Sendable {
+    var job: LockedJob
+    var input: LifecycleInput
+    var effects: [LifecycleEffect]
+    var state: JobState
+}
+
+/// A job's transitions to record, and the state they leave it in.
+private struct JobTransitions {
+    var job: LockedJob
+    var transitions: [JobTransition]
+    var state: JobState
 }

@@ -9,8 +9,8 @@ extension PostgresStore: SchedulingQueue {
 
     /// One scheduling pass: reads the queue (priority then submission order) and the hosts in use, and carries out
     /// Core's ``GangScheduler`` decision for each job: all its hosts at once from the capacity `capacity(instanceType)`
-    /// gives (with the stored overrides), or `Pending` with the scheduler's message. Each job's step runs under a
-    /// savepoint with its transition and event.
+    /// gives (with the stored overrides), or `Pending` with the scheduler's message. Each allocation runs under a
+    /// savepoint with its transition and event; the jobs told that they wait are written together.
     /// `readOverrides` gets the admins' overrides as the pass read them (the server keeps them for its API).
     public func schedule(
         capacity base: PoolCapacity, provisioner: String, launchLeaseSeconds: Double, now: Date, limit: Int,
@@ -108,17 +108,16 @@ extension PostgresStore: SchedulingQueue {
             queued.sort { ($0.priority, -$0.id) > ($1.priority, -$1.id) }
             var scheduler = GangScheduler(inUse: used, capacity: capacity)
             var plans: [LaunchPlan] = []
+            var waits: [(job: QueuedJob, message: String)] = []
+            var waitingPools: Set<GangScheduler.Pool> = []
             for job in queued {
                 if case .wait(let message) = scheduler.decide(job.gang) {
+                    waitingPools.insert(GangScheduler.Pool(instanceType: job.gang.instanceType, spot: job.gang.spot))
                     // Asked first of the unlocked read: a job waiting already (Core keeps its first message) costs the
                     // pass no lock and no query, however long the queue.
                     var probe = JobAggregate(state: job.state)
                     guard probe.handle(.capacityDenied(message: message), now: now).contains(where: { $0.transition != nil }) else { continue }
-                    try await restoreSort()
-                    try await isolated(on: connection, job: job, attempt: { nil }, now: now) {
-                        guard try await lockStillQueued(on: connection, job: job) != nil else { return }
-                        try await markPending(on: connection, job: job, message: message, now: now)
-                    }
+                    waits.append((job, message))
                     continue
                 }
                 var attempt: Int?
@@ -133,7 +132,80 @@ extension PostgresStore: SchedulingQueue {
                 scheduler.allocated(job.gang)
                 plans.append(plan)
             }
+            // Behind a pool's first jobs that wait, the rest of its queue waits too: the jobs of it never told so (just
+            // submitted, or back in the queue) are told now, up to `unannouncedLimit` a pool a pass, as Slurm's queue
+            // shows every pending job with its reason.
+            if !waitingPools.isEmpty {
+                let pools = Array(waitingPools)
+                for try await row in try await connection.query(
+                    """
+                    SELECT j.id, j.name, j.status, j.secondary_status, j.failure_reason, j.interruptions,
+                           j.instance_type, j.instance_count, j.use_spot, j.priority
+                    FROM unnest(\(pools.map(\.instanceType))::text[], \(pools.map(\.spot))::bool[]) AS pool(instance_type, use_spot)
+                    CROSS JOIN LATERAL (
+                        SELECT * FROM jobs
+                        WHERE status = 'InProgress' AND secondary_status IN ('Starting', 'Restarting', 'Interrupted')
+                          AND instance_type = pool.instance_type AND use_spot = pool.use_spot AND id <> ALL(\(queued.map(\.id)))
+                          AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = jobs.id AND a.state <> 'ended')
+                        ORDER BY priority DESC, id LIMIT \(Self.unannouncedLimit(limit))
+                    ) j
+                    """, logger: logger
+                ).decode((Int64, String, String, String, String?, Int, String, Int, Bool, Int).self) {
+                    let (id, name, status, secondary, failure, interruptions, instanceType, count, spot, priority) = row
+                    guard let status = JobStatus(rawValue: status), let secondary = SecondaryStatus(rawValue: secondary) else {
+                        throw StoreError.corruptSpec(job: name)
+                    }
+                    let job = QueuedJob(
+                        id: id, name: name,
+                        state: JobState(status: status, secondaryStatus: secondary, failureReason: failure, interruptions: interruptions),
+                        gang: GangScheduler.Gang(instanceType: instanceType, count: count, spot: spot), priority: priority)
+                    guard case .wait(let message) = scheduler.decide(job.gang) else { continue }
+                    waits.append((job, message))
+                }
+            }
+            if !waits.isEmpty {
+                try await restoreSort()
+                try await tellWaiting(waits, on: connection, now: now)
+            }
             return plans
+        }
+    }
+
+    /// Tells the jobs `waits` that they wait (Pending, with the scheduler's message), all at once through the batch
+    /// effect writer: a queue of thousands just submitted is told in a few statements, not a dozen round trips a job.
+    /// A job no longer as the pass read it, or held by another transaction, is left to the next pass. Should the
+    /// database refuse the batch, the jobs are told one by one, each under its own savepoint, so that a job it refuses
+    /// fails alone (``isolated(on:job:attempt:now:_:)``).
+    private func tellWaiting(_ waits: [(job: QueuedJob, message: String)], on connection: PostgresConnection, now: Date) async throws {
+        let read = Dictionary(waits.map { ($0.job.id, $0) }, uniquingKeysWith: { first, _ in first })
+        try await connection.query("SAVEPOINT scheduling_waits", logger: logger)
+        do {
+            var outcomes: [JobOutcome] = []
+            for var (job, aggregate) in try await lockAggregates(jobIDs: Array(read.keys), on: connection) {
+                guard let wait = read[job.id], aggregate.state.status == wait.job.state.status,
+                    aggregate.state.secondaryStatus == wait.job.state.secondaryStatus
+                else { continue }
+                let input = LifecycleInput.capacityDenied(message: wait.message)
+                let effects = aggregate.handle(input, now: now)
+                outcomes.append(JobOutcome(job: job, input: input, effects: effects, state: aggregate.state))
+            }
+            try await persist(batch: outcomes, on: connection, now: now)
+            try await connection.query("RELEASE SAVEPOINT scheduling_waits", logger: logger)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // A broken connection cannot roll back: the pass ends with the original error.
+            try await connection.query("ROLLBACK TO SAVEPOINT scheduling_waits", logger: logger)
+            try await connection.query("RELEASE SAVEPOINT scheduling_waits", logger: logger)
+            logger.warning(
+                "telling the queue that it waits failed as one batch; telling each job alone",
+                metadata: ["jobs": "\(waits.count)", "error": "\(LoggedError.describe(error))"])
+            for wait in waits {
+                try await isolated(on: connection, job: wait.job, attempt: { nil }, now: now) {
+                    guard try await lockStillQueued(on: connection, job: wait.job) != nil else { return }
+                    try await markPending(on: connection, job: wait.job, message: wait.message, now: now)
+                }
+            }
         }
     }
 

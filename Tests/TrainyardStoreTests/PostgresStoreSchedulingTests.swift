@@ -80,6 +80,48 @@ import TrainyardTestSupport
             #expect("\(entry.metadata["error"] ?? "")".contains("23514: refused for the test"))
         }
     }
+
+    @Test func aJobTheDatabaseRefusesToMakePendingFailsAloneAndTheRestOfTheQueueIsToldItWaits() async throws {
+        try await TestPostgres.withStore { store in
+            // Given one host, a job on it, and three behind it, the middle one of which the database refuses to make Pending.
+            let project = try await PostgresStoreJobTests.project(store)
+            let running = try await Self.submit(store, project: project, "running")
+            let waiting = try await Self.submit(store, project: project, "waiting")
+            let broken = try await Self.submit(store, project: project, "broken")
+            let last = try await Self.submit(store, project: project, "last")
+            try await store.client.query(
+                """
+                CREATE FUNCTION refuse_broken_pending() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.id = \(unescaped: String(broken.id)) AND NEW.secondary_status = 'Pending' THEN
+                        RAISE EXCEPTION 'refused for the test' USING ERRCODE = '23514';
+                    END IF;
+                    RETURN NEW;
+                END $$
+                """)
+            try await store.client.query("CREATE TRIGGER refuse_broken_pending BEFORE UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION refuse_broken_pending()")
+            let logs = InMemoryLogHandler()
+            let logged = PostgresStore(client: store.client, logger: Logger(label: "scheduling-test") { _ in logs })
+
+            // When a pass runs.
+            let plans = try await logged.schedule(capacity: .everyType(Capacity(onDemand: 1, spot: 0)), provisioner: "local", launchLeaseSeconds: 30)
+
+            // Then the first job got the host, the others wait with the scheduler's message, and the broken job, still
+            // queued, has one event saying scheduling failed.
+            #expect(plans.map(\.jobID) == [running.id])
+            for job in [waiting, last] {
+                #expect(try await store.job(id: job.id)?.secondaryStatus == .pending)
+                #expect(try await store.events(jobID: job.id).last?.message == "Waiting for 1 on-demand ml.m5.large host(s): 0 of 1 free")
+            }
+            #expect(try await store.job(id: broken.id)?.secondaryStatus == .starting)
+            #expect(try await store.events(jobID: broken.id).map(\.type) == [.created, .schedulingFailed])
+            // And the server's log says the batch failed, then names the job and the database's message.
+            #expect(logs.entries.contains { $0.level == .warning && "\($0.message)".contains("failed as one batch") && $0.metadata["jobs"] == "3" })
+            let failure = try #require(logs.entries.first { $0.level == .error && "\($0.message)".contains("scheduling a job failed") })
+            #expect(failure.metadata["job"] == "broken")
+            #expect("\(failure.metadata["error"] ?? "")".contains("23514: refused for the test"))
+        }
+    }
 }
 
 /// The queue across pools: a full pool's backlog never hides another pool's jobs.

@@ -69,6 +69,49 @@ import TrainyardTestSupport
         }
     }
 
+    /// Slurm's queue shows every pending job with its reason: so does this one, past the first jobs a pass decides,
+    /// a bounded number a pass. Two projects pick the same names.
+    @Test(arguments: RepositoryKind.allCases)
+    func everyJobBehindAPoolThatWaitsIsToldItWaitsABoundedNumberAPass(_ kind: RepositoryKind) async throws {
+        try await kind.withRepositories { r in
+            let team = try await r.projects.createProject(name: "team").0.id
+            let lab = try await r.projects.createProject(name: "lab").0.id
+            let running = try await Self.submit(r, project: team, "running")
+            var sweep: [JobRecord] = []
+            for index in 0..<7 {
+                sweep.append(try await Self.submit(r, project: team, "sweep-\(index)", at: 1 + Double(index)))
+                sweep.append(try await Self.submit(r, project: lab, "sweep-\(index)", at: 1.5 + Double(index)))
+            }
+            func pass(_ offset: Double) async throws -> [LaunchPlan] {
+                try await r.queue.schedule(
+                    capacity: Self.pool(onDemand: 1), provisioner: "test", launchLeaseSeconds: 60, now: Self.start.addingTimeInterval(offset), limit: 1,
+                    readOverrides: { _ in })
+            }
+            func pending() async throws -> [JobRecord] {
+                var waiting: [JobRecord] = []
+                for job in sweep where try await Self.state(r, job).0 == .pending { waiting.append(job) }
+                return waiting
+            }
+
+            // The pool's first job gets the host: nothing waits yet, so the queue behind it is left for the next pass.
+            #expect(try await pass(10).map(\.jobID) == [running.id])
+            #expect(try await pending().isEmpty)
+            // Its first job now waits, and so, behind it, do ten more (ten times the pass's limit).
+            #expect(try await pass(11).isEmpty)
+            #expect(try await pending().map(\.id) == sweep.prefix(11).map(\.id))
+            #expect(try await pass(12).isEmpty)
+            #expect(try await pending().map(\.id) == sweep.map(\.id))
+            for job in [sweep[0], sweep[1], sweep[13]] {
+                let (status, message) = try await Self.state(r, job)
+                #expect(status == .pending && message == "Waiting for 1 on-demand ml.m5.large host(s): 0 of 1 free", "\(job.projectID) \(job.name)")
+            }
+            // Told once each.
+            for job in sweep {
+                #expect(try await r.jobs.events(jobID: job.id).filter { $0.secondaryStatus == .pending }.count == 1)
+            }
+        }
+    }
+
     @Test(arguments: RepositoryKind.allCases)
     func priorityComesBeforeSubmissionOrder(_ kind: RepositoryKind) async throws {
         try await kind.withRepositories { r in

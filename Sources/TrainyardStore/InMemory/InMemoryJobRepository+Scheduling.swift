@@ -19,27 +19,55 @@ extension InMemoryJobRepository: SchedulingQueue {
         // A job whose previous attempt is still open waits for it, and is read past.
         let open = Set(attempts.values.filter { $0.record.state != .ended }.map(\.record.jobID))
         var read: [GangScheduler.Pool: Int] = [:]
-        let queue = jobs.values.map(\.record).filter { Self.isQueued($0) && !open.contains($0.id) }
-            .sorted { ($0.spec.priority, -$0.id) > ($1.spec.priority, -$1.id) }
-            .filter { job in
-                let key = GangScheduler.Pool(instanceType: job.spec.instanceType, spot: job.spec.useSpotInstances)
-                read[key, default: 0] += 1
-                return read[key, default: 0] <= limit
+        var queue: [JobRecord] = []
+        // Past each pool's first `limit`: the jobs not yet Pending, up to `unannouncedLimit` a pool.
+        var unannounced: [JobRecord] = []
+        var unannouncedRead: [GangScheduler.Pool: Int] = [:]
+        for job in jobs.values.map(\.record).filter({ Self.isQueued($0) && !open.contains($0.id) })
+            .sorted(by: { ($0.spec.priority, -$0.id) > ($1.spec.priority, -$1.id) })
+        {
+            let key = Self.pool(of: job)
+            read[key, default: 0] += 1
+            if read[key, default: 0] <= limit {
+                queue.append(job)
+            } else if job.secondaryStatus != .pending, unannouncedRead[key, default: 0] < Self.unannouncedLimit(limit) {
+                unannouncedRead[key, default: 0] += 1
+                unannounced.append(job)
             }
+        }
         var scheduler = GangScheduler(inUse: used, capacity: { pool.capacity(of: $0) })
         var plans: [LaunchPlan] = []
+        var waits: [(id: Int64, message: String)] = []
+        var waitingPools: Set<GangScheduler.Pool> = []
         for job in queue {
-            let gang = GangScheduler.Gang(instanceType: job.spec.instanceType, count: job.spec.instanceCount, spot: job.spec.useSpotInstances)
+            let gang = Self.gang(of: job)
             if case .wait(let message) = scheduler.decide(gang) {
-                guard let current = jobs[job.id]?.record, Self.isQueued(current) else { continue }
-                await run(.capacityDenied(message: message), jobID: job.id, attemptID: nil, now: now)
+                waitingPools.insert(Self.pool(of: job))
+                waits.append((job.id, message))
                 continue
             }
             guard let plan = await allocate(job.id, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now) else { continue }
             scheduler.allocated(gang)
             plans.append(plan)
         }
+        // Behind a pool's first jobs that wait, the rest of its queue waits too.
+        for job in unannounced where waitingPools.contains(Self.pool(of: job)) {
+            guard case .wait(let message) = scheduler.decide(Self.gang(of: job)) else { continue }
+            waits.append((job.id, message))
+        }
+        for wait in waits {
+            guard let current = jobs[wait.id]?.record, Self.isQueued(current) else { continue }
+            await run(.capacityDenied(message: wait.message), jobID: wait.id, attemptID: nil, now: now)
+        }
         return plans
+    }
+
+    private static func pool(of job: JobRecord) -> GangScheduler.Pool {
+        GangScheduler.Pool(instanceType: job.spec.instanceType, spot: job.spec.useSpotInstances)
+    }
+
+    private static func gang(of job: JobRecord) -> GangScheduler.Gang {
+        GangScheduler.Gang(instanceType: job.spec.instanceType, count: job.spec.instanceCount, spot: job.spec.useSpotInstances)
     }
 
     /// Whether a job waits in the queue (the store's `queuedPredicate`).

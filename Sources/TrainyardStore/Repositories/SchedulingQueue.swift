@@ -10,8 +10,9 @@ public protocol SchedulingQueue: Sendable {
     /// One scheduling pass at `now`: reads each pool's first `limit` waiting jobs (priority, then submission order),
     /// the hosts in use and the admins' overrides over `capacity`, and carries out the scheduler's decision for each
     /// job: a new attempt with all its hosts (launching, with `launchLeaseSeconds` to call in), or `Pending` with the
-    /// scheduler's message. A job whose previous attempt is still open waits for it. `readOverrides` gets the
-    /// overrides as the pass read them. Answers the gangs to start.
+    /// scheduler's message. Behind a pool whose first jobs wait, the rest of its queue not yet `Pending` (up to ten
+    /// times `limit` a pool) is made `Pending` too, with its message. A job whose previous attempt is still open waits
+    /// for it. `readOverrides` gets the overrides as the pass read them. Answers the gangs to start.
     func schedule(
         capacity: PoolCapacity, provisioner: String, launchLeaseSeconds: Double, now: Date, limit: Int,
         readOverrides: @Sendable ([String: CapacityOverride]) -> Void
@@ -24,6 +25,9 @@ public protocol SchedulingQueue: Sendable {
 }
 
 extension SchedulingQueue {
+    /// How many jobs of a waiting pool's queue past its first `limit` one pass makes `Pending`.
+    static func unannouncedLimit(_ limit: Int) -> Int { max(limit, 1) * 10 }
+
     /// A pass over each pool's first 100 waiting jobs.
     public func schedule(
         capacity: PoolCapacity, provisioner: String, launchLeaseSeconds: Double, now: Date = Date(),
