@@ -19,6 +19,20 @@ import TrainyardTestSupport
         return job
     }
 
+    /// Has the database refuse `event` (`INSERT ON attempts`) for the rows matching `condition`, as a constraint would
+    /// (23514, "refused for the test").
+    static func refuse(_ store: PostgresStore, _ event: String, when condition: String) async throws {
+        try await store.client.query(
+            """
+            CREATE FUNCTION refuse_for_the_test() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF \(unescaped: condition) THEN RAISE EXCEPTION 'refused for the test' USING ERRCODE = '23514'; END IF;
+                RETURN NEW;
+            END $$
+            """)
+        try await store.client.query("CREATE TRIGGER refuse_for_the_test BEFORE \(unescaped: event) FOR EACH ROW EXECUTE FUNCTION refuse_for_the_test()")
+    }
+
     @Test func twoProjectsJobsOfOneNameGetHostsOfTheirOwn() async throws {
         try await TestPostgres.withStore { store in
             // Given project a's `mnist` already ran (its host rows stay).
@@ -46,15 +60,7 @@ import TrainyardTestSupport
             let first = try await Self.submit(store, project: project, "first")
             let broken = try await Self.submit(store, project: project, "broken")
             let third = try await Self.submit(store, project: project, "third")
-            try await store.client.query(
-                """
-                CREATE FUNCTION refuse_broken() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    IF NEW.job_id = \(unescaped: String(broken.id)) THEN RAISE EXCEPTION 'refused for the test' USING ERRCODE = '23514'; END IF;
-                    RETURN NEW;
-                END $$
-                """)
-            try await store.client.query("CREATE TRIGGER refuse_broken BEFORE INSERT ON attempts FOR EACH ROW EXECUTE FUNCTION refuse_broken()")
+            try await Self.refuse(store, "INSERT ON attempts", when: "NEW.job_id = \(broken.id)")
             let logs = InMemoryLogHandler()
             let logged = PostgresStore(client: store.client, logger: Logger(label: "scheduling-test") { _ in logs })
 
@@ -89,17 +95,7 @@ import TrainyardTestSupport
             let waiting = try await Self.submit(store, project: project, "waiting")
             let broken = try await Self.submit(store, project: project, "broken")
             let last = try await Self.submit(store, project: project, "last")
-            try await store.client.query(
-                """
-                CREATE FUNCTION refuse_broken_pending() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    IF NEW.id = \(unescaped: String(broken.id)) AND NEW.secondary_status = 'Pending' THEN
-                        RAISE EXCEPTION 'refused for the test' USING ERRCODE = '23514';
-                    END IF;
-                    RETURN NEW;
-                END $$
-                """)
-            try await store.client.query("CREATE TRIGGER refuse_broken_pending BEFORE UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION refuse_broken_pending()")
+            try await Self.refuse(store, "UPDATE ON jobs", when: "NEW.id = \(broken.id) AND NEW.secondary_status = 'Pending'")
             let logs = InMemoryLogHandler()
             let logged = PostgresStore(client: store.client, logger: Logger(label: "scheduling-test") { _ in logs })
 
