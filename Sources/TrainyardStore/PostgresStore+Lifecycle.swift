@@ -22,31 +22,18 @@ extension PostgresStore {
         return nil
     }
 
-    /// Locks the jobs `jobIDs` that no other transaction holds (a job held is left for the caller's next pass), none
-    /// with an attempt, and loads them as ``lockAggregate(jobID:attemptID:on:)`` does, in one statement.
-    func lockAggregates(jobIDs: [Int64], on connection: PostgresConnection) async throws -> [(job: LockedJob, aggregate: JobAggregate)] {
-        var locked: [(job: LockedJob, aggregate: JobAggregate)] = []
-        for try await row in try await connection.query(
-            """
-            SELECT \(unescaped: Self.aggregateColumns)
-            FROM jobs j JOIN projects p ON p.id = j.project_id LEFT JOIN attempts a ON false
-            WHERE j.id = ANY(\(jobIDs)) ORDER BY j.id FOR UPDATE OF j SKIP LOCKED
-            """, logger: logger)
-        {
-            locked.append(try Self.decodeAggregate(row))
-        }
-        return locked
-    }
-
-    /// What ``decodeAggregate(_:)`` reads, from `jobs j`, `projects p` and `attempts a`.
-    private static let aggregateColumns = """
+    /// What ``decodeAggregate(_:)`` reads, from `jobs j`, `projects p` and `attempts a`: a query may select more after
+    /// them, from column `aggregateColumnCount` on.
+    static let aggregateColumns = """
         j.id, j.project_id, p.name, j.name, j.status, j.secondary_status, j.failure_reason, j.interruptions, j.created_at,
         (j.spec->>'max_run')::float8, (j.spec->>'max_wait')::float8, j.use_spot, j.trained_seconds, j.deadline_at,
         a.state, a.stop_reason, a.training_started_at, (SELECT array_agg(h.phase) FROM hosts h WHERE h.attempt_id = a.id),
         a.stop_requested_at, a.stop_grace_seconds
         """
 
-    private static func decodeAggregate(_ row: PostgresRow) throws -> (job: LockedJob, aggregate: JobAggregate) {
+    static let aggregateColumnCount = 20
+
+    static func decodeAggregate(_ row: PostgresRow) throws -> (job: LockedJob, aggregate: JobAggregate) {
         let columns = row.makeRandomAccess()
         func column<T: PostgresDecodable>(_ index: Int, _ type: T.Type = T.self) throws -> T {
             try columns[index].decode(T.self, context: .default)
@@ -173,42 +160,46 @@ extension PostgresStore {
         try await writeTransitions(written, on: connection, now: now)
     }
 
-    /// Records the jobs' transitions: their events in order, their status columns as Core left them, and the webhook
-    /// deliveries they cause (the outbox), in the caller's transaction.
+    /// Records the jobs' transitions in one statement, whatever their number: their events in order, their status
+    /// columns as Core left them, and the webhook deliveries they cause (the outbox, one per payload and subscription
+    /// of the job's project that wants it, in order), in the caller's transaction.
     private func writeTransitions(_ jobs: [JobTransitions], on connection: PostgresConnection, now: Date) async throws {
         let jobs = jobs.filter { !$0.transitions.isEmpty }
         guard !jobs.isEmpty else { return }
         let events = jobs.flatMap { job in job.transitions.map { (job.job.id, $0) } }
-        try await connection.query(
-            """
-            INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
-            SELECT e.job_id, e.time, \(JobEventType.statusChanged.rawValue), e.status, e.secondary_status, e.message
-            FROM unnest(\(events.map(\.0))::bigint[], \(events.map(\.1.time))::timestamptz[], \(events.map(\.1.toStatus.rawValue))::text[],
-                        \(events.map(\.1.toSecondaryStatus.rawValue))::text[], \(events.map(\.1.message))::text[])
-                WITH ORDINALITY AS e(job_id, time, status, secondary_status, message, n)
-            ORDER BY e.n
-            """, logger: logger)
         let states = jobs.map(\.state)
+        let deliveries = jobs.flatMap { job in
+            WebhookPayload.announcing(job.transitions, jobName: job.job.name, state: job.state).map { (job.job.projectID, job.job.id, $0) }
+        }
         try await connection.query(
             """
-            UPDATE jobs j SET status = u.status, secondary_status = u.secondary_status,
-                failure_reason = CASE WHEN u.failed THEN u.failure_reason END, last_modified_at = \(now),
-                training_start_time = CASE WHEN u.starts_training THEN coalesce(j.training_start_time, \(now)) ELSE j.training_start_time END,
-                training_end_time = CASE WHEN u.terminal AND j.training_start_time IS NOT NULL
-                    THEN coalesce(j.training_end_time, \(now)) ELSE j.training_end_time END
-            FROM unnest(\(jobs.map(\.job.id))::bigint[], \(states.map(\.status.rawValue))::text[], \(states.map(\.secondaryStatus.rawValue))::text[],
-                        \(states.map { $0.failureReason != nil })::bool[], \(states.map { $0.failureReason ?? "" })::text[],
-                        \(states.map { $0.secondaryStatus == .training })::bool[], \(states.map(\.status.isTerminal))::bool[])
-                AS u(id, status, secondary_status, failed, failure_reason, starts_training, terminal)
-            WHERE j.id = u.id
+            WITH events AS (
+                INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
+                SELECT e.job_id, e.time, \(JobEventType.statusChanged.rawValue), e.status, e.secondary_status, e.message
+                FROM unnest(\(events.map(\.0))::bigint[], \(events.map(\.1.time))::timestamptz[], \(events.map(\.1.toStatus.rawValue))::text[],
+                            \(events.map(\.1.toSecondaryStatus.rawValue))::text[], \(events.map(\.1.message))::text[])
+                    WITH ORDINALITY AS e(job_id, time, status, secondary_status, message, n)
+                ORDER BY e.n
+            ), written AS (
+                UPDATE jobs j SET status = u.status, secondary_status = u.secondary_status,
+                    failure_reason = CASE WHEN u.failed THEN u.failure_reason END, last_modified_at = \(now),
+                    training_start_time = CASE WHEN u.starts_training THEN coalesce(j.training_start_time, \(now)) ELSE j.training_start_time END,
+                    training_end_time = CASE WHEN u.terminal AND j.training_start_time IS NOT NULL
+                        THEN coalesce(j.training_end_time, \(now)) ELSE j.training_end_time END
+                FROM unnest(\(jobs.map(\.job.id))::bigint[], \(states.map(\.status.rawValue))::text[], \(states.map(\.secondaryStatus.rawValue))::text[],
+                            \(states.map { $0.failureReason != nil })::bool[], \(states.map { $0.failureReason ?? "" })::text[],
+                            \(states.map { $0.secondaryStatus == .training })::bool[], \(states.map(\.status.isTerminal))::bool[])
+                    AS u(id, status, secondary_status, failed, failure_reason, starts_training, terminal)
+                WHERE j.id = u.id
+            )
+            INSERT INTO webhook_deliveries (id, subscription_id, job_id, job_name, event_type, payload, created_at, next_attempt_at)
+            SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), s.id, d.job_id, d.job_name, d.type, d.body, \(now), \(now)
+            FROM unnest(\(deliveries.map(\.0))::bigint[], \(deliveries.map(\.1))::bigint[], \(deliveries.map(\.2.jobName))::text[],
+                        \(deliveries.map(\.2.type.rawValue))::text[], \(deliveries.map { $0.2.json() })::text[])
+                WITH ORDINALITY AS d(project_id, job_id, job_name, type, body, n)
+            JOIN webhook_subscriptions s ON s.project_id = d.project_id AND s.disabled_at IS NULL AND s.events && ARRAY[d.type, '*']
+            ORDER BY d.n, s.id
             """, logger: logger)
-        // The webhook deliveries these changes cause, in the same transaction (the outbox).
-        try await enqueueWebhooks(
-            on: connection,
-            jobs: jobs.map { job in
-                (projectID: job.job.projectID, jobID: job.job.id, payloads: WebhookPayload.announcing(job.transitions, jobName: job.job.name, state: job.state))
-            },
-            now: now)
     }
 
     /// Stops every job whose stored deadline came (oldest first, at most `limit` a pass), as Core judges it: past

@@ -135,61 +135,77 @@ extension PostgresStore: SchedulingQueue {
             // Behind a pool's first jobs that wait, the rest of its queue waits too: the jobs of it never told so (just
             // submitted, or back in the queue) are told now, up to `unannouncedLimit` a pool a pass, as Slurm's queue
             // shows every pending job with its reason.
-            if !waitingPools.isEmpty {
-                let pools = Array(waitingPools)
-                for try await row in try await connection.query(
-                    """
-                    SELECT j.id, j.name, j.status, j.secondary_status, j.failure_reason, j.interruptions,
-                           j.instance_type, j.instance_count, j.use_spot, j.priority
-                    FROM unnest(\(pools.map(\.instanceType))::text[], \(pools.map(\.spot))::bool[]) AS pool(instance_type, use_spot)
-                    CROSS JOIN LATERAL (
-                        SELECT * FROM jobs
-                        WHERE status = 'InProgress' AND secondary_status IN ('Starting', 'Restarting', 'Interrupted')
-                          AND instance_type = pool.instance_type AND use_spot = pool.use_spot AND id <> ALL(\(queued.map(\.id)))
-                          AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = jobs.id AND a.state <> 'ended')
-                        ORDER BY priority DESC, id LIMIT \(Self.unannouncedLimit(limit))
-                    ) j
-                    """, logger: logger
-                ).decode((Int64, String, String, String, String?, Int, String, Int, Bool, Int).self) {
-                    let (id, name, status, secondary, failure, interruptions, instanceType, count, spot, priority) = row
-                    guard let status = JobStatus(rawValue: status), let secondary = SecondaryStatus(rawValue: secondary) else {
-                        throw StoreError.corruptSpec(job: name)
-                    }
-                    let job = QueuedJob(
-                        id: id, name: name,
-                        state: JobState(status: status, secondaryStatus: secondary, failureReason: failure, interruptions: interruptions),
-                        gang: GangScheduler.Gang(instanceType: instanceType, count: count, spot: spot), priority: priority)
-                    guard case .wait(let message) = scheduler.decide(job.gang) else { continue }
-                    waits.append((job, message))
-                }
-            }
-            if !waits.isEmpty {
-                try await restoreSort()
-                try await tellWaiting(waits, on: connection, now: now)
+            if !waits.isEmpty || !waitingPools.isEmpty {
+                try await tellWaiting(
+                    waits, behind: waitingPools, past: queued.map(\.id), limit: Self.unannouncedLimit(limit), scheduler: &scheduler,
+                    on: connection, now: now, beforeWriting: restoreSort)
             }
             return plans
         }
     }
 
-    /// Tells the jobs `waits` that they wait (Pending, with the scheduler's message), all at once through the batch
-    /// effect writer: a queue of thousands just submitted is told in a few statements, not a dozen round trips a job.
-    /// A job no longer as the pass read it, or held by another transaction, is left to the next pass. Should the
-    /// database refuse the batch, the jobs are told one by one, each under its own savepoint, so that a job it refuses
-    /// fails alone (``isolated(on:job:attempt:now:_:)``).
-    private func tellWaiting(_ waits: [(job: QueuedJob, message: String)], on connection: PostgresConnection, now: Date) async throws {
-        let read = Dictionary(waits.map { ($0.job.id, $0) }, uniquingKeysWith: { first, _ in first })
+    /// Tells jobs that they wait (Pending, with the scheduler's message), all at once through the batch effect writer:
+    /// `waits`, the jobs of the pass's read that wait, and up to `limit` more of each pool of `pools` not yet told,
+    /// past the pass's read (`read`), each with `scheduler`'s decision. One statement reads and locks them all (a job
+    /// another transaction holds, or no longer as the pass read it, is left to the next pass), one writes them: a
+    /// queue of thousands just submitted is told in a few round trips, not a dozen a job. Should the database refuse
+    /// the write, the jobs are told one by one, each under its own savepoint, so that a job it refuses fails alone
+    /// (``isolated(on:job:attempt:now:_:)``).
+    private func tellWaiting(
+        _ waits: [(job: QueuedJob, message: String)], behind pools: Set<GangScheduler.Pool>, past read: [Int64], limit: Int,
+        scheduler: inout GangScheduler, on connection: PostgresConnection, now: Date, beforeWriting: () async throws -> Void
+    ) async throws {
+        let waiting = Dictionary(waits.map { ($0.job.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let pools = Array(pools)
+        var told: [(job: QueuedJob, outcome: JobOutcome)] = []
+        for try await row in try await connection.query(
+            """
+            SELECT \(unescaped: Self.aggregateColumns), j.instance_type, j.instance_count, j.use_spot, j.priority
+            FROM jobs j JOIN projects p ON p.id = j.project_id LEFT JOIN attempts a ON false
+            -- One set of ids, each found by its key (an OR of the two would scan every job).
+            WHERE j.id IN (
+                SELECT unnest(\(Array(waiting.keys))::bigint[])
+                UNION ALL
+                SELECT unannounced.id
+                FROM unnest(\(pools.map(\.instanceType))::text[], \(pools.map(\.spot))::bool[]) AS pool(instance_type, use_spot)
+                CROSS JOIN LATERAL (
+                    SELECT id FROM jobs
+                    WHERE \(unescaped: Self.unannouncedPredicate) AND instance_type = pool.instance_type AND use_spot = pool.use_spot
+                      AND id <> ALL(\(read)) AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = jobs.id AND a.state <> 'ended')
+                    ORDER BY priority DESC, id LIMIT \(limit)
+                ) unannounced)
+            FOR UPDATE OF j SKIP LOCKED
+            """, logger: logger)
+        {
+            var (job, aggregate) = try Self.decodeAggregate(row)
+            let columns = row.makeRandomAccess()
+            let gang = GangScheduler.Gang(
+                instanceType: try columns[Self.aggregateColumnCount].decode(String.self, context: .default),
+                count: try columns[Self.aggregateColumnCount + 1].decode(Int.self, context: .default),
+                spot: try columns[Self.aggregateColumnCount + 2].decode(Bool.self, context: .default))
+            let queued = QueuedJob(
+                id: job.id, name: job.name, state: aggregate.state, gang: gang,
+                priority: try columns[Self.aggregateColumnCount + 3].decode(Int.self, context: .default))
+            let message: String
+            if let wait = waiting[job.id] {
+                // As the pass read it, or left alone.
+                guard aggregate.state.status == wait.job.state.status, aggregate.state.secondaryStatus == wait.job.state.secondaryStatus else { continue }
+                message = wait.message
+            } else {
+                guard aggregate.state.status == .inProgress, Self.unannounced.contains(aggregate.state.secondaryStatus),
+                    case .wait(let decided) = scheduler.decide(gang)
+                else { continue }
+                message = decided
+            }
+            let input = LifecycleInput.capacityDenied(message: message)
+            let effects = aggregate.handle(input, now: now)
+            told.append((queued, JobOutcome(job: job, input: input, effects: effects, state: aggregate.state)))
+        }
+        guard !told.isEmpty else { return }
+        try await beforeWriting()
         try await connection.query("SAVEPOINT scheduling_waits", logger: logger)
         do {
-            var outcomes: [JobOutcome] = []
-            for var (job, aggregate) in try await lockAggregates(jobIDs: Array(read.keys), on: connection) {
-                guard let wait = read[job.id], aggregate.state.status == wait.job.state.status,
-                    aggregate.state.secondaryStatus == wait.job.state.secondaryStatus
-                else { continue }
-                let input = LifecycleInput.capacityDenied(message: wait.message)
-                let effects = aggregate.handle(input, now: now)
-                outcomes.append(JobOutcome(job: job, input: input, effects: effects, state: aggregate.state))
-            }
-            try await persist(batch: outcomes, on: connection, now: now)
+            try await persist(batch: told.map(\.outcome), on: connection, now: now)
             try await connection.query("RELEASE SAVEPOINT scheduling_waits", logger: logger)
         } catch is CancellationError {
             throw CancellationError()
@@ -199,15 +215,19 @@ extension PostgresStore: SchedulingQueue {
             try await connection.query("RELEASE SAVEPOINT scheduling_waits", logger: logger)
             logger.warning(
                 "telling the queue that it waits failed as one batch; telling each job alone",
-                metadata: ["jobs": "\(waits.count)", "error": "\(LoggedError.describe(error))"])
-            for wait in waits {
-                try await isolated(on: connection, job: wait.job, attempt: { nil }, now: now) {
-                    guard try await lockStillQueued(on: connection, job: wait.job) != nil else { return }
-                    try await markPending(on: connection, job: wait.job, message: wait.message, now: now)
+                metadata: ["jobs": "\(told.count)", "error": "\(LoggedError.describe(error))"])
+            for (job, outcome) in told {
+                guard case .capacityDenied(let message) = outcome.input else { continue }
+                try await isolated(on: connection, job: job, attempt: { nil }, now: now) {
+                    try await markPending(on: connection, job: job, message: message, now: now)
                 }
             }
         }
     }
+
+    /// The queued jobs not yet told that they wait (jobs_unannounced_by_pool's predicate).
+    static let unannouncedPredicate = "status = 'InProgress' AND secondary_status IN ('Starting', 'Restarting', 'Interrupted')"
+    static let unannounced: Set<SecondaryStatus> = [.starting, .restarting, .interrupted]
 
     /// Runs one job's part of a scheduling pass under a savepoint, so that a job the database refuses (a constraint,
     /// a value it cannot store) fails alone: its changes are rolled back, the failure is logged with the job, the

@@ -82,23 +82,14 @@ extension PostgresStore: WebhookRepository {
     /// Writes the deliveries that `payloads` (events of one job) cause, one per event and subscription of the job's
     /// project that wants it, on the caller's transaction: they commit with the change they announce, or not at all.
     func enqueueWebhooks(on connection: PostgresConnection, projectID: Int64, jobID: Int64, payloads: [WebhookPayload], now: Date) async throws {
-        try await enqueueWebhooks(on: connection, jobs: [(projectID: projectID, jobID: jobID, payloads: payloads)], now: now)
-    }
-
-    /// The deliveries of several jobs' payloads, in one statement, in order (seq follows the jobs' and their payloads'
-    /// order).
-    func enqueueWebhooks(
-        on connection: PostgresConnection, jobs: [(projectID: Int64, jobID: Int64, payloads: [WebhookPayload])], now: Date
-    ) async throws {
-        let rows = jobs.flatMap { job in job.payloads.map { (job.projectID, job.jobID, $0) } }
-        guard !rows.isEmpty else { return }
+        guard let jobName = payloads.first?.jobName else { return }
+        // One statement for all of them, in order (seq follows the payloads' order).
         try await connection.query(
             """
             INSERT INTO webhook_deliveries (id, subscription_id, job_id, job_name, event_type, payload, created_at, next_attempt_at)
-            SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), s.id, p.job_id, p.job_name, p.type, p.body, \(now), \(now)
-            FROM unnest(\(rows.map(\.0))::bigint[], \(rows.map(\.1))::bigint[], \(rows.map(\.2.jobName))::text[], \(rows.map(\.2.type.rawValue))::text[],
-                        \(rows.map { $0.2.json() })::text[]) WITH ORDINALITY AS p(project_id, job_id, job_name, type, body, n)
-            JOIN webhook_subscriptions s ON s.project_id = p.project_id AND s.disabled_at IS NULL AND s.events && ARRAY[p.type, '*']
+            SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), s.id, \(jobID), \(jobName), p.type, p.body, \(now), \(now)
+            FROM unnest(\(payloads.map(\.type.rawValue))::text[], \(payloads.map { $0.json() })::text[]) WITH ORDINALITY AS p(type, body, n)
+            JOIN webhook_subscriptions s ON s.project_id = \(projectID) AND s.disabled_at IS NULL AND s.events && ARRAY[p.type, '*']
             ORDER BY p.n, s.id
             """, logger: logger)
     }
