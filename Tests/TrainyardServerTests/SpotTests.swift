@@ -111,7 +111,12 @@ import Glibc
     @Test func theReclaimNoticeReachesTheAgentOfADataDirectoryWithSpacesInItsPath() async throws {
         let spaced = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard live \(UUID().uuidString)/data dir").path
         try FileManager.default.createDirectory(atPath: spaced, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        defer { try? FileManager.default.removeItem(atPath: (spaced as NSString).deletingLastPathComponent) }
+        defer {
+            // A data directory of the test's own: LiveApp leaves its workers alone (the agent, its command ignoring
+            // SIGTERM, would outlive the test and every suite after it).
+            LiveApp.killWorkers(under: spaced)
+            try? FileManager.default.removeItem(atPath: (spaced as NSString).deletingLastPathComponent)
+        }
         try await LiveApp.run(dataDirectory: spaced, workers: Self.workers()) { app in
             // A command that ignores SIGTERM: its agent lives on through the notice's grace, long enough to be read.
             try await app.submit(
