@@ -17,24 +17,34 @@ extension PostgresStore: SchedulingQueue {
         readOverrides: @Sendable ([String: CapacityOverride]) -> Void
     ) async throws -> [LaunchPlan] {
         try await client.transaction(logger: logger) { connection in
-            // No sort for the queue's read (below): when the table has grown since its last ANALYZE (a burst of
-            // submissions), the planner, believing the queue nearly empty, read the whole queue and sorted it on every
-            // pass (9-40 ms a pass at 10,000-23,000 queued jobs) instead of walking the index; with sorting off, the
-            // index is its way. Set with the lock, in one round trip: under load each one waits for a core.
+            // No sort in this transaction: when the table has grown since its last ANALYZE (a burst of submissions),
+            // the planner, believing the queue nearly empty, read the whole queue and sorted it on every pass (9-40 ms a
+            // pass at 10,000-23,000 queued jobs) instead of walking the index; with sorting off, the index is its way.
+            // The pass's other statements touch a job or a few, where a sort, if one is needed, still runs. Set with
+            // the lock, in one round trip: under load each round trip waits for a core.
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(\(Self.schedulerLockKey)), set_config('enable_sort', 'off', true)", logger: logger)
-            // The admins' overrides as this transaction reads them, over the caller's file and provisioner figures.
-            var pool = base
-            pool.overrides = try await capacityOverrides(on: connection)
-            readOverrides(pool.overrides)
-            let capacity: (String) -> Capacity = { pool.capacity(of: $0) }
+            // The admins' overrides as this transaction reads them, over the caller's file and provisioner figures, and
+            // the hosts in use per pool, in one round trip: an override's row has no market, a pool's no figures.
+            var overrides: [String: CapacityOverride] = [:]
             var used: [GangScheduler.Pool: Int] = [:]
-            for try await (type, spot, count) in try await connection.query(
-                "SELECT instance_type, spot, count(*)::int FROM hosts WHERE phase NOT IN ('exited', 'lost') GROUP BY instance_type, spot",
-                logger: logger
-            ).decode((String, Bool, Int).self) {
-                used[GangScheduler.Pool(instanceType: type, spot: spot)] = count
+            for try await (type, onDemand, spot, market, count) in try await connection.query(
+                """
+                SELECT instance_type, on_demand, spot, NULL::bool, NULL::int FROM capacity_overrides
+                UNION ALL
+                SELECT instance_type, NULL, NULL, spot, count(*)::int FROM hosts WHERE phase NOT IN ('exited', 'lost') GROUP BY instance_type, spot
+                """, logger: logger
+            ).decode((String, Int?, Int?, Bool?, Int?).self) {
+                if let market, let count {
+                    used[GangScheduler.Pool(instanceType: type, spot: market)] = count
+                } else {
+                    overrides[type] = CapacityOverride(onDemand: onDemand, spot: spot)
+                }
             }
+            var pool = base
+            pool.overrides = overrides
+            readOverrides(overrides)
+            let capacity: (String) -> Capacity = { pool.capacity(of: $0) }
             // The pass needs only the spec's shape (type, count, market, priority), which the columns hold: reading the
             // whole spec (kilobytes of JSON that Postgres serialises and the pass parses, for every queued job on every
             // pass) was most of a pass's cost under a stream of submissions. The records' specs are that shape only.
@@ -96,14 +106,6 @@ extension PostgresStore: SchedulingQueue {
                 }
                 fetch = widest
             }
-            // Sorting is back before the first job the pass changes; a pass that changes none (every job waits as
-            // it waited) spares the round trip.
-            var sortRestored = false
-            func restoreSort() async throws {
-                guard !sortRestored else { return }
-                try await connection.query("SET LOCAL enable_sort = on", logger: logger)
-                sortRestored = true
-            }
             // The queue's order across pools: priority, then submission.
             queued.sort { ($0.priority, -$0.id) > ($1.priority, -$1.id) }
             var scheduler = GangScheduler(inUse: used, capacity: capacity)
@@ -121,7 +123,6 @@ extension PostgresStore: SchedulingQueue {
                     continue
                 }
                 var attempt: Int?
-                try await restoreSort()
                 let plan = try await isolated(on: connection, job: job, attempt: { attempt }, now: now) { () -> LaunchPlan? in
                     guard let projectName = try await lockStillQueued(on: connection, job: job) else { return nil }
                     return try await allocate(
@@ -138,7 +139,7 @@ extension PostgresStore: SchedulingQueue {
             if !waits.isEmpty || !waitingPools.isEmpty {
                 try await tellWaiting(
                     waits, behind: waitingPools, past: queued.map(\.id), limit: Self.unannouncedLimit(limit), scheduler: &scheduler,
-                    on: connection, now: now, beforeWriting: restoreSort)
+                    on: connection, now: now)
             }
             return plans
         }
@@ -153,7 +154,7 @@ extension PostgresStore: SchedulingQueue {
     /// (``isolated(on:job:attempt:now:_:)``).
     private func tellWaiting(
         _ waits: [(job: QueuedJob, message: String)], behind pools: Set<GangScheduler.Pool>, past read: [Int64], limit: Int,
-        scheduler: inout GangScheduler, on connection: PostgresConnection, now: Date, beforeWriting: () async throws -> Void
+        scheduler: inout GangScheduler, on connection: PostgresConnection, now: Date
     ) async throws {
         let waiting = Dictionary(waits.map { ($0.job.id, $0) }, uniquingKeysWith: { first, _ in first })
         let pools = Array(pools)
@@ -202,7 +203,6 @@ extension PostgresStore: SchedulingQueue {
             told.append((queued, JobOutcome(job: job, input: input, effects: effects, state: aggregate.state)))
         }
         guard !told.isEmpty else { return }
-        try await beforeWriting()
         try await connection.query("SAVEPOINT scheduling_waits", logger: logger)
         do {
             try await persist(batch: told.map(\.outcome), on: connection, now: now)
