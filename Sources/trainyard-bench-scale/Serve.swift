@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import Foundation
 import Synchronization
 import TrainyardProvisioning
@@ -13,6 +14,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         guard let path = handoff ?? environment["TRAINYARD_BENCH_HANDOFF"] else { throw ValidationError("no handoff file: --handoff or TRAINYARD_BENCH_HANDOFF") }
+        // Before the application: its controllers take the metrics system as they are built.
+        if let passes = environment["TRAINYARD_BENCH_PASSES"] { MetricsSystem.bootstrap(try PassTimingsFile(path: passes)) }
         let configuration = try ServerConfiguration(environment: environment)
         let logger = ServerProcess.bootstrapLogging(configuration)
         let app = try await buildApplication(configuration: configuration, provisioner: try HandoffProvisioner(path: path), logger: logger)
@@ -45,4 +48,31 @@ struct HandoffProvisioner: WorkerPoolProvisioner {
 final class HandoffFile: Sendable {
     let handle: Mutex<FileHandle>
     init(handle: FileHandle) { self.handle = Mutex(handle) }
+}
+
+/// The server's metrics for the driver: the duration of each of the scheduler's passes, appended to a file
+/// (TRAINYARD_BENCH_PASSES) as `<unix time, s> <duration, ns>` lines; every other metric is dropped.
+final class PassTimingsFile: MetricsFactory, TimerHandler {
+    private let handle: Mutex<FileHandle>
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw ValidationError("cannot create the pass timings file \(path)")
+        }
+        self.handle = Mutex(handle)
+    }
+
+    func recordNanoseconds(_ duration: Int64) {
+        let line = String(format: "%.6f %lld\n", Date().timeIntervalSince1970, duration)
+        handle.withLock { try? $0.write(contentsOf: Data(line.utf8)) }
+    }
+
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        label == ServerMetrics.schedulerPassDuration ? self : NOOPMetricsHandler.instance
+    }
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler { NOOPMetricsHandler.instance }
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler { NOOPMetricsHandler.instance }
+    func destroyCounter(_ handler: any CounterHandler) {}
+    func destroyRecorder(_ handler: any RecorderHandler) {}
+    func destroyTimer(_ handler: any TimerHandler) {}
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import TrainyardCore
 import TrainyardProvisioning
 import TrainyardStore
@@ -17,6 +18,9 @@ struct Scheduler: Sendable {
     let settings: WorkerSettings
     let address: ServerAddress
     let logger: Logger
+    /// Where the pass's duration is recorded (``ServerMetrics/schedulerPassDuration``): the process's metrics system
+    /// unless a test gives its own.
+    var metrics: any MetricsFactory = MetricsSystem.factory
 
     func runOnce(now: Date = Date()) async throws {
         guard let serverURL = address.value else { return }
@@ -25,9 +29,11 @@ struct Scheduler: Sendable {
         // store puts the admins' overrides over it as it reads them in the pass's transaction.
         let reported = try await provisioner.currentCapacity(catalog: catalog)
         capacity.update(reported: reported)
+        let started = ContinuousClock.now
         let plans = try await queue.schedule(
             capacity: PoolCapacity(catalog: catalog, reported: reported), provisioner: provisioner.name, launchLeaseSeconds: settings.launchTimeout, now: now,
             readOverrides: { [capacity] in capacity.update(overrides: $0) })
+        Timer(label: ServerMetrics.schedulerPassDuration, factory: metrics).record(duration: ContinuousClock.now - started)
         for plan in plans {
             let request = PoolLaunchRequest(
                 jobName: plan.jobName, attemptNumber: plan.attemptNumber, instanceType: plan.instanceType, spot: plan.spot,

@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import Testing
 import TrainyardCore
 import TrainyardProvisioning
@@ -30,6 +31,23 @@ import TrainyardTestSupport
             // A second pass finds nothing queued.
             try await f.scheduler.runOnce(now: ControllerFixture.at(1))
             #expect(f.provisioner.calls.launched.count == 1)
+        }
+    }
+
+    /// An operator sees how long the scheduler holds its lock: each pass's duration, as a timer.
+    @Test(arguments: RepositoryKind.allCases)
+    func eachPassRecordsItsDuration(_ kind: RepositoryKind) async throws {
+        try await ControllerFixture.with(kind) { f in
+            let metrics = TestMetrics()
+            var scheduler = f.scheduler
+            scheduler.metrics = metrics
+            _ = try await f.submit("train")
+            try await scheduler.runOnce(now: ControllerFixture.t0)
+            try await scheduler.runOnce(now: ControllerFixture.at(1))
+
+            let passes = try metrics.expectTimer("trainyard_scheduler_pass_duration_seconds").values
+            #expect(passes.count == 2)
+            #expect(passes.allSatisfy { $0 > 0 && $0 < 60_000_000_000 }, "\(passes) ns")
         }
     }
 
