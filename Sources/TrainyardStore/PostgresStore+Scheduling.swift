@@ -55,6 +55,10 @@ extension PostgresStore: SchedulingQueue {
             // A job whose previous attempt is still open (its hosts finishing an interruption's final sync, its outputs
             // being merged) waits for it and is read past: when some of a pool's first `limit` are such, read that many
             // more, until `limit` are left or the pool's queue ends.
+            // A pool with no host free need not be read: every job of it waits (Core's decision), and its jobs not yet
+            // told so are found with the rest of the waiting pools' below. A queue of thousands behind a full pool
+            // costs a pass nothing then.
+            let full = Array(GangScheduler(inUse: used, capacity: capacity).fullPools())
             var queued: [QueuedJob] = []
             var fetch = limit
             while true {
@@ -83,6 +87,10 @@ extension PostgresStore: SchedulingQueue {
                     LEFT JOIN LATERAL (
                         SELECT a.id AS attempt FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended' LIMIT 1
                     ) prior ON true
+                    WHERE NOT EXISTS (
+                        SELECT 1 FROM unnest(\(full.map(\.instanceType))::text[], \(full.map(\.spot))::bool[]) AS full_pool(instance_type, use_spot)
+                        WHERE full_pool.instance_type = pools.instance_type AND full_pool.use_spot = pools.use_spot
+                    )
                     """, logger: logger
                 ).decode((Int64, String, String, String, String?, Int, String, Int, Bool, Int, Bool).self) {
                     let (id, name, status, secondary, failure, interruptions, instanceType, count, spot, priority, priorOpen) = row
@@ -111,7 +119,7 @@ extension PostgresStore: SchedulingQueue {
             var scheduler = GangScheduler(inUse: used, capacity: capacity)
             var plans: [LaunchPlan] = []
             var waits: [(job: QueuedJob, message: String)] = []
-            var waitingPools: Set<GangScheduler.Pool> = []
+            var waitingPools = Set(full)
             for job in queued {
                 if case .wait(let message) = scheduler.decide(job.gang) {
                     waitingPools.insert(GangScheduler.Pool(instanceType: job.gang.instanceType, spot: job.gang.spot))

@@ -63,6 +63,12 @@ public struct GangScheduler {
         return .wait(message: "Waiting for \(gang.count) \(market) \(pool.instanceType) host(s): \(free) of \(total) free")
     }
 
+    /// The pools of `inUse` with no host free: every job of such a pool waits, whatever it asks, with the same message
+    /// ``decide(_:)`` gives it, so a pass need not read their queues to decide them.
+    public func fullPools() -> Set<Pool> {
+        Set(used.compactMap { pool, inUse in capacity(pool.instanceType).hosts(spot: pool.spot) - inUse <= 0 ? pool : nil })
+    }
+
     /// Records that `gang` got its hosts: they are in use for the rest of the pass.
     public mutating func allocated(_ gang: Gang) {
         used[gang.pool, default: 0] += gang.count

@@ -18,6 +18,8 @@ extension InMemoryJobRepository: SchedulingQueue {
         }
         // A job whose previous attempt is still open waits for it, and is read past.
         let open = Set(attempts.values.filter { $0.record.state != .ended }.map(\.record.jobID))
+        // A pool with no host free is not read: every job of it waits, and its jobs not yet told so are told below.
+        let full = GangScheduler(inUse: used, capacity: { pool.capacity(of: $0) }).fullPools()
         var read: [GangScheduler.Pool: Int] = [:]
         var queue: [JobRecord] = []
         // Past each pool's first `limit`: the jobs not yet Pending, up to `unannouncedLimit` a pool.
@@ -27,8 +29,8 @@ extension InMemoryJobRepository: SchedulingQueue {
             .sorted(by: { ($0.spec.priority, -$0.id) > ($1.spec.priority, -$1.id) })
         {
             let key = Self.pool(of: job)
-            read[key, default: 0] += 1
-            if read[key, default: 0] <= limit {
+            if !full.contains(key) { read[key, default: 0] += 1 }
+            if !full.contains(key), read[key, default: 0] <= limit {
                 queue.append(job)
             } else if job.secondaryStatus != .pending, unannouncedRead[key, default: 0] < Self.unannouncedLimit(limit) {
                 unannouncedRead[key, default: 0] += 1
@@ -38,7 +40,7 @@ extension InMemoryJobRepository: SchedulingQueue {
         var scheduler = GangScheduler(inUse: used, capacity: { pool.capacity(of: $0) })
         var plans: [LaunchPlan] = []
         var waits: [(id: Int64, message: String)] = []
-        var waitingPools: Set<GangScheduler.Pool> = []
+        var waitingPools = full
         for job in queue {
             let gang = Self.gang(of: job)
             if case .wait(let message) = scheduler.decide(gang) {

@@ -57,4 +57,18 @@ import TrainyardCore
         scheduler.allocated(Self.gang(4))
         #expect(scheduler.decide(Self.gang(1)) == .wait(message: "Waiting for 1 on-demand ml.m5.large host(s): 0 of 4 free"))
     }
+
+    @Test func aPoolWithNoHostFreeIsFullAndEveryJobOfItWaitsWhatEverItAsks() {
+        let large = GangScheduler.Pool(instanceType: "ml.m5.large", spot: false)
+        let largeSpot = GangScheduler.Pool(instanceType: "ml.m5.large", spot: true)
+        let p4d = GangScheduler.Pool(instanceType: "ml.p4d.24xlarge", spot: false)
+        var scheduler = GangScheduler(inUse: [large: 4, largeSpot: 3, p4d: 2], capacity: Self.capacity)
+        #expect(scheduler.fullPools() == [large, p4d])
+        // Every gang of a full pool waits, the first and those behind it alike.
+        for count in [1, 2, 5] {
+            #expect(scheduler.decide(Self.gang(count)) == .wait(message: "Waiting for \(count) on-demand ml.m5.large host(s): 0 of 4 free"))
+        }
+        // Beyond its capacity (an admin's cut) a pool is full too.
+        #expect(GangScheduler(inUse: [large: 6], capacity: Self.capacity).fullPools() == [large])
+    }
 }
