@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 public import Foundation
+import NIOCore
+import NIOPosix
 public import HTTPTypes
 import OpenAPIAsyncHTTPClient
 public import OpenAPIRuntime
@@ -58,12 +60,45 @@ public struct TrainyardConnection: Sendable {
         return TrainyardConnection(url: url, apiKey: key, serverDataDirectory: value("TRAINYARD_DATA_DIR") ?? profile?.dataDirectory)
     }
 
+    /// The process's HTTP client. A connection the server refuses fails at once, and an attempt to connect gives up
+    /// after 10 s: AsyncHTTPClient's default retries connecting until the request's deadline, a minute of silence
+    /// before a user learns that no server is listening. (Never shut down: it lives as long as the process.)
+    static let httpClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    /// Why a request got no answer at all (`error` is what the client threw), in a user's words; nil when it did get one
+    /// (or was cancelled).
+    public static func unreachableReason(_ error: any Error) -> String? {
+        guard let error = error as? ClientError, error.response == nil, !(error.underlyingError is CancellationError) else { return nil }
+        let cause = error.underlyingError
+        if let failure = cause as? HTTPClientError {
+            switch failure {
+            case .connectTimeout: return "no answer to connecting within 10 s"
+            case .remoteConnectionClosed: return "the server closed the connection"
+            default: return "\(failure)"
+            }
+        }
+        if let failure = cause as? NIOConnectionError, let first = failure.connectionErrors.first {
+            return Self.words(first.error)
+        }
+        return Self.words(cause)
+    }
+
+    private static func words(_ error: any Error) -> String {
+        if let failure = error as? IOError { return String(cString: strerror(failure.errnoCode)).lowercased() }
+        return "\(error)"
+    }
+
     /// A generated client for this connection.
     package func makeClient() -> Client {
         Client(
             serverURL: url,
             configuration: .init(dateTranscoder: FlexibleDateTranscoder()),
-            transport: AsyncHTTPClientTransport(configuration: .init(timeout: .seconds(timeoutSeconds))),
+            transport: AsyncHTTPClientTransport(configuration: .init(client: Self.httpClient, timeout: .seconds(timeoutSeconds))),
             middlewares: [BearerAuthMiddleware(token: apiKey)]
         )
     }

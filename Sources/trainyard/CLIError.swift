@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import OpenAPIRuntime
+import Trainyard
 import TrainyardAPI
 
 /// What a CLI command failed with, printed without a stack trace and mapped to a documented exit code.
@@ -78,9 +80,18 @@ func runReportingErrors(prefix: String = "", _ body: () async throws -> Void) as
     } catch let error as CleanExit {
         throw error
     } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("error: \(prefix)\(describe(error))\n".utf8))
         throw ExitCode(1)
     }
+}
+
+/// An error that is not the service's answer, in words: no answer at all says which server did not answer, why, and
+/// what to do.
+func describe(_ error: any Error) -> String {
+    guard let reason = TrainyardConnection.unreachableReason(error) else { return "\(error)" }
+    let server = (error as? ClientError)?.baseURL?.absoluteString ?? "the server"
+    return "cannot reach the Trainyard server at \(server): \(reason)\n"
+        + "  start one with `trainyard serve`, or point TRAINYARD_URL (or --profile) at one that runs"
 }
 
 /// JSON for `--json` output: snake_case as the API sends it, dates in ISO 8601.

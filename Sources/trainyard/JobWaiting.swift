@@ -12,9 +12,24 @@ func waitForJob(_ name: String, client: Client, pollInterval: Duration = .second
 /// Prints the job's status transitions as they happen; returns its description once it has ended.
 func followTransitions(_ name: String, client: Client, pollInterval: Duration = .seconds(1)) async throws -> Components.Schemas.JobDescription {
     var printed = 0
+    var failingSince: ContinuousClock.Instant?
+    var answered = false
     while true {
         let job: Components.Schemas.JobDescription
-        switch try await client.describeJob(path: .init(name: name)) {
+        let answer: Operations.DescribeJob.Output
+        do {
+            answer = try await client.describeJob(path: .init(name: name))
+            failingSince = nil
+            answered = true
+        } catch where answered && TrainyardConnection.unreachableReason(error) != nil {
+            // The server that answered is away (restarting, say): keep asking, as long as a log follow keeps reconnecting.
+            let since = failingSince ?? ContinuousClock.now
+            failingSince = since
+            if ContinuousClock.now - since > LogPrinter.reconnectLimit { throw error }
+            try await Task.sleep(for: pollInterval)
+            continue
+        }
+        switch answer {
         case .ok(let ok): job = try ok.body.json
         case .badRequest(let response): try fail(response)
         case .unauthorized(let response): try fail(response)

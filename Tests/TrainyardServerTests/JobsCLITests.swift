@@ -37,6 +37,27 @@ import TrainyardTestSupport
         }
     }
 
+    /// A new user's first command, before the server runs: said at once, with what to do, not after a minute of
+    /// retries as the HTTP client's raw error.
+    @Test func withNoServerListeningEveryCommandSaysWhichServerItCannotReachAndWhatToDo() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("no-server-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let url = "http://127.0.0.1:\(try LiveApp.freePort())"
+        for arguments in [["jobs", "list"], ["jobs", "submit", "--instance-type", "ml.m5.large", "--", "true"], ["jobs", "wait", "mnist-1"]] {
+            let (status, output) = try await runTrainyard(
+                arguments, in: directory, environment: ["TRAINYARD_URL": url, "TRAINYARD_API_KEY": TestApp.adminToken], isolated: true,
+                mergingErrors: true, timeout: .seconds(45))
+            #expect(status == 1, "\(arguments): \(output)")
+            #expect(
+                output == """
+                    error: cannot reach the Trainyard server at \(url): connection refused
+                      start one with `trainyard serve`, or point TRAINYARD_URL (or --profile) at one that runs
+
+                    """, "\(arguments)")
+        }
+    }
+
     @Test func aUsageErrorExits2WithTheMessage() async throws {
         let directory = try LiveApp.dataDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -295,6 +295,49 @@ func runTrainyard(
         }
     }
 
+    /// `trainyard jobs wait` that has reached its server keeps asking while the server restarts, then prints the
+    /// outcome; it does not die with the first refused connection.
+    @Test func aWaitThatReachedItsServerOutlivesTheServersRestart() async throws {
+        try await LiveApp.restartable { database, directory, port in
+            let output = directory + "/wait.out"
+            _ = FileManager.default.createFile(atPath: output, contents: nil)
+            let waiter = Process()
+            waiter.executableURL = URL(fileURLWithPath: ServeProcess.binary)
+            waiter.arguments = ["jobs", "wait", "patient"]
+            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRAINYARD_") && !$0.key.hasPrefix("AWS_") }
+            environment["TRAINYARD_URL"] = "http://127.0.0.1:\(port)"
+            environment["TRAINYARD_API_KEY"] = TestApp.adminToken
+            waiter.environment = environment
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+            waiter.standardOutput = handle
+            waiter.standardError = handle
+            defer { if waiter.isRunning { waiter.terminate() } }
+            @Sendable func printed() -> String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
+
+            try await LiveApp.run(database: database, dataDirectory: directory, port: port) { app in
+                try await app.submit(try WorkerTests.job(app, "patient", script: "sleep 8; echo done"))
+                try waiter.run()
+                let deadline = ContinuousClock.now + .seconds(60)
+                while !printed().contains("Training") {
+                    guard ContinuousClock.now < deadline, waiter.isRunning else { throw TestFailure("the wait never saw Training: \(printed())") }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            // The server is gone: the wait asks on.
+            #expect(waiter.isRunning, "\(printed())")
+            try await LiveApp.run(database: database, dataDirectory: directory, port: port) { _ in
+                let deadline = ContinuousClock.now + .seconds(90)
+                while waiter.isRunning {
+                    guard ContinuousClock.now < deadline else { throw TestFailure("the wait did not end: \(printed())") }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            #expect(waiter.terminationStatus == 0, "\(printed())")
+            #expect(printed().contains("patient Completed"), "\(printed())")
+            #expect(!printed().contains("error"), "\(printed())")
+        }
+    }
+
     @Test func theCLIPrintsAndFollowsLogsWithTheHostInFront() async throws {
         try await LiveApp.run { app in
             // submit --wait --logs: the lines as they come, the transitions, and the job's outcome as the exit status.
