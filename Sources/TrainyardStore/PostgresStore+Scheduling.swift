@@ -186,7 +186,8 @@ extension PostgresStore: SchedulingQueue {
             FOR UPDATE OF j SKIP LOCKED
             """, logger: logger)
         {
-            var (job, aggregate) = try Self.decodeAggregate(row)
+            let (job, read) = try Self.decodeAggregate(row)
+            var aggregate = read
             let columns = row.makeRandomAccess()
             let gang = GangScheduler.Gang(
                 instanceType: try columns[Self.aggregateColumnCount].decode(String.self, context: .default),
