@@ -47,7 +47,7 @@ extension PostgresStore {
             let settled: Bool = try await client.transaction(logger: logger) { connection in
                 // Lock order everywhere: attempt, then job.
                 let live = try await runningAttemptID(jobID: job.id, lock: true, on: connection)
-                guard var (locked, aggregate) = try await lockAggregate(jobID: job.id, attemptID: live, on: connection) else {
+                guard case (let locked, var aggregate)? = try await lockAggregate(jobID: job.id, attemptID: live, on: connection) else {
                     throw StoreError.jobNotFound(name)
                 }
                 // A scheduler's grant committed between the two locks started an attempt this stop did not lock: with the
@@ -153,7 +153,7 @@ extension PostgresStore {
         try await client.transaction(logger: logger) { connection in
             // Lock order everywhere: attempt, then job.
             let attempt = try await lockAttempt(on: connection, id: work.attempt.id)
-            guard var (job, aggregate) = try await lockAggregate(jobID: work.job.id, attemptID: attempt.id, on: connection) else { return }
+            guard case (let job, var aggregate)? = try await lockAggregate(jobID: work.job.id, attemptID: attempt.id, on: connection) else { return }
             let input = LifecycleInput.attemptFinalized(work.outcome)
             let effects = aggregate.handle(input, now: now)
             // The merged archives belong to the attempt this call ends, not to one another finalizer ended.

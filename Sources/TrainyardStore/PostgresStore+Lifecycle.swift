@@ -67,7 +67,7 @@ extension PostgresStore {
     func run(_ input: LifecycleInput, jobID: Int64, attemptID: Int64?, on connection: PostgresConnection, now: Date) async throws
         -> (effects: [LifecycleEffect], aggregate: JobAggregate)?
     {
-        guard var (job, aggregate) = try await lockAggregate(jobID: jobID, attemptID: attemptID, on: connection) else { return nil }
+        guard case (let job, var aggregate)? = try await lockAggregate(jobID: jobID, attemptID: attemptID, on: connection) else { return nil }
         let effects = aggregate.handle(input, now: now)
         try await persist(effects, input: input, state: aggregate.state, job: job, attemptID: attemptID, on: connection, now: now)
         return (effects, aggregate)
@@ -224,7 +224,7 @@ extension PostgresStore {
                 ).decode(Int64.self) {
                     open = id
                 }
-                guard var (job, aggregate) = try await lockAggregate(jobID: jobID, attemptID: open, on: connection) else { return nil }
+                guard case (let job, var aggregate)? = try await lockAggregate(jobID: jobID, attemptID: open, on: connection) else { return nil }
                 let passed = aggregate.limits?.passed(at: now, trainedSeconds: aggregate.trainedSeconds, trainingSince: aggregate.trainingSince)
                 let input = LifecycleInput.deadlinePassed(graceSeconds: graceSeconds)
                 let effects = aggregate.handle(input, now: now)
