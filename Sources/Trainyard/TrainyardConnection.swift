@@ -66,9 +66,11 @@ public struct TrainyardConnection: Sendable {
     static let httpClient: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.timeout.connect = .seconds(10)
+        configuration.timeout.connect = .seconds(connectTimeoutSeconds)
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
+
+    static let connectTimeoutSeconds: Int64 = 10
 
     /// Why a request got no answer at all (`error` is what the client threw), in a user's words; nil when it did get one
     /// (or was cancelled).
@@ -77,7 +79,7 @@ public struct TrainyardConnection: Sendable {
         let cause = error.underlyingError
         if let failure = cause as? HTTPClientError {
             switch failure {
-            case .connectTimeout: return "no answer to connecting within 10 s"
+            case .connectTimeout: return "no answer to connecting within \(connectTimeoutSeconds) s"
             case .remoteConnectionClosed: return "the server closed the connection"
             default: return "\(failure)"
             }

@@ -122,18 +122,25 @@ extension PostgresStore {
                 try await connection.query("SELECT pg_notify('trainyard_attempts', \(String(attemptID)))", logger: logger)
             case .direct:
                 continue  // the heartbeat's caller answers it
-            case .unchanged(let why):
-                logger.debug("a lifecycle input changed nothing: \(why)", metadata: metadata)
-            case .refused(let error):
-                logger.warning("the job's state machine refused a lifecycle input: \(error)", metadata: metadata)
+            case .unchanged, .refused:
+                log(note: effect, metadata: metadata)
             }
         }
         try await writeTransitions([JobTransitions(job: job, transitions: transitions, state: state)], on: connection, now: now)
     }
 
+    /// Logs a note Core answered with (a refused input, one that changed nothing) with the job and the input.
+    private func log(note effect: LifecycleEffect, metadata: Logger.Metadata) {
+        switch effect {
+        case .unchanged(let why): logger.debug("a lifecycle input changed nothing: \(why)", metadata: metadata)
+        case .refused(let error): logger.warning("the job's state machine refused a lifecycle input: \(error)", metadata: metadata)
+        default: return
+        }
+    }
+
     /// The effect writer for many jobs without an attempt at once (a scheduling pass telling a queue that it waits):
-    /// the jobs whose effects are transitions (and notes) only are written together, in three statements whatever
-    /// their number; any other through ``persist(_:input:state:job:attemptID:on:now:)``.
+    /// the jobs whose effects are transitions (and notes) only are written together, in one statement whatever their
+    /// number; any other through ``persist(_:input:state:job:attemptID:on:now:)``.
     func persist(batch outcomes: [JobOutcome], on connection: PostgresConnection, now: Date) async throws {
         var written: [JobTransitions] = []
         for outcome in outcomes {
@@ -148,13 +155,7 @@ extension PostgresStore {
                 continue
             }
             let metadata: Logger.Metadata = ["job": "\(outcome.job.name)", "project": "\(outcome.job.projectName)", "input": "\(outcome.input.name)"]
-            for effect in outcome.effects {
-                switch effect {
-                case .unchanged(let why): logger.debug("a lifecycle input changed nothing: \(why)", metadata: metadata)
-                case .refused(let error): logger.warning("the job's state machine refused a lifecycle input: \(error)", metadata: metadata)
-                default: continue
-                }
-            }
+            for effect in outcome.effects { log(note: effect, metadata: metadata) }
             written.append(JobTransitions(job: outcome.job, transitions: outcome.effects.compactMap(\.transition), state: outcome.state))
         }
         try await writeTransitions(written, on: connection, now: now)

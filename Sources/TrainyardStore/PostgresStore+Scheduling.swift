@@ -58,7 +58,8 @@ extension PostgresStore: SchedulingQueue {
             // A pool with no host free need not be read: every job of it waits (Core's decision), and its jobs not yet
             // told so are found with the rest of the waiting pools' below. A queue of thousands behind a full pool
             // costs a pass nothing then.
-            let full = Array(GangScheduler(inUse: used, capacity: capacity).fullPools())
+            var scheduler = GangScheduler(inUse: used, capacity: capacity)
+            let full = Array(scheduler.fullPools())
             var queued: [QueuedJob] = []
             var fetch = limit
             while true {
@@ -116,13 +117,12 @@ extension PostgresStore: SchedulingQueue {
             }
             // The queue's order across pools: priority, then submission.
             queued.sort { ($0.priority, -$0.id) > ($1.priority, -$1.id) }
-            var scheduler = GangScheduler(inUse: used, capacity: capacity)
             var plans: [LaunchPlan] = []
             var waits: [(job: QueuedJob, message: String)] = []
             var waitingPools = Set(full)
             for job in queued {
                 if case .wait(let message) = scheduler.decide(job.gang) {
-                    waitingPools.insert(GangScheduler.Pool(instanceType: job.gang.instanceType, spot: job.gang.spot))
+                    waitingPools.insert(job.gang.pool)
                     // Asked first of the unlocked read: a job waiting already (Core keeps its first message) costs the
                     // pass no lock and no query, however long the queue.
                     var probe = JobAggregate(state: job.state)

@@ -45,9 +45,6 @@ struct LogPrinter: Sendable {
     let json: Bool
     let colour = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
 
-    /// How long a follow keeps trying to reconnect before it gives up.
-    static let reconnectLimit: Duration = .seconds(120)
-
     /// Every page, following `next_token`.
     func printAll() async throws {
         var token: String?
@@ -63,7 +60,7 @@ struct LogPrinter: Sendable {
     /// so no line is printed twice or skipped.
     func follow() async throws {
         var lastID: String?
-        var failingSince: ContinuousClock.Instant?
+        var window = ReconnectWindow()
         while true {
             do {
                 let response = try await client.getJobLogs(
@@ -78,7 +75,7 @@ struct LogPrinter: Sendable {
                 case .tooManyRequests(let response): try fail(response)
                 case .undocumented(let status, _): throw CLIError.unexpected(status: status)
                 }
-                failingSince = nil
+                window.answered()
                 for try await event in body.asDecodedServerSentEvents() {
                     guard let data = event.data else { continue }
                     let line = try JSONDecoder().decode(WireLine.self, from: Data(data.utf8))
@@ -90,10 +87,7 @@ struct LogPrinter: Sendable {
             } catch let error as CLIError {
                 throw error
             } catch {
-                let since = failingSince ?? ContinuousClock.now
-                failingSince = since
-                if ContinuousClock.now - since > Self.reconnectLimit { throw error }
-                try await Task.sleep(for: .seconds(1))
+                try await window.retry(after: error, pause: .seconds(1))
             }
         }
     }

@@ -12,21 +12,18 @@ func waitForJob(_ name: String, client: Client, pollInterval: Duration = .second
 /// Prints the job's status transitions as they happen; returns its description once it has ended.
 func followTransitions(_ name: String, client: Client, pollInterval: Duration = .seconds(1)) async throws -> Components.Schemas.JobDescription {
     var printed = 0
-    var failingSince: ContinuousClock.Instant?
+    var window = ReconnectWindow()
     var answered = false
     while true {
         let job: Components.Schemas.JobDescription
         let answer: Operations.DescribeJob.Output
         do {
             answer = try await client.describeJob(path: .init(name: name))
-            failingSince = nil
+            window.answered()
             answered = true
         } catch where answered && TrainyardConnection.unreachableReason(error) != nil {
-            // The server that answered is away (restarting, say): keep asking, as long as a log follow keeps reconnecting.
-            let since = failingSince ?? ContinuousClock.now
-            failingSince = since
-            if ContinuousClock.now - since > LogPrinter.reconnectLimit { throw error }
-            try await Task.sleep(for: pollInterval)
+            // The server that answered is away (restarting, say): keep asking, as a log follow keeps reconnecting.
+            try await window.retry(after: error, pause: pollInterval)
             continue
         }
         switch answer {

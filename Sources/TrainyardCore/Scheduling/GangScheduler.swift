@@ -27,7 +27,7 @@ public struct GangScheduler {
             self.spot = spot
         }
 
-        var pool: Pool { Pool(instanceType: instanceType, spot: spot) }
+        public var pool: Pool { Pool(instanceType: instanceType, spot: spot) }
     }
 
     /// One job's fate in this pass.

@@ -19,7 +19,8 @@ extension InMemoryJobRepository: SchedulingQueue {
         // A job whose previous attempt is still open waits for it, and is read past.
         let open = Set(attempts.values.filter { $0.record.state != .ended }.map(\.record.jobID))
         // A pool with no host free is not read: every job of it waits, and its jobs not yet told so are told below.
-        let full = GangScheduler(inUse: used, capacity: { pool.capacity(of: $0) }).fullPools()
+        var scheduler = GangScheduler(inUse: used, capacity: { pool.capacity(of: $0) })
+        let full = scheduler.fullPools()
         var read: [GangScheduler.Pool: Int] = [:]
         var queue: [JobRecord] = []
         // Past each pool's first `limit`: the jobs not yet Pending, up to `unannouncedLimit` a pool.
@@ -28,23 +29,26 @@ extension InMemoryJobRepository: SchedulingQueue {
         for job in jobs.values.map(\.record).filter({ Self.isQueued($0) && !open.contains($0.id) })
             .sorted(by: { ($0.spec.priority, -$0.id) > ($1.spec.priority, -$1.id) })
         {
-            let key = Self.pool(of: job)
-            if !full.contains(key) { read[key, default: 0] += 1 }
-            if !full.contains(key), read[key, default: 0] <= limit {
-                queue.append(job)
-            } else if job.secondaryStatus != .pending, unannouncedRead[key, default: 0] < Self.unannouncedLimit(limit) {
+            let key = Self.gang(of: job).pool
+            if !full.contains(key) {
+                read[key, default: 0] += 1
+                if read[key, default: 0] <= limit {
+                    queue.append(job)
+                    continue
+                }
+            }
+            if job.secondaryStatus != .pending, unannouncedRead[key, default: 0] < Self.unannouncedLimit(limit) {
                 unannouncedRead[key, default: 0] += 1
                 unannounced.append(job)
             }
         }
-        var scheduler = GangScheduler(inUse: used, capacity: { pool.capacity(of: $0) })
         var plans: [LaunchPlan] = []
         var waits: [(id: Int64, message: String)] = []
         var waitingPools = full
         for job in queue {
             let gang = Self.gang(of: job)
             if case .wait(let message) = scheduler.decide(gang) {
-                waitingPools.insert(Self.pool(of: job))
+                waitingPools.insert(gang.pool)
                 waits.append((job.id, message))
                 continue
             }
@@ -53,7 +57,7 @@ extension InMemoryJobRepository: SchedulingQueue {
             plans.append(plan)
         }
         // Behind a pool's first jobs that wait, the rest of its queue waits too.
-        for job in unannounced where waitingPools.contains(Self.pool(of: job)) {
+        for job in unannounced where waitingPools.contains(Self.gang(of: job).pool) {
             guard case .wait(let message) = scheduler.decide(Self.gang(of: job)) else { continue }
             waits.append((job.id, message))
         }
@@ -62,10 +66,6 @@ extension InMemoryJobRepository: SchedulingQueue {
             await run(.capacityDenied(message: wait.message), jobID: wait.id, attemptID: nil, now: now)
         }
         return plans
-    }
-
-    private static func pool(of job: JobRecord) -> GangScheduler.Pool {
-        GangScheduler.Pool(instanceType: job.spec.instanceType, spot: job.spec.useSpotInstances)
     }
 
     private static func gang(of job: JobRecord) -> GangScheduler.Gang {
