@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "TrainyardServer",
             dependencies: [
-                "TrainyardCore", "TrainyardStore", "TrainyardAPI", "TrainyardObjectStore", "TrainyardProvisioning",
+                "TrainyardCore", "TrainyardStore", "TrainyardAPI", "TrainyardObjectStore", "TrainyardProvisioning", "TrainyardSageMaker",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -102,6 +102,14 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+        // The SageMaker-compatible endpoint (AWS JSON 1.1, SigV4, the CloudWatch Logs subset): AWS's operations mapped onto
+        // the same core and repositories as /v1/jobs. Models/ holds the parts of botocore's service models it validates
+        // against (scripts/aws-models writes them).
+        .target(
+            name: "TrainyardSageMaker",
+            dependencies: ["TrainyardCore", "TrainyardStore"],
+            resources: [.copy("Models")]
         ),
         .target(
             name: "Trainyard",
@@ -180,6 +188,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
+        .testTarget(name: "TrainyardSageMakerTests", dependencies: ["TrainyardSageMaker", "TrainyardCore"]),
         // The agent's parts below a whole job: checkpoint sync against a filesystem store.
         .testTarget(
             name: "TrainyardAgentTests",

@@ -42,9 +42,7 @@ public struct APIKey: Sendable, Hashable, Codable {
         role: APIKeyRole,
         using generator: inout some RandomNumberGenerator
     ) -> (token: APIKeyToken, key: APIKey) {
-        let id = String((0..<generatedIDLength).map { _ in
-            idAlphabet[Int.random(in: 0..<idAlphabet.count, using: &generator)]
-        })
+        let id = randomID(using: &generator)
         let secret = base64URL(randomBytes(count: secretByteCount, using: &generator))
         let hash = APIKeyHasher().hash(secret: secret, using: &generator)
         // Both parts are built from their alphabets above, so the token is always valid.
@@ -52,6 +50,11 @@ public struct APIKey: Sendable, Hashable, Codable {
             preconditionFailure("generated API key \(id) has an invalid shape")
         }
         return (token, APIKey(id: id, role: role, secretHash: hash))
+    }
+
+    /// A generated id: ``generatedIDLength`` characters of ``idAlphabet`` from `generator`.
+    static func randomID(using generator: inout some RandomNumberGenerator) -> String {
+        String((0..<generatedIDLength).map { _ in idAlphabet[Int.random(in: 0..<idAlphabet.count, using: &generator)] })
     }
 
     /// `count` random bytes from `generator`.

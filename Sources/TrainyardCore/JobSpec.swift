@@ -57,6 +57,9 @@ public struct JobSpec: Sendable, Equatable, Codable {
     public var distribution: Distribution?
     /// Scheduling priority inside the project's quota; higher runs first.
     public var priority: Int
+    /// The SageMaker `CreateTrainingJob` body the job was created from, as sent (nil for `/v1` jobs): every member is
+    /// stored, and `DescribeTrainingJob` echoes them.
+    public var sageMakerRequest: JSONValue?
 
     /// Creates a spec; everything but the instance type has a default.
     public init(
@@ -83,7 +86,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
         retryOnExitCodes: [Int] = [],
         keepAlivePeriod: Int = 0,
         distribution: Distribution? = nil,
-        priority: Int = 0
+        priority: Int = 0,
+        sageMakerRequest: JSONValue? = nil
     ) {
         self.name = name
         self.command = command
@@ -109,6 +113,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         self.keepAlivePeriod = keepAlivePeriod
         self.distribution = distribution
         self.priority = priority
+        self.sageMakerRequest = sageMakerRequest
     }
 
     /// The JSON names of the fields, as validation reports them.
@@ -137,10 +142,11 @@ public struct JobSpec: Sendable, Equatable, Codable {
         case keepAlivePeriod = "keep_alive_period"
         case distribution
         case priority
+        case sageMakerRequest = "sagemaker_request"
     }
 
     /// Decodes a spec; missing optional keys are `nil` and missing defaulted keys take the
-    /// defaults of ``init(name:command:entryPoint:sourceDir:imageURI:hyperparameters:environment:tags:instanceType:instanceCount:volumeSize:useSpotInstances:maxRun:maxWait:checkpointS3URI:checkpointLocalPath:inputs:outputPath:metricDefinitions:maxRetryAttempts:retryOnExitCodes:keepAlivePeriod:distribution:priority:)``.
+    /// defaults of ``init(name:command:entryPoint:sourceDir:imageURI:hyperparameters:environment:tags:instanceType:instanceCount:volumeSize:useSpotInstances:maxRun:maxWait:checkpointS3URI:checkpointLocalPath:inputs:outputPath:metricDefinitions:maxRetryAttempts:retryOnExitCodes:keepAlivePeriod:distribution:priority:sageMakerRequest:)``.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
@@ -167,7 +173,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
             retryOnExitCodes: try c.decodeIfPresent([Int].self, forKey: .retryOnExitCodes) ?? [],
             keepAlivePeriod: try c.decodeIfPresent(Int.self, forKey: .keepAlivePeriod) ?? 0,
             distribution: try c.decodeIfPresent(Distribution.self, forKey: .distribution),
-            priority: try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0
+            priority: try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0,
+            sageMakerRequest: try c.decodeIfPresent(JSONValue.self, forKey: .sageMakerRequest)
         )
     }
 
@@ -198,5 +205,6 @@ public struct JobSpec: Sendable, Equatable, Codable {
         try c.encode(keepAlivePeriod, forKey: .keepAlivePeriod)
         try c.encodeIfPresent(distribution, forKey: .distribution)
         try c.encode(priority, forKey: .priority)
+        try c.encodeIfPresent(sageMakerRequest, forKey: .sageMakerRequest)
     }
 }

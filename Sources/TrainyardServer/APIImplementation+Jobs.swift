@@ -7,19 +7,54 @@ import TrainyardStore
 extension APIImplementation {
     func createJob(_ input: Operations.CreateJob.Input) async throws -> Operations.CreateJob.Output {
         let principal = try principal(allowing: \.canWriteJobs, action: "create jobs")
-        if let refusal = provisioner.refusal(forProject: principal.projectName) { throw APIError.forbidden(detail: refusal) }
         guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
-        var spec = JobSpec(body)
-        var violations = JobSpecValidator(catalog: catalog, provisioner: provisioner, capacity: capacity.current).validate(spec)
-        let serviceAdmin = principal.role == .admin && principal.projectName == ProjectRecord.bootstrapName
-        if let violation = PriorityPolicy.violation(spec.priority, role: principal.role, serviceAdmin: serviceAdmin) { violations.append(violation) }
         let idempotencyKey = RawRequestHeaders.value(.idempotencyKey, decoded: input.headers.idempotencyKey)
+        var headerViolations: [FieldViolation] = []
         if let key = idempotencyKey, !Self.isIdempotencyKey(key) {
             let rule = key.isEmpty || key.unicodeScalars.count > 255 ? "length" : "pattern"
-            violations.append(
+            headerViolations.append(
                 FieldViolation(
                     field: "Idempotency-Key", rule: rule, message: "Idempotency-Key must be 1 to 255 visible ASCII characters (spaces only between them)"))
         }
+        switch try await submit(JobSpec(body), principal: principal, idempotencyKey: idempotencyKey, headerViolations: headerViolations) {
+        case .created(let job, let events):
+            let description = JobSpecMapping.description(
+                of: job, events: events, attempts: [], capacity: capacity.current.capacity(of: job.spec.instanceType), arn: arnPrefix + job.name, now: Date())
+            return .created(.init(body: .json(description)))
+        case .replayed(let job):
+            return .created(.init(body: .json(try await description(of: job))))
+        case .idempotencyKeyReused(let existing):
+            throw APIError.unprocessable(
+                detail: "Idempotency-Key was already used for job \(existing) with a different body",
+                errors: [FieldViolation(field: "Idempotency-Key", rule: "idempotency_key_reused", message: "this key was used with a different body (job \(existing)); use a new key")])
+        case .nameTaken(let name):
+            throw APIError.conflict(detail: "a training job named \(name) already exists in this project; choose another name")
+        }
+    }
+
+    /// What a submission came to.
+    enum Submission {
+        /// A new job, with the events it was created with (its `created` event and any note).
+        case created(JobRecord, events: [JobEventRecord])
+        /// A retry with the same idempotency key and body: the job the first request created.
+        case replayed(JobRecord)
+        /// The idempotency key was used for job `existing` with another body.
+        case idempotencyKeyReused(existing: String)
+        /// The project has a job of this name.
+        case nameTaken(String)
+    }
+
+    /// Submits `spec` for `principal`'s project: the one way into the queue, for `/v1/jobs` and the SageMaker endpoint
+    /// alike. Checks the spec (``JobSpecValidator``, the priority policy, the project's locations, the queue limit) and
+    /// throws ``APIError`` for what the caller must change; `headerViolations` are the caller's own, reported with the
+    /// spec's.
+    func submit(_ given: JobSpec, principal: Principal, idempotencyKey: String?, headerViolations: [FieldViolation] = []) async throws -> Submission {
+        if let refusal = provisioner.refusal(forProject: principal.projectName) { throw APIError.forbidden(detail: refusal) }
+        var spec = given
+        var violations = JobSpecValidator(catalog: catalog, provisioner: provisioner, capacity: capacity.current).validate(spec)
+        let serviceAdmin = principal.role == .admin && principal.projectName == ProjectRecord.bootstrapName
+        if let violation = PriorityPolicy.violation(spec.priority, role: principal.role, serviceAdmin: serviceAdmin) { violations.append(violation) }
+        violations += headerViolations
         if violations.isEmpty { violations = try await locationViolations(spec, principal: principal) }
         guard violations.isEmpty else {
             throw APIError.unprocessable(detail: "the job spec has \(violations.count) invalid field(s)", errors: violations)
@@ -63,17 +98,13 @@ extension APIImplementation {
             let created = JobEventRecord(
                 id: 0, time: job.createdAt, type: .created, status: job.status, secondaryStatus: job.secondaryStatus, message: JobState.submittedMessage)
             let noted = note.map { JobEventRecord(id: 0, time: job.createdAt, type: $0.type, status: nil, secondaryStatus: nil, message: $0.message) }
-            let description = JobSpecMapping.description(
-                of: job, events: [created] + (noted.map { [$0] } ?? []), attempts: [], capacity: capacity.current.capacity(of: job.spec.instanceType), arn: arnPrefix + job.name, now: Date())
-            return .created(.init(body: .json(description)))
+            return .created(job, events: [created] + (noted.map { [$0] } ?? []))
         case .replayed(let job):
-            return .created(.init(body: .json(try await description(of: job))))
+            return .replayed(job)
         case .idempotencyKeyReused(let existing):
-            throw APIError.unprocessable(
-                detail: "Idempotency-Key was already used for job \(existing) with a different body",
-                errors: [FieldViolation(field: "Idempotency-Key", rule: "idempotency_key_reused", message: "this key was used with a different body (job \(existing)); use a new key")])
+            return .idempotencyKeyReused(existing: existing)
         case .nameTaken(let name):
-            throw APIError.conflict(detail: "a training job named \(name) already exists in this project; choose another name")
+            return .nameTaken(name)
         }
     }
 

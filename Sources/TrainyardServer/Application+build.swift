@@ -23,10 +23,13 @@ public func buildApplication(
     // Checked before the database starts: bad object store settings stop here, leaving nothing running.
     let (objectStore, objectStoreDescriptor, agentSigner) = try await configuration.objectStore.makeStore(
         objectsDirectory: configuration.objectsDirectory, logger: logger)
+    let setup = database ?? (configuration.databaseURL.map(DatabaseSetup.url) ?? .embedded)
+    let keyMint = try ServerMasterKey.load(
+        configured: configuration.masterKey, dataDirectory: configuration.absoluteDataDirectory, sharedDatabase: setup.isShared, logger: logger)
     var services: [any Service] = []
     var embedded: EmbeddedPostgres?
     let clientConfiguration: PostgresClient.Configuration
-    switch database ?? (configuration.databaseURL.map(DatabaseSetup.url) ?? .embedded) {
+    switch setup {
     case .embedded:
         var postgresLogger = logger
         postgresLogger[metadataKey: "component"] = "postgres"
@@ -41,7 +44,7 @@ public func buildApplication(
     }
     let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
     services.append(client)
-    let store = PostgresStore(client: client, logger: logger, keyCache: APIKeyCache(timeToLive: .milliseconds(Int64(configuration.apiKeyCacheSeconds * 1000))))
+    let store = PostgresStore(client: client, logger: logger, keyCache: APIKeyCache(timeToLive: .milliseconds(Int64(configuration.apiKeyCacheSeconds * 1000))), keyMint: keyMint)
     let readiness = Readiness()
     let address = ServerAddress()
     let jobsDoorbell = Doorbell()
@@ -81,8 +84,9 @@ public func buildApplication(
         logger: logger, boundsVolumes: provisioner.capabilities.features.contains(.volumeSizes),
         // Half the database's connections for the agents, however many call at once; the API and the controllers keep the rest.
         admission: AdmissionGate(limit: clientConfiguration.options.maximumConnections / 2))
+    let secrets = SigV4Secrets(mint: keyMint)
     let router = try buildRouter(
-        store: store, catalog: catalog, capacity: capacity, readiness: readiness, configuration: configuration, interruptions: interruptions, agent: agent,
+        store: store, secrets: secrets, catalog: catalog, capacity: capacity, readiness: readiness, configuration: configuration, interruptions: interruptions, agent: agent,
         followers: followers, routes: routes, wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities)
     routes.load(router.routes)
 
@@ -138,8 +142,10 @@ public func buildApplication(
     )
     app.beforeServerStarts {
         try await Migrator(migrations: Migration.bundled()).migrate(client, logger: logger)
-        try await BootstrapAdminKey(projects: store, configuredKey: configuration.adminKey, dataDirectory: configuration.absoluteDataDirectory, logger: logger)
-            .install()
+        let adminKey = try await BootstrapAdminKey(
+            projects: store, configuredKey: configuration.adminKey, dataDirectory: configuration.absoluteDataDirectory, mint: keyMint, logger: logger
+        ).install()
+        secrets.setAdmin(adminKey)
         // Submissions are judged against the pool as admins left it and as the provisioner counts it (Slurm's nodes),
         // before the scheduler's first pass reads both again.
         capacity.update(overrides: try await store.capacityOverrides())
@@ -159,7 +165,7 @@ public func buildApplication(
 
 /// The router with its middleware and the generated API handlers.
 func buildRouter(
-    store: PostgresStore, catalog: InstanceCatalog, capacity: CapacityView? = nil, readiness: Readiness, configuration: ServerConfiguration, interruptions: Interruptions,
+    store: PostgresStore, secrets: SigV4Secrets, catalog: InstanceCatalog, capacity: CapacityView? = nil, readiness: Readiness, configuration: ServerConfiguration, interruptions: Interruptions,
     agent: AgentOperations,
     followers: LogFollowers = LogFollowers(), routes: KnownRoutes = KnownRoutes(),
     wakeUps: LocalWakeUps = LocalWakeUps(), provisioner: ProvisionerCapabilities
@@ -180,6 +186,8 @@ func buildRouter(
     // runtime's default also pretty-printed, which cost a third of the encoding time of an answer.
     try api.registerHandlers(
         on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
+    let sageMaker = SageMakerEndpoint(api: api, secrets: secrets)
+    router.post("/") { request, context in await sageMaker.respond(to: request, context: context) }
     return router
 }
 

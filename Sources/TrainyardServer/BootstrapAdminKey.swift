@@ -9,9 +9,13 @@ struct BootstrapAdminKey {
     let projects: any ProjectRepository
     let configuredKey: String?
     let dataDirectory: String
+    /// Makes a generated key, so that it can sign SigV4 as every minted key can.
+    let mint: APIKeyMint
     let logger: Logger
 
-    func install() async throws {
+    /// Installs the key and answers its token.
+    @discardableResult
+    func install() async throws -> APIKeyToken {
         let project = try await projects.ensureBootstrapProject()
         if let configuredKey {
             guard let token = APIKeyToken.parse(configuredKey) else {
@@ -19,7 +23,7 @@ struct BootstrapAdminKey {
             }
             try await projects.installAdminKey(token, project: project)
             logger.info("bootstrap admin key installed from TRAINYARD_ADMIN_KEY", metadata: ["key.id": "\(token.id)"])
-            return
+            return token
         }
         let path = (dataDirectory as NSString).appendingPathComponent("admin-key")
         if let text = try? String(contentsOfFile: path, encoding: .utf8),
@@ -27,22 +31,12 @@ struct BootstrapAdminKey {
         {
             try await projects.installAdminKey(token, project: project)
             logger.info("bootstrap admin key read from the data directory", metadata: ["path": "\(path)", "key.id": "\(token.id)"])
-            return
+            return token
         }
-        let token = APIKey.generate(role: .admin).token
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        // Created 0600 by the call that creates it: never readable by others, not even for a moment.
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw ConfigurationError.unreadable(key: "TRAINYARD_DATA_DIR", path: path, reason: "cannot create the admin key file: errno \(errno)")
-        }
-        let bytes = Array((token.stringValue + "\n").utf8)
-        let written = write(descriptor, bytes, bytes.count)
-        close(descriptor)
-        guard written == bytes.count else {
-            throw ConfigurationError.unreadable(key: "TRAINYARD_DATA_DIR", path: path, reason: "cannot write the admin key file")
-        }
+        let token = mint.mint(role: .admin).token
+        try SecretFile.create(path: path, contents: token.stringValue + "\n", setting: "TRAINYARD_DATA_DIR", what: "admin key")
         try await projects.installAdminKey(token, project: project)
         logger.notice("generated the bootstrap admin key", metadata: ["path": "\(path)", "key.id": "\(token.id)"])
+        return token
     }
 }

@@ -10,3 +10,11 @@ public enum DatabaseSetup: Sendable {
     /// A client configuration made by the caller (tests hand in a database cloned from a migrated template).
     case client(PostgresClient.Configuration)
 }
+
+extension DatabaseSetup {
+    /// Whether other replicas may use the same database (anything but the private cluster).
+    var isShared: Bool {
+        if case .embedded = self { return false }
+        return true
+    }
+}

@@ -27,15 +27,7 @@ enum JobSpecMapping {
                 endTime: index + 1 < statusEvents.count ? statusEvents[index + 1].time : (job.status.isTerminal ? event.time : nil),
                 statusMessage: event.message)
         }
-        // Training time is summed over attempts (waiting excluded); billable time weights spot time by the spot price.
-        let trained = attempts.reduce(0.0) { $0 + $1.trainingSeconds(now: now) }
-        let trainingSeconds: Int? = job.trainingStartTime == nil ? nil : Int(trained.rounded(.down))
-        let billableSeconds: Int? = trainingSeconds.map { seconds in
-            spec.useSpotInstances
-                ? TrainingTimeAccounting.billableSeconds(
-                    onDemandSeconds: 0, spotSeconds: trained, spotPrice: capacity.resolvedSpotPrice, onDemandPrice: capacity.resolvedOnDemandPrice)
-                : seconds
-        }
+        let (trainingSeconds, billableSeconds) = job.times(attempts: attempts, capacity: capacity, now: now)
         return Components.Schemas.JobDescription(
             name: job.name, arn: arn, project: job.projectName, status: .init(rawValue: job.status.rawValue) ?? .inProgress,
             secondaryStatus: .init(rawValue: job.secondaryStatus.rawValue) ?? .starting, failureReason: job.failureReason,

@@ -17,6 +17,9 @@ public struct ServerConfiguration: Sendable {
     public var databaseURL: String?
     /// `TRAINYARD_ADMIN_KEY`: bootstrap admin key `<id>.<secret>`; nil generates one into `<data dir>/admin-key`.
     public var adminKey: String?
+    /// `TRAINYARD_MASTER_KEY`: the secret API key secrets are derived from (for SigV4); nil generates one into
+    /// `<data dir>/master-key`.
+    public var masterKey: String?
     /// `TRAINYARD_API_KEY_CACHE_SECONDS`: how long a replica trusts an API key it read without reading it again.
     /// Default 10; 0 reads the key on every request. A deleted key stops working on every replica at once (they are
     /// told); this bounds it for a replica that was not listening when the key was deleted.
@@ -94,6 +97,7 @@ public struct ServerConfiguration: Sendable {
         }
         databaseURL = value("TRAINYARD_DATABASE_URL")
         adminKey = value("TRAINYARD_ADMIN_KEY")
+        masterKey = value("TRAINYARD_MASTER_KEY")
         if let seconds = value("TRAINYARD_API_KEY_CACHE_SECONDS") {
             guard let number = Double(seconds), number >= 0, number <= 3600 else {
                 throw ConfigurationError.invalid(key: "TRAINYARD_API_KEY_CACHE_SECONDS", value: seconds, expected: "seconds, 0 to 3600")

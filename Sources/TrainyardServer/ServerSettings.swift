@@ -42,7 +42,7 @@ public enum ServerSettings {
         ServerSetting(
             variables: ["TRAINYARD_DATA_DIR"],
             defaultValue: #"`./.trainyard`"#,
-            meaning: #"embedded PostgreSQL cluster (`postgres/`), bootstrap key (`admin-key`), filesystem object store (`objects/`), worker directories (`workers/`)"#),
+            meaning: #"embedded PostgreSQL cluster (`postgres/`), bootstrap key (`admin-key`), master key (`master-key`), filesystem object store (`objects/`), worker directories (`workers/`)"#),
         ServerSetting(
             variables: ["TRAINYARD_HOST"],
             defaultValue: #"`127.0.0.1`"#,
@@ -59,6 +59,10 @@ public enum ServerSettings {
             variables: ["TRAINYARD_ADMIN_KEY"],
             defaultValue: #"generated"#,
             meaning: #"bootstrap admin key `<id>.<secret>` (id `[A-Z0-9]{8,32}`); without it one is generated on first start and kept in `<data dir>/admin-key`"#),
+        ServerSetting(
+            variables: ["TRAINYARD_MASTER_KEY"],
+            defaultValue: #"generated"#,
+            meaning: #"secret text (32 bytes or more) every API key's secret is derived from, so that the SageMaker endpoint can check SigV4 while the database keeps only hashes; without it one is generated on first start and kept in `<data dir>/master-key`. Replicas that share a database share it; changing it stops SigV4 (not bearer use) of the keys made before"#),
         ServerSetting(
             variables: ["TRAINYARD_API_KEY_CACHE_SECONDS"],
             defaultValue: #"`10`"#,

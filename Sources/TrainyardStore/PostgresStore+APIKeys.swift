@@ -12,7 +12,7 @@ extension PostgresStore {
     func insertKey(on connection: PostgresConnection, project: ProjectRecord, role: APIKeyRole, name: String?, now: Date) async throws -> (
         APIKeyRecord, APIKeyToken
     ) {
-        let (token, key) = APIKey.generate(role: role)
+        let (token, key) = keyMint.mint(role: role)
         let hash = key.secretHash
         try await connection.query(
             """

@@ -16,11 +16,14 @@ public struct PostgresStore: Sendable {
     public let keyCache: APIKeyCache
     /// Concurrent ``createJob`` inserts, written a batch per statement (shared by copies of this store).
     let jobInserts: Batcher<NewJobRow, InsertedJob?>
+    /// Makes the keys this store creates, with secrets the service can derive again for SigV4.
+    public let keyMint: APIKeyMint
 
-    public init(client: PostgresClient, logger: Logger, keyCache: APIKeyCache = APIKeyCache()) {
+    public init(client: PostgresClient, logger: Logger, keyCache: APIKeyCache = APIKeyCache(), keyMint: APIKeyMint = .ephemeral()) {
         self.client = client
         self.logger = logger
         self.keyCache = keyCache
+        self.keyMint = keyMint
         // One flush at a time: the next takes everything that queued meanwhile (two in flight made smaller batches for the same rate).
         jobInserts = Batcher(maxBatch: 500, maxConcurrentFlushes: 1) { rows in
             await Self.insertBatch(rows, client: client, logger: logger)

@@ -33,7 +33,8 @@ public struct RequestLimits: Sendable, Equatable {
             if path.hasPrefix("/v1/agent/logs") { return agentBodyBytes }
             return path.hasPrefix("/v1/agent/heartbeat") ? heartbeatBodyBytes : bodyBytes
         }
-        if method == "POST", path == "/v1/jobs" || path == "/v1/jobs/" { return jobBodyBytes }
+        // A job spec, or the SageMaker endpoint's requests (a CreateTrainingJob with its hyperparameters is the largest).
+        if method == "POST", path == "/v1/jobs" || path == "/v1/jobs/" || path == "/" { return jobBodyBytes }
         return bodyBytes
     }
 

@@ -101,6 +101,6 @@ struct Finalizer: Sendable {
 
     /// Where the job's objects are (Core's ``JobPaths``); the API fills in the default output path at submission.
     static func paths(_ job: JobRecord) -> JobPaths {
-        JobPaths(outputPath: job.spec.outputPath ?? "s3://trainyard/\(job.projectName)", jobName: job.name)
+        job.paths
     }
 }

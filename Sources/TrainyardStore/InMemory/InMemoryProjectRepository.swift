@@ -13,8 +13,12 @@ public actor InMemoryProjectRepository: ProjectRepository {
     private var keys: [String: StoredKey] = [:]
     private var grants: [Int64: [LocationGrant]] = [:]
     private var lastProjectID: Int64 = 0
+    /// Makes the keys this twin creates, as ``PostgresStore/keyMint`` does.
+    public nonisolated let keyMint: APIKeyMint
 
-    public init() {}
+    public init(keyMint: APIKeyMint = .ephemeral()) {
+        self.keyMint = keyMint
+    }
 
     public func createProject(name: String, firstKeyRole: APIKeyRole, keyName: String?, now: Date) throws -> (ProjectRecord, APIKeyRecord, APIKeyToken) {
         guard !projects.values.contains(where: { $0.name == name }) else { throw StoreError.projectNameTaken(name) }
@@ -48,7 +52,7 @@ public actor InMemoryProjectRepository: ProjectRepository {
     }
 
     private func insertKey(project: ProjectRecord, role: APIKeyRole, name: String?, now: Date) -> (APIKeyRecord, APIKeyToken) {
-        let (token, key) = APIKey.generate(role: role)
+        let (token, key) = keyMint.mint(role: role)
         let record = APIKeyRecord(id: token.id, projectID: project.id, projectName: project.name, role: role, name: name, createdAt: now)
         keys[token.id] = StoredKey(record: record, hash: key.secretHash)
         return (record, token)

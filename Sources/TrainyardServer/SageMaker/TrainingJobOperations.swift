@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import TrainyardCore
+import TrainyardSageMaker
+import TrainyardStore
+
+/// SageMaker's training-job operations on Trainyard's jobs: the same submission path, repositories and lifecycle as
+/// `/v1/jobs`, in AWS's shapes and errors.
+struct TrainingJobOperations: Sendable {
+    let api: APIImplementation
+    let logger: Logger
+
+    func perform(_ operation: String, target: String, _ call: SageMakerCall) async throws -> JSONValue {
+        guard ServiceModel.sageMaker.operations[operation] != nil else { throw AWSError.unknownOperation(target) }
+        let report = SageMakerEndpoint.sageMakerValidator.validate(call.input, operation: operation)
+        if let first = report.serializationErrors.first { throw AWSError.serialization(first) }
+        var violations = report.violations
+        if operation == "CreateTrainingJob" { violations += TrainingJobRequest.crossFieldViolations(call.input) }
+        guard violations.isEmpty else { throw AWSError.validation(violations: violations) }
+        switch operation {
+        case "CreateTrainingJob": return try await create(call)
+        case "DescribeTrainingJob": return try await describe(call)
+        case "ListTrainingJobs": return try await list(call)
+        case "StopTrainingJob": return try await stop(call)
+        default: throw AWSError.unknownOperation(target)
+        }
+    }
+
+    /// The caller's role must allow `action`; AWS says AccessDeniedException.
+    private func requireWriter(_ call: SageMakerCall, action: String) throws {
+        guard call.principal.role.canWriteJobs else {
+            throw AWSError(type: "AccessDeniedException", message: "a \(call.principal.role.rawValue) key cannot \(action)")
+        }
+    }
+
+    private func create(_ call: SageMakerCall) async throws -> JSONValue {
+        try requireWriter(call, action: "create training jobs")
+        let unsupported = TrainingJobRequest.unsupported(call.input)
+        guard unsupported.isEmpty else { throw AWSError.validation(unsupported.joined(separator: "; ")) }
+        var spec = TrainingJobRequest.spec(call.input, provisioner: api.provisioner)
+        spec.sageMakerRequest = call.input
+        let submission: APIImplementation.Submission
+        do {
+            submission = try await api.submit(spec, principal: call.principal, idempotencyKey: nil)
+        } catch let error as APIError {
+            throw Self.awsError(error)
+        }
+        switch submission {
+        case .created(let job, _), .replayed(let job):
+            return .object(["TrainingJobArn": .string(call.arn(ofJob: job.name))])
+        case .nameTaken(let name), .idempotencyKeyReused(let name):
+            throw AWSError(
+                type: "ResourceInUse",
+                message: "Training job names must be unique within an AWS account and region, and a training job with this name already exists (\(call.arn(ofJob: name)))")
+        }
+    }
+
+    private func describe(_ call: SageMakerCall) async throws -> JSONValue {
+        guard let job = try await job(call) else { throw AWSError.notFound }
+        let events = try await api.jobs.events(jobID: job.id)
+        let attempts = try await api.attempts.attempts(jobID: job.id)
+        let metrics = try await api.logs.finalMetrics(jobID: job.id)
+        return TrainingJobDescription.describe(
+            job, arn: call.arn(ofJob: job.name), events: events, attempts: attempts, finalMetrics: metrics,
+            capacity: api.capacity.current.capacity(of: job.spec.instanceType), now: Date())
+    }
+
+    private func list(_ call: SageMakerCall) async throws -> JSONValue {
+        let input = call.input
+        for member in ["LastModifiedTimeAfter", "LastModifiedTimeBefore", "WarmPoolStatusEquals", "TrainingPlanArnEquals"] where input[member] != nil {
+            throw AWSError.validation("\(member) is not supported by Trainyard's ListTrainingJobs; filter on CreationTime, NameContains or StatusEquals")
+        }
+        let sortBy: JobListQuery.SortKey =
+            switch input["SortBy"]?.stringValue {
+            case "Name": .name
+            case "Status": .status
+            default: .creationTime
+            }
+        var query = JobListQuery(
+            status: input["StatusEquals"]?.stringValue.flatMap(JobStatus.init(rawValue:)), nameContains: input["NameContains"]?.stringValue,
+            createdAfter: input["CreationTimeAfter"].flatMap(SageMakerTime.date), createdBefore: input["CreationTimeBefore"].flatMap(SageMakerTime.date),
+            // Newest first unless asked otherwise, as the operation's documentation describes its results.
+            sortBy: sortBy, ascending: input["SortOrder"]?.stringValue == "Ascending", limit: input["MaxResults"]?.intValue ?? 10)
+        if let token = input["NextToken"]?.stringValue, !token.isEmpty {
+            do {
+                query.after = try JobListRequest.lastID(from: token, query: query)
+            } catch {
+                throw AWSError.validation("NextToken is not a token this listing returned (with the same SortBy and SortOrder)")
+            }
+        }
+        let page: JobPage
+        do {
+            page = try await api.jobs.listJobs(projectID: call.principal.projectID, query: query)
+        } catch StoreError.unknownCursor {
+            throw AWSError.validation("NextToken is not a token this listing returned (with the same SortBy and SortOrder)")
+        }
+        var body: [String: JSONValue] = ["TrainingJobSummaries": .array(page.jobs.map { TrainingJobDescription.summary($0, arn: call.arn(ofJob: $0.name)) })]
+        // Only when more follow: the SDKs loop while a token comes back.
+        if let last = page.lastID { body["NextToken"] = .string(JobListRequest.token(after: last, query: query)) }
+        return .object(body)
+    }
+
+    private func stop(_ call: SageMakerCall) async throws -> JSONValue {
+        try requireWriter(call, action: "stop training jobs")
+        guard let job = try await job(call) else {
+            throw AWSError.resourceNotFound("Training job \(call.input["TrainingJobName"]?.stringValue ?? "") does not exist.")
+        }
+        if job.status.isTerminal {
+            throw AWSError.validation("The request was rejected because the training job is in status \(job.status.rawValue).")
+        }
+        do {
+            _ = try await api.jobs.requestStop(projectID: call.principal.projectID, name: job.name, reason: .user, graceSeconds: api.stopGrace)
+        } catch StoreError.transitionRefused(.alreadyStopping) {
+            // Stopping already: the same answer as the first call.
+        } catch StoreError.transitionRefused(let error) {
+            throw AWSError.validation("The request was rejected because the training job cannot be stopped now: \(error)")
+        } catch StoreError.contended(let why) {
+            throw AWSError(type: "ThrottlingException", message: "training job \(job.name) is being changed by another request (\(why)); retry")
+        }
+        return .object([:])
+    }
+
+    /// The caller's project's job the request names, if any.
+    private func job(_ call: SageMakerCall) async throws -> JobRecord? {
+        guard let name = call.input["TrainingJobName"]?.stringValue else { return nil }
+        return try await api.jobs.job(projectID: call.principal.projectID, name: name)
+    }
+
+    /// A submission refused by the shared path, in AWS's terms.
+    static func awsError(_ error: APIError) -> AWSError {
+        switch error {
+        case .unprocessable(_, let errors): .validation(violations: errors.map(TrainingJobRequest.message(for:)))
+        case .forbidden(let detail): AWSError(type: "AccessDeniedException", message: detail)
+        case .tooManyRequests(let detail, _): AWSError(type: "ResourceLimitExceeded", message: detail)
+        case .conflict(let detail): AWSError(type: "ResourceInUse", message: detail)
+        case .notFound(let detail): .resourceNotFound(detail)
+        case .unavailable(let detail): AWSError(type: "ServiceUnavailable", message: detail, status: 503)
+        case .badRequest(let detail, _), .unauthorized(let detail), .payloadTooLarge(let detail), .methodNotAllowed(let detail, _): .validation(detail)
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import Foundation
+import Testing
+import TrainyardServer
+
+/// boto3 and the aws CLI, unchanged, against the SageMaker-compatible endpoint of a real server: the checks of
+/// `sagemaker-compat.md` §6 that need no AWS.
+@Suite(.serialized) struct SageMakerEndpointTests {
+    /// §6's `BASE`, with a command the local provisioner runs on the worker host (it runs no containers).
+    static let base = #"""
+        BASE = dict(
+            RoleArn="arn:aws:iam::123456789012:role/t",
+            AlgorithmSpecification={"TrainingImage": "img:1", "TrainingInputMode": "File",
+                                    "ContainerEntrypoint": ["/bin/sh"], "ContainerArguments": ["-c", "sleep 600"]},
+            OutputDataConfig={"S3OutputPath": "s3://bkt/out"},
+            ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+            StoppingCondition={"MaxRuntimeInSeconds": 3600},
+        )
+        def base(**changes):
+            request = json.loads(json.dumps(BASE))
+            for key, value in changes.items():
+                if isinstance(value, dict) and isinstance(request.get(key), dict):
+                    request[key].update(value)
+                else:
+                    request[key] = value
+            return request
+
+        """#
+
+    @Test func theWireSigningAndErrorsAreAWSs() async throws {
+        try await LiveApp.run { app in
+            let script = SageMakerClients.prelude + #"""
+                import urllib.request
+                from botocore.auth import SigV4Auth
+                from botocore.awsrequest import AWSRequest
+
+                endpoint = os.environ["AWS_ENDPOINT_URL_SAGEMAKER"]
+                credentials = boto3.Session().get_credentials()
+
+                def post(target, body="{}", sign=True, secret=None):
+                    request = AWSRequest(method="POST", url=endpoint + "/", data=body,
+                                         headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"})
+                    if sign:
+                        creds = credentials if secret is None else botocore.credentials.Credentials(credentials.access_key, secret)
+                        SigV4Auth(creds, "sagemaker", "us-east-1").add_auth(request)
+                    prepared = request.prepare()
+                    try:
+                        with urllib.request.urlopen(urllib.request.Request(endpoint + "/", data=body.encode(), headers=dict(prepared.headers), method="POST")) as answer:
+                            return answer.status, dict(answer.headers), json.loads(answer.read() or b"{}")
+                    except urllib.error.HTTPError as error:
+                        return error.code, dict(error.headers), json.loads(error.read() or b"{}")
+
+                status, headers, body = post("SageMaker.ListTrainingJobs")
+                check("signed ListTrainingJobs answers 200 with summaries and a request id",
+                      status == 200 and "TrainingJobSummaries" in body and headers.get("x-amzn-RequestId"), (status, headers, body))
+                check("its content type is AWS JSON 1.1", headers.get("Content-Type") == "application/x-amz-json-1.1", headers)
+                status, _, body = post("SageMaker.NoSuchOp")
+                check("an unknown operation is a 400 UnknownOperationException", status == 400 and body["__type"].endswith("UnknownOperationException"), (status, body))
+                status, _, body = post("SageMaker.ListTrainingJobs", sign=False)
+                check("an unsigned request is a 403 MissingAuthenticationTokenException",
+                      status == 403 and body["__type"] == "MissingAuthenticationTokenException", (status, body))
+                status, _, body = post("SageMaker.ListTrainingJobs", secret="wrong-secret")
+                check("a wrong secret is a 403 InvalidSignatureException", status == 403 and body["__type"] == "InvalidSignatureException", (status, body))
+
+                stranger = boto3.client("sagemaker", aws_access_key_id="NOSUCHKEY0001", aws_secret_access_key="x")
+                code, message, status = refused(stranger.list_training_jobs)
+                check("an unknown key is UnrecognizedClientException", code == "UnrecognizedClientException" and status == 403, (code, message, status))
+                status, _, body = post("SageMaker.ListTrainingJobs", body="[1]")
+                check("a body that is no object is a SerializationException", status == 400 and body["__type"] == "SerializationException", (status, body))
+                """#
+            let (status, output) = try await SageMakerClients.python(script, environment: SageMakerClients.environment(app, token: app.token))
+            #expect(status == 0, "\(output)")
+        }
+    }
+
+    @Test func createDescribeListAndStopAsTheAcceptanceChecksSay() async throws {
+        try await LiveApp.run { app in
+            let script = SageMakerClients.prelude + Self.base + #"""
+                import re
+                created = sm.create_training_job(**base(TrainingJobName="ok-1", HyperParameters={"lr": "0.1", "name": "\"x\""}, Environment={"A": "1"}))
+                arn = created["TrainingJobArn"]
+                check("2: the ARN carries the region and a 12-digit account",
+                      re.fullmatch(r"arn:aws:sagemaker:us-east-1:[0-9]{12}:training-job/ok-1", arn), arn)
+
+                code, message, status = refused(sm.create_training_job, **base(TrainingJobName="ok-1"))
+                check("3: a second ok-1 is ResourceInUse naming it", code == "ResourceInUse" and status == 400 and "ok-1" in message, (code, message))
+
+                code, message, _ = refused(sm.create_training_job, **base(TrainingJobName="bad_name"))
+                check("4: bad_name is a ValidationException on trainingJobName's pattern",
+                      code == "ValidationException" and "trainingJobName" in message and "regular expression pattern" in message, message)
+                check("4: no bad_name job was created", all(s["TrainingJobName"] != "bad_name" for s in sm.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]))
+
+                code, message, _ = refused(sm.create_training_job, **base(TrainingJobName="spot-short", EnableManagedSpotTraining=True,
+                                                                          StoppingCondition={"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 1800}))
+                check("5: MaxWait below MaxRuntime is refused naming MaxWaitTimeInSeconds", code == "ValidationException" and "MaxWaitTimeInSeconds" in message, message)
+                sm.create_training_job(**base(TrainingJobName="spot-ok", EnableManagedSpotTraining=True,
+                                              StoppingCondition={"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}))
+                check("5: MaxWait 7200 with spot is accepted", True)
+                code, message, _ = refused(sm.create_training_job, **base(TrainingJobName="no-spot",
+                                                                          StoppingCondition={"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}))
+                check("5: MaxWait without spot is refused naming both", "MaxWaitTimeInSeconds" in message and "EnableManagedSpotTraining" in message, message)
+
+                code, message, _ = refused(sm.create_training_job, **base(TrainingJobName="fake-type", ResourceConfig={"InstanceType": "ml.fake.xlarge"}))
+                check("6: an unknown instance type fails the enum", code == "ValidationException" and "enum value set" in message, message)
+
+                code, message, _ = refused(sm.create_training_job, **base(TrainingJobName="keep-long", ResourceConfig={"KeepAlivePeriodInSeconds": 21601}))
+                check("7: KeepAlive 21601 is over the model's maximum", code == "ValidationException" and "less than or equal to 21600" in message, message)
+                code, message, _ = refused(raw.create_training_job, **base(TrainingJobName="pending-short",
+                                                                           StoppingCondition={"MaxRuntimeInSeconds": 3600, "MaxPendingTimeInSeconds": 60}))
+                check("7: MaxPending 60 (botocore would stop it) is under the model's minimum", "greater than or equal to 7200" in message, message)
+                code, message, _ = refused(raw.create_training_job, **base(TrainingJobName="several", RoleArn="r", ResourceConfig={"InstanceCount": 0}))
+                check("several violations are counted and listed", message.startswith("2 validation errors detected: ") or message.startswith("3 validation errors detected: "), message)
+                code, message, _ = refused(sm.create_training_job, **base(TrainingJobName="pipe", AlgorithmSpecification={"TrainingInputMode": "Pipe"}))
+                check("an unsupported member is refused and says so", code == "ValidationException" and "Pipe" in message and "not supported" in message, message)
+
+                code, message, status = refused(sm.describe_training_job, TrainingJobName="nope")
+                check("8: an unknown job is 'Requested resource not found.'", (code, message, status) == ("ValidationException", "Requested resource not found.", 400), (code, message))
+
+                described = sm.describe_training_job(TrainingJobName="ok-1")
+                check("9: InProgress, in one of its secondary statuses", described["TrainingJobStatus"] == "InProgress"
+                      and described["SecondaryStatus"] in ("Starting", "Pending", "LaunchingMLInstances", "PreparingTrainingStack", "Downloading", "Training"), described)
+                check("9: times are datetimes", hasattr(described["CreationTime"], "year") and hasattr(described["LastModifiedTime"], "year"))
+                first = described["SecondaryStatusTransitions"][0]
+                check("9: transitions have Status, StartTime, StatusMessage", {"Status", "StartTime", "StatusMessage"} <= set(first), first)
+                check("9: echoed unchanged", described["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600}
+                      and described["ResourceConfig"]["InstanceCount"] == 1 and described["HyperParameters"] == {"lr": "0.1", "name": "\"x\""}
+                      and described["Environment"] == {"A": "1"} and described["RoleArn"] == BASE["RoleArn"], described)
+                check("9: the model's path", described["ModelArtifacts"]["S3ModelArtifacts"] == "s3://bkt/out/ok-1/output/model.tar.gz", described["ModelArtifacts"])
+                check("9: the ARN is Create's", described["TrainingJobArn"] == arn)
+
+                for name in ("list-c", "list-a", "list-b"):
+                    sm.create_training_job(**base(TrainingJobName=name))
+                page = sm.list_training_jobs(MaxResults=2, SortBy="Name", SortOrder="Ascending", NameContains="list-")
+                names = [s["TrainingJobName"] for s in page["TrainingJobSummaries"]]
+                check("10: the first page of two, by name", names == ["list-a", "list-b"] and "NextToken" in page, page)
+                rest = sm.list_training_jobs(MaxResults=2, SortBy="Name", SortOrder="Ascending", NameContains="list-", NextToken=page["NextToken"])
+                check("10: the last page has the third and no token", [s["TrainingJobName"] for s in rest["TrainingJobSummaries"]] == ["list-c"]
+                      and "NextToken" not in rest, rest)
+                everything = sm.get_paginator("list_training_jobs").paginate(PaginationConfig={"PageSize": 2}).build_full_result()
+                check("10: the paginator ends with every job", {"list-a", "list-b", "list-c", "ok-1", "spot-ok"} <= {s["TrainingJobName"] for s in everything["TrainingJobSummaries"]})
+                summary = rest["TrainingJobSummaries"][0]
+                check("10: a summary's members", {"TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingJobStatus"} <= set(summary), summary)
+
+                check("11: NameContains", {s["TrainingJobName"] for s in sm.list_training_jobs(NameContains="ok")["TrainingJobSummaries"]} == {"ok-1", "spot-ok"})
+                check("11: StatusEquals", sm.list_training_jobs(StatusEquals="Completed")["TrainingJobSummaries"] == [])
+                check("11: CreationTimeAfter", sm.list_training_jobs(CreationTimeAfter=int(time.time()) + 3600)["TrainingJobSummaries"] == [])
+                check("11: CreationTimeBefore", len(sm.list_training_jobs(CreationTimeBefore=int(time.time()) + 3600, MaxResults=100)["TrainingJobSummaries"]) == 5)
+                code, message, _ = refused(sm.list_training_jobs, SortBy="Foo")
+                check("11: SortBy Foo is refused", code == "ValidationException" and "sortBy" in message, message)
+                newest = [s["TrainingJobName"] for s in sm.list_training_jobs(NameContains="list-")["TrainingJobSummaries"]]
+                check("newest first by default", newest == ["list-b", "list-a", "list-c"], newest)
+
+                sm.stop_training_job(TrainingJobName="list-a")
+                state = sm.describe_training_job(TrainingJobName="list-a")["TrainingJobStatus"]
+                check("12: a stopped job is Stopping or Stopped", state in ("Stopping", "Stopped"), state)
+                sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName="list-a", WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+                check("12: the waiter returns once it is Stopped", sm.describe_training_job(TrainingJobName="list-a")["TrainingJobStatus"] == "Stopped")
+                code, message, _ = refused(sm.stop_training_job, TrainingJobName="list-a")
+                check("12: stopping it again says its status", message == "The request was rejected because the training job is in status Stopped.", message)
+                code, message, status = refused(sm.stop_training_job, TrainingJobName="never")
+                check("12: stopping an unknown job is ResourceNotFound", code == "ResourceNotFound" and status == 400, (code, message))
+                try:
+                    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName="never", WaiterConfig={"Delay": 1, "MaxAttempts": 3})
+                    check("13: the waiter fails at once on an unknown job", False)
+                except botocore.exceptions.WaiterError as error:
+                    check("13: the waiter fails at once on an unknown job", "ValidationException" in str(error) or "Requested resource not found" in str(error), str(error))
+                """#
+            let (status, output) = try await SageMakerClients.python(script, environment: SageMakerClients.environment(app, token: app.token))
+            #expect(status == 0, "\(output)")
+
+            // The aws CLI: an error is printed as AWS's and exits 255; a listing that pages ends.
+            let environment = SageMakerClients.environment(app, token: app.token)
+            let (sortStatus, sortOutput) = try await SageMakerClients.aws(["sagemaker", "list-training-jobs", "--sort-by", "Foo"], environment: environment)
+            #expect(sortStatus == 255 && sortOutput.contains("An error occurred (ValidationException) when calling the ListTrainingJobs operation"), "\(sortOutput)")
+            let (listStatus, listOutput) = try await SageMakerClients.aws(
+                ["sagemaker", "list-training-jobs", "--page-size", "2", "--query", "TrainingJobSummaries[].TrainingJobName", "--output", "text"],
+                environment: environment)
+            #expect(listStatus == 0 && Set(listOutput.split(whereSeparator: \.isWhitespace)) == ["ok-1", "spot-ok", "list-a", "list-b", "list-c"], "\(listOutput)")
+
+            // A job created through SageMaker is the job /v1 shows.
+            let (described, job) = try await app.request(.GET, "/v1/jobs/ok-1")
+            #expect(described == 200 && job["instance_type"] as? String == "ml.m5.xlarge" && job["command"] as? [String] == ["/bin/sh", "-c", "sleep 600"], "\(job)")
+        }
+    }
+
+    @Test func twoProjectsWithTheSameNamesSeeOnlyTheirOwn() async throws {
+        try await LiveApp.run { app in
+            let (created, project) = try await app.request(.POST, "/v1/projects", json: #"{"name":"team-b"}"#)
+            #expect(created == 201)
+            let tokenB = try #require((project["api_key"] as? [String: Any])?["token"] as? String)
+            // Project a made `shared` through /v1 and `mine` through SageMaker.
+            let (submitted, _) = try await app.request(
+                .POST, "/v1/jobs", json: #"{"name":"shared","instance_type":"ml.m5.large","command":["sleep","600"],"tags":{"team":"a"}}"#)
+            #expect(submitted == 201)
+            let scriptA = SageMakerClients.prelude + Self.base + #"""
+                sm.create_training_job(**base(TrainingJobName="mine"))
+                described = sm.describe_training_job(TrainingJobName="shared")
+                check("a /v1 job is described through SageMaker", described["ResourceConfig"]["InstanceType"] == "ml.m5.large"
+                      and described["AlgorithmSpecification"]["ContainerEntrypoint"] == ["sleep"], described)
+                print("ARN", described["TrainingJobArn"], flush=True)
+                """#
+            let (statusA, outputA) = try await SageMakerClients.python(scriptA, environment: SageMakerClients.environment(app, token: app.token))
+            #expect(statusA == 0, "\(outputA)")
+            let scriptB = SageMakerClients.prelude + Self.base + #"""
+                b = base(TrainingJobName="shared")
+                b["OutputDataConfig"] = {"S3OutputPath": "s3://trainyard/team-b"}
+                arn = sm.create_training_job(**b)["TrainingJobArn"]
+                print("ARN", arn, flush=True)
+                code, message, _ = refused(sm.describe_training_job, TrainingJobName="mine")
+                check("b does not see a's job", message == "Requested resource not found.", message)
+                code, message, _ = refused(sm.stop_training_job, TrainingJobName="mine")
+                check("b cannot stop a's job", code == "ResourceNotFound", code)
+                names = [s["TrainingJobName"] for s in sm.list_training_jobs()["TrainingJobSummaries"]]
+                check("b lists only its own", names == ["shared"], names)
+                """#
+            let (statusB, outputB) = try await SageMakerClients.python(scriptB, environment: SageMakerClients.environment(app, token: tokenB))
+            #expect(statusB == 0, "\(outputB)")
+            let arns = (outputA + outputB).split(separator: "\n").filter { $0.hasPrefix("ARN ") }.map { $0.dropFirst(4) }
+            #expect(arns.count == 2 && arns[0] != arns[1], "the two projects' `shared` jobs have ARNs of different accounts: \(arns)")
+            // Project a's `shared` is untouched by b's.
+            let (_, job) = try await app.request(.GET, "/v1/jobs/shared")
+            #expect(job["command"] as? [String] == ["sleep", "600"], "\(job)")
+        }
+    }
+}
