@@ -76,6 +76,33 @@ extension PostgresStore: LogRepository {
         return (lines, pageRows == limit || pageRows > lines.count)
     }
 
+    public func logStreams(jobID: Int64) async throws -> [LogStreamRecord] {
+        let rows = try await client.query(
+            """
+            SELECT host, min(time), max(time), sum(octet_length(message))::bigint FROM log_lines
+            WHERE job_id = \(jobID) GROUP BY host ORDER BY host
+            """, logger: logger)
+        var streams: [LogStreamRecord] = []
+        for try await (host, first, last, bytes) in rows.decode((String, Date, Date, Int64).self) {
+            streams.append(LogStreamRecord(host: host, firstTime: first, lastTime: last, bytes: bytes))
+        }
+        return streams
+    }
+
+    public func logPageBefore(jobID: Int64, beforeID: Int64, host: String, until: Date?, limit: Int) async throws -> [LogLineRecord] {
+        let rows = try await client.query(
+            """
+            SELECT id, host, time, message FROM log_lines
+            WHERE job_id = \(jobID) AND id < \(beforeID) AND host = \(host) AND (\(until)::timestamptz IS NULL OR time <= \(until))
+            ORDER BY id DESC LIMIT \(limit)
+            """, logger: logger)
+        var lines: [LogLineRecord] = []
+        for try await (id, host, time, message) in rows.decode((Int64, String, Date, String).self) {
+            lines.append(LogLineRecord(id: id, host: host, time: time, message: message))
+        }
+        return lines.reversed()
+    }
+
     public func metricPage(jobID: Int64, after cursor: MetricCursor?, limit: Int) async throws -> (series: [MetricSeriesRecord], next: MetricCursor?) {
         let rows = try await client.query(
             """

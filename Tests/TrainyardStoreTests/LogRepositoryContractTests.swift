@@ -41,6 +41,29 @@ import TrainyardTestSupport
     }
 
     @Test(arguments: RepositoryKind.allCases)
+    func eachHostThatPrintedIsAStreamReadableBackwardsFromItsEnd(_ kind: RepositoryKind) async throws {
+        try await kind.withLogRepository { fixture in
+            let logs = fixture.logs
+            let (job, hosts) = try await fixture.runningJob(project: "team", name: "streams", hosts: 3)
+            _ = try await logs.ingestLogs(host: hosts[0], records: Self.records(1...4, "a"), points: [])
+            _ = try await logs.ingestLogs(host: hosts[1], records: Self.records(1...2, "bb"), points: [])
+            // The third host printed nothing: it has no stream.
+            let streams = try await logs.logStreams(jobID: job)
+            #expect(streams.map(\.host) == ["algo-1", "algo-2"])
+            #expect(streams[0].bytes == 12 && streams[1].bytes == 8)
+            #expect(Self.sameInstant(streams[0].firstTime, Date(timeIntervalSince1970: 1_764_000_000.000001)))
+            #expect(Self.sameInstant(streams[0].lastTime, Date(timeIntervalSince1970: 1_764_000_000.000004)))
+            // Backwards: the newest lines of one host before an id, oldest first.
+            let all = try await logs.logLines(jobID: job, afterID: 0, host: "algo-1", since: nil, limit: 100)
+            #expect(try await logs.logPageBefore(jobID: job, beforeID: .max, host: "algo-1", until: nil, limit: 2).map(\.message) == ["a 3", "a 4"])
+            #expect(try await logs.logPageBefore(jobID: job, beforeID: all[2].id, host: "algo-1", until: nil, limit: 5).map(\.message) == ["a 1", "a 2"])
+            let until = Date(timeIntervalSince1970: 1_764_000_000.0000025)
+            #expect(try await logs.logPageBefore(jobID: job, beforeID: .max, host: "algo-1", until: until, limit: 5).map(\.message) == ["a 1", "a 2"])
+            #expect(try await logs.logPageBefore(jobID: job, beforeID: .max, host: "algo-3", until: nil, limit: 5).isEmpty)
+        }
+    }
+
+    @Test(arguments: RepositoryKind.allCases)
     func twoProjectsJobsOfTheSameNameKeepTheirOwnLinesAndMetrics(_ kind: RepositoryKind) async throws {
         try await kind.withLogRepository { fixture in
             let logs = fixture.logs

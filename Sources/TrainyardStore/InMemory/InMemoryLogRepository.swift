@@ -70,6 +70,26 @@ public actor InMemoryLogRepository: LogRepository {
         return (kept, page.count == limit || page.count > kept.count)
     }
 
+    public func logStreams(jobID: Int64) -> [LogStreamRecord] {
+        var streams: [String: LogStreamRecord] = [:]
+        for line in lines where line.jobID == jobID {
+            let record = line.record
+            var stream = streams[record.host] ?? LogStreamRecord(host: record.host, firstTime: record.time, lastTime: record.time, bytes: 0)
+            stream.firstTime = min(stream.firstTime, record.time)
+            stream.lastTime = max(stream.lastTime, record.time)
+            stream.bytes += Int64(record.message.utf8.count)
+            streams[record.host] = stream
+        }
+        return streams.values.sorted { $0.host < $1.host }
+    }
+
+    public func logPageBefore(jobID: Int64, beforeID: Int64, host: String, until: Date?, limit: Int) -> [LogLineRecord] {
+        let matching = lines.filter { line in
+            line.jobID == jobID && line.record.id < beforeID && line.record.host == host && (until.map { line.record.time <= $0 } ?? true)
+        }
+        return Array(matching.suffix(limit).map(\.record))
+    }
+
     public func metricPage(jobID: Int64, after cursor: MetricCursor?, limit: Int) -> (series: [MetricSeriesRecord], next: MetricCursor?) {
         let ordered = points.filter { $0.key.jobID == jobID }
             .map { MetricCursor(kind: $0.value.kind, name: $0.key.name, host: $0.key.host, timeMicros: $0.key.timeMicros) }

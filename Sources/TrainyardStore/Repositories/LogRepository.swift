@@ -22,6 +22,27 @@ public protocol LogRepository: Sendable {
     func metricPage(jobID: Int64, after cursor: MetricCursor?, limit: Int) async throws -> (series: [MetricSeriesRecord], next: MetricCursor?)
     /// The last value of each metric extracted with the job's definitions (SageMaker's `FinalMetricDataList`), by name.
     func finalMetrics(jobID: Int64) async throws -> [FinalMetricRecord]
+    /// Each host of the job that has printed: its first and last line's times and how many bytes it printed, by host
+    /// name (CloudWatch's log streams, one per host).
+    func logStreams(jobID: Int64) async throws -> [LogStreamRecord]
+    /// Up to `limit` lines of `host` before line `beforeID` (the newest of them), oldest first, optionally up to a time:
+    /// a log read backwards from its end, as CloudWatch's `GetLogEvents` reads by default.
+    func logPageBefore(jobID: Int64, beforeID: Int64, host: String, until: Date?, limit: Int) async throws -> [LogLineRecord]
+}
+
+/// What one host of a job has printed, in sum.
+public struct LogStreamRecord: Sendable, Equatable {
+    public var host: String
+    public var firstTime: Date
+    public var lastTime: Date
+    public var bytes: Int64
+
+    public init(host: String, firstTime: Date, lastTime: Date, bytes: Int64) {
+        self.host = host
+        self.firstTime = firstTime
+        self.lastTime = lastTime
+        self.bytes = bytes
+    }
 }
 
 extension LogRepository {

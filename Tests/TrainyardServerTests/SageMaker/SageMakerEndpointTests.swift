@@ -222,3 +222,68 @@ import TrainyardServer
         }
     }
 }
+
+/// The CloudWatch Logs subset: what `logs=True` in both SDKs and `aws logs` read.
+@Suite(.serialized) struct SageMakerLogsTests {
+    @Test func eachHostIsAStreamReadForwardsBackwardsAndFiltered() async throws {
+        try await LiveApp.run { app in
+            let script = SageMakerClients.prelude + SageMakerEndpointTests.base + #"""
+                # A Python trainer on two hosts printing what users print: a NUL, bad UTF-8, a long line.
+                program = ("import os,sys\n"
+                           "host=os.environ['SM_CURRENT_HOST']\n"
+                           "[print(f'{host} step {i} loss={1/(i+1):.3f}', flush=True) for i in range(5)]\n"
+                           "sys.stdout.buffer.write(b'nul\\x00here bad\\xff\\xfeutf8\\n'); sys.stdout.flush()\n"
+                           "print('x' * 5000, flush=True)\n")
+                # ContainerArguments' elements hold 256 characters: the program comes through the environment (512).
+                sm.create_training_job(**base(TrainingJobName="talk", ResourceConfig={"InstanceCount": 2}, Environment={"PROGRAM": program},
+                                              AlgorithmSpecification={"ContainerEntrypoint": ["python3"],
+                                                                      "ContainerArguments": ["-c", "import os; exec(os.environ['PROGRAM'])"]}))
+                sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName="talk", WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+                check("the job completed", sm.describe_training_job(TrainingJobName="talk")["TrainingJobStatus"] == "Completed")
+
+                streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix="talk/", orderBy="LogStreamName")
+                names = [s["logStreamName"] for s in streams["logStreams"]]
+                import re
+                check("17: one stream per host, named <job>/algo-<i>-<epoch>", len(names) == 2
+                      and all(re.fullmatch(rf"talk/algo-{i + 1}-[0-9]+", n) for i, n in enumerate(names)), names)
+                check("17: no nextToken on the last page", "nextToken" not in streams, streams)
+                check("17: a stream's times are milliseconds", streams["logStreams"][0]["firstEventTimestamp"] > 1_700_000_000_000, streams)
+
+                page = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=names[1], startFromHead=True)
+                messages = [e["message"] for e in page["events"]]
+                check("17: the events of algo-2, oldest first", messages[:5] == [f"algo-2 step {i} loss={1/(i+1):.3f}" for i in range(5)], messages)
+                check("17: what the trainer printed comes through", any("nul" in m and "here" in m for m in messages) and any(len(m) >= 5000 for m in messages), messages)
+                check("17: ms timestamps", all(e["timestamp"] > 1_700_000_000_000 for e in page["events"]))
+                again = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=names[1], startFromHead=True, nextToken=page["nextForwardToken"])
+                check("17: caught up, an empty page and the same token", again["events"] == [] and again["nextForwardToken"] == page["nextForwardToken"], again)
+
+                latest = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=names[0], limit=2)
+                check("by default the newest events", [e["message"] for e in latest["events"]][-1] == "x" * 5000 and len(latest["events"]) == 2, latest)
+                older = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=names[0], limit=2, nextToken=latest["nextBackwardToken"])
+                check("the backward token reads the lines before", [e["message"] for e in older["events"]] == ["algo-1 step 3 loss=0.250", "algo-1 step 4 loss=0.200"], older)
+
+                code, message, _ = refused(logs.get_log_events, logGroupName="/aws/sagemaker/TrainingJobs", logStreamName="talk/algo-9-1")
+                check("an unknown stream is ResourceNotFoundException", code == "ResourceNotFoundException", code)
+                unknown = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix="nobody/")
+                check("17: an unknown prefix lists nothing", unknown["logStreams"] == [], unknown)
+                code, message, _ = refused(logs.describe_log_streams, logGroupName="/aws/other", logStreamNamePrefix="talk/")
+                check("another group does not exist", code == "ResourceNotFoundException", code)
+
+                found = logs.filter_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix="talk/", filterPattern='"loss=0.5"')
+                check("FilterLogEvents finds the term in every stream", sorted(e["message"] for e in found["events"]) == ["algo-1 step 1 loss=0.500", "algo-2 step 1 loss=0.500"], found)
+                check("its events name their stream", {e["logStreamName"] for e in found["events"]} == set(names), found)
+                paged = logs.get_paginator("filter_log_events").paginate(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNames=[names[0]],
+                                                                         PaginationConfig={"PageSize": 3}).build_full_result()
+                check("FilterLogEvents pages through one stream", len(paged["events"]) == 7 and {e["logStreamName"] for e in paged["events"]} == {names[0]}, paged)
+                """#
+            let (status, output) = try await SageMakerClients.python(script, environment: SageMakerClients.environment(app, token: app.token))
+            #expect(status == 0, "\(output)")
+            // `aws logs` as a user types it.
+            let environment = SageMakerClients.environment(app, token: app.token)
+            let (cliStatus, cliOutput) = try await SageMakerClients.aws(
+                ["logs", "describe-log-streams", "--log-group-name", "/aws/sagemaker/TrainingJobs", "--log-stream-name-prefix", "talk/",
+                 "--query", "logStreams[].logStreamName", "--output", "text"], environment: environment)
+            #expect(cliStatus == 0 && cliOutput.contains("talk/algo-1-") && cliOutput.contains("talk/algo-2-"), "\(cliOutput)")
+        }
+    }
+}
