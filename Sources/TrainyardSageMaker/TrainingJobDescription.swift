@@ -56,7 +56,7 @@ public enum TrainingJobDescription {
 
     /// The request members Describe echoes: the stored request's, less what it never echoes (tags are ListTags'),
     /// or, for a `/v1` job, the members its spec implies.
-    static func echoedMembers(of job: JobRecord) -> [String: JSONValue] {
+    public static func echoedMembers(of job: JobRecord) -> [String: JSONValue] {
         if var stored = job.spec.sageMakerRequest?.objectValue {
             stored["Tags"] = nil
             return stored

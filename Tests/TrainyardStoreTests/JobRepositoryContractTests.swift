@@ -34,6 +34,35 @@ import TrainyardTestSupport
     }
 
     @Test(arguments: RepositoryKind.allCases)
+    func tagsAndTheSageMakerRequestChangeAndAnEndedJobIsDeletedInItsProjectOnly(_ kind: RepositoryKind) async throws {
+        try await kind.withRepositories { repositories in
+            let jobs = repositories.jobs
+            let (team, _, _) = try await repositories.projects.createProject(name: "team")
+            let (other, _, _) = try await repositories.projects.createProject(name: "other")
+            try await Self.submit(jobs, project: team.id, "train")
+            try await Self.submit(jobs, project: other.id, "train")
+
+            #expect(try await jobs.replaceTags(projectID: team.id, name: "train", tags: ["team": "b"]))
+            #expect(try await jobs.job(projectID: team.id, name: "train")?.spec.tags == ["team": "b"])
+            #expect(try await jobs.job(projectID: other.id, name: "train")?.spec.tags == [:])
+            #expect(try await !jobs.replaceTags(projectID: team.id, name: "missing", tags: [:]))
+            let request = JSONValue.object(["TrainingJobName": .string("train"), "ProfilerConfig": .object(["DisableProfiler": .bool(true)])])
+            #expect(try await jobs.updateSageMakerRequest(projectID: team.id, name: "train", request: request, keepAlivePeriod: 600))
+            let updated = try await jobs.job(projectID: team.id, name: "train")
+            #expect(updated?.spec.sageMakerRequest == request && updated?.spec.keepAlivePeriod == 600 && updated?.spec.tags == ["team": "b"])
+
+            #expect(try await jobs.deleteJob(projectID: team.id, name: "train") == .notEnded(.inProgress))
+            _ = try await jobs.requestStop(projectID: team.id, name: "train", reason: .user, graceSeconds: 1)
+            #expect(try await jobs.deleteJob(projectID: team.id, name: "train") == .deleted)
+            #expect(try await jobs.job(projectID: team.id, name: "train") == nil)
+            #expect(try await jobs.deleteJob(projectID: team.id, name: "train") == .notFound)
+            // The other project's job of the same name stays; the name is free again in this one.
+            #expect(try await jobs.job(projectID: other.id, name: "train")?.status == .inProgress)
+            #expect(try Self.created(try await Self.submit(jobs, project: team.id, "train")).spec.tags == [:])
+        }
+    }
+
+    @Test(arguments: RepositoryKind.allCases)
     func aSubmittedJobIsStartingWithItsEventAndItsProjectsDeliveries(_ kind: RepositoryKind) async throws {
         try await kind.withRepositories { repositories in
             let (team, _, _) = try await repositories.projects.createProject(name: "team")

@@ -22,6 +22,9 @@ struct TrainingJobOperations: Sendable {
         case "DescribeTrainingJob": return try await describe(call)
         case "ListTrainingJobs": return try await list(call)
         case "StopTrainingJob": return try await stop(call)
+        case "UpdateTrainingJob": return try await update(call)
+        case "DeleteTrainingJob": return try await delete(call)
+        case "AddTags", "ListTags", "DeleteTags": return try await tags(operation, call)
         default: throw AWSError.unknownOperation(target)
         }
     }
@@ -118,6 +121,87 @@ struct TrainingJobOperations: Sendable {
             throw AWSError(type: "ThrottlingException", message: "training job \(job.name) is being changed by another request (\(why)); retry")
         }
         return .object([:])
+    }
+
+    private func update(_ call: SageMakerCall) async throws -> JSONValue {
+        try requireWriter(call, action: "update training jobs")
+        guard let job = try await job(call) else {
+            throw AWSError.resourceNotFound("Training job \(call.input["TrainingJobName"]?.stringValue ?? "") does not exist.")
+        }
+        let input = call.input
+        var refused: [String] = []
+        if let rules = input["ProfilerRuleConfigurations"]?.arrayValue, !rules.isEmpty {
+            refused.append("ProfilerRuleConfigurations is not supported: Trainyard runs no Profiler rule jobs")
+        }
+        if input["RemoteDebugConfig"]?["EnableRemoteDebug"]?.boolValue == true { refused.append("RemoteDebugConfig.EnableRemoteDebug = true is not supported") }
+        var spec = job.spec
+        if let keepAlive = input["ResourceConfig"]?["KeepAlivePeriodInSeconds"]?.intValue {
+            spec.keepAlivePeriod = keepAlive
+            let violations = JobSpecValidator(catalog: api.catalog, provisioner: api.provisioner, capacity: api.capacity.current).validate(spec)
+            refused += violations.filter { $0.field == "keep_alive_period" }.map(TrainingJobRequest.message(for:))
+        }
+        guard refused.isEmpty else { throw AWSError.validation(refused.joined(separator: "; ")) }
+        // The stored request, as updated: Describe echoes the new settings.
+        var request = job.spec.sageMakerRequest?.objectValue ?? TrainingJobDescription.echoedMembers(of: job)
+        request["TrainingJobName"] = .string(job.name)
+        if let keepAlive = input["ResourceConfig"]?["KeepAlivePeriodInSeconds"] {
+            var resources = request["ResourceConfig"]?.objectValue ?? [:]
+            resources["KeepAlivePeriodInSeconds"] = keepAlive
+            request["ResourceConfig"] = .object(resources)
+        }
+        if let profiler = input["ProfilerConfig"]?.objectValue {
+            request["ProfilerConfig"] = .object((request["ProfilerConfig"]?.objectValue ?? [:]).merging(profiler) { $1 })
+        }
+        for member in ["ProfilerRuleConfigurations", "RemoteDebugConfig"] where input[member] != nil { request[member] = input[member] }
+        guard try await api.jobs.updateSageMakerRequest(
+            projectID: call.principal.projectID, name: job.name, request: .object(request), keepAlivePeriod: spec.keepAlivePeriod)
+        else { throw AWSError.resourceNotFound("Training job \(job.name) does not exist.") }
+        return .object(["TrainingJobArn": .string(call.arn(ofJob: job.name))])
+    }
+
+    private func delete(_ call: SageMakerCall) async throws -> JSONValue {
+        try requireWriter(call, action: "delete training jobs")
+        let name = call.input["TrainingJobName"]?.stringValue ?? ""
+        switch try await api.jobs.deleteJob(projectID: call.principal.projectID, name: name) {
+        case .deleted:
+            return .object([:])
+        case .notFound:
+            throw AWSError.resourceNotFound("Training job \(name) does not exist.")
+        case .notEnded(let status):
+            throw AWSError(
+                type: "ResourceInUse",
+                message: "Training job \(name) is in status \(status.rawValue) (or its outputs are still being uploaded); only a Completed, Failed or Stopped job can be deleted")
+        }
+    }
+
+    /// `AddTags`, `ListTags`, `DeleteTags` on a training job's ARN of the caller's project.
+    private func tags(_ operation: String, _ call: SageMakerCall) async throws -> JSONValue {
+        let arnText = call.input["ResourceArn"]?.stringValue ?? ""
+        // Another project's ARN (another account) is as absent as a missing job.
+        guard let arn = TrainingJobARN(arnText), arn.account == SageMakerAccount.id(ofProject: call.principal.projectID),
+            let job = try await api.jobs.job(projectID: call.principal.projectID, name: arn.name)
+        else { throw AWSError.validation("Resource \(arnText) does not exist (Trainyard tags training jobs only).") }
+        var tags = job.spec.tags
+        switch operation {
+        case "ListTags":
+            return .object(["Tags": .array(tags.sorted { $0.key < $1.key }.map { .object(["Key": .string($0.key), "Value": .string($0.value)]) })])
+        case "AddTags":
+            try requireWriter(call, action: "tag training jobs")
+            let added = call.input["Tags"]?.arrayValue ?? []
+            for tag in added {
+                guard let key = tag["Key"]?.stringValue else { continue }
+                if key.lowercased().hasPrefix("aws:") { throw AWSError.validation("Tag keys starting with 'aws:' are reserved for AWS use: \(key)") }
+                tags[key] = tag["Value"]?.stringValue ?? ""
+            }
+            if tags.count > 50 { throw AWSError(type: "ResourceLimitExceeded", message: "A training job may have at most 50 tags; it would have \(tags.count)") }
+            _ = try await api.jobs.replaceTags(projectID: call.principal.projectID, name: job.name, tags: tags)
+            return .object(["Tags": .array(added)])
+        default:
+            try requireWriter(call, action: "untag training jobs")
+            for key in call.input["TagKeys"]?.arrayValue?.compactMap(\.stringValue) ?? [] { tags[key] = nil }
+            _ = try await api.jobs.replaceTags(projectID: call.principal.projectID, name: job.name, tags: tags)
+            return .object([:])
+        }
     }
 
     /// The caller's project's job the request names, if any.

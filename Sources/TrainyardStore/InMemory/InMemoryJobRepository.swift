@@ -96,6 +96,34 @@ public actor InMemoryJobRepository: JobRepository {
         jobs[id]?.record
     }
 
+    private func jobID(projectID: Int64, name: String) -> Int64? {
+        jobs.values.first { $0.record.projectID == projectID && $0.record.name == name }?.record.id
+    }
+
+    public func replaceTags(projectID: Int64, name: String, tags: [String: String]) -> Bool {
+        guard let id = jobID(projectID: projectID, name: name) else { return false }
+        jobs[id]?.record.spec.tags = tags
+        return true
+    }
+
+    public func updateSageMakerRequest(projectID: Int64, name: String, request: JSONValue, keepAlivePeriod: Int) -> Bool {
+        guard let id = jobID(projectID: projectID, name: name) else { return false }
+        jobs[id]?.record.spec.sageMakerRequest = request
+        jobs[id]?.record.spec.keepAlivePeriod = keepAlivePeriod
+        if let modified = jobs[id]?.record.lastModifiedAt { jobs[id]?.record.lastModifiedAt = max(modified, Date()) }
+        return true
+    }
+
+    public func deleteJob(projectID: Int64, name: String) -> JobDeletion {
+        guard let id = jobID(projectID: projectID, name: name), let job = jobs[id]?.record else { return .notFound }
+        let finalizing = attempts.values.contains { $0.record.jobID == id && $0.record.state != .ended }
+        guard job.status.isTerminal, !finalizing else { return .notEnded(job.status) }
+        jobs[id] = nil
+        for (attemptID, attempt) in attempts where attempt.record.jobID == id { attempts[attemptID] = nil }
+        for (hostID, host) in hosts where host.record.jobID == id { hosts[hostID] = nil }
+        return .deleted
+    }
+
     public func listJobs(projectID: Int64, query: JobListQuery) throws -> JobPage {
         let own = jobs.values.map(\.record).filter { $0.projectID == projectID }
         var cursor: JobRecord?

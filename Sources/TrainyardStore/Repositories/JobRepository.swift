@@ -31,6 +31,22 @@ public protocol JobRepository: Sendable {
     /// told to stop with `graceSeconds` (SIGTERM, then SIGKILL); the finalizer ends it once they are done. A stop the
     /// job's state refuses throws ``StoreError/transitionRefused(_:)`` and changes nothing.
     func requestStop(projectID: Int64, name: String, reason: StopReason, graceSeconds: Double, now: Date) async throws -> JobRecord
+    /// Replaces the job's tags (SageMaker's `AddTags` and `DeleteTags`); false when the project has no such job.
+    func replaceTags(projectID: Int64, name: String, tags: [String: String]) async throws -> Bool
+    /// Stores what SageMaker's `UpdateTrainingJob` changes: the job's stored request, and the warm-pool retention in its
+    /// spec; false when the project has no such job.
+    func updateSageMakerRequest(projectID: Int64, name: String, request: JSONValue, keepAlivePeriod: Int) async throws -> Bool
+    /// Deletes an ended job whose attempts have all ended, with its events, attempts, hosts, log lines and metrics: its
+    /// name can be used again. Webhook deliveries already made for it stay in the delivery log.
+    func deleteJob(projectID: Int64, name: String) async throws -> JobDeletion
+}
+
+/// What ``JobRepository/deleteJob(projectID:name:)`` came to.
+public enum JobDeletion: Sendable, Equatable {
+    case deleted
+    case notFound
+    /// The job has not ended (or its last attempt is still being finalized): its status.
+    case notEnded(JobStatus)
 }
 
 extension JobRepository {
