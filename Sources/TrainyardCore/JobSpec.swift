@@ -60,6 +60,9 @@ public struct JobSpec: Sendable, Equatable, Codable {
     /// The SageMaker `CreateTrainingJob` body the job was created from, as sent (nil for `/v1` jobs): every member is
     /// stored, and `DescribeTrainingJob` echoes them.
     public var sageMakerRequest: JSONValue?
+    /// The region of the SageMaker request that created the job (nil for `/v1` jobs, which take the server's
+    /// `TRAINYARD_REGION`): its ARN and its workers' `AWS_REGION`.
+    public var sageMakerRegion: String?
 
     /// Creates a spec; everything but the instance type has a default.
     public init(
@@ -87,7 +90,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
         keepAlivePeriod: Int = 0,
         distribution: Distribution? = nil,
         priority: Int = 0,
-        sageMakerRequest: JSONValue? = nil
+        sageMakerRequest: JSONValue? = nil,
+        sageMakerRegion: String? = nil
     ) {
         self.name = name
         self.command = command
@@ -114,6 +118,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         self.distribution = distribution
         self.priority = priority
         self.sageMakerRequest = sageMakerRequest
+        self.sageMakerRegion = sageMakerRegion
     }
 
     /// The JSON names of the fields, as validation reports them.
@@ -143,10 +148,11 @@ public struct JobSpec: Sendable, Equatable, Codable {
         case distribution
         case priority
         case sageMakerRequest = "sagemaker_request"
+        case sageMakerRegion = "sagemaker_region"
     }
 
     /// Decodes a spec; missing optional keys are `nil` and missing defaulted keys take the
-    /// defaults of ``init(name:command:entryPoint:sourceDir:imageURI:hyperparameters:environment:tags:instanceType:instanceCount:volumeSize:useSpotInstances:maxRun:maxWait:checkpointS3URI:checkpointLocalPath:inputs:outputPath:metricDefinitions:maxRetryAttempts:retryOnExitCodes:keepAlivePeriod:distribution:priority:sageMakerRequest:)``.
+    /// defaults of ``init(name:command:entryPoint:sourceDir:imageURI:hyperparameters:environment:tags:instanceType:instanceCount:volumeSize:useSpotInstances:maxRun:maxWait:checkpointS3URI:checkpointLocalPath:inputs:outputPath:metricDefinitions:maxRetryAttempts:retryOnExitCodes:keepAlivePeriod:distribution:priority:sageMakerRequest:sageMakerRegion:)``.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
@@ -174,7 +180,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
             keepAlivePeriod: try c.decodeIfPresent(Int.self, forKey: .keepAlivePeriod) ?? 0,
             distribution: try c.decodeIfPresent(Distribution.self, forKey: .distribution),
             priority: try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0,
-            sageMakerRequest: try c.decodeIfPresent(JSONValue.self, forKey: .sageMakerRequest)
+            sageMakerRequest: try c.decodeIfPresent(JSONValue.self, forKey: .sageMakerRequest),
+            sageMakerRegion: try c.decodeIfPresent(String.self, forKey: .sageMakerRegion)
         )
     }
 
@@ -206,5 +213,6 @@ public struct JobSpec: Sendable, Equatable, Codable {
         try c.encodeIfPresent(distribution, forKey: .distribution)
         try c.encode(priority, forKey: .priority)
         try c.encodeIfPresent(sageMakerRequest, forKey: .sageMakerRequest)
+        try c.encodeIfPresent(sageMakerRegion, forKey: .sageMakerRegion)
     }
 }

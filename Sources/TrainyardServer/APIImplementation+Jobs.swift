@@ -19,7 +19,7 @@ extension APIImplementation {
         switch try await submit(JobSpec(body), principal: principal, idempotencyKey: idempotencyKey, headerViolations: headerViolations) {
         case .created(let job, let events):
             let description = JobSpecMapping.description(
-                of: job, events: events, attempts: [], capacity: capacity.current.capacity(of: job.spec.instanceType), arn: arnPrefix + job.name, now: Date())
+                of: job, events: events, attempts: [], capacity: capacity.current.capacity(of: job.spec.instanceType), arn: arns.arn(of: job), now: Date())
             return .created(.init(body: .json(description)))
         case .replayed(let job):
             return .created(.init(body: .json(try await description(of: job))))
@@ -157,7 +157,7 @@ extension APIImplementation {
         }
         let summaries = page.jobs.map { job in
             Components.Schemas.JobSummary(
-                name: job.name, arn: arnPrefix + job.name, status: .init(rawValue: job.status.rawValue) ?? .inProgress,
+                name: job.name, arn: arns.arn(of: job), status: .init(rawValue: job.status.rawValue) ?? .inProgress,
                 secondaryStatus: .init(rawValue: job.secondaryStatus.rawValue) ?? .starting, creationTime: job.createdAt,
                 lastModifiedTime: job.lastModifiedAt, trainingEndTime: job.trainingEndTime, instanceType: job.spec.instanceType,
                 instanceCount: job.spec.instanceCount, useSpotInstances: job.spec.useSpotInstances)
@@ -187,6 +187,6 @@ extension APIImplementation {
         let finalMetrics = try await logs.finalMetrics(jobID: job.id)
         let capacity = self.capacity.current.capacity(of: job.spec.instanceType)
         return JobSpecMapping.description(
-            of: job, events: events, attempts: attempts, finalMetrics: finalMetrics, capacity: capacity, arn: arnPrefix + job.name, now: Date())
+            of: job, events: events, attempts: attempts, finalMetrics: finalMetrics, capacity: capacity, arn: arns.arn(of: job), now: Date())
     }
 }

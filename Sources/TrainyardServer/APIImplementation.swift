@@ -33,8 +33,8 @@ struct APIImplementation: APIProtocol {
     /// The pool's capacity as this replica last read it: gangs are judged against it.
     let capacity: CapacityView
     let readiness: Readiness
-    /// `arn:aws:sagemaker:<region>:<account>:training-job/`
-    let arnPrefix: String
+    /// Jobs' ARNs.
+    let arns: JobARNs
     /// Seconds between SIGTERM and SIGKILL when a job is stopped.
     let stopGrace: Double
     /// This replica's log followers (SSE), woken by notifications.

@@ -21,8 +21,8 @@ struct AgentOperations: Sendable {
     let objectStore: ObjectStoreDescriptor
     /// Signs the agents' S3 requests with the service's keys, once their job may make them; nil with the filesystem store.
     let s3Signer: SigV4RequestAuthorizer?
-    let arnPrefix: String
-    let region: String
+    /// Each job's ARN and region, as its descriptions show them.
+    let arns: JobARNs
     /// Rung when a host exited: the finalizers may have an attempt to end.
     let finalizers: Doorbell
     let extractors: MetricExtractors
@@ -51,8 +51,8 @@ struct AgentOperations: Sendable {
         let job = assignment.job
         let shape = catalog.shape(named: job.spec.instanceType)
         let worker = WorkerAssignment(
-            jobName: job.name, jobARN: arnPrefix + job.name, attempt: assignment.attemptNumber, hostName: host.name, hosts: assignment.hostNames,
-            instanceType: job.spec.instanceType, vcpus: shape?.vcpus ?? 1, gpus: shape?.gpus ?? 0, memoryGiB: shape?.memoryGiB ?? 1, region: region,
+            jobName: job.name, jobARN: arns.arn(of: job), attempt: assignment.attemptNumber, hostName: host.name, hosts: assignment.hostNames,
+            instanceType: job.spec.instanceType, vcpus: shape?.vcpus ?? 1, gpus: shape?.gpus ?? 0, memoryGiB: shape?.memoryGiB ?? 1, region: arns.region(of: job),
             spec: job.spec, heartbeatIntervalSeconds: settings.heartbeatInterval, stopGraceSeconds: settings.stopGrace,
             outputPrefix: Finalizer.paths(job).attemptPrefix(assignment.attemptNumber), spotNoticeSeconds: settings.spotNotice,
             checkpointSyncIntervalSeconds: settings.checkpointSyncInterval)

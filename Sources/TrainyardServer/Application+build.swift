@@ -73,14 +73,14 @@ public func buildApplication(
     } else {
         provisioner = try await makeProvisioner(configuration: configuration, catalog: catalog, logger: logger)
     }
-    let arnPrefix = "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/"
+    let arns = JobARNs(defaultRegion: configuration.region)
 
     let interruptions = Interruptions(attempts: store, provisioner: provisioner, noticeSeconds: configuration.workers.spotNotice, logger: logger)
     let capacity = CapacityView(catalog: catalog)
     let routes = KnownRoutes()
     let agent = AgentOperations(
         attempts: store, jobs: store, logs: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor,
-        s3Signer: agentSigner, arnPrefix: arnPrefix, region: configuration.region, finalizers: attemptsDoorbell, extractors: MetricExtractors(),
+        s3Signer: agentSigner, arns: arns, finalizers: attemptsDoorbell, extractors: MetricExtractors(),
         logger: logger, boundsVolumes: provisioner.capabilities.features.contains(.volumeSizes),
         // Half the database's connections for the agents, however many call at once; the API and the controllers keep the rest.
         admission: AdmissionGate(limit: clientConfiguration.options.maximumConnections / 2))
@@ -178,7 +178,7 @@ func buildRouter(
     let api = APIImplementation(
         databaseAnswers: { await store.ping() }, projects: store, jobs: store, logs: store, webhooks: store, attempts: store, queue: store, agent: agent, catalog: catalog, capacity: capacity ?? CapacityView(catalog: catalog),
         readiness: readiness,
-        arnPrefix: "arn:aws:sagemaker:\(configuration.region):\(configuration.account):training-job/", stopGrace: configuration.workers.stopGrace,
+        arns: agent.arns, stopGrace: configuration.workers.stopGrace,
         followers: followers, wakeUps: wakeUps, webhookPolicy: configuration.webhooks.policy,
         interruptions: interruptions, provisioner: provisioner, defaultOutputBucket: configuration.objectStore.defaultOutputBucket,
         configuredLocationGrants: configuration.projectLocationGrants, limits: configuration.limits)

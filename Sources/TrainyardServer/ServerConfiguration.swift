@@ -28,9 +28,9 @@ public struct ServerConfiguration: Sendable {
     public var capacityFile: String?
     /// `TRAINYARD_LOG_LEVEL`: `trace` … `critical`. Default `info`.
     public var logLevel: Logger.Level
-    /// `TRAINYARD_REGION` and `TRAINYARD_ACCOUNT`: the region and 12-digit account shown in job ARNs.
+    /// `TRAINYARD_REGION`: the region of `/v1` jobs' ARNs and their workers' `AWS_REGION` (a job created through the
+    /// SageMaker endpoint has its request's). The account in an ARN is the job's project's.
     public var region: String
-    public var account: String
     /// Worker protocol timing: `TRAINYARD_HEARTBEAT_INTERVAL`, `TRAINYARD_HOST_LEASE`, `TRAINYARD_STOP_GRACE`,
     /// `TRAINYARD_AGENT_OUTAGE_LIMIT`, `TRAINYARD_LAUNCH_TIMEOUT`, `TRAINYARD_SYSTEM_METRICS_INTERVAL`; and the workers' disks:
     /// `TRAINYARD_KEEP_WORKER_DIRS_HOURS`, `TRAINYARD_LOG_SPOOL_MIB`, `TRAINYARD_DEFAULT_VOLUME_SIZE`, `TRAINYARD_DISK_RESERVE_GIB`,
@@ -61,7 +61,7 @@ public struct ServerConfiguration: Sendable {
 
     public init(
         dataDirectory: String = "./.trainyard", host: String = "127.0.0.1", port: Int = 8080, databaseURL: String? = nil, adminKey: String? = nil,
-        capacityFile: String? = nil, logLevel: Logger.Level = .info, region: String = "local", account: String = "000000000000",
+        capacityFile: String? = nil, logLevel: Logger.Level = .info, region: String = "local",
         workers: WorkerSettings = WorkerSettings(), agentExecutable: String? = nil, logRetentionDays: Double = 30,
         webhooks: WebhookSettings = WebhookSettings()
     ) {
@@ -77,7 +77,6 @@ public struct ServerConfiguration: Sendable {
         self.capacityFile = capacityFile
         self.logLevel = logLevel
         self.region = region
-        self.account = account
     }
 
     /// Reads the `TRAINYARD_*` variables over the defaults; a variable that does not parse is an error naming it.
@@ -144,10 +143,9 @@ public struct ServerConfiguration: Sendable {
         if let number = try count("TRAINYARD_MAX_LOG_FOLLOWERS", 1...10_000) { limits.logFollowersPerKey = number }
         if let region = value("TRAINYARD_REGION") { self.region = region }
         if let account = value("TRAINYARD_ACCOUNT") {
-            guard account.count == 12, account.allSatisfy(\.isNumber) else {
-                throw ConfigurationError.invalid(key: "TRAINYARD_ACCOUNT", value: account, expected: "12 digits")
-            }
-            self.account = account
+            throw ConfigurationError.invalid(
+                key: "TRAINYARD_ACCOUNT", value: account,
+                expected: "nothing (the setting was retired: a job's ARN now carries its project's own 12-digit account, as the SageMaker endpoint's ARNs do)")
         }
     }
 

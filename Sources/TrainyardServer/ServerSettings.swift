@@ -31,7 +31,7 @@ public struct ServerSetting: Sendable, Equatable {
 /// Every setting `trainyard serve` reads, in the README's order.
 public enum ServerSettings {
     /// Settings that were replaced: set, they stop the server with a message naming what replaced them.
-    public static let retired = ["TRAINYARD_WEBHOOK_ALLOW_LINK_LOCAL"]
+    public static let retired = ["TRAINYARD_WEBHOOK_ALLOW_LINK_LOCAL", "TRAINYARD_ACCOUNT"]
 
     /// The README's configuration table, header included.
     public static var markdownTable: String {
@@ -82,11 +82,7 @@ public enum ServerSettings {
         ServerSetting(
             variables: ["TRAINYARD_REGION"],
             defaultValue: #"`local`"#,
-            meaning: #"region shown in job ARNs"#),
-        ServerSetting(
-            variables: ["TRAINYARD_ACCOUNT"],
-            defaultValue: #"`000000000000`"#,
-            meaning: #"12-digit account shown in job ARNs"#),
+            meaning: #"region of `/v1` jobs' ARNs and of their workers' `AWS_REGION` (a job created through the SageMaker endpoint has its request's region); the account in an ARN is the job's project's (its id, 12 digits; `TRAINYARD_ACCOUNT` was retired)"#),
         ServerSetting(
             variables: ["TRAINYARD_HEARTBEAT_INTERVAL"],
             defaultValue: #"`2`"#,

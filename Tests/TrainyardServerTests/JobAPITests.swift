@@ -16,7 +16,7 @@ import Testing
             let job = try await client.call(.get, "/v1/jobs/mnist-1").object()
             #expect(job["status"] as? String == "InProgress")
             #expect(job["secondary_status"] as? String == "Starting")
-            #expect(job["arn"] as? String == "arn:aws:sagemaker:local:000000000000:training-job/mnist-1")
+            #expect(job["arn"] as? String == "arn:aws:sagemaker:local:000000000001:training-job/mnist-1")
             #expect(job["instance_count"] as? Int == 2)
             #expect(job["max_wait"] as? Int == 7200)
             #expect((job["hyperparameters"] as? [String: String]) == ["epochs": "3"])

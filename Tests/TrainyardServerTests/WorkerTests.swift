@@ -66,7 +66,7 @@ import Glibc
                 #"SM_HOSTS=["algo-1","algo-2"]"#, "SM_CURRENT_HOST=algo-2", "SM_CURRENT_HOST_RANK=1", "SM_NUM_CPUS=2", "SM_NUM_GPUS=0",
                 "SM_CHANNEL_TRAIN=/opt/ml/input/data/train", #"SM_CHANNELS=["config","train"]"#, "SM_HP_EPOCHS=3", "SM_MODEL_DIR=/opt/ml/model",
                 "SM_CHECKPOINT_DIR=/opt/ml/checkpoints", "TRAINING_JOB_NAME=contract",
-                "TRAINING_JOB_ARN=arn:aws:sagemaker:local:000000000000:training-job/contract", "MASTER_ADDR=algo-1", "WORLD_SIZE=2", "NODE_RANK=1",
+                "TRAINING_JOB_ARN=arn:aws:sagemaker:local:000000000001:training-job/contract", "MASTER_ADDR=algo-1", "WORLD_SIZE=2", "NODE_RANK=1",
             ] {
                 #expect(env2.contains(expected + "\n"), "algo-2 lacks \(expected)")
             }

@@ -42,6 +42,7 @@ struct TrainingJobOperations: Sendable {
         guard unsupported.isEmpty else { throw AWSError.validation(unsupported.joined(separator: "; ")) }
         var spec = TrainingJobRequest.spec(call.input, provisioner: api.provisioner)
         spec.sageMakerRequest = call.input
+        spec.sageMakerRegion = call.region
         let submission: APIImplementation.Submission
         do {
             submission = try await api.submit(spec, principal: call.principal, idempotencyKey: nil)
@@ -50,7 +51,7 @@ struct TrainingJobOperations: Sendable {
         }
         switch submission {
         case .created(let job, _), .replayed(let job):
-            return .object(["TrainingJobArn": .string(call.arn(ofJob: job.name))])
+            return .object(["TrainingJobArn": .string(api.arns.arn(of: job))])
         case .nameTaken(let name), .idempotencyKeyReused(let name):
             throw AWSError(
                 type: "ResourceInUse",
@@ -64,7 +65,7 @@ struct TrainingJobOperations: Sendable {
         let attempts = try await api.attempts.attempts(jobID: job.id)
         let metrics = try await api.logs.finalMetrics(jobID: job.id)
         return TrainingJobDescription.describe(
-            job, arn: call.arn(ofJob: job.name), events: events, attempts: attempts, finalMetrics: metrics,
+            job, arn: api.arns.arn(of: job), events: events, attempts: attempts, finalMetrics: metrics,
             capacity: api.capacity.current.capacity(of: job.spec.instanceType), now: Date())
     }
 
@@ -97,7 +98,7 @@ struct TrainingJobOperations: Sendable {
         } catch StoreError.unknownCursor {
             throw AWSError.validation("NextToken is not a token this listing returned (with the same SortBy and SortOrder)")
         }
-        var body: [String: JSONValue] = ["TrainingJobSummaries": .array(page.jobs.map { TrainingJobDescription.summary($0, arn: call.arn(ofJob: $0.name)) })]
+        var body: [String: JSONValue] = ["TrainingJobSummaries": .array(page.jobs.map { TrainingJobDescription.summary($0, arn: api.arns.arn(of: $0)) })]
         // Only when more follow: the SDKs loop while a token comes back.
         if let last = page.lastID { body["NextToken"] = .string(JobListRequest.token(after: last, query: query)) }
         return .object(body)
@@ -156,7 +157,7 @@ struct TrainingJobOperations: Sendable {
         guard try await api.jobs.updateSageMakerRequest(
             projectID: call.principal.projectID, name: job.name, request: .object(request), keepAlivePeriod: spec.keepAlivePeriod)
         else { throw AWSError.resourceNotFound("Training job \(job.name) does not exist.") }
-        return .object(["TrainingJobArn": .string(call.arn(ofJob: job.name))])
+        return .object(["TrainingJobArn": .string(api.arns.arn(of: job))])
     }
 
     private func delete(_ call: SageMakerCall) async throws -> JSONValue {

@@ -264,9 +264,12 @@ import TrainyardServer
             #expect(statusB == 0, "\(outputB)")
             let arns = (outputA + outputB).split(separator: "\n").filter { $0.hasPrefix("ARN ") }.map { $0.dropFirst(4) }
             #expect(arns.count == 2 && arns[0] != arns[1], "the two projects' `shared` jobs have ARNs of different accounts: \(arns)")
-            // Project a's `shared` is untouched by b's.
+            // Project a's `shared` is untouched by b's, and /v1 shows the ARN SageMaker shows.
             let (_, job) = try await app.request(.GET, "/v1/jobs/shared")
             #expect(job["command"] as? [String] == ["sleep", "600"], "\(job)")
+            #expect(arns.first.map(String.init) == job["arn"] as? String, "\(arns) \(job)")
+            let (_, mine) = try await app.request(.GET, "/v1/jobs/mine")
+            #expect((mine["arn"] as? String)?.hasPrefix("arn:aws:sagemaker:us-east-1:000000000001:training-job/mine") == true, "\(mine)")
         }
     }
 }
@@ -332,6 +335,18 @@ import TrainyardServer
                 ["logs", "describe-log-streams", "--log-group-name", "/aws/sagemaker/TrainingJobs", "--log-stream-name-prefix", "talk/",
                  "--query", "logStreams[].logStreamName", "--output", "text"], environment: environment)
             #expect(cliStatus == 0 && cliOutput.contains("talk/algo-1-") && cliOutput.contains("talk/algo-2-"), "\(cliOutput)")
+        }
+    }
+}
+
+/// One ARN per job, whichever way it is read.
+struct JobARNTests {
+    @Test func theRetiredAccountSettingStopsTheServerSayingWhy() {
+        #expect {
+            try ServerConfiguration(environment: ["TRAINYARD_ACCOUNT": "123456789012"])
+        } throws: { error in
+            "\(error)"
+                == "TRAINYARD_ACCOUNT=123456789012 is not valid: expected nothing (the setting was retired: a job's ARN now carries its project's own 12-digit account, as the SageMaker endpoint's ARNs do)"
         }
     }
 }
