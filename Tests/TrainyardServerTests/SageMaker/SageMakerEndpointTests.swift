@@ -16,10 +16,12 @@ import TrainyardServer
             StoppingCondition={"MaxRuntimeInSeconds": 3600},
         )
         def base(**changes):
+            """BASE with `changes`: a dict updates BASE's member of that name, and a None inside it removes that key."""
             request = json.loads(json.dumps(BASE))
             for key, value in changes.items():
                 if isinstance(value, dict) and isinstance(request.get(key), dict):
                     request[key].update(value)
+                    request[key] = {k: v for k, v in request[key].items() if v is not None}
                 else:
                     request[key] = value
             return request
