@@ -251,8 +251,9 @@ public struct Agent: Sendable {
         }
     }
 
-    /// The directories the command writes to, handed to its user: the input channels, code, model, output and
-    /// checkpoint directories. A checkpoint directory of another user's command must lie in `/opt/ml`: anywhere else it
+    /// The directories the command writes to, handed to its user: `/opt/ml/input` (its config files and channels: as
+    /// in a SageMaker container, where training runs as root, the SDK's drivers write there, e.g. v3's
+    /// `input/sm_training.env`), code, model, output and checkpoint directories. A checkpoint directory of another user's command must lie in `/opt/ml`: anywhere else it
     /// would be a directory of the worker host taken over (and the agent does not see the command's private `/tmp`).
     static func commandDirectories(_ worker: WorkerAssignment, layout: WorkerLayout, identity: CommandIdentity) throws -> [String] {
         let checkpoints = layout.checkpoints(worker.spec)
@@ -262,7 +263,7 @@ public struct Agent: Sendable {
                 reason: "checkpoint_local_path \(checkpoints) is outside \(layout.root); on isolated workers the checkpoint "
                     + "directory must be under it")
         }
-        let directories = [layout.inputData] + worker.spec.inputs.keys.sorted().map(layout.channel)
+        let directories = [layout.input, layout.inputData] + worker.spec.inputs.keys.sorted().map(layout.channel)
             + [layout.code, layout.model, layout.output, layout.outputData, layout.outputIntermediate, checkpoints]
         return directories.filter { FileManager.default.fileExists(atPath: $0) }
     }

@@ -12,9 +12,9 @@ public enum DatabaseSetup: Sendable {
 }
 
 extension DatabaseSetup {
-    /// Whether other replicas may use the same database (anything but the private cluster).
+    /// Whether other replicas may use the same database: an external one named by `TRAINYARD_DATABASE_URL`.
     var isShared: Bool {
-        if case .embedded = self { return false }
-        return true
+        if case .url = self { return true }
+        return false
     }
 }

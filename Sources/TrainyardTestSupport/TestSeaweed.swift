@@ -14,6 +14,10 @@ public final class TestSeaweed: Sendable {
     /// The access key and secret of the one identity the server knows.
     public static let accessKey = "trainyardtestkey"
     public static let secretKey = "trainyardtestsecret"
+    /// A second identity, for users' SDK code: the id and secret of the server tests' admin key. The SDKs sign every
+    /// service with one set of credentials, so a team gives its S3 server an identity with its Trainyard key.
+    public static let userAccessKey = "TESTADMIN0001"
+    public static let userSecretKey = "bootstrap-secret"
 
     /// The server of this test process, started on first use.
     public static func shared() async throws -> TestSeaweed {
@@ -38,6 +42,8 @@ public final class TestSeaweed: Sendable {
         try FileManager.default.createDirectory(atPath: root + "/data", withIntermediateDirectories: true)
         let identities = """
             {"identities":[{"name":"trainyard-tests","credentials":[{"accessKey":"\(accessKey)","secretKey":"\(secretKey)"}],
+              "actions":["Admin","Read","Write","List","Tagging"]},
+             {"name":"sdk-user","credentials":[{"accessKey":"\(userAccessKey)","secretKey":"\(userSecretKey)"}],
               "actions":["Admin","Read","Write","List","Tagging"]}]}
             """
         try identities.write(toFile: root + "/s3.json", atomically: true, encoding: .utf8)

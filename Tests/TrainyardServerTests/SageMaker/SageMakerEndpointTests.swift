@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrainyardServer
+import TrainyardTestSupport
 
 /// boto3 and the aws CLI, unchanged, against the SageMaker-compatible endpoint of a real server: the checks of
 /// `sagemaker-compat.md` §6 that need no AWS.
@@ -229,6 +230,40 @@ import TrainyardServer
                 """#
             let (status, output) = try await SageMakerClients.python(script, environment: SageMakerClients.environment(app, token: app.token))
             #expect(status == 0, "\(output)")
+        }
+    }
+
+    /// README's example marked `<!-- tested: SageMakerEndpointTests <label> -->`: the fenced block after it.
+    static func readmeExample(_ label: String) throws -> String {
+        let readme = try String(contentsOf: ServerSettingsTests.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        guard let marker = readme.range(of: "<!-- tested: SageMakerEndpointTests \(label) -->\n```"),
+            let open = readme.range(of: "\n", range: marker.upperBound..<readme.endIndex),
+            let end = readme.range(of: "\n```\n", range: open.upperBound..<readme.endIndex)
+        else { throw TestFailure("README.md has no example marked 'tested: SageMakerEndpointTests \(label)'") }
+        return String(readme[open.upperBound..<end.lowerBound]) + "\n"
+    }
+
+    @Test func theREADMEsAWSCLIAndBoto3ExamplesRunAsPasted() async throws {
+        try await LiveApp.run { app in
+            try (app.token + "\n").write(toFile: app.dataDirectory + "/admin-key", atomically: true, encoding: .utf8)
+            let venv = try await TestAWSClients.venv()
+            // As pasted, but for the address, the key file and the aws CLI's waiter, which polls every 120 s: a loop
+            // of describes stands for it.
+            let cli = try Self.readmeExample("cli")
+                .replacingOccurrences(of: "http://127.0.0.1:8080", with: app.baseURL)
+                .replacingOccurrences(of: ".trainyard/admin-key", with: app.dataDirectory + "/admin-key")
+                .replacingOccurrences(
+                    of: "aws sagemaker wait training-job-completed-or-stopped --training-job-name hello-sm ",
+                    with: "until aws sagemaker describe-training-job --training-job-name hello-sm --query TrainingJobStatus | grep -q -E 'Completed|Failed|Stopped'; do sleep 0.5; done ")
+            var environment = SageMakerClients.environment(app, token: app.token)
+            environment["PATH"] = venv + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            let (cliStatus, cliOutput) = try await TestSchemathesis.run("/bin/bash", ["-euo", "pipefail", "-c", cli], environment: environment)
+            #expect(cliStatus == 0, "\(cliOutput)")
+            #expect(cliOutput.contains("\"Completed\"") && cliOutput.contains("s3://models/hello-sm/output/model.tar.gz"), "\(cliOutput)")
+            #expect(cliOutput.contains("hello from SageMaker code"), "\(cliOutput)")
+
+            let (status, output) = try await SageMakerClients.python(try Self.readmeExample("boto3"), environment: environment)
+            #expect(status == 0 && output.contains("Completed\nhello from boto3"), "\(output)")
         }
     }
 
