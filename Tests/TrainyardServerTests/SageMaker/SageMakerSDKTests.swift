@@ -69,49 +69,38 @@ import TrainyardTestSupport
             venv + "/bin/python", [file], environment: try Self.environment(app, seaweed: seaweed, bucket: bucket, directory: scratch))
     }
 
-    @Test func v2EstimatorFitRunsTheJobAndPrintsItsLogs() async throws {
+    /// Runs README's example `label` on a live server over SeaweedFS, then `jobName`'s Describe: the example printed
+    /// the job's own lines (its logs) and ended on a completed job whose model the SDK knows as Describe does.
+    static func expectExampleRunsItsJob(_ label: String, jobName: String, modelData: String) async throws {
         let scratch = try LiveApp.dataDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let (seaweed, _, bucket) = try await S3JobTests.bucketWithNumbers("sdk-v2", scratch: scratch)
+        let (seaweed, _, bucket) = try await S3JobTests.bucketWithNumbers("sdk-\(label)", scratch: scratch)
         try await LiveApp.run(objectStore: S3JobTests.settings(seaweed, bucket: bucket)) { app in
-            let checks = #"""
+            let checks = """
                 import boto3
-                described = boto3.client("sagemaker").describe_training_job(TrainingJobName=estimator.latest_training_job.name)
+                described = boto3.client("sagemaker").describe_training_job(TrainingJobName=\(jobName))
                 print("STATUS", described["TrainingJobStatus"], flush=True)
-                print("MODEL_DATA", estimator.model_data, flush=True)
+                print("MODEL_DATA", \(modelData), flush=True)
                 print("ARTIFACTS", described["ModelArtifacts"]["S3ModelArtifacts"], flush=True)
-                """#
-            let (status, output) = try await Self.runExample("v2", checks: checks, app: app, seaweed: seaweed, bucket: bucket, scratch: scratch)
+
+                """
+            let (status, output) = try await Self.runExample(label, checks: checks, app: app, seaweed: seaweed, bucket: bucket, scratch: scratch)
             #expect(status == 0, "\(output)")
-            // fit() printed the job's own lines (logs=True) and ended on a completed job whose model it knows.
             #expect(output.contains("epoch 2 loss=0.333") && output.contains("trained on part-0.txt,part-1.txt,part-2.txt,part-3.txt"), "\(output)")
             #expect(output.contains("STATUS Completed"), "\(output)")
-            let modelData = output.split(separator: "\n").first { $0.hasPrefix("MODEL_DATA ") }?.dropFirst("MODEL_DATA ".count)
-            let artifacts = output.split(separator: "\n").first { $0.hasPrefix("ARTIFACTS ") }?.dropFirst("ARTIFACTS ".count)
-            #expect(modelData != nil && modelData == artifacts && modelData?.hasPrefix("s3://\(bucket)/models/") == true, "\(output)")
+            let lines = output.split(separator: "\n")
+            let model = lines.first { $0.hasPrefix("MODEL_DATA ") }?.dropFirst("MODEL_DATA ".count)
+            let artifacts = lines.first { $0.hasPrefix("ARTIFACTS ") }?.dropFirst("ARTIFACTS ".count)
+            #expect(model != nil && model == artifacts && model?.hasPrefix("s3://\(bucket)/") == true, "\(output)")
         }
     }
 
+    @Test func v2EstimatorFitRunsTheJobAndPrintsItsLogs() async throws {
+        try await Self.expectExampleRunsItsJob("v2", jobName: "estimator.latest_training_job.name", modelData: "estimator.model_data")
+    }
+
     @Test func v3ModelTrainerTrainRunsTheJobAndPrintsItsLogs() async throws {
-        let scratch = try LiveApp.dataDirectory()
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let (seaweed, _, bucket) = try await S3JobTests.bucketWithNumbers("sdk-v3", scratch: scratch)
-        try await LiveApp.run(objectStore: S3JobTests.settings(seaweed, bucket: bucket)) { app in
-            let checks = #"""
-                import boto3
-                job = trainer._latest_training_job
-                described = boto3.client("sagemaker").describe_training_job(TrainingJobName=job.training_job_name)
-                print("STATUS", described["TrainingJobStatus"], flush=True)
-                print("MODEL_DATA", job.model_artifacts.s3_model_artifacts, flush=True)
-                print("ARTIFACTS", described["ModelArtifacts"]["S3ModelArtifacts"], flush=True)
-                """#
-            let (status, output) = try await Self.runExample("v3", checks: checks, app: app, seaweed: seaweed, bucket: bucket, scratch: scratch)
-            #expect(status == 0, "\(output)")
-            #expect(output.contains("epoch 2 loss=0.333") && output.contains("trained on part-0.txt,part-1.txt,part-2.txt,part-3.txt"), "\(output)")
-            #expect(output.contains("STATUS Completed"), "\(output)")
-            let modelData = output.split(separator: "\n").first { $0.hasPrefix("MODEL_DATA ") }?.dropFirst("MODEL_DATA ".count)
-            let artifacts = output.split(separator: "\n").first { $0.hasPrefix("ARTIFACTS ") }?.dropFirst("ARTIFACTS ".count)
-            #expect(modelData != nil && modelData == artifacts, "\(output)")
-        }
+        try await Self.expectExampleRunsItsJob(
+            "v3", jobName: "trainer._latest_training_job.training_job_name", modelData: "trainer._latest_training_job.model_artifacts.s3_model_artifacts")
     }
 }
