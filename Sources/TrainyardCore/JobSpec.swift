@@ -58,8 +58,14 @@ public struct JobSpec: Sendable, Equatable, Codable {
     /// Scheduling priority inside the project's quota; higher runs first.
     public var priority: Int
     /// The SageMaker `CreateTrainingJob` body the job was created from, as sent (nil for `/v1` jobs): every member is
-    /// stored, and `DescribeTrainingJob` echoes them.
-    public var sageMakerRequest: JSONValue?
+    /// stored, and `DescribeTrainingJob` echoes them. Kept as its JSON text (``sageMakerRequestJSON``), so that reading
+    /// a job costs one string, and the document is parsed only when it is asked for.
+    public var sageMakerRequest: JSONValue? {
+        get { sageMakerRequestJSON.flatMap { try? JSONValue.parse(Array($0.utf8)) } }
+        set { sageMakerRequestJSON = newValue.map { String(decoding: $0.serialized(), as: UTF8.self) } }
+    }
+    /// ``sageMakerRequest``'s compact JSON, as stored.
+    public var sageMakerRequestJSON: String?
     /// The region of the SageMaker request that created the job (nil for `/v1` jobs, which take the server's
     /// `TRAINYARD_REGION`): its ARN and its workers' `AWS_REGION`.
     public var sageMakerRegion: String?
@@ -117,7 +123,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         self.keepAlivePeriod = keepAlivePeriod
         self.distribution = distribution
         self.priority = priority
-        self.sageMakerRequest = sageMakerRequest
+        self.sageMakerRequestJSON = sageMakerRequest.map { String(decoding: $0.serialized(), as: UTF8.self) }
         self.sageMakerRegion = sageMakerRegion
     }
 
@@ -180,9 +186,15 @@ public struct JobSpec: Sendable, Equatable, Codable {
             keepAlivePeriod: try c.decodeIfPresent(Int.self, forKey: .keepAlivePeriod) ?? 0,
             distribution: try c.decodeIfPresent(Distribution.self, forKey: .distribution),
             priority: try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0,
-            sageMakerRequest: try c.decodeIfPresent(JSONValue.self, forKey: .sageMakerRequest),
+            sageMakerRequest: nil,
             sageMakerRegion: try c.decodeIfPresent(String.self, forKey: .sageMakerRegion)
         )
+        // Stored as text; a document stored as a JSON object (before it was kept as text) is read too.
+        if let text = try? c.decodeIfPresent(String.self, forKey: .sageMakerRequest) {
+            sageMakerRequestJSON = text
+        } else if let document = try c.decodeIfPresent(JSONValue.self, forKey: .sageMakerRequest) {
+            sageMakerRequest = document
+        }
     }
 
     /// Encodes every field; `nil` optionals are left out.
@@ -212,7 +224,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         try c.encode(keepAlivePeriod, forKey: .keepAlivePeriod)
         try c.encodeIfPresent(distribution, forKey: .distribution)
         try c.encode(priority, forKey: .priority)
-        try c.encodeIfPresent(sageMakerRequest, forKey: .sageMakerRequest)
+        try c.encodeIfPresent(sageMakerRequestJSON, forKey: .sageMakerRequest)
         try c.encodeIfPresent(sageMakerRegion, forKey: .sageMakerRegion)
     }
 }

@@ -181,10 +181,13 @@ struct AuthorizationHeader {
             return .failure(.incomplete("Authorization header requires the algorithm '\(SigV4Signer.algorithm)'. Authorization=\(header)"))
         }
         var fields: [String: String] = [:]
-        for part in header.dropFirst(prefix.count).split(separator: ",") {
-            let trimmed = part.trimmingCharacters(in: .whitespaces)
-            guard let equals = trimmed.firstIndex(of: "=") else { continue }
-            fields[String(trimmed[..<equals])] = String(trimmed[trimmed.index(after: equals)...])
+        // On the bytes: Foundation's trimming cost a third of the whole check (bench/sagemaker).
+        for part in header.utf8.dropFirst(prefix.utf8.count).split(separator: UInt8(ascii: ",")) {
+            var field = part[...]
+            while let first = field.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { field = field.dropFirst() }
+            while let last = field.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { field = field.dropLast() }
+            guard let equals = field.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            fields[String(decoding: field[..<equals], as: UTF8.self)] = String(decoding: field[field.index(after: equals)...], as: UTF8.self)
         }
         let missing = ["Credential", "Signature", "SignedHeaders"].filter { fields[$0] == nil }
         guard missing.isEmpty, let credential = fields["Credential"], let signedHeaders = fields["SignedHeaders"], let signature = fields["Signature"] else {

@@ -65,9 +65,9 @@ struct SageMakerEndpoint: Sendable {
         logger[metadataKey: "project"] = "\(principal.projectName)"
         let input: JSONValue
         do {
-            input = bytes.isEmpty ? .object([:]) : try JSONDecoder().decode(JSONValue.self, from: bytes)
+            input = bytes.isEmpty ? .object([:]) : try JSONValue.parse(Array(bytes), maximumDepth: RequestLimits.maximumJSONDepth)
         } catch {
-            throw AWSError.serialization("the request body is not JSON")
+            throw AWSError.serialization("the request body is not JSON: \(error)")
         }
         guard input.objectValue != nil else { throw AWSError.serialization("the request body must be a JSON object") }
         let context = SageMakerCall(principal: principal, region: region, input: input)
@@ -114,9 +114,7 @@ struct SageMakerEndpoint: Sendable {
     }
 
     static func response(status: HTTPResponse.Status, body: JSONValue, requestID: String) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(body)) ?? Data("{}".utf8)
+        let data = body.serialized()
         var headers = HTTPFields()
         headers[.contentType] = contentType
         headers[.init("x-amzn-RequestId")!] = requestID

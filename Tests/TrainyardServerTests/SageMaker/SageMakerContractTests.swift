@@ -63,7 +63,9 @@ import TrainyardServer
                         return {m.name.lstrip("./"): archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
 
                 sh = {"ContainerEntrypoint": ["/bin/sh"], "ContainerArguments": ["-c",
-                      "mkdir -p /opt/ml/model /opt/ml/output/data && echo weights > /opt/ml/model/m.bin && echo data > /opt/ml/output/data/d.txt && sleep 1.5"]}
+                      "mkdir -p /opt/ml/model /opt/ml/output/data && echo weights > /opt/ml/model/m.bin && echo data > /opt/ml/output/data/d.txt"
+                      " && echo loss=0.5 && echo loss=0.25 && sleep 1.5"],
+                      "MetricDefinitions": [{"Name": "loss", "Regex": "loss=([0-9.]+)"}]}
                 sm.create_training_job(**base(TrainingJobName="done", AlgorithmSpecification=sh))
                 done = wait("done")
                 check("14: Completed/Completed", (done["TrainingJobStatus"], done["SecondaryStatus"]) == ("Completed", "Completed"), done)
@@ -71,6 +73,8 @@ import TrainyardServer
                 check("14: training and billable seconds", done["TrainingTimeInSeconds"] >= 1 and 1 <= done["BillableTimeInSeconds"] <= done["TrainingTimeInSeconds"], done)
                 check("14: the model's archive holds m.bin", members(done["ModelArtifacts"]["S3ModelArtifacts"]).get("m.bin") == b"weights\n", done["ModelArtifacts"])
                 check("14: output.tar.gz holds d.txt", members("s3://bkt/out/done/output/output.tar.gz").get("d.txt") == b"data\n")
+                metrics = [(m["MetricName"], m["Value"]) for m in done.get("FinalMetricDataList", [])]
+                check("MetricDefinitions give FinalMetricDataList, the last value of each", metrics == [("loss", 0.25)], done.get("FinalMetricDataList"))
 
                 sm.create_training_job(**base(TrainingJobName="boom", AlgorithmSpecification={"ContainerEntrypoint": ["/bin/sh"],
                                               "ContainerArguments": ["-c", "mkdir -p /opt/ml/output && echo boom > /opt/ml/output/failure; exit 1"]}))
