@@ -158,6 +158,8 @@ extension PostgresStore: JobRepository {
         }
         if let after = query.createdAfter { sql += " AND j.created_at > \(try bind(after))" }
         if let before = query.createdBefore { sql += " AND j.created_at < \(try bind(before))" }
+        if let after = query.modifiedAfter { sql += " AND j.last_modified_at > \(try bind(after))" }
+        if let before = query.modifiedBefore { sql += " AND j.last_modified_at < \(try bind(before))" }
         let keys: [String] =
             switch query.sortBy {
             case .creationTime: ["created_at", "id"]

@@ -128,6 +128,9 @@ public struct JobListQuery: Sendable, Equatable {
     public var nameContains: String?
     public var createdAfter: Date?
     public var createdBefore: Date?
+    /// Jobs last changed after (or before) these times (SageMaker's `LastModifiedTimeAfter`, `LastModifiedTimeBefore`).
+    public var modifiedAfter: Date?
+    public var modifiedBefore: Date?
     public var sortBy: SortKey
     public var ascending: Bool
     public var limit: Int

@@ -52,7 +52,14 @@ import TrainyardTestSupport
             #expect(updated?.spec.sageMakerRequest == request && updated?.spec.keepAlivePeriod == 600 && updated?.spec.tags == ["team": "b"])
 
             #expect(try await jobs.deleteJob(projectID: team.id, name: "train") == .notEnded(.inProgress))
-            _ = try await jobs.requestStop(projectID: team.id, name: "train", reason: .user, graceSeconds: 1)
+            _ = try await jobs.requestStop(projectID: team.id, name: "train", reason: .user, graceSeconds: 1, now: Self.start.addingTimeInterval(100))
+            // Listed by when they last changed: the stop changed it, the other project's job is never listed.
+            var changed = JobListQuery(limit: 10)
+            changed.modifiedAfter = Self.start.addingTimeInterval(50)
+            #expect(try await jobs.listJobs(projectID: team.id, query: changed).jobs.map(\.name) == ["train"])
+            changed.modifiedAfter = nil
+            changed.modifiedBefore = Self.start.addingTimeInterval(50)
+            #expect(try await jobs.listJobs(projectID: team.id, query: changed).jobs.isEmpty)
             #expect(try await jobs.deleteJob(projectID: team.id, name: "train") == .deleted)
             #expect(try await jobs.job(projectID: team.id, name: "train") == nil)
             #expect(try await jobs.deleteJob(projectID: team.id, name: "train") == .notFound)

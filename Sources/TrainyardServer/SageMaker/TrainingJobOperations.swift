@@ -71,8 +71,9 @@ struct TrainingJobOperations: Sendable {
 
     private func list(_ call: SageMakerCall) async throws -> JSONValue {
         let input = call.input
-        for member in ["LastModifiedTimeAfter", "LastModifiedTimeBefore", "WarmPoolStatusEquals", "TrainingPlanArnEquals"] where input[member] != nil {
-            throw AWSError.validation("\(member) is not supported by Trainyard's ListTrainingJobs; filter on CreationTime, NameContains or StatusEquals")
+        // No warm pools or training plans here: a filter on them would match nothing ever, which reads as "none yet".
+        for member in ["WarmPoolStatusEquals", "TrainingPlanArnEquals"] where input[member] != nil {
+            throw AWSError.validation("\(member) is not supported: Trainyard keeps no warm pools and has no training plans")
         }
         let sortBy: JobListQuery.SortKey =
             switch input["SortBy"]?.stringValue {
@@ -85,6 +86,8 @@ struct TrainingJobOperations: Sendable {
             createdAfter: input["CreationTimeAfter"].flatMap(SageMakerTime.date), createdBefore: input["CreationTimeBefore"].flatMap(SageMakerTime.date),
             // Newest first unless asked otherwise, as the operation's documentation describes its results.
             sortBy: sortBy, ascending: input["SortOrder"]?.stringValue == "Ascending", limit: input["MaxResults"]?.intValue ?? 10)
+        query.modifiedAfter = input["LastModifiedTimeAfter"].flatMap(SageMakerTime.date)
+        query.modifiedBefore = input["LastModifiedTimeBefore"].flatMap(SageMakerTime.date)
         if let token = input["NextToken"]?.stringValue, !token.isEmpty {
             do {
                 query.after = try JobListRequest.lastID(from: token, query: query)

@@ -135,6 +135,7 @@ public actor InMemoryJobRepository: JobRepository {
         let matching = own.filter { job in
             (query.status.map { job.status == $0 } ?? true) && (fragment.map { job.name.lowercased().contains($0) } ?? true)
                 && (query.createdAfter.map { job.createdAt > $0 } ?? true) && (query.createdBefore.map { job.createdAt < $0 } ?? true)
+                && (query.modifiedAfter.map { job.lastModifiedAt > $0 } ?? true) && (query.modifiedBefore.map { job.lastModifiedAt < $0 } ?? true)
         }
         let ascending = query.ascending
         let sorted = matching.filter { job in

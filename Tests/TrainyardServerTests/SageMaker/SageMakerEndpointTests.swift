@@ -147,6 +147,8 @@ import TrainyardTestSupport
                 check("11: StatusEquals", sm.list_training_jobs(StatusEquals="Completed")["TrainingJobSummaries"] == [])
                 check("11: CreationTimeAfter", sm.list_training_jobs(CreationTimeAfter=int(time.time()) + 3600)["TrainingJobSummaries"] == [])
                 check("11: CreationTimeBefore", len(sm.list_training_jobs(CreationTimeBefore=int(time.time()) + 3600, MaxResults=100)["TrainingJobSummaries"]) == 5)
+                check("LastModifiedTimeAfter", sm.list_training_jobs(LastModifiedTimeAfter=int(time.time()) + 3600)["TrainingJobSummaries"] == [])
+                check("LastModifiedTimeBefore", len(sm.list_training_jobs(LastModifiedTimeBefore=int(time.time()) + 3600, MaxResults=100)["TrainingJobSummaries"]) == 5)
                 code, message, _ = refused(sm.list_training_jobs, SortBy="Foo")
                 check("11: SortBy Foo is refused", code == "ValidationException" and "sortBy" in message, message)
                 newest = [s["TrainingJobName"] for s in sm.list_training_jobs(NameContains="list-")["TrainingJobSummaries"]]
