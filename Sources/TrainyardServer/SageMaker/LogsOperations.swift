@@ -48,28 +48,80 @@ struct LogsOperations: Sendable {
         if input["orderBy"]?.stringValue == "LastEventTime", prefix != nil {
             throw Self.invalid("Cannot order by LastEventTime with a logStreamNamePrefix.")
         }
+        guard let prefix, !prefix.isEmpty else { return try await describeEveryStream(call) }
         let name = try jobName(ofPrefix: prefix)
         var streams: [JSONValue] = []
         if let job = try await job(named: name, call) {
-            let account = SageMakerAccount.id(ofProject: call.principal.projectID)
-            var records = try await api.logs.logStreams(jobID: job.id)
-                .map { (LogStreamName.name(job: job.name, host: $0.host, createdAt: job.createdAt), $0) }
-                .filter { $0.0.hasPrefix(prefix ?? "") }
-            records.sort { $0.0 < $1.0 }
+            var records = try await streamRecords(of: job).filter { $0.name.hasPrefix(prefix) }
             if input["descending"]?.boolValue == true { records.reverse() }
-            streams = records.map { stream, record in
-                .object([
-                    "logStreamName": .string(stream), "creationTime": Self.milliseconds(record.firstTime),
-                    "firstEventTimestamp": Self.milliseconds(record.firstTime), "lastEventTimestamp": Self.milliseconds(record.lastTime),
-                    "lastIngestionTime": Self.milliseconds(record.lastTime), "storedBytes": .number(Double(record.bytes)),
-                    "arn": .string(LogStreamName.arn(region: call.region, account: account, stream: stream)),
-                ])
-            }
+            streams = records.map { stream(name: $0.name, record: $0.record, call) }
         }
         // A job has at most as many streams as hosts, never more than a page: no nextToken (the v2 SDK loops while one
         // comes back).
         let limit = input["limit"]?.intValue ?? 50
         return .object(["logStreams": .array(Array(streams.prefix(limit)))])
+    }
+
+    /// The streams of every job of the project (`aws logs describe-log-streams` with only the group), a page of whole
+    /// jobs at a time: by name (job names lead stream names), or, with `orderBy` `LastEventTime`, by job, newest
+    /// first unless `descending` is false, and by last event within the page.
+    private func describeEveryStream(_ call: SageMakerCall) async throws -> JSONValue {
+        let input = call.input
+        let limit = input["limit"]?.intValue ?? 50
+        let descending = input["descending"]?.boolValue ?? false
+        let byTime = input["orderBy"]?.stringValue == "LastEventTime"
+        var query = JobListQuery(sortBy: byTime ? .creationTime : .name, ascending: byTime ? false : !descending, limit: limit)
+        if let token = input["nextToken"]?.stringValue {
+            do {
+                query.after = try JobListRequest.lastID(from: token, query: query)
+            } catch {
+                throw Self.invalid("The specified nextToken is invalid.")
+            }
+        }
+        var streams: [(name: String, record: LogStreamRecord)] = []
+        var lastJob: Int64?
+        var more = false
+        while !more {
+            let page: JobPage
+            do {
+                page = try await api.jobs.listJobs(projectID: call.principal.projectID, query: query)
+            } catch StoreError.unknownCursor {
+                throw Self.invalid("The specified nextToken is invalid.")
+            }
+            for job in page.jobs {
+                var records = try await streamRecords(of: job)
+                if descending { records.reverse() }
+                // Whole jobs only, so that the token continues after one; the first job always fits.
+                if !streams.isEmpty, streams.count + records.count > limit {
+                    more = true
+                    break
+                }
+                streams += records
+                lastJob = job.id
+            }
+            guard let last = page.lastID, !more else { break }
+            query.after = last
+        }
+        if byTime { streams.sort { descending ? $0.record.lastTime > $1.record.lastTime : $0.record.lastTime < $1.record.lastTime } }
+        var body: [String: JSONValue] = ["logStreams": .array(streams.map { stream(name: $0.name, record: $0.record, call) })]
+        if more, let lastJob { body["nextToken"] = .string(JobListRequest.token(after: lastJob, query: query)) }
+        return .object(body)
+    }
+
+    /// A job's streams, by name.
+    private func streamRecords(of job: JobRecord) async throws -> [(name: String, record: LogStreamRecord)] {
+        try await api.logs.logStreams(jobID: job.id)
+            .map { (LogStreamName.name(job: job.name, host: $0.host, createdAt: job.createdAt), $0) }
+            .sorted { $0.name < $1.name }
+    }
+
+    private func stream(name: String, record: LogStreamRecord, _ call: SageMakerCall) -> JSONValue {
+        .object([
+            "logStreamName": .string(name), "creationTime": Self.milliseconds(record.firstTime),
+            "firstEventTimestamp": Self.milliseconds(record.firstTime), "lastEventTimestamp": Self.milliseconds(record.lastTime),
+            "lastIngestionTime": Self.milliseconds(record.lastTime), "storedBytes": .number(Double(record.bytes)),
+            "arn": .string(LogStreamName.arn(region: call.region, account: SageMakerAccount.id(ofProject: call.principal.projectID), stream: name)),
+        ])
     }
 
     private func getEvents(_ call: SageMakerCall) async throws -> JSONValue {

@@ -356,6 +356,14 @@ import TrainyardTestSupport
                 check("an unknown stream is ResourceNotFoundException", code == "ResourceNotFoundException", code)
                 unknown = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix="nobody/")
                 check("17: an unknown prefix lists nothing", unknown["logStreams"] == [], unknown)
+                sm.create_training_job(**base(TrainingJobName="quiet", AlgorithmSpecification={"ContainerArguments": ["-c", "echo one line"]}))
+                until_quiet = time.time() + 60
+                while sm.describe_training_job(TrainingJobName="quiet")["TrainingJobStatus"] == "InProgress" and time.time() < until_quiet:
+                    time.sleep(0.3)
+                every = logs.get_paginator("describe_log_streams").paginate(logGroupName="/aws/sagemaker/TrainingJobs", PaginationConfig={"PageSize": 2}).build_full_result()
+                every_names = [s["logStreamName"] for s in every["logStreams"]]
+                check("the whole group's streams, page by page, by name", len(every_names) == 3 and every_names[0].startswith("quiet/algo-1-")
+                      and every_names[1:] == names, every_names)
                 code, message, _ = refused(logs.describe_log_streams, logGroupName="/aws/other", logStreamNamePrefix="talk/")
                 check("another group does not exist", code == "ResourceNotFoundException", code)
 
