@@ -1,4 +1,6 @@
-"""bench/sagemaker's client: CONNECTIONS threads each run ROUNDS round trips of create + describe, either through
+"""bench/sagemaker's client: CONNECTIONS processes (one connection each: threads would share one interpreter lock,
+and boto3's heavier client would be held back by it more than requests) each run ROUNDS round trips of create +
+describe, either through
 boto3 against the SageMaker endpoint (CreateTrainingJob, DescribeTrainingJob: SigV4 and AWS JSON 1.1) or through
 requests against /v1/jobs (POST, GET: a bearer token and Trainyard's JSON). Prints one JSON line: the phase, round
 trips, seconds, round trips per second, and the client's CPU seconds (the client shares the machine with the server).
@@ -6,9 +8,9 @@ trips, seconds, round trips per second, and the client's CPU seconds (the client
     python3 drive.py sagemaker|v1 <base url> <admin key> <connections> <rounds> <name prefix>
 """
 import json
+import multiprocessing
 import resource
 import sys
-import threading
 import time
 
 import boto3
@@ -48,25 +50,26 @@ def v1_worker(index):
             errors.append(f"{name}: {created.status_code} {described.status_code}")
 
 
-def guarded(worker, index):
+def run(index):
+    """One connection's rounds in its own process; answers its errors."""
     try:
-        worker(index)
-    except Exception as error:  # a failed call ends the thread's rounds; the run reports it
+        (sagemaker_worker if mode == "sagemaker" else v1_worker)(index)
+    except Exception as error:  # a failed call ends the connection's rounds; the run reports it
         errors.append(f"{type(error).__name__}: {error}")
+    return errors
 
 
-worker = sagemaker_worker if mode == "sagemaker" else v1_worker
-threads = [threading.Thread(target=guarded, args=(worker, i)) for i in range(connections)]
-cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-start = time.perf_counter()
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
-seconds = time.perf_counter() - start
-cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-total = connections * rounds
-cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
-print(json.dumps({"mode": mode, "round_trips": total, "seconds": round(seconds, 3), "per_second": round(total / seconds, 1),
-                  "client_cpu_seconds": round(cpu, 2), "errors": len(errors), "first_error": errors[0] if errors else None}))
-sys.exit(1 if errors else 0)
+if __name__ == "__main__":
+    with multiprocessing.get_context("fork").Pool(connections) as pool:
+        # The processes start (and import boto3) before the clock does.
+        pool.map(time.sleep, [0] * connections)
+        start = time.perf_counter()
+        results = pool.map(run, range(connections))
+        seconds = time.perf_counter() - start
+    failures = [error for result in results for error in result]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = connections * rounds
+    print(json.dumps({"mode": mode, "round_trips": total, "seconds": round(seconds, 3), "per_second": round(total / seconds, 1),
+                      "client_cpu_seconds": round(children.ru_utime + children.ru_stime, 2), "errors": len(failures),
+                      "first_error": failures[0] if failures else None}))
+    sys.exit(1 if failures else 0)

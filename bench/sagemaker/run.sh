@@ -7,9 +7,9 @@
 #
 # Options (environment):
 #   TRAINYARD_BIN   binary to benchmark (trainyard-agent beside it); default: a release build
-#   CONNECTIONS     client threads (default 4)
+#   CONNECTIONS     client processes, one connection each (default 4)
 #   ROUNDS          round trips per thread per phase (default 250)
-#   PHASES          phases per path, in ABBA order (default 4)
+#   PHASES          phases per path, in ABBA order (default 6)
 #   BENCH_CACHE     where the client's venv (boto3, requests) lives (default ${XDG_CACHE_HOME:-~/.cache}/trainyard)
 #   STRICT          1: exit 3 when the target is missed
 set -euo pipefail
@@ -22,7 +22,7 @@ source "$SCRIPT_DIR/../lib.sh"
 
 CONNECTIONS=${CONNECTIONS:-4}
 ROUNDS=${ROUNDS:-250}
-PHASES=${PHASES:-4}
+PHASES=${PHASES:-6}
 BENCH_CACHE=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/trainyard}
 SERVER_LOG_LEVEL=${TRAINYARD_LOG_LEVEL:-warning}
 STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -31,6 +31,8 @@ TARGET_RATIO=0.8
 # One ml.m5.large host, taken by a blocker job: the benchmark's jobs queue rather than start thousands of workers.
 CAPACITY_JSON='{"default": {"on_demand": 4, "spot": 4}, "instance_types": {"ml.m5.large": {"on_demand": 1, "spot": 0}}}'
 SERVER_PID='' POSTMASTER_PID='' WORK_DIR='' SAMPLER_PID='' DATA_DIR=''
+# Every job of the run waits behind the blocker: more than a project's default queue of 10,000.
+SERVER_ENV="TRAINYARD_MAX_QUEUED_JOBS=1000000"
 
 require_tools jq curl python3 ss:iproute2 psql:postgresql-client
 resolve_binary
@@ -83,7 +85,7 @@ done
 kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=''
 PEAK_RSS_MB=$(awk '{ if ($1 > m) m = $1 } END { printf "%.0f", m / 1024 }' "$WORK_DIR/rss")
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 V1_RATE=$(median <<<"${rates[v1]}")
 SM_RATE=$(median <<<"${rates[sagemaker]}")
 V1_CPU=$(median <<<"${cpus[v1]}")
