@@ -26,11 +26,14 @@ public struct APIKeyMint: Sendable {
     /// A mint with a master key of its own, drawn from the system's secure generator: its keys' secrets can be derived
     /// only by this value (tests and stores that never check SigV4).
     public static func ephemeral() -> APIKeyMint {
-        var generator = SystemRandomNumberGenerator()
-        guard let mint = APIKeyMint(masterKey: APIKey.randomBytes(count: minimumKeyBytes, using: &generator)) else {
-            preconditionFailure("a master key of \(minimumKeyBytes) bytes was refused")
-        }
+        guard let mint = APIKeyMint(masterKey: newMasterKey()) else { preconditionFailure("a master key of \(minimumKeyBytes) bytes was refused") }
         return mint
+    }
+
+    /// A new master key: ``minimumKeyBytes`` bytes from the system's secure generator.
+    public static func newMasterKey() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return APIKey.randomBytes(count: minimumKeyBytes, using: &generator)
     }
 
     /// The secret of key `id`: 43 characters of base64url, the shape of every generated secret.

@@ -32,8 +32,8 @@ extension JSONValue {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
         case .number(let number):
-            if number.rounded() == number, abs(number) < 9.007_199_254_740_992e15 {
-                out.append(contentsOf: String(Int64(number)).utf8)
+            if let whole = integral(number) {
+                out.append(contentsOf: String(whole).utf8)
             } else if number.isFinite {
                 out.append(contentsOf: "\(number)".utf8)
             } else {

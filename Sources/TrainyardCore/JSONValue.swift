@@ -37,12 +37,17 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .number(let value):
-            // Whole numbers as integers (`3600`, not `3600.0`): AWS's integers and longs, as the clients sent them.
-            if value.rounded() == value, abs(value) < 9.007_199_254_740_992e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
+            if let whole = Self.integral(value) { try container.encode(whole) } else { try container.encode(value) }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
         }
+    }
+
+    /// `number` as the integer it is, when it is one that a double holds exactly: whole numbers are written as integers
+    /// (`3600`, not `3600.0`), AWS's integers and longs as the clients sent them.
+    static func integral(_ number: Double) -> Int64? {
+        number.rounded() == number && abs(number) < 9.007_199_254_740_992e15 ? Int64(number) : nil
     }
 
     /// The member `key` of an object; nil for a missing member and for any other value.

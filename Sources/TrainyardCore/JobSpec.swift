@@ -189,12 +189,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
             sageMakerRequest: nil,
             sageMakerRegion: try c.decodeIfPresent(String.self, forKey: .sageMakerRegion)
         )
-        // Stored as text; a document stored as a JSON object (before it was kept as text) is read too.
-        if let text = try? c.decodeIfPresent(String.self, forKey: .sageMakerRequest) {
-            sageMakerRequestJSON = text
-        } else if let document = try c.decodeIfPresent(JSONValue.self, forKey: .sageMakerRequest) {
-            sageMakerRequest = document
-        }
+        sageMakerRequestJSON = try c.decodeIfPresent(String.self, forKey: .sageMakerRequest)
     }
 
     /// Encodes every field; `nil` optionals are left out.

@@ -126,17 +126,8 @@ public struct ModelValidator: Sendable {
 
     /// A value as AWS quotes it: strings in single quotes, numbers and the rest as JSON, long ones cut.
     static func show(_ value: JSONValue) -> String {
-        let text: String
-        switch value {
-        case .string(let string): return "'\(string.count > 256 ? String(string.prefix(256)) + "…" : string)'"
-        case .number(let number):
-            return number.rounded() == number && abs(number) < 9e15 ? String(Int64(number)) : String(number)
-        case .null: return "null"
-        default:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            text = (try? encoder.encode(value)).flatMap { String(data: $0, encoding: .utf8) } ?? "?"
-        }
+        if case .string(let string) = value { return "'\(string.count > 256 ? String(string.prefix(256)) + "…" : string)'" }
+        let text = String(decoding: value.serialized(), as: UTF8.self)
         return text.count > 256 ? String(text.prefix(256)) + "…" : text
     }
 

@@ -77,7 +77,7 @@ public enum TrainingJobDescription {
         if let maxWait = spec.maxWait { stopping["MaxWaitTimeInSeconds"] = .number(Double(maxWait)) }
         var members: [String: JSONValue] = [
             "AlgorithmSpecification": .object(algorithm), "ResourceConfig": .object(resources), "StoppingCondition": .object(stopping),
-            "OutputDataConfig": .object(["S3OutputPath": .string(spec.outputPath ?? "s3://trainyard/\(job.projectName)")]),
+            "OutputDataConfig": .object(["S3OutputPath": .string(job.outputPath)]),
             "HyperParameters": .object(spec.hyperparameters.mapValues { .string($0) }),
             "Environment": .object(spec.environment.mapValues { .string($0) }),
             "EnableManagedSpotTraining": .bool(spec.useSpotInstances),

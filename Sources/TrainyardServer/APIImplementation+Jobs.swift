@@ -182,11 +182,17 @@ extension APIImplementation {
     }
 
     func description(of job: JobRecord) async throws -> Components.Schemas.JobDescription {
-        let events = try await jobs.events(jobID: job.id)
-        let attempts = try await self.attempts.attempts(jobID: job.id)
-        let finalMetrics = try await logs.finalMetrics(jobID: job.id)
-        let capacity = self.capacity.current.capacity(of: job.spec.instanceType)
+        let details = try await details(of: job)
         return JobSpecMapping.description(
-            of: job, events: events, attempts: attempts, finalMetrics: finalMetrics, capacity: capacity, arn: arns.arn(of: job), now: Date())
+            of: job, events: details.events, attempts: details.attempts, finalMetrics: details.finalMetrics, capacity: details.capacity,
+            arn: arns.arn(of: job), now: Date())
+    }
+
+    /// What a job's description needs beside its record, for `/v1` and SageMaker's Describe alike.
+    func details(of job: JobRecord) async throws -> (events: [JobEventRecord], attempts: [AttemptRecord], finalMetrics: [FinalMetricRecord], capacity: Capacity) {
+        (
+            try await jobs.events(jobID: job.id), try await attempts.attempts(jobID: job.id), try await logs.finalMetrics(jobID: job.id),
+            capacity.current.capacity(of: job.spec.instanceType)
+        )
     }
 }

@@ -32,7 +32,7 @@ extension AgentOperations {
         if let scope = s3Scopes.scope(for: host.id) { return scope }
         guard let assignment = try await attempts.assignment(for: host) else { throw APIError.notFound(detail: "the host's job no longer exists") }
         let scope = AgentS3Scope(
-            spec: assignment.job.spec, attemptOutputPrefix: Finalizer.paths(assignment.job).attemptPrefix(assignment.attemptNumber))
+            spec: assignment.job.spec, attemptOutputPrefix: assignment.job.paths.attemptPrefix(assignment.attemptNumber))
         s3Scopes.remember(scope, for: host.id)
         return scope
     }

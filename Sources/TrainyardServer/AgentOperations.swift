@@ -54,7 +54,7 @@ struct AgentOperations: Sendable {
             jobName: job.name, jobARN: arns.arn(of: job), attempt: assignment.attemptNumber, hostName: host.name, hosts: assignment.hostNames,
             instanceType: job.spec.instanceType, vcpus: shape?.vcpus ?? 1, gpus: shape?.gpus ?? 0, memoryGiB: shape?.memoryGiB ?? 1, region: arns.region(of: job),
             spec: job.spec, heartbeatIntervalSeconds: settings.heartbeatInterval, stopGraceSeconds: settings.stopGrace,
-            outputPrefix: Finalizer.paths(job).attemptPrefix(assignment.attemptNumber), spotNoticeSeconds: settings.spotNotice,
+            outputPrefix: job.paths.attemptPrefix(assignment.attemptNumber), spotNoticeSeconds: settings.spotNotice,
             checkpointSyncIntervalSeconds: settings.checkpointSyncInterval)
         return AgentAssignment(
             worker: worker, objectStore: objectStore, systemMetricsIntervalSeconds: settings.systemMetricsInterval,

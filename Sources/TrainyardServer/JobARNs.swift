@@ -15,6 +15,10 @@ struct JobARNs: Sendable {
 
     /// `arn:aws:sagemaker:<region>:<project's account>:training-job/<name>`.
     func arn(of job: JobRecord) -> String {
-        "arn:aws:sagemaker:\(region(of: job)):\(SageMakerAccount.id(ofProject: job.projectID)):training-job/\(job.name)"
+        Self.arn(region: region(of: job), projectID: job.projectID, name: job.name)
+    }
+
+    static func arn(region: String, projectID: Int64, name: String) -> String {
+        "arn:aws:sagemaker:\(region):\(SageMakerAccount.id(ofProject: projectID)):training-job/\(name)"
     }
 }

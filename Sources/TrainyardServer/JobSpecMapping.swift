@@ -35,7 +35,7 @@ enum JobSpecMapping {
             trainingEndTime: job.trainingEndTime, trainingTimeSeconds: trainingSeconds, billableTimeSeconds: billableSeconds,
             spotSavingsPercent: spotSavings(spot: spec.useSpotInstances, training: trainingSeconds, billable: billableSeconds),
             modelArtifacts: .init(
-                s3ModelArtifacts: job.modelArtifacts ?? Finalizer.paths(job).artifact(.model), sizeBytes: job.model?.sizeBytes,
+                s3ModelArtifacts: job.modelArtifacts ?? job.paths.artifact(.model), sizeBytes: job.model?.sizeBytes,
                 sha256: job.model?.sha256),
             outputArtifacts: job.output.map { .init(s3OutputArtifacts: $0.uri, sizeBytes: $0.sizeBytes, sha256: $0.sha256) },
             finalMetricDataList: finalMetrics.map { .init(metricName: $0.name, value: $0.value, timestamp: $0.time) },

@@ -31,8 +31,7 @@ enum ServerMasterKey {
             }
             return mint
         }
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<APIKeyMint.minimumKeyBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let bytes = APIKeyMint.newMasterKey()
         try SecretFile.create(path: path, contents: Data(bytes).base64EncodedString() + "\n", setting: "TRAINYARD_DATA_DIR", what: "master key")
         if sharedDatabase {
             logger.warning(

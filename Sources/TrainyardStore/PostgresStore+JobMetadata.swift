@@ -14,12 +14,12 @@ extension PostgresStore {
         return false
     }
 
-    public func updateSageMakerRequest(projectID: Int64, name: String, request: JSONValue, keepAlivePeriod: Int) async throws -> Bool {
+    public func updateSageMakerRequest(projectID: Int64, name: String, request: JSONValue, keepAlivePeriod: Int, now: Date) async throws -> Bool {
         let json = String(decoding: request.serialized(), as: UTF8.self)
         let rows = try await client.query(
             """
             UPDATE jobs SET spec = spec || jsonb_build_object('sagemaker_request', \(json)::text, 'keep_alive_period', \(keepAlivePeriod)::int),
-                last_modified_at = greatest(last_modified_at, now())
+                last_modified_at = greatest(last_modified_at, \(now))
             WHERE project_id = \(projectID) AND name = \(name) RETURNING id
             """, logger: logger)
         for try await _ in rows { return true }

@@ -134,6 +134,13 @@ public struct SigV4Verifier: Sendable {
         return .success(SigV4Identity(accessKeyID: scope.accessKeyID, region: scope.region, service: scope.service, signedAt: signedAt))
     }
 
+    /// The access key id an `Authorization` header names (`Credential=<id>/…`), read as ``verify(_:now:secret:)`` reads
+    /// it; nil when the header is not a SigV4 one.
+    public static func accessKeyID(authorization: String) -> String? {
+        guard case .success(let header) = AuthorizationHeader.parse(authorization) else { return nil }
+        return header.scope.accessKeyID
+    }
+
     /// `yyyyMMdd'T'HHmmss'Z'`, UTC.
     static func parseAmzDate(_ text: String) -> Date? {
         let characters = Array(text.utf8)

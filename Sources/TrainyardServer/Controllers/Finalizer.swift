@@ -54,7 +54,7 @@ struct Finalizer: Sendable {
         // An interrupted attempt's outputs are merged too: should max_wait end the job before another attempt
         // finishes, its outputs so far are what the job leaves.
         case .completed, .stopped, .maxRuntimeExceeded, .maxWaitExceeded, .interrupted:
-            let paths = Self.paths(work.job)
+            let paths = work.job.paths
             let merger = ArchiveMerger(location: location, scratchDirectory: scratchDirectory, logger: logger)
             let hosts = work.attempt.hosts.sorted { $0.ordinal < $1.ordinal }
             // Only where this server told each agent to upload, whatever an agent reports: a report naming another
@@ -97,10 +97,5 @@ struct Finalizer: Sendable {
 
     static func uploaded(_ archive: MergedArchive) -> UploadedArtifact {
         UploadedArtifact(uri: archive.uri, sizeBytes: archive.sizeBytes, sha256: archive.sha256)
-    }
-
-    /// Where the job's objects are (Core's ``JobPaths``); the API fills in the default output path at submission.
-    static func paths(_ job: JobRecord) -> JobPaths {
-        job.paths
     }
 }

@@ -131,8 +131,8 @@ struct LogsOperations: Sendable {
             LogStreamName.name(job: job.name, host: host, createdAt: job.createdAt) == streamName
         else { throw Self.notFound("The specified log stream does not exist.") }
         let limit = input["limit"]?.intValue ?? Self.defaultEvents
-        let since = input["startTime"]?.numberValue.map { Date(timeIntervalSince1970: $0 / 1000) }
-        let until = input["endTime"]?.numberValue.map { Date(timeIntervalSince1970: $0 / 1000) }
+        let since = input["startTime"].flatMap(Self.date(milliseconds:))
+        let until = input["endTime"].flatMap(Self.date(milliseconds:))
         let token = try input["nextToken"]?.stringValue.map(Self.parseToken)
         var lines: [LogLineRecord]
         let forward: Bool
@@ -187,11 +187,14 @@ struct LogsOperations: Sendable {
             return pattern
         }
         guard let job = try await job(named: jobName, call) else { return .object(["events": .array([]), "searchedLogStreams": .array([])]) }
-        let streams = try await api.logs.logStreams(jobID: job.id).map { LogStreamName.name(job: job.name, host: $0.host, createdAt: job.createdAt) }
-        let wanted = Set(streams.filter { names.isEmpty ? $0.hasPrefix(prefix ?? "") : names.contains($0) })
+        // The searched streams by host, so that a line's stream is a lookup.
+        var wanted: [String: String] = [:]
+        for stream in try await streamRecords(of: job) where names.isEmpty ? stream.name.hasPrefix(prefix ?? "") : names.contains(stream.name) {
+            wanted[stream.record.host] = stream.name
+        }
         let limit = input["limit"]?.intValue ?? Self.defaultEvents
-        let since = input["startTime"]?.numberValue.map { Date(timeIntervalSince1970: $0 / 1000) }
-        let until = input["endTime"]?.numberValue.map { Date(timeIntervalSince1970: $0 / 1000) }
+        let since = input["startTime"].flatMap(Self.date(milliseconds:))
+        let until = input["endTime"].flatMap(Self.date(milliseconds:))
         var after: Int64 = 0
         if let token = input["nextToken"]?.stringValue {
             guard case .forward(let id) = try Self.parseToken(token) else { throw Self.invalid("The given nextToken is invalid.") }
@@ -211,8 +214,7 @@ struct LogsOperations: Sendable {
                     more = false
                     break
                 }
-                let stream = LogStreamName.name(job: job.name, host: line.host, createdAt: job.createdAt)
-                guard wanted.contains(stream), pattern?.matches(line.message) ?? true else { continue }
+                guard let stream = wanted[line.host], pattern?.matches(line.message) ?? true else { continue }
                 events.append(
                     .object([
                         "logStreamName": .string(stream), "timestamp": Self.milliseconds(line.time), "message": .string(Self.message(line)),
@@ -227,7 +229,7 @@ struct LogsOperations: Sendable {
         }
         var body: [String: JSONValue] = [
             "events": .array(events),
-            "searchedLogStreams": .array(wanted.sorted().map { .object(["logStreamName": .string($0), "searchedCompletely": .bool(!more)]) }),
+            "searchedLogStreams": .array(wanted.values.sorted().map { .object(["logStreamName": .string($0), "searchedCompletely": .bool(!more)]) }),
         ]
         if more { body["nextToken"] = .string("f/\(scanned)") }
         return .object(body)
@@ -249,6 +251,9 @@ struct LogsOperations: Sendable {
     }
 
     static func milliseconds(_ date: Date) -> JSONValue { .number(Double(SageMakerTime.milliseconds(date))) }
+
+    /// A request's time in epoch milliseconds (`startTime`, `endTime`).
+    static func date(milliseconds value: JSONValue) -> Date? { value.numberValue.map { Date(timeIntervalSince1970: $0 / 1000) } }
 
     /// CloudWatch's events have at least one character; an empty line is one space.
     static func message(_ line: LogLineRecord) -> String { line.message.isEmpty ? " " : line.message }

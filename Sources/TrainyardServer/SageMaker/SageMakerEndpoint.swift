@@ -74,7 +74,7 @@ struct SageMakerEndpoint: Sendable {
         if service == "logs" {
             return try await LogsOperations(api: api).perform(operation, target: target, context)
         }
-        return try await TrainingJobOperations(api: api, logger: logger).perform(operation, target: target, context)
+        return try await TrainingJobOperations(api: api).perform(operation, target: target, context)
     }
 
     /// The key that signed the request, and the region it signed for: the key's secret is the admin key's or the one
@@ -89,12 +89,17 @@ struct SageMakerEndpoint: Sendable {
             method: request.method.rawValue, path: request.uri.path,
             query: request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }, headers: headers,
             payloadHash: Hex.lowercase(SHA256.hash(data: body)))
+        // The key first (the verifier is pure): its secret, and whether a key of that id exists with it.
         var principal: Principal?
-        if let keyID = Self.accessKeyID(in: request.headers[.authorization]), let token = APIKeyToken(id: keyID, secret: secrets.secret(forID: keyID)) {
-            principal = try await api.projects.authenticate(token)
+        var token: APIKeyToken?
+        if let keyID = request.headers[.authorization].flatMap(SigV4Verifier.accessKeyID(authorization:)),
+            let candidate = APIKeyToken(id: keyID, secret: secrets.secret(forID: keyID))
+        {
+            token = candidate
+            principal = try await api.projects.authenticate(candidate)
         }
         let verdict = SigV4Verifier(service: service).verify(signed, now: Date()) { id in
-            principal?.keyID == id ? secrets.secret(forID: id) : nil
+            principal != nil && token?.id == id ? token?.secret : nil
         }
         switch verdict {
         case .success(let identity):
@@ -103,14 +108,6 @@ struct SageMakerEndpoint: Sendable {
         case .failure(let refusal):
             throw AWSError(type: refusal.errorType, message: refusal.message, status: refusal.status)
         }
-    }
-
-    /// The access key id of `Credential=<id>/…` in a SigV4 `Authorization` header.
-    static func accessKeyID(in authorization: String?) -> String? {
-        guard let authorization, let range = authorization.range(of: "Credential=") else { return nil }
-        let rest = authorization[range.upperBound...]
-        guard let slash = rest.firstIndex(of: "/") else { return nil }
-        return String(rest[..<slash])
     }
 
     static func response(status: HTTPResponse.Status, body: JSONValue, requestID: String) -> Response {
@@ -129,8 +126,8 @@ struct SageMakerCall: Sendable {
     let region: String
     let input: JSONValue
 
-    /// `arn:aws:sagemaker:<region>:<account>:training-job/<name>`, the account the project's.
+    /// The ARN a job of this name has in the caller's project and region.
     func arn(ofJob name: String) -> String {
-        "arn:aws:sagemaker:\(region):\(SageMakerAccount.id(ofProject: principal.projectID)):training-job/\(name)"
+        JobARNs.arn(region: region, projectID: principal.projectID, name: name)
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import TrainyardCore
 import TrainyardSageMaker
 import TrainyardStore
@@ -8,7 +7,6 @@ import TrainyardStore
 /// `/v1/jobs`, in AWS's shapes and errors.
 struct TrainingJobOperations: Sendable {
     let api: APIImplementation
-    let logger: Logger
 
     func perform(_ operation: String, target: String, _ call: SageMakerCall) async throws -> JSONValue {
         guard ServiceModel.sageMaker.operations[operation] != nil else { throw AWSError.unknownOperation(target) }
@@ -61,12 +59,10 @@ struct TrainingJobOperations: Sendable {
 
     private func describe(_ call: SageMakerCall) async throws -> JSONValue {
         guard let job = try await job(call) else { throw AWSError.notFound }
-        let events = try await api.jobs.events(jobID: job.id)
-        let attempts = try await api.attempts.attempts(jobID: job.id)
-        let metrics = try await api.logs.finalMetrics(jobID: job.id)
+        let details = try await api.details(of: job)
         return TrainingJobDescription.describe(
-            job, arn: api.arns.arn(of: job), events: events, attempts: attempts, finalMetrics: metrics,
-            capacity: api.capacity.current.capacity(of: job.spec.instanceType), now: Date())
+            job, arn: api.arns.arn(of: job), events: details.events, attempts: details.attempts, finalMetrics: details.finalMetrics,
+            capacity: details.capacity, now: Date())
     }
 
     private func list(_ call: SageMakerCall) async throws -> JSONValue {
@@ -88,17 +84,11 @@ struct TrainingJobOperations: Sendable {
             sortBy: sortBy, ascending: input["SortOrder"]?.stringValue == "Ascending", limit: input["MaxResults"]?.intValue ?? 10)
         query.modifiedAfter = input["LastModifiedTimeAfter"].flatMap(SageMakerTime.date)
         query.modifiedBefore = input["LastModifiedTimeBefore"].flatMap(SageMakerTime.date)
-        if let token = input["NextToken"]?.stringValue, !token.isEmpty {
-            do {
-                query.after = try JobListRequest.lastID(from: token, query: query)
-            } catch {
-                throw AWSError.validation("NextToken is not a token this listing returned (with the same SortBy and SortOrder)")
-            }
-        }
         let page: JobPage
         do {
+            if let token = input["NextToken"]?.stringValue, !token.isEmpty { query.after = try JobListRequest.lastID(from: token, query: query) }
             page = try await api.jobs.listJobs(projectID: call.principal.projectID, query: query)
-        } catch StoreError.unknownCursor {
+        } catch is APIError, StoreError.unknownCursor {
             throw AWSError.validation("NextToken is not a token this listing returned (with the same SortBy and SortOrder)")
         }
         var body: [String: JSONValue] = ["TrainingJobSummaries": .array(page.jobs.map { TrainingJobDescription.summary($0, arn: api.arns.arn(of: $0)) })]
@@ -109,9 +99,7 @@ struct TrainingJobOperations: Sendable {
 
     private func stop(_ call: SageMakerCall) async throws -> JSONValue {
         try requireWriter(call, action: "stop training jobs")
-        guard let job = try await job(call) else {
-            throw AWSError.resourceNotFound("Training job \(call.input["TrainingJobName"]?.stringValue ?? "") does not exist.")
-        }
+        guard let job = try await job(call) else { throw Self.noSuchJob(call.input["TrainingJobName"]?.stringValue ?? "") }
         if job.status.isTerminal {
             throw AWSError.validation("The request was rejected because the training job is in status \(job.status.rawValue).")
         }
@@ -129,9 +117,7 @@ struct TrainingJobOperations: Sendable {
 
     private func update(_ call: SageMakerCall) async throws -> JSONValue {
         try requireWriter(call, action: "update training jobs")
-        guard let job = try await job(call) else {
-            throw AWSError.resourceNotFound("Training job \(call.input["TrainingJobName"]?.stringValue ?? "") does not exist.")
-        }
+        guard let job = try await job(call) else { throw Self.noSuchJob(call.input["TrainingJobName"]?.stringValue ?? "") }
         let input = call.input
         var refused: [String] = []
         if let rules = input["ProfilerRuleConfigurations"]?.arrayValue, !rules.isEmpty {
@@ -159,7 +145,7 @@ struct TrainingJobOperations: Sendable {
         for member in ["ProfilerRuleConfigurations", "RemoteDebugConfig"] where input[member] != nil { request[member] = input[member] }
         guard try await api.jobs.updateSageMakerRequest(
             projectID: call.principal.projectID, name: job.name, request: .object(request), keepAlivePeriod: spec.keepAlivePeriod)
-        else { throw AWSError.resourceNotFound("Training job \(job.name) does not exist.") }
+        else { throw Self.noSuchJob(job.name) }
         return .object(["TrainingJobArn": .string(api.arns.arn(of: job))])
     }
 
@@ -170,7 +156,7 @@ struct TrainingJobOperations: Sendable {
         case .deleted:
             return .object([:])
         case .notFound:
-            throw AWSError.resourceNotFound("Training job \(name) does not exist.")
+            throw Self.noSuchJob(name)
         case .notEnded(let status):
             throw AWSError(
                 type: "ResourceInUse",
@@ -213,6 +199,9 @@ struct TrainingJobOperations: Sendable {
         guard let name = call.input["TrainingJobName"]?.stringValue else { return nil }
         return try await api.jobs.job(projectID: call.principal.projectID, name: name)
     }
+
+    /// Stop, Update and Delete of a job the project does not have: the modeled `ResourceNotFound`.
+    static func noSuchJob(_ name: String) -> AWSError { .resourceNotFound("Training job \(name) does not exist.") }
 
     /// A submission refused by the shared path, in AWS's terms.
     static func awsError(_ error: APIError) -> AWSError {

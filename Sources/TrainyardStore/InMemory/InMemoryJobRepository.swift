@@ -106,11 +106,11 @@ public actor InMemoryJobRepository: JobRepository {
         return true
     }
 
-    public func updateSageMakerRequest(projectID: Int64, name: String, request: JSONValue, keepAlivePeriod: Int) -> Bool {
+    public func updateSageMakerRequest(projectID: Int64, name: String, request: JSONValue, keepAlivePeriod: Int, now: Date) -> Bool {
         guard let id = jobID(projectID: projectID, name: name) else { return false }
         jobs[id]?.record.spec.sageMakerRequest = request
         jobs[id]?.record.spec.keepAlivePeriod = keepAlivePeriod
-        if let modified = jobs[id]?.record.lastModifiedAt { jobs[id]?.record.lastModifiedAt = max(modified, Date()) }
+        if let modified = jobs[id]?.record.lastModifiedAt { jobs[id]?.record.lastModifiedAt = max(modified, now) }
         return true
     }
 

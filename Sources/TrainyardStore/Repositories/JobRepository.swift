@@ -34,8 +34,8 @@ public protocol JobRepository: Sendable {
     /// Replaces the job's tags (SageMaker's `AddTags` and `DeleteTags`); false when the project has no such job.
     func replaceTags(projectID: Int64, name: String, tags: [String: String]) async throws -> Bool
     /// Stores what SageMaker's `UpdateTrainingJob` changes: the job's stored request, and the warm-pool retention in its
-    /// spec; false when the project has no such job.
-    func updateSageMakerRequest(projectID: Int64, name: String, request: JSONValue, keepAlivePeriod: Int) async throws -> Bool
+    /// spec, changed at `now`; false when the project has no such job.
+    func updateSageMakerRequest(projectID: Int64, name: String, request: JSONValue, keepAlivePeriod: Int, now: Date) async throws -> Bool
     /// Deletes an ended job whose attempts have all ended, with its events, attempts, hosts, log lines and metrics: its
     /// name can be used again. Webhook deliveries already made for it stay in the delivery log.
     func deleteJob(projectID: Int64, name: String) async throws -> JobDeletion
@@ -66,5 +66,9 @@ extension JobRepository {
 
     public func requestStop(projectID: Int64, name: String, reason: StopReason, graceSeconds: Double) async throws -> JobRecord {
         try await requestStop(projectID: projectID, name: name, reason: reason, graceSeconds: graceSeconds, now: Date())
+    }
+
+    public func updateSageMakerRequest(projectID: Int64, name: String, request: JSONValue, keepAlivePeriod: Int) async throws -> Bool {
+        try await updateSageMakerRequest(projectID: projectID, name: name, request: request, keepAlivePeriod: keepAlivePeriod, now: Date())
     }
 }

@@ -54,7 +54,7 @@ import TrainyardStore
             try await Self.withFinalizer(f) { finalizer, objects in
                 let (job, hosts) = try await f.launched("merged", hosts: 2)
                 let attempt = try #require(try await f.attempts.attempts(jobID: job.id).last)
-                let prefix = Finalizer.paths(job).attemptPrefix(1)
+                let prefix = job.paths.attemptPrefix(1)
                 for (index, host) in hosts.enumerated() {
                     let name = "algo-\(index + 1)"
                     let uri = "\(prefix)/\(name)/model.tar.gz"

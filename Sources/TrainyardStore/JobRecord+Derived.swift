@@ -1,6 +1,7 @@
 import Foundation
 import TrainyardCore
 
+/// What follows from a job's record: its times and where its objects are.
 extension JobRecord {
     /// The job's training and billable seconds as SageMaker's `TrainingTimeInSeconds` and `BillableTimeInSeconds`
     /// mean them, both nil until training started: training summed over attempts (waiting excluded), billable the
@@ -17,8 +18,14 @@ extension JobRecord {
         return (seconds, billable)
     }
 
-    /// Where the job's artifacts go: under its `output_path`, or the default bucket's folder of its project.
+    /// Its `output_path` (the API fills in the default at submission; a record without one is read as the default
+    /// bucket's folder of its project).
+    public var outputPath: String {
+        spec.outputPath ?? "s3://trainyard/\(projectName)"
+    }
+
+    /// Where the job's objects are (Core's ``JobPaths``).
     public var paths: JobPaths {
-        JobPaths(outputPath: spec.outputPath ?? "s3://trainyard/\(projectName)", jobName: name)
+        JobPaths(outputPath: outputPath, jobName: name)
     }
 }
