@@ -176,17 +176,24 @@ public struct JobSpecValidator: Sendable {
 
     private func checkName(_ spec: JobSpec, into violations: inout [FieldViolation]) {
         guard let name = spec.name else { return }
+        violations += Self.nameViolations(name, field: "name")
+    }
+
+    /// What is wrong with `name` as a job's name (SageMaker's `TrainingJobName` rules), reported as `field`.
+    public static func nameViolations(_ name: String, field: String) -> [FieldViolation] {
+        var violations: [FieldViolation] = []
         if !Self.nameLength.contains(name.unicodeScalars.count) {
             violations.add(
-                "name", "length",
-                "name must be 1 to 63 characters long; it has \(name.unicodeScalars.count).")
+                field, "length",
+                "\(field) must be 1 to 63 characters long; it has \(name.unicodeScalars.count).")
         }
         if !Self.namePattern.matches(name) {
             violations.add(
-                "name", "pattern",
-                "name must match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$: letters, digits and hyphens, "
+                field, "pattern",
+                "\(field) must match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$: letters, digits and hyphens, "
                     + "starting and ending with a letter or digit.")
         }
+        return violations
     }
 
     private func checkProgram(_ spec: JobSpec, into violations: inout [FieldViolation]) {

@@ -1,6 +1,7 @@
 public import Foundation
 package import TrainyardAPI
 import TrainyardCore
+import TrainyardObjectStore
 import TrainyardStore
 
 /// Doorbells of this replica's controllers, rung by requests: a created job wakes the scheduler and the webhook
@@ -47,6 +48,8 @@ struct APIImplementation: APIProtocol {
     let interruptions: Interruptions
     /// What the provisioner that runs this server's jobs implements; job specs are validated against it.
     let provisioner: ProvisionerCapabilities
+    /// Reads and writes the objects the API streams: code archives in, model and output archives out.
+    let objects: ObjectLocation
     /// Where jobs without an `output_path` write: `s3://<this>/<project>`.
     var defaultOutputBucket = "trainyard"
     /// Locations granted to projects by `TRAINYARD_PROJECT_LOCATIONS`, beside the stored grants.

@@ -86,7 +86,7 @@ public func buildApplication(
         admission: AdmissionGate(limit: clientConfiguration.options.maximumConnections / 2))
     let secrets = SigV4Secrets(mint: keyMint)
     let router = try buildRouter(
-        store: store, secrets: secrets, catalog: catalog, capacity: capacity, readiness: readiness, configuration: configuration, interruptions: interruptions, agent: agent,
+        store: store, objects: ObjectLocation(store: objectStore), secrets: secrets, catalog: catalog, capacity: capacity, readiness: readiness, configuration: configuration, interruptions: interruptions, agent: agent,
         followers: followers, routes: routes, wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities)
     routes.load(router.routes)
 
@@ -165,14 +165,15 @@ public func buildApplication(
 
 /// The router with its middleware and the generated API handlers.
 func buildRouter(
-    store: PostgresStore, secrets: SigV4Secrets, catalog: InstanceCatalog, capacity: CapacityView? = nil, readiness: Readiness, configuration: ServerConfiguration, interruptions: Interruptions,
+    store: PostgresStore, objects: ObjectLocation, secrets: SigV4Secrets, catalog: InstanceCatalog, capacity: CapacityView? = nil, readiness: Readiness, configuration: ServerConfiguration, interruptions: Interruptions,
     agent: AgentOperations,
     followers: LogFollowers = LogFollowers(), routes: KnownRoutes = KnownRoutes(),
     wakeUps: LocalWakeUps = LocalWakeUps(), provisioner: ProvisionerCapabilities
 ) throws -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: ProblemMiddleware(routes: routes))
-    router.add(middleware: InputLimitMiddleware())
+    router.add(middleware: VerbatimResponseHeaders())
+    router.add(middleware: InputLimitMiddleware(sourceArchiveBytes: configuration.limits.sourceArchiveBytes))
     router.add(middleware: AuthMiddleware(projects: store))
     router.add(middleware: AgentAuthMiddleware(attempts: agent.attempts, admission: agent.admission))
     let api = APIImplementation(
@@ -180,7 +181,7 @@ func buildRouter(
         readiness: readiness,
         arns: agent.arns, stopGrace: configuration.workers.stopGrace,
         followers: followers, wakeUps: wakeUps, webhookPolicy: configuration.webhooks.policy,
-        interruptions: interruptions, provisioner: provisioner, defaultOutputBucket: configuration.objectStore.defaultOutputBucket,
+        interruptions: interruptions, provisioner: provisioner, objects: objects, defaultOutputBucket: configuration.objectStore.defaultOutputBucket,
         configuredLocationGrants: configuration.projectLocationGrants, limits: configuration.limits)
     // Compact JSON with sorted keys (maps such as hyperparameters come out in the same order from every replica): the
     // runtime's default also pretty-printed, which cost a third of the encoding time of an answer.

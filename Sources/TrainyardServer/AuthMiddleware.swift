@@ -41,7 +41,9 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         var request = request
         // A body of declared length, left unread by InputLimitMiddleware until the key was checked.
-        if request.headers[.contentLength].flatMap({ Int($0) }) != nil { try await InputLimitMiddleware<Context>.readDeclaredBody(of: &request) }
+        if request.headers[.contentLength].flatMap({ Int($0) }) != nil, !RequestLimits.isSourceUpload(method: request.method.rawValue, path: request.uri.path) {
+            try await InputLimitMiddleware<Context>.readDeclaredBody(of: &request)
+        }
         var context = context
         context.logger[metadataKey: "project"] = "\(principal.projectName)"
         // The header fields as sent, for the values the generated layer would percent-decode (``RawRequestHeaders``):

@@ -7,18 +7,23 @@ import TrainyardCore
 /// percent-escape is a 400; a body larger than its route allows is a 413 (at once when `Content-Length` says so, else
 /// as soon as the streamed body passes the limit, so a chunked upload is never buffered past it); a JSON body nested
 /// deeper than ``RequestLimits/maximumJSONDepth`` is a 400 as it streams in. Applies to every route, agents' included.
+/// A code archive upload (`PUT /v1/jobs/{name}/source`) is never read whole: it streams on to the object store,
+/// bounded by ``RequestLimits/sourceArchiveBytes``.
 struct InputLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+    var sourceArchiveBytes = RequestLimits().sourceArchiveBytes
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let problem = Self.oddInput(path: request.uri.path, query: request.uri.query) {
             throw APIError.badRequest(detail: problem.detail, field: problem.field)
         }
-        let limit = RequestLimits.maximumBodyBytes(method: request.method.rawValue, path: request.uri.path)
+        let streamed = RequestLimits.isSourceUpload(method: request.method.rawValue, path: request.uri.path)
+        let limit = streamed ? Int(clamping: sourceArchiveBytes) : RequestLimits.maximumBodyBytes(method: request.method.rawValue, path: request.uri.path)
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         if let declared, declared > limit {
             throw APIError.payloadTooLarge(detail: Self.tooLarge(limit: limit, request: request))
         }
         var request = request
-        if declared != nil {
+        if declared != nil, !streamed {
             // Read whole, but only once the caller is known: a route that takes an API key has it read by
             // AuthMiddleware after the key checked out, so a request without a valid key costs no body read.
             if !AuthMiddleware<Context>.takesAPIKey(path: request.uri.path) { try await Self.readDeclaredBody(of: &request) }
@@ -61,7 +66,8 @@ struct InputLimitMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func describe(_ bytes: Int) -> String {
-        bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes >> 10) KiB"
+        if bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
+        return bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes >> 10) KiB"
     }
 
     /// What is wrong with the path or the query, when something is: a NUL, or a percent-escape that is not UTF-8.

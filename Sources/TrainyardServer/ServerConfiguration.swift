@@ -141,6 +141,7 @@ public struct ServerConfiguration: Sendable {
         if let number = try count("TRAINYARD_MAX_QUEUED_JOBS", 1...10_000_000) { limits.queuedJobsPerProject = number }
         if let number = try count("TRAINYARD_MAX_WEBHOOKS", 1...100_000) { limits.webhooksPerProject = number }
         if let number = try count("TRAINYARD_MAX_LOG_FOLLOWERS", 1...10_000) { limits.logFollowersPerKey = number }
+        if let number = try count("TRAINYARD_MAX_SOURCE_BYTES", 1...(1 << 50)) { limits.sourceArchiveBytes = Int64(number) }
         if let region = value("TRAINYARD_REGION") { self.region = region }
         if let account = value("TRAINYARD_ACCOUNT") {
             throw ConfigurationError.invalid(

@@ -164,6 +164,10 @@ public enum ServerSettings {
             defaultValue: #"`10`"#,
             meaning: #"log streams (`follow=true`) one API key may hold open on one server"#),
         ServerSetting(
+            variables: ["TRAINYARD_MAX_SOURCE_BYTES"],
+            defaultValue: #"`5368709120`"#,
+            meaning: #"the largest code archive `PUT /v1/jobs/{name}/source` stores (5 GiB; it streams to the object store, so the size costs no memory)"#),
+        ServerSetting(
             variables: ["TRAINYARD_WEBHOOK_RETRY_SCHEDULE"],
             defaultValue: #"`5,300,1800,7200,18000,36000,36000`"#,
             meaning: #"seconds between a failed webhook try and the next (Standard Webhooks' schedule: eight tries over about a day)"#),

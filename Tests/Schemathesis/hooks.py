@@ -44,11 +44,14 @@ BEYOND_THE_SCHEMA = {
     "token",  # next_token is one this API gave out
     "address",  # a webhook host that resolves to an address the service refuses
     "resolvable",  # a webhook host that does not resolve
+    "mismatch",  # an upload's Content-Digest that is not the SHA-256 of the bytes sent
 }
 # Rules beyond the schema for some fields only: tag characters are Unicode classes (\p{L}, \p{N}, \p{Z}) that the
 # spec's patterns, kept to what every JSON Schema engine reads, approximate.
 # A URI with an http(s) scheme and no host (`http:///x`, `http://user@/`) is a valid `format: uri`.
-BEYOND_THE_SCHEMA_FOR_FIELDS = {"pattern": ("tags.",), "host": ("url",)}
+# Content-Digest's pattern is in the spec, but schemathesis 4 draws header values from its own header strategy without
+# the pattern in some phases (seen: `Content-Digest: 0` as positive data), so its refusal is left to the description.
+BEYOND_THE_SCHEMA_FOR_FIELDS = {"pattern": ("tags.",), "host": ("url",), "digest": ("Content-Digest",)}
 
 
 class RefusedForSchemaRule(Failure):

@@ -47,7 +47,7 @@ struct LiveApp: Sendable {
     static func run(
         database: PostgresClientConfigurationBox? = nil, dataDirectory: String? = nil, port: Int = 0, capacity: String? = nil,
         workers: WorkerSettings = fastWorkers, webhooks: WebhookSettings = fastWebhooks, objectStore: ObjectStoreSettings = .filesystem(root: nil),
-        provisioner: ProvisionerSettings? = nil, apiKeyCacheSeconds: Double = 10, agentExecutable: String? = nil,
+        provisioner: ProvisionerSettings? = nil, apiKeyCacheSeconds: Double = 10, agentExecutable: String? = nil, limits: RequestLimits = RequestLimits(),
         _ body: @escaping @Sendable (LiveApp) async throws -> Void
     ) async throws {
         let databaseConfiguration: PostgresClient.Configuration
@@ -62,6 +62,7 @@ struct LiveApp: Sendable {
             dataDirectory: directory, port: port, adminKey: TestApp.adminToken, capacityFile: capacityFile, workers: workers, webhooks: webhooks)
         configuration.objectStore = objectStore
         configuration.apiKeyCacheSeconds = apiKeyCacheSeconds
+        configuration.limits = limits
         if let agentExecutable { configuration.agentExecutable = agentExecutable }
         if let provisioner { configuration.provisioner = provisioner }
         var logger = Logger(label: "trainyard.tests.live")

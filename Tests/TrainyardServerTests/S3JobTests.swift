@@ -72,6 +72,49 @@ import TrainyardTestSupport
         return (data.count, SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined())
     }
 
+    @Test func codeUploadedThroughTheAPILandsInS3AndTheModelComesBackThroughIt() async throws {
+        // given: the service on SeaweedFS, and a client that has only its Trainyard key
+        let scratch = try LiveApp.dataDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let (server, store, bucket) = try await Self.bucketWithNumbers("upload", scratch: scratch)
+        try await LiveApp.run(objectStore: Self.settings(server, bucket: bucket)) { app in
+            let code = scratch + "/src"
+            try FileManager.default.createDirectory(atPath: code, withIntermediateDirectories: true)
+            try ArtifactTransferTests.trainer.write(toFile: code + "/train.py", atomically: true, encoding: .utf8)
+            // padding past the store's multipart threshold, so that the archive goes up in parts
+            try Data((0..<(12 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }).write(to: URL(fileURLWithPath: code + "/vocab.bin"))
+            try ArtifactTransferTests.pack(code, into: scratch + "/sourcedir.tar.gz")
+            let archive = try [UInt8](Data(contentsOf: URL(fileURLWithPath: scratch + "/sourcedir.tar.gz")))
+
+            // a body whose digest is wrong leaves nothing in the bucket (the multipart upload is aborted)
+            let (refused, _) = try await ArtifactTransferTests.upload(
+                app, "s3-upload", bytes: archive, query: "?output_path=s3://\(bucket)/models", digest: ArtifactTransferTests.digestField([0]),
+                chunked: true)
+            #expect(refused == 422)
+            #expect(try await store.head(bucket: bucket, key: "models/s3-upload/source/sourcedir.tar.gz") == nil)
+
+            // when it is uploaded whole, streamed
+            let (status, stored) = try await ArtifactTransferTests.upload(
+                app, "s3-upload", bytes: archive, query: "?output_path=s3://\(bucket)/models", digest: ArtifactTransferTests.digestField(archive),
+                chunked: true)
+            #expect(status == 201, "\(stored)")
+            let sourceDir = try #require(stored["source_dir"] as? String)
+            #expect(sourceDir == "s3://\(bucket)/models/s3-upload/source/sourcedir.tar.gz")
+            try await store.get(bucket: bucket, key: "models/s3-upload/source/sourcedir.tar.gz", toFile: scratch + "/back.tar.gz")
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: scratch + "/back.tar.gz"))) == archive)
+
+            // then the job runs it, and its model comes back through the API as the description records it
+            try await app.submit(
+                #"{"name":"s3-upload","instance_type":"ml.m5.large","entry_point":"train.py","source_dir":"\#(sourceDir)","output_path":"s3://\#(bucket)/models"}"#)
+            let job = try await app.waitForStatus("s3-upload", "Completed", timeout: .seconds(120))
+            let model = try #require(job["model_artifacts"] as? [String: Any])
+            let (got, headers, bytes) = try await ArtifactTransferTests.download(app, "s3-upload", "model")
+            #expect(got == 200 && bytes.count == model["size_bytes"] as? Int)
+            #expect(ArtifactTransferTests.sha256Hex(bytes) == model["sha256"] as? String)
+            #expect(headers.first(name: "Repr-Digest") == ArtifactTransferTests.digestField(bytes))
+        }
+    }
+
     @Test func aWrongSecretStopsTheServerAtStartNamingTheVariable() async throws {
         let server = try await TestSeaweed.shared()
         let directory = try LiveApp.dataDirectory()

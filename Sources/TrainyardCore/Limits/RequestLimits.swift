@@ -2,7 +2,8 @@
 /// closed, with a clear error, before it costs memory, threads or other tenants' turn.
 ///
 /// The per-project and per-key counts are settings (`TRAINYARD_MAX_QUEUED_JOBS`, `TRAINYARD_MAX_WEBHOOKS`,
-/// `TRAINYARD_MAX_LOG_FOLLOWERS`); the body sizes are fixed.
+/// `TRAINYARD_MAX_LOG_FOLLOWERS`), and so is the size of a job's code archive (`TRAINYARD_MAX_SOURCE_BYTES`); the other
+/// body sizes are fixed.
 public struct RequestLimits: Sendable, Equatable {
     /// Jobs of one project that may wait to run (submitted, not yet given hosts); past it a submission is refused (429).
     public var queuedJobsPerProject: Int
@@ -10,11 +11,23 @@ public struct RequestLimits: Sendable, Equatable {
     public var webhooksPerProject: Int
     /// Log streams (`follow=true`) one API key may hold open at once, per server.
     public var logFollowersPerKey: Int
+    /// The largest code archive `PUT /v1/jobs/{name}/source` stores (it streams: the size costs no memory).
+    public var sourceArchiveBytes: Int64
 
-    public init(queuedJobsPerProject: Int = 10_000, webhooksPerProject: Int = 100, logFollowersPerKey: Int = 10) {
+    public init(queuedJobsPerProject: Int = 10_000, webhooksPerProject: Int = 100, logFollowersPerKey: Int = 10, sourceArchiveBytes: Int64 = 5 << 30) {
         self.queuedJobsPerProject = queuedJobsPerProject
         self.webhooksPerProject = webhooksPerProject
         self.logFollowersPerKey = logFollowersPerKey
+        self.sourceArchiveBytes = sourceArchiveBytes
+    }
+
+    /// Whether the request is a code archive upload (`PUT /v1/jobs/{name}/source`): its body streams to the object
+    /// store, bounded by ``sourceArchiveBytes``, instead of being read whole.
+    public static func isSourceUpload(method: String, path: String) -> Bool {
+        guard method == "PUT" else { return false }
+        // Judged on the segments, as the router matches them (it collapses repeated slashes).
+        let segments = path.split(separator: "/")
+        return segments.count == 4 && segments[0] == "v1" && segments[1] == "jobs" && segments[3] == "source"
     }
 
     /// The largest job spec body (`POST /v1/jobs`): a spec's bounded fields add up to well under it.

@@ -1,0 +1,90 @@
+import Foundation
+public import NIOCore
+import TrainyardCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ObjectLocation {
+    /// Stores what `body` yields at `uri`, replacing what was there. The object is never seen half-written: a body that
+    /// throws (cut short, too large, a wrong checksum) leaves no object, or the one that was there before.
+    public func upload<Body: AsyncSequence & Sendable>(body: Body, to uri: String) async throws where Body.Element == ByteBuffer {
+        switch try ObjectURI(parsing: uri) {
+        case .s3(let bucket, let key):
+            _ = try await store.put(bucket: bucket, key: key, body: body)
+        case .file(let path):
+            let temporary = LocalFile.temporaryPath(beside: path)
+            let file = try LocalFile.create(temporary)
+            do {
+                var offset: Int64 = 0
+                for try await buffer in body {
+                    try file.write(buffer, at: offset)
+                    offset += Int64(buffer.readableBytes)
+                }
+                file.close()
+                try LocalFile.move(temporary, to: path)
+            } catch {
+                file.close()
+                unlink(temporary)
+                throw error
+            }
+        }
+    }
+
+    /// The size of the object at `uri`, or nil when there is none.
+    public func size(of uri: String) async throws -> Int64? {
+        switch try ObjectURI(parsing: uri) {
+        case .s3(let bucket, let key):
+            return try await store.head(bucket: bucket, key: key)?.size
+        case .file(let path):
+            var status = stat()
+            guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
+            return Int64(status.st_size)
+        }
+    }
+
+    /// The first `size` bytes of the object at `uri` as chunks of at most `chunkBytes`, each read when the consumer
+    /// asks for it (ranged reads), so that memory stays at one chunk however large the object.
+    public func chunks(of uri: String, size: Int64, chunkBytes: Int = 4 << 20) throws -> ObjectChunks {
+        ObjectChunks(location: self, uri: try ObjectURI(parsing: uri), size: size, chunkBytes: chunkBytes)
+    }
+}
+
+/// An object read chunk by chunk: one ranged read of the store per chunk, on demand.
+public struct ObjectChunks: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+    let location: ObjectLocation
+    let uri: ObjectURI
+    let size: Int64
+    let chunkBytes: Int
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let chunks: ObjectChunks
+        var offset: Int64 = 0
+
+        public mutating func next() async throws -> ByteBuffer? {
+            guard offset < chunks.size else { return nil }
+            let last = Swift.min(offset + Int64(chunks.chunkBytes), chunks.size) - 1
+            var collected = ByteBuffer()
+            collected.reserveCapacity(Int(last - offset + 1))
+            switch chunks.uri {
+            case .s3(let bucket, let key):
+                try await chunks.location.store.get(bucket: bucket, key: key, range: ObjectByteRange(first: offset, last: last)) { part in
+                    collected.writeImmutableBuffer(part)
+                }
+            case .file(let path):
+                let file = try LocalFile.openForReading(path)
+                defer { file.close() }
+                collected = try file.read(count: Int(last - offset + 1), at: offset)
+            }
+            guard collected.readableBytes > 0 else {
+                throw ObjectStoreError.io(bucket: "", key: chunks.uri.description, reason: "the object ended at byte \(offset) of \(chunks.size)")
+            }
+            offset += Int64(collected.readableBytes)
+            return collected
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(chunks: self) }
+}
