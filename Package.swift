@@ -121,6 +121,8 @@ let package = Package(
                 // The connection errors a request can end with, told to the user in words.
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // Archives' SHA-256 both ways; webhook signatures (HMAC-SHA256).
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // What the executables share about their command line (a usage error exits 2).
@@ -188,6 +190,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
+        // The SDK below a server: its error mapping and retries over canned answers, the webhook verifier's vectors.
+        .testTarget(
+            name: "TrainyardSDKTests",
+            dependencies: [
+                "Trainyard", "TrainyardCore", .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            ],
+            resources: [.copy("Resources")]),
         .testTarget(name: "TrainyardSageMakerTests", dependencies: ["TrainyardSageMaker", "TrainyardCore"]),
         // The agent's parts below a whole job: checkpoint sync against a filesystem store.
         .testTarget(

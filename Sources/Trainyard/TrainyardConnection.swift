@@ -5,7 +5,7 @@ import NIOPosix
 public import HTTPTypes
 import OpenAPIAsyncHTTPClient
 public import OpenAPIRuntime
-package import TrainyardAPI
+public import TrainyardAPI
 
 /// Where a Trainyard service is and which key to use: the settings every client shares.
 public struct TrainyardConnection: Sendable {
@@ -72,6 +72,11 @@ public struct TrainyardConnection: Sendable {
 
     static let connectTimeoutSeconds: Int64 = 10
 
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow ? .max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
     /// Why a request got no answer at all (`error` is what the client threw), in a user's words; nil when it did get one
     /// (or was cancelled).
     public static func unreachableReason(_ error: any Error) -> String? {
@@ -95,14 +100,21 @@ public struct TrainyardConnection: Sendable {
         return "\(error)"
     }
 
-    /// A generated client for this connection.
-    package func makeClient() -> Client {
-        Client(
-            serverURL: url,
-            configuration: .init(dateTranscoder: FlexibleDateTranscoder()),
-            transport: AsyncHTTPClientTransport(configuration: .init(client: Self.httpClient, timeout: .seconds(timeoutSeconds))),
-            middlewares: [BearerAuthMiddleware(token: apiKey)]
-        )
+    /// A generated client for this connection: every error answer thrown as a ``TrainyardError``, safe requests
+    /// tried again after a dropped connection or a 502/503/504. `timeout` bounds one call (a log stream's: its whole
+    /// life), the connection's ``timeoutSeconds`` by default.
+    package func makeClient(timeout: Duration? = nil, retries: Bool = true) -> Client {
+        makeClient(
+            transport: AsyncHTTPClientTransport(configuration: .init(client: Self.httpClient, timeout: Self.timeAmount(timeout ?? .seconds(timeoutSeconds)))),
+            retries: retries)
+    }
+
+    /// A generated client over `transport`, with the SDK's middleware.
+    func makeClient(transport: any ClientTransport, retries: Bool = true, retryPause: Duration = .milliseconds(250)) -> Client {
+        var middlewares: [any ClientMiddleware] = []
+        if retries { middlewares.append(RetryMiddleware(firstPause: retryPause)) }
+        middlewares += [ProblemMiddleware(), BearerAuthMiddleware(token: apiKey), VerbatimRequestHeaders()]
+        return Client(serverURL: url, configuration: .init(dateTranscoder: FlexibleDateTranscoder()), transport: transport, middlewares: middlewares)
     }
 }
 
@@ -124,19 +136,5 @@ public enum ClientConfigurationError: Error, CustomStringConvertible {
                 + "set TRAINYARD_API_KEY or run `trainyard login`"
         case .unreadableConfiguration(let path, let reason): "the client configuration \(path) cannot be used: \(reason)"
         }
-    }
-}
-
-/// Adds `Authorization: Bearer <token>` to every request.
-struct BearerAuthMiddleware: ClientMiddleware {
-    let token: String?
-
-    func intercept(
-        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
-        next: (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
-    ) async throws -> (HTTPResponse, HTTPBody?) {
-        var request = request
-        if let token { request.headerFields[.authorization] = "Bearer \(token)" }
-        return try await next(request, body, baseURL)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 package import TrainyardAPI
 import TrainyardCore
 import TrainyardStore
@@ -75,9 +76,24 @@ struct LogEventStream: AsyncSequence, Sendable {
                     jobEnded = true
                     continue
                 }
+                // A server shutting down ends its streams at once (the client resumes with Last-Event-ID on the next
+                // server, or this one once it is back) instead of holding its shutdown until the job ends.
+                if Task.isShuttingDownGracefully {
+                    finished = true
+                    return nil
+                }
                 let started = ContinuousClock.now
-                await registration.doorbell.wait(upTo: LogEventStream.keepAlive)
+                let doorbell = registration.doorbell
+                await withGracefulShutdownHandler {
+                    await doorbell.wait(upTo: LogEventStream.keepAlive)
+                } onGracefulShutdown: {
+                    doorbell.ring()
+                }
                 try Task.checkCancellation()
+                if Task.isShuttingDownGracefully {
+                    finished = true
+                    return nil
+                }
                 if ContinuousClock.now - started >= LogEventStream.keepAlive { return ArraySlice(": keep-alive\n\n".utf8) }
             }
         }

@@ -12,6 +12,8 @@ enum CLIError: Error, CustomStringConvertible {
     case unexpected(status: Int)
     /// Local input that cannot be used (a file that does not parse).
     case input(String)
+    /// What the SDK failed with.
+    case sdk(TrainyardError)
 
     /// Exit codes: 1 other, 2 usage, 3 invalid input (400/422), 4 auth (401/403), 5 not found, 6 conflict.
     var exitCode: ExitCode {
@@ -26,7 +28,24 @@ enum CLIError: Error, CustomStringConvertible {
             }
         case .unexpected: ExitCode(1)
         case .input: ExitCode(3)
+        case .sdk(let failure):
+            switch failure {
+            case .validation, .invalidInput: ExitCode(3)
+            case .unauthorized, .forbidden: ExitCode(4)
+            case .notFound: ExitCode(5)
+            case .conflict: ExitCode(6)
+            case .jobFailed: ExitCode(10)
+            case .jobStopped: ExitCode(11)
+            default: ExitCode(1)
+            }
         }
+    }
+
+    /// The SDK's error inside `error` (as the generated client wraps what its middleware threw), if there is one.
+    static func fromSDK(_ error: any Error) -> CLIError? {
+        if let failure = error as? TrainyardError { return CLIError.sdk(failure) }
+        if let failure = (error as? ClientError)?.underlyingError as? TrainyardError { return CLIError.sdk(failure) }
+        return nil
     }
 
     var description: String {
@@ -40,6 +59,7 @@ enum CLIError: Error, CustomStringConvertible {
             return lines.joined(separator: "\n")
         case .unexpected(let status): return "error: the service answered with an unexpected status \(status)"
         case .input(let message): return "error: \(message)"
+        case .sdk(let failure): return "error: \(failure)"
         }
     }
 }
@@ -79,6 +99,12 @@ func runReportingErrors(prefix: String = "", _ body: () async throws -> Void) as
         throw error
     } catch let error as CleanExit {
         throw error
+    } catch let error where CLIError.fromSDK(error) != nil {
+        let failure = CLIError.fromSDK(error)!
+        var message = failure.description
+        message.insert(contentsOf: prefix, at: message.index(message.startIndex, offsetBy: 7))
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        throw failure.exitCode
     } catch {
         FileHandle.standardError.write(Data("error: \(prefix)\(describe(error))\n".utf8))
         throw ExitCode(1)

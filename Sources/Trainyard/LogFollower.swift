@@ -1,0 +1,121 @@
+public import Foundation
+public import OpenAPIRuntime
+import TrainyardAPI
+
+/// A job's log lines, oldest first, read as the caller asks for them (one page or one event at a time, never ahead):
+/// the lines stored so far, or with `follow` every line until the job has ended, resumed after a dropped connection or
+/// a restarting server with `Last-Event-ID`, so that no line is lost or repeated.
+public struct LogLines: AsyncSequence, Sendable {
+    public typealias Element = LogLine
+    let client: TrainyardClient
+    let name: String
+    let host: String?
+    let since: Date?
+    let follow: Bool
+
+    /// A follow holds its connection open as long as the job runs: no deadline, and its own resumption instead of the
+    /// per-call retries.
+    static let streamTimeout: Duration = .seconds(7 * 86_400)
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        let dates = FlexibleDateTranscoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            try dates.decode(try decoder.singleValueContainer().decode(String.self))
+        }
+        return decoder
+    }()
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(lines: self) }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let lines: LogLines
+        // Pages.
+        var page: [LogLine] = []
+        var pageIndex = 0
+        var nextToken: String?
+        var started = false
+        // The stream.
+        var events: ServerSentEventsDeserializationSequence<ServerSentEventsLineDeserializationSequence<HTTPBody>>.AsyncIterator?
+        var lastID: String?
+        var outage = Outage()
+        var ended = false
+
+        init(lines: LogLines) {
+            self.lines = lines
+        }
+
+        public mutating func next() async throws -> LogLine? {
+            lines.follow ? try await nextStreamed() : try await nextPaged()
+        }
+
+        mutating func nextPaged() async throws -> LogLine? {
+            while pageIndex == page.count {
+                if started && nextToken == nil { return nil }
+                let answer = try await lines.client.logPage(of: lines.name, host: lines.host, since: lines.since, nextToken: nextToken)
+                started = true
+                page = answer.lines
+                pageIndex = 0
+                nextToken = answer.nextToken
+            }
+            defer { pageIndex += 1 }
+            return page[pageIndex]
+        }
+
+        mutating func nextStreamed() async throws -> LogLine? {
+            while !ended {
+                do {
+                    if events == nil {
+                        let stream = lines.client.connection.makeClient(timeout: LogLines.streamTimeout, retries: false)
+                        let (name, host, since, lastID) = (lines.name, lines.host, lines.since, lastID)
+                        let body = try await lines.client.call {
+                            try await stream.getJobLogs(
+                                path: .init(name: name), query: .init(host: host, since: since, follow: true), headers: .init(lastEventID: lastID)
+                            ).ok.body.textEventStream
+                        }
+                        outage.answered()
+                        events = body.asDecodedServerSentEvents().makeAsyncIterator()
+                    }
+                    guard let event = try await events?.next() else {
+                        // The stream ends when the job has ended and its last line was sent, and also when the server
+                        // shuts down or a proxy cuts it: only the first ends the follow.
+                        events = nil
+                        if try await lines.client.describeJob(lines.name).status.hasEnded {
+                            ended = true
+                            return nil
+                        }
+                        try await outage.wait(after: TrainyardError.unavailable(Problem(title: "stream ended", status: 503)), pause: .milliseconds(200))
+                        continue
+                    }
+                    guard let data = event.data else { continue }
+                    let line = try LogLines.decoder.decode(LogLine.self, from: Data(data.utf8))
+                    lastID = event.id ?? String(line.id)
+                    return line
+                } catch let error as TrainyardError {
+                    // An answer that refuses the follow (an unknown job, a revoked key) ends it; no answer is waited out.
+                    guard LogLines.worthResuming(error) else { throw error }
+                    events = nil
+                    try await outage.wait(after: error, pause: .seconds(1))
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch is DecodingError {
+                    throw TrainyardError.unexpectedResponse(status: 200, body: "a log event that is not a log line")
+                } catch {
+                    // The stream broke in the middle (the server went away): resume after the last line returned.
+                    events = nil
+                    try await outage.wait(after: error, pause: .seconds(1))
+                }
+            }
+            return nil
+        }
+    }
+
+    static func worthResuming(_ error: TrainyardError) -> Bool {
+        switch error {
+        case .unreachable, .unavailable: true
+        case .unexpectedResponse(let status, _): [502, 503, 504].contains(status)
+        case .server(let problem): [502, 504].contains(problem.status)
+        default: false
+        }
+    }
+}

@@ -1,0 +1,117 @@
+public import Foundation
+public import TrainyardAPI
+
+/// A handle on one job of the caller's project: what ``TrainyardClient/submit(_:idempotencyKey:)``,
+/// ``Estimator/fit(inputs:wait:logs:jobName:)`` and ``TrainyardClient/attach(name:)`` answer.
+public struct TrainingJob: Sendable {
+    public let client: TrainyardClient
+    public let name: String
+    /// The description as it was when the handle was made.
+    public let submitted: JobDescription
+
+    public init(client: TrainyardClient, name: String, submitted: JobDescription) {
+        self.client = client
+        self.name = name
+        self.submitted = submitted
+    }
+
+    /// The job's description now.
+    public func describe() async throws -> JobDescription { try await client.describeJob(name) }
+
+    /// Requests a stop (SIGTERM, grace, SIGKILL; outputs still uploaded).
+    @discardableResult
+    public func stop() async throws -> JobDescription { try await client.stopJob(name) }
+
+    public func events() async throws -> [JobEvent] { try await client.events(of: name) }
+
+    public func metrics() async throws -> [MetricSeries] { try await client.metrics(of: name) }
+
+    /// The job's log lines, oldest first: those stored so far, or with `follow` every line until the job has ended.
+    /// A dropped connection or a restarting server is resumed where it stopped (`Last-Event-ID`): no line is lost or
+    /// repeated.
+    public func logs(host: String? = nil, since: Date? = nil, follow: Bool = false) -> LogLines {
+        LogLines(client: client, name: name, host: host, since: since, follow: follow)
+    }
+
+    /// The job's secondary status transitions as they happen, from the first; the sequence ends when the job has.
+    public func statusChanges(pollInterval: Duration = .seconds(1)) -> AsyncThrowingStream<SecondaryStatusTransition, any Error> {
+        let client = client
+        let name = name
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    var seen = 0
+                    var outage = Outage()
+                    while true {
+                        let job: JobDescription
+                        do {
+                            job = try await client.describeJob(name)
+                            outage.answered()
+                        } catch let error as TrainyardError {
+                            guard case .unreachable = error else { throw error }
+                            try await outage.wait(after: error, pause: pollInterval)
+                            continue
+                        }
+                        for transition in job.secondaryStatusTransitions.dropFirst(seen) { continuation.yield(transition) }
+                        seen = job.secondaryStatusTransitions.count
+                        if job.status.hasEnded { break }
+                        try await Task.sleep(for: pollInterval)
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Waits until the job has ended (or, with `until`, reached one of those statuses) and answers its description.
+    /// A job that ended `Failed` throws ``TrainyardError/jobFailed(name:reason:)``, one that ended `Stopped`
+    /// ``TrainyardError/jobStopped(name:secondaryStatus:)``, unless `until` names that status.
+    @discardableResult
+    public func wait(until statuses: Set<JobStatus> = [.completed], pollInterval: Duration = .seconds(1)) async throws -> JobDescription {
+        for try await _ in statusChanges(pollInterval: pollInterval) {
+            let job = try await describe()
+            if statuses.contains(job.status) { return job }
+            if job.status.hasEnded { break }
+        }
+        let job = try await describe()
+        if statuses.contains(job.status) { return job }
+        switch job.status {
+        case .failed: throw TrainyardError.jobFailed(name: name, reason: job.failureReason ?? "no reason recorded")
+        case .stopped: throw TrainyardError.jobStopped(name: name, secondaryStatus: job.secondaryStatus.rawValue)
+        default: return job
+        }
+    }
+
+    /// Downloads `model.tar.gz` to `file`, checked against the SHA-256 the service recorded.
+    @discardableResult
+    public func downloadModel(to file: URL) async throws -> DownloadedArtifact {
+        try await client.download(.model, of: name, to: file)
+    }
+
+    /// Downloads `output.tar.gz` (every host's `/opt/ml/output/data`) to `file`, checked against its SHA-256.
+    @discardableResult
+    public func downloadOutput(to file: URL) async throws -> DownloadedArtifact {
+        try await client.download(.output, of: name, to: file)
+    }
+}
+
+/// How long a follower (of logs, of status) keeps trying while the server is away, restarting say: two minutes from
+/// the first of a run of failures.
+struct Outage {
+    static let limit: Duration = .seconds(120)
+    private var failingSince: ContinuousClock.Instant?
+
+    /// The server answered: a later failure starts a new window.
+    mutating func answered() { failingSince = nil }
+
+    /// Throws `error` once the window has passed since the run of failures began; else waits `pause`.
+    mutating func wait(after error: any Error, pause: Duration) async throws {
+        let since = failingSince ?? ContinuousClock.now
+        failingSince = since
+        if ContinuousClock.now - since > Self.limit { throw error }
+        try await Task.sleep(for: pause)
+    }
+}

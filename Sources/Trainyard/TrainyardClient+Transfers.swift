@@ -1,0 +1,160 @@
+import Crypto
+public import Foundation
+import OpenAPIRuntime
+import TrainyardAPI
+
+/// Which archive of an ended job.
+public enum JobArtifact: String, Sendable {
+    /// `model.tar.gz`: what the job wrote to `/opt/ml/model` (SageMaker's `S3ModelArtifacts`).
+    case model
+    /// `output.tar.gz`: every host's `/opt/ml/output/data`, merged.
+    case output
+
+    var fileName: String { "\(rawValue).tar.gz" }
+}
+
+/// An archive downloaded and checked.
+public struct DownloadedArtifact: Sendable, Equatable {
+    public var file: URL
+    public var sizeBytes: Int64
+    /// Its SHA-256 (lowercase hex), equal to the one the service recorded.
+    public var sha256: String
+}
+
+extension TrainyardClient {
+    /// Downloads an ended job's archive to `file` through the service (no object-store credentials needed), streaming
+    /// it to disk. The bytes are checked against the SHA-256 the service recorded when the archive was written; a
+    /// mismatch throws ``TrainyardError/checksumMismatch(what:expected:actual:)`` and leaves no file.
+    @discardableResult
+    public func download(_ artifact: JobArtifact, of name: String, to file: URL) async throws -> DownloadedArtifact {
+        let job = try await describeJob(name)
+        let expected = artifact == .model ? job.modelArtifacts.sha256 : job.outputArtifacts?.sha256
+        let body = try await call {
+            let answer = try await client.downloadJobArtifact(path: .init(name: name, artifact: artifact == .model ? .model : .output)).ok
+            return try answer.body.applicationGzip
+        }
+        let directory = file.deletingLastPathComponent()
+        let temporary = directory.appendingPathComponent(".\(file.lastPathComponent).download-\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil), let handle = try? FileHandle(forWritingTo: temporary) else {
+            throw TrainyardError.invalidInput("cannot write \(file.path): its directory \(directory.path) is missing or not writable")
+        }
+        var hasher = SHA256()
+        var size: Int64 = 0
+        do {
+            for try await chunk in body {
+                hasher.update(data: chunk)
+                try handle.write(contentsOf: chunk)
+                size += Int64(chunk.count)
+            }
+            try handle.close()
+        } catch {
+            try? handle.close()
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+        let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        if let expected, expected != actual {
+            try? FileManager.default.removeItem(at: temporary)
+            throw TrainyardError.checksumMismatch(what: "\(name)'s \(artifact.fileName)", expected: expected, actual: actual)
+        }
+        _ = try? FileManager.default.removeItem(at: file)
+        try FileManager.default.moveItem(at: temporary, to: file)
+        return DownloadedArtifact(file: file, sizeBytes: size, sha256: actual)
+    }
+
+    /// Packs `directory` as the SageMaker Python SDK packs `source_dir` (a gzipped tar of its contents) and uploads it
+    /// through the service for job `jobName`, to `<outputPath or the project's location>/<jobName>/source/sourcedir.tar.gz`;
+    /// answers the archive's URI (for the spec's `source_dir`), size and SHA-256. The archive streams from a temporary
+    /// file: memory stays flat however large the code. A dropped connection is tried again, from the start.
+    public func uploadSource(directory: URL, jobName: String, outputPath: String? = nil) async throws -> SourceArchive {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw TrainyardError.invalidInput("the source directory \(directory.path) is not a directory")
+        }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-source-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let archive = scratch.appendingPathComponent("sourcedir.tar.gz")
+        try SourcePacker.pack(directory, into: archive)
+        return try await uploadSourceArchive(archive, jobName: jobName, outputPath: outputPath)
+    }
+
+    /// Uploads an archive already packed (a gzipped tar) as job `jobName`'s code; see ``uploadSource(directory:jobName:outputPath:)``.
+    public func uploadSourceArchive(_ archive: URL, jobName: String, outputPath: String? = nil) async throws -> SourceArchive {
+        let (size, digest) = try FileChunks.sizeAndSHA256(of: archive)
+        var attempt = 1
+        while true {
+            do {
+                return try await call {
+                    let body = HTTPBody(FileChunks(file: archive), length: .known(size), iterationBehavior: .single)
+                    return try await client.uploadJobSource(
+                        path: .init(name: jobName), query: .init(outputPath: outputPath),
+                        headers: .init(contentDigest: "sha-256=:\(Data(digest).base64EncodedString()):"), body: .applicationGzip(body)
+                    ).created.body.json
+                }
+            } catch let error as TrainyardError {
+                guard attempt < 3, RetryMiddleware.worthRetrying(error) else { throw error }
+                try await Task.sleep(for: .milliseconds(250 << attempt))
+                attempt += 1
+            }
+        }
+    }
+}
+
+/// A file read in chunks as an HTTP body's bytes: one chunk in memory at a time.
+struct FileChunks: AsyncSequence, Sendable {
+    typealias Element = ArraySlice<UInt8>
+    let file: URL
+    var chunkBytes = 1 << 20
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let handle: FileHandle?
+        let chunkBytes: Int
+        var failed: (any Error)?
+
+        mutating func next() async throws -> ArraySlice<UInt8>? {
+            if let failed { throw failed }
+            guard let handle else { throw TrainyardError.invalidInput("the archive to upload cannot be read") }
+            guard let data = try handle.read(upToCount: chunkBytes), !data.isEmpty else {
+                try? handle.close()
+                return nil
+            }
+            return ArraySlice(data)
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(handle: try? FileHandle(forReadingFrom: file), chunkBytes: chunkBytes)
+    }
+
+    /// The file's size and SHA-256, read once in chunks.
+    static func sizeAndSHA256(of file: URL) throws -> (Int64, [UInt8]) {
+        let handle = try FileHandle(forReadingFrom: file)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var size: Int64 = 0
+        while let data = try handle.read(upToCount: 1 << 20), !data.isEmpty {
+            hasher.update(data: data)
+            size += Int64(data.count)
+        }
+        return (size, Array(hasher.finalize()))
+    }
+}
+
+/// Packs a directory as a gzipped tar of its contents with the system `tar`, file to file.
+enum SourcePacker {
+    static func pack(_ directory: URL, into archive: URL) throws {
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-czf", archive.path, "-C", directory.path, "."]
+        let errors = Pipe()
+        tar.standardError = errors
+        tar.standardOutput = FileHandle.nullDevice
+        try tar.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        tar.waitUntilExit()
+        guard tar.terminationStatus == 0 else {
+            throw TrainyardError.invalidInput("cannot pack \(directory.path): tar says \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+    }
+}
