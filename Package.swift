@@ -132,9 +132,8 @@ let package = Package(
         .executableTarget(
             name: "trainyard",
             dependencies: [
-                "Trainyard", "TrainyardAPI", "TrainyardCore", "TrainyardObjectStore", "TrainyardCommandLine",
+                "Trainyard", "TrainyardAPI", "TrainyardCommandLine",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

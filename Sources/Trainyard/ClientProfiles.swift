@@ -12,22 +12,16 @@ public struct ClientProfiles: Codable, Sendable, Equatable {
         public var url: String
         public var apiKey: String?
         public var apiKeyFile: String?
-        /// The data directory of the local server that wrote this profile (`trainyard serve`): where a client on its
-        /// machine finds the filesystem object store, for the `--source-dir` upload, from any working directory.
-        public var dataDirectory: String?
-
-        public init(url: String, apiKey: String? = nil, apiKeyFile: String? = nil, dataDirectory: String? = nil) {
+        public init(url: String, apiKey: String? = nil, apiKeyFile: String? = nil) {
             self.url = url
             self.apiKey = apiKey
             self.apiKeyFile = apiKeyFile
-            self.dataDirectory = dataDirectory
         }
 
         enum CodingKeys: String, CodingKey {
             case url
             case apiKey = "api_key"
             case apiKeyFile = "api_key_file"
-            case dataDirectory = "data_directory"
         }
 
         /// The key, read from its file when the profile names one.

@@ -6,10 +6,10 @@ public import TrainyardAPI
 public struct TrainingJob: Sendable {
     public let client: TrainyardClient
     public let name: String
-    /// The description as it was when the handle was made.
-    public let submitted: JobDescription
+    /// The description as it was when the handle was made (nil for a handle made from a name alone).
+    public let submitted: JobDescription?
 
-    public init(client: TrainyardClient, name: String, submitted: JobDescription) {
+    public init(client: TrainyardClient, name: String, submitted: JobDescription? = nil) {
         self.client = client
         self.name = name
         self.submitted = submitted
@@ -99,16 +99,22 @@ public struct TrainingJob: Sendable {
 }
 
 /// How long a follower (of logs, of status) keeps trying while the server is away, restarting say: two minutes from
-/// the first of a run of failures.
+/// the first of a run of failures, once the server has answered at least once (a follower that never reached a
+/// server says so at once: nothing listens there, most likely).
 struct Outage {
     static let limit: Duration = .seconds(120)
     private var failingSince: ContinuousClock.Instant?
+    private var everAnswered = false
 
     /// The server answered: a later failure starts a new window.
-    mutating func answered() { failingSince = nil }
+    mutating func answered() {
+        failingSince = nil
+        everAnswered = true
+    }
 
     /// Throws `error` once the window has passed since the run of failures began; else waits `pause`.
     mutating func wait(after error: any Error, pause: Duration) async throws {
+        guard everAnswered else { throw error }
         let since = failingSince ?? ContinuousClock.now
         failingSince = since
         if ContinuousClock.now - since > Self.limit { throw error }

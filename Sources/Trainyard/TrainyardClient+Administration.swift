@@ -71,8 +71,10 @@ extension TrainyardClient {
         _ = try await call { try await client.interruptHost(path: .init(host: host)).accepted }
     }
 
-    /// Sets the pool's capacity of an instance type for every replica (admins of the bootstrap project).
-    public func setCapacity(instanceType: String, onDemand: Int? = nil, spot: Int? = nil) async throws {
-        _ = try await call { try await client.setCapacity(body: .json(.init(instanceType: instanceType, onDemand: onDemand, spot: spot))).ok }
+    /// Sets the pool's capacity of an instance type for every replica (admins of the bootstrap project); answers the
+    /// type with its capacity now.
+    @discardableResult
+    public func setCapacity(instanceType: String, onDemand: Int? = nil, spot: Int? = nil) async throws -> InstanceType {
+        try await call { try await client.setCapacity(body: .json(.init(instanceType: instanceType, onDemand: onDemand, spot: spot))).ok.body.json }
     }
 }

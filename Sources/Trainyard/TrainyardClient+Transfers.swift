@@ -24,7 +24,8 @@ public struct DownloadedArtifact: Sendable, Equatable {
 extension TrainyardClient {
     /// Downloads an ended job's archive to `file` through the service (no object-store credentials needed), streaming
     /// it to disk. The bytes are checked against the SHA-256 the service recorded when the archive was written; a
-    /// mismatch throws ``TrainyardError/checksumMismatch(what:expected:actual:)`` and leaves no file.
+    /// mismatch throws ``TrainyardError/checksumMismatch(what:expected:actual:)`` and leaves no file. Missing directories
+    /// of `file` are created.
     @discardableResult
     public func download(_ artifact: JobArtifact, of name: String, to file: URL) async throws -> DownloadedArtifact {
         let job = try await describeJob(name)
@@ -34,6 +35,7 @@ extension TrainyardClient {
             return try answer.body.applicationGzip
         }
         let directory = file.deletingLastPathComponent()
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let temporary = directory.appendingPathComponent(".\(file.lastPathComponent).download-\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil), let handle = try? FileHandle(forWritingTo: temporary) else {
             throw TrainyardError.invalidInput("cannot write \(file.path): its directory \(directory.path) is missing or not writable")

@@ -15,16 +15,10 @@ public struct TrainyardConnection: Sendable {
     public var apiKey: String?
     /// How long one call may take, in seconds.
     public var timeoutSeconds: Int64
-    /// The data directory of the local server, where a client on its machine finds the filesystem object store:
-    /// `TRAINYARD_DATA_DIR`, else the one the profile in use records (``ClientProfiles/Profile/dataDirectory``), else
-    /// nil (`./.trainyard`, as `serve` defaults it).
-    public var serverDataDirectory: String?
-
-    public init(url: URL, apiKey: String?, timeoutSeconds: Int64 = 60, serverDataDirectory: String? = nil) {
+    public init(url: URL, apiKey: String?, timeoutSeconds: Int64 = 60) {
         self.url = url
         self.apiKey = apiKey
         self.timeoutSeconds = timeoutSeconds
-        self.serverDataDirectory = serverDataDirectory
     }
 
     /// The connection a client command uses: `TRAINYARD_URL` and `TRAINYARD_API_KEY` where set, else the profile
@@ -57,7 +51,7 @@ public struct TrainyardConnection: Sendable {
             key = (try? String(contentsOfFile: (dataDir as NSString).appendingPathComponent("admin-key"), encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        return TrainyardConnection(url: url, apiKey: key, serverDataDirectory: value("TRAINYARD_DATA_DIR") ?? profile?.dataDirectory)
+        return TrainyardConnection(url: url, apiKey: key)
     }
 
     /// The process's HTTP client. A connection the server refuses fails at once, and an attempt to connect gives up

@@ -61,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         let path = ClientProfiles.path(environment: environment)
         do {
             var profiles = try ClientProfiles.load(from: path)
-            let profile = ClientProfiles.Profile(url: url, apiKeyFile: keyFile, dataDirectory: configuration.absoluteDataDirectory)
+            let profile = ClientProfiles.Profile(url: url, apiKeyFile: keyFile)
             guard profiles.profiles[name] != profile || profiles.defaultProfile == nil else { return }
             profiles.set(name, profile, makeDefault: false)
             try profiles.save(to: path)

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Trainyard
-import TrainyardAPI
 
 /// `trainyard admin …`: fault injection and the pool's capacity (admin keys).
 struct AdminCommand: AsyncParsableCommand {
@@ -18,16 +17,9 @@ struct InterruptHost: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.interruptHost(path: .init(host: host)) {
-            case .accepted: print("reclaiming \(host)")
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .forbidden(let response): try fail(response)
-            case .notFound(let response): try fail(response)
-            case .conflict(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let client = try TrainyardClient()
+            try await client.interruptHost(host)
+            print("reclaiming \(host)")
         }
     }
 }
@@ -43,18 +35,9 @@ struct SetCapacity: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.setCapacity(body: .json(.init(instanceType: instanceType, onDemand: onDemand, spot: spot))) {
-            case .ok(let ok):
-                let type = try ok.body.json
-                if json { try printJSON(type) } else { print("\(type.name): \(type.capacity.onDemand) on-demand, \(type.capacity.spot) spot") }
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .forbidden(let response): try fail(response)
-            case .notFound(let response): try fail(response)
-            case .unprocessableContent(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let client = try TrainyardClient()
+            let type = try await client.setCapacity(instanceType: instanceType, onDemand: onDemand, spot: spot)
+            if json { try printJSON(type) } else { print("\(type.name): \(type.capacity.onDemand) on-demand, \(type.capacity.spot) spot") }
         }
     }
 }

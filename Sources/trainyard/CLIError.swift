@@ -2,31 +2,18 @@ import ArgumentParser
 import Foundation
 import OpenAPIRuntime
 import Trainyard
-import TrainyardAPI
 
 /// What a CLI command failed with, printed without a stack trace and mapped to a documented exit code.
 enum CLIError: Error, CustomStringConvertible {
-    /// The service answered with a problem document.
-    case problem(Components.Schemas.Problem)
-    /// The service answered something undocumented.
-    case unexpected(status: Int)
     /// Local input that cannot be used (a file that does not parse).
     case input(String)
     /// What the SDK failed with.
     case sdk(TrainyardError)
 
-    /// Exit codes: 1 other, 2 usage, 3 invalid input (400/422), 4 auth (401/403), 5 not found, 6 conflict.
+    /// Exit codes: 1 other, 2 usage, 3 invalid input (400/422), 4 auth (401/403), 5 not found, 6 conflict, 10 a job
+    /// that failed, 11 a job that was stopped.
     var exitCode: ExitCode {
         switch self {
-        case .problem(let problem):
-            switch problem.status {
-            case 400, 422: ExitCode(3)
-            case 401, 403: ExitCode(4)
-            case 404: ExitCode(5)
-            case 409: ExitCode(6)
-            default: ExitCode(1)
-            }
-        case .unexpected: ExitCode(1)
         case .input: ExitCode(3)
         case .sdk(let failure):
             switch failure {
@@ -50,39 +37,10 @@ enum CLIError: Error, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .problem(let problem):
-            var lines = ["error: \(problem.title) (\(problem.status))"]
-            if let detail = problem.detail { lines.append("  \(detail)") }
-            for error in problem.errors ?? [] {
-                lines.append("  - \(error.field) [\(error.rule)]: \(error.message)")
-            }
-            return lines.joined(separator: "\n")
-        case .unexpected(let status): return "error: the service answered with an unexpected status \(status)"
         case .input(let message): return "error: \(message)"
         case .sdk(let failure): return "error: \(failure)"
         }
     }
-}
-
-/// The reusable problem responses, read uniformly.
-protocol ProblemResponse {
-    var problem: Components.Schemas.Problem { get throws }
-}
-
-extension Components.Responses.BadRequest: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
-extension Components.Responses.Unauthorized: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
-extension Components.Responses.Forbidden: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
-extension Components.Responses.NotFound: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
-extension Components.Responses.Conflict: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
-extension Components.Responses.PayloadTooLarge: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
-extension Components.Responses.TooManyRequests: ProblemResponse { var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } } }
-extension Components.Responses.UnprocessableContent: ProblemResponse {
-    var problem: Components.Schemas.Problem { get throws { try body.applicationProblemJson } }
-}
-
-/// Throws the problem a response carries.
-func fail(_ response: some ProblemResponse) throws -> Never {
-    throw CLIError.problem(try response.problem)
 }
 
 /// Runs a command body, printing a ``CLIError`` and exiting with its code; `prefix` goes after `error: ` (to say
@@ -90,24 +48,19 @@ func fail(_ response: some ProblemResponse) throws -> Never {
 func runReportingErrors(prefix: String = "", _ body: () async throws -> Void) async throws {
     do {
         try await body()
-    } catch let error as CLIError {
-        var message = error.description
-        if message.hasPrefix("error: ") { message.insert(contentsOf: prefix, at: message.index(message.startIndex, offsetBy: 7)) }
-        FileHandle.standardError.write(Data((message + "\n").utf8))
-        throw error.exitCode
     } catch let error as ExitCode {
         throw error
     } catch let error as CleanExit {
         throw error
-    } catch let error where CLIError.fromSDK(error) != nil {
-        let failure = CLIError.fromSDK(error)!
+    } catch {
+        guard let failure = (error as? CLIError) ?? CLIError.fromSDK(error) else {
+            FileHandle.standardError.write(Data("error: \(prefix)\(describe(error))\n".utf8))
+            throw ExitCode(1)
+        }
         var message = failure.description
         message.insert(contentsOf: prefix, at: message.index(message.startIndex, offsetBy: 7))
         FileHandle.standardError.write(Data((message + "\n").utf8))
         throw failure.exitCode
-    } catch {
-        FileHandle.standardError.write(Data("error: \(prefix)\(describe(error))\n".utf8))
-        throw ExitCode(1)
     }
 }
 

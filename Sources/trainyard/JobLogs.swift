@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import OpenAPIRuntime
 import Trainyard
 import TrainyardAPI
 
@@ -29,8 +28,8 @@ struct JobLogs: AsyncParsableCommand {
                 }
                 start = date
             }
-            let printer = LogPrinter(client: try TrainyardConnection.fromEnvironment().makeClient(), name: name, host: host, since: start, json: json)
-            if follow { try await printer.follow() } else { try await printer.printAll() }
+            let job = TrainingJob(client: try TrainyardClient(), name: name)
+            try await LogPrinter(json: json).print(job.logs(host: host, since: start, follow: follow))
         }
     }
 }
@@ -38,74 +37,15 @@ struct JobLogs: AsyncParsableCommand {
 /// Prints log lines: `algo-1 | message`, the host in a colour of its own when standard output is a terminal (and
 /// `NO_COLOR` is not set), or one JSON object per line.
 struct LogPrinter: Sendable {
-    let client: Client
-    let name: String
-    let host: String?
-    let since: Date?
     let json: Bool
     let colour = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
 
-    /// Every page, following `next_token`.
-    func printAll() async throws {
-        var token: String?
-        repeat {
-            let page = try await self.page(token: token)
-            for line in page.lines { print(line) }
+    /// Every line of `lines`, each flushed as it comes.
+    func print(_ lines: LogLines) async throws {
+        for try await line in lines {
+            print(WireLine(id: line.id, host: line.host, time: (try? FlexibleDateTranscoder().encode(line.time)) ?? "", message: line.message))
             fflush(nil)
-            token = page.nextToken
-        } while token != nil
-    }
-
-    /// Follows the SSE stream until the job has ended; after a dropped connection it reconnects with `Last-Event-ID`,
-    /// so no line is printed twice or skipped.
-    func follow() async throws {
-        var lastID: String?
-        var window = ReconnectWindow()
-        while true {
-            do {
-                let response = try await client.getJobLogs(
-                    path: .init(name: name), query: .init(host: host, since: since, follow: true), headers: .init(lastEventID: lastID))
-                let body: HTTPBody
-                switch response {
-                case .ok(let ok): body = try ok.body.textEventStream
-                case .badRequest(let response): try fail(response)
-                case .unauthorized(let response): try fail(response)
-                case .notFound(let response): try fail(response)
-                case .unprocessableContent(let response): try fail(response)
-                case .tooManyRequests(let response): try fail(response)
-                case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-                }
-                window.answered()
-                for try await event in body.asDecodedServerSentEvents() {
-                    guard let data = event.data else { continue }
-                    let line = try JSONDecoder().decode(WireLine.self, from: Data(data.utf8))
-                    print(line)
-                    fflush(nil)
-                    lastID = event.id ?? String(line.id)
-                }
-                return
-            } catch let error as CLIError {
-                throw error
-            } catch {
-                try await window.retry(after: error, pause: .seconds(1))
-            }
         }
-    }
-
-    private func page(token: String?) async throws -> Components.Schemas.LogPage {
-        switch try await client.getJobLogs(path: .init(name: name), query: .init(host: host, since: since, nextToken: token)) {
-        case .ok(let ok): return try ok.body.json
-        case .badRequest(let response): try fail(response)
-        case .unauthorized(let response): try fail(response)
-        case .notFound(let response): try fail(response)
-        case .unprocessableContent(let response): try fail(response)
-        case .tooManyRequests(let response): try fail(response)
-        case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-        }
-    }
-
-    private func print(_ line: Components.Schemas.LogLine) {
-        print(WireLine(id: line.id, host: line.host, time: (try? FlexibleDateTranscoder().encode(line.time)) ?? "", message: line.message))
     }
 
     private func print(_ line: WireLine) {
@@ -128,7 +68,7 @@ struct LogPrinter: Sendable {
     }
 }
 
-/// A log line as the SSE `data:` carries it.
+/// A log line as `--json` prints it.
 struct WireLine: Codable, Sendable {
     var id: Int64
     var host: String

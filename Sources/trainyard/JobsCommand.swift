@@ -7,7 +7,7 @@ import TrainyardAPI
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs", abstract: "Submit and manage training jobs.",
-        subcommands: [SubmitJob.self, ListJobs.self, DescribeJob.self, StopJob.self, JobEvents.self, JobLogs.self, WaitJob.self])
+        subcommands: [SubmitJob.self, ListJobs.self, DescribeJob.self, StopJob.self, JobEvents.self, JobLogs.self, WaitJob.self, DownloadArtifact.self])
 }
 
 struct SubmitJob: AsyncParsableCommand {
@@ -26,8 +26,8 @@ struct SubmitJob: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             """
-            A local directory, packed and uploaded to <output path>/<job>/source/sourcedir.tar.gz (without --output-path, the project's own prefix) with this machine's object store settings \
-            (TRAINYARD_OBJECT_STORE, …), or an s3:// or file:// URI used as is (source_dir).
+            A local directory, packed and uploaded through the server to <output path>/<job>/source/sourcedir.tar.gz (without --output-path, the project's own location; \
+            only the key is needed, from any machine), or an s3:// or file:// URI used as is (source_dir).
             """,
             valueName: "dir"))
     var sourceDir: String?
@@ -57,12 +57,14 @@ struct SubmitJob: AsyncParsableCommand {
                     spec.sourceDir = sourceDir
                 } else {
                     // The archive's key holds the job name, so the name is fixed before the upload, as the SDK fixes it.
-                    let jobName = spec.name ?? SourceUpload.jobName(entryPoint: spec.entryPoint)
+                    let jobName = spec.name ?? JobNames.generate(base: spec.entryPoint ?? "job")
                     spec.name = jobName
-                    var outputLocation = spec.outputPath ?? ""
-                    if outputLocation.isEmpty { outputLocation = try await WhoAmICommand.caller().locations.defaultLocation }
-                    spec.sourceDir = try await SourceUpload(serverDataDirectory: try TrainyardConnection.fromEnvironment().serverDataDirectory).upload(
-                        directory: sourceDir, job: jobName, outputLocation: outputLocation)
+                    var isDirectory: ObjCBool = false
+                    guard FileManager.default.fileExists(atPath: sourceDir, isDirectory: &isDirectory), isDirectory.boolValue else {
+                        throw CLIError.input("--source-dir \(sourceDir) is not a directory")
+                    }
+                    let directory = URL(fileURLWithPath: sourceDir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+                    spec.sourceDir = try await TrainyardClient().uploadSource(directory: directory, jobName: jobName, outputPath: spec.outputPath).sourceDir
                 }
             }
             if !hyperparameters.isEmpty {
@@ -76,27 +78,16 @@ struct SubmitJob: AsyncParsableCommand {
                 spec.environment = .init(additionalProperties: map)
             }
             guard !spec.instanceType.isEmpty else { throw CLIError.input("an instance type is required: --instance-type or instance_type in the file") }
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.createJob(headers: .init(idempotencyKey: idempotencyKey), body: .json(spec)) {
-            case .created(let created):
-                let job = try created.body.json
-                if json { try printJSON(job) } else { print(job.name) }
-                if wait { outcome = logs ? try await waitPrintingLogs(job.name, client: client) : try await waitForJob(job.name, client: client) }
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .forbidden(let response): try fail(response)
-            case .conflict(let response): try fail(response)
-            case .unprocessableContent(let response): try fail(response)
-            case .contentTooLarge(let response): try fail(response)
-            case .tooManyRequests(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let client = try TrainyardClient()
+            let job = try await client.submit(spec, idempotencyKey: idempotencyKey)
+            if json, let description = job.submitted { try printJSON(description) } else { print(job.name) }
+            if wait { outcome = logs ? try await waitPrintingLogs(job) : try await waitForJob(job) }
         }
         if outcome != .success { throw outcome }
     }
 
-    func loadSpec() throws -> Components.Schemas.JobSpec {
-        guard let file else { return Components.Schemas.JobSpec(instanceType: "") }
+    func loadSpec() throws -> JobSpec {
+        guard let file else { return JobSpec(instanceType: "") }
         let data: Data
         if file == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()
@@ -105,7 +96,7 @@ struct SubmitJob: AsyncParsableCommand {
             data = contents
         }
         do {
-            return try JSONDecoder().decode(Components.Schemas.JobSpec.self, from: data)
+            return try JSONDecoder().decode(JobSpec.self, from: data)
         } catch {
             throw CLIError.input("\(file) is not a valid job spec: \(error)")
         }
@@ -131,27 +122,20 @@ struct ListJobs: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
+            let client = try TrainyardClient()
+            let query = JobQuery(
+                status: try status.map { try parseChoice(JobStatus.self, $0, "--status") }, nameContains: nameContains,
+                sortBy: try sortBy.map { try parseChoice(Operations.ListJobs.Input.Query.SortByPayload.self, $0, "--sort-by") },
+                sortOrder: try sortOrder.map { try parseChoice(Operations.ListJobs.Input.Query.SortOrderPayload.self, $0, "--sort-order") },
+                pageSize: maxResults)
             var token = nextToken
             var more: String?
-            var jobs: [Components.Schemas.JobSummary] = []
+            var jobs: [JobSummary] = []
             repeat {
-                let query = Operations.ListJobs.Input.Query(
-                    status: try status.map { try parseChoice(Components.Schemas.JobStatus.self, $0, "--status") }, nameContains: nameContains,
-                    sortBy: try sortBy.map { try parseChoice(Operations.ListJobs.Input.Query.SortByPayload.self, $0, "--sort-by") },
-                    sortOrder: try sortOrder.map { try parseChoice(Operations.ListJobs.Input.Query.SortOrderPayload.self, $0, "--sort-order") },
-                    maxResults: maxResults, nextToken: token)
-                switch try await client.listJobs(query: query) {
-                case .ok(let ok):
-                    let page = try ok.body.json
-                    jobs += page.jobs
-                    token = all ? page.nextToken : nil
-                    more = all ? nil : page.nextToken
-                case .badRequest(let response): try fail(response)
-                case .unauthorized(let response): try fail(response)
-                case .unprocessableContent(let response): try fail(response)
-                case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-                }
+                let page = try await client.listJobs(query, nextToken: token)
+                jobs += page.jobs
+                token = all ? page.nextToken : nil
+                more = all ? nil : page.nextToken
             } while token != nil
             if json {
                 try printJSON(jobs)
@@ -192,22 +176,14 @@ struct DescribeJob: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.describeJob(path: .init(name: name)) {
-            case .ok(let ok):
-                let job = try ok.body.json
-                if json { try printJSON(job) } else { printDescription(job) }
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .notFound(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let job = try await TrainyardClient().describeJob(name)
+            if json { try printJSON(job) } else { printDescription(job) }
         }
     }
 }
 
 /// The readable form of a description: fields, then the status transitions.
-func printDescription(_ job: Components.Schemas.JobDescription) {
+func printDescription(_ job: JobDescription) {
     var rows: [[String]] = [
         ["Name", job.name], ["ARN", job.arn], ["Project", job.project], ["Status", "\(job.status.rawValue) / \(job.secondaryStatus.rawValue)"],
         ["Instances", "\(job.instanceCount) × \(job.instanceType)\(job.useSpotInstances ? " (spot)" : "")"],
@@ -265,9 +241,9 @@ struct StopJob: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var connection: TrainyardConnection?
-        try await runReportingErrors { connection = try TrainyardConnection.fromEnvironment() }
-        guard let client = connection?.makeClient() else { return }
+        var connection: TrainyardClient?
+        try await runReportingErrors { connection = try TrainyardClient() }
+        guard let client = connection else { return }
         var firstFailure: ExitCode?
         for name in names {
             do {
@@ -279,18 +255,9 @@ struct StopJob: AsyncParsableCommand {
         if let firstFailure { throw firstFailure }
     }
 
-    func stop(_ name: String, client: Client) async throws {
-        switch try await client.stopJob(path: .init(name: name)) {
-        case .accepted(let accepted):
-            let job = try accepted.body.json
-            print("\(job.name) \(job.status.rawValue)/\(job.secondaryStatus.rawValue)")
-        case .badRequest(let response): try fail(response)
-        case .unauthorized(let response): try fail(response)
-        case .forbidden(let response): try fail(response)
-        case .notFound(let response): try fail(response)
-        case .conflict(let response): try fail(response)
-        case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-        }
+    func stop(_ name: String, client: TrainyardClient) async throws {
+        let job = try await client.stopJob(name)
+        print("\(job.name) \(job.status.rawValue)/\(job.secondaryStatus.rawValue)")
     }
 }
 
@@ -302,19 +269,31 @@ struct JobEvents: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.listJobEvents(path: .init(name: name)) {
-            case .ok(let ok):
-                let events = try ok.body.json.events
-                if json { try printJSON(events); return }
-                printTable(
-                    ["TIME", "TYPE", "STATUS", "MESSAGE"],
-                    events.map { [$0.time.formatted(.iso8601), $0._type, "\($0.status.rawValue)/\($0.secondaryStatus.rawValue)", $0.message] })
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .notFound(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let events = try await TrainyardClient().events(of: name)
+            if json { try printJSON(events); return }
+            printTable(
+                ["TIME", "TYPE", "STATUS", "MESSAGE"],
+                events.map { [$0.time.formatted(.iso8601), $0._type, "\($0.status.rawValue)/\($0.secondaryStatus.rawValue)", $0.message] })
+        }
+    }
+}
+
+/// `trainyard jobs download NAME`: an ended job's model.tar.gz (or output.tar.gz) through the server, checked against
+/// the SHA-256 the service recorded.
+struct DownloadArtifact: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "download", abstract: "Download an ended job's model.tar.gz (or, with --output, output.tar.gz), checked against its SHA-256.")
+
+    @Argument var name: String
+    @Flag(help: "output.tar.gz (every host's /opt/ml/output/data) instead of model.tar.gz.") var output = false
+    @Option(name: [.short, .customLong("to")], help: "Where to write it (default: ./model.tar.gz or ./output.tar.gz).") var file: String?
+
+    func run() async throws {
+        try await runReportingErrors {
+            let artifact: JobArtifact = output ? .output : .model
+            let target = URL(fileURLWithPath: file ?? "\(artifact.rawValue).tar.gz", relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+            let downloaded = try await TrainyardClient().download(artifact, of: name, to: target)
+            print("\(downloaded.file.path)  \(downloaded.sizeBytes) B  sha256 \(downloaded.sha256)")
         }
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Trainyard
-import TrainyardAPI
 
 /// `trainyard keys …`: API keys of the caller's project (admin).
 struct KeysCommand: AsyncParsableCommand {
@@ -19,18 +18,10 @@ struct CreateKey: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            let role = try parseChoice(Components.Schemas.APIKeyRole.self, role, "--role")
-            switch try await client.createAPIKey(body: .json(.init(role: role, name: name))) {
-            case .created(let created):
-                let key = try created.body.json
-                if json { try printJSON(key) } else { print(key.token) }
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .forbidden(let response): try fail(response)
-            case .unprocessableContent(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let client = try TrainyardClient()
+            let role = try parseChoice(APIKeyRole.self, role, "--role")
+            let key = try await client.createAPIKey(role: role, name: name)
+            if json { try printJSON(key) } else { print(key.token) }
         }
     }
 }
@@ -42,18 +33,12 @@ struct ListKeys: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.listAPIKeys() {
-            case .ok(let ok):
-                let keys = try ok.body.json.apiKeys
-                if json { try printJSON(keys); return }
-                printTable(
-                    ["ID", "ROLE", "NAME", "CREATED", "LAST USED"],
-                    keys.map { [$0.id, $0.role.rawValue, $0.name ?? "", $0.createdAt.formatted(.iso8601), $0.lastUsedAt?.formatted(.iso8601) ?? ""] })
-            case .unauthorized(let response): try fail(response)
-            case .forbidden(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let client = try TrainyardClient()
+            let keys = try await client.apiKeys()
+            if json { try printJSON(keys); return }
+            printTable(
+                ["ID", "ROLE", "NAME", "CREATED", "LAST USED"],
+                keys.map { [$0.id, $0.role.rawValue, $0.name ?? "", $0.createdAt.formatted(.iso8601), $0.lastUsedAt?.formatted(.iso8601) ?? ""] })
         }
     }
 }
@@ -65,15 +50,9 @@ struct DeleteKey: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.deleteAPIKey(path: .init(id: id)) {
-            case .noContent: print("deleted \(id)")
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .forbidden(let response): try fail(response)
-            case .notFound(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let client = try TrainyardClient()
+            try await client.deleteAPIKey(id: id)
+            print("deleted \(id)")
         }
     }
 }

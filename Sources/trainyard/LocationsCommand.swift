@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Trainyard
-import TrainyardAPI
 
 /// `trainyard whoami`: the caller's key, role and project, and where the project's jobs may read and write.
 struct WhoAmICommand: AsyncParsableCommand {
@@ -19,18 +18,13 @@ struct WhoAmICommand: AsyncParsableCommand {
         }
     }
 
-    static func caller() async throws -> Components.Schemas.CallerIdentity {
-        let client = try TrainyardConnection.fromEnvironment().makeClient()
-        switch try await client.whoAmI() {
-        case .ok(let ok): return try ok.body.json
-        case .unauthorized(let response): try fail(response)
-        case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-        }
+    static func caller() async throws -> CallerIdentity {
+        try await TrainyardClient().whoAmI()
     }
 }
 
 /// `locations`: a project's own prefix and its grants, one per line.
-func printLocations(_ locations: Components.Schemas.ProjectLocations) {
+func printLocations(_ locations: ProjectLocations) {
     if locations.unrestricted {
         print("locations  unrestricted (the bootstrap project reaches every location the service can)")
         return
@@ -56,28 +50,12 @@ struct ProjectLocationsCommand: AsyncParsableCommand {
         }
     }
 
-    static func read(_ project: String) async throws -> Components.Schemas.ProjectLocations {
-        let client = try TrainyardConnection.fromEnvironment().makeClient()
-        switch try await client.getProjectLocations(path: .init(name: project)) {
-        case .ok(let ok): return try ok.body.json
-        case .badRequest(let response): try fail(response)
-        case .unauthorized(let response): try fail(response)
-        case .notFound(let response): try fail(response)
-        case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-        }
+    static func read(_ project: String) async throws -> ProjectLocations {
+        try await TrainyardClient().locations(ofProject: project)
     }
 
-    static func replace(_ project: String, with grants: [Components.Schemas.LocationGrant]) async throws -> Components.Schemas.ProjectLocations {
-        let client = try TrainyardConnection.fromEnvironment().makeClient()
-        switch try await client.replaceProjectLocations(path: .init(name: project), body: .json(.init(locations: grants))) {
-        case .ok(let ok): return try ok.body.json
-        case .badRequest(let response): try fail(response)
-        case .unauthorized(let response): try fail(response)
-        case .forbidden(let response): try fail(response)
-        case .notFound(let response): try fail(response)
-        case .unprocessableContent(let response): try fail(response)
-        case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-        }
+    static func replace(_ project: String, with grants: [LocationGrant]) async throws -> ProjectLocations {
+        try await TrainyardClient().replaceLocations(ofProject: project, with: grants)
     }
 }
 

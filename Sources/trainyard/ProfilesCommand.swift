@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Trainyard
-import TrainyardAPI
 
 /// `trainyard login URL`: checks a key against a server and keeps both as a named profile in the per-user
 /// configuration, so that client commands work from any directory (`TRAINYARD_PROFILE` picks another profile).
@@ -45,14 +44,7 @@ struct LoginCommand: AsyncParsableCommand {
                 throw CLIError.input("\(url) is not an http:// or https:// URL")
             }
             // A key the server refuses is not kept: list one job, which any role of any project may.
-            let client = TrainyardConnection(url: serverURL, apiKey: key).makeClient()
-            switch try await client.listJobs(query: .init(maxResults: 1)) {
-            case .ok: break
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .unprocessableContent(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            _ = try await TrainyardClient(connection: TrainyardConnection(url: serverURL, apiKey: key)).listJobs(JobQuery(pageSize: 1))
             let path = ClientProfiles.path(environment: environment)
             var profiles = try ClientProfiles.load(from: path)
             profiles.set(profile, stored, makeDefault: makeDefault)

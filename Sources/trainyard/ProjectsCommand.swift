@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Trainyard
-import TrainyardAPI
 
 /// `trainyard projects create NAME`: a new project and its first admin key (bootstrap admins only); `locations`, `grant`
 /// and `revoke`: where a project's jobs may read and write.
@@ -17,18 +16,9 @@ struct CreateProject: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.createProject(body: .json(.init(name: name))) {
-            case .created(let created):
-                let project = try created.body.json
-                if json { try printJSON(project) } else { print(project.apiKey.token) }
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .forbidden(let response): try fail(response)
-            case .conflict(let response): try fail(response)
-            case .unprocessableContent(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let client = try TrainyardClient()
+            let project = try await client.createProject(name: name)
+            if json { try printJSON(project) } else { print(project.apiKey.token) }
         }
     }
 }
@@ -41,17 +31,12 @@ struct InstanceTypesCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.listInstanceTypes() {
-            case .ok(let ok):
-                let types = try ok.body.json.instanceTypes
-                if json { try printJSON(types); return }
-                printTable(
-                    ["NAME", "VCPUS", "GPUS", "MEMORY GIB", "ON-DEMAND", "SPOT"],
-                    types.map { [$0.name, "\($0.vcpus)", "\($0.gpus)", "\($0.memoryGib)", "\($0.capacity.onDemand)", "\($0.capacity.spot)"] })
-            case .unauthorized(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let client = try TrainyardClient()
+            let types = try await client.instanceTypes()
+            if json { try printJSON(types); return }
+            printTable(
+                ["NAME", "VCPUS", "GPUS", "MEMORY GIB", "ON-DEMAND", "SPOT"],
+                types.map { [$0.name, "\($0.vcpus)", "\($0.gpus)", "\($0.memoryGib)", "\($0.capacity.onDemand)", "\($0.capacity.spot)"] })
         }
     }
 }

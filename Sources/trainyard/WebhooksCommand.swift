@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Trainyard
-import TrainyardAPI
 
 /// `trainyard webhooks …`: the project's webhook subscriptions and their delivery log.
 struct WebhooksCommand: AsyncParsableCommand {
@@ -22,24 +21,14 @@ struct CreateWebhook: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let types = try events.split(separator: ",").map {
-                try parseChoice(Components.Schemas.WebhookEventType.self, $0.trimmingCharacters(in: .whitespaces), "--events")
+                try parseChoice(WebhookEventType.self, $0.trimmingCharacters(in: .whitespaces), "--events")
             }
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.createWebhook(body: .json(.init(url: url, events: types, secret: secret))) {
-            case .created(let created):
-                let hook = try created.body.json
-                if json {
-                    try printJSON(hook)
-                } else {
-                    print("\(hook.id)\nsecret: \(hook.secret)  (shown once: keep it to verify signatures)")
-                }
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .forbidden(let response): try fail(response)
-            case .unprocessableContent(let response): try fail(response)
-            case .contentTooLarge(let response): try fail(response)
-            case .tooManyRequests(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
+            let client = try TrainyardClient()
+            let hook = try await client.createWebhook(url: url, events: types, secret: secret)
+            if json {
+                try printJSON(hook)
+            } else {
+                print("\(hook.id)\nsecret: \(hook.secret)  (shown once: keep it to verify signatures)")
             }
         }
     }
@@ -52,20 +41,15 @@ struct ListWebhooks: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.listWebhooks() {
-            case .ok(let ok):
-                let hooks = try ok.body.json.webhooks
-                if json { try printJSON(hooks); return }
-                printTable(
-                    ["ID", "URL", "EVENTS", "STATUS", "CREATED"],
-                    hooks.map {
-                        [$0.id, $0.url, $0.events.map(\.rawValue).joined(separator: ","),
-                         ($0.status?.rawValue ?? "active") + ($0.disabledReason.map { " (\($0))" } ?? ""), $0.createdAt.formatted(.iso8601)]
-                    })
-            case .unauthorized(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let client = try TrainyardClient()
+            let hooks = try await client.webhooks()
+            if json { try printJSON(hooks); return }
+            printTable(
+                ["ID", "URL", "EVENTS", "STATUS", "CREATED"],
+                hooks.map {
+                    [$0.id, $0.url, $0.events.map(\.rawValue).joined(separator: ","),
+                     ($0.status?.rawValue ?? "active") + ($0.disabledReason.map { " (\($0))" } ?? ""), $0.createdAt.formatted(.iso8601)]
+                })
         }
     }
 }
@@ -77,15 +61,9 @@ struct DeleteWebhook: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.deleteWebhook(path: .init(id: id)) {
-            case .noContent: print("deleted \(id)")
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .forbidden(let response): try fail(response)
-            case .notFound(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let client = try TrainyardClient()
+            try await client.deleteWebhook(id: id)
+            print("deleted \(id)")
         }
     }
 }
@@ -97,16 +75,9 @@ struct EnableWebhook: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.updateWebhook(path: .init(id: id), body: .json(.init(enabled: true))) {
-            case .ok(let ok): print("\(try ok.body.json.id) \(try ok.body.json.status?.rawValue ?? "active")")
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .forbidden(let response): try fail(response)
-            case .notFound(let response): try fail(response)
-            case .unprocessableContent(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let client = try TrainyardClient()
+            let hook = try await client.updateWebhook(id: id, enabled: true)
+            print("\(hook.id) \(hook.status?.rawValue ?? "active")")
         }
     }
 }
@@ -119,24 +90,17 @@ struct WebhookDeliveries: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.listWebhookDeliveries(path: .init(id: id)) {
-            case .ok(let ok):
-                let deliveries = try ok.body.json.deliveries
-                if json { try printJSON(deliveries); return }
-                printTable(
-                    ["DELIVERY", "EVENT", "JOB", "STATUS", "TRIES", "LAST"],
-                    deliveries.map { delivery in
-                        let last = delivery.attempts.last.map { attempt in
-                            (attempt.statusCode.map { "HTTP \($0)" } ?? attempt.error ?? "-") + " in \(attempt.latencyMs) ms"
-                        }
-                        return [delivery.id, delivery.eventType, delivery.jobName, delivery.status.rawValue, "\(delivery.attempts.count)", last ?? "-"]
-                    })
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .notFound(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let client = try TrainyardClient()
+            let deliveries = try await client.deliveries(ofWebhook: id)
+            if json { try printJSON(deliveries); return }
+            printTable(
+                ["DELIVERY", "EVENT", "JOB", "STATUS", "TRIES", "LAST"],
+                deliveries.map { delivery in
+                    let last = delivery.attempts.last.map { attempt in
+                        (attempt.statusCode.map { "HTTP \($0)" } ?? attempt.error ?? "-") + " in \(attempt.latencyMs) ms"
+                    }
+                    return [delivery.id, delivery.eventType, delivery.jobName, delivery.status.rawValue, "\(delivery.attempts.count)", last ?? "-"]
+                })
         }
     }
 }
@@ -149,15 +113,9 @@ struct RedeliverWebhook: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let client = try TrainyardConnection.fromEnvironment().makeClient()
-            switch try await client.redeliverWebhookDelivery(path: .init(id: id, deliveryId: delivery)) {
-            case .accepted: print("queued \(delivery)")
-            case .badRequest(let response): try fail(response)
-            case .unauthorized(let response): try fail(response)
-            case .forbidden(let response): try fail(response)
-            case .notFound(let response): try fail(response)
-            case .undocumented(let status, _): throw CLIError.unexpected(status: status)
-            }
+            let client = try TrainyardClient()
+            try await client.redeliver(webhook: id, delivery: delivery)
+            print("queued \(delivery)")
         }
     }
 }

@@ -61,7 +61,7 @@ import TrainyardServer
                 hyperparameters: ["epochs": "3"], metricDefinitions: [.init(name: "loss", regex: "loss=([0-9.]+)")])
             let job = try await estimator.fit(inputs: ["train": try Self.dataset(app)], wait: false)
             #expect(job.name.hasPrefix("train-"))
-            #expect(job.submitted.sourceDir == "s3://trainyard/default/\(job.name)/source/sourcedir.tar.gz")
+            #expect(job.submitted?.sourceDir == "s3://trainyard/default/\(job.name)/source/sourcedir.tar.gz")
 
             // every line of both hosts, followed live until the job ended
             var lines: [LogLine] = []
@@ -236,7 +236,7 @@ import TrainyardServer
                 var messages: [String] = []
                 for try await line in job.logs() { messages.append(line.message) }
                 #expect(messages == ["trained by \(word)"])
-                #expect(job.submitted.project == (word == "a" ? "default" : "team-b"))
+                #expect(job.submitted?.project == (word == "a" ? "default" : "team-b"))
             }
         }
     }

@@ -40,10 +40,8 @@ import TrainyardTestSupport
         defer { try? FileManager.default.removeItem(atPath: work) }
         try Self.writeSource(work + "/src")
         try await LiveApp.run(objectStore: S3JobTests.settings(server, bucket: bucket)) { app in
-            let environment = [
-                "TRAINYARD_URL": app.baseURL, "TRAINYARD_API_KEY": TestApp.adminToken, "TRAINYARD_OBJECT_STORE": "s3://\(bucket)",
-                "TRAINYARD_S3_ENDPOINT": server.endpoint, "AWS_ACCESS_KEY_ID": TestSeaweed.accessKey, "AWS_SECRET_ACCESS_KEY": TestSeaweed.secretKey,
-            ]
+            // (the CLI has its key and nothing of the store: the archive goes through the server)
+            let environment = ["TRAINYARD_URL": app.baseURL, "TRAINYARD_API_KEY": TestApp.adminToken]
             // when
             let (status, output) = try await Self.cli(
                 ["jobs", "submit", "--name", "cli-source", "--instance-type", "ml.m5.large", "--output-path", "s3://\(bucket)/models",
@@ -60,9 +58,22 @@ import TrainyardTestSupport
             #expect(job["source_dir"] as? String == "s3://\(bucket)/\(key)")
             #expect(job["entry_point"] as? String == "train.py")
             #expect(job["status"] as? String == "Completed", "\(job["failure_reason"] ?? "")")
-            try await store.get(bucket: bucket, key: "models/cli-source/output/model.tar.gz", toFile: work + "/model.tar.gz")
-            try TarArchive.extract(work + "/model.tar.gz", into: work + "/model")
+            // and `jobs download` brings the model back through the server, checked against the recorded digest
+            let (downloaded, said) = try await Self.cli(["jobs", "download", "cli-source", "--to", "out/model.tar.gz"], in: work, environment: environment)
+            #expect(downloaded == 0, "\(said)")
+            let model = try #require(job["model_artifacts"] as? [String: Any])
+            #expect(said.contains("out/model.tar.gz  \(model["size_bytes"] as? Int ?? -1) B  sha256 \(model["sha256"] as? String ?? "-")"), "\(said)")
+            try TarArchive.extract(work + "/out/model.tar.gz", into: work + "/model")
             #expect(try String(contentsOfFile: work + "/model/greeting.txt", encoding: .utf8) == "packed by the cli --epochs 2")
+            let (outputStatus, _) = try await Self.cli(["jobs", "download", "cli-source", "--output"], in: work, environment: environment)
+            #expect(outputStatus == 0 && FileManager.default.fileExists(atPath: work + "/output.tar.gz"))
+            // a job that has not ended has no model yet, and the message says when it will
+            let (_, submitted) = try await Self.cli(
+                ["jobs", "submit", "--name", "still-running", "--instance-type", "ml.m5.large", "--", "sleep", "30"], in: work, environment: environment)
+            #expect(submitted.contains("still-running"))
+            let (early, earlyOutput) = try await Self.cli(["jobs", "download", "still-running"], in: work, environment: environment)
+            #expect(early == 6 && earlyOutput.contains("its model.tar.gz is uploaded when it ends"), "\(earlyOutput)")
+            _ = try await Self.cli(["jobs", "stop", "still-running"], in: work, environment: environment)
         }
     }
 
