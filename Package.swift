@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "trainyard-bench-webhooks", targets: ["trainyard-bench-webhooks"]),
         .executable(name: "trainyard-bench-objects", targets: ["trainyard-bench-objects"]),
         .executable(name: "trainyard-bench-scale", targets: ["trainyard-bench-scale"]),
+        .executable(name: "trainyard-bench-sdk", targets: ["trainyard-bench-sdk"]),
         .library(name: "Trainyard", targets: ["Trainyard"]),
     ],
     dependencies: [
@@ -158,6 +159,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // bench/sdk's driver: one timed upload, download or log follow through the SDK.
+        .executableTarget(name: "trainyard-bench-sdk", dependencies: ["Trainyard"]),
         // bench/objects' driver: one timed transfer through our object store.
         .executableTarget(
             name: "trainyard-bench-objects",
