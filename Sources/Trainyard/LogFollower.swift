@@ -35,8 +35,11 @@ public struct LogLines: AsyncSequence, Sendable {
         var pageIndex = 0
         var nextToken: String?
         var started = false
-        // The stream.
-        var events: ServerSentEventsDeserializationSequence<ServerSentEventsLineDeserializationSequence<HTTPBody>>.AsyncIterator?
+        // The stream: its body, read a chunk at a time, and the events of the last chunk not returned yet.
+        var body: HTTPBody.AsyncIterator?
+        var parser = LogEventParser()
+        var ready: [LogEventParser.Event] = []
+        var readyIndex = 0
         var lastID: String?
         var outage = Outage()
         var ended = false
@@ -64,22 +67,29 @@ public struct LogLines: AsyncSequence, Sendable {
 
         mutating func nextStreamed() async throws -> LogLine? {
             while !ended {
+                if readyIndex < ready.count {
+                    let event = ready[readyIndex]
+                    readyIndex += 1
+                    lastID = event.id ?? String(event.line.id)
+                    return event.line
+                }
                 do {
-                    if events == nil {
+                    if body == nil {
                         let stream = lines.client.connection.makeClient(timeout: LogLines.streamTimeout, retries: false)
                         let (name, host, since, lastID) = (lines.name, lines.host, lines.since, lastID)
-                        let body = try await lines.client.call {
+                        let answer = try await lines.client.call {
                             try await stream.getJobLogs(
                                 path: .init(name: name), query: .init(host: host, since: since, follow: true), headers: .init(lastEventID: lastID)
                             ).ok.body.textEventStream
                         }
                         outage.answered()
-                        events = body.asDecodedServerSentEvents().makeAsyncIterator()
+                        parser = LogEventParser()
+                        body = answer.makeAsyncIterator()
                     }
-                    guard let event = try await events?.next() else {
+                    guard let chunk = try await body?.next() else {
                         // The stream ends when the job has ended and its last line was sent, and also when the server
                         // shuts down or a proxy cuts it: only the first ends the follow.
-                        events = nil
+                        body = nil
                         if try await lines.client.describeJob(lines.name).status.hasEnded {
                             ended = true
                             return nil
@@ -87,14 +97,12 @@ public struct LogLines: AsyncSequence, Sendable {
                         try await outage.wait(after: TrainyardError.unavailable(Problem(title: "stream ended", status: 503)), pause: .milliseconds(200))
                         continue
                     }
-                    guard let data = event.data else { continue }
-                    let line = try LogLines.decoder.decode(LogLine.self, from: Data(data.utf8))
-                    lastID = event.id ?? String(line.id)
-                    return line
+                    ready = try parser.feed(chunk)
+                    readyIndex = 0
                 } catch let error as TrainyardError {
                     // An answer that refuses the follow (an unknown job, a revoked key) ends it; no answer is waited out.
                     guard LogLines.worthResuming(error) else { throw error }
-                    events = nil
+                    body = nil
                     try await outage.wait(after: error, pause: .seconds(1))
                 } catch is CancellationError {
                     throw CancellationError()
@@ -102,7 +110,7 @@ public struct LogLines: AsyncSequence, Sendable {
                     throw TrainyardError.unexpectedResponse(status: 200, body: "a log event that is not a log line")
                 } catch {
                     // The stream broke in the middle (the server went away): resume after the last line returned.
-                    events = nil
+                    body = nil
                     try await outage.wait(after: error, pause: .seconds(1))
                 }
             }

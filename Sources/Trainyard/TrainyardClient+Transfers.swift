@@ -40,21 +40,29 @@ extension TrainyardClient {
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil), let handle = try? FileHandle(forWritingTo: temporary) else {
             throw TrainyardError.invalidInput("cannot write \(file.path): its directory \(directory.path) is missing or not writable")
         }
-        var hasher = SHA256()
+        var digest = PipelinedSHA256()
         var size: Int64 = 0
         do {
+            var batch: [UInt8] = []
+            batch.reserveCapacity(PipelinedSHA256.batchBytes)
             for try await chunk in body {
-                hasher.update(data: chunk)
-                try handle.write(contentsOf: chunk)
+                batch.append(contentsOf: chunk)
                 size += Int64(chunk.count)
+                if batch.count >= PipelinedSHA256.batchBytes {
+                    try handle.write(contentsOf: batch)
+                    await digest.update(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
             }
+            try handle.write(contentsOf: batch)
+            await digest.update(batch)
             try handle.close()
         } catch {
             try? handle.close()
             try? FileManager.default.removeItem(at: temporary)
             throw error
         }
-        let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let actual = await digest.finalize()
         if let expected, expected != actual {
             try? FileManager.default.removeItem(at: temporary)
             throw TrainyardError.checksumMismatch(what: "\(name)'s \(artifact.fileName)", expected: expected, actual: actual)
@@ -100,6 +108,38 @@ extension TrainyardClient {
                 attempt += 1
             }
         }
+    }
+}
+
+/// A SHA-256 computed beside the transfer: each batch is hashed on another task while the next one is received, at
+/// most one batch behind (so at most two batches in memory), instead of holding up the receiving loop.
+struct PipelinedSHA256 {
+    static let batchBytes = 4 << 20
+
+    /// The hash state, handed from one task to the next (each has it alone while it runs).
+    struct State: @unchecked Sendable {
+        var hasher = SHA256()
+    }
+
+    private var state = State()
+    private var running: Task<State, Never>?
+
+    /// Hashes `bytes` after what came before, on another task; waits first for the previous batch's.
+    mutating func update(_ bytes: [UInt8]) async {
+        if let running { state = await running.value }
+        let before = state
+        running = Task {
+            var next = before
+            next.hasher.update(data: bytes)
+            return next
+        }
+    }
+
+    /// The lowercase hex digest of everything given.
+    mutating func finalize() async -> String {
+        if let running { state = await running.value }
+        running = nil
+        return state.hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }
 

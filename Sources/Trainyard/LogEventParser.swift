@@ -1,0 +1,253 @@
+import Foundation
+import TrainyardAPI
+
+/// The log stream's Server-Sent Events, parsed a received chunk at a time: the events' lines are split in one pass over
+/// the bytes and each line's JSON is read by ``LogLineJSON`` (a `JSONDecoder` and the generated client's byte-at-a-time
+/// event reader cost five times what the network does; bench/sdk).
+struct LogEventParser {
+    /// A line of the stream and the id of its event.
+    struct Event {
+        var id: String?
+        var line: LogLine
+    }
+
+    /// Bytes of a line not complete yet.
+    private var pending: [UInt8] = []
+    /// The fields of the event being read, from its complete lines.
+    private var eventID: String?
+    private var eventData: [UInt8]?
+
+    /// Takes one received chunk; answers the events it completes, in order. Each byte is looked at once, however the
+    /// stream is cut into chunks.
+    mutating func feed(_ chunk: ArraySlice<UInt8>) throws -> [Event] {
+        var events: [Event] = []
+        let newline = UInt8(ascii: "\n")
+        var rest = chunk
+        while let end = rest.firstIndex(of: newline) {
+            if pending.isEmpty {
+                try take(rest[rest.startIndex..<end], into: &events)
+            } else {
+                pending.append(contentsOf: rest[rest.startIndex..<end])
+                let line = pending
+                pending.removeAll(keepingCapacity: true)
+                try take(line[...], into: &events)
+            }
+            rest = rest[(end + 1)...]
+        }
+        pending.append(contentsOf: rest)
+        return events
+    }
+
+    /// One complete line of the stream (without its `\n`).
+    private mutating func take(_ whole: ArraySlice<UInt8>, into events: inout [Event]) throws {
+        var line = whole
+        if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+        if line.isEmpty {
+            // A blank line ends the event: a line of the log when it carried data.
+            if let data = eventData { events.append(Event(id: eventID, line: try Self.decode(data[...]))) }
+            eventID = nil
+            eventData = nil
+            return
+        }
+        guard line.first != UInt8(ascii: ":") else { return }
+        let colon = line.firstIndex(of: UInt8(ascii: ":")) ?? line.endIndex
+        let field = line[line.startIndex..<colon]
+        var value = colon < line.endIndex ? line[(colon + 1)...] : line[line.endIndex...]
+        if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
+        if field.elementsEqual("data".utf8) {
+            eventData = Array(value)
+        } else if field.elementsEqual("id".utf8) {
+            eventID = String(decoding: value, as: UTF8.self)
+        }
+    }
+
+    static func decode(_ data: ArraySlice<UInt8>) throws -> LogLine {
+        if let line = LogLineJSON.parse(data) { return line }
+        // Anything the fast reader does not take (another key order with nesting, an exotic number) still decodes.
+        return try LogLines.decoder.decode(LogLine.self, from: Data(data))
+    }
+}
+
+/// A log line's JSON, `{"host": …, "id": …, "message": …, "time": …}` in any order, read straight from its bytes; nil
+/// for anything else (the caller falls back to `JSONDecoder`).
+enum LogLineJSON {
+    static func parse(_ bytes: ArraySlice<UInt8>) -> LogLine? {
+        var reader = Reader(bytes: bytes)
+        var id: Int64?
+        var host: String?
+        var message: String?
+        var time: Date?
+        guard reader.skip(UInt8(ascii: "{")) else { return nil }
+        if !reader.skip(UInt8(ascii: "}")) {
+            repeat {
+                guard let key = reader.string(), reader.skip(UInt8(ascii: ":")) else { return nil }
+                switch key {
+                case "id": id = reader.integer()
+                case "host": host = reader.string()
+                case "message": message = reader.string()
+                case "time": time = reader.string().flatMap(Self.date)
+                default: return nil
+                }
+            } while reader.skip(UInt8(ascii: ","))
+            guard reader.skip(UInt8(ascii: "}")) else { return nil }
+        }
+        guard reader.atEnd, let id, let host, let message, let time else { return nil }
+        return LogLine(id: id, host: host, time: time, message: message)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, as the server writes times; nil for any other form (the caller falls back).
+    static func date(_ text: String) -> Date? {
+        let b = Array(text.utf8)
+        guard b.count >= 20, b.last == UInt8(ascii: "Z"), b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":")
+        else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                let digit = Int(b[index]) - 48
+                guard (0...9).contains(digit) else { return nil }
+                value = value * 10 + digit
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+            let minute = number(14..<16), let second = number(17..<19), (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60,
+            second < 61
+        else { return nil }
+        var fraction = 0.0
+        if b.count > 20 {
+            guard b[19] == UInt8(ascii: "."), b.count > 21 else { return nil }
+            var scale = 0.1
+            for index in 20..<(b.count - 1) {
+                let digit = Int(b[index]) - 48
+                guard (0...9).contains(digit) else { return nil }
+                fraction += Double(digit) * scale
+                scale /= 10
+            }
+        } else if b[19] != UInt8(ascii: "Z") {
+            return nil
+        }
+        // Days from 1970-01-01 to the date (Howard Hinnant's days_from_civil).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        let seconds = Double(days * 86_400 + hour * 3600 + minute * 60 + second) + fraction
+        return Date(timeIntervalSince1970: seconds)
+    }
+
+    struct Reader {
+        let bytes: ArraySlice<UInt8>
+        var index: Int
+
+        init(bytes: ArraySlice<UInt8>) {
+            self.bytes = bytes
+            self.index = bytes.startIndex
+        }
+
+        var atEnd: Bool {
+            mutating get {
+                skipSpace()
+                return index == bytes.endIndex
+            }
+        }
+
+        mutating func skipSpace() {
+            while index < bytes.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        }
+
+        mutating func skip(_ byte: UInt8) -> Bool {
+            skipSpace()
+            guard index < bytes.endIndex, bytes[index] == byte else { return false }
+            index += 1
+            return true
+        }
+
+        mutating func integer() -> Int64? {
+            skipSpace()
+            var value: Int64 = 0
+            var digits = 0
+            let negative = index < bytes.endIndex && bytes[index] == UInt8(ascii: "-")
+            if negative { index += 1 }
+            while index < bytes.endIndex, (48...57).contains(bytes[index]) {
+                let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times.addingReportingOverflow(Int64(bytes[index] - 48))
+                guard !overflow, !overflow2 else { return nil }
+                value = sum
+                index += 1
+                digits += 1
+            }
+            guard digits > 0 else { return nil }
+            return negative ? -value : value
+        }
+
+        /// A JSON string, its escapes resolved; nil when it is not one.
+        mutating func string() -> String? {
+            guard skip(UInt8(ascii: "\"")) else { return nil }
+            let start = index
+            // The common case: no escape, one copy.
+            while index < bytes.endIndex, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") { index += 1 }
+            guard index < bytes.endIndex else { return nil }
+            if bytes[index] == UInt8(ascii: "\"") {
+                defer { index += 1 }
+                return String(decoding: bytes[start..<index], as: UTF8.self)
+            }
+            var out = Array(bytes[start..<index])
+            while index < bytes.endIndex {
+                let byte = bytes[index]
+                index += 1
+                switch byte {
+                case UInt8(ascii: "\""):
+                    return String(decoding: out, as: UTF8.self)
+                case UInt8(ascii: "\\"):
+                    guard index < bytes.endIndex else { return nil }
+                    let escape = bytes[index]
+                    index += 1
+                    switch escape {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
+                    case UInt8(ascii: "b"): out.append(0x08)
+                    case UInt8(ascii: "f"): out.append(0x0C)
+                    case UInt8(ascii: "n"): out.append(0x0A)
+                    case UInt8(ascii: "r"): out.append(0x0D)
+                    case UInt8(ascii: "t"): out.append(0x09)
+                    case UInt8(ascii: "u"):
+                        guard var scalar = hex4() else { return nil }
+                        if (0xD800..<0xDC00).contains(scalar) {
+                            // A surrogate pair: \uD83D\uDE00.
+                            guard index + 1 < bytes.endIndex, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else { return nil }
+                            index += 2
+                            guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        guard let unicode = Unicode.Scalar(scalar) else { return nil }
+                        out.append(contentsOf: Array(String(Character(unicode)).utf8))
+                    default: return nil
+                    }
+                default:
+                    out.append(byte)
+                }
+            }
+            return nil
+        }
+
+        mutating func hex4() -> UInt32? {
+            guard index + 4 <= bytes.endIndex else { return nil }
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                let byte = bytes[index]
+                let digit: UInt32
+                switch byte {
+                case 48...57: digit = UInt32(byte - 48)
+                case 65...70: digit = UInt32(byte - 55)
+                case 97...102: digit = UInt32(byte - 87)
+                default: return nil
+                }
+                value = value << 4 | digit
+                index += 1
+            }
+            return value
+        }
+    }
+}
