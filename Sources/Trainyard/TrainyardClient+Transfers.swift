@@ -37,32 +37,36 @@ extension TrainyardClient {
         let directory = file.deletingLastPathComponent()
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let temporary = directory.appendingPathComponent(".\(file.lastPathComponent).download-\(UUID().uuidString)")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil), let handle = try? FileHandle(forWritingTo: temporary) else {
-            throw TrainyardError.invalidInput("cannot write \(file.path): its directory \(directory.path) is missing or not writable")
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw TrainyardError.invalidInput("cannot write \(file.path): \(String(cString: strerror(errno)))")
         }
-        var digest = PipelinedSHA256()
+        var hasher = SHA256()
         var size: Int64 = 0
         do {
-            var batch: [UInt8] = []
-            batch.reserveCapacity(PipelinedSHA256.batchBytes)
+            // Each chunk is hashed and written as it is, no copy between.
             for try await chunk in body {
-                batch.append(contentsOf: chunk)
-                size += Int64(chunk.count)
-                if batch.count >= PipelinedSHA256.batchBytes {
-                    try handle.write(contentsOf: batch)
-                    await digest.update(batch)
-                    batch.removeAll(keepingCapacity: true)
+                hasher.update(data: chunk)
+                try chunk.withUnsafeBytes { bytes in
+                    var done = 0
+                    while done < bytes.count {
+                        let written = write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+                        if written < 0 {
+                            if errno == EINTR { continue }
+                            throw TrainyardError.invalidInput("cannot write \(file.path): \(String(cString: strerror(errno)))")
+                        }
+                        done += written
+                    }
                 }
+                size += Int64(chunk.count)
             }
-            try handle.write(contentsOf: batch)
-            await digest.update(batch)
-            try handle.close()
+            close(descriptor)
         } catch {
-            try? handle.close()
+            close(descriptor)
             try? FileManager.default.removeItem(at: temporary)
             throw error
         }
-        let actual = await digest.finalize()
+        let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         if let expected, expected != actual {
             try? FileManager.default.removeItem(at: temporary)
             throw TrainyardError.checksumMismatch(what: "\(name)'s \(artifact.fileName)", expected: expected, actual: actual)
@@ -108,38 +112,6 @@ extension TrainyardClient {
                 attempt += 1
             }
         }
-    }
-}
-
-/// A SHA-256 computed beside the transfer: each batch is hashed on another task while the next one is received, at
-/// most one batch behind (so at most two batches in memory), instead of holding up the receiving loop.
-struct PipelinedSHA256 {
-    static let batchBytes = 4 << 20
-
-    /// The hash state, handed from one task to the next (each has it alone while it runs).
-    struct State: @unchecked Sendable {
-        var hasher = SHA256()
-    }
-
-    private var state = State()
-    private var running: Task<State, Never>?
-
-    /// Hashes `bytes` after what came before, on another task; waits first for the previous batch's.
-    mutating func update(_ bytes: [UInt8]) async {
-        if let running { state = await running.value }
-        let before = state
-        running = Task {
-            var next = before
-            next.hasher.update(data: bytes)
-            return next
-        }
-    }
-
-    /// The lowercase hex digest of everything given.
-    mutating func finalize() async -> String {
-        if let running { state = await running.value }
-        running = nil
-        return state.hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }
 

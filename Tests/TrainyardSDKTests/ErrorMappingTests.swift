@@ -149,3 +149,30 @@ struct ErrorMappingTests {
         #expect(transport.requests.withLock { $0.first?.headerFields[.authorization] } == "Bearer KEY123456789.secret")
     }
 }
+
+struct DownloadCheckTests {
+    @Test func bytesThatAreNotTheRecordedArchiveAreRefusedAndLeaveNoFile() async throws {
+        var description = try String(
+            contentsOf: Bundle.module.url(forResource: "description", withExtension: "json", subdirectory: "Resources")!, encoding: .utf8)
+        // The description records the SHA-256 of "model bytes"; the download answers other bytes.
+        let recorded = "c5de0e8b0e2b36f4e8c1ad51d41b1a8d8b3b5e0bbb4b5dc0a3e2b6ea8f0c0001"
+        description = description.replacingOccurrences(
+            of: #""model_artifacts":{"s3_model_artifacts":"s3://trainyard/default/mnist-1/output/model.tar.gz"}"#,
+            with: #""status":"Completed","model_artifacts":{"s3_model_artifacts":"s3://trainyard/default/mnist-1/output/model.tar.gz","size_bytes":11,"sha256":"\#(recorded)"}"#
+        ).replacingOccurrences(of: #""status":"InProgress","#, with: "")
+        let (client, _) = ErrorMappingTests.client([
+            .init(status: 200, headers: ["Content-Type": "application/json"], body: description),
+            .init(status: 200, headers: ["Content-Type": "application/gzip"], body: "other bytes"),
+        ])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sdk-download-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let target = directory.appendingPathComponent("model.tar.gz")
+        do {
+            _ = try await client.download(.model, of: "mnist-1", to: target)
+            Issue.record("kept bytes that are not the archive")
+        } catch TrainyardError.checksumMismatch(let what, let expected, let actual) {
+            #expect(what == "mnist-1's model.tar.gz" && expected == recorded && actual != recorded)
+        }
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).isEmpty)
+    }
+}
