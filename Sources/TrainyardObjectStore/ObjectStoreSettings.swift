@@ -1,11 +1,10 @@
 public import Foundation
-public import Logging
 import TrainyardCore
 
 /// Which object store the server and every agent use: `TRAINYARD_OBJECT_STORE` and, for S3,
 /// `TRAINYARD_S3_ENDPOINT`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
-/// `TRAINYARD_S3_ADDRESSING`, `TRAINYARD_S3_PAYLOAD_SIGNING`. Read by `serve` and by clients on its machine that write
-/// to the store themselves (the CLI's `--source-dir` upload, as the SageMaker SDK uploads with its user's credentials).
+/// `TRAINYARD_S3_ADDRESSING`, `TRAINYARD_S3_PAYLOAD_SIGNING`. Read by `serve` (clients send code and fetch archives
+/// through the API, and need none of it).
 public enum ObjectStoreSettings: Sendable, Equatable {
     /// The filesystem store under `root`, or `<data dir>/objects` when nil.
     case filesystem(root: String?)
@@ -73,17 +72,6 @@ public enum ObjectStoreSettings: Sendable, Equatable {
         let edgesOK = name.first.map { $0 != "-" && $0 != "." } == true && name.last.map { $0 != "-" && $0 != "." } == true
         return (3...63).contains(name.count) && edgesOK
             && name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == ".") }
-    }
-
-    /// A store for such a client: the S3 store, or the filesystem store at its root (`<data dir>/objects` when the
-    /// settings name none, with the data directory as `serve` defaults it). Nothing is checked or created up front.
-    public func clientStore(dataDirectory: String, logger: Logger) throws -> any ObjectStore {
-        switch self {
-        case .filesystem(let root):
-            return FileSystemObjectStore(root: root ?? (dataDirectory as NSString).appendingPathComponent("objects"))
-        case .s3(_, let configuration):
-            return try S3ObjectStore(configuration: configuration, httpClient: .shared, logger: logger)
-        }
     }
 
     /// The bucket of jobs without an `output_path`.
