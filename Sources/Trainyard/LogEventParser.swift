@@ -5,17 +5,41 @@ import TrainyardAPI
 /// the bytes and each line's JSON is read by ``LogLineJSON`` (a `JSONDecoder` and the generated client's byte-at-a-time
 /// event reader cost five times what the network does; bench/sdk).
 struct LogEventParser {
-    /// A line of the stream and the id of its event.
+    /// A line of the stream and the id of its event (a number, as the server writes them, kept as one: it becomes text
+    /// only for a reconnection's `Last-Event-ID`).
     struct Event {
-        var id: String?
+        var id: EventID?
         var line: LogLine
+    }
+
+    enum EventID: Equatable {
+        case number(Int64)
+        case text(String)
+
+        var text: String {
+            switch self {
+            case .number(let number): String(number)
+            case .text(let text): text
+            }
+        }
+
+        init(_ bytes: ArraySlice<UInt8>) {
+            var value: Int64 = 0
+            if !bytes.isEmpty, bytes.count <= 18, bytes.allSatisfy({ (48...57).contains($0) }) {
+                for byte in bytes { value = value * 10 + Int64(byte - 48) }
+                self = .number(value)
+            } else {
+                self = .text(String(decoding: bytes, as: UTF8.self))
+            }
+        }
     }
 
     /// Bytes of a line not complete yet.
     private var pending: [UInt8] = []
     /// The fields of the event being read, from its complete lines.
-    private var eventID: String?
-    private var eventData: [UInt8]?
+    private var eventID: EventID?
+    /// The event's data: a slice of the received bytes, no copy (SSE joins several data lines with a newline).
+    private var eventData: ArraySlice<UInt8>?
 
     /// Takes one received chunk; answers the events it completes, in order. Each byte is looked at once, however the
     /// stream is cut into chunks.
@@ -44,7 +68,7 @@ struct LogEventParser {
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
         if line.isEmpty {
             // A blank line ends the event: a line of the log when it carried data.
-            if let data = eventData { events.append(Event(id: eventID, line: try Self.decode(data[...]))) }
+            if let data = eventData { events.append(Event(id: eventID, line: try Self.decode(data))) }
             eventID = nil
             eventData = nil
             return
@@ -55,9 +79,13 @@ struct LogEventParser {
         var value = colon < line.endIndex ? line[(colon + 1)...] : line[line.endIndex...]
         if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
         if field.elementsEqual("data".utf8) {
-            eventData = Array(value)
+            if let earlier = eventData {
+                eventData = ArraySlice(Array(earlier) + [UInt8(ascii: "\n")] + Array(value))
+            } else {
+                eventData = value
+            }
         } else if field.elementsEqual("id".utf8) {
-            eventID = String(decoding: value, as: UTF8.self)
+            eventID = EventID(value)
         }
     }
 

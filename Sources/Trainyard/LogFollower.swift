@@ -40,7 +40,8 @@ public struct LogLines: AsyncSequence, Sendable {
         var parser = LogEventParser()
         var ready: [LogEventParser.Event] = []
         var readyIndex = 0
-        var lastID: String?
+        /// The id of the last event returned: `Last-Event-ID` of a reconnection.
+        var lastEvent: LogEventParser.EventID?
         var outage = Outage()
         var ended = false
 
@@ -70,13 +71,13 @@ public struct LogLines: AsyncSequence, Sendable {
                 if readyIndex < ready.count {
                     let event = ready[readyIndex]
                     readyIndex += 1
-                    lastID = event.id ?? String(event.line.id)
+                    lastEvent = event.id ?? .number(event.line.id)
                     return event.line
                 }
                 do {
                     if body == nil {
                         let stream = lines.client.connection.makeClient(timeout: LogLines.streamTimeout, retries: false)
-                        let (name, host, since, lastID) = (lines.name, lines.host, lines.since, lastID)
+                        let (name, host, since, lastID) = (lines.name, lines.host, lines.since, lastEvent?.text)
                         let answer = try await lines.client.call {
                             try await stream.getJobLogs(
                                 path: .init(name: name), query: .init(host: host, since: since, follow: true), headers: .init(lastEventID: lastID)

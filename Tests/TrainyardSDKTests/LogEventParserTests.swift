@@ -33,7 +33,7 @@ struct LogEventParserTests {
                 offset += size
             }
             #expect(events.map(\.line.message) == Self.samples.map(\.2), "chunks of \(size)")
-            #expect(events.map(\.id) == Self.samples.map { String($0.0) })
+            #expect(events.map(\.id) == Self.samples.map { .number($0.0) })
             #expect(events.map(\.line.host) == Self.samples.map(\.1))
         }
     }
@@ -66,6 +66,22 @@ struct LogEventParserTests {
         var parser = LogEventParser()
         let text = ": hello\r\n\r\nid: 4\r\ndata: {\"host\":\"algo-1\",\"id\":4,\"message\":\"m\",\"time\":\"2026-12-04T18:05:00Z\"}\r\n\r\n"
         let events = try parser.feed(ArraySlice(text.utf8))
-        #expect(events.map(\.id) == ["4"] && events.first?.line.message == "m")
+        #expect(events.map(\.id) == [.number(4)] && events.first?.line.message == "m")
+    }
+}
+
+struct LogEventIDTests {
+    @Test func idsAreNumbersUntilTheyAreNot() {
+        #expect(LogEventParser.EventID(ArraySlice("123".utf8)) == .number(123))
+        #expect(LogEventParser.EventID(ArraySlice("12a".utf8)) == .text("12a"))
+        #expect(LogEventParser.EventID(ArraySlice("1234567890123456789".utf8)).text == "1234567890123456789")
+        #expect(LogEventParser.EventID(ArraySlice("".utf8)) == .text(""))
+    }
+
+    @Test func severalDataLinesAreJoinedWithANewline() throws {
+        var parser = LogEventParser()
+        let text = "id: 9\ndata: {\"host\":\"algo-1\",\"id\":9,\ndata: \"message\":\"m\",\"time\":\"2026-12-04T18:05:00Z\"}\n\n"
+        let events = try parser.feed(ArraySlice(text.utf8))
+        #expect(events.first?.line.message == "m" && events.first?.id == .number(9))
     }
 }
