@@ -71,12 +71,7 @@ struct RetryMiddleware: ClientMiddleware {
         let error = (error as? ClientError)?.underlyingError ?? error
         if error is CancellationError { return false }
         guard let failure = error as? TrainyardError else { return true }
-        switch failure {
-        case .unavailable: return true
-        case .server(let problem): return problem.status == 502 || problem.status == 504
-        case .unexpectedResponse(let status, _): return [502, 503, 504].contains(status)
-        default: return false
-        }
+        return failure.isTransient
     }
 }
 

@@ -123,47 +123,11 @@ enum LogLineJSON {
         return LogLine(id: id, host: host, time: time, message: message)
     }
 
-    /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, as the server writes times; nil for any other form (the caller falls back).
+    /// A time in UTC as the server writes them (`…Z`), read by the API's RFC 3339 reader; nil for any other form (an
+    /// offset, say: the caller falls back to the decoder).
     static func date(_ text: String) -> Date? {
-        let b = Array(text.utf8)
-        guard b.count >= 20, b.last == UInt8(ascii: "Z"), b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
-            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":")
-        else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for index in range {
-                let digit = Int(b[index]) - 48
-                guard (0...9).contains(digit) else { return nil }
-                value = value * 10 + digit
-            }
-            return value
-        }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
-            let minute = number(14..<16), let second = number(17..<19), (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60,
-            second < 61
-        else { return nil }
-        var fraction = 0.0
-        if b.count > 20 {
-            guard b[19] == UInt8(ascii: "."), b.count > 21 else { return nil }
-            var scale = 0.1
-            for index in 20..<(b.count - 1) {
-                let digit = Int(b[index]) - 48
-                guard (0...9).contains(digit) else { return nil }
-                fraction += Double(digit) * scale
-                scale /= 10
-            }
-        } else if b[19] != UInt8(ascii: "Z") {
-            return nil
-        }
-        // Days from 1970-01-01 to the date (Howard Hinnant's days_from_civil).
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
-        let seconds = Double(days * 86_400 + hour * 3600 + minute * 60 + second) + fraction
-        return Date(timeIntervalSince1970: seconds)
+        guard text.utf8.last == UInt8(ascii: "Z") else { return nil }
+        return FlexibleDateTranscoder.rfc3339(text)
     }
 
     struct Reader {

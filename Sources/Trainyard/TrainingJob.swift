@@ -33,30 +33,40 @@ public struct TrainingJob: Sendable {
         LogLines(client: client, name: name, host: host, since: since, follow: follow)
     }
 
+    /// Polls the job until `done` holds for its description (by default, until it has ended) and answers that
+    /// description, calling `onTransition` with each secondary status transition as it is first seen. A server that
+    /// stops answering after it once did (a restart) is waited out, as a log follow waits.
+    @discardableResult
+    public func follow(
+        pollInterval: Duration = .seconds(1), until done: (JobDescription) -> Bool = { $0.status.hasEnded },
+        onTransition: (SecondaryStatusTransition) async throws -> Void = { _ in }
+    ) async throws -> JobDescription {
+        var seen = 0
+        var outage = Outage()
+        while true {
+            let job: JobDescription
+            do {
+                job = try await client.describeJob(name)
+                outage.answered()
+            } catch let error as TrainyardError {
+                guard case .unreachable = error else { throw error }
+                try await outage.wait(after: error, pause: pollInterval)
+                continue
+            }
+            for transition in job.secondaryStatusTransitions.dropFirst(seen) { try await onTransition(transition) }
+            seen = job.secondaryStatusTransitions.count
+            if done(job) || job.status.hasEnded { return job }
+            try await Task.sleep(for: pollInterval)
+        }
+    }
+
     /// The job's secondary status transitions as they happen, from the first; the sequence ends when the job has.
     public func statusChanges(pollInterval: Duration = .seconds(1)) -> AsyncThrowingStream<SecondaryStatusTransition, any Error> {
-        let client = client
-        let name = name
+        let job = self
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    var seen = 0
-                    var outage = Outage()
-                    while true {
-                        let job: JobDescription
-                        do {
-                            job = try await client.describeJob(name)
-                            outage.answered()
-                        } catch let error as TrainyardError {
-                            guard case .unreachable = error else { throw error }
-                            try await outage.wait(after: error, pause: pollInterval)
-                            continue
-                        }
-                        for transition in job.secondaryStatusTransitions.dropFirst(seen) { continuation.yield(transition) }
-                        seen = job.secondaryStatusTransitions.count
-                        if job.status.hasEnded { break }
-                        try await Task.sleep(for: pollInterval)
-                    }
+                    try await job.follow(pollInterval: pollInterval, onTransition: { continuation.yield($0) })
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)
@@ -71,12 +81,7 @@ public struct TrainingJob: Sendable {
     /// ``TrainyardError/jobStopped(name:secondaryStatus:)``, unless `until` names that status.
     @discardableResult
     public func wait(until statuses: Set<JobStatus> = [.completed], pollInterval: Duration = .seconds(1)) async throws -> JobDescription {
-        for try await _ in statusChanges(pollInterval: pollInterval) {
-            let job = try await describe()
-            if statuses.contains(job.status) { return job }
-            if job.status.hasEnded { break }
-        }
-        let job = try await describe()
+        let job = try await follow(pollInterval: pollInterval, until: { statuses.contains($0.status) })
         if statuses.contains(job.status) { return job }
         switch job.status {
         case .failed: throw TrainyardError.jobFailed(name: name, reason: job.failureReason ?? "no reason recorded")

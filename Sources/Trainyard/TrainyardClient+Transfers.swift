@@ -107,7 +107,7 @@ extension TrainyardClient {
                     ).created.body.json
                 }
             } catch let error as TrainyardError {
-                guard attempt < 3, RetryMiddleware.worthRetrying(error) else { throw error }
+                guard attempt < 3, error.isTransient else { throw error }
                 try await Task.sleep(for: .milliseconds(250 << attempt))
                 attempt += 1
             }

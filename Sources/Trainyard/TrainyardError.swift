@@ -84,6 +84,17 @@ public enum TrainyardError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether trying again later may succeed: no answer at all, or the service or a proxy before it briefly away
+    /// (503, 502, 504).
+    public var isTransient: Bool {
+        switch self {
+        case .unreachable, .unavailable: true
+        case .server(let problem): problem.status == 502 || problem.status == 504
+        case .unexpectedResponse(let status, _): [502, 503, 504].contains(status)
+        default: false
+        }
+    }
+
     /// The error for an answer with status `status` and problem `problem`.
     public static func from(status: Int, problem: Problem, retryAfter: Duration? = nil) -> TrainyardError {
         switch status {

@@ -23,7 +23,7 @@ package struct FlexibleDateTranscoder: DateTranscoder {
     /// Every RFC 3339 `date-time` (what the spec's `format: date-time` means), where Foundation's ISO 8601 style
     /// refused some: any number of fractional digits, a lowercase `t` or `z`, any offset up to ±23:59, a leap second
     /// (read as the next second). A day the month does not have is refused.
-    static func rfc3339(_ string: String) -> Date? {
+    package static func rfc3339(_ string: String) -> Date? {
         let bytes = Array(string.utf8)
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count else { return nil }

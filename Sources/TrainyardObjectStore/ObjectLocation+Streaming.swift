@@ -32,18 +32,6 @@ extension ObjectLocation {
         }
     }
 
-    /// The size of the object at `uri`, or nil when there is none.
-    public func size(of uri: String) async throws -> Int64? {
-        switch try ObjectURI(parsing: uri) {
-        case .s3(let bucket, let key):
-            return try await store.head(bucket: bucket, key: key)?.size
-        case .file(let path):
-            var status = stat()
-            guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
-            return Int64(status.st_size)
-        }
-    }
-
     /// The first `size` bytes of the object at `uri` as chunks of at most `chunkBytes`, each read when the consumer
     /// asks for it (ranged reads), so that memory stays at one chunk however large the object.
     public func chunks(of uri: String, size: Int64, chunkBytes: Int = 4 << 20) throws -> ObjectChunks {

@@ -5,11 +5,11 @@ import Trainyard
 /// Follows a job until it ends, printing each secondary status transition as it happens; the exit code says how it
 /// ended: 0 Completed, 10 Failed, 11 Stopped (including MaxRuntimeExceeded and MaxWaitTimeExceeded).
 func waitForJob(_ job: TrainingJob, pollInterval: Duration = .seconds(1)) async throws -> ExitCode {
-    for try await transition in job.statusChanges(pollInterval: pollInterval) {
+    let ended = try await job.follow(pollInterval: pollInterval, onTransition: { transition in
         print("\(transition.startTime.formatted(.iso8601))  \(transition.status.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0))  \(transition.statusMessage)")
         fflush(nil)
-    }
-    return outcome(of: try await job.describe())
+    })
+    return outcome(of: ended)
 }
 
 /// Prints how an ended job ended; its exit code: 0 Completed, 10 Failed, 11 Stopped.

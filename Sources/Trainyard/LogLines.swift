@@ -102,7 +102,7 @@ public struct LogLines: AsyncSequence, Sendable {
                     readyIndex = 0
                 } catch let error as TrainyardError {
                     // An answer that refuses the follow (an unknown job, a revoked key) ends it; no answer is waited out.
-                    guard LogLines.worthResuming(error) else { throw error }
+                    guard error.isTransient else { throw error }
                     body = nil
                     try await outage.wait(after: error, pause: .seconds(1))
                 } catch is CancellationError {
@@ -116,15 +116,6 @@ public struct LogLines: AsyncSequence, Sendable {
                 }
             }
             return nil
-        }
-    }
-
-    static func worthResuming(_ error: TrainyardError) -> Bool {
-        switch error {
-        case .unreachable, .unavailable: true
-        case .unexpectedResponse(let status, _): [502, 503, 504].contains(status)
-        case .server(let problem): [502, 504].contains(problem.status)
-        default: false
         }
     }
 }
