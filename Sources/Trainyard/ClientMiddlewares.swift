@@ -76,9 +76,10 @@ struct RetryMiddleware: ClientMiddleware {
 }
 
 /// Request header fields the spec states verbatim, sent as stated: swift-openapi-runtime writes a header value as a
-/// URI component (`Content-Digest: sha-256=:q1+w…=:` would leave as `sha-256%3D%3Aq1%2Bw…`, which the server refuses).
+/// URI component (`Content-Digest: sha-256=:q1+w…=:` would leave as `sha-256%3D%3Aq1%2Bw…`, which the server refuses;
+/// `Range: bytes=10-` as `bytes%3D10-`, which no server serves).
 struct VerbatimRequestHeaders: ClientMiddleware {
-    static let verbatim: [HTTPField.Name] = [.contentDigest]
+    static let verbatim: [HTTPField.Name] = [.contentDigest, .range, .ifRange]
 
     func intercept(
         _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,

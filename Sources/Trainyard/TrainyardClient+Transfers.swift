@@ -23,57 +23,82 @@ public struct DownloadedArtifact: Sendable, Equatable {
 
 extension TrainyardClient {
     /// Downloads an ended job's archive to `file` through the service (no object-store credentials needed), streaming
-    /// it to disk. The bytes are checked against the SHA-256 the service recorded when the archive was written; a
-    /// mismatch throws ``TrainyardError/checksumMismatch(what:expected:actual:)`` and leaves no file. Missing directories
-    /// of `file` are created.
+    /// it to disk. A connection that breaks in the middle (a restarting server, a proxy that cuts long transfers) is
+    /// resumed where it stopped with `Range` and `If-Range`, for as long as the service comes back within two minutes;
+    /// nothing is fetched twice. The bytes are checked against the SHA-256 the service recorded when the archive was
+    /// written; a mismatch throws ``TrainyardError/checksumMismatch(what:expected:actual:)`` and leaves no file.
+    /// Missing directories of `file` are created.
     @discardableResult
     public func download(_ artifact: JobArtifact, of name: String, to file: URL) async throws -> DownloadedArtifact {
         let job = try await describeJob(name)
-        let expected = artifact == .model ? job.modelArtifacts.sha256 : job.outputArtifacts?.sha256
-        let body = try await call {
-            let answer = try await client.downloadJobArtifact(path: .init(name: name, artifact: artifact == .model ? .model : .output)).ok
-            return try answer.body.applicationGzip
-        }
+        let (size, sha256) =
+            artifact == .model
+            ? (job.modelArtifacts.sizeBytes, job.modelArtifacts.sha256) : (job.outputArtifacts?.sizeBytes, job.outputArtifacts?.sha256)
         let directory = file.deletingLastPathComponent()
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let temporary = directory.appendingPathComponent(".\(file.lastPathComponent).download-\(UUID().uuidString)")
-        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw TrainyardError.invalidInput("cannot write \(file.path): \(String(cString: strerror(errno)))")
-        }
-        var hasher = SHA256()
-        var size: Int64 = 0
+        var received = try ReceivedArchive(temporary, shownAs: file)
         do {
-            // Each chunk is hashed and written as it is, no copy between.
-            for try await chunk in body {
-                hasher.update(data: chunk)
-                try chunk.withUnsafeBytes { bytes in
-                    var done = 0
-                    while done < bytes.count {
-                        let written = write(descriptor, bytes.baseAddress! + done, bytes.count - done)
-                        if written < 0 {
-                            if errno == EINTR { continue }
-                            throw TrainyardError.invalidInput("cannot write \(file.path): \(String(cString: strerror(errno)))")
-                        }
-                        done += written
-                    }
-                }
-                size += Int64(chunk.count)
-            }
-            close(descriptor)
+            try await receive(artifact, of: name, into: &received, size: size, sha256: sha256)
+            received.close()
         } catch {
-            close(descriptor)
+            received.close()
             try? FileManager.default.removeItem(at: temporary)
             throw error
         }
-        let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        if let expected, expected != actual {
+        let actual = received.sha256()
+        if let expected = sha256, expected != actual {
             try? FileManager.default.removeItem(at: temporary)
             throw TrainyardError.checksumMismatch(what: "\(name)'s \(artifact.fileName)", expected: expected, actual: actual)
         }
         _ = try? FileManager.default.removeItem(at: file)
         try FileManager.default.moveItem(at: temporary, to: file)
-        return DownloadedArtifact(file: file, sizeBytes: size, sha256: actual)
+        return DownloadedArtifact(file: file, sizeBytes: received.size, sha256: actual)
+    }
+
+    /// Streams the archive into `received`, resuming after breaks.
+    private func receive(_ artifact: JobArtifact, of name: String, into received: inout ReceivedArchive, size: Int64?, sha256: String?) async throws {
+        let path = Operations.DownloadJobArtifact.Input.Path(name: name, artifact: artifact == .model ? .model : .output)
+        var outage = Outage()
+        while true {
+            let from = received.size
+            // Every byte arrived, only the end of the answer did not: nothing is left to ask for.
+            if from > 0, let size, from >= size { return }
+            let body: HTTPBody
+            do {
+                body = try await call {
+                    let headers: Operations.DownloadJobArtifact.Input.Headers =
+                        from == 0 ? .init() : .init(range: "bytes=\(from)-", ifRange: sha256.map { "\"\($0)\"" })
+                    switch try await transfers.downloadJobArtifact(path: path, headers: headers) {
+                    case .partialContent(let part) where from > 0:
+                        guard part.headers.contentRange.hasPrefix("bytes \(from)-") else {
+                            throw TrainyardError.unexpectedResponse(status: 206, body: "Content-Range \(part.headers.contentRange) for bytes \(from)-")
+                        }
+                        return try part.body.applicationGzip
+                    case let answer:
+                        // The whole archive (a first request, or a resumption the service chose to answer whole).
+                        let whole = try answer.ok.body.applicationGzip
+                        try received.restart()
+                        return whole
+                    }
+                }
+            } catch let error as TrainyardError where error.isTransient && from > 0 {
+                try await outage.wait(after: error, pause: .seconds(1))
+                continue
+            }
+            outage.answered()
+            do {
+                for try await chunk in body { try received.append(chunk) }
+                return
+            } catch let error as TrainyardError {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                // The connection broke in the middle: ask for the rest.
+                try await outage.wait(after: error, pause: .milliseconds(200))
+            }
+        }
     }
 
     /// Packs `directory` as the SageMaker Python SDK packs `source_dir` (a gzipped tar of its contents) and uploads it
@@ -101,7 +126,7 @@ extension TrainyardClient {
             do {
                 return try await call {
                     let body = HTTPBody(FileChunks(file: archive), length: .known(size), iterationBehavior: .single)
-                    return try await client.uploadJobSource(
+                    return try await transfers.uploadJobSource(
                         path: .init(name: jobName), query: .init(outputPath: outputPath),
                         headers: .init(contentDigest: "sha-256=:\(Data(digest).base64EncodedString()):"), body: .applicationGzip(body)
                     ).created.body.json
@@ -112,6 +137,58 @@ extension TrainyardClient {
                 attempt += 1
             }
         }
+    }
+}
+
+/// An archive as it arrives: written to a file and hashed chunk by chunk, with no copy between.
+struct ReceivedArchive {
+    let path: String
+    let shownAs: URL
+    private var descriptor: Int32
+    private var hasher = SHA256()
+    private(set) var size: Int64 = 0
+
+    init(_ file: URL, shownAs: URL) throws {
+        path = file.path
+        self.shownAs = shownAs
+        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw Self.failure(shownAs) }
+    }
+
+    static func failure(_ file: URL) -> TrainyardError {
+        TrainyardError.invalidInput("cannot write \(file.path): \(String(cString: strerror(errno)))")
+    }
+
+    mutating func append(_ chunk: ArraySlice<UInt8>) throws {
+        hasher.update(data: chunk)
+        try chunk.withUnsafeBytes { bytes in
+            var done = 0
+            while done < bytes.count {
+                let written = write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw Self.failure(shownAs)
+                }
+                done += written
+            }
+        }
+        size += Int64(chunk.count)
+    }
+
+    /// Back to no byte, for an answer that sends the archive whole.
+    mutating func restart() throws {
+        guard size > 0 else { return }
+        guard ftruncate(descriptor, 0) == 0, lseek(descriptor, 0, SEEK_SET) == 0 else { throw Self.failure(shownAs) }
+        hasher = SHA256()
+        size = 0
+    }
+
+    /// The lowercase hex SHA-256 of what was received.
+    func sha256() -> String { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
+
+    mutating func close() {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
     }
 }
 

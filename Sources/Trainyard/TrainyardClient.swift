@@ -16,17 +16,25 @@ public struct TrainyardClient: Sendable {
     /// Where the service is and which key is used.
     public let connection: TrainyardConnection
     let client: Client
+    /// For archives up and down: the connection's timeout bounds the wait for an answer's head, which for an upload
+    /// comes after its last byte, so a 1 GiB upload over a slow link would be cut at 60 seconds.
+    let transfers: Client
+
+    /// How long an archive transfer may take.
+    static let transferTimeout: Duration = .seconds(7 * 86_400)
 
     /// A client for `connection`.
     public init(connection: TrainyardConnection) {
         self.connection = connection
         self.client = connection.makeClient()
+        self.transfers = connection.makeClient(timeout: Self.transferTimeout)
     }
 
     /// A client over another transport (tests' canned answers), with the same middleware.
     package init(connection: TrainyardConnection, transport: any ClientTransport, retryPause: Duration = .milliseconds(250)) {
         self.connection = connection
         self.client = connection.makeClient(transport: transport, retryPause: retryPause)
+        self.transfers = client
     }
 
     /// A client for the service the environment names: `TRAINYARD_URL` and `TRAINYARD_API_KEY` where set, else the

@@ -32,10 +32,10 @@ extension ObjectLocation {
         }
     }
 
-    /// The first `size` bytes of the object at `uri` as chunks of at most `chunkBytes`, each read when the consumer
-    /// asks for it (ranged reads), so that memory stays at one chunk however large the object.
-    public func chunks(of uri: String, size: Int64, chunkBytes: Int = 4 << 20) throws -> ObjectChunks {
-        ObjectChunks(location: self, uri: try ObjectURI(parsing: uri), size: size, chunkBytes: chunkBytes)
+    /// `count` bytes of the object at `uri` from byte `first` as chunks of at most `chunkBytes`, each read when the
+    /// consumer asks for it (ranged reads), so that memory stays at one chunk however large the object.
+    public func chunks(of uri: String, from first: Int64 = 0, count: Int64, chunkBytes: Int = 4 << 20) throws -> ObjectChunks {
+        ObjectChunks(location: self, uri: try ObjectURI(parsing: uri), first: first, end: first + count, chunkBytes: chunkBytes)
     }
 }
 
@@ -44,16 +44,18 @@ public struct ObjectChunks: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
     let location: ObjectLocation
     let uri: ObjectURI
-    let size: Int64
+    /// The first byte read and the one after the last.
+    let first: Int64
+    let end: Int64
     let chunkBytes: Int
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let chunks: ObjectChunks
-        var offset: Int64 = 0
+        var offset: Int64
 
         public mutating func next() async throws -> ByteBuffer? {
-            guard offset < chunks.size else { return nil }
-            let last = Swift.min(offset + Int64(chunks.chunkBytes), chunks.size) - 1
+            guard offset < chunks.end else { return nil }
+            let last = Swift.min(offset + Int64(chunks.chunkBytes), chunks.end) - 1
             var collected = ByteBuffer()
             collected.reserveCapacity(Int(last - offset + 1))
             switch chunks.uri {
@@ -67,12 +69,12 @@ public struct ObjectChunks: AsyncSequence, Sendable {
                 collected = try file.read(count: Int(last - offset + 1), at: offset)
             }
             guard collected.readableBytes > 0 else {
-                throw ObjectStoreError.io(bucket: "", key: chunks.uri.description, reason: "the object ended at byte \(offset) of \(chunks.size)")
+                throw ObjectStoreError.io(bucket: "", key: chunks.uri.description, reason: "the object ended at byte \(offset), before byte \(chunks.end)")
             }
             offset += Int64(collected.readableBytes)
             return collected
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(chunks: self) }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(chunks: self, offset: first) }
 }

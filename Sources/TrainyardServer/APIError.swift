@@ -23,6 +23,8 @@ enum APIError: Error, Equatable {
     case tooManyRequests(detail: String, retryAfterSeconds: Int)
     /// 503: not ready to serve.
     case unavailable(detail: String)
+    /// A `Range` with no byte of a representation of `size` bytes.
+    case rangeNotSatisfiable(detail: String, size: Int64)
 
     var status: Int {
         switch self {
@@ -36,6 +38,7 @@ enum APIError: Error, Equatable {
         case .unprocessable: 422
         case .tooManyRequests: 429
         case .unavailable: 503
+        case .rangeNotSatisfiable: 416
         }
     }
 
@@ -44,6 +47,7 @@ enum APIError: Error, Equatable {
         switch self {
         case .methodNotAllowed(_, let allowed): headers[.allow] = allowed.joined(separator: ", ")
         case .tooManyRequests(_, let seconds): headers[.retryAfter] = "\(seconds)"
+        case .rangeNotSatisfiable(_, let size): headers[.contentRange] = ByteRangeRequest.unsatisfiable.contentRange(size: size)
         default: break
         }
     }
@@ -63,6 +67,8 @@ enum APIError: Error, Equatable {
         case .payloadTooLarge(let detail): Problem(type: "payload-too-large", title: "Request body too large", status: 413, detail: detail)
         case .tooManyRequests(let detail, _): Problem(type: "too-many-requests", title: "Limit reached", status: 429, detail: detail)
         case .unavailable(let detail): Problem(type: "unavailable", title: "Service unavailable", status: 503, detail: detail)
+        case .rangeNotSatisfiable(let detail, _):
+            Problem(type: "range-not-satisfiable", title: "Range not satisfiable", status: 416, detail: detail)
         }
     }
 }

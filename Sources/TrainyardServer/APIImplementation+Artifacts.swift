@@ -65,9 +65,31 @@ extension APIImplementation {
                 : "no host uploaded its /opt/ml/output/data"
             throw APIError.notFound(detail: "training job \(job.name) has no \(file): \(why)")
         }
-        let chunks = try objects.chunks(of: artifact.uri, size: artifact.sizeBytes)
-        let body = HTTPBody(chunks.map { ArraySlice($0.readableBytesView) }, length: .known(artifact.sizeBytes), iterationBehavior: .single)
-        return .ok(.init(headers: .init(reprDigest: ContentDigest.field(sha256Hex: artifact.sha256)), body: .applicationGzip(body)))
+        let entityTag = ByteRangeRequest.entityTag(sha256Hex: artifact.sha256)
+        let digest = ContentDigest.field(sha256Hex: artifact.sha256)
+        let range = ByteRangeRequest.resolve(
+            range: RawRequestHeaders.value(.range, decoded: input.headers.range),
+            ifRange: RawRequestHeaders.value(.ifRange, decoded: input.headers.ifRange), size: artifact.sizeBytes, entityTag: entityTag)
+        switch range {
+        case .whole:
+            let body = try archiveBody(artifact.uri, from: 0, count: artifact.sizeBytes)
+            return .ok(.init(headers: .init(reprDigest: digest, eTag: entityTag, acceptRanges: "bytes"), body: .applicationGzip(body)))
+        case .part(let first, let last):
+            let body = try archiveBody(artifact.uri, from: first, count: last - first + 1)
+            return .partialContent(
+                .init(
+                    headers: .init(contentRange: range.contentRange(size: artifact.sizeBytes)!, reprDigest: digest, eTag: entityTag),
+                    body: .applicationGzip(body)))
+        case .unsatisfiable:
+            throw APIError.rangeNotSatisfiable(
+                detail: "training job \(job.name)'s \(file) has \(artifact.sizeBytes) bytes; the Range asks for none of them", size: artifact.sizeBytes)
+        }
+    }
+
+    /// `count` bytes of the archive at `uri` from byte `first`, read from the store a chunk at a time as they are sent.
+    private func archiveBody(_ uri: String, from first: Int64, count: Int64) throws -> HTTPBody {
+        let chunks = try objects.chunks(of: uri, from: first, count: count)
+        return HTTPBody(chunks.map { ArraySlice($0.readableBytesView) }, length: .known(count), iterationBehavior: .single)
     }
 }
 

@@ -24,7 +24,7 @@ extension HTTPField.Name {
 /// Response header fields the spec states verbatim, sent as stated. swift-openapi-runtime writes a header value as a
 /// URI component: `Repr-Digest: sha-256=:q1+w…=:` left as `sha-256%3D%3Aq1%2Bw…`, which no RFC 9530 reader accepts.
 struct VerbatimResponseHeaders<Context: RequestContext>: RouterMiddleware {
-    static var verbatim: [HTTPField.Name] { [.reprDigest] }
+    static var verbatim: [HTTPField.Name] { [.reprDigest, .eTag, .contentRange] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)

@@ -13,6 +13,8 @@ final class CannedTransport: ClientTransport, Sendable {
         var body: String = ""
         /// No answer at all: the connection failed.
         var unreachable = false
+        /// The connection breaks after this many bytes of the body.
+        var cutAfter: Int?
     }
 
     struct NoConnection: Error {}
@@ -30,7 +32,15 @@ final class CannedTransport: ClientTransport, Sendable {
         if answer.unreachable { throw NoConnection() }
         var fields = HTTPFields()
         for (name, value) in answer.headers { fields[HTTPField.Name(name)!] = value }
-        return (HTTPResponse(status: .init(code: answer.status), headerFields: fields), HTTPBody(answer.body))
+        guard let cut = answer.cutAfter else {
+            return (HTTPResponse(status: .init(code: answer.status), headerFields: fields), HTTPBody(answer.body))
+        }
+        let bytes = Array(answer.body.utf8)
+        let broken = AsyncThrowingStream<ArraySlice<UInt8>, any Error> { continuation in
+            continuation.yield(ArraySlice(bytes.prefix(cut)))
+            continuation.finish(throwing: NoConnection())
+        }
+        return (HTTPResponse(status: .init(code: answer.status), headerFields: fields), HTTPBody(broken, length: .unknown))
     }
 }
 
@@ -151,15 +161,66 @@ struct ErrorMappingTests {
 }
 
 struct DownloadCheckTests {
+    /// The description of a completed job whose model.tar.gz has 11 bytes and the SHA-256 `recorded`.
+    static func description(recorded: String) throws -> String {
+        try String(contentsOf: Bundle.module.url(forResource: "description", withExtension: "json", subdirectory: "Resources")!, encoding: .utf8)
+            .replacingOccurrences(
+                of: #""model_artifacts":{"s3_model_artifacts":"s3://trainyard/default/mnist-1/output/model.tar.gz"}"#,
+                with: #""status":"Completed","model_artifacts":{"s3_model_artifacts":"s3://trainyard/default/mnist-1/output/model.tar.gz","size_bytes":11,"sha256":"\#(recorded)"}"#
+            ).replacingOccurrences(of: #""status":"InProgress","#, with: "")
+    }
+
+    /// SHA-256 of "model bytes".
+    static let modelBytes = "9cb7487000bc86ac36ce83c4acfabe8878552be99572a6770f65ab1d048a5c48"
+
+    static func target() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("sdk-download-\(UUID().uuidString)/model.tar.gz")
+    }
+
+    @Test func aBrokenDownloadAsksForTheRestOfThisArchiveAndAPartIsAppended() async throws {
+        let (client, transport) = ErrorMappingTests.client([
+            .init(status: 200, headers: ["Content-Type": "application/json"], body: try Self.description(recorded: Self.modelBytes)),
+            .init(status: 200, headers: ["Content-Type": "application/gzip"], body: "model bytes", cutAfter: 5),
+            .init(status: 206, headers: ["Content-Type": "application/gzip", "Content-Range": "bytes 5-10/11"], body: " bytes"),
+        ])
+        let target = Self.target()
+        defer { try? FileManager.default.removeItem(at: target.deletingLastPathComponent()) }
+        let model = try await client.download(.model, of: "mnist-1", to: target)
+        #expect(model.sha256 == Self.modelBytes && model.sizeBytes == 11)
+        #expect(try String(contentsOf: target, encoding: .utf8) == "model bytes")
+        let resumption = try #require(transport.requests.withLock { $0.last })
+        #expect(resumption.headerFields[.range] == "bytes=5-" && resumption.headerFields[.ifRange] == "\"\(Self.modelBytes)\"")
+    }
+
+    @Test func aResumptionAnsweredWholeStartsAgainInsteadOfGluingTwoCopies() async throws {
+        let (client, _) = ErrorMappingTests.client([
+            .init(status: 200, headers: ["Content-Type": "application/json"], body: try Self.description(recorded: Self.modelBytes)),
+            .init(status: 200, headers: ["Content-Type": "application/gzip"], body: "model bytes", cutAfter: 5),
+            .init(status: 200, headers: ["Content-Type": "application/gzip"], body: "model bytes"),
+        ])
+        let target = Self.target()
+        defer { try? FileManager.default.removeItem(at: target.deletingLastPathComponent()) }
+        let model = try await client.download(.model, of: "mnist-1", to: target)
+        #expect(model.sha256 == Self.modelBytes && model.sizeBytes == 11)
+        #expect(try String(contentsOf: target, encoding: .utf8) == "model bytes")
+    }
+
+    @Test func aPartThatIsNotTheRestIsRefused() async throws {
+        let (client, _) = ErrorMappingTests.client([
+            .init(status: 200, headers: ["Content-Type": "application/json"], body: try Self.description(recorded: Self.modelBytes)),
+            .init(status: 200, headers: ["Content-Type": "application/gzip"], body: "model bytes", cutAfter: 5),
+            .init(status: 206, headers: ["Content-Type": "application/gzip", "Content-Range": "bytes 0-10/11"], body: "model bytes"),
+        ])
+        let target = Self.target()
+        defer { try? FileManager.default.removeItem(at: target.deletingLastPathComponent()) }
+        await #expect(throws: TrainyardError.self) { try await client.download(.model, of: "mnist-1", to: target) }
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: target.deletingLastPathComponent().path)) ?? []).isEmpty)
+    }
+
     @Test func bytesThatAreNotTheRecordedArchiveAreRefusedAndLeaveNoFile() async throws {
-        var description = try String(
-            contentsOf: Bundle.module.url(forResource: "description", withExtension: "json", subdirectory: "Resources")!, encoding: .utf8)
-        // The description records the SHA-256 of "model bytes"; the download answers other bytes.
+        // The description records a SHA-256 that is not the one of the bytes the download answers.
         let recorded = "c5de0e8b0e2b36f4e8c1ad51d41b1a8d8b3b5e0bbb4b5dc0a3e2b6ea8f0c0001"
-        description = description.replacingOccurrences(
-            of: #""model_artifacts":{"s3_model_artifacts":"s3://trainyard/default/mnist-1/output/model.tar.gz"}"#,
-            with: #""status":"Completed","model_artifacts":{"s3_model_artifacts":"s3://trainyard/default/mnist-1/output/model.tar.gz","size_bytes":11,"sha256":"\#(recorded)"}"#
-        ).replacingOccurrences(of: #""status":"InProgress","#, with: "")
+        let description = try Self.description(recorded: recorded)
         let (client, _) = ErrorMappingTests.client([
             .init(status: 200, headers: ["Content-Type": "application/json"], body: description),
             .init(status: 200, headers: ["Content-Type": "application/gzip"], body: "other bytes"),

@@ -65,9 +65,12 @@ import TrainyardServer
     }
 
     /// GETs an artifact: status, headers and bytes.
-    static func download(_ app: LiveApp, _ name: String, _ artifact: String, token: String? = nil) async throws -> (Int, HTTPHeaders, [UInt8]) {
+    static func download(
+        _ app: LiveApp, _ name: String, _ artifact: String, token: String? = nil, headers: [(String, String)] = []
+    ) async throws -> (Int, HTTPHeaders, [UInt8]) {
         var request = HTTPClientRequest(url: app.baseURL + "/v1/jobs/\(name)/artifacts/\(artifact)")
         request.headers.add(name: "Authorization", value: "Bearer \(token ?? app.token)")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 64 << 20)
         return (Int(response.status.code), response.headers, Array(buffer: body))
@@ -127,6 +130,31 @@ import TrainyardServer
             #expect(gotOutput == 200 && outputBytes.count == outputs["size_bytes"] as? Int)
             #expect(outputHeaders.first(name: "Repr-Digest") == Self.digestField(outputBytes))
             #expect(Self.sha256Hex(outputBytes) == outputs["sha256"] as? String)
+
+            // and a broken download resumes where it stopped, as curl -C - asks: the rest, said to be the rest
+            let etag = "\"\(Self.sha256Hex(bytes))\""
+            #expect(headers.first(name: "ETag") == etag && headers.first(name: "Accept-Ranges") == "bytes")
+            let cut = bytes.count / 3
+            let (resumed, partHeaders, rest) = try await Self.download(app, "py-upload", "model", headers: [("Range", "bytes=\(cut)-"), ("If-Range", etag)])
+            #expect(resumed == 206 && rest == Array(bytes[cut...]))
+            #expect(partHeaders.first(name: "Content-Range") == "bytes \(cut)-\(bytes.count - 1)/\(bytes.count)")
+            #expect(partHeaders.first(name: "Content-Length") == String(bytes.count - cut))
+            #expect(partHeaders.first(name: "Repr-Digest") == Self.digestField(bytes), "the whole archive's digest, not the part's")
+            let (_, _, middle) = try await Self.download(app, "py-upload", "model", headers: [("Range", "bytes=10-19")])
+            let (_, _, tail) = try await Self.download(app, "py-upload", "model", headers: [("Range", "bytes=-7")])
+            #expect(middle == Array(bytes[10...19]) && tail == Array(bytes.suffix(7)))
+            // (a part of another archive is not glued to this one: the whole archive comes instead)
+            let (stale, _, whole) = try await Self.download(app, "py-upload", "model", headers: [("Range", "bytes=\(cut)-"), ("If-Range", "\"0abc\"")])
+            #expect(stale == 200 && whole == bytes)
+            // (several ranges are not served: the whole archive)
+            let (several, _, all) = try await Self.download(app, "py-upload", "model", headers: [("Range", "bytes=0-1,5-6")])
+            #expect(several == 200 && all == bytes)
+            // past the end there is nothing to send, and the answer gives the size
+            let (beyond, beyondHeaders, beyondBody) = try await Self.download(app, "py-upload", "model", headers: [("Range", "bytes=\(bytes.count)-")])
+            let beyondProblem = (try? JSONSerialization.jsonObject(with: Data(beyondBody))) as? [String: Any] ?? [:]
+            #expect(beyond == 416 && beyondHeaders.first(name: "Content-Range") == "bytes */\(bytes.count)")
+            #expect(beyondHeaders.first(name: "Content-Type") == "application/problem+json")
+            #expect(beyondProblem["detail"] as? String == "training job py-upload's model.tar.gz has \(bytes.count) bytes; the Range asks for none of them")
 
             // and the job's code cannot be replaced once the job exists
             let (again, conflict) = try await Self.upload(app, "py-upload", bytes: archive)

@@ -99,6 +99,42 @@ import TrainyardServer
         }
     }
 
+    @Test(.timeLimit(.minutes(3))) func aDownloadCutInTheMiddleResumesWhereItStoppedAndFetchesNothingTwice() async throws {
+        try await LiveApp.run { app in
+            // given: a job whose model is 6 MiB of random bytes (gzip keeps them as they are)
+            var spec = JobSpec(instanceType: "ml.m5.large")
+            spec.name = "big-model"
+            spec.command = ["python3", "-c", "import os; open(os.environ['SM_MODEL_DIR'] + '/weights.bin', 'wb').write(os.urandom(6 << 20))"]
+            let job = try await Self.client(app).submit(spec)
+            let done = try await job.wait()
+            let size = try #require(done.modelArtifacts.sizeBytes)
+            #expect(done.status == .completed && size > 6 << 20)
+
+            // when it is downloaded through a proxy that breaks the connection after 2 MiB of answers
+            let proxy = try CuttingProxy(upstreamPort: try #require(URL(string: app.baseURL)?.port), cutAfter: 2 << 20)
+            defer { proxy.close() }
+            let client = TrainyardClient(connection: TrainyardConnection(url: URL(string: "http://127.0.0.1:\(proxy.port)")!, apiKey: app.token))
+            let target = FileManager.default.temporaryDirectory.appendingPathComponent("sdk-cut-\(UUID().uuidString)/model.tar.gz")
+            defer { try? FileManager.default.removeItem(at: target.deletingLastPathComponent()) }
+            let model = try await client.download(.model, of: "big-model", to: target)
+
+            // then the archive is whole and checked, the rest was asked for where the cut left it, for this archive only
+            #expect(proxy.cuts == 1)
+            #expect(model.sha256 == done.modelArtifacts.sha256 && model.sizeBytes == size)
+            #expect(try Data(contentsOf: target).count == Int(size))
+            let resumption = try #require(proxy.sent.split(separator: "\r\n").first { $0.lowercased().hasPrefix("range: bytes=") }, "\(proxy.sent)")
+            let from = try #require(Int64(resumption.dropFirst("range: bytes=".count).dropLast()))
+            #expect(resumption.hasSuffix("-") && from > 0 && from < 2 << 20)
+            #expect(proxy.sent.lowercased().contains("if-range: \"\(done.modelArtifacts.sha256 ?? "")\""))
+            // (the whole archive was not fetched again: through the proxy went the cut connection's 2 MiB, the rest from
+            // where the SDK had written to, and the answers' heads; what the cut caught in flight is all that came twice)
+            let expected = (2 << 20) + Int(size - from)
+            #expect(proxy.answeredBytes >= expected && proxy.answeredBytes < expected + 64 << 10, "\(proxy.answeredBytes) bytes for an archive of \(size)")
+            // (and no file is left but the model)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: target.deletingLastPathComponent().path) == ["model.tar.gz"])
+        }
+    }
+
     @Test func refusalsAreTypedErrorsThatNameWhatToChange() async throws {
         try await LiveApp.run { app in
             let client = Self.client(app)

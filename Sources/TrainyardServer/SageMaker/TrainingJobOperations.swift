@@ -212,7 +212,9 @@ struct TrainingJobOperations: Sendable {
         case .conflict(let detail): AWSError(type: "ResourceInUse", message: detail)
         case .notFound(let detail): .resourceNotFound(detail)
         case .unavailable(let detail): AWSError(type: "ServiceUnavailable", message: detail, status: 503)
-        case .badRequest(let detail, _), .unauthorized(let detail), .payloadTooLarge(let detail), .methodNotAllowed(let detail, _): .validation(detail)
+        case .badRequest(let detail, _), .unauthorized(let detail), .payloadTooLarge(let detail), .methodNotAllowed(let detail, _),
+            .rangeNotSatisfiable(let detail, _):
+            .validation(detail)
         }
     }
 }
