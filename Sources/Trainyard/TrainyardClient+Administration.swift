@@ -77,4 +77,11 @@ extension TrainyardClient {
     public func setCapacity(instanceType: String, onDemand: Int? = nil, spot: Int? = nil) async throws -> InstanceType {
         try await call { try await client.setCapacity(body: .json(.init(instanceType: instanceType, onDemand: onDemand, spot: spot))).ok.body.json }
     }
+
+    /// The whole service's metrics in Prometheus's text format (`GET /metrics`): an admin key of the bootstrap project,
+    /// unless the service lets scrapers in without one.
+    public func serviceMetrics() async throws -> String {
+        let body = try await call { try await client.getPrometheusMetrics().ok.body.plainText }
+        return try await String(collecting: body, upTo: 64 << 20)
+    }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import Logging
 public import Foundation
 package import TrainyardAPI
 import TrainyardCore
@@ -92,6 +93,12 @@ extension APIImplementation {
         } while generated && creation == .nameTaken(spec.name ?? "") && tries < 5
         switch creation {
         case .created(let job, let webhookDeliveries):
+            logger.info(
+                "job submitted",
+                metadata: [
+                    "job": .string(job.name), "project": .string(principal.projectName), "instance_type": .string(job.spec.instanceType),
+                    "hosts": .stringConvertible(job.spec.instanceCount),
+                ])
             wakeUps.scheduling.ring()
             if webhookDeliveries > 0 { wakeUps.webhooks.ring() }
             // A job just written has its `created` event (and note) and no attempt: no need to read them back.
@@ -123,6 +130,7 @@ extension APIImplementation {
         do {
             // Without live hosts the job stops at once; otherwise it is Stopping until its hosts have stopped and uploaded.
             let stopping = try await jobs.requestStop(projectID: principal.projectID, name: job.name, reason: .user, graceSeconds: stopGrace)
+            logger.info("job stop requested", metadata: ["job": .string(job.name), "project": .string(principal.projectName)])
             return .accepted(.init(body: .json(try await description(of: stopping))))
         } catch StoreError.transitionRefused(.alreadyStopping) {
             return .accepted(.init(body: .json(try await description(of: job))))

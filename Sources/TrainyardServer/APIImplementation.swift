@@ -1,4 +1,5 @@
 public import Foundation
+import Logging
 package import TrainyardAPI
 import TrainyardCore
 import TrainyardObjectStore
@@ -60,6 +61,10 @@ struct APIImplementation: APIProtocol {
     let queuedJobs = QueuedJobGauge()
     /// The log streams open on this server, per API key.
     var followerSlots = FollowerSlots()
+    /// `GET /metrics`: the service's registry and what a scrape reads beside the repositories.
+    var monitoring = Monitoring()
+    /// For what operators follow (submissions, stops); each line carries its request's id.
+    var logger = Logger(label: "trainyard")
 
     /// The caller, who must hold one of `roles`.
     func principal(allowing allowed: (APIKeyRole) -> Bool, action: String) throws -> Principal {

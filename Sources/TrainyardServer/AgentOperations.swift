@@ -35,6 +35,8 @@ struct AgentOperations: Sendable {
 
     /// At most this many agent requests run at once (``AdmissionGate``); the others wait their turn.
     let admission: AdmissionGate
+    /// Where the lines stored are counted.
+    var metrics: ServiceMetrics?
 
     /// The request's host, which must not have ended: a token ends with its host (only its heartbeat still answers, so
     /// that its agent learns to stop), and what it would do (`action`) is not for whoever holds it later.
@@ -90,7 +92,12 @@ struct AgentOperations: Sendable {
             throw APIError.badRequest(detail: "the log batch is malformed: \(error)")
         }
         let points = try await extractors.points(for: records, host: host, jobs: jobs, logger: logger)
-        return try await logs.ingestLogs(host: host, records: records, points: points)
+        let receipt = try await logs.ingestLogs(host: host, records: records, points: points)
+        if let metrics, receipt.stored > 0 {
+            // A batch sent again stores only what was not stored before: the newest records.
+            metrics.logLinesIngested(receipt.stored, bytes: records.suffix(receipt.stored).reduce(0) { $0 + $1.message.utf8.count })
+        }
+        return receipt
     }
 
     /// A batch is at most 1 MiB of records (the agent's limit) and some slack.

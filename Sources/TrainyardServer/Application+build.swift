@@ -78,19 +78,30 @@ public func buildApplication(
     let interruptions = Interruptions(attempts: store, provisioner: provisioner, noticeSeconds: configuration.workers.spotNotice, logger: logger)
     let capacity = CapacityView(catalog: catalog)
     let routes = KnownRoutes()
-    let agent = AgentOperations(
+    let monitoring = Monitoring(
+        isPublic: configuration.metricsPublic, databaseConnectionLimit: clientConfiguration.options.maximumConnections,
+        databaseConnections: { try await store.databaseConnections() })
+    var agent = AgentOperations(
         attempts: store, jobs: store, logs: store, catalog: catalog, settings: configuration.workers, objectStore: objectStoreDescriptor,
         s3Signer: agentSigner, arns: arns, finalizers: attemptsDoorbell, extractors: MetricExtractors(),
         logger: logger, boundsVolumes: provisioner.capabilities.features.contains(.volumeSizes),
         // Half the database's connections for the agents, however many call at once; the API and the controllers keep the rest.
         admission: AdmissionGate(limit: clientConfiguration.options.maximumConnections / 2))
+    agent.metrics = monitoring.metrics
     let secrets = SigV4Secrets(mint: keyMint)
     let router = try buildRouter(
         store: store, objects: ObjectLocation(store: objectStore), secrets: secrets, catalog: catalog, capacity: capacity, readiness: readiness, configuration: configuration, interruptions: interruptions, agent: agent,
-        followers: followers, routes: routes, wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities)
+        followers: followers, routes: routes, wakeUps: .init(scheduling: jobsDoorbell, webhooks: webhooksDoorbell), provisioner: provisioner.capabilities,
+        monitoring: monitoring, logger: logger)
     routes.load(router.routes)
 
-    let scheduler = Scheduler(queue: store, attempts: store, catalog: catalog, capacity: capacity, provisioner: provisioner, settings: configuration.workers, address: address, logger: logger)
+    let scheduler = {
+        var scheduler = Scheduler(
+            queue: store, attempts: store, catalog: catalog, capacity: capacity, provisioner: provisioner, settings: configuration.workers, address: address,
+            logger: logger)
+        scheduler.metrics = monitoring.metrics.factory
+        return scheduler
+    }()
     let leaseReaper = LeaseReaper(attempts: store, provisioner: provisioner, address: address, logger: logger)
     let deadlines = DeadlineEnforcer(attempts: store, settings: configuration.workers, logger: logger)
     let reconciler = Reconciler(attempts: store, provisioner: provisioner, interruptions: interruptions, settings: configuration.workers, address: address, logger: logger)
@@ -101,29 +112,30 @@ public func buildApplication(
     var controllers: [any Service] = [
         Wakeups(client: client, jobs: jobsDoorbell, attempts: attemptsDoorbell, followers: followers, webhooks: webhooksDoorbell, keys: store.keyCache,
             logger: logger),
-        ControllerLoop(name: "scheduler", interval: .seconds(1), minimumGap: .milliseconds(50), doorbell: jobsDoorbell, readiness: readiness, logger: logger) {
+        ControllerLoop(name: "scheduler", interval: .seconds(1), minimumGap: .milliseconds(50), doorbell: jobsDoorbell, readiness: readiness, logger: logger, failures: monitoring.metrics) {
             try await scheduler.runOnce()
         },
         // Leases and deadlines pass with time alone; the reconciler asks the backend, which rings no bell.
-        ControllerLoop(name: "lease-reaper", interval: .seconds(1), readiness: readiness, logger: logger) { try await leaseReaper.runOnce() },
-        ControllerLoop(name: "deadlines", interval: .seconds(1), readiness: readiness, logger: logger) { try await deadlines.runOnce() },
-        ControllerLoop(name: "reconciler", interval: .seconds(1), readiness: readiness, logger: logger) { try await reconciler.runOnce() },
-        ControllerLoop(name: "finalizer", interval: .seconds(1), doorbell: attemptsDoorbell, readiness: readiness, logger: logger) { try await finalizer.runOnce() },
+        ControllerLoop(name: "lease-reaper", interval: .seconds(1), readiness: readiness, logger: logger, failures: monitoring.metrics) { try await leaseReaper.runOnce() },
+        ControllerLoop(name: "deadlines", interval: .seconds(1), readiness: readiness, logger: logger, failures: monitoring.metrics) { try await deadlines.runOnce() },
+        ControllerLoop(name: "reconciler", interval: .seconds(1), readiness: readiness, logger: logger, failures: monitoring.metrics) { try await reconciler.runOnce() },
+        ControllerLoop(name: "finalizer", interval: .seconds(1), doorbell: attemptsDoorbell, readiness: readiness, logger: logger, failures: monitoring.metrics) { try await finalizer.runOnce() },
     ]
-    let sender = WebhookSender(outbox: store, settings: configuration.webhooks, logger: logger)
+    let sender = WebhookSender(outbox: store, settings: configuration.webhooks, logger: logger, metrics: monitoring.metrics)
     controllers.append(
-        ControllerLoop(name: "webhooks", interval: .seconds(1), doorbell: webhooksDoorbell, readiness: readiness, logger: logger) {
+        ControllerLoop(name: "webhooks", interval: .seconds(1), doorbell: webhooksDoorbell, readiness: readiness, logger: logger, failures: monitoring.metrics) {
             try await sender.runOnce()
         })
     if configuration.logRetentionDays > 0 {
         let retention = configuration.logRetentionDays * 86_400
         controllers.append(
-            ControllerLoop(name: "log-retention", interval: .seconds(600), readiness: readiness, logger: logger) {
+            ControllerLoop(name: "log-retention", interval: .seconds(600), readiness: readiness, logger: logger, failures: monitoring.metrics) {
                 // In rounds of 100 jobs, so that one transaction never holds locks on a large backlog.
                 while try await store.deleteExpiredLogs(endedBefore: Date().addingTimeInterval(-retention)) > 0 {}
             })
     }
     services.append(contentsOf: controllers)
+    monitoring.metrics.declare(controllers: controllers.compactMap { ($0 as? ControllerLoop)?.name })
 
     var app = Application(
         router: router,
@@ -168,21 +180,25 @@ func buildRouter(
     store: PostgresStore, objects: ObjectLocation, secrets: SigV4Secrets, catalog: InstanceCatalog, capacity: CapacityView? = nil, readiness: Readiness, configuration: ServerConfiguration, interruptions: Interruptions,
     agent: AgentOperations,
     followers: LogFollowers = LogFollowers(), routes: KnownRoutes = KnownRoutes(),
-    wakeUps: LocalWakeUps = LocalWakeUps(), provisioner: ProvisionerCapabilities
+    wakeUps: LocalWakeUps = LocalWakeUps(), provisioner: ProvisionerCapabilities, monitoring: Monitoring = Monitoring(),
+    logger: Logger = Logger(label: "trainyard")
 ) throws -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: RequestMonitoringMiddleware(metrics: monitoring.metrics, logger: logger))
     router.add(middleware: ProblemMiddleware(routes: routes))
     router.add(middleware: VerbatimResponseHeaders())
     router.add(middleware: InputLimitMiddleware(sourceArchiveBytes: configuration.limits.sourceArchiveBytes))
-    router.add(middleware: AuthMiddleware(projects: store))
+    router.add(middleware: AuthMiddleware(projects: store, metricsPublic: monitoring.isPublic))
     router.add(middleware: AgentAuthMiddleware(attempts: agent.attempts, admission: agent.admission))
-    let api = APIImplementation(
+    var api = APIImplementation(
         databaseAnswers: { await store.ping() }, projects: store, jobs: store, logs: store, webhooks: store, attempts: store, queue: store, agent: agent, catalog: catalog, capacity: capacity ?? CapacityView(catalog: catalog),
         readiness: readiness,
         arns: agent.arns, stopGrace: configuration.workers.stopGrace,
         followers: followers, wakeUps: wakeUps, webhookPolicy: configuration.webhooks.policy,
         interruptions: interruptions, provisioner: provisioner, objects: objects, defaultOutputBucket: configuration.objectStore.defaultOutputBucket,
         configuredLocationGrants: configuration.projectLocationGrants, limits: configuration.limits)
+    api.monitoring = monitoring
+    api.logger = logger
     // Compact JSON with sorted keys (maps such as hyperparameters come out in the same order from every replica): the
     // runtime's default also pretty-printed, which cost a third of the encoding time of an answer.
     try api.registerHandlers(

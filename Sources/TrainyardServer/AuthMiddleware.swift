@@ -18,17 +18,23 @@ enum RequestPrincipal {
 /// Checks `Authorization: Bearer <id>.<secret>` on every `/v1` request.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let projects: any ProjectRepository
+    /// `TRAINYARD_METRICS_PUBLIC`: `/metrics` is read without a key.
+    var metricsPublic = false
 
     /// Whether a request to `path` authenticates with an API key: `/v1` routes but the agents', which authenticate with
-    /// their attempt-scoped tokens (``AgentAuthMiddleware``). Judged on the path's segments, as the router matches it (it
-    /// collapses repeated slashes: `//v1//jobs` is `/v1/jobs`).
+    /// their attempt-scoped tokens (``AgentAuthMiddleware``), and `/metrics`. Judged on the path's segments, as the
+    /// router matches it (it collapses repeated slashes: `//v1//jobs` is `/v1/jobs`).
     static func takesAPIKey(path: String) -> Bool {
         let segments = path.split(separator: "/")
-        return segments.first == "v1" && segments.count > 1 && segments[1] != "agent"
+        return (segments.first == "v1" && segments.count > 1 && segments[1] != "agent") || isMetrics(segments)
     }
 
+    static func isMetrics(_ segments: [Substring]) -> Bool { segments == ["metrics"] }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard Self.takesAPIKey(path: request.uri.path) else { return try await next(request, context) }
+        guard Self.takesAPIKey(path: request.uri.path), !(metricsPublic && Self.isMetrics(request.uri.path.split(separator: "/"))) else {
+            return try await next(request, context)
+        }
         guard let header = request.headers[.authorization] else {
             throw APIError.unauthorized(detail: "missing Authorization header; send Authorization: Bearer <id>.<secret>")
         }

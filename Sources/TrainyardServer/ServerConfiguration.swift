@@ -55,6 +55,8 @@ public struct ServerConfiguration: Sendable {
     /// jobs a project may have waiting to run, webhook subscriptions a project may hold, and log streams one API key
     /// may hold open on one server.
     public var limits = RequestLimits()
+    /// `TRAINYARD_METRICS_PUBLIC`: `GET /metrics` without a key.
+    public var metricsPublic = false
 
     /// Every variable `serve` reads, in README order: ``ServerSettings/all``'s.
     public static var environmentKeys: [String] { ServerSettings.all.flatMap(\.variables) }
@@ -143,6 +145,13 @@ public struct ServerConfiguration: Sendable {
         if let number = try count("TRAINYARD_MAX_LOG_FOLLOWERS", 1...10_000) { limits.logFollowersPerKey = number }
         if let number = try count("TRAINYARD_MAX_SOURCE_BYTES", 1...(1 << 50)) { limits.sourceArchiveBytes = Int64(number) }
         if let region = value("TRAINYARD_REGION") { self.region = region }
+        if let open = value("TRAINYARD_METRICS_PUBLIC") {
+            switch open.lowercased() {
+            case "true", "1", "yes": metricsPublic = true
+            case "false", "0", "no": metricsPublic = false
+            default: throw ConfigurationError.invalid(key: "TRAINYARD_METRICS_PUBLIC", value: open, expected: "true or false")
+            }
+        }
         if let account = value("TRAINYARD_ACCOUNT") {
             throw ConfigurationError.invalid(
                 key: "TRAINYARD_ACCOUNT", value: account,

@@ -6,11 +6,13 @@ import ServiceLifecycle
 public enum ServerProcess {
     /// Sends every log at `configuration`'s level to standard error; answers the server's logger.
     public static func bootstrapLogging(_ configuration: ServerConfiguration) -> Logger {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = configuration.logLevel
-            return handler
-        }
+        // Every line written while a request is handled carries its id (X-Request-Id).
+        LoggingSystem.bootstrap(
+            { label, metadataProvider in
+                var handler = StreamLogHandler.standardError(label: label, metadataProvider: metadataProvider)
+                handler.logLevel = configuration.logLevel
+                return handler
+            }, metadataProvider: RequestID.metadataProvider)
         var logger = Logger(label: "trainyard")
         logger.logLevel = configuration.logLevel
         return logger

@@ -168,6 +168,10 @@ public enum ServerSettings {
             defaultValue: #"`5368709120`"#,
             meaning: #"the largest code archive `PUT /v1/jobs/{name}/source` stores (5 GiB; it streams to the object store, so the size costs no memory)"#),
         ServerSetting(
+            variables: ["TRAINYARD_METRICS_PUBLIC"],
+            defaultValue: #"`false`"#,
+            meaning: #"`true` lets a scraper read `GET /metrics` without a key; otherwise it needs an admin key of the bootstrap project (the figures are every project's)"#),
+        ServerSetting(
             variables: ["TRAINYARD_WEBHOOK_RETRY_SCHEDULE"],
             defaultValue: #"`5,300,1800,7200,18000,36000,36000`"#,
             meaning: #"seconds between a failed webhook try and the next (Standard Webhooks' schedule: eight tries over about a day)"#),

@@ -48,7 +48,7 @@ struct LiveApp: Sendable {
         database: PostgresClientConfigurationBox? = nil, dataDirectory: String? = nil, port: Int = 0, capacity: String? = nil,
         workers: WorkerSettings = fastWorkers, webhooks: WebhookSettings = fastWebhooks, objectStore: ObjectStoreSettings = .filesystem(root: nil),
         provisioner: ProvisionerSettings? = nil, apiKeyCacheSeconds: Double = 10, agentExecutable: String? = nil, limits: RequestLimits = RequestLimits(),
-        _ body: @escaping @Sendable (LiveApp) async throws -> Void
+        metricsPublic: Bool = false, _ body: @escaping @Sendable (LiveApp) async throws -> Void
     ) async throws {
         let databaseConfiguration: PostgresClient.Configuration
         if let database { databaseConfiguration = database.value } else { databaseConfiguration = try await TestPostgres.shared.freshDatabase() }
@@ -63,6 +63,7 @@ struct LiveApp: Sendable {
         configuration.objectStore = objectStore
         configuration.apiKeyCacheSeconds = apiKeyCacheSeconds
         configuration.limits = limits
+        configuration.metricsPublic = metricsPublic
         if let agentExecutable { configuration.agentExecutable = agentExecutable }
         if let provisioner { configuration.provisioner = provisioner }
         var logger = Logger(label: "trainyard.tests.live")

@@ -174,6 +174,37 @@ import TrainyardTestSupport
             #expect(try await r.queue.capacityOverrides() == ["ml.m5.large": CapacityOverride(onDemand: 1, spot: 1)])
         }
     }
+
+    /// What `/metrics` reports of the queue and the pool. Two projects pick the same names: every job is counted.
+    @Test(arguments: RepositoryKind.allCases)
+    func theQueueStateCountsEveryJobTheWaitingPerPoolAndTheHostsHoldingCapacity(_ kind: RepositoryKind) async throws {
+        try await kind.withRepositories { r in
+            let team = try await r.projects.createProject(name: "team").0.id
+            let lab = try await r.projects.createProject(name: "lab").0.id
+            #expect(try await r.queue.queueState() == QueueState())
+            let running = try await Self.submit(r, project: team, "run", hosts: 2)
+            _ = try await Self.submit(r, project: lab, "run", hosts: 2, at: 1)
+            _ = try await Self.submit(r, project: team, "later", at: 2)
+            _ = try await Self.submit(r, project: lab, "spot", spot: true, at: 3)
+
+            // Two on-demand hosts: the first gang starts, the others wait; the spot job starts on the spot pool.
+            let plans = try await Self.pass(r, Self.pool(onDemand: 2, spot: 1), at: 4)
+            #expect(Set(plans.map(\.jobName)) == ["run", "spot"] && plans.contains { $0.jobID == running.id })
+            let state = try await r.queue.queueState()
+            #expect(state.jobs == [QueueState.StatusKey(.inProgress, .launchingMLInstances): 2, QueueState.StatusKey(.inProgress, .pending): 2])
+            let onDemand = GangScheduler.Pool(instanceType: "ml.m5.large", spot: false)
+            let spot = GangScheduler.Pool(instanceType: "ml.m5.large", spot: true)
+            #expect(state.waiting == [onDemand: QueueState.Waiting(count: 2, oldestSubmittedAt: Self.start.addingTimeInterval(1))])
+            #expect(state.inUse == [onDemand: 2, spot: 1])
+            #expect(state.hosts == [.launching: 3])
+
+            // A stopped job leaves the queue and is counted as stopped.
+            _ = try await r.jobs.requestStop(projectID: lab, name: "run", reason: .user, graceSeconds: 10, now: Self.start.addingTimeInterval(5))
+            let after = try await r.queue.queueState()
+            #expect(after.waiting == [onDemand: QueueState.Waiting(count: 1, oldestSubmittedAt: Self.start.addingTimeInterval(2))])
+            #expect(after.jobs[QueueState.StatusKey(.stopped, .stopped)] == 1 && after.jobs[QueueState.StatusKey(.inProgress, .pending)] == 1)
+        }
+    }
 }
 
 /// What a pass's `readOverrides` was given.

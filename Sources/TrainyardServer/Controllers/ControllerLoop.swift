@@ -26,12 +26,15 @@ struct ControllerLoop: Service {
     /// A pass still running after this is logged as a warning, and again each time as long again passes: a pass stuck
     /// on a call that never answers holds its controller's work (a finalizer's attempts, a sender's deliveries).
     let slowPassWarning: Duration
+    /// Where a failed pass is counted (`trainyard_controller_pass_failures_total`).
+    let failures: ServiceMetrics?
     let body: @Sendable () async throws -> Void
 
     init(
         name: String, interval: Duration, minimumGap: Duration = .zero, doorbell: Doorbell? = nil, readiness: Readiness, logger: Logger,
-        slowPassWarning: Duration = .seconds(60), body: @escaping @Sendable () async throws -> Void
+        failures: ServiceMetrics? = nil, slowPassWarning: Duration = .seconds(60), body: @escaping @Sendable () async throws -> Void
     ) {
+        self.failures = failures
         self.slowPassWarning = slowPassWarning
         self.name = name
         self.interval = interval
@@ -61,6 +64,7 @@ struct ControllerLoop: Service {
                     return
                 } catch {
                     logger.error("controller pass failed", metadata: ["controller": "\(name)", "error": "\(LoggedError.describe(error))"])
+                    failures?.controllerPassFailed(name)
                 }
                 if stopping.load(ordering: .acquiring) { return }
                 await wake.wait(upTo: interval)

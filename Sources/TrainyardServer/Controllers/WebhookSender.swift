@@ -21,6 +21,8 @@ struct WebhookSender: Sendable {
     let outbox: any WebhookRepository
     let settings: WebhookSettings
     let logger: Logger
+    /// Where each try is counted by outcome, with its latency.
+    var metrics: ServiceMetrics?
     /// Deliveries per claim. Large batches amortise the claim and the record (a handful of statements and one commit
     /// per batch): 64 gave 1,400 deliveries/s here, 500 about 2,500 (bench/webhooks). The price: a batch is recorded
     /// when its slowest try ended, so a receiver that times out delays the record of the batch it is in.
@@ -115,6 +117,9 @@ struct WebhookSender: Sendable {
             var results: [(send: WebhookSend, result: WebhookTryResult)] = []
             for await result in group { results.append(result) }
             return results
+        }
+        for (_, result) in results {
+            metrics?.webhookDelivery(outcome: result.delivered ? "delivered" : "failed", after: .milliseconds(result.latencyMilliseconds))
         }
         do {
             try await client.shutdown()

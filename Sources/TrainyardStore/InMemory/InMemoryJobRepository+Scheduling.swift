@@ -68,6 +68,25 @@ extension InMemoryJobRepository: SchedulingQueue {
         return plans
     }
 
+    public func queueState() async throws -> QueueState {
+        var state = QueueState()
+        let open = Set(attempts.values.filter { $0.record.state != .ended }.map(\.record.id))
+        let openJobs = Set(attempts.values.filter { $0.record.state != .ended }.map(\.record.jobID))
+        for job in jobs.values.map(\.record) {
+            state.jobs[QueueState.StatusKey(job.status, job.secondaryStatus), default: 0] += 1
+            guard Self.isQueued(job), !openJobs.contains(job.id) else { continue }
+            let pool = Self.gang(of: job).pool
+            let waiting = state.waiting[pool]
+            state.waiting[pool] = QueueState.Waiting(
+                count: (waiting?.count ?? 0) + 1, oldestSubmittedAt: min(waiting?.oldestSubmittedAt ?? job.createdAt, job.createdAt))
+        }
+        for host in hosts.values.map(\.record) {
+            if !host.phase.isFinal { state.inUse[GangScheduler.Pool(instanceType: host.instanceType, spot: host.spot), default: 0] += 1 }
+            if open.contains(host.attemptID) { state.hosts[host.phase, default: 0] += 1 }
+        }
+        return state
+    }
+
     private static func gang(of job: JobRecord) -> GangScheduler.Gang {
         GangScheduler.Gang(instanceType: job.spec.instanceType, count: job.spec.instanceCount, spot: job.spec.useSpotInstances)
     }

@@ -22,6 +22,41 @@ public protocol SchedulingQueue: Sendable {
     /// Sets an instance type's capacity (a market left nil keeps its figure) and answers the live spot hosts of the
     /// type beyond the new spot capacity, newest first: the hosts the cut takes back.
     func setCapacity(instanceType: String, onDemand: Int?, spot: Int?, now: Date) async throws -> [HostRecord]
+    /// The queue and the pool as they stand, for the service's metrics: every job counted by status, the jobs waiting
+    /// for hosts per pool (as a pass reads them: queued, with no attempt still open) with the oldest one's submission,
+    /// the hosts holding capacity per pool, and the hosts of open attempts by phase.
+    func queueState() async throws -> QueueState
+}
+
+/// What the queue and the pool hold at one moment (``SchedulingQueue/queueState()``).
+public struct QueueState: Sendable, Equatable {
+    public struct StatusKey: Hashable, Sendable {
+        public var status: JobStatus
+        public var secondaryStatus: SecondaryStatus
+        public init(_ status: JobStatus, _ secondaryStatus: SecondaryStatus) {
+            self.status = status
+            self.secondaryStatus = secondaryStatus
+        }
+    }
+
+    public struct Waiting: Equatable, Sendable {
+        public var count: Int
+        public var oldestSubmittedAt: Date
+        public init(count: Int, oldestSubmittedAt: Date) {
+            self.count = count
+            self.oldestSubmittedAt = oldestSubmittedAt
+        }
+    }
+
+    public var jobs: [StatusKey: Int] = [:]
+    /// Jobs waiting for hosts, per pool.
+    public var waiting: [GangScheduler.Pool: Waiting] = [:]
+    /// Hosts launching or running (not exited, not lost), per pool: the capacity they hold.
+    public var inUse: [GangScheduler.Pool: Int] = [:]
+    /// Hosts of attempts not ended, by phase.
+    public var hosts: [HostPhase: Int] = [:]
+
+    public init() {}
 }
 
 extension SchedulingQueue {

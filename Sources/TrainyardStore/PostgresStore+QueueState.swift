@@ -1,0 +1,54 @@
+import Foundation
+import PostgresNIO
+import TrainyardCore
+
+extension PostgresStore {
+    /// The queue and the pool as they stand, read in one statement (one snapshot, one round trip): a scrape of
+    /// `/metrics` costs a count of the jobs table by status and three index reads (jobs_queue_by_pool, hosts_live,
+    /// attempts_open).
+    public func queueState() async throws -> QueueState {
+        var state = QueueState()
+        let rows = try await client.query(
+            """
+            SELECT 'job', status, secondary_status, NULL::bool, count(*)::int, NULL::timestamptz FROM jobs GROUP BY status, secondary_status
+            UNION ALL
+            SELECT 'waiting', instance_type, NULL, use_spot, count(*)::int, min(created_at) FROM jobs j
+                WHERE \(unescaped: Self.queuedPredicate)
+                  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended')
+                GROUP BY instance_type, use_spot
+            UNION ALL
+            SELECT 'in_use', instance_type, NULL, spot, count(*)::int, NULL FROM hosts WHERE phase NOT IN ('exited', 'lost') GROUP BY instance_type, spot
+            UNION ALL
+            SELECT 'host', h.phase, NULL, NULL, count(*)::int, NULL FROM hosts h JOIN attempts a ON a.id = h.attempt_id
+                WHERE a.state <> 'ended' GROUP BY h.phase
+            """, logger: logger)
+        for try await (kind, first, second, spot, count, oldest) in rows.decode((String, String, String?, Bool?, Int, Date?).self) {
+            switch kind {
+            case "job":
+                guard let status = JobStatus(rawValue: first), let secondary = second.flatMap(SecondaryStatus.init(rawValue:)) else { continue }
+                state.jobs[QueueState.StatusKey(status, secondary)] = count
+            case "waiting":
+                guard let spot, let oldest else { continue }
+                state.waiting[GangScheduler.Pool(instanceType: first, spot: spot)] = QueueState.Waiting(count: count, oldestSubmittedAt: oldest)
+            case "in_use":
+                guard let spot else { continue }
+                state.inUse[GangScheduler.Pool(instanceType: first, spot: spot)] = count
+            default:
+                guard let phase = HostPhase(rawValue: first) else { continue }
+                state.hosts[phase] = count
+            }
+        }
+        return state
+    }
+
+    /// The server's connections to the database now: open, and busy with a statement (this one among them).
+    public func databaseConnections() async throws -> (open: Int, active: Int) {
+        let rows = try await client.query(
+            """
+            SELECT count(*)::int, (count(*) FILTER (WHERE state = 'active'))::int FROM pg_stat_activity
+            WHERE datname = current_database() AND usename = current_user AND backend_type = 'client backend'
+            """, logger: logger)
+        for try await (open, active) in rows.decode((Int, Int).self) { return (open, active) }
+        return (0, 0)
+    }
+}
