@@ -6,6 +6,8 @@ public import TrainyardAPI
 public typealias JobSpec = Components.Schemas.JobSpec
 /// A job's whole description (SageMaker `DescribeTrainingJob`).
 public typealias JobDescription = Components.Schemas.JobDescription
+/// How much of a job's time went into training that counts (a description's `goodput`).
+public typealias Goodput = Components.Schemas.Goodput
 /// A job's status: `InProgress`, `Completed`, `Failed`, `Stopping`, `Stopped`.
 public typealias JobStatus = Components.Schemas.JobStatus
 /// A job's secondary status (`Starting`, `Downloading`, `Training`, `Interrupted`, …).

@@ -39,7 +39,9 @@ enum JobSpecMapping {
                 sha256: job.model?.sha256),
             outputArtifacts: job.output.map { .init(s3OutputArtifacts: $0.uri, sizeBytes: $0.sizeBytes, sha256: $0.sha256) },
             finalMetricDataList: finalMetrics.map { .init(metricName: $0.name, value: $0.value, timestamp: $0.time) },
-            secondaryStatusTransitions: transitions, attempts: attempts.map(attempt), warmPoolStatus: nil,
+            secondaryStatusTransitions: transitions, attempts: attempts.map(attempt),
+            goodput: goodput(Goodput.of(attempts.map(\.goodput), jobEndedAt: job.status.isTerminal ? (statusEvents.last?.time ?? job.lastModifiedAt) : nil, now: now)),
+            warmPoolStatus: nil,
             imageNotUsed: imageNotUsed(spec: spec, events: events), command: spec.command, entryPoint: spec.entryPoint,
             sourceDir: spec.sourceDir, imageUri: spec.imageURI, hyperparameters: .init(additionalProperties: spec.hyperparameters),
             environment: .init(additionalProperties: spec.environment), tags: .init(additionalProperties: spec.tags),
@@ -66,6 +68,17 @@ enum JobSpecMapping {
         return ((1 - Double(billable) / Double(training)) * 1000).rounded() / 10
     }
 
+    static func goodput(_ goodput: Goodput) -> Components.Schemas.Goodput {
+        Components.Schemas.Goodput(
+            trainingSeconds: goodput.trainingSeconds.roundedToTenths, productiveSeconds: goodput.productiveSeconds.roundedToTenths,
+            lostSeconds: goodput.lostSeconds.roundedToTenths, uptimePercent: goodput.uptimePercent,
+            faults: .init(
+                spotReclaim: goodput.faults[.spotReclaim] ?? 0, hostLost: goodput.faults[.hostLost] ?? 0, userError: goodput.faults[.userError] ?? 0,
+                stop: goodput.faults[.stop] ?? 0),
+            autoRecoveries: goodput.autoRecoveries, recoverySeconds: goodput.recoverySeconds.roundedToTenths,
+            meanRecoverySeconds: goodput.meanRecoverySeconds?.roundedToTenths)
+    }
+
     static func attempt(_ attempt: AttemptRecord) -> Components.Schemas.JobAttempt {
         Components.Schemas.JobAttempt(
             number: attempt.number, startedAt: attempt.startedAt, endedAt: attempt.endedAt, endReason: attempt.endReason,
@@ -75,4 +88,9 @@ enum JobSpecMapping {
                     lastCheckpointSyncTime: host.checkpointSyncedAt)
             })
     }
+}
+
+extension Double {
+    /// To one decimal, as the description shows seconds.
+    fileprivate var roundedToTenths: Double { (self * 10).rounded() / 10 }
 }

@@ -75,6 +75,15 @@ public struct AttemptRecord: Sendable, Equatable {
     public var endReason: String?
     public var stopReason: StopReason?
     public var hosts: [HostRecord]
+    /// When its gang was first asked to stop (a stop, a reclaim's notice, a gang failure, a deadline).
+    public var stopRequestedAt: Date? = nil
+
+    /// The attempt as goodput reads it: its times, the fault that ended it, its hosts' last checkpoint sync.
+    public var goodput: Goodput.Attempt {
+        Goodput.Attempt(
+            startedAt: startedAt, trainingStartedAt: trainingStartedAt, endedAt: state == .ended ? endedAt ?? startedAt : nil, stopReason: stopReason,
+            stopRequestedAt: stopRequestedAt, hosts: hosts.map { ($0.result, $0.endedAt, $0.checkpointSyncedAt) })
+    }
 
     /// Seconds the gang spent training in this attempt, up to `now` while it runs.
     public func trainingSeconds(now: Date) -> Double {

@@ -5,15 +5,15 @@ import TrainyardCore
 
 extension PostgresStore {
     /// The columns ``decodeAttempt(_:)`` reads, in its order.
-    static let attemptColumns = "id, job_id, number, state, started_at, training_started_at, ended_at, end_reason, stop_reason"
+    static let attemptColumns = "id, job_id, number, state, started_at, training_started_at, ended_at, end_reason, stop_reason, stop_requested_at"
 
     /// An attempt row (``attemptColumns``), without its hosts.
     static func decodeAttempt(_ row: PostgresRow) throws -> AttemptRecord {
-        let (id, jobID, number, state, started, training, ended, endReason, stopReason) =
-            try row.decode((Int64, Int64, Int, String, Date, Date?, Date?, String?, String?).self)
+        let (id, jobID, number, state, started, training, ended, endReason, stopReason, stopRequested) =
+            try row.decode((Int64, Int64, Int, String, Date, Date?, Date?, String?, String?, Date?).self)
         return AttemptRecord(
             id: id, jobID: jobID, number: number, state: try attemptState(state), startedAt: started, trainingStartedAt: training, endedAt: ended,
-            endReason: endReason, stopReason: stopReason.flatMap(StopReason.init(rawValue:)), hosts: [])
+            endReason: endReason, stopReason: stopReason.flatMap(StopReason.init(rawValue:)), hosts: [], stopRequestedAt: stopRequested)
     }
 
     /// The attempts of a job with their hosts, oldest first.

@@ -182,6 +182,11 @@ struct DescribeJob: AsyncParsableCommand {
     }
 }
 
+extension Components.Schemas.Goodput {
+    /// Faults of any class, and recoveries: whether there is anything to say beyond training time.
+    var faultsAndRecoveries: Int { autoRecoveries + faults.spotReclaim + faults.hostLost + faults.userError + faults.stop }
+}
+
 /// The readable form of a description: fields, then the status transitions.
 func printDescription(_ job: JobDescription) {
     var rows: [[String]] = [
@@ -203,6 +208,16 @@ func printDescription(_ job: JobDescription) {
     if let reason = job.failureReason { rows.append(["Failure reason", reason]) }
     if let seconds = job.trainingTimeSeconds { rows.append(["Training time", "\(seconds) s"]) }
     if let seconds = job.billableTimeSeconds { rows.append(["Billable time", "\(seconds) s"]) }
+    if let goodput = job.goodput, goodput.trainingSeconds > 0 || goodput.faultsAndRecoveries > 0 {
+        let uptime = goodput.uptimePercent.map { ", uptime \($0)%" } ?? ""
+        rows.append(["Goodput", "\(goodput.productiveSeconds) s productive of \(goodput.trainingSeconds) s training (\(goodput.lostSeconds) s lost)\(uptime)"])
+        let faults = goodput.faults
+        rows.append([
+            "Faults",
+            "spot reclaim \(faults.spotReclaim), host lost \(faults.hostLost), user error \(faults.userError), stop \(faults.stop); "
+                + "\(goodput.autoRecoveries) recovered" + (goodput.meanRecoverySeconds.map { " in \($0) s on average" } ?? ""),
+        ])
+    }
     if let unused = job.imageNotUsed { rows.append(["Image not used", "\(unused.imageUri): \(unused.reason)"]) }
     let width = rows.map { $0[0].count }.max() ?? 0
     for row in rows { print("\(row[0].padding(toLength: width, withPad: " ", startingAt: 0))  \(row[1])") }

@@ -97,6 +97,11 @@ import TrainyardTestSupport
             #expect(both.output.contains("stop-a ") && both.output.contains("stop-b "), "\(both.output)")
             try await app.waitForStatus("stop-a", "Stopped")
             try await app.waitForStatus("stop-b", "Stopped")
+            // (describe counts the stop among the job's faults, beside its goodput)
+            let described = try await Self.cli(["jobs", "describe", "stop-a"], app)
+            let faults = try #require(described.output.components(separatedBy: "\n").first { $0.hasPrefix("Faults") }, "\(described.output)")
+            #expect(faults.contains("spot reclaim 0, host lost 0, user error 0, stop 1; 0 recovered"), "\(faults)")
+            #expect(described.output.contains("s productive of "), "\(described.output)")
             // when one of them does not exist, the others still stop, the missing one is named, and the exit code is 5
             let mixed = try await Self.cli(["jobs", "stop", "missing-job", "stop-c"], app)
             #expect(mixed.status == 5, "\(mixed.output)")

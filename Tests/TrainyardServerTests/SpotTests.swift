@@ -103,6 +103,17 @@ import Glibc
             let billable = try #require(job["billable_time_seconds"] as? Int)
             #expect(billable < training || training == 0)
             if training > 0 { #expect(job["spot_savings_percent"] as? Double ?? 0 > 50) }
+            // and its goodput: two reclaims, each recovered; what was lost is the work since each last checkpoint sync
+            // (they ran every 0.3 s, and the notice's final sync saved the step reached), well under its training
+            let goodput = try #require(job["goodput"] as? [String: Any])
+            #expect(goodput["faults"] as? [String: Int] == ["spot_reclaim": 2, "host_lost": 0, "user_error": 0, "stop": 0])
+            #expect(goodput["auto_recoveries"] as? Int == 2)
+            let trained = try #require(goodput["training_seconds"] as? Double)
+            let lost = try #require(goodput["lost_seconds"] as? Double)
+            #expect(trained >= 15 && lost < 5 && abs((goodput["productive_seconds"] as? Double ?? 0) - (trained - lost)) < 0.2, "\(goodput)")
+            let recovery = try #require(goodput["recovery_seconds"] as? Double)
+            #expect(recovery > 0 && abs((goodput["mean_recovery_seconds"] as? Double ?? 0) - recovery / 2) < 0.11, "\(goodput)")
+            #expect((goodput["uptime_percent"] as? Double ?? 101) < 100, "\(goodput)")
         }
     }
 
@@ -218,6 +229,10 @@ import Glibc
             #expect(reason.contains("its worker agent") && reason.contains("was killed by signal 9"), "\(reason)")
             #expect(reason.hasSuffix("(after 1 retries, max_retry_attempts)"))
             #expect((job["attempts"] as? [[String: Any]])?.count == 2)
+            // the first loss was recovered by the retry, the second was not
+            let goodput = try #require(job["goodput"] as? [String: Any])
+            #expect(goodput["faults"] as? [String: Int] == ["spot_reclaim": 0, "host_lost": 2, "user_error": 0, "stop": 0], "\(goodput)")
+            #expect(goodput["auto_recoveries"] as? Int == 1 && (goodput["productive_seconds"] as? Double) == 0, "\(goodput)")
         }
     }
 

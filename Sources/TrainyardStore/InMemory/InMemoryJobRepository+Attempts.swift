@@ -23,6 +23,7 @@ extension InMemoryJobRepository: AttemptRepository {
         attempts.values.filter { $0.record.jobID == jobID }.sorted { $0.record.number < $1.record.number }.map { stored in
             var attempt = stored.record
             attempt.hosts = hosts(ofAttempt: attempt.id)
+            attempt.stopRequestedAt = stored.stopRequestedAt
             return attempt
         }
     }
