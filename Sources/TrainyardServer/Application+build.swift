@@ -107,7 +107,7 @@ public func buildApplication(
     let reconciler = Reconciler(attempts: store, provisioner: provisioner, interruptions: interruptions, settings: configuration.workers, address: address, logger: logger)
     let finalizer = Finalizer(
         attempts: store, provisioner: provisioner, location: ObjectLocation(store: objectStore),
-        scratchDirectory: configuration.absoluteDataDirectory + "/scratch", logger: logger)
+        scratchDirectory: configuration.absoluteDataDirectory + "/scratch", logger: logger, metrics: monitoring.metrics)
     // The controllers start after the server listens (so agents can call back) and stop before the database does.
     var controllers: [any Service] = [
         Wakeups(client: client, jobs: jobsDoorbell, attempts: attemptsDoorbell, followers: followers, webhooks: webhooksDoorbell, keys: store.keyCache,

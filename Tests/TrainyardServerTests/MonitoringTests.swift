@@ -102,8 +102,16 @@ import TrainyardServer
                 #expect(done.value("trainyard_controller_pass_failures_total", ["controller": "scheduler"]) == 0)
                 #expect((done.value("trainyard_database_connections", ["state": "max"]) ?? 0) > 0)
                 #expect((done.value("trainyard_database_connections", ["state": "active"]) ?? 0) >= 1)
+                // (goodput by project: the stop is a fault of its class, both attempts' training is counted, nothing lost)
+                try await eventually("both attempts counted") {
+                    try await Self.scrape(app).value("trainyard_goodput_faults_total", ["project": "default", "class": "stop"]) == 1
+                }
+                let counted = try await Self.scrape(app)
+                #expect(counted.value("trainyard_goodput_faults_total", ["project": "default", "class": "spot_reclaim"]) == 0)
+                #expect((counted.value("trainyard_goodput_training_seconds_total", ["project": "default"]) ?? 0) > 0)
+                #expect(counted.value("trainyard_goodput_lost_seconds_total", ["project": "default"]) == 0)
                 for family in ServiceMetricsFamilies.all {
-                    #expect(done.types[family] != nil, "\(family) is exposed")
+                    #expect(counted.types[family] != nil, "\(family) is exposed")
                 }
 
                 // and every query of the Grafana dashboard names a metric this page exposes, by labels it carries
@@ -111,10 +119,10 @@ import TrainyardServer
                 #expect(queries.count >= 15)
                 for query in queries {
                     for metric in GrafanaDashboard.metrics(in: query) {
-                        let family = PrometheusText.family(of: metric, types: done.types)
-                        #expect(done.types[family] != nil, "\(query) names \(metric), which /metrics does not expose")
+                        let family = PrometheusText.family(of: metric, types: counted.types)
+                        #expect(counted.types[family] != nil, "\(query) names \(metric), which /metrics does not expose")
                         // (each query reads one family: what it groups by is that family's labels)
-                        let carried = Set(done.samples.filter { PrometheusText.family(of: $0.name, types: done.types) == family }.flatMap(\.labels.keys))
+                        let carried = Set(counted.samples.filter { PrometheusText.family(of: $0.name, types: counted.types) == family }.flatMap(\.labels.keys))
                         for label in GrafanaDashboard.groupingLabels(in: query) {
                             #expect(carried.contains(label), "\(query): \(metric) has no label \(label)")
                         }
@@ -234,5 +242,7 @@ enum ServiceMetricsFamilies {
         "trainyard_queue_oldest_age_seconds", "trainyard_scheduler_pass_duration_seconds", "trainyard_hosts", "trainyard_capacity_in_use",
         "trainyard_capacity_free", "trainyard_log_lines_ingested_total", "trainyard_log_bytes_ingested_total", "trainyard_webhook_deliveries_total",
         "trainyard_webhook_delivery_duration_seconds", "trainyard_database_connections", "trainyard_controller_pass_failures_total",
+        "trainyard_goodput_training_seconds_total", "trainyard_goodput_lost_seconds_total", "trainyard_goodput_faults_total",
+        "trainyard_goodput_recoveries_total", "trainyard_goodput_recovery_seconds_total",
     ]
 }

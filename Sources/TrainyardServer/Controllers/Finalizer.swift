@@ -17,6 +17,8 @@ struct Finalizer: Sendable {
     let location: ObjectLocation
     let scratchDirectory: String
     let logger: Logger
+    /// Where each ended attempt's goodput is counted, by project.
+    var metrics: ServiceMetrics?
     /// How long one replica holds an attempt while merging before another may take over.
     static let leaseSeconds = 600.0
 
@@ -29,6 +31,7 @@ struct Finalizer: Sendable {
             do {
                 try await finalize(work)
                 await provisioner.attemptEnded(attemptID: work.attempt.id)
+                await countGoodput(of: work)
             } catch is CancellationError {
                 // Shutdown ran out of time mid-merge: the claim goes back at once, from a task the cancellation does not
                 // reach (awaited here), so that the next start or another replica finishes the attempt now, not a lease later.
@@ -41,6 +44,22 @@ struct Finalizer: Sendable {
                     "finishing an attempt failed; the pass goes on with the others",
                     metadata: ["job": "\(work.job.name)", "attempt": "\(work.attempt.number)", "error": "\(LoggedError.describe(error))"])
             }
+        }
+    }
+
+    /// Adds what the ended attempt changed in its job's goodput to the project's counters: the job's figures with it,
+    /// less those without it (Core's arithmetic both times). A read that fails costs the figures, never the attempt.
+    private func countGoodput(of work: FinalizeWork) async {
+        guard let metrics else { return }
+        do {
+            let upTo = try await attempts.attempts(jobID: work.job.id).filter { $0.number <= work.attempt.number }
+            let now = Date()
+            let before = Goodput.of(upTo.filter { $0.number < work.attempt.number }.map(\.goodput), jobEndedAt: nil, now: now)
+            let after = Goodput.of(upTo.map(\.goodput), jobEndedAt: nil, now: now)
+            metrics.attemptEnded(project: work.job.projectName, before: before, after: after)
+        } catch {
+            logger.warning(
+                "counting an ended attempt's goodput failed", metadata: ["job": "\(work.job.name)", "attempt": "\(work.attempt.number)", "error": "\(error)"])
         }
     }
 

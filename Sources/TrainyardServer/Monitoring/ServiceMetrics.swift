@@ -1,6 +1,7 @@
 import CoreMetrics
 import Prometheus
 import Synchronization
+import TrainyardCore
 
 /// What the service counts and measures, in one Prometheus registry per application (two servers in one process, as in
 /// tests, keep their own), exposed at `GET /metrics`. Events are recorded as they happen (requests, log lines, webhook
@@ -49,6 +50,29 @@ final class ServiceMetrics: Sendable {
         static var controllerFailures: MetricNameDescriptor {
             MetricNameDescriptor(metricName: "trainyard_controller_pass_failures", unitName: "total",
                 helpText: "Controller passes that failed, by controller.")
+        }
+        static var goodputTraining: MetricNameDescriptor {
+            MetricNameDescriptor(
+                metricName: "trainyard_goodput_training", unitName: "seconds_total", helpText: "Seconds in Training of the attempts that ended, by project.")
+        }
+        static var goodputLost: MetricNameDescriptor {
+            MetricNameDescriptor(
+                metricName: "trainyard_goodput_lost", unitName: "seconds_total",
+                helpText: "Training seconds done again after faults (since each faulted attempt's last checkpoint sync), by project.")
+        }
+        static var goodputFaults: MetricNameDescriptor {
+            MetricNameDescriptor(
+                metricName: "trainyard_goodput_faults", unitName: "total",
+                helpText: "Attempts ended by a fault, by project and class (spot_reclaim, host_lost, user_error, stop).")
+        }
+        static var goodputRecoveries: MetricNameDescriptor {
+            MetricNameDescriptor(
+                metricName: "trainyard_goodput_recoveries", unitName: "total",
+                helpText: "Faults after which a job trained again on its own, by project (counted when the recovering attempt ends).")
+        }
+        static var goodputRecoverySeconds: MetricNameDescriptor {
+            MetricNameDescriptor(
+                metricName: "trainyard_goodput_recovery", unitName: "seconds_total", helpText: "Seconds from those faults to training again, by project.")
         }
         static var jobs: MetricNameDescriptor {
             MetricNameDescriptor(metricName: "trainyard_jobs", unitName: "", helpText: "Jobs in the database, by status and secondary status.")
@@ -103,6 +127,20 @@ final class ServiceMetrics: Sendable {
         registry.makeCounter(descriptor: Family.deliveries, labels: [("outcome", outcome)]).increment()
         registry.makeDurationHistogram(descriptor: Family.deliveryDuration, labels: [("outcome", outcome)], buckets: Self.deliveryBuckets)
             .record(duration)
+    }
+
+    /// An attempt of a job of `project` ended: the job's goodput went from `before` (its earlier attempts') to `after`.
+    func attemptEnded(project: String, before: Goodput, after: Goodput) {
+        let labels = [("project", project)]
+        registry.makeCounter(descriptor: Family.goodputTraining, labels: labels).increment(by: max(0, after.trainingSeconds - before.trainingSeconds))
+        registry.makeCounter(descriptor: Family.goodputLost, labels: labels).increment(by: max(0, after.lostSeconds - before.lostSeconds))
+        for fault in Goodput.Fault.allCases {
+            let added = (after.faults[fault] ?? 0) - (before.faults[fault] ?? 0)
+            registry.makeCounter(descriptor: Family.goodputFaults, labels: labels + [("class", fault.rawValue)]).increment(by: Int64(max(0, added)))
+        }
+        registry.makeCounter(descriptor: Family.goodputRecoveries, labels: labels).increment(by: Int64(max(0, after.autoRecoveries - before.autoRecoveries)))
+        registry.makeCounter(descriptor: Family.goodputRecoverySeconds, labels: labels)
+            .increment(by: max(0, after.recoverySeconds - before.recoverySeconds))
     }
 
     func controllerPassFailed(_ controller: String) {

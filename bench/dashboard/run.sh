@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# bench/dashboard: what looking at the service costs the server. Today: a Prometheus scrape of GET /metrics (every state
+# family read from the database: a count of the jobs table by status, the queue per pool, hosts and capacity) with
+# JOBS jobs in the database (one phase per size), beside GET /readyz (a request that asks the database one question)
+# on the same server in the same run: each one's p50 and p99 over SCRAPES sequential requests, the ratio of the medians,
+# the page's size, and the server's peak RSS. The web dashboard's pages join this benchmark when they exist.
+# See bench/README.md.
+#
+# Options (environment):
+#   TRAINYARD_BIN   binary to benchmark (trainyard-agent beside it); default: a release build
+#   JOBS            jobs in the database for each phase (default "10000 100000"): ended ones copied with SQL, as most
+#                   of a long-lived database's are, beside one running job and WAITING jobs queued behind it
+#   WAITING         jobs queued behind the running one (default 200)
+#   SCRAPES         measured requests of each kind per phase (default 200), after 20 unmeasured
+#   STRICT          1: exit 3 when a target is missed
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+BENCH_NAME=dashboard
+# shellcheck source=../lib.sh
+source "$SCRIPT_DIR/../lib.sh"
+
+JOBS=${JOBS:-"10000 100000"}
+WAITING=${WAITING:-200}
+SCRAPES=${SCRAPES:-200}
+STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# The issue's target: a scrape under 50 ms with 10,000 jobs.
+TARGET_SCRAPE_MS=50
+TARGET_AT_JOBS=10000
+# One host of the type the jobs use: the first job holds it, the others queue behind it.
+CAPACITY_JSON='{"instance_types": {"ml.m5.large": {"on_demand": 1, "spot": 0}}}'
+
+require_tools jq curl psql:postgresql-client ss:iproute2
+resolve_binary
+trap cleanup EXIT
+start_server
+start_rss_sampler "$WORK_DIR/rss"
+AUTH=(-H "Authorization: Bearer $ADMIN_KEY")
+
+# --- setup (not measured) -----------------------------------------------------------------------------------------
+submit_job '{"name":"bench-template","instance_type":"ml.m5.large","command":["true"]}' >/dev/null
+wait_job_end bench-template 300 >/dev/null
+submit_job '{"name":"bench-running","instance_type":"ml.m5.large","command":["sleep","100000"]}' >/dev/null
+for i in $(seq 1 "$WAITING"); do
+    submit_job "{\"name\":\"bench-waiting-$i\",\"instance_type\":\"ml.m5.large\",\"command\":[\"true\"]}" >/dev/null
+done
+log "one job running, $WAITING queued behind it"
+
+job_count() { sql -c "SELECT count(*) FROM jobs"; }
+# Ended copies of the template job (and its events), created one second apart going back.
+prefill_to() {
+    local target=$1 have add
+    have=$(job_count)
+    add=$((target - have))
+    if ((add > 0)); then
+        log "prefill: $have jobs, adding $add"
+        sql -v n="$add" -v base="$have" <<'SQL'
+WITH t AS (SELECT * FROM jobs WHERE name = 'bench-template'),
+ins AS (
+    INSERT INTO jobs (project_id, name, spec, status, secondary_status, failure_reason, instance_type, instance_count,
+                      use_spot, priority, idempotency_key, request_hash, created_at, last_modified_at,
+                      training_start_time, training_end_time)
+    SELECT t.project_id, n.name, jsonb_set(t.spec, '{name}', to_jsonb(n.name)),
+           CASE WHEN g % 10 = 0 THEN 'Failed' ELSE 'Completed' END, CASE WHEN g % 10 = 0 THEN 'Failed' ELSE 'Completed' END,
+           t.failure_reason, t.instance_type, t.instance_count, t.use_spot, t.priority, NULL, t.request_hash,
+           t.created_at - make_interval(secs => g), t.created_at - make_interval(secs => g),
+           t.training_start_time, t.training_end_time
+    FROM t, generate_series(:base + 1, :base + :n) g, LATERAL (SELECT format('prefill-%s', g) AS name) n
+    RETURNING id, created_at
+)
+INSERT INTO job_events (job_id, time, type, status, secondary_status, message)
+SELECT ins.id, ins.created_at, e.type, e.status, e.secondary_status, e.message FROM ins, job_events e WHERE e.job_id = (SELECT id FROM t);
+SQL
+    fi
+    sql -c "VACUUM ANALYZE jobs" -c "VACUUM ANALYZE job_events" -c "CHECKPOINT"
+}
+
+# Milliseconds of each of $2 GETs of path $1, one per line (curl's time_total).
+timed_gets() {
+    local path=$1 count=$2 i
+    for i in $(seq 1 "$count"); do
+        curl -sf -o /dev/null -w '%{time_total}\n' "${AUTH[@]}" "$BASE_URL$path" || die "GET $path failed"
+    done | awk '{ printf "%.3f\n", $1 * 1000 }'
+}
+
+declare -A p50=() p99=() ratio=() bytes=()
+for jobs in $JOBS; do
+    prefill_to "$jobs"
+    server_alive
+    # The page is a valid exposition with every state family, and the queue as set up.
+    curl -sf "${AUTH[@]}" "$BASE_URL/metrics" >"$WORK_DIR/page"
+    depth=$(awk '/^trainyard_queue_depth\{instance_type="ml.m5.large",market="on_demand"\}/ { print $2 }' "$WORK_DIR/page")
+    [[ $depth == "$WAITING" || $depth == "$WAITING.0" ]] || die "the page says $depth jobs wait, not $WAITING"
+    bytes[$jobs]=$(wc -c <"$WORK_DIR/page")
+    timed_gets /metrics 20 >/dev/null
+    timed_gets /readyz 20 >/dev/null
+    # Alternating blocks, so that a noisy neighbour costs both sides alike.
+    : >"$WORK_DIR/scrape-$jobs"; : >"$WORK_DIR/ready-$jobs"
+    for _ in $(seq 1 10); do
+        timed_gets /metrics $((SCRAPES / 10)) >>"$WORK_DIR/scrape-$jobs"
+        timed_gets /readyz $((SCRAPES / 10)) >>"$WORK_DIR/ready-$jobs"
+    done
+    p50[scrape-$jobs]=$(percentile 50 <"$WORK_DIR/scrape-$jobs")
+    p99[scrape-$jobs]=$(percentile 99 <"$WORK_DIR/scrape-$jobs")
+    p50[ready-$jobs]=$(percentile 50 <"$WORK_DIR/ready-$jobs")
+    p99[ready-$jobs]=$(percentile 99 <"$WORK_DIR/ready-$jobs")
+    ratio[$jobs]=$(awk -v s="${p50[scrape-$jobs]}" -v r="${p50[ready-$jobs]}" 'BEGIN { printf "%.1f", s / r }')
+    log "$jobs jobs: scrape p50 ${p50[scrape-$jobs]} ms, /readyz p50 ${p50[ready-$jobs]} ms"
+done
+kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=''
+SERVER_HWM_MB=$(( $(vm_kb "$SERVER_PID" VmHWM) / 1024 ))
+
+targets_met() {
+    [[ -z ${p50[scrape-$TARGET_AT_JOBS]:-} ]] && return 0
+    awk -v v="${p50[scrape-$TARGET_AT_JOBS]}" -v t="$TARGET_SCRAPE_MS" 'BEGIN { exit !(v < t) }'
+}
+
+echo
+echo "bench/dashboard ($BUILD_LABEL build, $(nproc) cores, $WAITING jobs queued, $SCRAPES requests of each kind per phase)"
+for jobs in $JOBS; do
+    printf '  %7s jobs   GET /metrics p50 %7.2f ms  p99 %7.2f ms  (%s bytes)   GET /readyz p50 %6.2f ms  p99 %6.2f ms   scrape/readyz %s\n' \
+        "$jobs" "${p50[scrape-$jobs]}" "${p99[scrape-$jobs]}" "${bytes[$jobs]}" "${p50[ready-$jobs]}" "${p99[ready-$jobs]}" "${ratio[$jobs]}"
+done
+echo "  server peak RSS: $SERVER_HWM_MB MB"
+echo "  target: a scrape's p50 under $TARGET_SCRAPE_MS ms with $TARGET_AT_JOBS jobs"
+targets_met || echo "  MISS: the scrape's p50 is ${p50[scrape-$TARGET_AT_JOBS]} ms with $TARGET_AT_JOBS jobs"
+report_targets
+
+mkdir -p "$REPO_ROOT/bench/results"
+phases=$(for jobs in $JOBS; do
+    jq -n --argjson jobs "$jobs" --arg s50 "${p50[scrape-$jobs]}" --arg s99 "${p99[scrape-$jobs]}" --arg r50 "${p50[ready-$jobs]}" \
+        --arg r99 "${p99[ready-$jobs]}" --argjson bytes "${bytes[$jobs]}" --arg ratio "${ratio[$jobs]}" \
+        '{jobs: $jobs, scrape_ms: {p50: ($s50|tonumber), p99: ($s99|tonumber)}, readyz_ms: {p50: ($r50|tonumber), p99: ($r99|tonumber)},
+          page_bytes: $bytes, scrape_to_readyz: ($ratio|tonumber)}'
+done | jq -s .)
+jq -n --arg started "$STARTED_AT" --arg build "$BUILD_LABEL" --argjson waiting "$WAITING" --argjson phases "$phases" --argjson rss "$SERVER_HWM_MB" \
+    '{started: $started, build: $build, waiting: $waiting, phases: $phases, server_peak_rss_mb: $rss}' \
+    >"$REPO_ROOT/bench/results/dashboard-$(date -u +%Y%m%dT%H%M%SZ).json"
