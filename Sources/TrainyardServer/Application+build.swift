@@ -203,6 +203,7 @@ func buildRouter(
     // runtime's default also pretty-printed, which cost a third of the encoding time of an answer.
     try api.registerHandlers(
         on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
+    Dashboard(api: api, projects: store).register(on: router)
     let sageMaker = SageMakerEndpoint(api: api, secrets: secrets)
     router.post("/") { request, context in await sageMaker.respond(to: request, context: context) }
     return router

@@ -35,12 +35,25 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         guard Self.takesAPIKey(path: request.uri.path), !(metricsPublic && Self.isMetrics(request.uri.path.split(separator: "/"))) else {
             return try await next(request, context)
         }
-        guard let header = request.headers[.authorization] else {
+        let token: APIKeyToken
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer", let parsed = APIKeyToken.parse(String(parts[1])) else {
+                throw APIError.unauthorized(detail: "the Authorization header is not Bearer <id>.<secret>")
+            }
+            token = parsed
+        } else if let session = DashboardSession.key(in: request.headers) {
+            // The dashboard's pages read the API with their session's cookie; a change needs the key itself (a cookie
+            // is sent by whatever page the browser shows, and the dashboard's own actions are forms with their token).
+            guard request.method == .get || request.method == .head else {
+                throw APIError.unauthorized(detail: "a dashboard session reads only; send Authorization: Bearer <id>.<secret> to change anything")
+            }
+            guard let parsed = APIKeyToken.parse(session) else {
+                throw APIError.unauthorized(detail: "the dashboard session's key is not <id>.<secret>; sign in again")
+            }
+            token = parsed
+        } else {
             throw APIError.unauthorized(detail: "missing Authorization header; send Authorization: Bearer <id>.<secret>")
-        }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", let token = APIKeyToken.parse(String(parts[1])) else {
-            throw APIError.unauthorized(detail: "the Authorization header is not Bearer <id>.<secret>")
         }
         guard let principal = try await projects.authenticate(token) else {
             throw APIError.unauthorized(detail: "the API key is unknown, revoked, or its secret does not match")

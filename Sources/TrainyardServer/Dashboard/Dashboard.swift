@@ -1,0 +1,271 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import OpenAPIRuntime
+package import TrainyardAPI
+import TrainyardCore
+import TrainyardStore
+
+/// The web dashboard at `GET /`: pages rendered on the server from the API's own operations, called in-process as the
+/// signed-in key's principal, so a page shows what that key may read through `/v1` and nothing else (its project's
+/// jobs only), by the same rules. Live parts are a little plain JavaScript over the JSON and SSE routes, which accept
+/// the session's cookie for reads; every action is a form with the session's forgery token.
+struct Dashboard: Sendable {
+    let api: APIImplementation
+    let projects: any ProjectRepository
+
+    /// Log lines a job page shows before its script streams the rest.
+    static let firstLines = 2_000
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/") { request, _ in try await page(request) { principal, key in try await jobs(request, principal: principal, key: key) } }
+        router.get("/sign-in") { _, _ in html(render("signIn", ["title": "Sign in"])) }
+        router.post("/sign-in") { request, _ in try await signIn(request) }
+        router.post("/sign-out") { request, _ in try await signOut(request) }
+        router.get("/jobs/{name}") { request, context in
+            let name = try context.parameters.require("name")
+            return try await page(request) { principal, key in try await job(name, principal: principal, key: key) }
+        }
+        router.post("/jobs/{name}/stop") { request, context in
+            let name = try context.parameters.require("name")
+            return try await action(request) { _ in
+                _ = try await api.stopJob(.init(path: .init(name: name)))
+                return redirect(to: "/jobs/\(Self.pathComponent(name))")
+            }
+        }
+        router.get("/jobs/{name}/artifacts/{artifact}") { request, context in
+            let name = try context.parameters.require("name")
+            let artifact = try context.parameters.require("artifact")
+            return try await page(request) { _, _ in try await download(name, artifact: artifact) }
+        }
+    }
+
+    // MARK: - Sessions
+
+    /// Runs `body` as the principal of the request's session cookie; without a valid one, the sign-in page.
+    private func page(_ request: Request, _ body: (Principal, String) async throws -> Response) async throws -> Response {
+        guard let key = DashboardSession.key(in: request.headers) else { return redirect(to: "/sign-in") }
+        guard let token = APIKeyToken.parse(key), let principal = try await projects.authenticate(token) else {
+            var response = html(render("signIn", ["title": "Sign in", "error": "Your session's key is no longer valid: sign in again."]))
+            response.headers[.setCookie] = DashboardSession.signOut
+            return response
+        }
+        return try await RequestPrincipal.$current.withValue(principal) { try await body(principal, key) }
+    }
+
+    /// A form's action: the session's principal, and the form's forgery token checked first.
+    private func action(_ request: Request, _ body: (Principal) async throws -> Response) async throws -> Response {
+        var request = request
+        let form = FormFields.parse(String(buffer: try await request.collectBody(upTo: 64 << 10)))
+        return try await page(request) { principal, key in
+            guard DashboardSession.accepts(form["csrf"], for: key) else {
+                throw APIError.forbidden(detail: "the form's token does not match this session; reload the page and try again")
+            }
+            return try await body(principal)
+        }
+    }
+
+    private func signIn(_ request: Request) async throws -> Response {
+        var request = request
+        let form = FormFields.parse(String(buffer: try await request.collectBody(upTo: 64 << 10)))
+        let key = (form["key"] ?? "").trimmingCharacters(in: .whitespaces)
+        guard let token = APIKeyToken.parse(key), try await projects.authenticate(token) != nil else {
+            var response = html(
+                render("signIn", ["title": "Sign in", "error": "That key is unknown, revoked, or not a key (it looks like <id>.<secret>)."]))
+            response.status = .unauthorized
+            return response
+        }
+        var response = redirect(to: "/")
+        response.headers[.setCookie] = DashboardSession.signIn(key, secure: request.headers[HTTPField.Name("X-Forwarded-Proto")!] == "https")
+        return response
+    }
+
+    private func signOut(_ request: Request) async throws -> Response {
+        var request = request
+        let form = FormFields.parse(String(buffer: try await request.collectBody(upTo: 64 << 10)))
+        if let key = DashboardSession.key(in: request.headers), !DashboardSession.accepts(form["csrf"], for: key) {
+            throw APIError.forbidden(detail: "the form's token does not match this session; reload the page and try again")
+        }
+        var response = redirect(to: "/sign-in")
+        response.headers[.setCookie] = DashboardSession.signOut
+        return response
+    }
+
+    // MARK: - Pages
+
+    private func frame(_ principal: Principal, key: String, title: String) -> [String: Any] {
+        ["title": title, "project": principal.projectName, "role": principal.role.rawValue, "csrf": DashboardSession.csrfToken(for: key)]
+    }
+
+    private func jobs(_ request: Request, principal: Principal, key: String) async throws -> Response {
+        let query = request.uri.queryParameters
+        let status = query["status"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let name = query["name"].map(String.init) ?? ""
+        let after = query["after"].map(String.init) ?? ""
+        let afterDate = after.isEmpty ? nil : ISO8601DateFormatter().date(from: after + "T00:00:00Z")
+        var values = frame(principal, key: key, title: "Jobs")
+        values["name"] = name
+        values["after"] = after
+        values["filtered"] = status != nil || !name.isEmpty || afterDate != nil
+        values["statuses"] = ([("", "any")] + Components.Schemas.JobStatus.allCases.map { ($0.rawValue, $0.rawValue) }).map { value, label in
+            ["value": value, "label": label, "selected": value == (status ?? "")]
+        }
+        var apiQuery = Operations.ListJobs.Input.Query(nameContains: name.isEmpty ? nil : name, createdAfter: afterDate, maxResults: 50)
+        apiQuery.status = status.flatMap(Components.Schemas.JobStatus.init(rawValue:))
+        apiQuery.nextToken = query["next"].map(String.init)
+        do {
+            let list = try await api.listJobs(.init(query: apiQuery)).ok.body.json
+            values["jobs"] = list.jobs.map { job in
+                [
+                    "name": job.name, "status": job.status.rawValue, "secondary": job.secondaryStatus.rawValue, "count": job.instanceCount,
+                    "type": job.instanceType, "spot": job.useSpotInstances, "created": Self.time(job.creationTime),
+                ] as [String: Any]
+            }
+            if let next = list.nextToken {
+                values["next"] = "/?" + Self.query(["status": status ?? "", "name": name, "after": after, "next": next])
+            }
+        } catch let error as APIError {
+            values["error"] = error.problem.detail ?? error.problem.title
+            values["jobs"] = [[String: Any]]()
+        }
+        // The same filters for the script's JSON reads (a JavaScript string literal).
+        var listQuery = ["max_results": "50"]
+        if let status { listQuery["status"] = status }
+        if !name.isEmpty { listQuery["name_contains"] = name }
+        if let afterDate { listQuery["created_after"] = ISO8601DateFormatter().string(from: afterDate) }
+        if let next = query["next"] { listQuery["next_token"] = String(next) }
+        values["query"] = Self.scriptString("?" + Self.query(listQuery))
+        return html(render("jobs", values))
+    }
+
+    private func job(_ name: String, principal: Principal, key: String) async throws -> Response {
+        let path = Operations.DescribeJob.Input.Path(name: name)
+        let job: Components.Schemas.JobDescription
+        do {
+            job = try await api.describeJob(.init(path: path)).ok.body.json
+        } catch APIError.notFound(let detail) {
+            var values = frame(principal, key: key, title: "Not found")
+            values["error"] = detail
+            values["jobs"] = [[String: Any]]()
+            var response = html(render("jobs", values))
+            response.status = .notFound
+            return response
+        }
+        let events = try await api.listJobEvents(.init(path: .init(name: name))).ok.body.json.events
+        let metrics = try await api.getJobMetrics(.init(path: .init(name: name))).ok.body.json.metrics
+        var lines: [Components.Schemas.LogLine] = []
+        if case .json(let page) = try await api.getJobLogs(.init(path: .init(name: name), query: .init(limit: Self.firstLines))).ok.body {
+            lines = page.lines
+        }
+        var values = frame(principal, key: key, title: job.name)
+        let ended = ["Completed", "Failed", "Stopped"].contains(job.status.rawValue)
+        values["name"] = job.name
+        values["nameJSON"] = Self.scriptString(job.name)
+        values["status"] = job.status.rawValue
+        values["secondary"] = job.secondaryStatus.rawValue
+        values["failure"] = job.failureReason
+        values["stoppable"] = !ended && job.status.rawValue != "Stopping" && principal.role != .viewer
+        values["count"] = job.instanceCount
+        values["type"] = job.instanceType
+        values["spot"] = job.useSpotInstances
+        values["created"] = Self.time(job.creationTime)
+        values["training"] = job.trainingTimeSeconds ?? 0
+        values["billable"] = job.billableTimeSeconds ?? 0
+        if let goodput = job.goodput {
+            values["goodput"] = [
+                "training": goodput.trainingSeconds, "productive": goodput.productiveSeconds, "lost": goodput.lostSeconds,
+                "uptime": goodput.uptimePercent.map { "\($0)%" } ?? "not trained yet", "spot": goodput.faults.spotReclaim,
+                "lost_hosts": goodput.faults.hostLost, "user": goodput.faults.userError, "stop": goodput.faults.stop,
+                "recoveries": goodput.autoRecoveries, "mean": goodput.meanRecoverySeconds as Any,
+            ] as [String: Any]
+        }
+        var artifacts: [[String: Any]] = []
+        if let size = job.modelArtifacts.sizeBytes, let sha = job.modelArtifacts.sha256 {
+            artifacts.append(["file": "model.tar.gz", "size": size, "sha256": sha, "kind": "model", "name": job.name])
+        }
+        if let output = job.outputArtifacts {
+            artifacts.append(["file": "output.tar.gz", "size": output.sizeBytes, "sha256": output.sha256, "kind": "output", "name": job.name])
+        }
+        values["artifacts"] = artifacts
+        values["charts"] = metrics.filter { !$0.points.isEmpty }.map { series in
+            let label = series.name + (series.host.map { " · \($0)" } ?? "")
+            return ["label": label, "svg": SVGChart().render(series.points.map { .init(time: $0.time, value: $0.value) }, label: label)]
+        }
+        values["transitions"] = job.secondaryStatusTransitions.map {
+            ["status": $0.status.rawValue, "start": Self.time($0.startTime), "message": $0.statusMessage]
+        }
+        values["hosts"] = job.attempts.flatMap { attempt in
+            attempt.hosts.map { host in
+                [
+                    "attempt": attempt.number, "host": host.name, "state": host.state, "spot": host.spot ? "yes" : "no",
+                    "started": Self.time(attempt.startedAt), "ended": attempt.endedAt.map(Self.time) ?? "", "reason": attempt.endReason ?? "",
+                ] as [String: Any]
+            }
+        }
+        values["hostNames"] = Array(Set(job.attempts.flatMap { $0.hosts.map(\.name) })).sorted()
+        values["lines"] = lines.map { ["id": $0.id, "host": $0.host, "message": $0.message] as [String: Any] }
+        values["lastLine"] = lines.last?.id ?? 0
+        values["truncated"] = lines.count == Self.firstLines
+        values["shown"] = lines.count
+        values["events"] = events.map { ["time": Self.time($0.time), "type": $0._type, "message": $0.message] }
+        return html(render("job", values))
+    }
+
+    private func download(_ name: String, artifact: String) async throws -> Response {
+        guard let which = Operations.DownloadJobArtifact.Input.Path.ArtifactPayload(rawValue: artifact) else {
+            throw APIError.notFound(detail: "a job has a model and an output archive, not \(artifact)")
+        }
+        guard case .ok(let ok) = try await api.downloadJobArtifact(.init(path: .init(name: name, artifact: which))),
+            case .applicationGzip(let body) = ok.body
+        else { throw APIError.notFound(detail: "training job \(name) has no \(artifact).tar.gz") }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/gzip"
+        headers[.contentDisposition] = "attachment; filename=\"\(artifact).tar.gz\""
+        if case .known(let length) = body.length { headers[.contentLength] = String(length) }
+        return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: body.map { ByteBuffer(bytes: $0) }))
+    }
+
+    // MARK: - Helpers
+
+    private func render(_ template: String, _ values: [String: Any]) -> String {
+        DashboardTemplates.library.render(values, withTemplate: template) ?? ""
+    }
+
+    private func html(_ text: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        // No other origin may frame the pages (clickjacking of the stop button), nor run scripts in them.
+        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    private func redirect(to location: String) -> Response {
+        var headers = HTTPFields()
+        headers[.location] = location
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    static func time(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+
+    /// A JavaScript string literal of `text`, safe inside a `<script>` element.
+    static func scriptString(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+        let array = String(decoding: data, as: UTF8.self)
+        return String(array.dropFirst().dropLast()).replacingOccurrences(of: "<", with: "\\u003c")
+    }
+
+    static func query(_ fields: [String: String]) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return fields.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { key, value in
+            "\(key)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+        }.joined(separator: "&")
+    }
+
+    static func pathComponent(_ name: String) -> String {
+        name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-"))) ?? name
+    }
+}

@@ -1,0 +1,173 @@
+import Mustache
+
+/// The dashboard's pages as Mustache templates, compiled into the server (nothing to install beside the binary, nothing
+/// fetched from outside the machine). `{{…}}` escapes HTML; only the server's own SVG charts use `{{{…}}}`.
+enum DashboardTemplates {
+    static let library: MustacheLibrary = {
+        var library = MustacheLibrary()
+        for (name, text) in all {
+            // The templates are the server's own: one that does not parse is a bug found by the first test.
+            try! library.register(text, named: name)
+        }
+        return library
+    }()
+
+    static let all: [(String, String)] = [("head", head), ("foot", foot), ("signIn", signIn), ("jobs", jobs), ("job", job)]
+
+    static let head = #"""
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}} · Trainyard</title>
+        <style>
+        body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#111}header{display:flex;gap:1em;align-items:center;padding:.6em 1em;background:#0f172a;color:#fff}
+        header a{color:#fff;font-weight:600;text-decoration:none}header .who{margin-left:auto;opacity:.8}header form{margin:0}
+        main{padding:1em}table{border-collapse:collapse;margin:.5em 0 1em}th,td{text-align:left;padding:.25em .7em;border-bottom:1px solid #e5e7eb}
+        .status{font-weight:600}.Completed{color:#15803d}.Failed{color:#b91c1c}.Stopped,.Stopping{color:#92400e}.InProgress{color:#1d4ed8}
+        pre#log{background:#0b1020;color:#e5e7eb;padding:.6em;max-height:32em;overflow:auto;white-space:pre-wrap}.hidden{display:none}
+        .error{color:#b91c1c}form.inline{display:inline}h2{margin-top:1.4em}
+        </style></head><body>
+        <header><a href="/">Trainyard</a>{{#project}}<a href="/">Jobs</a><span class="who">project <b id="project">{{project}}</b> · {{role}}</span>
+        <form method="post" action="/sign-out"><input type="hidden" name="csrf" value="{{csrf}}"><button>Sign out</button></form>{{/project}}</header>
+        <main>
+        """#
+
+    static let foot = #"""
+        </main></body></html>
+        """#
+
+    static let signIn = #"""
+        {{> head}}
+        <h1>Sign in</h1>
+        <p>Paste an API key of your project (<code>trainyard keys create</code>, or the admin key the server wrote at its first start).
+        It is kept in a cookie this browser sends only to this server, which page scripts cannot read.</p>
+        {{#error}}<p class="error" id="error">{{error}}</p>{{/error}}
+        <form method="post" action="/sign-in"><label>API key <input type="password" name="key" id="key" size="60" autocomplete="off" required></label>
+        <button id="sign-in">Sign in</button></form>
+        {{> foot}}
+        """#
+
+    static let jobs = #"""
+        {{> head}}
+        <h1>Jobs</h1>
+        <form method="get" action="/" id="filters">
+        <label>Status <select name="status">{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label>
+        <label>Name contains <input name="name" value="{{name}}"></label>
+        <label>Created after <input type="date" name="after" value="{{after}}"></label>
+        <button>Filter</button></form>
+        {{#error}}<p class="error">{{error}}</p>{{/error}}
+        <table id="jobs"><thead><tr><th>Name</th><th>Status</th><th>Secondary status</th><th>Instances</th><th>Created</th></tr></thead><tbody>
+        {{#jobs}}<tr data-job="{{name}}"><td><a href="/jobs/{{name}}">{{name}}</a></td><td class="status {{status}}">{{status}}</td><td class="secondary">{{secondary}}</td>
+        <td>{{count}} × {{type}}{{#spot}} (spot){{/spot}}</td><td>{{created}}</td></tr>
+        {{/jobs}}
+        </tbody></table>
+        {{^jobs}}<p id="none">No jobs{{#filtered}} match these filters{{/filtered}}.</p>{{/jobs}}
+        {{#next}}<p><a id="next" href="{{next}}">Next page</a></p>{{/next}}
+        <script>
+        // Live: the statuses of the jobs on this page, from the JSON API every 2 s (the session's cookie signs the request).
+        (function () {
+          const rows = new Map([...document.querySelectorAll('tr[data-job]')].map(r => [r.dataset.job, r]));
+          async function refresh() {
+            try {
+              const answer = await fetch('/v1/jobs' + {{{query}}}, {headers: {'Accept': 'application/json'}});
+              if (!answer.ok) return;
+              for (const job of (await answer.json()).jobs) {
+                const row = rows.get(job.name);
+                if (!row) continue;
+                const cell = row.querySelector('.status');
+                cell.textContent = job.status; cell.className = 'status ' + job.status;
+                row.querySelector('.secondary').textContent = job.secondary_status;
+              }
+            } catch (e) {}
+          }
+          setInterval(refresh, 2000);
+        })();
+        </script>
+        {{> foot}}
+        """#
+
+    static let job = #"""
+        {{> head}}
+        <h1 id="name">{{name}}</h1>
+        <p>Status <span id="status" class="status {{status}}">{{status}}</span> / <span id="secondary">{{secondary}}</span>
+        {{#failure}}<br><span class="error" id="failure">{{failure}}</span>{{/failure}}</p>
+        {{#stoppable}}<form method="post" action="/jobs/{{name}}/stop" class="inline" id="stop-form"><input type="hidden" name="csrf" value="{{csrf}}">
+        <button id="stop">Stop</button></form>{{/stoppable}}
+        <table><tr><th>Instances</th><td>{{count}} × {{type}}{{#spot}} (spot){{/spot}}</td></tr><tr><th>Created</th><td>{{created}}</td></tr>
+        <tr><th>Training time</th><td>{{training}} s</td></tr><tr><th>Billable time</th><td>{{billable}} s</td></tr></table>
+
+        <h2>Goodput</h2>
+        <table id="goodput"><tr><th>Training</th><td>{{goodput.training}} s</td></tr><tr><th>Productive</th><td>{{goodput.productive}} s</td></tr>
+        <tr><th>Lost to faults</th><td>{{goodput.lost}} s</td></tr><tr><th>Uptime</th><td>{{goodput.uptime}}</td></tr>
+        <tr><th>Faults</th><td>spot reclaim {{goodput.spot}}, host lost {{goodput.lost_hosts}}, user error {{goodput.user}}, stop {{goodput.stop}}</td></tr>
+        <tr><th>Recovered</th><td>{{goodput.recoveries}}{{#goodput.mean}} (in {{goodput.mean}} s on average){{/goodput.mean}}</td></tr></table>
+
+        <h2>Artifacts</h2>
+        <table id="artifacts">{{#artifacts}}<tr><th>{{file}}</th><td>{{size}} bytes</td><td><code>{{sha256}}</code></td><td><a href="/jobs/{{name}}/artifacts/{{kind}}" download>Download</a></td></tr>{{/artifacts}}</table>
+        {{^artifacts}}<p>None yet: model.tar.gz is uploaded when the job ends.</p>{{/artifacts}}
+
+        <h2>Metrics</h2>
+        {{#charts}}<figure><figcaption>{{label}}</figcaption>{{{svg}}}</figure>{{/charts}}
+        {{^charts}}<p id="no-metrics">No metric points yet.</p>{{/charts}}
+
+        <h2>Timeline</h2>
+        <table id="timeline"><tr><th>Status</th><th>Start</th><th>Message</th></tr>{{#transitions}}<tr><td>{{status}}</td><td>{{start}}</td><td>{{message}}</td></tr>{{/transitions}}</table>
+
+        <h2>Attempts</h2>
+        <table id="attempts"><tr><th>Attempt</th><th>Host</th><th>State</th><th>Spot</th><th>Started</th><th>Ended</th><th>End reason</th></tr>
+        {{#hosts}}<tr><td>{{attempt}}</td><td>{{host}}</td><td>{{state}}</td><td>{{spot}}</td><td>{{started}}</td><td>{{ended}}</td><td>{{reason}}</td></tr>{{/hosts}}</table>
+
+        <h2>Logs</h2>
+        <label>Host <select id="host"><option value="">every host</option>{{#hostNames}}<option>{{.}}</option>{{/hostNames}}</select></label>
+        <label>Search <input id="search" type="search"></label> <label><input type="checkbox" id="follow" checked> Follow</label>
+        <pre id="log">{{#lines}}<span data-id="{{id}}" data-host="{{host}}">{{host}} | {{message}}
+        </span>{{/lines}}</pre>
+        {{#truncated}}<p>The first {{shown}} lines; later lines arrive below as they are read.</p>{{/truncated}}
+
+        <h2>Events</h2>
+        <table id="events"><tr><th>Time</th><th>Type</th><th>Message</th></tr>{{#events}}<tr><td>{{time}}</td><td>{{type}}</td><td>{{message}}</td></tr>{{/events}}</table>
+        <script>
+        (function () {
+          const name = {{{nameJSON}}};
+          const log = document.getElementById('log'), hostSelect = document.getElementById('host'), search = document.getElementById('search');
+          let last = {{lastLine}};
+          function visible(span) {
+            const host = hostSelect.value, text = search.value.toLowerCase();
+            return (!host || span.dataset.host === host) && (!text || span.textContent.toLowerCase().includes(text));
+          }
+          function filter() { for (const span of log.children) span.classList.toggle('hidden', !visible(span)); }
+          hostSelect.addEventListener('change', filter); search.addEventListener('input', filter);
+          // Live lines: the log stream (Server-Sent Events) from the start, past what the page already shows.
+          const ended = ['Completed', 'Failed', 'Stopped'];
+          const stream = new EventSource('/v1/jobs/' + encodeURIComponent(name) + '/logs?follow=true');
+          stream.onmessage = function (event) {
+            const line = JSON.parse(event.data);
+            if (line.id <= last) return;
+            last = line.id;
+            const span = document.createElement('span');
+            span.dataset.id = line.id; span.dataset.host = line.host;
+            span.textContent = line.host + ' | ' + line.message + '\n';
+            span.classList.toggle('hidden', !visible(span));
+            log.appendChild(span);
+            if (document.getElementById('follow').checked) log.scrollTop = log.scrollHeight;
+          };
+          stream.onerror = function () { if (ended.includes(document.getElementById('status').textContent)) stream.close(); };
+          // Live status, every 2 s until the job has ended.
+          const timer = setInterval(async function () {
+            try {
+              const answer = await fetch('/v1/jobs/' + encodeURIComponent(name), {headers: {'Accept': 'application/json'}});
+              if (!answer.ok) return;
+              const job = await answer.json();
+              const status = document.getElementById('status');
+              status.textContent = job.status; status.className = 'status ' + job.status;
+              document.getElementById('secondary').textContent = job.secondary_status;
+              if (ended.includes(job.status)) {
+                clearInterval(timer);
+                const stop = document.getElementById('stop-form'); if (stop) stop.remove();
+              }
+            } catch (e) {}
+          }, 2000);
+        })();
+        </script>
+        {{> foot}}
+        """#
+}

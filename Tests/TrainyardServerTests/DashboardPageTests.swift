@@ -1,0 +1,160 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+import TrainyardServer
+
+/// The dashboard's pages over HTTP, as a browser fetches them: sign-in and its cookie, a project's jobs and no other's,
+/// a job's page (its log lines escaped, its chart, its goodput, its archive), the stop form and its forgery token, and
+/// the API read with the session's cookie. DashboardBrowserTests drives the same pages in Chromium.
+@Suite(.serialized) struct DashboardPageTests {
+    struct Answer {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: String
+        var bytes: [UInt8]
+    }
+
+    /// A client that shows redirects instead of following them, as the tests look at each answer.
+    static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(redirectConfiguration: .disallow))
+
+    static func call(
+        _ app: LiveApp, _ method: HTTPMethod, _ path: String, cookie: String? = nil, form: [String: String]? = nil, json: String? = nil
+    ) async throws -> Answer {
+        var request = HTTPClientRequest(url: app.baseURL + path)
+        request.method = method
+        if let cookie { request.headers.add(name: "Cookie", value: "trainyard_session=\(cookie)") }
+        if let form {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            let body = form.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 32 << 20)
+        return Answer(status: Int(response.status.code), headers: response.headers, body: String(buffer: body), bytes: Array(buffer: body))
+    }
+
+    /// The form token the page carries.
+    static func csrf(in page: String) throws -> String {
+        let marker = #"name="csrf" value=""#
+        let start = try #require(page.range(of: marker)?.upperBound)
+        return String(page[start...].prefix { $0 != "\"" })
+    }
+
+    static let trainer = #"""
+        import os, sys, time
+        for step in range(5):
+            print(f"step {step} loss={1.0 / (step + 1):.3f}", flush=True)
+        print("<script>alert('x')</script> & <b>bold</b>", flush=True)
+        open(os.path.join(os.environ["SM_MODEL_DIR"], "weights.bin"), "wb").write(os.urandom(4096))
+        """#
+
+    @Test func signInShowsTheProjectsJobsAndAJobsPageWithItsLogsChartGoodputAndArchive() async throws {
+        try await LiveApp.run { app in
+            // without a session the pages send to sign-in; a wrong key is refused and says why
+            let anonymous = try await Self.call(app, .GET, "/")
+            #expect(anonymous.status == 303 && anonymous.headers.first(name: "Location") == "/sign-in")
+            let wrong = try await Self.call(app, .POST, "/sign-in", form: ["key": "NOTAKEY.secret"])
+            #expect(wrong.status == 401 && wrong.body.contains("That key is unknown, revoked, or not a key"), "\(wrong.body)")
+
+            // signing in sets a cookie that scripts cannot read and other sites cannot send
+            let signedIn = try await Self.call(app, .POST, "/sign-in", form: ["key": app.token])
+            #expect(signedIn.status == 303 && signedIn.headers.first(name: "Location") == "/")
+            let cookie = try #require(signedIn.headers.first(name: "Set-Cookie"))
+            #expect(cookie.hasPrefix("trainyard_session=\(app.token);") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
+
+            // a job with a metric definition, printing what users print
+            let code = app.dataDirectory + "/code-page"
+            try FileManager.default.createDirectory(atPath: code, withIntermediateDirectories: true)
+            try Self.trainer.write(toFile: code + "/train.py", atomically: true, encoding: .utf8)
+            try await app.submit(
+                #"{"name":"paged","instance_type":"ml.m5.large","entry_point":"train.py","source_dir":"file://\#(code)","metric_definitions":[{"name":"loss","regex":"loss=([0-9.]+)"}]}"#
+            )
+            let done = try await app.waitForStatus("paged", "Completed", timeout: .seconds(60))
+
+            // the list shows it, linked
+            let list = try await Self.call(app, .GET, "/", cookie: app.token)
+            #expect(list.status == 200 && list.headers.first(name: "Content-Type") == "text/html; charset=utf-8")
+            #expect(list.body.contains(#"<tr data-job="paged"><td><a href="/jobs/paged">paged</a></td><td class="status Completed">Completed</td>"#), "\(list.body)")
+            #expect(list.headers.first(name: "X-Frame-Options") == "DENY")
+            let filtered = try await Self.call(app, .GET, "/?status=Failed", cookie: app.token)
+            #expect(!filtered.body.contains(#"data-job="paged""#) && filtered.body.contains("No jobs match these filters."))
+
+            // its page: status, log lines escaped, a chart of its points, goodput, the archive with its digest
+            let page = try await Self.call(app, .GET, "/jobs/paged", cookie: app.token)
+            #expect(page.status == 200)
+            #expect(page.body.contains(#"<span id="status" class="status Completed">Completed</span>"#))
+            #expect(page.body.contains("algo-1 | step 4 loss=0.200"))
+            #expect(page.body.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;") || page.body.contains("&lt;script&gt;alert("), "\(page.body)")
+            #expect(!page.body.contains("<script>alert("))
+            #expect(page.body.contains(#"aria-label="loss · algo-1""#) && page.body.contains(#"data-points="5""#), "\(page.body)")
+            #expect(page.body.contains(#"<table id="goodput">"#) && page.body.contains("spot reclaim 0, host lost 0, user error 0, stop 0"))
+            let sha = try #require((done["model_artifacts"] as? [String: Any])?["sha256"] as? String)
+            #expect(page.body.contains("<code>\(sha)</code>") && page.body.contains(#"href="/jobs/paged/artifacts/model""#))
+            #expect(!page.body.contains(#"id="stop""#), "an ended job has no stop button")
+            let archive = try await Self.call(app, .GET, "/jobs/paged/artifacts/model", cookie: app.token)
+            #expect(archive.status == 200 && archive.headers.first(name: "Content-Disposition") == #"attachment; filename="model.tar.gz""#)
+            #expect(SHA256.hash(data: archive.bytes).map { String(format: "%02x", $0) }.joined() == sha)
+
+            // the page's scripts read the API with the cookie, and only read
+            let read = try await Self.call(app, .GET, "/v1/jobs/paged", cookie: app.token)
+            #expect(read.status == 200 && read.body.contains(#""name":"paged""#))
+            let write = try await Self.call(app, .POST, "/v1/jobs", cookie: app.token, json: #"{"instance_type":"ml.m5.large","command":["true"]}"#)
+            #expect(write.status == 401 && write.body.contains("a dashboard session reads only"), "\(write.body)")
+
+            // signing out forgets the key
+            let out = try await Self.call(app, .POST, "/sign-out", cookie: app.token, form: ["csrf": try Self.csrf(in: list.body)])
+            #expect(out.status == 303 && (out.headers.first(name: "Set-Cookie") ?? "").contains("Max-Age=0"))
+        }
+    }
+
+    @Test func theStopFormNeedsTheSessionsTokenAndAnotherProjectSeesNoneOfIt() async throws {
+        try await LiveApp.run { app in
+            let (_, created) = try await app.request(.POST, "/v1/projects", json: #"{"name":"lab"}"#)
+            let labKey = try #require((created["api_key"] as? [String: Any])?["token"] as? String)
+            try await app.submit(try WorkerTests.job(app, "shared", script: "sleep 300"))
+            try await app.waitForSecondary("shared", "Training")
+            // the other project picks the same name
+            let (labStatus, _) = try await LiveHTTP.request(
+                .POST, app.baseURL + "/v1/jobs", token: labKey, json: #"{"name":"shared","instance_type":"ml.m5.large","command":["true"]}"#)
+            #expect(labStatus == 201)
+            try await eventually("the lab's job ended") {
+                let (_, body) = try await LiveHTTP.request(.GET, app.baseURL + "/v1/jobs/shared", token: labKey)
+                return body.contains(#""status":"Completed""#)
+            }
+
+            // each sees its own job of that name, and nothing of the other's
+            let ours = try await Self.call(app, .GET, "/jobs/shared", cookie: app.token)
+            let theirs = try await Self.call(app, .GET, "/jobs/shared", cookie: labKey)
+            #expect(ours.body.contains(#"class="status InProgress""#) && theirs.body.contains(#"class="status Completed""#))
+            #expect(theirs.body.contains(#"<b id="project">lab</b>"#) && !theirs.body.contains("sleep"))
+            let labList = try await Self.call(app, .GET, "/", cookie: labKey)
+            #expect(labList.body.components(separatedBy: "data-job=").count == 2, "one job: the lab's")
+
+            // a stop without the session's token is refused and changes nothing; another project's token is not it
+            let page = ours.body
+            let refused = try await Self.call(app, .POST, "/jobs/shared/stop", cookie: app.token, form: ["csrf": "0000"])
+            #expect(refused.status == 403 && refused.body.contains("the form's token does not match this session"), "\(refused.body)")
+            let foreign = try await Self.call(app, .POST, "/jobs/shared/stop", cookie: app.token, form: ["csrf": try Self.csrf(in: theirs.body)])
+            #expect(foreign.status == 403)
+            #expect(try await app.describe("shared")["status"] as? String == "InProgress")
+
+            // with it, the job stops
+            let stopped = try await Self.call(app, .POST, "/jobs/shared/stop", cookie: app.token, form: ["csrf": try Self.csrf(in: page)])
+            #expect(stopped.status == 303 && stopped.headers.first(name: "Location") == "/jobs/shared")
+            try await app.waitForStatus("shared", "Stopped")
+
+            // a job of another project is not found, as through the API
+            let (_, _) = try await LiveHTTP.request(
+                .POST, app.baseURL + "/v1/jobs", token: labKey, json: #"{"name":"lab-only","instance_type":"ml.m5.large","command":["true"]}"#)
+            let missing = try await Self.call(app, .GET, "/jobs/lab-only", cookie: app.token)
+            #expect(missing.status == 404 && missing.body.contains("training job lab-only not found"), "\(missing.body)")
+        }
+    }
+}
