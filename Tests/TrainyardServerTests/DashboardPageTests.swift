@@ -137,6 +137,16 @@ import TrainyardServer
             let labList = try await Self.call(app, .GET, "/", cookie: labKey)
             #expect(labList.body.components(separatedBy: "data-job=").count == 2, "one job: the lab's")
 
+            // the running job's page shows its hosts' utilisation; the capacity page shows its host in use
+            try await eventually("a heatmap of its samples") {
+                try await Self.call(app, .GET, "/jobs/shared", cookie: app.token).body.contains(#"<svg class="heatmap""#)
+            }
+            let heat = try await Self.call(app, .GET, "/jobs/shared", cookie: app.token).body
+            #expect(heat.contains("algo-1 CPUUtilization") && heat.contains("algo-1 MemoryUtilization"), "\(heat)")
+            let capacity = try await Self.call(app, .GET, "/capacity", cookie: app.token)
+            let row = try #require(capacity.body.components(separatedBy: "\n").first { $0.contains(#"data-pool="ml.m5.large on-demand""#) }, "\(capacity.body)")
+            #expect(row.contains(#"<td class="in-use">1</td>"#) && row.contains(#"<td class="queued">0</td>"#), "\(row)")
+
             // a stop without the session's token is refused and changes nothing; another project's token is not it
             let page = ours.body
             let refused = try await Self.call(app, .POST, "/jobs/shared/stop", cookie: app.token, form: ["csrf": "0000"])
@@ -155,6 +165,37 @@ import TrainyardServer
                 .POST, app.baseURL + "/v1/jobs", token: labKey, json: #"{"name":"lab-only","instance_type":"ml.m5.large","command":["true"]}"#)
             let missing = try await Self.call(app, .GET, "/jobs/lab-only", cookie: app.token)
             #expect(missing.status == 404 && missing.body.contains("training job lab-only not found"), "\(missing.body)")
+        }
+    }
+
+    @Test func theWebhooksPageShowsEachDeliverysTriesAndRedeliversOne() async throws {
+        try await WebhookReceiver.run { receiver, url in
+            try await LiveApp.run { app in
+                receiver.answer(with: [503])
+                let hook = try await WebhookTests.subscribe(app.baseURL, token: app.token, url: url, events: #"["job.created"]"#)
+                receiver.trust(hook.secret)
+                try await app.submit(#"{"name":"hooked","instance_type":"ml.m5.large","command":["true"]}"#)
+                try await eventually("delivered after a 503") { receiver.received.count >= 2 }
+
+                let list = try await Self.call(app, .GET, "/webhooks", cookie: app.token)
+                #expect(list.body.contains(#"<tr data-webhook="\#(hook.id)"><td><a href="/webhooks/\#(hook.id)">\#(url)</a></td><td>job.created</td>"#), "\(list.body)")
+                var page = try await Self.call(app, .GET, "/webhooks/\(hook.id)", cookie: app.token).body
+                try await eventually("the log shows it delivered") {
+                    page = try await Self.call(app, .GET, "/webhooks/\(hook.id)", cookie: app.token).body
+                    return page.contains(#"<td class="status">delivered</td>"#)
+                }
+                #expect(page.contains("HTTP 503") && page.contains("HTTP 200") && page.contains(#"<a href="/jobs/hooked">hooked</a>"#), "\(page)")
+
+                // Redeliver from the page: the receiver gets it again, with the same id
+                let marker = #"action="/webhooks/\#(hook.id)/deliveries/"#
+                let start = try #require(page.range(of: marker)?.upperBound)
+                let delivery = String(page[start...].prefix { $0 != "/" })
+                let again = try await Self.call(
+                    app, .POST, "/webhooks/\(hook.id)/deliveries/\(delivery)/redeliver", cookie: app.token, form: ["csrf": try Self.csrf(in: page)])
+                #expect(again.status == 303)
+                try await eventually("sent again") { receiver.received.count >= 3 }
+                #expect(Set(receiver.received.map(\.id)).count == 1)
+            }
         }
     }
 }

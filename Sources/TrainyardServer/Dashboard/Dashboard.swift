@@ -34,6 +34,20 @@ struct Dashboard: Sendable {
                 return redirect(to: "/jobs/\(Self.pathComponent(name))")
             }
         }
+        router.get("/capacity") { request, _ in try await page(request) { principal, key in try await capacity(principal: principal, key: key) } }
+        router.get("/webhooks") { request, _ in try await page(request) { principal, key in try await webhooks(principal: principal, key: key) } }
+        router.get("/webhooks/{id}") { request, context in
+            let id = try context.parameters.require("id")
+            return try await page(request) { principal, key in try await webhook(id, principal: principal, key: key) }
+        }
+        router.post("/webhooks/{id}/deliveries/{delivery}/redeliver") { request, context in
+            let id = try context.parameters.require("id")
+            let delivery = try context.parameters.require("delivery")
+            return try await action(request) { _ in
+                _ = try await api.redeliverWebhookDelivery(.init(path: .init(id: id, deliveryId: delivery)))
+                return redirect(to: "/webhooks/\(Self.pathComponent(id))")
+            }
+        }
         router.get("/jobs/{name}/artifacts/{artifact}") { request, context in
             let name = try context.parameters.require("name")
             let artifact = try context.parameters.require("artifact")
@@ -192,6 +206,9 @@ struct Dashboard: Sendable {
             let label = series.name + (series.host.map { " · \($0)" } ?? "")
             return ["label": label, "svg": SVGChart().render(series.points.map { .init(time: $0.time, value: $0.value) }, label: label)]
         }
+        values["heatmap"] = UtilisationHeatmap.render(metrics.filter { $0.kind.rawValue == "system" }.map { series in
+            UtilisationHeatmap.Series(metric: series.name, host: series.host ?? "", points: series.points.map { ($0.time, $0.value) })
+        })
         values["transitions"] = job.secondaryStatusTransitions.map {
             ["status": $0.status.rawValue, "start": Self.time($0.startTime), "message": $0.statusMessage]
         }
@@ -210,6 +227,56 @@ struct Dashboard: Sendable {
         values["shown"] = lines.count
         values["events"] = events.map { ["time": Self.time($0.time), "type": $0._type, "message": $0.message] }
         return html(render("job", values))
+    }
+
+    private func capacity(principal: Principal, key: String) async throws -> Response {
+        let state = ServiceState(
+            queue: try await api.queue.queueState(), pool: try await api.currentPool(), now: Date(), connections: .init(max: 0, open: 0, active: 0))
+        var values = frame(principal, key: key, title: "Capacity")
+        values["pools"] = state.pools.map { pool in
+            let total = pool.inUse + pool.free
+            return [
+                "type": pool.instanceType, "market": pool.market == "spot" ? "spot" : "on-demand", "total": total, "inUse": pool.inUse,
+                "free": pool.free, "queued": pool.queued, "oldest": pool.queued > 0 ? "\(Int(pool.oldestQueuedSeconds)) s" : "",
+            ] as [String: Any]
+        }
+        return html(render("capacity", values))
+    }
+
+    private func webhooks(principal: Principal, key: String) async throws -> Response {
+        let hooks = try await api.listWebhooks(.init()).ok.body.json.webhooks
+        var values = frame(principal, key: key, title: "Webhooks")
+        values["hooks"] = hooks.map { hook in
+            [
+                "id": hook.id, "url": hook.url, "events": hook.events.map(\.rawValue).joined(separator: ", "),
+                "status": hook.status?.rawValue ?? "enabled", "reason": hook.disabledReason as Any, "created": Self.time(hook.createdAt),
+            ] as [String: Any]
+        }
+        return html(render("webhooks", values))
+    }
+
+    private func webhook(_ id: String, principal: Principal, key: String) async throws -> Response {
+        let hook = try await api.getWebhook(.init(path: .init(id: id))).ok.body.json
+        let deliveries = try await api.listWebhookDeliveries(.init(path: .init(id: id))).ok.body.json.deliveries
+        var values = frame(principal, key: key, title: "Webhook")
+        values["url"] = hook.url
+        values["events"] = hook.events.map(\.rawValue).joined(separator: ", ")
+        values["status"] = hook.status?.rawValue ?? "enabled"
+        let writable = principal.role != .viewer
+        let csrf = DashboardSession.csrfToken(for: key)
+        values["deliveries"] = deliveries.map { delivery in
+            [
+                "id": delivery.id, "hook": hook.id, "event": delivery.eventType, "job": delivery.jobName, "status": delivery.status.rawValue,
+                "created": Self.time(delivery.createdAt), "writable": writable, "csrf": csrf,
+                "tries": delivery.attempts.map { attempt in
+                    [
+                        "time": Self.time(attempt.time), "code": attempt.statusCode.map { "HTTP \($0)" } ?? "no answer", "error": attempt.error as Any,
+                        "latency": attempt.latencyMs,
+                    ] as [String: Any]
+                },
+            ] as [String: Any]
+        }
+        return html(render("webhook", values))
     }
 
     private func download(_ name: String, artifact: String) async throws -> Response {

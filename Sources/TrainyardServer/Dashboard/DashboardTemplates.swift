@@ -12,7 +12,10 @@ enum DashboardTemplates {
         return library
     }()
 
-    static let all: [(String, String)] = [("head", head), ("foot", foot), ("signIn", signIn), ("jobs", jobs), ("job", job)]
+    static let all: [(String, String)] = [
+        ("head", head), ("foot", foot), ("signIn", signIn), ("jobs", jobs), ("job", job), ("capacity", capacity), ("webhooks", webhooks),
+        ("webhook", webhook),
+    ]
 
     static let head = #"""
         <!doctype html>
@@ -26,7 +29,7 @@ enum DashboardTemplates {
         pre#log{background:#0b1020;color:#e5e7eb;padding:.6em;max-height:32em;overflow:auto;white-space:pre-wrap}.hidden{display:none}
         .error{color:#b91c1c}form.inline{display:inline}h2{margin-top:1.4em}
         </style></head><body>
-        <header><a href="/">Trainyard</a>{{#project}}<a href="/">Jobs</a><span class="who">project <b id="project">{{project}}</b> · {{role}}</span>
+        <header><a href="/">Trainyard</a>{{#project}}<a href="/">Jobs</a><a href="/capacity">Capacity</a><a href="/webhooks">Webhooks</a><span class="who">project <b id="project">{{project}}</b> · {{role}}</span>
         <form method="post" action="/sign-out"><input type="hidden" name="csrf" value="{{csrf}}"><button>Sign out</button></form>{{/project}}</header>
         <main>
         """#
@@ -109,6 +112,8 @@ enum DashboardTemplates {
         {{#charts}}<figure><figcaption>{{label}}</figcaption>{{{svg}}}</figure>{{/charts}}
         {{^charts}}<p id="no-metrics">No metric points yet.</p>{{/charts}}
 
+        {{#heatmap}}<h2>Utilisation</h2>{{{heatmap}}}{{/heatmap}}
+
         <h2>Timeline</h2>
         <table id="timeline"><tr><th>Status</th><th>Start</th><th>Message</th></tr>{{#transitions}}<tr><td>{{status}}</td><td>{{start}}</td><td>{{message}}</td></tr>{{/transitions}}</table>
 
@@ -168,6 +173,37 @@ enum DashboardTemplates {
           }, 2000);
         })();
         </script>
+        {{> foot}}
+        """#
+
+    static let capacity = #"""
+        {{> head}}
+        <h1>Capacity</h1>
+        <p>Hosts of the pool per instance type and market (the capacity file, the admins' settings and what the provisioner
+        reports), those running or starting, those left, and the jobs waiting for them (every project's, counted).</p>
+        <table id="capacity"><tr><th>Instance type</th><th>Market</th><th>Capacity</th><th>In use</th><th>Free</th><th>Jobs waiting</th><th>Oldest waiting</th></tr>
+        {{#pools}}<tr data-pool="{{type}} {{market}}"><td>{{type}}</td><td>{{market}}</td><td>{{total}}</td><td class="in-use">{{inUse}}</td><td class="free">{{free}}</td><td class="queued">{{queued}}</td><td>{{oldest}}</td></tr>{{/pools}}</table>
+        {{> foot}}
+        """#
+
+    static let webhooks = #"""
+        {{> head}}
+        <h1>Webhooks</h1>
+        <table id="webhooks"><tr><th>URL</th><th>Events</th><th>Status</th><th>Created</th></tr>
+        {{#hooks}}<tr data-webhook="{{id}}"><td><a href="/webhooks/{{id}}">{{url}}</a></td><td>{{events}}</td><td>{{status}}{{#reason}}: {{reason}}{{/reason}}</td><td>{{created}}</td></tr>{{/hooks}}</table>
+        {{^hooks}}<p id="none">No subscriptions: <code>trainyard webhooks create --url … --events job.completed</code>.</p>{{/hooks}}
+        {{> foot}}
+        """#
+
+    static let webhook = #"""
+        {{> head}}
+        <h1>Webhook</h1>
+        <p><code id="url">{{url}}</code> · {{events}} · {{status}}</p>
+        <table id="deliveries"><tr><th>Created</th><th>Event</th><th>Job</th><th>Status</th><th>Tries</th><th></th></tr>
+        {{#deliveries}}<tr data-delivery="{{id}}"><td>{{created}}</td><td>{{event}}</td><td><a href="/jobs/{{job}}">{{job}}</a></td><td class="status">{{status}}</td>
+        <td>{{#tries}}{{time}} {{code}}{{#error}} {{error}}{{/error}} ({{latency}} ms)<br>{{/tries}}</td>
+        <td>{{#writable}}<form method="post" action="/webhooks/{{hook}}/deliveries/{{id}}/redeliver" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button class="redeliver">Redeliver</button></form>{{/writable}}</td></tr>{{/deliveries}}</table>
+        {{^deliveries}}<p>No deliveries yet.</p>{{/deliveries}}
         {{> foot}}
         """#
 }
