@@ -33,10 +33,10 @@ extension LiveApp {
 
     /// Follows a job's log over SSE (from `lastEventID` when given) until `enough` says so or the server ends the
     /// stream; answers the events and whether the server ended it.
-    func followLogs(_ name: String, lastEventID: String? = nil, timeout: Duration = .seconds(90), until enough: ([SSEEvent]) -> Bool = { _ in false })
-        async throws -> (events: [SSEEvent], ended: Bool)
-    {
-        var request = HTTPClientRequest(url: baseURL + "/v1/jobs/\(name)/logs?follow=true")
+    func followLogs(
+        _ name: String, lastEventID: String? = nil, query: String = "", timeout: Duration = .seconds(90), until enough: ([SSEEvent]) -> Bool = { _ in false }
+    ) async throws -> (events: [SSEEvent], ended: Bool) {
+        var request = HTTPClientRequest(url: baseURL + "/v1/jobs/\(name)/logs?follow=true" + query)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Accept", value: "text/event-stream")
         if let lastEventID { request.headers.add(name: "Last-Event-ID", value: lastEventID) }
@@ -161,6 +161,12 @@ extension LiveApp {
             // A follow of an ended job sends what is stored and ends.
             let replay = try await app.followLogs("ticker")
             #expect(replay.ended && replay.events.count == 2 * ticks)
+            // A follow after a page (its next_token, as the dashboard's page streams after the lines it shows) sends
+            // only the lines after it.
+            let (_, page) = try await app.request(.GET, "/v1/jobs/ticker/logs?limit=30")
+            let token = try #require(page["next_token"] as? String)
+            let after = try await app.followLogs("ticker", query: "&next_token=\(token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+            #expect(after.ended && after.events.map(\.id) == Array(replay.events.dropFirst(30)).map(\.id))
         }
     }
 

@@ -223,6 +223,8 @@ struct Dashboard: Sendable {
         values["hostNames"] = Array(Set(job.attempts.flatMap { $0.hosts.map(\.name) })).sorted()
         values["lines"] = lines.map { ["id": $0.id, "host": $0.host, "message": $0.message] as [String: Any] }
         values["lastLine"] = lines.last?.id ?? 0
+        // The page's stream starts after the lines it shows (a follow takes the page token as a page read does).
+        values["followToken"] = Self.scriptString(lines.last.map { APIImplementation.logToken(after: $0.id) } ?? "")
         values["truncated"] = lines.count == Self.firstLines
         values["shown"] = lines.count
         values["events"] = events.map { ["time": Self.time($0.time), "type": $0._type, "message": $0.message] }

@@ -141,9 +141,10 @@ enum DashboardTemplates {
           }
           function filter() { for (const span of log.children) span.classList.toggle('hidden', !visible(span)); }
           hostSelect.addEventListener('change', filter); search.addEventListener('input', filter);
-          // Live lines: the log stream (Server-Sent Events) from the start, past what the page already shows.
+          // Live lines: the log stream (Server-Sent Events) after what the page already shows.
           const ended = ['Completed', 'Failed', 'Stopped'];
-          const stream = new EventSource('/v1/jobs/' + encodeURIComponent(name) + '/logs?follow=true');
+          const after = {{{followToken}}};
+          const stream = new EventSource('/v1/jobs/' + encodeURIComponent(name) + '/logs?follow=true' + (after ? '&next_token=' + encodeURIComponent(after) : ''));
           stream.onmessage = function (event) {
             const line = JSON.parse(event.data);
             if (line.id <= last) return;
