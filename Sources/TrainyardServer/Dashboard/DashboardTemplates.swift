@@ -145,16 +145,29 @@ enum DashboardTemplates {
           const ended = ['Completed', 'Failed', 'Stopped'];
           const after = {{{followToken}}};
           const stream = new EventSource('/v1/jobs/' + encodeURIComponent(name) + '/logs?follow=true' + (after ? '&next_token=' + encodeURIComponent(after) : ''));
+          // Lines are added once a frame, in one batch, and the log keeps its newest 20,000: a chatty job's stream
+          // must not lay the page out once a line.
+          let pending = [];
+          function flush() {
+            const batch = document.createDocumentFragment();
+            for (const line of pending) {
+              const span = document.createElement('span');
+              span.dataset.id = line.id; span.dataset.host = line.host;
+              span.textContent = line.host + ' | ' + line.message + '\n';
+              if (!visible(span)) span.classList.add('hidden');
+              batch.appendChild(span);
+            }
+            pending = [];
+            log.appendChild(batch);
+            while (log.childElementCount > 20000) log.firstElementChild.remove();
+            if (document.getElementById('follow').checked) log.scrollTop = log.scrollHeight;
+          }
           stream.onmessage = function (event) {
             const line = JSON.parse(event.data);
             if (line.id <= last) return;
             last = line.id;
-            const span = document.createElement('span');
-            span.dataset.id = line.id; span.dataset.host = line.host;
-            span.textContent = line.host + ' | ' + line.message + '\n';
-            span.classList.toggle('hidden', !visible(span));
-            log.appendChild(span);
-            if (document.getElementById('follow').checked) log.scrollTop = log.scrollHeight;
+            if (pending.length === 0) requestAnimationFrame(flush);
+            pending.push(line);
           };
           stream.onerror = function () { if (ended.includes(document.getElementById('status').textContent)) stream.close(); };
           // Live status, every 2 s until the job has ended.
