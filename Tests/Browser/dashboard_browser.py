@@ -76,6 +76,11 @@ def main():
         wait_for(driver, "watched shown Completed in the list", lambda: status() == "Completed", timeout=90)
         assert driver.execute_script("return window.notReloaded === true"), "the list reloaded instead of updating"
         print(f"list: watched went from {first} to Completed without a reload")
+        # A job submitted elsewhere appears at the top of the open list.
+        api("POST", "/v1/jobs", ADMIN_KEY, {"name": "arrived", "instance_type": "ml.m5.large", "command": ["true"]})
+        wait_for(driver, "arrived added to the list", lambda: driver.find_element(By.CSS_SELECTOR, "#jobs tbody tr").get_attribute("data-job") == "arrived")
+        assert driver.execute_script("return window.notReloaded === true"), "the list reloaded instead of adding the job"
+        print("list: a job submitted elsewhere appeared at the top without a reload")
         shot(driver, "2-jobs-updated")
 
         # The job's page: its lines arrive, and a chart with its points.

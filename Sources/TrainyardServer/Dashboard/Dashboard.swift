@@ -150,6 +150,7 @@ struct Dashboard: Sendable {
         if let afterDate { listQuery["created_after"] = ISO8601DateFormatter().string(from: afterDate) }
         if let next = query["next"] { listQuery["next_token"] = String(next) }
         values["query"] = Self.scriptString("?" + Self.query(listQuery))
+        values["firstPage"] = query["next"] == nil ? "true" : "false"
         return html(render("jobs", values))
     }
 

@@ -66,14 +66,45 @@ enum DashboardTemplates {
         {{^jobs}}<p id="none">No jobs{{#filtered}} match these filters{{/filtered}}.</p>{{/jobs}}
         {{#next}}<p><a id="next" href="{{next}}">Next page</a></p>{{/next}}
         <script>
-        // Live: the statuses of the jobs on this page, from the JSON API every 2 s (the session's cookie signs the request).
+        // Live: the statuses of the jobs on this page, and jobs submitted since at its top (on the first page), from the
+        // JSON API every 2 s (the session's cookie signs the request).
         (function () {
           const rows = new Map([...document.querySelectorAll('tr[data-job]')].map(r => [r.dataset.job, r]));
+          const firstPage = {{firstPage}};
+          const body = document.querySelector('#jobs tbody');
+          function added(job) {
+            const row = document.createElement('tr');
+            row.dataset.job = job.name;
+            const cells = ['', job.status, job.secondary_status,
+                           job.instance_count + ' × ' + job.instance_type + (job.use_spot_instances ? ' (spot)' : ''), job.creation_time];
+            for (const [index, text] of cells.entries()) {
+              const cell = document.createElement('td');
+              if (index === 0) {
+                const link = document.createElement('a');
+                link.href = '/jobs/' + encodeURIComponent(job.name); link.textContent = job.name;
+                cell.appendChild(link);
+              } else { cell.textContent = text; }
+              if (index === 1) cell.className = 'status ' + job.status;
+              if (index === 2) cell.className = 'secondary';
+              row.appendChild(cell);
+            }
+            const none = document.getElementById('none'); if (none) none.remove();
+            return row;
+          }
           async function refresh() {
             try {
               const answer = await fetch('/v1/jobs' + {{{query}}}, {headers: {'Accept': 'application/json'}});
               if (!answer.ok) return;
-              for (const job of (await answer.json()).jobs) {
+              const jobs = (await answer.json()).jobs;
+              if (firstPage) {
+                for (const job of jobs.slice().reverse()) {
+                  if (rows.has(job.name)) continue;
+                  const row = added(job);
+                  rows.set(job.name, row);
+                  body.insertBefore(row, body.firstChild);
+                }
+              }
+              for (const job of jobs) {
                 const row = rows.get(job.name);
                 if (!row) continue;
                 const cell = row.querySelector('.status');
