@@ -15,10 +15,11 @@ public struct JobPaths: Sendable, Equatable {
     /// `<output_path>/<job>`, without a trailing slash.
     public let base: String
 
-    /// The paths of job `jobName` under `outputPath` (trailing slashes ignored).
+    /// The paths of job `jobName` under `outputPath` (trailing slashes ignored, but not the scheme's: `file:///` is the
+    /// root, whose jobs are `file:///<job>`).
     public init(outputPath: String, jobName: String) {
         var output = outputPath
-        while output.hasSuffix("/") { output.removeLast() }
+        while output.hasSuffix("/"), !output.hasSuffix("://") { output.removeLast() }
         base = "\(output)/\(jobName)"
     }
 

@@ -14,4 +14,15 @@ import TrainyardCore
             #expect(JobPaths.hostArchive(attemptPrefix: paths.attemptPrefix(2) + "/", host: "algo-1", .output) == paths.hostArchive(attempt: 2, host: "algo-1", .output))
         }
     }
+
+    /// Schemathesis found `output_path=file:///` made `file:/F-F/source/…`, which no store reads: a 500.
+    @Test func theRootOfTheFilesystemKeepsItsSchemesSlashes() {
+        for output in ["file:///", "file:////"] {
+            let paths = JobPaths(outputPath: output, jobName: "F-F")
+            #expect(paths.sourceArchive == "file:///F-F/source/sourcedir.tar.gz")
+            #expect((try? ObjectURI(parsing: paths.artifact(.model))) == .file(path: "/F-F/output/model.tar.gz"))
+        }
+        #expect(JobPaths(outputPath: "s3://models/", jobName: "a").base == "s3://models/a")
+    }
 }
+

@@ -173,16 +173,20 @@ struct DownloadCheckTests {
     /// SHA-256 of "model bytes".
     static let modelBytes = "9cb7487000bc86ac36ce83c4acfabe8878552be99572a6770f65ab1d048a5c48"
 
+    /// A client whose download of the 11-byte model breaks after 5 bytes, and is answered `resumed` when it asks again.
+    static func cutAfterFiveBytesThen(_ resumed: CannedTransport.Answer) throws -> (TrainyardClient, CannedTransport) {
+        ErrorMappingTests.client([
+            .init(status: 200, headers: ["Content-Type": "application/json"], body: try description(recorded: modelBytes)),
+            .init(status: 200, headers: ["Content-Type": "application/gzip"], body: "model bytes", cutAfter: 5), resumed,
+        ])
+    }
+
     static func target() -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("sdk-download-\(UUID().uuidString)/model.tar.gz")
     }
 
     @Test func aBrokenDownloadAsksForTheRestOfThisArchiveAndAPartIsAppended() async throws {
-        let (client, transport) = ErrorMappingTests.client([
-            .init(status: 200, headers: ["Content-Type": "application/json"], body: try Self.description(recorded: Self.modelBytes)),
-            .init(status: 200, headers: ["Content-Type": "application/gzip"], body: "model bytes", cutAfter: 5),
-            .init(status: 206, headers: ["Content-Type": "application/gzip", "Content-Range": "bytes 5-10/11"], body: " bytes"),
-        ])
+        let (client, transport) = try Self.cutAfterFiveBytesThen(.init(status: 206, headers: ["Content-Type": "application/gzip", "Content-Range": "bytes 5-10/11"], body: " bytes"))
         let target = Self.target()
         defer { try? FileManager.default.removeItem(at: target.deletingLastPathComponent()) }
         let model = try await client.download(.model, of: "mnist-1", to: target)
@@ -193,11 +197,7 @@ struct DownloadCheckTests {
     }
 
     @Test func aResumptionAnsweredWholeStartsAgainInsteadOfGluingTwoCopies() async throws {
-        let (client, _) = ErrorMappingTests.client([
-            .init(status: 200, headers: ["Content-Type": "application/json"], body: try Self.description(recorded: Self.modelBytes)),
-            .init(status: 200, headers: ["Content-Type": "application/gzip"], body: "model bytes", cutAfter: 5),
-            .init(status: 200, headers: ["Content-Type": "application/gzip"], body: "model bytes"),
-        ])
+        let (client, _) = try Self.cutAfterFiveBytesThen(.init(status: 200, headers: ["Content-Type": "application/gzip"], body: "model bytes"))
         let target = Self.target()
         defer { try? FileManager.default.removeItem(at: target.deletingLastPathComponent()) }
         let model = try await client.download(.model, of: "mnist-1", to: target)
@@ -206,11 +206,7 @@ struct DownloadCheckTests {
     }
 
     @Test func aPartThatIsNotTheRestIsRefused() async throws {
-        let (client, _) = ErrorMappingTests.client([
-            .init(status: 200, headers: ["Content-Type": "application/json"], body: try Self.description(recorded: Self.modelBytes)),
-            .init(status: 200, headers: ["Content-Type": "application/gzip"], body: "model bytes", cutAfter: 5),
-            .init(status: 206, headers: ["Content-Type": "application/gzip", "Content-Range": "bytes 0-10/11"], body: "model bytes"),
-        ])
+        let (client, _) = try Self.cutAfterFiveBytesThen(.init(status: 206, headers: ["Content-Type": "application/gzip", "Content-Range": "bytes 0-10/11"], body: "model bytes"))
         let target = Self.target()
         defer { try? FileManager.default.removeItem(at: target.deletingLastPathComponent()) }
         await #expect(throws: TrainyardError.self) { try await client.download(.model, of: "mnist-1", to: target) }

@@ -117,7 +117,7 @@ struct Dashboard: Sendable {
         let status = query["status"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let name = query["name"].map(String.init) ?? ""
         let after = query["after"].map(String.init) ?? ""
-        let afterDate = after.isEmpty ? nil : ISO8601DateFormatter().date(from: after + "T00:00:00Z")
+        let afterDate = after.isEmpty ? nil : try? Date(after + "T00:00:00Z", strategy: .iso8601)
         var values = frame(principal, key: key, title: "Jobs")
         values["name"] = name
         values["after"] = after
@@ -147,7 +147,7 @@ struct Dashboard: Sendable {
         var listQuery = ["max_results": "50"]
         if let status { listQuery["status"] = status }
         if !name.isEmpty { listQuery["name_contains"] = name }
-        if let afterDate { listQuery["created_after"] = ISO8601DateFormatter().string(from: afterDate) }
+        if let afterDate { listQuery["created_after"] = Self.time(afterDate) }
         if let next = query["next"] { listQuery["next_token"] = String(next) }
         values["query"] = Self.scriptString("?" + Self.query(listQuery))
         values["firstPage"] = query["next"] == nil ? "true" : "false"
@@ -318,7 +318,7 @@ struct Dashboard: Sendable {
         return Response(status: .seeOther, headers: headers)
     }
 
-    static func time(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+    static func time(_ date: Date) -> String { date.formatted(.iso8601) }
 
     /// A JavaScript string literal of `text`, safe inside a `<script>` element.
     static func scriptString(_ text: String) -> String {

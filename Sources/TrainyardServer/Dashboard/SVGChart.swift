@@ -29,13 +29,12 @@ struct SVGChart {
             String(format: #"<circle class="point" cx="%.1f" cy="%.1f" r="2.5"><title>%@</title></circle>"#,
                    x(point.time.timeIntervalSince1970), y(point.value), Self.escape("\(point.value)"))
         }.joined()
-        let formatter = ISO8601DateFormatter()
         return """
             <svg class="chart" role="img" aria-label="\(Self.escape(label))" viewBox="0 0 \(Int(width)) \(Int(height))" width="\(Int(width))" height="\(Int(height))" data-points="\(drawn.count)">\
             <polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="\(path)"/>\(dots)\
             <text x="2" y="\(Int(padding) - 10)" font-size="10">\(Self.escape(Self.number(v1)))</text>\
             <text x="2" y="\(Int(height) - 6)" font-size="10">\(Self.escape(Self.number(v0)))</text>\
-            <text x="\(Int(width / 2))" y="\(Int(height) - 6)" font-size="10" text-anchor="middle">\(Self.escape(formatter.string(from: first.time))) … \(Self.escape(formatter.string(from: points.last?.time ?? first.time)))</text>\
+            <text x="\(Int(width / 2))" y="\(Int(height) - 6)" font-size="10" text-anchor="middle">\(Self.escape(Dashboard.time(first.time))) … \(Self.escape(Dashboard.time(points.last?.time ?? first.time)))</text>\
             </svg>
             """
     }

@@ -45,9 +45,8 @@ enum UtilisationHeatmap {
                         SVGChart.escape(String(format: "%@ %@: %.1f %%", row.host, row.metric, mean))))
             }
         }
-        let formatter = ISO8601DateFormatter()
         parts.append(
-            #"<text x="\#(labelWidth)" y="\#(height - 4)" font-size="10">\#(formatter.string(from: Date(timeIntervalSince1970: start))) … \#(formatter.string(from: Date(timeIntervalSince1970: end)))</text>"#
+            #"<text x="\#(labelWidth)" y="\#(height - 4)" font-size="10">\#(Dashboard.time(Date(timeIntervalSince1970: start))) … \#(Dashboard.time(Date(timeIntervalSince1970: end)))</text>"#
         )
         return #"<svg class="heatmap" role="img" aria-label="utilisation per host" viewBox="0 0 \#(Int(width)) \#(Int(height))" width="\#(Int(width))" height="\#(Int(height))" data-rows="\#(rows.count)">"#
             + parts.joined() + "</svg>"

@@ -103,7 +103,7 @@ final class ServiceMetrics: Sendable {
     }
 
     /// Label sets of the state gauges set by the last scrape: a set absent from the next is set to 0, not left stale.
-    private let stateLabels = Mutex<Set<StateLabel>>([])
+    private let stateGauges = Mutex<[StateLabel: Prometheus.Gauge]>([:])
 
     private struct StateLabel: Hashable {
         var family: String
@@ -162,10 +162,11 @@ final class ServiceMetrics: Sendable {
 
     /// Sets the state gauges to `state`; label sets of the last scrape that are gone are set to 0.
     func update(_ state: ServiceState) {
-        var seen = Set<StateLabel>()
+        var seen: [StateLabel: Prometheus.Gauge] = [:]
         func set(_ family: MetricNameDescriptor, _ labels: [(String, String)], _ value: Double) {
-            registry.makeGauge(descriptor: family, labels: labels).set(to: value)
-            seen.insert(StateLabel(family: family.name, labels: labels.flatMap { [$0.0, $0.1] }))
+            let gauge = registry.makeGauge(descriptor: family, labels: labels)
+            gauge.set(to: value)
+            seen[StateLabel(family: family.name, labels: labels.flatMap { [$0.0, $0.1] })] = gauge
         }
         for count in state.jobs {
             set(Family.jobs, [("status", count.status), ("secondary_status", count.secondaryStatus)], Double(count.count))
@@ -181,16 +182,11 @@ final class ServiceMetrics: Sendable {
         set(Family.databaseConnections, [("state", "max")], Double(state.databaseConnections.max))
         set(Family.databaseConnections, [("state", "open")], Double(state.databaseConnections.open))
         set(Family.databaseConnections, [("state", "active")], Double(state.databaseConnections.active))
-        let gone = stateLabels.withLock { previous in
+        let gone = stateGauges.withLock { previous in
             defer { previous = seen }
-            return previous.subtracting(seen)
+            return Array(previous.filter { seen[$0.key] == nil }.values)
         }
-        for label in gone {
-            let pairs = stride(from: 0, to: label.labels.count, by: 2).map { (label.labels[$0], label.labels[$0 + 1]) }
-            let family = [Family.jobs, Family.queueDepth, Family.queueOldest, Family.capacityInUse, Family.capacityFree, Family.hosts]
-                .first { $0.name == label.family }
-            if let family { registry.makeGauge(descriptor: family, labels: pairs).set(to: 0) }
-        }
+        for gauge in gone { gauge.set(to: 0) }
     }
 
     /// The registry in Prometheus's text exposition format (0.0.4).
