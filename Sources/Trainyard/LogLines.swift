@@ -50,10 +50,35 @@ public struct LogLines: AsyncSequence, Sendable {
         }
 
         public mutating func next() async throws -> LogLine? {
-            lines.follow ? try await nextStreamed() : try await nextPaged()
+            try await next(isolation: nil)
         }
 
-        mutating func nextPaged() async throws -> LogLine? {
+        /// The next line, on the caller's executor (a `for try await` loop passes its own): a line already received is
+        /// returned without leaving it, so a loop on the main actor does not hop to the global executor and back for
+        /// every line (two thread wake-ups a line, two thirds of a follow's CPU in bench/sdk); only reading the next
+        /// chunk or page does.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> LogLine? {
+            if lines.follow {
+                if let line = takeReady() { return line }
+                return try await nextStreamed()
+            }
+            if pageIndex < page.count {
+                defer { pageIndex += 1 }
+                return page[pageIndex]
+            }
+            return try await nextPaged()
+        }
+
+        /// The next event of the chunk last received, if one is left.
+        private mutating func takeReady() -> LogLine? {
+            guard readyIndex < ready.count else { return nil }
+            let event = ready[readyIndex]
+            readyIndex += 1
+            lastEvent = event.id ?? .number(event.line.id)
+            return event.line
+        }
+
+        nonisolated(nonsending) mutating func nextPaged() async throws -> LogLine? {
             while pageIndex == page.count {
                 if started && nextToken == nil { return nil }
                 let answer = try await lines.client.logPage(of: lines.name, host: lines.host, since: lines.since, nextToken: nextToken)
@@ -66,14 +91,9 @@ public struct LogLines: AsyncSequence, Sendable {
             return page[pageIndex]
         }
 
-        mutating func nextStreamed() async throws -> LogLine? {
+        nonisolated(nonsending) mutating func nextStreamed() async throws -> LogLine? {
             while !ended {
-                if readyIndex < ready.count {
-                    let event = ready[readyIndex]
-                    readyIndex += 1
-                    lastEvent = event.id ?? .number(event.line.id)
-                    return event.line
-                }
+                if let line = takeReady() { return line }
                 do {
                     if body == nil {
                         let stream = lines.client.connection.makeClient(timeout: LogLines.streamTimeout, retries: false)
@@ -87,7 +107,7 @@ public struct LogLines: AsyncSequence, Sendable {
                         parser = LogEventParser()
                         body = answer.makeAsyncIterator()
                     }
-                    guard let chunk = try await body?.next() else {
+                    guard let chunk = try await body?.next(isolation: #isolation) else {
                         // The stream ends when the job has ended and its last line was sent, and also when the server
                         // shuts down or a proxy cuts it: only the first ends the follow.
                         body = nil
