@@ -141,6 +141,15 @@ public struct Goodput: Sendable, Equatable {
         }
         return goodput
     }
+
+    /// Seconds from the first training start of `attempts` to the end of the last of them that ended: the time their
+    /// run covered, training and the time down between attempts; 0 before any trained. A project's uptime is its
+    /// training seconds over the sum of these (the same share as ``uptimePercent`` of one job), and adding an ended
+    /// attempt adds the time since the attempt before it ended.
+    public static func runSeconds(_ attempts: [Attempt]) -> Double {
+        guard let first = attempts.compactMap(\.trainingStartedAt).min(), let last = attempts.compactMap(\.endedAt).max() else { return 0 }
+        return max(0, last.timeIntervalSince(first))
+    }
 }
 
 extension HostResult {

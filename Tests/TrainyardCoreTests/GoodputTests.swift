@@ -34,6 +34,18 @@ struct GoodputTests {
         #expect(goodput.uptimePercent == 83.3)  // 200 of 240
     }
 
+    @Test func theRunOfEndedAttemptsIsTheUptimeDenominatorAndGrowsByEachAttemptsEndToEnd() {
+        let reclaimed = Self.attempt(-10, training: 0, end: 100, fault: .spotReclaim, checkpoint: 70)
+        let resumed = Self.attempt(120, training: 140, end: 240)
+        #expect(Goodput.runSeconds([]) == 0)
+        #expect(Goodput.runSeconds([Self.attempt(0, training: nil, end: 50, fault: .hostLost)]) == 0)  // never trained
+        #expect(Goodput.runSeconds([reclaimed]) == 100)
+        // The resumed attempt adds the 140 s from the first one's end to its own: down time included.
+        #expect(Goodput.runSeconds([resumed, reclaimed]) == 240)
+        let whole = Goodput.of([reclaimed, resumed], jobEndedAt: Self.at(240), now: Self.at(999))
+        #expect(whole.uptimePercent == (whole.trainingSeconds / Goodput.runSeconds([reclaimed, resumed]) * 1000).rounded() / 10)
+    }
+
     @Test func aFaultBeforeAnyCheckpointLosesAllOfItsTrainingAndACheckpointBeforeTrainingCountsFromTraining() {
         let never = Goodput.of([Self.attempt(0, training: 10, end: 60, fault: .hostLost)], jobEndedAt: nil, now: Self.at(100))
         #expect(never.lostSeconds == 50 && never.productiveSeconds == 0)

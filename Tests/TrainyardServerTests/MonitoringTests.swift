@@ -114,6 +114,10 @@ import TrainyardServer
                 #expect(counted.value("trainyard_goodput_faults_total", ["project": "default", "class": "spot_reclaim"]) == 0)
                 #expect((counted.value("trainyard_goodput_training_seconds_total", ["project": "default"]) ?? 0) > 0)
                 #expect(counted.value("trainyard_goodput_lost_seconds_total", ["project": "default"]) == 0)
+                // (uptime: each job's run covers its training; one attempt each, so nothing was down between)
+                let trained = counted.value("trainyard_goodput_training_seconds_total", ["project": "default"]) ?? 0
+                let run = counted.value("trainyard_goodput_run_seconds_total", ["project": "default"]) ?? 0
+                #expect(run > 0 && abs(run - trained) < 0.001, "run \(run) s, training \(trained) s")
                 for family in ServiceMetricsFamilies.all {
                     #expect(counted.types[family] != nil, "\(family) is exposed")
                 }
@@ -247,6 +251,6 @@ enum ServiceMetricsFamilies {
         "trainyard_capacity_free", "trainyard_log_lines_ingested_total", "trainyard_log_bytes_ingested_total", "trainyard_webhook_deliveries_total",
         "trainyard_webhook_delivery_duration_seconds", "trainyard_database_connections", "trainyard_controller_pass_failures_total",
         "trainyard_goodput_training_seconds_total", "trainyard_goodput_lost_seconds_total", "trainyard_goodput_faults_total",
-        "trainyard_goodput_recoveries_total", "trainyard_goodput_recovery_seconds_total",
+        "trainyard_goodput_recoveries_total", "trainyard_goodput_recovery_seconds_total", "trainyard_goodput_run_seconds_total",
     ]
 }

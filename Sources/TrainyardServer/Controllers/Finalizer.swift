@@ -54,9 +54,11 @@ struct Finalizer: Sendable {
         do {
             let upTo = try await attempts.attempts(jobID: work.job.id).filter { $0.number <= work.attempt.number }
             let now = Date()
-            let before = Goodput.of(upTo.filter { $0.number < work.attempt.number }.map(\.goodput), jobEndedAt: nil, now: now)
-            let after = Goodput.of(upTo.map(\.goodput), jobEndedAt: nil, now: now)
-            metrics.attemptEnded(project: work.job.projectName, before: before, after: after)
+            let earlier = upTo.filter { $0.number < work.attempt.number }.map(\.goodput)
+            let all = upTo.map(\.goodput)
+            metrics.attemptEnded(
+                project: work.job.projectName, before: Goodput.of(earlier, jobEndedAt: nil, now: now), after: Goodput.of(all, jobEndedAt: nil, now: now),
+                runAdded: Goodput.runSeconds(all) - Goodput.runSeconds(earlier))
         } catch {
             logger.warning(
                 "counting an ended attempt's goodput failed", metadata: ["job": "\(work.job.name)", "attempt": "\(work.attempt.number)", "error": "\(error)"])

@@ -55,6 +55,11 @@ final class ServiceMetrics: Sendable {
             MetricNameDescriptor(
                 metricName: "trainyard_goodput_training", unitName: "seconds_total", helpText: "Seconds in Training of the attempts that ended, by project.")
         }
+        static var goodputRun: MetricNameDescriptor {
+            MetricNameDescriptor(
+                metricName: "trainyard_goodput_run", unitName: "seconds_total",
+                helpText: "Seconds from each job's first training start to the end of its latest ended attempt (training and the time down between attempts), by project: uptime is training over this.")
+        }
         static var goodputLost: MetricNameDescriptor {
             MetricNameDescriptor(
                 metricName: "trainyard_goodput_lost", unitName: "seconds_total",
@@ -129,9 +134,11 @@ final class ServiceMetrics: Sendable {
             .record(duration)
     }
 
-    /// An attempt of a job of `project` ended: the job's goodput went from `before` (its earlier attempts') to `after`.
-    func attemptEnded(project: String, before: Goodput, after: Goodput) {
+    /// An attempt of a job of `project` ended: the job's goodput went from `before` (its earlier attempts') to `after`,
+    /// and the run its ended attempts cover (``Goodput/runSeconds(_:)``) grew by `runAdded` seconds.
+    func attemptEnded(project: String, before: Goodput, after: Goodput, runAdded: Double) {
         let labels = [("project", project)]
+        registry.makeCounter(descriptor: Family.goodputRun, labels: labels).increment(by: max(0, runAdded))
         registry.makeCounter(descriptor: Family.goodputTraining, labels: labels).increment(by: max(0, after.trainingSeconds - before.trainingSeconds))
         registry.makeCounter(descriptor: Family.goodputLost, labels: labels).increment(by: max(0, after.lostSeconds - before.lostSeconds))
         for fault in Goodput.Fault.allCases {
