@@ -36,6 +36,9 @@ public struct Estimator: Sendable {
     public var maxRun: Duration?
     /// Waiting plus training, spot only.
     public var maxWait: Duration?
+    /// Waiting for capacity, summed over the job's waits; then it is stopped (SageMaker
+    /// `StoppingCondition.MaxPendingTimeInSeconds`).
+    public var maxPending: Duration?
     public var checkpointS3URI: String?
     public var checkpointLocalPath: String?
     /// Where `model.tar.gz` goes (`<outputPath>/<job>/output/model.tar.gz`); the project's own location when nil.
@@ -54,7 +57,7 @@ public struct Estimator: Sendable {
     public init(
         client: TrainyardClient, entryPoint: String? = nil, sourceDir: URL? = nil, sourceURI: String? = nil, command: [String]? = nil,
         imageURI: String? = nil, instanceType: String, instanceCount: Int = 1, volumeSizeGiB: Int? = nil, useSpotInstances: Bool = false,
-        maxRun: Duration? = nil, maxWait: Duration? = nil, checkpointS3URI: String? = nil, checkpointLocalPath: String? = nil,
+        maxRun: Duration? = nil, maxWait: Duration? = nil, maxPending: Duration? = nil, checkpointS3URI: String? = nil, checkpointLocalPath: String? = nil,
         outputPath: String? = nil, hyperparameters: [String: String] = [:], environment: [String: String] = [:], tags: [String: String] = [:],
         metricDefinitions: [MetricDefinition] = [], distribution: DistributionKind? = nil, maxRetryAttempts: Int? = nil, priority: Int? = nil,
         baseJobName: String? = nil
@@ -71,6 +74,7 @@ public struct Estimator: Sendable {
         self.useSpotInstances = useSpotInstances
         self.maxRun = maxRun
         self.maxWait = maxWait
+        self.maxPending = maxPending
         self.checkpointS3URI = checkpointS3URI
         self.checkpointLocalPath = checkpointLocalPath
         self.outputPath = outputPath
@@ -122,6 +126,7 @@ public struct Estimator: Sendable {
         spec.useSpotInstances = useSpotInstances
         spec.maxRun = try maxRun.map { try Self.seconds($0, "maxRun") }
         spec.maxWait = try maxWait.map { try Self.seconds($0, "maxWait") }
+        spec.maxPending = try maxPending.map { try Self.seconds($0, "maxPending") }
         spec.checkpointS3Uri = checkpointS3URI
         spec.checkpointLocalPath = checkpointLocalPath
         spec.outputPath = outputPath

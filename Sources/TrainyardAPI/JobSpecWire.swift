@@ -19,6 +19,7 @@ extension JobSpec {
         useSpotInstances = wire.useSpotInstances ?? false
         maxRun = wire.maxRun ?? maxRun
         maxWait = wire.maxWait
+        maxPending = wire.maxPending
         checkpointS3URI = wire.checkpointS3Uri
         checkpointLocalPath = wire.checkpointLocalPath
         inputs = (wire.inputs?.additionalProperties ?? [:]).mapValues(InputChannel.init)
@@ -39,7 +40,7 @@ extension Components.Schemas.JobSpec {
             name: spec.name, command: spec.command, entryPoint: spec.entryPoint, sourceDir: spec.sourceDir, imageUri: spec.imageURI,
             hyperparameters: .init(additionalProperties: spec.hyperparameters), environment: .init(additionalProperties: spec.environment),
             tags: .init(additionalProperties: spec.tags), instanceType: spec.instanceType, instanceCount: spec.instanceCount, volumeSize: spec.volumeSize,
-            useSpotInstances: spec.useSpotInstances, maxRun: spec.maxRun, maxWait: spec.maxWait, checkpointS3Uri: spec.checkpointS3URI,
+            useSpotInstances: spec.useSpotInstances, maxRun: spec.maxRun, maxWait: spec.maxWait, maxPending: spec.maxPending, checkpointS3Uri: spec.checkpointS3URI,
             checkpointLocalPath: spec.checkpointLocalPath, inputs: .init(additionalProperties: spec.inputs.mapValues(Components.Schemas.JobInput.init)),
             outputPath: spec.outputPath, metricDefinitions: spec.metricDefinitions.map { .init(name: $0.name, regex: $0.regex) },
             maxRetryAttempts: spec.maxRetryAttempts, retryOnExitCodes: spec.retryOnExitCodes, keepAlivePeriod: spec.keepAlivePeriod,

@@ -60,7 +60,7 @@ public struct Goodput: Sendable, Equatable {
         public static func fault(hosts: [HostResult], stopReason: StopReason?, ended: Bool) -> Fault? {
             guard ended else { return nil }
             switch stopReason {
-            case .user, .maxRuntime, .maxWait: return .stop
+            case .user, .maxRuntime, .maxWait, .maxPending: return .stop
             case .interruption: return hosts.allSatisfy(\.completedItsWork) && !hosts.isEmpty ? nil : .spotReclaim
             case .gangFailure, nil: break
             }

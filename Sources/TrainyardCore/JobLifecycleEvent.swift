@@ -24,6 +24,8 @@ public enum JobLifecycleEvent: Sendable, Hashable {
     case maxRuntimeExceeded
     /// The job waited and ran past `max_wait`.
     case maxWaitExceeded
+    /// The job waited for capacity past `max_pending`.
+    case maxPendingExceeded
     /// An attempt ended early (spot reclaim, lost host); the message says why.
     case interrupted(String)
     /// A new attempt starts.
@@ -47,6 +49,7 @@ public enum JobLifecycleEvent: Sendable, Hashable {
         case .stopped: "stopped"
         case .maxRuntimeExceeded: "maxRuntimeExceeded"
         case .maxWaitExceeded: "maxWaitExceeded"
+        case .maxPendingExceeded: "maxPendingExceeded"
         case .interrupted: "interrupted"
         case .restarting: "restarting"
         case .retrying: "retrying"

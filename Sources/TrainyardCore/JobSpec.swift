@@ -37,6 +37,9 @@ public struct JobSpec: Sendable, Equatable, Codable {
     public static let defaultMaxRun = 86_400
     /// Seconds allowed for waiting plus running; spot jobs only, at least ``maxRun``.
     public var maxWait: Int?
+    /// Seconds the job may wait for capacity, summed over its waits (before its first start, and again after each
+    /// interruption or retry); then it is stopped (SageMaker `MaxPendingTimeInSeconds`). Nil: it waits until stopped.
+    public var maxPending: Int?
     /// Where the checkpoint directory is synced to and from.
     public var checkpointS3URI: String?
     /// The checkpoint directory on the worker (default `/opt/ml/checkpoints`).
@@ -86,6 +89,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         useSpotInstances: Bool = false,
         maxRun: Int = JobSpec.defaultMaxRun,
         maxWait: Int? = nil,
+        maxPending: Int? = nil,
         checkpointS3URI: String? = nil,
         checkpointLocalPath: String? = nil,
         inputs: [String: InputChannel] = [:],
@@ -113,6 +117,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         self.useSpotInstances = useSpotInstances
         self.maxRun = maxRun
         self.maxWait = maxWait
+        self.maxPending = maxPending
         self.checkpointS3URI = checkpointS3URI
         self.checkpointLocalPath = checkpointLocalPath
         self.inputs = inputs
@@ -143,6 +148,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         case useSpotInstances = "use_spot_instances"
         case maxRun = "max_run"
         case maxWait = "max_wait"
+        case maxPending = "max_pending"
         case checkpointS3URI = "checkpoint_s3_uri"
         case checkpointLocalPath = "checkpoint_local_path"
         case inputs
@@ -158,7 +164,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
     }
 
     /// Decodes a spec; missing optional keys are `nil` and missing defaulted keys take the
-    /// defaults of ``init(name:command:entryPoint:sourceDir:imageURI:hyperparameters:environment:tags:instanceType:instanceCount:volumeSize:useSpotInstances:maxRun:maxWait:checkpointS3URI:checkpointLocalPath:inputs:outputPath:metricDefinitions:maxRetryAttempts:retryOnExitCodes:keepAlivePeriod:distribution:priority:sageMakerRequest:sageMakerRegion:)``.
+    /// defaults of ``init(name:command:entryPoint:sourceDir:imageURI:hyperparameters:environment:tags:instanceType:instanceCount:volumeSize:useSpotInstances:maxRun:maxWait:maxPending:checkpointS3URI:checkpointLocalPath:inputs:outputPath:metricDefinitions:maxRetryAttempts:retryOnExitCodes:keepAlivePeriod:distribution:priority:sageMakerRequest:sageMakerRegion:)``.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
@@ -176,6 +182,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
             useSpotInstances: try c.decodeIfPresent(Bool.self, forKey: .useSpotInstances) ?? false,
             maxRun: try c.decodeIfPresent(Int.self, forKey: .maxRun) ?? Self.defaultMaxRun,
             maxWait: try c.decodeIfPresent(Int.self, forKey: .maxWait),
+            maxPending: try c.decodeIfPresent(Int.self, forKey: .maxPending),
             checkpointS3URI: try c.decodeIfPresent(String.self, forKey: .checkpointS3URI),
             checkpointLocalPath: try c.decodeIfPresent(String.self, forKey: .checkpointLocalPath),
             inputs: try c.decodeIfPresent([String: InputChannel].self, forKey: .inputs) ?? [:],
@@ -209,6 +216,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         try c.encode(useSpotInstances, forKey: .useSpotInstances)
         try c.encode(maxRun, forKey: .maxRun)
         try c.encodeIfPresent(maxWait, forKey: .maxWait)
+        try c.encodeIfPresent(maxPending, forKey: .maxPending)
         try c.encodeIfPresent(checkpointS3URI, forKey: .checkpointS3URI)
         try c.encodeIfPresent(checkpointLocalPath, forKey: .checkpointLocalPath)
         try c.encode(inputs, forKey: .inputs)

@@ -160,6 +160,9 @@ public struct JobSpecValidator: Sendable {
     static let imageURIMaximumLength = 255
     static let volumeSizeRange = 1...16_384
     static let maxRunRange = 1...2_419_200
+    /// `max_pending`: up to SageMaker's 28 days; from 1 second here (SageMaker's model starts at 7200, and its endpoint
+    /// holds its requests to that).
+    static let maxPendingRange = 1...2_419_200
     static let checkpointLocalPathMaximumLength = 4096
     static let maxRetryAttemptsRange = 0...30
     static let exitCodeRange = 1...255
@@ -285,6 +288,9 @@ public struct JobSpecValidator: Sendable {
 
     private func checkStopping(_ spec: JobSpec, into violations: inout [FieldViolation]) {
         Self.checkRange(spec.maxRun, Self.maxRunRange, field: "max_run", unit: "seconds", into: &violations)
+        if let maxPending = spec.maxPending {
+            Self.checkRange(maxPending, Self.maxPendingRange, field: "max_pending", unit: "seconds", into: &violations)
+        }
         guard let maxWait = spec.maxWait else { return }
         if !spec.useSpotInstances {
             violations.add(

@@ -15,6 +15,8 @@ import Foundation
 /// - `maxRuntimeExceeded` from `PreparingTrainingStack`, `Downloading`, `Training`,
 ///   `Uploading` or `Stopping` → `Stopped`/`MaxRuntimeExceeded`.
 /// - `maxWaitExceeded` from any state that has not ended → `Stopped`/`MaxWaitTimeExceeded`.
+/// - `maxPendingExceeded` from a job waiting for capacity (`Starting`, `Pending`, `Interrupted`, `Restarting`) or
+///   `Stopping` → `Stopped`/`Stopped` (SageMaker has no secondary status of its own for it; the message says why).
 /// - `interrupted` from `LaunchingMLInstances` … `Uploading` → `Interrupted`; then
 ///   `Pending` while there is no capacity, or `Restarting`; `Restarting` →
 ///   `LaunchingMLInstances`, `PreparingTrainingStack`, `Downloading` or `Training` (or back
@@ -110,6 +112,13 @@ public struct JobStateMachine: Sendable, Hashable {
             return (
                 .stopped, .maxWaitTimeExceeded,
                 "Training job stopped: it waited and ran longer than max_wait (MaxWaitTimeInSeconds)"
+            )
+        case .maxPendingExceeded:
+            let allowed: Set<SecondaryStatus> = [.starting, .pending, .interrupted, .restarting, .stopping]
+            guard allowed.contains(from) else { throw .notAllowed(from: from, event: event) }
+            return (
+                .stopped, .stopped,
+                "Training job stopped: it waited for capacity longer than max_pending (MaxPendingTimeInSeconds)"
             )
         case .interrupted(let detail):
             try require([.launchingMLInstances, .preparingTrainingStack, .downloading, .training, .uploading])

@@ -75,6 +75,7 @@ public enum TrainingJobDescription {
         if spec.keepAlivePeriod > 0 { resources["KeepAlivePeriodInSeconds"] = .number(Double(spec.keepAlivePeriod)) }
         var stopping: [String: JSONValue] = ["MaxRuntimeInSeconds": .number(Double(spec.maxRun))]
         if let maxWait = spec.maxWait { stopping["MaxWaitTimeInSeconds"] = .number(Double(maxWait)) }
+        if let maxPending = spec.maxPending { stopping["MaxPendingTimeInSeconds"] = .number(Double(maxPending)) }
         var members: [String: JSONValue] = [
             "AlgorithmSpecification": .object(algorithm), "ResourceConfig": .object(resources), "StoppingCondition": .object(stopping),
             "OutputDataConfig": .object(["S3OutputPath": .string(job.outputPath)]),

@@ -102,9 +102,6 @@ public enum TrainingJobRequest {
         if let compression = request["OutputDataConfig"]?["CompressionType"]?.stringValue, compression != "GZIP" {
             messages.append("OutputDataConfig.CompressionType \(compression) is not supported: model.tar.gz is always gzip-compressed")
         }
-        if request["StoppingCondition"]?["MaxPendingTimeInSeconds"] != nil {
-            messages.append("StoppingCondition.MaxPendingTimeInSeconds is not supported yet: a job waits for capacity until it is stopped (or until MaxWaitTimeInSeconds, for spot)")
-        }
         for member in ["VpcConfig", "ServerlessJobConfig", "MlflowConfig", "ModelPackageConfig", "DebugRuleConfigurations", "ProfilerRuleConfigurations", "TensorBoardOutputConfig"]
         where request[member] != nil && request[member] != .array([]) {
             messages.append("\(member) is not supported")
@@ -157,6 +154,7 @@ public enum TrainingJobRequest {
             useSpotInstances: spot,
             maxRun: stopping?["MaxRuntimeInSeconds"]?.intValue ?? JobSpec.defaultMaxRun,
             maxWait: stopping?["MaxWaitTimeInSeconds"]?.intValue,
+            maxPending: stopping?["MaxPendingTimeInSeconds"]?.intValue,
             checkpointS3URI: request["CheckpointConfig"]?["S3Uri"]?.stringValue,
             checkpointLocalPath: request["CheckpointConfig"]?["LocalPath"]?.stringValue,
             inputs: inputs,
@@ -194,7 +192,7 @@ public enum TrainingJobRequest {
             "hyperparameters": "hyperParameters", "environment": "environment", "tags": "tags", "instance_type": "resourceConfig.instanceType",
             "instance_count": "resourceConfig.instanceCount", "volume_size": "resourceConfig.volumeSizeInGB",
             "use_spot_instances": "enableManagedSpotTraining", "max_run": "stoppingCondition.maxRuntimeInSeconds",
-            "max_wait": "stoppingCondition.maxWaitTimeInSeconds", "checkpoint_s3_uri": "checkpointConfig.s3Uri",
+            "max_wait": "stoppingCondition.maxWaitTimeInSeconds", "max_pending": "stoppingCondition.maxPendingTimeInSeconds", "checkpoint_s3_uri": "checkpointConfig.s3Uri",
             "checkpoint_local_path": "checkpointConfig.localPath", "inputs": "inputDataConfig", "output_path": "outputDataConfig.s3OutputPath",
             "metric_definitions": "algorithmSpecification.metricDefinitions", "max_retry_attempts": "retryStrategy.maximumRetryAttempts",
             "keep_alive_period": "resourceConfig.keepAlivePeriodInSeconds", "distribution": "hyperParameters",

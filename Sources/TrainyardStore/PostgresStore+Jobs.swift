@@ -25,7 +25,7 @@ extension PostgresStore: JobRepository {
             projectID: projectID, name: name, specJSON: String(decoding: try JSONEncoder().encode(spec), as: UTF8.self),
             instanceType: spec.instanceType, instanceCount: spec.instanceCount, useSpot: spec.useSpotInstances, priority: spec.priority,
             idempotencyKey: idempotencyKey, requestHash: requestHash, createdAt: now,
-            deadlineAt: JobLimits(spec: spec, createdAt: now).deadline(trainedSeconds: 0, trainingSince: nil),
+            deadlineAt: JobLimits(spec: spec, createdAt: now).deadline(trainedSeconds: 0, trainingSince: nil, waits: .submitted(at: now)),
             createdPayload: WebhookPayload(
                 type: .jobCreated, jobName: name, status: JobState.submitted().status, secondaryStatus: JobState.submitted().secondaryStatus,
                 message: JobState.submittedMessage, time: now

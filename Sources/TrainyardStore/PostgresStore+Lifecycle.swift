@@ -28,10 +28,12 @@ extension PostgresStore {
         j.id, j.project_id, p.name, j.name, j.status, j.secondary_status, j.failure_reason, j.interruptions, j.created_at,
         (j.spec->>'max_run')::float8, (j.spec->>'max_wait')::float8, j.use_spot, j.trained_seconds, j.deadline_at,
         a.state, a.stop_reason, a.training_started_at, (SELECT array_agg(h.phase) FROM hosts h WHERE h.attempt_id = a.id),
-        a.stop_requested_at, a.stop_grace_seconds
+        a.stop_requested_at, a.stop_grace_seconds, (j.spec->>'max_pending')::float8,
+        CASE WHEN j.spec ? 'max_pending' THEN (SELECT array_agg(extract(epoch FROM x.started_at)::float8 ORDER BY x.number) FROM attempts x WHERE x.job_id = j.id) END,
+        CASE WHEN j.spec ? 'max_pending' THEN (SELECT array_agg(coalesce(extract(epoch FROM x.ended_at)::float8, 'NaN') ORDER BY x.number) FROM attempts x WHERE x.job_id = j.id) END
         """
 
-    static let aggregateColumnCount = 20
+    static let aggregateColumnCount = 23
 
     static func decodeAggregate(_ row: PostgresRow) throws -> (job: LockedJob, aggregate: JobAggregate) {
         let columns = row.makeRandomAccess()
@@ -44,14 +46,25 @@ extension PostgresStore {
         }
         let job = LockedJob(id: try column(0), projectID: try column(1), projectName: try column(2), name: name)
         let state = JobState(status: status, secondaryStatus: secondary, failureReason: try column(6), interruptions: try column(7))
+        let createdAt: Date = try column(8)
+        let maxPending: Double? = try column(20)
         let limits = JobLimits(
-            maxRunSeconds: try column(9, Double?.self) ?? Double(JobSpec.defaultMaxRun), maxWaitSeconds: try column(10),
-            spot: try column(11), createdAt: try column(8))
+            maxRunSeconds: try column(9, Double?.self) ?? Double(JobSpec.defaultMaxRun), maxWaitSeconds: try column(10), maxPendingSeconds: maxPending,
+            spot: try column(11), createdAt: createdAt)
+        // The attempts' starts and ends (NaN: not ended), loaded only for a job with `max_pending`.
+        var waits: CapacityWaits?
+        if maxPending != nil {
+            let starts = try column(21, [Double]?.self) ?? []
+            let ends = try column(22, [Double]?.self) ?? []
+            waits = CapacityWaits.of(
+                createdAt: createdAt,
+                attempts: zip(starts, ends).map { (Date(timeIntervalSince1970: $0), $1.isNaN ? nil : Date(timeIntervalSince1970: $1)) })
+        }
         let aggregate = JobAggregate(
             state: state, attempt: try column(14, String?.self).map(Self.attemptState),
             hostPhases: (try column(17, [String]?.self) ?? []).map { HostPhase(rawValue: $0) ?? .lost },
             stopReason: try column(15, String?.self).flatMap(StopReason.init(rawValue:)), limits: limits, trainedSeconds: try column(12),
-            trainingSince: try column(16), deadline: try column(13), stopRequestedAt: try column(18), stopGraceSeconds: try column(19))
+            trainingSince: try column(16), deadline: try column(13), stopRequestedAt: try column(18), stopGraceSeconds: try column(19), waits: waits)
         return (job, aggregate)
     }
 
@@ -226,7 +239,8 @@ extension PostgresStore {
                     open = id
                 }
                 guard case (let job, var aggregate)? = try await lockAggregate(jobID: jobID, attemptID: open, on: connection) else { return nil }
-                let passed = aggregate.limits?.passed(at: now, trainedSeconds: aggregate.trainedSeconds, trainingSince: aggregate.trainingSince)
+                let passed = aggregate.limits?.passed(
+                    at: now, trainedSeconds: aggregate.trainedSeconds, trainingSince: aggregate.trainingSince, waits: aggregate.waits)
                 let input = LifecycleInput.deadlinePassed(graceSeconds: graceSeconds)
                 let effects = aggregate.handle(input, now: now)
                 try await persist(effects, input: input, state: aggregate.state, job: job, attemptID: open, on: connection, now: now)

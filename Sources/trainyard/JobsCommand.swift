@@ -21,6 +21,7 @@ struct SubmitJob: AsyncParsableCommand {
     @Flag(help: "Use managed spot capacity.") var spot = false
     @Option(help: "Maximum training seconds (max_run).") var maxRun: Int?
     @Option(help: "Maximum seconds of waiting plus training, spot only (max_wait).") var maxWait: Int?
+    @Option(help: "Maximum seconds of waiting for capacity, summed over the job's waits; then it is stopped (max_pending).") var maxPending: Int?
     @Option(help: "Where model.tar.gz goes (output_path).") var outputPath: String?
     @Option(help: "The script each worker runs, relative to --source-dir (entry_point).") var entryPoint: String?
     @Option(
@@ -49,6 +50,7 @@ struct SubmitJob: AsyncParsableCommand {
             if spot { spec.useSpotInstances = true }
             if let maxRun { spec.maxRun = maxRun }
             if let maxWait { spec.maxWait = maxWait }
+            if let maxPending { spec.maxPending = maxPending }
             if let outputPath { spec.outputPath = outputPath }
             if !command.isEmpty { spec.command = command }
             if let entryPoint { spec.entryPoint = entryPoint }
@@ -202,6 +204,7 @@ func printDescription(_ job: JobDescription) {
         rows.append(["Output artifacts", output.s3OutputArtifacts])
         rows.append(["Output size / SHA-256", "\(output.sizeBytes) B  \(output.sha256)"])
     }
+    if let maxPending = job.maxPending { rows.insert(["Max pending", "\(maxPending) s"], at: 6) }
     if let maxWait = job.maxWait { rows.insert(["Max wait", "\(maxWait) s"], at: 6) }
     if let command = job.command { rows.append(["Command", command.joined(separator: " ")]) }
     if let entryPoint = job.entryPoint { rows.append(["Entry point", entryPoint]) }

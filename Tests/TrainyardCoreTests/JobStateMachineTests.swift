@@ -54,7 +54,12 @@ import Testing
             Allowed(from: stopping, event: .failed(reason: "agent lost"), toStatus: .failed, toSecondary: .failed),
             Allowed(from: stopping, event: .maxRuntimeExceeded, toStatus: .stopped, toSecondary: .maxRuntimeExceeded),
             Allowed(from: stopping, event: .maxWaitExceeded, toStatus: .stopped, toSecondary: .maxWaitTimeExceeded),
+            Allowed(from: stopping, event: .maxPendingExceeded, toStatus: .stopped, toSecondary: .stopped),
         ]
+        // max_pending stops a job that waits for capacity.
+        for secondary: SecondaryStatus in [.starting, .pending, .interrupted, .restarting] {
+            cases.append(Allowed(from: inProgress(secondary, interruptions: 1), event: .maxPendingExceeded, toStatus: .stopped, toSecondary: .stopped))
+        }
         for secondary: SecondaryStatus in [.launchingMLInstances, .preparingTrainingStack, .downloading, .training, .uploading] {
             cases.append(Allowed(from: inProgress(secondary), event: .interrupted("spot reclaimed"), toStatus: .inProgress, toSecondary: .interrupted))
         }
@@ -98,7 +103,7 @@ import Testing
 
     static let everyEvent: [JobLifecycleEvent] = [
         .waitingForCapacity("x"), .launching, .preparing, .downloading, .training, .uploading, .completed,
-        .failed(reason: "x"), .stopRequested, .stopped, .maxRuntimeExceeded, .maxWaitExceeded, .interrupted("x"),
+        .failed(reason: "x"), .stopRequested, .stopped, .maxRuntimeExceeded, .maxWaitExceeded, .maxPendingExceeded, .interrupted("x"),
         .restarting,
     ]
 
@@ -157,6 +162,10 @@ import Testing
             notAllowed(.restarting, .completed, interruptions: 1),
             notAllowed(.restarting, .restarting, interruptions: 1),
             notAllowed(.restarting, .interrupted("x"), interruptions: 1),
+            // a job with hosts is past waiting for capacity: max_pending no longer stops it
+            notAllowed(.launchingMLInstances, .maxPendingExceeded),
+            notAllowed(.training, .maxPendingExceeded),
+            notAllowed(.uploading, .maxPendingExceeded),
         ]
         for event: JobLifecycleEvent in [
             .waitingForCapacity("x"), .launching, .preparing, .downloading, .training, .uploading, .completed,

@@ -40,6 +40,8 @@ import Testing
         Case(["volume_size": 0], "volume_size", "range"),
         Case(["max_run": 0], "max_run", "range"),
         Case(["max_run": 2_419_201], "max_run", "range"),
+        Case(["max_pending": 0], "max_pending", "range"),
+        Case(["max_pending": 2_419_201], "max_pending", "range"),
         Case(["max_wait": 100_000], "max_wait", "requires_spot"),
         Case(["use_spot_instances": true, "max_run": 3600, "max_wait": 1800], "max_wait", "at_least_max_run"),
         Case(["hyperparameters": ["lr": String(repeating: "9", count: 2501)]], "hyperparameters.lr", "max_length"),

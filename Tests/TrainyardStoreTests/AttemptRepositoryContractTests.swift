@@ -158,6 +158,43 @@ import TrainyardTestSupport
         }
     }
 
+    /// `max_pending` counts the waits for capacity, summed: 5 s before the first attempt, none while it holds its host
+    /// however long, and again from the interrupted attempt's end; the store loads the attempts' times for Core to judge.
+    @Test(arguments: RepositoryKind.allCases)
+    func maxPendingStopsAJobThatWaitedThatLongForCapacitySummedOverItsWaits(_ kind: RepositoryKind) async throws {
+        try await kind.withRepositories { r in
+            let team = try await r.projects.createProject(name: "team").0.id
+            var spec = JobSpec(instanceType: "ml.m5.large")
+            spec.name = "patient"
+            spec.command = ["python3", "train.py"]
+            spec.useSpotInstances = true
+            spec.maxPending = 20
+            guard case .created(let job, _) = try await r.jobs.createJob(
+                projectID: team, name: "patient", spec: spec, idempotencyKey: nil, requestHash: nil, note: nil, now: Self.start)
+            else { throw ContractFailure("\(#function): the store answered otherwise") }
+            // 5 s without capacity, then a host
+            _ = try await Queue.pass(r, Queue.pool(onDemand: 0, spot: 0), at: 1)
+            let host = try #require(try await Queue.pass(r, Queue.pool(onDemand: 0, spot: 1), at: 5).first?.hosts.first?.id)
+            try await Self.report(r, host, AgentReport(phase: .training), at: 6)
+            // holding its host does not count
+            #expect(try await r.attempts.enforceDeadlines(graceSeconds: 10, now: Self.at(40), limit: 100).isEmpty)
+            // reclaimed at 41, its attempt ended at 43: the job waits again, with 15 s left
+            guard case .interrupted = try await r.attempts.interruptHost(id: host, noticeSeconds: 1, reason: "a test", now: Self.at(41)) else {
+                throw ContractFailure("\(#function): the store answered otherwise")
+            }
+            try await Self.report(r, host, AgentReport(phase: .exited, exitCode: 143, stopped: true), at: 42)
+            let work = try #require(try await r.attempts.claimFinishedAttempt(leaseSeconds: 600, now: Self.at(43)))
+            try await r.attempts.finishAttempt(work, model: nil, output: nil, now: Self.at(43))
+            _ = try await Queue.pass(r, Queue.pool(onDemand: 0, spot: 0), at: 44)
+            #expect(try await Self.job(r, job).secondaryStatus == .pending)
+            #expect(try await r.attempts.enforceDeadlines(graceSeconds: 10, now: Self.at(57.9), limit: 100).isEmpty)
+            let stops = try await r.attempts.enforceDeadlines(graceSeconds: 10, now: Self.at(58.1), limit: 100)
+            #expect(stops == [DeadlineStop(job: "patient", project: "team", limit: .maxPending)])
+            let ended = try await Self.job(r, job)
+            #expect(ended.status == .stopped && ended.secondaryStatus == .stopped)
+        }
+    }
+
     @Test(arguments: RepositoryKind.allCases)
     func droppedLogLinesAreToldOnceInTheJobsEvents(_ kind: RepositoryKind) async throws {
         try await kind.withRepositories { r in

@@ -26,14 +26,18 @@ public struct JobAggregate: Sendable, Hashable {
     public var stopGraceSeconds: Double?
     /// The job's retry budget; nil where the caller did not load it (then no retry is left).
     public var retries: RetryBudget?
+    /// How long the job has waited for capacity; nil where the caller did not load it (a job without `max_pending`
+    /// need not: `max_pending` is then not judged).
+    public var waits: CapacityWaits?
 
     /// Creates an aggregate from what the store loaded.
     public init(
         state: JobState, attempt: AttemptState? = nil, hostPhases: [HostPhase] = [], stopReason: StopReason? = nil, limits: JobLimits? = nil,
         trainedSeconds: Double = 0, trainingSince: Date? = nil, deadline: Date? = nil, stopRequestedAt: Date? = nil, stopGraceSeconds: Double? = nil,
-        retries: RetryBudget? = nil
+        retries: RetryBudget? = nil, waits: CapacityWaits? = nil
     ) {
         self.retries = retries
+        self.waits = waits
         self.stopRequestedAt = stopRequestedAt
         self.stopGraceSeconds = stopGraceSeconds
         self.state = state
@@ -179,6 +183,7 @@ private struct Step {
             guard feed(.restarting) else { return }
         }
         guard feed(.launching) else { return }
+        aggregate.waits?.granted(at: now)
         effects.append(.wake(.jobWatchers))
     }
 
@@ -250,6 +255,7 @@ private struct Step {
             let ending: JobLifecycleEvent = switch reason {
             case .maxRuntime: .maxRuntimeExceeded
             case .maxWait: .maxWaitExceeded
+            case .maxPending: .maxPendingExceeded
             case .user, .gangFailure, .interruption: .stopped
             }
             feed(ending)
@@ -285,6 +291,8 @@ private struct Step {
             resumed = resumes && !aggregate.state.status.isTerminal && recorded.count == events.count
         }
         if resumed {
+            // The job waits for capacity again, from now.
+            aggregate.waits?.waitingSince = now
             if case .interrupted = outcome { effects.append(.countInterruption) } else { effects.append(.countRetry) }
         } else if !aggregate.state.status.isTerminal {
             // Never leave a job hanging: a job stopped by its user while the attempt failed on its own still ends.
@@ -296,7 +304,8 @@ private struct Step {
     mutating func deadlinePassed(graceSeconds: Double) {
         guard let limits = aggregate.limits else { return unchanged("the job's limits were not loaded") }
         guard aggregate.state.status == .inProgress else { return unchanged("the job is \(aggregate.state.status.rawValue)") }
-        guard let kind = limits.passed(at: now, trainedSeconds: aggregate.trainedSeconds, trainingSince: aggregate.trainingSince) else {
+        guard let kind = limits.passed(at: now, trainedSeconds: aggregate.trainedSeconds, trainingSince: aggregate.trainingSince, waits: aggregate.waits)
+        else {
             return unchanged("no limit has passed yet")
         }
         stopRequested(kind.stopReason, graceSeconds: graceSeconds)
@@ -308,7 +317,7 @@ private struct Step {
         guard let limits = aggregate.limits else { return }
         let deadline =
             aggregate.state.status == .inProgress
-            ? limits.deadline(trainedSeconds: aggregate.trainedSeconds, trainingSince: aggregate.trainingSince) : nil
+            ? limits.deadline(trainedSeconds: aggregate.trainedSeconds, trainingSince: aggregate.trainingSince, waits: aggregate.waits) : nil
         switch (deadline, aggregate.deadline) {
         case (nil, nil): return
         case (let new?, let old?) where abs(new.timeIntervalSince(old)) < 0.001: return

@@ -49,7 +49,7 @@ public enum AttemptOutcome: Sendable, Equatable {
             return .failed(reason: reason)
         }
         switch stopReason {
-        case .user: return .stopped
+        case .user, .maxPending: return .stopped  // (max_pending stops only a job without a running attempt)
         case .maxWait: return .maxWaitExceeded
         case .maxRuntime: return .maxRuntimeExceeded
         case .interruption: return .completed

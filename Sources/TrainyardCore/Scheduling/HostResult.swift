@@ -44,6 +44,8 @@ public enum StopReason: String, Sendable, Codable {
     case interruption
     /// The job waited and ran past `max_wait`.
     case maxWait = "max_wait"
+    /// The job waited for capacity past `max_pending` (it has no attempt running then).
+    case maxPending = "max_pending"
 }
 
 extension StopReason {
@@ -55,5 +57,5 @@ extension StopReason {
     }
 
     /// Whether this reason decides how the job ends, whatever its hosts did meanwhile.
-    var decidesEnding: Bool { self == .user || self == .maxWait }
+    var decidesEnding: Bool { self == .user || self == .maxWait || self == .maxPending }
 }

@@ -15,6 +15,7 @@ struct DeadlineEnforcer: Sendable {
             let what = switch stop.limit {
             case .maxRun: "job ran past max_run; stopping it"
             case .maxWait: "job waited and ran past max_wait; stopping it"
+            case .maxPending: "job waited for capacity past max_pending; stopped it"
             }
             logger.info("\(what)", metadata: ["job": "\(stop.job)", "project": "\(stop.project)"])
         }

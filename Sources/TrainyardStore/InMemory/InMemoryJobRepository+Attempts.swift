@@ -135,7 +135,7 @@ extension InMemoryJobRepository: AttemptRepository {
             // The attempt still open (running, or ending while its outputs are merged) is the one whose training counts.
             let open = attempts.values.filter { $0.record.jobID == jobID && $0.record.state != .ended }.max { $0.record.number < $1.record.number }?.record.id
             guard var aggregate = aggregate(jobID: jobID, attemptID: open), let job = jobs[jobID]?.record else { continue }
-            let passed = aggregate.limits?.passed(at: now, trainedSeconds: aggregate.trainedSeconds, trainingSince: aggregate.trainingSince)
+            let passed = aggregate.limits?.passed(at: now, trainedSeconds: aggregate.trainedSeconds, trainingSince: aggregate.trainingSince, waits: aggregate.waits)
             let effects = aggregate.handle(.deadlinePassed(graceSeconds: graceSeconds), now: now)
             await persist(effects, state: aggregate.state, jobID: jobID, attemptID: open, now: now)
             guard let passed, effects.contains(where: { $0.transition?.toStatus == .stopping }) else { continue }

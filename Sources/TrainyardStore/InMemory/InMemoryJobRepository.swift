@@ -67,7 +67,7 @@ public actor InMemoryJobRepository: JobRepository {
             trainingEndTime: nil, modelArtifacts: nil)
         var stored = StoredJob(
             record: record, idempotencyKey: idempotencyKey, requestHash: requestHash,
-            deadline: JobLimits(spec: spec, createdAt: now).deadline(trainedSeconds: 0, trainingSince: nil))
+            deadline: JobLimits(spec: spec, createdAt: now).deadline(trainedSeconds: 0, trainingSince: nil, waits: .submitted(at: now)))
         stored.events.append(event(time: now, type: .created, status: state.status, secondaryStatus: state.secondaryStatus, message: JobState.submittedMessage))
         if let note { stored.events.append(event(time: now, type: note.type, status: nil, secondaryStatus: nil, message: note.message)) }
         jobs[record.id] = stored
@@ -197,7 +197,12 @@ public actor InMemoryJobRepository: JobRepository {
             state: job.state, attempt: attempt?.record.state, hostPhases: attempt.map { hosts(ofAttempt: $0.record.id).map(\.phase) } ?? [],
             stopReason: attempt?.record.stopReason, limits: JobLimits(spec: job.spec, createdAt: job.createdAt), trainedSeconds: stored.trainedSeconds,
             trainingSince: attempt?.record.trainingStartedAt, deadline: stored.deadline, stopRequestedAt: attempt?.stopRequestedAt,
-            stopGraceSeconds: attempt?.stopGraceSeconds)
+            stopGraceSeconds: attempt?.stopGraceSeconds,
+            waits: job.spec.maxPending == nil
+                ? nil
+                : CapacityWaits.of(
+                    createdAt: job.createdAt,
+                    attempts: attempts.values.map(\.record).filter { $0.jobID == jobID }.map { ($0.startedAt, $0.endedAt) }))
     }
 
     /// The hosts of an attempt, in ordinal order.

@@ -95,6 +95,7 @@ import Testing
         var trained: Double = 0
         var trainingSince: Date? = nil
         var deadline: Date? = nil
+        var waits: CapacityWaits? = nil
         var expected: [String]
         var testDescription: String { "\(from.secondaryStatus.rawValue) on \(input.name) → \(expected.joined(separator: ", "))" }
     }
@@ -256,6 +257,9 @@ import Testing
     /// `max_run` 100 s, `max_wait` 1,000 s, created 900 s ago.
     static let spotLimits = JobLimits(maxRunSeconds: 100, maxWaitSeconds: 1000, createdAt: now.addingTimeInterval(-900))
 
+    /// `max_run` 100 s, `max_pending` 120 s.
+    static let pendingLimits = JobLimits(maxRunSeconds: 100, maxWaitSeconds: nil, maxPendingSeconds: 120, createdAt: now.addingTimeInterval(-900))
+
     static let deadlineRows: [Row] = [
         // The training clock starts: max_run's deadline is what is left of it.
         Row(
@@ -288,6 +292,30 @@ import Testing
             from: job(.stopping), input: .deadlinePassed(graceSeconds: 5), attempt: .running, phases: [.training], limits: spotLimits,
             trainingSince: now.addingTimeInterval(-200), deadline: now.addingTimeInterval(-100), expected: ["unchanged", "deadline none"]),
         Row(from: job(.training), input: .deadlinePassed(graceSeconds: 5), attempt: .running, expected: ["unchanged"]),
+        // max_pending: a job waiting for capacity past it is stopped at once, with no attempt to wait for.
+        Row(
+            from: job(.pending), input: .deadlinePassed(graceSeconds: 5), limits: pendingLimits,
+            deadline: now, waits: CapacityWaits(waitedSeconds: 20, waitingSince: now.addingTimeInterval(-100)),
+            expected: ["→ Stopping", "→ Stopped", "wake job watchers", "deadline none"]),
+        // Not yet: 20 s waited before, 90 s now, of 120.
+        Row(
+            from: job(.interrupted), input: .deadlinePassed(graceSeconds: 5), limits: pendingLimits,
+            deadline: now, waits: CapacityWaits(waitedSeconds: 20, waitingSince: now.addingTimeInterval(-90)),
+            expected: ["unchanged", "deadline +10 s"]),
+        // Capacity comes: the wait ends, and max_pending no longer sets the deadline (max_run's clock has not started).
+        Row(
+            from: job(.pending), input: .capacityGranted, limits: pendingLimits, deadline: now.addingTimeInterval(10),
+            waits: CapacityWaits(waitedSeconds: 20, waitingSince: now.addingTimeInterval(-90)),
+            expected: ["→ LaunchingMLInstances", "wake job watchers", "deadline none"]),
+        // An interrupted attempt ends: the job waits again, and what is left of max_pending counts from now.
+        Row(
+            from: job(.training), input: .attemptFinalized(.interrupted(reason: "reclaimed")), attempt: .ending, limits: pendingLimits,
+            trainingSince: now.addingTimeInterval(-30), deadline: now.addingTimeInterval(70),
+            waits: CapacityWaits(waitedSeconds: 20, waitingSince: nil),
+            expected: [
+                "→ Interrupted", "count interruption", "wake job watchers", "count 30 s trained", "end attempt: Interrupted: reclaimed",
+                "deadline +100 s",
+            ]),
         // A heartbeat that changes nothing leaves the stored deadline alone (within a millisecond).
         Row(
             from: job(.training), input: .hostsProgressed, attempt: .running, phases: [.training], limits: spotLimits,
@@ -298,7 +326,7 @@ import Testing
     func deadlinesAreCoresFromStoredTimes(_ row: Row) {
         var aggregate = JobAggregate(
             state: row.from, attempt: row.attempt, hostPhases: row.phases, stopReason: row.stopReason, limits: row.limits,
-            trainedSeconds: row.trained, trainingSince: row.trainingSince, deadline: row.deadline)
+            trainedSeconds: row.trained, trainingSince: row.trainingSince, deadline: row.deadline, waits: row.waits)
         #expect(Self.words(aggregate.handle(row.input, now: Self.now)) == row.expected)
     }
 

@@ -43,4 +43,27 @@ import Testing
         #expect(limits.passed(at: Self.created.addingTimeInterval(400), trainedSeconds: 0, trainingSince: Self.created) == .maxRun)
         #expect(JobLimits.Kind.maxRun.stopReason == .maxRuntime && JobLimits.Kind.maxWait.stopReason == .maxWait)
     }
+
+    @Test func maxPendingCountsTheWaitsForCapacitySummedAndNothingWhileAnAttemptIsOpen() {
+        let spec = JobSpec(command: ["true"], instanceType: "ml.m5.large", maxRun: 1000, maxPending: 60)
+        let limits = JobLimits(spec: spec, createdAt: Self.created)
+        #expect(limits.maxPendingSeconds == 60 && limits.maxWaitSeconds == nil)
+        // Just submitted: due 60 s after creation.
+        #expect(limits.deadline(trainedSeconds: 0, trainingSince: nil, waits: .submitted(at: Self.created)) == Self.created.addingTimeInterval(60))
+        #expect(limits.passed(at: Self.created.addingTimeInterval(59), trainedSeconds: 0, trainingSince: nil, waits: .submitted(at: Self.created)) == nil)
+        #expect(limits.passed(at: Self.created.addingTimeInterval(60), trainedSeconds: 0, trainingSince: nil, waits: .submitted(at: Self.created)) == .maxPending)
+        // Waited 40 s before its first attempt (started at +40, ended at +100), waiting again since: 20 s are left.
+        let attempts: [(startedAt: Date, endedAt: Date?)] = [(Self.created.addingTimeInterval(40), Self.created.addingTimeInterval(100))]
+        let again = CapacityWaits.of(createdAt: Self.created, attempts: attempts)
+        #expect(again == CapacityWaits(waitedSeconds: 40, waitingSince: Self.created.addingTimeInterval(100)))
+        #expect(limits.deadline(trainedSeconds: 60, trainingSince: nil, waits: again) == Self.created.addingTimeInterval(120))
+        // An attempt open: no wait goes on, and max_pending cannot pass however long ago the job was created.
+        let open = CapacityWaits.of(createdAt: Self.created, attempts: attempts + [(Self.created.addingTimeInterval(110), nil)])
+        #expect(open == CapacityWaits(waitedSeconds: 50, waitingSince: nil))
+        #expect(limits.passed(at: Self.created.addingTimeInterval(1e5), trainedSeconds: 0, trainingSince: nil, waits: open) == nil)
+        #expect(limits.deadline(trainedSeconds: 0, trainingSince: nil, waits: open) == nil)
+        // Not loaded (a job without max_pending need not load its waits): not judged.
+        #expect(limits.passed(at: Self.created.addingTimeInterval(1e5), trainedSeconds: 0, trainingSince: nil, waits: nil) == nil)
+        #expect(JobLimits.Kind.maxPending.stopReason == .maxPending)
+    }
 }
