@@ -208,6 +208,12 @@ import TrainyardServer
         let (status, _, page) = try await Self.get("http://127.0.0.1:\(port)/metrics", token: nil)
         let metrics = try PrometheusText(page)
         #expect(status == 200 && (metrics.value("trainyard_jobs") ?? 0) >= 1)
+        // The job ends before the server does: a worker's agent outlives its server by design (it reconnects after a
+        // restart), and this one would go on retrying after the test.
+        try await eventually("the job ended", timeout: .seconds(60)) {
+            let body = try await Self.get("http://127.0.0.1:\(port)/v1/jobs/traced", token: key).2
+            return (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["status"] as? String == "Completed"
+        }
         serve.signal(SIGTERM)
         #expect(try await serve.waitForExit() == 0)
     }
