@@ -51,6 +51,7 @@ import TrainyardCore
         spec.useSpotInstances = Bool.random(using: &draws)
         spec.maxRun = Int.random(in: 1...2_419_200, using: &draws)
         spec.maxWait = maybe(&draws) { Int.random(in: 1...2_419_200, using: &$0) }
+        spec.maxPending = maybe(&draws) { Int.random(in: 1...2_419_200, using: &$0) }
         spec.checkpointS3URI = maybe(&draws) { "s3://" + text(&$0) }
         spec.checkpointLocalPath = maybe(&draws) { text(&$0) }
         spec.inputs = Dictionary(
@@ -84,7 +85,8 @@ import TrainyardCore
             environment: .init(additionalProperties: description.environment.additionalProperties),
             tags: .init(additionalProperties: description.tags.additionalProperties), instanceType: description.instanceType,
             instanceCount: description.instanceCount, volumeSize: description.volumeSize, useSpotInstances: description.useSpotInstances,
-            maxRun: description.maxRun, maxWait: description.maxWait, checkpointS3Uri: description.checkpointS3Uri,
+            maxRun: description.maxRun, maxWait: description.maxWait, maxPending: description.maxPending,
+            checkpointS3Uri: description.checkpointS3Uri,
             checkpointLocalPath: description.checkpointLocalPath, inputs: .init(additionalProperties: description.inputs.additionalProperties),
             outputPath: description.outputPath, metricDefinitions: description.metricDefinitions, maxRetryAttempts: description.maxRetryAttempts,
             retryOnExitCodes: description.retryOnExitCodes, keepAlivePeriod: description.keepAlivePeriod, distribution: description.distribution,
