@@ -182,6 +182,39 @@ import TrainyardServer
         }
     }
 
+    /// Goodput by project keeps two projects apart when they pick the same job name: each project's training and run
+    /// counters are its own job's, as its description says.
+    @Test(.timeLimit(.minutes(3))) func twoProjectsWithTheSameJobNameHaveTheirOwnGoodput() async throws {
+        try await LiveApp.run { app in
+            let (_, created) = try await app.request(.POST, "/v1/projects", json: #"{"name":"lab"}"#)
+            let labKey = try #require((created["api_key"] as? [String: Any])?["token"] as? String)
+            let job = #"{"name":"same","instance_type":"ml.m5.large","command":["python3","-c","import time; time.sleep(1.5); print('ok')"]}"#
+            try await app.submit(job)
+            let (labStatus, _) = try await LiveHTTP.request(.POST, app.baseURL + "/v1/jobs", token: labKey, json: job)
+            #expect(labStatus == 201)
+            _ = try await app.waitForStatus("same", "Completed")
+            func described(_ token: String) async throws -> [String: Any] {
+                let body = try await LiveHTTP.request(.GET, app.baseURL + "/v1/jobs/same", token: token).1
+                return try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+            }
+            try await eventually("the lab's job ended") { try await described(labKey)["status"] as? String == "Completed" }
+            try await eventually("both projects counted") {
+                let page = try await Self.scrape(app)
+                return page.value("trainyard_goodput_run_seconds_total", ["project": "lab"]) ?? 0 > 0
+                    && page.value("trainyard_goodput_run_seconds_total", ["project": "default"]) ?? 0 > 0
+            }
+            let page = try await Self.scrape(app)
+            for (project, token) in [("default", app.token), ("lab", labKey)] {
+                let goodput = try #require(try await described(token)["goodput"] as? [String: Any])
+                let training = try #require(goodput["training_seconds"] as? Double)
+                let counted = page.value("trainyard_goodput_training_seconds_total", ["project": project]) ?? -1
+                // (the description rounds to tenths)
+                #expect(abs(counted - training) <= 0.06, "\(project): counted \(counted) s, described \(training) s")
+                #expect(training >= 1.4, "\(project) trained \(training) s")
+            }
+        }
+    }
+
     /// As `trainyard serve` logs: the access line and every line written while the request was handled carry the id
     /// the answer gave; `TRAINYARD_METRICS_PUBLIC` opens `/metrics` to a scraper with no key.
     @Test func theServersLogLinesOfARequestCarryItsId() async throws {
