@@ -24,28 +24,64 @@ import TrainyardTestSupport
         let directory = Self.root.appendingPathComponent("Tests/Schemathesis").path
         try await LiveApp.run { app in
             // When: every phase runs over every operation, with every check.
-            let started = ContinuousClock.now
-            let (status, output) = try await TestSchemathesis.run(
-                "/usr/bin/timeout",
-                [
-                    // A watchdog: a run that hangs fails here instead of holding the suite.
-                    "600", schemathesis, "--config-file", directory + "/schemathesis.toml", "--no-color", "run",
-                    Self.root.appendingPathComponent("openapi/trainyard.yaml").path, "--url", app.baseURL,
-                    "-H", "Authorization: Bearer \(app.token)", "--phases", Self.phases,
-                    "--max-examples", "\(Self.maxExamples)", "--checks", "all", "--workers", "2", "--seed", "\(Self.seed)",
-                    // Left out until the change that answers 405 with `Allow` to a method a path does not have (issue 16,
-                    // the input-limits branch) is merged: until then such a request is a 404. Remove these two then.
-                    "--exclude-checks", "unsupported_method",
-                    // Hypothesis health checks judge the generator, not the server: drawing 100 locations with URI patterns is large
-                    // and slow to draw, and a health check failing the first draw made the run report a flaky internal error.
-                    "--suppress-health-check", "all",
-                ],
-                environment: ["SCHEMATHESIS_HOOKS": directory + "/hooks.py", "PYTHONDONTWRITEBYTECODE": "1"])
+            func runOnce() async throws -> (status: Int32, output: String, elapsed: Duration) {
+                let started = ContinuousClock.now
+                let (status, output) = try await TestSchemathesis.run(
+                    "/usr/bin/timeout",
+                    [
+                        // A watchdog: a run that hangs fails here instead of holding the suite.
+                        "600", schemathesis, "--config-file", directory + "/schemathesis.toml", "--no-color", "run",
+                        Self.root.appendingPathComponent("openapi/trainyard.yaml").path, "--url", app.baseURL,
+                        "-H", "Authorization: Bearer \(app.token)", "--phases", Self.phases,
+                        "--max-examples", "\(Self.maxExamples)", "--checks", "all", "--workers", "2", "--seed", "\(Self.seed)",
+                        // Left out until the change that answers 405 with `Allow` to a method a path does not have (issue 16,
+                        // the input-limits branch) is merged: until then such a request is a 404. Remove these two then.
+                        "--exclude-checks", "unsupported_method",
+                        // Hypothesis health checks judge the generator, not the server: drawing 100 locations with URI patterns is large
+                        // and slow to draw, and a health check failing the first draw made the run report a flaky internal error.
+                        "--suppress-health-check", "all",
+                    ],
+                    environment: ["SCHEMATHESIS_HOOKS": directory + "/hooks.py", "PYTHONDONTWRITEBYTECODE": "1"])
+                return (status, output, ContinuousClock.now - started)
+            }
+            var run = try await runOnce()
+            if run.status != 0, Self.onlyInterpreterErrors(in: run.output) {
+                // The Python interpreter's own fault inside schemathesis, not a finding about the server: once more.
+                print("schemathesis stopped on an interpreter error, not a finding; running it again:\n\(Self.findings(in: run.output).prefix(3000))")
+                run = try await runOnce()
+            }
             // Then: it found nothing.
-            let elapsed = ContinuousClock.now - started
-            #expect(status == 0, "schemathesis (exit \(status), \(elapsed), seed \(Self.seed)) reported findings:\n\(Self.findings(in: output))")
-            if status == 0 { print("schemathesis passed in \(elapsed):\n\(output.suffix(1500))") }
+            #expect(
+                run.status == 0, "schemathesis (exit \(run.status), \(run.elapsed), seed \(Self.seed)) reported findings:\n\(Self.findings(in: run.output))")
+            if run.status == 0 { print("schemathesis passed in \(run.elapsed):\n\(run.output.suffix(1500))") }
         }
+    }
+
+    /// Whether a failed run's only errors are CPython's own `SystemError`s (such as "AST constructor recursion depth
+    /// mismatch", raised inside schemathesis while it compiled a pattern, seen once in 2,340 cases): no failure of a
+    /// check, and every runtime error one of those.
+    static func onlyInterpreterErrors(in output: String) -> Bool {
+        guard !output.contains("=== FAILURES ===") else { return false }
+        let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let errors = lines.indices.filter { lines[$0] == "Runtime Error" }
+        guard !errors.isEmpty else { return false }
+        return errors.allSatisfy { $0 + 1 < lines.count && lines[$0 + 1].hasPrefix("SystemError:") }
+    }
+
+    @Test func anInterpreterErrorIsToldApartFromAFinding() {
+        let interpreter = """
+            === ERRORS ====================================
+            ______________________________ POST /v1/api-keys _______________________________
+            Runtime Error
+
+                SystemError: AST constructor recursion depth mismatch (before=204, after=219)
+            Test cases:
+              2340 generated, 2340 passed, 1 errored, 50 skipped
+            """
+        #expect(Self.onlyInterpreterErrors(in: interpreter))
+        #expect(!Self.onlyInterpreterErrors(in: interpreter + "\n=== FAILURES ===\n_ GET /v1/jobs _\n- Server error"))
+        #expect(!Self.onlyInterpreterErrors(in: interpreter.replacingOccurrences(of: "SystemError: AST", with: "ConnectionError: refused")))
+        #expect(!Self.onlyInterpreterErrors(in: "=== FAILURES ===\n- Server error\n"))
     }
 
     /// What a failed run reported, its Python tracebacks folded to their exceptions and long lines cut: the failures
