@@ -53,20 +53,12 @@ public struct LogLines: AsyncSequence, Sendable {
             try await next(isolation: nil)
         }
 
-        /// The next line, on the caller's executor (a `for try await` loop passes its own): a line already received is
-        /// returned without leaving it, so a loop on the main actor does not hop to the global executor and back for
-        /// every line (two thread wake-ups a line, two thirds of a follow's CPU in bench/sdk); only reading the next
-        /// chunk or page does.
+        /// The next line, on the caller's executor (a `for try await` loop passes its own; both readers below are
+        /// `nonisolated(nonsending)`, so they run there too): a line already received is returned without leaving it, so
+        /// a loop on the main actor does not hop to the global executor and back for every line (two thread wake-ups a
+        /// line, two thirds of a follow's CPU in bench/sdk); only reading the next chunk or page does.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> LogLine? {
-            if lines.follow {
-                if let line = takeReady() { return line }
-                return try await nextStreamed()
-            }
-            if pageIndex < page.count {
-                defer { pageIndex += 1 }
-                return page[pageIndex]
-            }
-            return try await nextPaged()
+            lines.follow ? try await nextStreamed() : try await nextPaged()
         }
 
         /// The next event of the chunk last received, if one is left.

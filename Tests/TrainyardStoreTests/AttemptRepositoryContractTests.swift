@@ -30,6 +30,19 @@ import TrainyardTestSupport
             hostID: host, report: report, leaseSeconds: 30, heartbeatSeconds: 2, spotNoticeSeconds: 5, now: at(seconds))
     }
 
+    /// Job `name` of a new project "team", created at the start with `limits` set on its spec.
+    static func limitedJob(_ r: TestRepositories, _ name: String, _ limits: (inout JobSpec) -> Void) async throws -> JobRecord {
+        let team = try await r.projects.createProject(name: "team").0.id
+        var spec = JobSpec(instanceType: "ml.m5.large")
+        spec.name = name
+        spec.command = ["python3", "train.py"]
+        limits(&spec)
+        guard case .created(let job, _) = try await r.jobs.createJob(
+            projectID: team, name: name, spec: spec, idempotencyKey: nil, requestHash: nil, note: nil, now: start)
+        else { throw ContractFailure("the store did not create \(name)") }
+        return job
+    }
+
     static func job(_ r: TestRepositories, _ job: JobRecord) async throws -> JobRecord {
         try #require(try await r.jobs.job(id: job.id))
     }
@@ -139,14 +152,7 @@ import TrainyardTestSupport
     @Test(arguments: RepositoryKind.allCases)
     func aPassedMaxRunStopsTheJobWithTheGraceAndNamesTheLimit(_ kind: RepositoryKind) async throws {
         try await kind.withRepositories { r in
-            let team = try await r.projects.createProject(name: "team").0.id
-            var spec = JobSpec(instanceType: "ml.m5.large")
-            spec.name = "bounded"
-            spec.command = ["python3", "train.py"]
-            spec.maxRun = 60
-            guard case .created(let job, _) = try await r.jobs.createJob(
-                projectID: team, name: "bounded", spec: spec, idempotencyKey: nil, requestHash: nil, note: nil, now: Self.start)
-            else { throw ContractFailure("\(#function): the store answered otherwise") }
+            let job = try await Self.limitedJob(r, "bounded") { $0.maxRun = 60 }
             let host = try #require(try await Queue.pass(r, Queue.pool(onDemand: 1)).first?.hosts.first?.id)
             try await Self.report(r, host, AgentReport(phase: .training), at: 2)
             #expect(try await r.attempts.enforceDeadlines(graceSeconds: 10, now: Self.at(61), limit: 100).isEmpty)
@@ -163,15 +169,10 @@ import TrainyardTestSupport
     @Test(arguments: RepositoryKind.allCases)
     func maxPendingStopsAJobThatWaitedThatLongForCapacitySummedOverItsWaits(_ kind: RepositoryKind) async throws {
         try await kind.withRepositories { r in
-            let team = try await r.projects.createProject(name: "team").0.id
-            var spec = JobSpec(instanceType: "ml.m5.large")
-            spec.name = "patient"
-            spec.command = ["python3", "train.py"]
-            spec.useSpotInstances = true
-            spec.maxPending = 20
-            guard case .created(let job, _) = try await r.jobs.createJob(
-                projectID: team, name: "patient", spec: spec, idempotencyKey: nil, requestHash: nil, note: nil, now: Self.start)
-            else { throw ContractFailure("\(#function): the store answered otherwise") }
+            let job = try await Self.limitedJob(r, "patient") {
+                $0.useSpotInstances = true
+                $0.maxPending = 20
+            }
             // 5 s without capacity, then a host
             _ = try await Queue.pass(r, Queue.pool(onDemand: 0, spot: 0), at: 1)
             let host = try #require(try await Queue.pass(r, Queue.pool(onDemand: 0, spot: 1), at: 5).first?.hosts.first?.id)
