@@ -388,7 +388,7 @@ public struct JobSpecValidator: Sendable {
         do {
             _ = try ObjectURI(parsing: value)
         } catch {
-            violations.add(field, "uri", "\(field): \(error.description).")
+            violations.add(field, error.rule, "\(field): \(error.description).")
         }
     }
 }

@@ -14,6 +14,10 @@ public enum ObjectURI: Sendable, Hashable, Codable, CustomStringConvertible, Los
 
     /// The longest S3 key allowed, in characters.
     public static let maximumKeyLength = 1024
+    /// The longest `file://` path allowed, in characters (as for an S3 key).
+    public static let maximumPathLength = 1024
+    /// The longest segment of a `file://` path, in bytes of UTF-8: a file name (Linux's `NAME_MAX`).
+    public static let maximumPathSegmentBytes = 255
 
     /// Parses `string`, throwing an ``ObjectURIError`` that says what is wrong.
     public init(parsing string: String) throws(ObjectURIError) {
@@ -38,6 +42,12 @@ public enum ObjectURI: Sendable, Hashable, Codable, CustomStringConvertible, Los
         } else if string.hasPrefix("file://") {
             let path = String(string.dropFirst("file://".count))
             guard Self.isValidPath(path) else { throw .invalidPath(path) }
+            guard path.unicodeScalars.count <= Self.maximumPathLength else { throw .pathTooLong(path.unicodeScalars.count) }
+            if let long = RelativePath.segments(of: Substring(path), omittingEmpty: true).first(where: {
+                $0.utf8.count > Self.maximumPathSegmentBytes
+            }) {
+                throw .pathSegmentTooLong(String(long), bytes: long.utf8.count)
+            }
             self = .file(path: path)
         } else {
             if let range = string.range(of: "://") {

@@ -10,6 +10,19 @@ public enum ObjectURIError: Error, Sendable, Equatable, CustomStringConvertible 
     case invalidPath(String)
     /// The key of an `s3://` URI has a `.` or `..` segment.
     case dotSegment(String)
+    /// The path of a `file://` URI is longer than 1024 characters.
+    case pathTooLong(Int)
+    /// A segment of a `file://` path is longer than a file name may be (255 bytes of UTF-8).
+    case pathSegmentTooLong(String, bytes: Int)
+
+    /// The rule a field violation names for this error: `file_name_length` for a path segment too long (bytes, which a
+    /// JSON Schema pattern cannot count), `uri` for the rest.
+    public var rule: String {
+        switch self {
+        case .pathSegmentTooLong: "file_name_length"
+        default: "uri"
+        }
+    }
 
     /// A message that says what a valid URI looks like.
     public var description: String {
@@ -25,6 +38,10 @@ public enum ObjectURIError: Error, Sendable, Equatable, CustomStringConvertible 
             "'\(path)' is not a valid file URI path; use file:///absolute/path without '.' or '..' components"
         case .dotSegment(let key):
             "the object key '\(key)' has a '.' or '..' segment, which S3 servers may resolve to another place; name the key without them"
+        case .pathTooLong(let length):
+            "the path has \(length) characters; at most 1024 are allowed"
+        case .pathSegmentTooLong(let segment, let bytes):
+            "the path segment '\(segment.prefix(40))…' has \(bytes) bytes; a file name has at most 255"
         }
     }
 }

@@ -6,11 +6,16 @@ extension FileSystemObjectStore {
     static let chunkSize = 1 << 20
 
     public func put<Body: AsyncSequence & Sendable>(bucket: String, key: String, body: Body) async throws -> ObjectInfo where Body.Element == ByteBuffer {
-        let target = try path(bucket: bucket, key: key)
+        let target = try writablePath(bucket: bucket, key: key)
         let temporary = LocalFile.temporaryPath(beside: target)
+        let file: LocalFile
+        do {
+            file = try LocalFile.create(temporary)
+        } catch {
+            throw ObjectStoreError.unwritable(uri: "s3://\(bucket)/\(key)", reason: LocalFile.reason(error))
+        }
         var written: Int64 = 0
         do {
-            let file = try LocalFile.create(temporary)
             defer { file.close() }
             for try await chunk in body {
                 try file.write(chunk, at: written)

@@ -1,4 +1,5 @@
 import Foundation
+import TrainyardCore
 
 /// The default store: `s3://bucket/key` is the file `<root>/bucket/key`. Puts write a temporary file beside the
 /// target and rename it, so a reader never sees half an object.
@@ -20,8 +21,20 @@ public struct FileSystemObjectStore: ObjectStore {
         return "\(root)/\(bucket)/\(key)"
     }
 
-    public func put(bucket: String, key: String, fromFile source: String) async throws -> ObjectInfo {
+    /// Where a put of `bucket/key` writes: every key segment is a file name, so none may be longer than 255 bytes.
+    func writablePath(bucket: String, key: String) throws -> String {
         let target = try path(bucket: bucket, key: key)
+        if let long = key.split(separator: "/").first(where: { $0.utf8.count > ObjectURI.maximumPathSegmentBytes }) {
+            throw ObjectStoreError.invalidKey(
+                bucket: bucket, key: key,
+                reason: "the filesystem object store keeps each key segment as a file name, at most 255 bytes; "
+                    + "the segment '\(long.prefix(40))…' has \(long.utf8.count)")
+        }
+        return target
+    }
+
+    public func put(bucket: String, key: String, fromFile source: String) async throws -> ObjectInfo {
+        let target = try writablePath(bucket: bucket, key: key)
         do {
             try FileCopy.replace(target, withCopyOf: source)
         } catch {

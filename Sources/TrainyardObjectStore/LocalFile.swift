@@ -63,6 +63,15 @@ struct LocalFile: Sendable {
         }
     }
 
+    /// Why a file system call failed, in the system's words ("Not a directory", "File name too long").
+    static func reason(_ error: any Error) -> String {
+        if let posix = error as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
+        if let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return "\(error)"
+    }
+
     /// A temporary name beside `path`, hidden from listings (`.tmp-` prefix).
     static func temporaryPath(beside path: String) -> String {
         "\((path as NSString).deletingLastPathComponent)/.tmp-\(UUID().uuidString)"

@@ -87,6 +87,9 @@ public enum ObjectStoreError: Error, Equatable, CustomStringConvertible {
     case noSuchKey(bucket: String, key: String)
     case invalidKey(bucket: String, key: String, reason: String)
     case io(bucket: String, key: String, reason: String)
+    /// No object can be created at `uri` (`s3://…` in the filesystem store, or `file://…`): the file system refused
+    /// the name or a directory on the way (`reason`, in the system's words).
+    case unwritable(uri: String, reason: String)
     /// The store refused: its code (`AccessDenied`, `SignatureDoesNotMatch`, `NoSuchBucket`, `InvalidRange`, …), the
     /// HTTP status (0 for the filesystem store) and its message.
     case store(code: String, bucket: String, key: String, status: Int, message: String)
@@ -98,10 +101,20 @@ public enum ObjectStoreError: Error, Equatable, CustomStringConvertible {
         case .noSuchKey(let bucket, let key): "NoSuchKey: s3://\(bucket)/\(key) does not exist"
         case .invalidKey(let bucket, let key, let reason): "InvalidKey: s3://\(bucket)/\(key): \(reason)"
         case .io(let bucket, let key, let reason): "s3://\(bucket)/\(key): \(reason)"
+        case .unwritable(let uri, let reason): "\(uri) cannot be written: \(reason)"
         case .store(let code, let bucket, let key, let status, let message):
             "\(code): s3://\(bucket)/\(key): \(message)\(status > 0 ? " (HTTP \(status))" : "")"
         case .unavailable(let bucket, let key, let attempts, let reason):
             "ServiceUnavailable: s3://\(bucket)/\(key): the object store could not be reached after \(attempts) tries: \(reason)"
+        }
+    }
+
+    /// Whether the store refused the location itself (a key it cannot hold, a place no object can be created), as
+    /// opposed to failing on the way.
+    public var isRefusalOfTheLocation: Bool {
+        switch self {
+        case .invalidKey, .unwritable: true
+        default: false
         }
     }
 
@@ -111,6 +124,7 @@ public enum ObjectStoreError: Error, Equatable, CustomStringConvertible {
         case .noSuchKey: "NoSuchKey"
         case .invalidKey: "InvalidKey"
         case .io: "IOError"
+        case .unwritable: "Unwritable"
         case .store(let code, _, _, _, _): code
         case .unavailable: "ServiceUnavailable"
         }

@@ -40,6 +40,11 @@ extension APIImplementation {
         let tally = UploadTally(expected: upload.expectedSHA256)
         do {
             try await objects.upload(body: TalliedBody(base: body, tally: tally), to: upload.destination)
+        } catch let error as ObjectStoreError where tally.refusal == nil && error.isRefusalOfTheLocation {
+            // The output path names a place no object can be created (a file where a directory should be, a name too
+            // long for the file system): the request's value, not the server, is at fault.
+            let message = "output_path: \(error.description)"
+            throw APIError.unprocessable(detail: message, errors: [FieldViolation(field: "output_path", rule: "writable", message: message)])
         } catch {
             // The store reports a body's failure in its own words; the tally knows whether it was a refusal.
             guard let refusal = tally.refusal else { throw error }

@@ -45,6 +45,8 @@ BEYOND_THE_SCHEMA = {
     "address",  # a webhook host that resolves to an address the service refuses
     "resolvable",  # a webhook host that does not resolve
     "mismatch",  # an upload's Content-Digest that is not the SHA-256 of the bytes sent
+    "file_name_length",  # a file:// path segment over 255 bytes of UTF-8 (a pattern counts characters, not bytes)
+    "writable",  # an upload's output_path where the file system can create no object (a file on the way, a long name)
 }
 # Rules beyond the schema for some fields only: tag characters are Unicode classes (\p{L}, \p{N}, \p{Z}) that the
 # spec's patterns, kept to what every JSON Schema engine reads, approximate.

@@ -66,6 +66,18 @@ import Testing
         }
     }
 
+    @Test func aFilePathOver1024CharactersOrWithASegmentLongerThanAFileNameIsRejected() {
+        let segment = String(repeating: "é", count: 128)  // 256 bytes of UTF-8 in 128 characters
+        #expect(throws: ObjectURIError.pathSegmentTooLong(segment, bytes: 256)) { try ObjectURI(parsing: "file:///data/\(segment)/x") }
+        #expect(ObjectURIError.pathSegmentTooLong(segment, bytes: 256).rule == "file_name_length")
+        #expect(ObjectURI("file:///data/" + String(repeating: "é", count: 127)) != nil)
+        let deep = "/" + Array(repeating: String(repeating: "d", count: 200), count: 5).joined(separator: "/") + "/abcdefghijklmnopqrs"
+        #expect(deep.count == 1025)
+        #expect(throws: ObjectURIError.pathTooLong(1025)) { try ObjectURI(parsing: "file://" + deep) }
+        #expect(ObjectURIError.pathTooLong(1025).rule == "uri")
+        #expect(ObjectURI("file://" + deep.dropLast()) != nil)
+    }
+
     @Test func appendingJoinsWithOneSlash() {
         #expect(ObjectURI.s3(bucket: "b12", key: "out").appending("job/output") == .s3(bucket: "b12", key: "out/job/output"))
         #expect(ObjectURI.s3(bucket: "b12", key: "out/").appending("/job") == .s3(bucket: "b12", key: "out/job"))

@@ -181,6 +181,25 @@ import TrainyardServer
                 app, "bad_name", bytes: archive, query: "?output_path=ftp://x", digest: "md5=:AAAA:")
             #expect(malformed == 422 && Set(Self.problemFields(many)) == ["name", "output_path", "Content-Digest"], "\(many)")
 
+            // output paths no object can be created at: a file on the way, a name longer than a file name may be
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("unwritable-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            try Data("a file".utf8).write(to: URL(fileURLWithPath: scratch + "/afile"))
+            let longName = String(repeating: "n", count: 300)
+            for (query, rule, says) in [
+                ("?output_path=file://\(scratch)/afile/out", "writable", "Not a directory"),
+                ("?output_path=file://\(scratch)/\(longName)", "file_name_length", "has 300 bytes; a file name has at most 255"),
+                ("?output_path=s3://trainyard/default/\(longName)", "writable", "at most 255 bytes; the segment 'nnnn"),
+            ] {
+                let (status, problem) = try await Self.upload(app, "bad-upload", bytes: archive, query: query)
+                let errors = problem["errors"] as? [[String: Any]] ?? []
+                #expect(status == 422 && errors.count == 1 && errors.first?["field"] as? String == "output_path", "\(query): \(problem)")
+                #expect(errors.first?["rule"] as? String == rule, "\(query): \(problem)")
+                #expect((errors.first?["message"] as? String ?? "").contains(says), "\(query): \(problem)")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: scratch) == ["afile"])
+
             // an empty body
             let (empty, emptyProblem) = try await Self.upload(app, "bad-upload", bytes: [])
             #expect(empty == 422 && (emptyProblem["detail"] as? String ?? "").contains("the body is empty"), "\(emptyProblem)")

@@ -23,7 +23,7 @@ public struct SourceArchiveUpload: Sendable, Equatable {
             do {
                 location = try ObjectURI(parsing: outputPath)
             } catch {
-                violations.append(FieldViolation(field: "output_path", rule: "uri", message: "output_path: \(error.description)."))
+                violations.append(FieldViolation(field: "output_path", rule: error.rule, message: "output_path: \(error.description)."))
             }
         }
         var expected: [UInt8]?

@@ -48,7 +48,7 @@ public struct LocationGrant: Sendable, Hashable, Codable {
                     violations.add("\(entry).uri", "unique", "\(uri) is listed twice; list each location once")
                 }
             } catch {
-                violations.add("\(entry).uri", "uri", "\(entry).uri: \(error.description).")
+                violations.add("\(entry).uri", error.rule, "\(entry).uri: \(error.description).")
             }
             if Access(rawValue: grant.access) == nil {
                 violations.add("\(entry).access", "enum", "\(entry).access must be read or read_write; it is '\(grant.access)'")
