@@ -39,6 +39,10 @@ public struct Estimator: Sendable {
     /// Waiting for capacity, summed over the job's waits; then it is stopped (SageMaker
     /// `StoppingCondition.MaxPendingTimeInSeconds`).
     public var maxPending: Duration?
+    /// How long the job's hosts stay warm after it ends, for the next job of the project with the same instance type,
+    /// count, market and volume size and a keep-alive of its own (SageMaker `keep_alive_period_in_seconds`); at most 6
+    /// hours, whole seconds.
+    public var keepAlive: Duration?
     public var checkpointS3URI: String?
     public var checkpointLocalPath: String?
     /// Where `model.tar.gz` goes (`<outputPath>/<job>/output/model.tar.gz`); the project's own location when nil.
@@ -57,8 +61,8 @@ public struct Estimator: Sendable {
     public init(
         client: TrainyardClient, entryPoint: String? = nil, sourceDir: URL? = nil, sourceURI: String? = nil, command: [String]? = nil,
         imageURI: String? = nil, instanceType: String, instanceCount: Int = 1, volumeSizeGiB: Int? = nil, useSpotInstances: Bool = false,
-        maxRun: Duration? = nil, maxWait: Duration? = nil, maxPending: Duration? = nil, checkpointS3URI: String? = nil, checkpointLocalPath: String? = nil,
-        outputPath: String? = nil, hyperparameters: [String: String] = [:], environment: [String: String] = [:], tags: [String: String] = [:],
+        maxRun: Duration? = nil, maxWait: Duration? = nil, maxPending: Duration? = nil, keepAlive: Duration? = nil, checkpointS3URI: String? = nil,
+        checkpointLocalPath: String? = nil, outputPath: String? = nil, hyperparameters: [String: String] = [:], environment: [String: String] = [:], tags: [String: String] = [:],
         metricDefinitions: [MetricDefinition] = [], distribution: DistributionKind? = nil, maxRetryAttempts: Int? = nil, priority: Int? = nil,
         baseJobName: String? = nil
     ) {
@@ -75,6 +79,7 @@ public struct Estimator: Sendable {
         self.maxRun = maxRun
         self.maxWait = maxWait
         self.maxPending = maxPending
+        self.keepAlive = keepAlive
         self.checkpointS3URI = checkpointS3URI
         self.checkpointLocalPath = checkpointLocalPath
         self.outputPath = outputPath
@@ -127,6 +132,7 @@ public struct Estimator: Sendable {
         spec.maxRun = try maxRun.map { try Self.seconds($0, "maxRun") }
         spec.maxWait = try maxWait.map { try Self.seconds($0, "maxWait") }
         spec.maxPending = try maxPending.map { try Self.seconds($0, "maxPending") }
+        spec.keepAlivePeriod = try keepAlive.map { try Self.seconds($0, "keepAlive") }
         spec.checkpointS3Uri = checkpointS3URI
         spec.checkpointLocalPath = checkpointLocalPath
         spec.outputPath = outputPath

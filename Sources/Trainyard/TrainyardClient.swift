@@ -112,6 +112,14 @@ public struct TrainyardClient: Sendable {
     /// Requests a stop: SIGTERM, a grace period, SIGKILL; outputs are still uploaded. Answers the job as it is now
     /// (`Stopping`, or `Stopped` when nothing ran yet).
     @discardableResult
+    /// Changes how long the job's hosts stay warm after it ends (`PATCH /v1/jobs/{name}`, SageMaker's
+    /// `UpdateTrainingJob`): an available pool lasts until the job's end plus `keepAlivePeriod` seconds; 0 ends it now.
+    public func updateJob(_ name: String, keepAlivePeriod: Int) async throws -> JobDescription {
+        try await call {
+            try await client.updateJob(path: .init(name: name), body: .json(.init(keepAlivePeriod: keepAlivePeriod))).ok.body.json
+        }
+    }
+
     public func stopJob(_ name: String) async throws -> JobDescription {
         try await call { try await client.stopJob(path: .init(name: name)).accepted.body.json }
     }

@@ -148,7 +148,7 @@ public struct LocalProcessProvisioner: WorkerPoolProvisioner {
     /// that syncs them).
     public var capabilities: ProvisionerCapabilities {
         ProvisionerCapabilities(
-            name: name, features: [.volumeSizes], commandWritableRoots: runsCommandsAsOwnUsers ? [WorkerLayout.sageMakerRoot] : nil)
+            name: name, features: [.volumeSizes, .warmPools], commandWritableRoots: runsCommandsAsOwnUsers ? [WorkerLayout.sageMakerRoot] : nil)
     }
 
     /// What keeps `path` from being started as the agent, if anything.

@@ -27,6 +27,7 @@ public enum TrainingJobDescription {
         if let training, job.status.isTerminal { body["TrainingTimeInSeconds"] = .number(Double(max(1, training))) }
         if let billable, job.status.isTerminal { body["BillableTimeInSeconds"] = .number(Double(max(1, billable))) }
         body["SecondaryStatusTransitions"] = .array(transitions(job: job, events: events))
+        if let pool = job.warmPool { body["WarmPoolStatus"] = warmPoolStatus(pool, now: now) }
         if !finalMetrics.isEmpty {
             body["FinalMetricDataList"] = .array(
                 finalMetrics.map { metric in
@@ -59,6 +60,12 @@ public enum TrainingJobDescription {
     public static func echoedMembers(of job: JobRecord) -> [String: JSONValue] {
         if var stored = job.spec.sageMakerRequest?.objectValue {
             stored["Tags"] = nil
+            // The keep-alive as it is now: `PATCH /v1/jobs/{name}` changes it without the stored request.
+            var resources = stored["ResourceConfig"]?.objectValue ?? [:]
+            if job.spec.keepAlivePeriod > 0 || resources["KeepAlivePeriodInSeconds"] != nil {
+                resources["KeepAlivePeriodInSeconds"] = .number(Double(job.spec.keepAlivePeriod))
+                stored["ResourceConfig"] = .object(resources)
+            }
             return stored
         }
         let spec = job.spec
@@ -115,6 +122,16 @@ public enum TrainingJobDescription {
             "SecondaryStatus": .string(job.secondaryStatus.rawValue),
         ]
         if let end = job.trainingEndTime { summary["TrainingEndTime"] = SageMakerTime.value(end) }
+        if let pool = job.warmPool { summary["WarmPoolStatus"] = warmPoolStatus(pool, now: Date()) }
         return .object(summary)
+    }
+
+    /// `WarmPoolStatus`: the pool as it stands at `now`, the seconds its hosts were kept, and the job that took it over.
+    static func warmPoolStatus(_ stored: WarmPool, now: Date) -> JSONValue {
+        let pool = stored.asOf(now)
+        var status: [String: JSONValue] = ["Status": .string(pool.status.rawValue)]
+        if let seconds = pool.retainedSeconds(now: now) { status["ResourceRetainedBillableTimeInSeconds"] = .number(Double(seconds)) }
+        if let job = pool.reusedByJob { status["ReusedByJob"] = .string(job) }
+        return .object(status)
     }
 }

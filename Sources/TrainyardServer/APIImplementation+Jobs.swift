@@ -121,6 +121,27 @@ extension APIImplementation {
         return .ok(.init(body: .json(try await description(of: job))))
     }
 
+    func updateJob(_ input: Operations.UpdateJob.Input) async throws -> Operations.UpdateJob.Output {
+        let principal = try principal(allowing: \.canWriteJobs, action: "update jobs")
+        guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
+        let job = try await requireJob(projectID: principal.projectID, name: input.path.name)
+        var spec = job.spec
+        spec.keepAlivePeriod = body.keepAlivePeriod
+        // The job's own rules for the field (its range, the provisioner's warm pools), as at submission.
+        let violations = JobSpecValidator(catalog: catalog, provisioner: provisioner, capacity: capacity.current).validate(spec)
+            .filter { $0.field == "keep_alive_period" }
+        guard violations.isEmpty else {
+            throw APIError.unprocessable(detail: "the update has \(violations.count) invalid field(s)", errors: violations)
+        }
+        guard try await jobs.updateJob(projectID: principal.projectID, name: job.name, keepAlivePeriod: body.keepAlivePeriod) else {
+            throw APIError.notFound(detail: "training job \(job.name) not found")
+        }
+        logger.info(
+            "job keep-alive changed",
+            metadata: ["job": .string(job.name), "project": .string(principal.projectName), "keep_alive_period": "\(body.keepAlivePeriod)"])
+        return .ok(.init(body: .json(try await description(of: try await requireJob(projectID: principal.projectID, name: job.name)))))
+    }
+
     func stopJob(_ input: Operations.StopJob.Input) async throws -> Operations.StopJob.Output {
         let principal = try principal(allowing: \.canWriteJobs, action: "stop jobs")
         let job = try await requireJob(projectID: principal.projectID, name: input.path.name)

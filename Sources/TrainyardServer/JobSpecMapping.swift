@@ -41,7 +41,7 @@ enum JobSpecMapping {
             finalMetricDataList: finalMetrics.map { .init(metricName: $0.name, value: $0.value, timestamp: $0.time) },
             secondaryStatusTransitions: transitions, attempts: attempts.map(attempt),
             goodput: goodput(Goodput.of(attempts.map(\.goodput), jobEndedAt: job.status.isTerminal ? (statusEvents.last?.time ?? job.lastModifiedAt) : nil, now: now)),
-            warmPoolStatus: nil,
+            warmPoolStatus: job.warmPool.map { warmPool($0, now: now) },
             imageNotUsed: imageNotUsed(spec: spec, events: events), command: spec.command, entryPoint: spec.entryPoint,
             sourceDir: spec.sourceDir, imageUri: spec.imageURI, hyperparameters: .init(additionalProperties: spec.hyperparameters),
             environment: .init(additionalProperties: spec.environment), tags: .init(additionalProperties: spec.tags),
@@ -51,6 +51,14 @@ enum JobSpecMapping {
             metricDefinitions: spec.metricDefinitions.map { .init(name: $0.name, regex: $0.regex) }, maxRetryAttempts: spec.maxRetryAttempts,
             retryOnExitCodes: spec.retryOnExitCodes, keepAlivePeriod: spec.keepAlivePeriod,
             distribution: spec.distribution.map(Components.Schemas.Distribution.init), priority: spec.priority)
+    }
+
+    /// The job's warm pool as it stands at `now`.
+    static func warmPool(_ stored: WarmPool, now: Date) -> Components.Schemas.WarmPoolStatus {
+        let pool = stored.asOf(now)
+        return .init(
+            status: .init(rawValue: pool.status.rawValue) ?? .terminated, resourceRetainedBillableTimeInSeconds: pool.retainedSeconds(now: now),
+            reusedByJob: pool.reusedByJob, expiresAt: pool.status == .available ? pool.expiresAt : nil)
     }
 
     /// The `image_not_used` event's image and reason, when the job's provisioner ran its command without the image.

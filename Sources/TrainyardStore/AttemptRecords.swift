@@ -48,6 +48,16 @@ public struct ProvisionedHost: Sendable, Equatable {
 /// What the stores write in a job's events and failure reason that Core does not word: one wording for PostgreSQL and
 /// its twin.
 enum StoreWording {
+    /// The event of a job whose warm pool another job took over.
+    static func warmPoolTakenOver(by job: String) -> String {
+        "Warm pool reused: training job \(job) took over the hosts this job kept"
+    }
+
+    /// The event of a job that started on the warm pool `job` kept.
+    static func warmPoolTaken(from job: String, hosts: Int, instanceType: String) -> String {
+        "Starting on the warm pool training job \(job) kept (\(hosts) \(instanceType) host(s)), without waiting in the queue"
+    }
+
     /// A host whose lease ran out.
     static func leaseExpired(_ host: HostRecord) -> String {
         "InternalServerError: host \(host.name) (\(host.id)) stopped heartbeating; its lease expired"

@@ -7,10 +7,11 @@ extension PostgresStore: JobRepository {
     static let jobColumns = """
         j.id, j.project_id, p.name, j.name, j.spec::text, j.status, j.secondary_status, j.failure_reason,
         j.created_at, j.last_modified_at, j.training_start_time, j.training_end_time, j.model_artifacts, j.interruptions,
-        j.model_size_bytes, j.model_sha256, j.output_artifacts, j.output_size_bytes, j.output_sha256
+        j.model_size_bytes, j.model_sha256, j.output_artifacts, j.output_size_bytes, j.output_sha256,
+        j.warm_pool_status, j.warm_pool_retained_at, j.warm_pool_expires_at, j.warm_pool_released_at, j.warm_pool_reused_by
         """
     /// How many columns `jobColumns` names: a query may select more after them.
-    static let jobColumnCount = 19
+    static let jobColumnCount = 24
 
     /// In one transaction. Concurrent submissions share one statement and one commit (``jobInserts``): the commit, not the statement, is
     /// what each submission waits for, so under load one WAL flush makes many jobs durable.
@@ -160,6 +161,16 @@ extension PostgresStore: JobRepository {
         if let before = query.createdBefore { sql += " AND j.created_at < \(try bind(before))" }
         if let after = query.modifiedAfter { sql += " AND j.last_modified_at > \(try bind(after))" }
         if let before = query.modifiedBefore { sql += " AND j.last_modified_at < \(try bind(before))" }
+        if let warm = query.warmPoolStatus {
+            // As descriptions show it: an available pool past its expiry, not yet ended by a scheduling pass, has ended.
+            let now = try bind(Date())
+            switch warm {
+            case .available: sql += " AND j.warm_pool_status = 'Available' AND j.warm_pool_expires_at > \(now)"
+            case .terminated:
+                sql += " AND (j.warm_pool_status = 'Terminated' OR (j.warm_pool_status = 'Available' AND j.warm_pool_expires_at <= \(now)))"
+            case .inUse, .reused: sql += " AND j.warm_pool_status = \(try bind(warm.rawValue))"
+            }
+        }
         let keys: [String] =
             switch query.sortBy {
             case .creationTime: ["created_at", "id"]
@@ -223,7 +234,20 @@ extension PostgresStore: JobRepository {
             failureReason: failure, createdAt: created, lastModifiedAt: modified, trainingStartTime: started, trainingEndTime: ended,
             modelArtifacts: model, interruptions: interruptions,
             model: try artifact(model, sizeAt: 14, in: row),
-            output: try artifact(try row.makeRandomAccess()[16].decode(String?.self, context: .default), sizeAt: 17, in: row))
+            output: try artifact(try row.makeRandomAccess()[16].decode(String?.self, context: .default), sizeAt: 17, in: row),
+            warmPool: try warmPool(in: row, at: 19))
+    }
+
+    /// The warm pool of the columns `warm_pool_status` … `warm_pool_reused_by` from `index` on; nil when the job has none.
+    static func warmPool(in row: PostgresRow, at index: Int) throws -> WarmPool? {
+        let columns = row.makeRandomAccess()
+        guard let stored = try columns[index].decode(String?.self, context: .default) else { return nil }
+        guard let status = WarmPoolStatus(rawValue: stored) else { throw StoreError.corrupt("warm pool status \(stored)") }
+        return WarmPool(
+            status: status, retainedAt: try columns[index + 1].decode(Date?.self, context: .default),
+            expiresAt: try columns[index + 2].decode(Date?.self, context: .default),
+            releasedAt: try columns[index + 3].decode(Date?.self, context: .default),
+            reusedByJob: try columns[index + 4].decode(String?.self, context: .default))
     }
 
     /// The artifact whose URI is `uri`, with the size and digest at `sizeAt` and the next column, when both are there.

@@ -30,10 +30,11 @@ extension PostgresStore {
         a.state, a.stop_reason, a.training_started_at, (SELECT array_agg(h.phase) FROM hosts h WHERE h.attempt_id = a.id),
         a.stop_requested_at, a.stop_grace_seconds, (j.spec->>'max_pending')::float8,
         CASE WHEN j.spec ? 'max_pending' THEN (SELECT array_agg(extract(epoch FROM x.started_at)::float8 ORDER BY x.number) FROM attempts x WHERE x.job_id = j.id) END,
-        CASE WHEN j.spec ? 'max_pending' THEN (SELECT array_agg(coalesce(extract(epoch FROM x.ended_at)::float8, 'NaN') ORDER BY x.number) FROM attempts x WHERE x.job_id = j.id) END
+        CASE WHEN j.spec ? 'max_pending' THEN (SELECT array_agg(coalesce(extract(epoch FROM x.ended_at)::float8, 'NaN') ORDER BY x.number) FROM attempts x WHERE x.job_id = j.id) END,
+        (j.spec->>'keep_alive_period')::int
         """
 
-    static let aggregateColumnCount = 23
+    static let aggregateColumnCount = 24
 
     static func decodeAggregate(_ row: PostgresRow) throws -> (job: LockedJob, aggregate: JobAggregate) {
         let columns = row.makeRandomAccess()
@@ -64,7 +65,8 @@ extension PostgresStore {
             state: state, attempt: try column(14, String?.self).map(Self.attemptState),
             hostPhases: (try column(17, [String]?.self) ?? []).map { HostPhase(rawValue: $0) ?? .lost },
             stopReason: try column(15, String?.self).flatMap(StopReason.init(rawValue:)), limits: limits, trainedSeconds: try column(12),
-            trainingSince: try column(16), deadline: try column(13), stopRequestedAt: try column(18), stopGraceSeconds: try column(19), waits: waits)
+            trainingSince: try column(16), deadline: try column(13), stopRequestedAt: try column(18), stopGraceSeconds: try column(19), waits: waits,
+            keepAlivePeriod: try column(23, Int?.self) ?? 0)
         return (job, aggregate)
     }
 
@@ -128,6 +130,13 @@ extension PostgresStore {
                 try await connection.query("UPDATE jobs SET retries_used = retries_used + 1 WHERE id = \(job.id)", logger: logger)
             case .countInterruption:
                 try await connection.query("UPDATE jobs SET interruptions = interruptions + 1 WHERE id = \(job.id)", logger: logger)
+            case .keepWarmPool(let pool):
+                try await connection.query(
+                    """
+                    UPDATE jobs SET warm_pool_status = \(pool.status.rawValue), warm_pool_retained_at = \(pool.retainedAt),
+                        warm_pool_expires_at = \(pool.expiresAt), warm_pool_released_at = \(pool.releasedAt), warm_pool_reused_by = NULL
+                    WHERE id = \(job.id)
+                    """, logger: logger)
             case .wake(.jobWatchers):
                 try await connection.query("SELECT pg_notify('trainyard_jobs', \(job.name))", logger: logger)
             case .wake(.finalizer):

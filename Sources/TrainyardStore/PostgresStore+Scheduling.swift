@@ -33,10 +33,17 @@ extension PostgresStore: SchedulingQueue {
                 SELECT instance_type, on_demand, spot, NULL::bool, NULL::int FROM capacity_overrides
                 UNION ALL
                 SELECT instance_type, NULL, NULL, spot, count(*)::int FROM hosts WHERE phase NOT IN ('exited', 'lost') GROUP BY instance_type, spot
+                UNION ALL
+                -- The exited hosts of an attempt still ending, of a job that asks for a warm pool: they become its pool
+                -- as it ends, so their capacity is not free in between.
+                SELECT h.instance_type, NULL, NULL, h.spot, count(*)::int
+                FROM attempts a JOIN jobs j ON j.id = a.job_id JOIN hosts h ON h.attempt_id = a.id
+                WHERE a.state <> 'ended' AND h.phase = 'exited' AND coalesce((j.spec->>'keep_alive_period')::int, 0) > 0
+                GROUP BY h.instance_type, h.spot
                 """, logger: logger
             ).decode((String, Int?, Int?, Bool?, Int?).self) {
                 if let market, let count {
-                    used[GangScheduler.Pool(instanceType: type, spot: market)] = count
+                    used[GangScheduler.Pool(instanceType: type, spot: market), default: 0] += count
                 } else {
                     overrides[type] = CapacityOverride(onDemand: onDemand, spot: spot)
                 }
@@ -45,6 +52,19 @@ extension PostgresStore: SchedulingQueue {
             pool.overrides = overrides
             readOverrides(overrides)
             let capacity: (String) -> Capacity = { pool.capacity(of: $0) }
+            // Warm pools: those past their keep-alive end now (as they were at their expiry); each of the others goes to
+            // the first queued job of its project that matches it, outside the queue's order, as SageMaker's do. The
+            // hosts of those left keep their capacity from everyone else.
+            var warm: [GangScheduler.Pool: Int] = [:]
+            var plans: [LaunchPlan] = []
+            for kept in try await availableWarmPools(on: connection, now: now) {
+                if let plan = try await reuse(kept, on: connection, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now) {
+                    used[kept.match.pool, default: 0] += kept.match.instanceCount
+                    plans.append(plan)
+                } else {
+                    warm[kept.match.pool, default: 0] += kept.match.instanceCount
+                }
+            }
             // The pass needs only the spec's shape (type, count, market, priority), which the columns hold: reading the
             // whole spec (kilobytes of JSON that Postgres serialises and the pass parses, for every queued job on every
             // pass) was most of a pass's cost under a stream of submissions. The records' specs are that shape only.
@@ -58,7 +78,7 @@ extension PostgresStore: SchedulingQueue {
             // A pool with no host free need not be read: every job of it waits (Core's decision), and its jobs not yet
             // told so are found with the rest of the waiting pools' below. A queue of thousands behind a full pool
             // costs a pass nothing then.
-            var scheduler = GangScheduler(inUse: used, capacity: capacity)
+            var scheduler = GangScheduler(inUse: used, warm: warm, capacity: capacity)
             let full = Array(scheduler.fullPools())
             var queued: [QueuedJob] = []
             var fetch = limit
@@ -117,7 +137,6 @@ extension PostgresStore: SchedulingQueue {
             }
             // The queue's order across pools: priority, then submission.
             queued.sort { ($0.priority, -$0.id) > ($1.priority, -$1.id) }
-            var plans: [LaunchPlan] = []
             var waits: [(job: QueuedJob, message: String)] = []
             var waitingPools = Set(full)
             for job in queued {
@@ -280,6 +299,106 @@ extension PostgresStore: SchedulingQueue {
         try await appendEvent(
             on: connection, jobID: job.id, time: now, type: .schedulingFailed, status: nil, secondaryStatus: nil,
             message: StoreWording.schedulingFailed)
+    }
+
+    /// A warm pool kept by job `jobID` (named `jobName`), with what a job must share with it to take it over.
+    struct KeptWarmPool {
+        var jobID: Int64
+        var jobName: String
+        var match: WarmPoolMatch
+    }
+
+    /// Ends the available warm pools whose keep-alive period is over at `now` (as they were at their expiry) and
+    /// answers the others, oldest first.
+    private func availableWarmPools(on connection: PostgresConnection, now: Date) async throws -> [KeptWarmPool] {
+        var pools: [KeptWarmPool] = []
+        for try await (id, name, projectID, type, count, spot, volume) in try await connection.query(
+            """
+            WITH expired AS (
+                UPDATE jobs SET warm_pool_status = 'Terminated', warm_pool_released_at = warm_pool_expires_at
+                WHERE warm_pool_status = 'Available' AND warm_pool_expires_at <= \(now)
+                RETURNING id
+            )
+            SELECT id, name, project_id, instance_type, instance_count, use_spot, (spec->>'volume_size')::int FROM jobs
+            WHERE warm_pool_status = 'Available' AND id NOT IN (SELECT id FROM expired)
+            ORDER BY warm_pool_retained_at, id
+            """, logger: logger
+        ).decode((Int64, String, Int64, String, Int, Bool, Int?).self) {
+            pools.append(KeptWarmPool(
+                jobID: id, jobName: name,
+                match: WarmPoolMatch(projectID: projectID, instanceType: type, instanceCount: count, spot: spot, volumeSize: volume)))
+        }
+        return pools
+    }
+
+    /// Gives `kept` to the first queued job of its project that matches it (priority, then submission order): a new
+    /// attempt on the pool's hosts, the pool `Reused` by it and the job's own `InUse`, an event on both. Answers the
+    /// gang to start; nil when no job matches, or the pool or the job is no longer as read.
+    private func reuse(
+        _ kept: KeptWarmPool, on connection: PostgresConnection, provisioner: String, leaseSeconds: Double, now: Date
+    ) async throws -> LaunchPlan? {
+        var taker: QueuedJob?
+        for try await row in try await connection.query(
+            """
+            SELECT j.id, j.name, j.status, j.secondary_status, j.failure_reason, j.interruptions, j.priority,
+                   coalesce((j.spec->>'keep_alive_period')::int, 0), (j.spec->>'volume_size')::int
+            FROM jobs j
+            WHERE \(unescaped: Self.queuedPredicate) AND j.instance_type = \(kept.match.instanceType) AND j.use_spot = \(kept.match.spot)
+              AND j.project_id = \(kept.match.projectID) AND j.instance_count = \(kept.match.instanceCount)
+              AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended')
+            ORDER BY j.priority DESC, j.id
+            LIMIT 100
+            """, logger: logger
+        ).decode((Int64, String, String, String, String?, Int, Int, Int, Int?).self) {
+            let (id, name, status, secondary, failure, interruptions, priority, keepAlive, volume) = row
+            guard taker == nil,
+                WarmPoolMatch(
+                    projectID: kept.match.projectID, instanceType: kept.match.instanceType, instanceCount: kept.match.instanceCount,
+                    spot: kept.match.spot, volumeSize: volume, keepAlivePeriod: keepAlive) == kept.match
+            else { continue }
+            guard let status = JobStatus(rawValue: status), let secondary = SecondaryStatus(rawValue: secondary) else {
+                throw StoreError.corruptSpec(job: name)
+            }
+            taker = QueuedJob(
+                id: id, name: name,
+                state: JobState(status: status, secondaryStatus: secondary, failureReason: failure, interruptions: interruptions),
+                gang: GangScheduler.Gang(instanceType: kept.match.instanceType, count: kept.match.instanceCount, spot: kept.match.spot),
+                priority: priority)
+        }
+        guard let job = taker else { return nil }
+        var attempt: Int?
+        let plan = try await isolated(on: connection, job: job, attempt: { attempt }, now: now) { () -> LaunchPlan? in
+            // The pool's row first, then the job's: one lock order for every pass.
+            var stillKept = false
+            for try await _ in try await connection.query(
+                "SELECT 1 FROM jobs WHERE id = \(kept.jobID) AND warm_pool_status = 'Available' FOR UPDATE SKIP LOCKED", logger: logger
+            ).decode(Int.self) {
+                stillKept = true
+            }
+            guard stillKept, let projectName = try await lockStillQueued(on: connection, job: job) else { return nil }
+            let plan = try await allocate(
+                on: connection, job: job, projectName: projectName, provisioner: provisioner, leaseSeconds: leaseSeconds, now: now,
+                attempt: &attempt)
+            try await connection.query(
+                """
+                UPDATE jobs SET warm_pool_status = 'Reused', warm_pool_released_at = \(now), warm_pool_reused_by = \(job.name)
+                WHERE id = \(kept.jobID)
+                """, logger: logger)
+            try await connection.query(
+                """
+                UPDATE jobs SET warm_pool_status = 'InUse', warm_pool_retained_at = NULL, warm_pool_expires_at = NULL,
+                    warm_pool_released_at = NULL, warm_pool_reused_by = NULL
+                WHERE id = \(job.id)
+                """, logger: logger)
+            try await appendEvent(
+                on: connection, jobID: kept.jobID, time: now, type: .warmPoolReused, status: nil, secondaryStatus: nil,
+                message: StoreWording.warmPoolTakenOver(by: job.name))
+            try await appendEvent(
+                on: connection, jobID: job.id, time: now, type: .warmPoolReused, status: nil, secondaryStatus: nil,
+                message: StoreWording.warmPoolTaken(from: kept.jobName, hosts: kept.match.instanceCount, instanceType: kept.match.instanceType))
+            return plan
+        }
+        return plan ?? nil
     }
 
     /// The jobs in the scheduler's queue (jobs_queue_by_pool's predicate).

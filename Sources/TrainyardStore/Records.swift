@@ -56,6 +56,8 @@ public struct JobRecord: Sendable, Equatable {
     public var model: UploadedArtifact?
     /// `output.tar.gz` with its size and SHA-256, once the finalizer uploaded it.
     public var output: UploadedArtifact?
+    /// The pool the job runs on or left behind (`keep_alive_period` > 0), once it has one.
+    public var warmPool: WarmPool?
 
     /// The state the Core state machine works on.
     public var state: JobState {
@@ -131,6 +133,8 @@ public struct JobListQuery: Sendable, Equatable {
     /// Jobs last changed after (or before) these times (SageMaker's `LastModifiedTimeAfter`, `LastModifiedTimeBefore`).
     public var modifiedAfter: Date?
     public var modifiedBefore: Date?
+    /// Jobs whose warm pool is in this state (SageMaker's `WarmPoolStatusEquals`), as ``WarmPool/asOf(_:)`` shows it.
+    public var warmPoolStatus: WarmPoolStatus?
     public var sortBy: SortKey
     public var ascending: Bool
     public var limit: Int

@@ -7,7 +7,7 @@ import TrainyardAPI
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs", abstract: "Submit and manage training jobs.",
-        subcommands: [SubmitJob.self, ListJobs.self, DescribeJob.self, StopJob.self, JobEvents.self, JobLogs.self, WaitJob.self, DownloadArtifact.self])
+        subcommands: [SubmitJob.self, ListJobs.self, DescribeJob.self, UpdateJob.self, StopJob.self, JobEvents.self, JobLogs.self, WaitJob.self, DownloadArtifact.self])
 }
 
 struct SubmitJob: AsyncParsableCommand {
@@ -22,6 +22,11 @@ struct SubmitJob: AsyncParsableCommand {
     @Option(help: "Maximum training seconds (max_run).") var maxRun: Int?
     @Option(help: "Maximum seconds of waiting plus training, spot only (max_wait).") var maxWait: Int?
     @Option(help: "Maximum seconds of waiting for capacity, summed over the job's waits; then it is stopped (max_pending).") var maxPending: Int?
+    @Option(
+        help: ArgumentHelp(
+            "Seconds the job's hosts stay warm after it ends, for the next job with the same instance type, count and volume and a keep-alive of its own (keep_alive_period).",
+            valueName: "seconds"))
+    var keepAlive: Int?
     @Option(help: "Where model.tar.gz goes (output_path).") var outputPath: String?
     @Option(help: "The script each worker runs, relative to --source-dir (entry_point).") var entryPoint: String?
     @Option(
@@ -51,6 +56,7 @@ struct SubmitJob: AsyncParsableCommand {
             if let maxRun { spec.maxRun = maxRun }
             if let maxWait { spec.maxWait = maxWait }
             if let maxPending { spec.maxPending = maxPending }
+            if let keepAlive { spec.keepAlivePeriod = keepAlive }
             if let outputPath { spec.outputPath = outputPath }
             if !command.isEmpty { spec.command = command }
             if let entryPoint { spec.entryPoint = entryPoint }
@@ -222,6 +228,8 @@ func printDescription(_ job: JobDescription) {
         ])
     }
     if let unused = job.imageNotUsed { rows.append(["Image not used", "\(unused.imageUri): \(unused.reason)"]) }
+    if job.keepAlivePeriod > 0 { rows.append(["Keep alive", "\(job.keepAlivePeriod) s"]) }
+    if let pool = job.warmPoolStatus { rows.append(["Warm pool", pool.summary]) }
     let width = rows.map { $0[0].count }.max() ?? 0
     for row in rows { print("\(row[0].padding(toLength: width, withPad: " ", startingAt: 0))  \(row[1])") }
     print("")
@@ -242,6 +250,31 @@ func printDescription(_ job: JobDescription) {
     printTable(
         ["TRANSITION", "START", "MESSAGE"],
         job.secondaryStatusTransitions.map { [$0.status.rawValue, $0.startTime.formatted(.iso8601), $0.statusMessage] })
+}
+
+struct UpdateJob: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update", abstract: "Change how long a job's hosts stay warm after it ends.",
+        discussion: """
+            A job whose warm pool is Available keeps it until its end plus the new period; 0 (or a period already over) \
+            ends the pool now, freeing its hosts for the queue (SageMaker's UpdateTrainingJob with KeepAlivePeriodInSeconds).
+            """)
+
+    @Argument(help: "The job.") var name: String
+    @Option(help: ArgumentHelp("Seconds the job's hosts stay warm after it ends, 0 to 21600 (keep_alive_period).", valueName: "seconds"))
+    var keepAlive: Int
+    @Flag(help: "Print the description as JSON.") var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let job = try await TrainyardClient().updateJob(name, keepAlivePeriod: keepAlive)
+            if json {
+                try printJSON(job)
+            } else {
+                print("\(job.name): keep_alive_period \(job.keepAlivePeriod) s" + (job.warmPoolStatus.map { "; warm pool \($0.summary)" } ?? ""))
+            }
+        }
+    }
 }
 
 struct StopJob: AsyncParsableCommand {

@@ -74,7 +74,7 @@ import TrainyardServer
             try FileManager.default.createDirectory(atPath: code, withIntermediateDirectories: true)
             try Self.trainer.write(toFile: code + "/train.py", atomically: true, encoding: .utf8)
             try await app.submit(
-                #"{"name":"paged","instance_type":"ml.m5.large","entry_point":"train.py","source_dir":"file://\#(code)","metric_definitions":[{"name":"loss","regex":"loss=([0-9.]+)"}]}"#
+                #"{"name":"paged","instance_type":"ml.m5.large","entry_point":"train.py","source_dir":"file://\#(code)","metric_definitions":[{"name":"loss","regex":"loss=([0-9.]+)"}],"keep_alive_period":600}"#
             )
             let done = try await app.waitForStatus("paged", "Completed", timeout: .seconds(60))
 
@@ -95,6 +95,7 @@ import TrainyardServer
             #expect(!page.body.contains("<script>alert("))
             #expect(page.body.contains(#"aria-label="loss · algo-1""#) && page.body.contains(#"data-points="5""#), "\(page.body)")
             #expect(page.body.contains(#"<table id="goodput">"#) && page.body.contains("spot reclaim 0, host lost 0, user error 0, stop 0"))
+            #expect(page.body.contains(#"<tr><th>Warm pool</th><td id="warm-pool">Available until 20"#), "\(page.body)")
             let sha = try #require((done["model_artifacts"] as? [String: Any])?["sha256"] as? String)
             #expect(page.body.contains("<code>\(sha)</code>") && page.body.contains(#"href="/jobs/paged/artifacts/model""#))
             #expect(!page.body.contains(#"id="stop""#), "an ended job has no stop button")
@@ -138,11 +139,13 @@ import TrainyardServer
             #expect(labList.body.components(separatedBy: "data-job=").count == 2, "one job: the lab's")
 
             // the running job's page shows its hosts' utilisation; the capacity page shows its host in use
-            try await eventually("a heatmap of its samples") {
-                try await Self.call(app, .GET, "/jobs/shared", cookie: app.token).body.contains(#"<svg class="heatmap""#)
+            // (the heatmap appears with the first sample, which may carry one of the two series only)
+            var heat = ""
+            try await eventually("a heatmap of its samples, both series") {
+                heat = try await Self.call(app, .GET, "/jobs/shared", cookie: app.token).body
+                return heat.contains(#"<svg class="heatmap""#) && heat.contains("algo-1 CPUUtilization") && heat.contains("algo-1 MemoryUtilization")
             }
-            let heat = try await Self.call(app, .GET, "/jobs/shared", cookie: app.token).body
-            #expect(heat.contains("algo-1 CPUUtilization") && heat.contains("algo-1 MemoryUtilization"), "\(heat)")
+            #expect(heat.contains(#"<svg class="heatmap""#))
             let capacity = try await Self.call(app, .GET, "/capacity", cookie: app.token)
             let row = try #require(capacity.body.components(separatedBy: "\n").first { $0.contains(#"data-pool="ml.m5.large on-demand""#) }, "\(capacity.body)")
             #expect(row.contains(#"<td class="in-use">1</td>"#) && row.contains(#"<td class="queued">0</td>"#), "\(row)")

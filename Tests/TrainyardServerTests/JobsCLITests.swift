@@ -88,9 +88,35 @@ import TrainyardTestSupport
         }
     }
 
+    @Test func aWarmPoolIsAskedForShownAndEndedFromTheCommandLine() async throws {
+        try await LiveApp.run(workers: LiveApp.fastWorkers) { app in
+            // A user asks for a pool at submission, as with every other flag.
+            let (submitted, submitOutput) = try await Self.cli(
+                ["jobs", "submit", "--name", "warm", "--instance-type", "ml.m5.large", "--output-path", "s3://models/", "--keep-alive", "900",
+                 "--wait", "--", "python3", "-c", "print('trained')"], app)
+            #expect(submitted == 0, "\(submitOutput)")
+            let (_, described) = try await Self.cli(["jobs", "describe", "warm"], app)
+            let lines = described.components(separatedBy: "\n")
+            #expect(lines.contains { $0.hasPrefix("Keep alive") && $0.hasSuffix("900 s") }, "\(described)")
+            let pool = try #require(lines.first { $0.hasPrefix("Warm pool") }, "\(described)")
+            #expect(pool.contains("Available until 20"), "\(pool)")
+            // And ends it early.
+            let (updated, updateOutput) = try await Self.cli(["jobs", "update", "warm", "--keep-alive", "0"], app)
+            #expect(updated == 0 && updateOutput.hasPrefix("warm: keep_alive_period 0 s; warm pool Terminated ("), "\(updateOutput)")
+            // A period out of range is refused with the rule, and changes nothing.
+            let (refused, refusal) = try await Self.cli(["jobs", "update", "warm", "--keep-alive", "21601"], app)
+            #expect(refused != 0 && refusal.contains("keep_alive_period must be between 0 and 21600 seconds; it is 21601"), "\(refusal)")
+            #expect(try await app.request(.GET, "/v1/jobs/warm").1["keep_alive_period"] as? Int == 0)
+            let (missing, missingOutput) = try await Self.cli(["jobs", "update", "nope", "--keep-alive", "5"], app)
+            #expect(missing == 5 && missingOutput.contains("training job nope not found"), "\(missingOutput)")
+        }
+    }
+
     @Test func stopTakesSeveralNamesAndAMissingOneIsReportedWithExit5() async throws {
         try await LiveApp.run { app in
             for name in ["stop-a", "stop-b", "stop-c"] { try await app.submit(Self.job(name, sleeping: 300)) }
+            // (stop-a trains first: a job stopped before its hosts start has no goodput to describe)
+            try await app.waitForSecondary("stop-a", "Training")
             // when two names are given, both stop
             let both = try await Self.cli(["jobs", "stop", "stop-a", "stop-b"], app)
             #expect(both.status == 0, "\(both.output)")

@@ -3,8 +3,9 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
-/// `keep_alive_period` and a lone `image_uri` need what the local provisioner does not do: each is refused with a 422
-/// the user can act on, and nothing is written (`volume_size` it enforces: DiskBoundsTests). An `image_uri` beside a command runs the command,
+/// A lone `image_uri` needs what the local provisioner does not do: it is refused with a 422 the user can act on, and
+/// nothing is written (`keep_alive_period` it keeps: WarmPoolTests; a provisioner without warm pools refuses it:
+/// JobSpecValidatorProvisionerTests) (`volume_size` it enforces: DiskBoundsTests). An `image_uri` beside a command runs the command,
 /// and the job says, in an event and in its description, that the image was not used.
 @Suite struct ProvisionerFieldTests {
     struct Case: CustomTestStringConvertible, Sendable {
@@ -15,10 +16,6 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(
-            body: #"{"instance_type":"ml.m5.large","command":["python3","train.py"],"keep_alive_period":600}"#, field: "keep_alive_period",
-            message: "keep_alive_period asks for a warm pool kept for 600 seconds, but the local provisioner keeps no warm pools: every job "
-                + "starts on fresh hosts. Remove keep_alive_period or set it to 0; only a provisioner with warm pools runs it."),
         Case(
             body: #"{"instance_type":"ml.m5.large","image_uri":"registry.example/train:1"}"#, field: "image_uri",
             message: "image_uri names the image registry.example/train:1 and nothing else to run, but the local provisioner runs no "

@@ -47,7 +47,7 @@ import TrainyardTestSupport
             #expect(try await jobs.job(projectID: other.id, name: "train")?.spec.tags == [:])
             #expect(try await !jobs.replaceTags(projectID: team.id, name: "missing", tags: [:]))
             let request = JSONValue.object(["TrainingJobName": .string("train"), "ProfilerConfig": .object(["DisableProfiler": .bool(true)])])
-            #expect(try await jobs.updateSageMakerRequest(projectID: team.id, name: "train", request: request, keepAlivePeriod: 600))
+            #expect(try await jobs.updateJob(projectID: team.id, name: "train", keepAlivePeriod: 600, sageMakerRequest: request))
             let updated = try await jobs.job(projectID: team.id, name: "train")
             #expect(updated?.spec.sageMakerRequest == request && updated?.spec.keepAlivePeriod == 600 && updated?.spec.tags == ["team": "b"])
 

@@ -29,13 +29,17 @@ public struct JobAggregate: Sendable, Hashable {
     /// How long the job has waited for capacity; nil where the caller did not load it (a job without `max_pending`
     /// need not: `max_pending` is then not judged).
     public var waits: CapacityWaits?
+    /// The job's `keep_alive_period`: when it ends after an attempt ran, its hosts are kept that long for the next
+    /// matching job (``WarmPool``). 0, or nil where the caller did not load it: no pool.
+    public var keepAlivePeriod: Int?
 
     /// Creates an aggregate from what the store loaded.
     public init(
         state: JobState, attempt: AttemptState? = nil, hostPhases: [HostPhase] = [], stopReason: StopReason? = nil, limits: JobLimits? = nil,
         trainedSeconds: Double = 0, trainingSince: Date? = nil, deadline: Date? = nil, stopRequestedAt: Date? = nil, stopGraceSeconds: Double? = nil,
-        retries: RetryBudget? = nil, waits: CapacityWaits? = nil
+        retries: RetryBudget? = nil, waits: CapacityWaits? = nil, keepAlivePeriod: Int? = nil
     ) {
+        self.keepAlivePeriod = keepAlivePeriod
         self.retries = retries
         self.waits = waits
         self.stopRequestedAt = stopRequestedAt
@@ -297,6 +301,12 @@ private struct Step {
         } else if !aggregate.state.status.isTerminal {
             // Never leave a job hanging: a job stopped by its user while the attempt failed on its own still ends.
             feed(.failed(reason: endReason))
+        }
+        // The job ended on hosts it had: they are kept warm when it asked for that.
+        if aggregate.state.status.isTerminal, let keepAlive = aggregate.keepAlivePeriod,
+            let pool = WarmPool.left(keepAlivePeriod: keepAlive, hostPhases: aggregate.hostPhases, now: now)
+        {
+            effects.append(.keepWarmPool(pool))
         }
         if !recorded.isEmpty { effects.append(.wake(.jobWatchers)) }
     }

@@ -16,4 +16,6 @@ public enum JobEventType: String, Sendable, Hashable, Codable, CaseIterable {
     case imageNotUsed = "image_not_used"
     /// The job's metric regexes took too long; no more points are extracted.
     case metricExtractionStopped = "metric_extraction_stopped"
+    /// A job took over the warm pool another job of its project kept (an event on both).
+    case warmPoolReused = "warm_pool_reused"
 }

@@ -22,6 +22,8 @@ public enum LifecycleEffect: Sendable, Hashable {
     case countRetry
     /// One more spot interruption of the job.
     case countInterruption
+    /// The job ended and leaves this pool: available to the next matching job until it expires, or terminated at once.
+    case keepWarmPool(WarmPool)
     /// Wake whoever waits on this change.
     case wake(Wakeup)
     /// Answer the host that reported: go on, or stop its command with `graceSeconds` left between SIGTERM and SIGKILL.

@@ -39,12 +39,15 @@ public struct GangScheduler {
     }
 
     private var used: [Pool: Int]
+    private let warm: [Pool: Int]
     private var blocked: Set<Pool> = []
     private let capacity: (String) -> Capacity
 
-    /// A pass with `inUse` hosts already taken per pool, and `capacity` per instance type (catalog and overrides).
-    public init(inUse: [Pool: Int], capacity: @escaping (String) -> Capacity) {
-        self.used = inUse
+    /// A pass with `inUse` hosts already taken per pool, `warm` more kept in warm pools (reserved for the jobs that
+    /// match them, which take them over outside the queue), and `capacity` per instance type (catalog and overrides).
+    public init(inUse: [Pool: Int], warm: [Pool: Int] = [:], capacity: @escaping (String) -> Capacity) {
+        self.used = inUse.merging(warm, uniquingKeysWith: +)
+        self.warm = warm
         self.capacity = capacity
     }
 
@@ -60,7 +63,9 @@ public struct GangScheduler {
         if behindAnother && free >= gang.count {
             return .wait(message: "Waiting behind an earlier job for \(gang.count) \(market) \(pool.instanceType) host(s)")
         }
-        return .wait(message: "Waiting for \(gang.count) \(market) \(pool.instanceType) host(s): \(free) of \(total) free")
+        let kept = warm[pool, default: 0]
+        let warmNote = kept > 0 ? " (\(kept) kept in warm pools for the jobs that match them)" : ""
+        return .wait(message: "Waiting for \(gang.count) \(market) \(pool.instanceType) host(s): \(free) of \(total) free\(warmNote)")
     }
 
     /// The pools of `inUse` with no host free: every job of such a pool waits, whatever it asks, with the same message

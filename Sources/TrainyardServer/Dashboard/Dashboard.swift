@@ -187,6 +187,7 @@ struct Dashboard: Sendable {
         values["created"] = Self.time(job.creationTime)
         values["training"] = job.trainingTimeSeconds ?? 0
         values["billable"] = job.billableTimeSeconds ?? 0
+        values["warm"] = job.warmPoolStatus?.summary
         if let goodput = job.goodput {
             values["goodput"] = [
                 "training": goodput.trainingSeconds, "productive": goodput.productiveSeconds, "lost": goodput.lostSeconds,

@@ -127,7 +127,8 @@ enum DashboardTemplates {
         {{#stoppable}}<form method="post" action="/jobs/{{name}}/stop" class="inline" id="stop-form"><input type="hidden" name="csrf" value="{{csrf}}">
         <button id="stop">Stop</button></form>{{/stoppable}}
         <table><tr><th>Instances</th><td>{{count}} × {{type}}{{#spot}} (spot){{/spot}}</td></tr><tr><th>Created</th><td>{{created}}</td></tr>
-        <tr><th>Training time</th><td>{{training}} s</td></tr><tr><th>Billable time</th><td>{{billable}} s</td></tr></table>
+        <tr><th>Training time</th><td>{{training}} s</td></tr><tr><th>Billable time</th><td>{{billable}} s</td></tr>
+        {{#warm}}<tr><th>Warm pool</th><td id="warm-pool">{{warm}}</td></tr>{{/warm}}</table>
 
         <h2>Goodput</h2>
         <table id="goodput"><tr><th>Training</th><td>{{goodput.training}} s</td></tr><tr><th>Productive</th><td>{{goodput.productive}} s</td></tr>

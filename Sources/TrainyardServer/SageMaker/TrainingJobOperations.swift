@@ -67,9 +67,9 @@ struct TrainingJobOperations: Sendable {
 
     private func list(_ call: SageMakerCall) async throws -> JSONValue {
         let input = call.input
-        // No warm pools or training plans here: a filter on them would match nothing ever, which reads as "none yet".
-        for member in ["WarmPoolStatusEquals", "TrainingPlanArnEquals"] where input[member] != nil {
-            throw AWSError.validation("\(member) is not supported: Trainyard keeps no warm pools and has no training plans")
+        // No training plans here: a filter on them would match nothing ever, which reads as "none yet".
+        if input["TrainingPlanArnEquals"] != nil {
+            throw AWSError.validation("TrainingPlanArnEquals is not supported: Trainyard has no training plans")
         }
         let sortBy: JobListQuery.SortKey =
             switch input["SortBy"]?.stringValue {
@@ -84,6 +84,7 @@ struct TrainingJobOperations: Sendable {
             sortBy: sortBy, ascending: input["SortOrder"]?.stringValue == "Ascending", limit: input["MaxResults"]?.intValue ?? 10)
         query.modifiedAfter = input["LastModifiedTimeAfter"].flatMap(SageMakerTime.date)
         query.modifiedBefore = input["LastModifiedTimeBefore"].flatMap(SageMakerTime.date)
+        query.warmPoolStatus = input["WarmPoolStatusEquals"]?.stringValue.flatMap(WarmPoolStatus.init(rawValue:))
         let page: JobPage
         do {
             if let token = input["NextToken"]?.stringValue, !token.isEmpty { query.after = try JobListRequest.lastID(from: token, query: query) }
@@ -143,8 +144,8 @@ struct TrainingJobOperations: Sendable {
             request["ProfilerConfig"] = .object((request["ProfilerConfig"]?.objectValue ?? [:]).merging(profiler) { $1 })
         }
         for member in ["ProfilerRuleConfigurations", "RemoteDebugConfig"] where input[member] != nil { request[member] = input[member] }
-        guard try await api.jobs.updateSageMakerRequest(
-            projectID: call.principal.projectID, name: job.name, request: .object(request), keepAlivePeriod: spec.keepAlivePeriod)
+        guard try await api.jobs.updateJob(
+            projectID: call.principal.projectID, name: job.name, keepAlivePeriod: spec.keepAlivePeriod, sageMakerRequest: .object(request))
         else { throw Self.noSuchJob(job.name) }
         return .object(["TrainingJobArn": .string(api.arns.arn(of: job))])
     }
@@ -161,6 +162,11 @@ struct TrainingJobOperations: Sendable {
             throw AWSError(
                 type: "ResourceInUse",
                 message: "Training job \(name) is in status \(status.rawValue) (or its outputs are still being uploaded); only a Completed, Failed or Stopped job can be deleted")
+        case .warmPoolAvailable:
+            throw AWSError(
+                type: "ResourceInUse",
+                message: "Training job \(name) keeps an Available warm pool; end it first with UpdateTrainingJob "
+                    + "ResourceConfig.KeepAlivePeriodInSeconds = 0, then delete the job")
         }
     }
 

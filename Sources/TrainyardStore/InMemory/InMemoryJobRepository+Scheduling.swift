@@ -13,13 +13,49 @@ extension InMemoryJobRepository: SchedulingQueue {
         pool.overrides = overrides
         readOverrides(pool.overrides)
         var used: [GangScheduler.Pool: Int] = [:]
-        for host in hosts.values.map(\.record) where !host.phase.isFinal {
+        // The exited hosts of an attempt still ending, of a job that asks for a warm pool, become its pool as it ends.
+        let endingWarm = Set(
+            attempts.values.map(\.record).filter { $0.state != .ended && (jobs[$0.jobID]?.record.spec.keepAlivePeriod ?? 0) > 0 }.map(\.id))
+        for host in hosts.values.map(\.record) where !host.phase.isFinal || (host.phase == .exited && endingWarm.contains(host.attemptID)) {
             used[GangScheduler.Pool(instanceType: host.instanceType, spot: host.spot), default: 0] += 1
         }
         // A job whose previous attempt is still open waits for it, and is read past.
-        let open = Set(attempts.values.filter { $0.record.state != .ended }.map(\.record.jobID))
+        var open = Set(attempts.values.filter { $0.record.state != .ended }.map(\.record.jobID))
+        // Warm pools past their keep-alive end; each of the others goes to the first queued job of its project that
+        // matches it, outside the queue's order; the hosts of those left keep their capacity from everyone else.
+        var warm: [GangScheduler.Pool: Int] = [:]
+        var plans: [LaunchPlan] = []
+        for id in jobs.keys.sorted() {
+            guard let kept = jobs[id]?.record.warmPool, kept.status == .available, kept.hasExpired(at: now) else { continue }
+            jobs[id]?.record.warmPool = WarmPool(status: .terminated, retainedAt: kept.retainedAt, releasedAt: kept.expiresAt)
+        }
+        let available = jobs.values.map(\.record).filter { $0.warmPool?.status == .available }
+            .sorted { ($0.warmPool?.retainedAt ?? now, $0.id) < ($1.warmPool?.retainedAt ?? now, $1.id) }
+        for keeper in available {
+            let match = WarmPoolMatch(
+                projectID: keeper.projectID, instanceType: keeper.spec.instanceType, instanceCount: keeper.spec.instanceCount,
+                spot: keeper.spec.useSpotInstances, volumeSize: keeper.spec.volumeSize)
+            let taker = jobs.values.map(\.record)
+                .filter { Self.isQueued($0) && !open.contains($0.id) && WarmPoolMatch(projectID: $0.projectID, spec: $0.spec) == match }
+                .min { ($0.spec.priority, -$0.id) > ($1.spec.priority, -$1.id) }
+            if let taker, let plan = await allocate(taker.id, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now) {
+                jobs[keeper.id]?.record.warmPool?.status = .reused
+                jobs[keeper.id]?.record.warmPool?.releasedAt = now
+                jobs[keeper.id]?.record.warmPool?.reusedByJob = taker.name
+                jobs[taker.id]?.record.warmPool = WarmPool(status: .inUse)
+                appendNote(jobID: keeper.id, type: .warmPoolReused, message: StoreWording.warmPoolTakenOver(by: taker.name), now: now)
+                appendNote(
+                    jobID: taker.id, type: .warmPoolReused,
+                    message: StoreWording.warmPoolTaken(from: keeper.name, hosts: match.instanceCount, instanceType: match.instanceType), now: now)
+                used[match.pool, default: 0] += match.instanceCount
+                open.insert(taker.id)
+                plans.append(plan)
+            } else {
+                warm[match.pool, default: 0] += match.instanceCount
+            }
+        }
         // A pool with no host free is not read: every job of it waits, and its jobs not yet told so are told below.
-        var scheduler = GangScheduler(inUse: used, capacity: { pool.capacity(of: $0) })
+        var scheduler = GangScheduler(inUse: used, warm: warm, capacity: { pool.capacity(of: $0) })
         let full = scheduler.fullPools()
         var read: [GangScheduler.Pool: Int] = [:]
         var queue: [JobRecord] = []
@@ -42,7 +78,6 @@ extension InMemoryJobRepository: SchedulingQueue {
                 unannounced.append(job)
             }
         }
-        var plans: [LaunchPlan] = []
         var waits: [(id: Int64, message: String)] = []
         var waitingPools = full
         for job in queue {

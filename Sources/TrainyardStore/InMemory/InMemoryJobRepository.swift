@@ -106,10 +106,11 @@ public actor InMemoryJobRepository: JobRepository {
         return true
     }
 
-    public func updateSageMakerRequest(projectID: Int64, name: String, request: JSONValue, keepAlivePeriod: Int, now: Date) -> Bool {
+    public func updateJob(projectID: Int64, name: String, keepAlivePeriod: Int, sageMakerRequest: JSONValue?, now: Date) -> Bool {
         guard let id = jobID(projectID: projectID, name: name) else { return false }
-        jobs[id]?.record.spec.sageMakerRequest = request
+        if let sageMakerRequest { jobs[id]?.record.spec.sageMakerRequest = sageMakerRequest }
         jobs[id]?.record.spec.keepAlivePeriod = keepAlivePeriod
+        if let pool = jobs[id]?.record.warmPool { jobs[id]?.record.warmPool = pool.updated(keepAlivePeriod: keepAlivePeriod, now: now) }
         if let modified = jobs[id]?.record.lastModifiedAt { jobs[id]?.record.lastModifiedAt = max(modified, now) }
         return true
     }
@@ -118,6 +119,7 @@ public actor InMemoryJobRepository: JobRepository {
         guard let id = jobID(projectID: projectID, name: name), let job = jobs[id]?.record else { return .notFound }
         let finalizing = attempts.values.contains { $0.record.jobID == id && $0.record.state != .ended }
         guard job.status.isTerminal, !finalizing else { return .notEnded(job.status) }
+        guard job.warmPool?.status != .available else { return .warmPoolAvailable }
         jobs[id] = nil
         for (attemptID, attempt) in attempts where attempt.record.jobID == id { attempts[attemptID] = nil }
         for (hostID, host) in hosts where host.record.jobID == id { hosts[hostID] = nil }
@@ -136,6 +138,7 @@ public actor InMemoryJobRepository: JobRepository {
             (query.status.map { job.status == $0 } ?? true) && (fragment.map { job.name.lowercased().contains($0) } ?? true)
                 && (query.createdAfter.map { job.createdAt > $0 } ?? true) && (query.createdBefore.map { job.createdAt < $0 } ?? true)
                 && (query.modifiedAfter.map { job.lastModifiedAt > $0 } ?? true) && (query.modifiedBefore.map { job.lastModifiedAt < $0 } ?? true)
+                && (query.warmPoolStatus.map { job.warmPool?.asOf(Date()).status == $0 } ?? true)
         }
         let ascending = query.ascending
         let sorted = matching.filter { job in
@@ -202,7 +205,8 @@ public actor InMemoryJobRepository: JobRepository {
                 ? nil
                 : CapacityWaits.of(
                     createdAt: job.createdAt,
-                    attempts: attempts.values.map(\.record).filter { $0.jobID == jobID }.map { ($0.startedAt, $0.endedAt) }))
+                    attempts: attempts.values.map(\.record).filter { $0.jobID == jobID }.map { ($0.startedAt, $0.endedAt) }),
+            keepAlivePeriod: job.spec.keepAlivePeriod)
     }
 
     /// The hosts of an attempt, in ordinal order.
@@ -256,6 +260,7 @@ public actor InMemoryJobRepository: JobRepository {
             case .setDeadline(let deadline): stored.deadline = deadline
             case .countRetry: stored.retriesUsed += 1
             case .countInterruption: stored.record.interruptions += 1
+            case .keepWarmPool(let pool): stored.record.warmPool = pool
             case .wake, .direct, .unchanged, .refused: continue
             }
         }

@@ -33,9 +33,10 @@ public protocol JobRepository: Sendable {
     func requestStop(projectID: Int64, name: String, reason: StopReason, graceSeconds: Double, now: Date) async throws -> JobRecord
     /// Replaces the job's tags (SageMaker's `AddTags` and `DeleteTags`); false when the project has no such job.
     func replaceTags(projectID: Int64, name: String, tags: [String: String]) async throws -> Bool
-    /// Stores what SageMaker's `UpdateTrainingJob` changes: the job's stored request, and the warm-pool retention in its
-    /// spec, changed at `now`; false when the project has no such job.
-    func updateSageMakerRequest(projectID: Int64, name: String, request: JSONValue, keepAlivePeriod: Int, now: Date) async throws -> Bool
+    /// Changes the job's `keep_alive_period` at `now` (`PATCH /v1/jobs/{name}`, SageMaker's `UpdateTrainingJob`), and
+    /// with `sageMakerRequest` its stored SageMaker request too: an available warm pool takes the new period as
+    /// ``WarmPool/updated(keepAlivePeriod:now:)`` says. False when the project has no such job.
+    func updateJob(projectID: Int64, name: String, keepAlivePeriod: Int, sageMakerRequest: JSONValue?, now: Date) async throws -> Bool
     /// Deletes an ended job whose attempts have all ended, with its events, attempts, hosts, log lines and metrics: its
     /// name can be used again. Webhook deliveries already made for it stay in the delivery log.
     func deleteJob(projectID: Int64, name: String) async throws -> JobDeletion
@@ -47,6 +48,8 @@ public enum JobDeletion: Sendable, Equatable {
     case notFound
     /// The job has not ended (or its last attempt is still being finalized): its status.
     case notEnded(JobStatus)
+    /// The job ended, but its warm pool is still available: end it first (keep-alive 0).
+    case warmPoolAvailable
 }
 
 extension JobRepository {
@@ -68,7 +71,7 @@ extension JobRepository {
         try await requestStop(projectID: projectID, name: name, reason: reason, graceSeconds: graceSeconds, now: Date())
     }
 
-    public func updateSageMakerRequest(projectID: Int64, name: String, request: JSONValue, keepAlivePeriod: Int) async throws -> Bool {
-        try await updateSageMakerRequest(projectID: projectID, name: name, request: request, keepAlivePeriod: keepAlivePeriod, now: Date())
+    public func updateJob(projectID: Int64, name: String, keepAlivePeriod: Int, sageMakerRequest: JSONValue? = nil) async throws -> Bool {
+        try await updateJob(projectID: projectID, name: name, keepAlivePeriod: keepAlivePeriod, sageMakerRequest: sageMakerRequest, now: Date())
     }
 }

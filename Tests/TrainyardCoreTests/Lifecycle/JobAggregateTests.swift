@@ -96,6 +96,7 @@ import Testing
         var trainingSince: Date? = nil
         var deadline: Date? = nil
         var waits: CapacityWaits? = nil
+        var keepAlive: Int? = nil
         var expected: [String]
         var testDescription: String { "\(from.secondaryStatus.rawValue) on \(input.name) → \(expected.joined(separator: ", "))" }
     }
@@ -113,6 +114,7 @@ import Testing
             case .setDeadline(let deadline): "deadline \(deadline.map { "+\(Int($0.timeIntervalSince(now))) s" } ?? "none")"
             case .countRetry: "count retry"
             case .countInterruption: "count interruption"
+            case .keepWarmPool(let pool): "warm pool \(pool.status.rawValue)\(pool.expiresAt.map { " until +\(Int($0.timeIntervalSince(now))) s" } ?? "")"
             case .wake(.jobWatchers): "wake job watchers"
             case .wake(.finalizer): "wake finalizer"
             case .direct(let action, let grace): "direct \(action.rawValue) \(Int(grace)) s"
@@ -246,11 +248,32 @@ import Testing
             from: job(.stopped), input: .attemptFinalized(.completed), attempt: .ending,
             expected: ["unchanged", "end attempt: Completed"]),
         Row(from: job(.training), input: .attemptFinalized(.completed), attempt: .ended, expected: ["unchanged"]),
+        // A job with keep_alive_period that ends on its hosts keeps them warm, whichever way it ended on them; a host lost
+        // leaves no pool to keep; a job resumed or retried keeps none, nor a job that asked for none.
+        Row(
+            from: job(.training), input: .attemptFinalized(.completed), attempt: .ending, phases: [.exited, .exited], keepAlive: 600,
+            expected: ["→ Uploading", "→ Completed", "warm pool Available until +600 s", "wake job watchers", "end attempt: Completed"]),
+        Row(
+            from: job(.stopping), input: .attemptFinalized(.stopped), attempt: .ending, phases: [.exited], keepAlive: 60,
+            expected: ["→ Stopped", "warm pool Available until +60 s", "wake job watchers", "end attempt: Stopped"]),
+        Row(
+            from: job(.training), input: .attemptFinalized(.failed(reason: "AlgorithmError: exit 3")), attempt: .ending, phases: [.exited],
+            keepAlive: 60,
+            expected: ["→ Failed", "warm pool Available until +60 s", "wake job watchers", "end attempt: AlgorithmError: exit 3"]),
+        Row(
+            from: job(.stopping), input: .attemptFinalized(.retry(reason: "host lost")), attempt: .ending, phases: [.exited, .lost], keepAlive: 60,
+            expected: ["→ Failed", "warm pool Terminated", "wake job watchers", "end attempt: host lost"]),
+        Row(
+            from: job(.training), input: .attemptFinalized(.interrupted(reason: "reclaimed")), attempt: .ending, phases: [.exited], keepAlive: 60,
+            expected: ["→ Interrupted", "count interruption", "wake job watchers", "end attempt: Interrupted: reclaimed"]),
+        Row(
+            from: job(.training), input: .attemptFinalized(.completed), attempt: .ending, phases: [.exited], keepAlive: 0,
+            expected: ["→ Uploading", "→ Completed", "wake job watchers", "end attempt: Completed"]),
     ]
 
     @Test(arguments: rows)
     func eachInputDoesWhatTheTableSays(_ row: Row) {
-        var aggregate = JobAggregate(state: row.from, attempt: row.attempt, hostPhases: row.phases, stopReason: row.stopReason)
+        var aggregate = JobAggregate(state: row.from, attempt: row.attempt, hostPhases: row.phases, stopReason: row.stopReason, keepAlivePeriod: row.keepAlive)
         #expect(Self.words(aggregate.handle(row.input, now: Self.now)) == row.expected)
     }
 
