@@ -84,7 +84,8 @@ public struct TrainyardClient: Sendable {
             try await client.listJobs(
                 query: .init(
                     status: query.status, nameContains: query.nameContains, createdAfter: query.createdAfter, createdBefore: query.createdBefore,
-                    sortBy: query.sortBy, sortOrder: query.sortOrder, maxResults: query.pageSize, nextToken: nextToken)
+                    warmPoolStatus: query.warmPoolStatus, sortBy: query.sortBy, sortOrder: query.sortOrder, maxResults: query.pageSize,
+                    nextToken: nextToken)
             ).ok.body.json
         }
     }
@@ -177,12 +178,15 @@ public struct JobQuery: Sendable {
     public var sortOrder: Operations.ListJobs.Input.Query.SortOrderPayload?
     /// Jobs per page, 1 to 100 (the service's default is 10).
     public var pageSize: Int?
+    /// Only jobs whose warm pool is in this state.
+    public var warmPoolStatus: Operations.ListJobs.Input.Query.WarmPoolStatusPayload?
 
     public init(
         status: JobStatus? = nil, nameContains: String? = nil, createdAfter: Date? = nil, createdBefore: Date? = nil,
         sortBy: Operations.ListJobs.Input.Query.SortByPayload? = nil, sortOrder: Operations.ListJobs.Input.Query.SortOrderPayload? = nil,
-        pageSize: Int? = nil
+        pageSize: Int? = nil, warmPoolStatus: Operations.ListJobs.Input.Query.WarmPoolStatusPayload? = nil
     ) {
+        self.warmPoolStatus = warmPoolStatus
         self.status = status
         self.nameContains = nameContains
         self.createdAfter = createdAfter

@@ -189,7 +189,8 @@ extension APIImplementation {
                 name: job.name, arn: arns.arn(of: job), status: .init(rawValue: job.status.rawValue) ?? .inProgress,
                 secondaryStatus: .init(rawValue: job.secondaryStatus.rawValue) ?? .starting, creationTime: job.createdAt,
                 lastModifiedTime: job.lastModifiedAt, trainingEndTime: job.trainingEndTime, instanceType: job.spec.instanceType,
-                instanceCount: job.spec.instanceCount, useSpotInstances: job.spec.useSpotInstances)
+                instanceCount: job.spec.instanceCount, useSpotInstances: job.spec.useSpotInstances,
+                warmPoolStatus: job.warmPool.map { JobSpecMapping.warmPool($0, now: Date()) })
         }
         let token = page.lastID.map { JobListRequest.token(after: $0, query: query) }
         return .ok(.init(body: .json(.init(jobs: summaries, nextToken: token))))

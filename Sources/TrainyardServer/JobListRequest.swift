@@ -24,6 +24,7 @@ enum JobListRequest {
             status: input.status.flatMap { JobStatus(rawValue: $0.rawValue) }, nameContains: input.nameContains, createdAfter: input.createdAfter,
             createdBefore: input.createdBefore, sortBy: JobListQuery.SortKey(rawValue: input.sortBy?.rawValue ?? "creation_time") ?? .creationTime,
             ascending: input.sortOrder == .ascending, limit: limit)
+        query.warmPoolStatus = input.warmPoolStatus.flatMap { WarmPoolStatus(rawValue: $0.rawValue) }
         if let token = input.nextToken {
             query.after = try lastID(from: token, query: query)
         }

@@ -121,6 +121,7 @@ struct ListJobs: AsyncParsableCommand {
 
     @Option(help: "InProgress, Completed, Failed, Stopping or Stopped.") var status: String?
     @Option(help: "Only names containing this text.") var nameContains: String?
+    @Option(help: "Only jobs whose warm pool is Available, InUse, Reused or Terminated.") var warmPoolStatus: String?
     @Option(help: "creation_time, name or status.") var sortBy: String?
     @Option(help: "ascending or descending.") var sortOrder: String?
     @Option(help: "Page size, 1…100 (the service's default is 10).") var maxResults: Int?
@@ -135,7 +136,8 @@ struct ListJobs: AsyncParsableCommand {
                 status: try status.map { try parseChoice(JobStatus.self, $0, "--status") }, nameContains: nameContains,
                 sortBy: try sortBy.map { try parseChoice(Operations.ListJobs.Input.Query.SortByPayload.self, $0, "--sort-by") },
                 sortOrder: try sortOrder.map { try parseChoice(Operations.ListJobs.Input.Query.SortOrderPayload.self, $0, "--sort-order") },
-                pageSize: maxResults)
+                pageSize: maxResults,
+                warmPoolStatus: try warmPoolStatus.map { try parseChoice(Operations.ListJobs.Input.Query.WarmPoolStatusPayload.self, $0, "--warm-pool-status") })
             var token = nextToken
             var more: String?
             var jobs: [JobSummary] = []
@@ -149,10 +151,10 @@ struct ListJobs: AsyncParsableCommand {
                 try printJSON(jobs)
             } else {
                 printTable(
-                    ["NAME", "STATUS", "SECONDARY", "TYPE", "COUNT", "SPOT", "CREATED"],
+                    ["NAME", "STATUS", "SECONDARY", "TYPE", "COUNT", "SPOT", "WARM POOL", "CREATED"],
                     jobs.map {
                         [$0.name, $0.status.rawValue, $0.secondaryStatus.rawValue, $0.instanceType, "\($0.instanceCount)",
-                         $0.useSpotInstances ? "yes" : "no", $0.creationTime.formatted(.iso8601)]
+                         $0.useSpotInstances ? "yes" : "no", $0.warmPoolStatus?.status.rawValue ?? "-", $0.creationTime.formatted(.iso8601)]
                     })
             }
             // A page is not all there is: say so, and how to see the rest (on standard error, so --json stays JSON).

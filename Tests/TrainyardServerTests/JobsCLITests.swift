@@ -103,6 +103,9 @@ import TrainyardTestSupport
             // And ends it early.
             let (updated, updateOutput) = try await Self.cli(["jobs", "update", "warm", "--keep-alive", "0"], app)
             #expect(updated == 0 && updateOutput.hasPrefix("warm: keep_alive_period 0 s; warm pool Terminated ("), "\(updateOutput)")
+            let (_, ended) = try await Self.cli(["jobs", "list", "--warm-pool-status", "Terminated"], app)
+            let rows = ended.components(separatedBy: "\n").filter { !$0.isEmpty }
+            #expect(rows.count == 2 && rows[0].contains("WARM POOL") && rows[1].hasPrefix("warm ") && rows[1].contains(" Terminated "), "\(ended)")
             // A period out of range is refused with the rule, and changes nothing.
             let (refused, refusal) = try await Self.cli(["jobs", "update", "warm", "--keep-alive", "21601"], app)
             #expect(refused != 0 && refusal.contains("keep_alive_period must be between 0 and 21600 seconds; it is 21601"), "\(refusal)")

@@ -50,6 +50,10 @@ import Testing
             let ended = try #require(Self.parse((first["attempts"] as? [[String: Any]])?.last?["ended_at"] as? String))
             let expiry = try #require(Self.parse(Self.pool(first)["expires_at"] as? String), "\(Self.pool(first))")
             #expect(abs(expiry.timeIntervalSince(ended) - 600) < 5, "\(ended) → \(expiry)")
+            let listed = try await app.request(.GET, "/v1/jobs?warm_pool_status=Available").1["jobs"] as? [[String: Any]] ?? []
+            #expect(listed.map { $0["name"] as? String } == ["first"] && Self.pool(listed[0])["status"] as? String == "Available", "\(listed)")
+            let listedB = try await LiveHTTP.request(.GET, app.baseURL + "/v1/jobs?warm_pool_status=Available", token: tokenB).1
+            #expect(listedB.contains(#""jobs":[]"#), "another project lists none of it: \(listedB)")
 
             // Then another project's matching job, of the name the first project uses next, waits: the host is kept.
             let (submittedB, answerB) = try await LiveHTTP.request(

@@ -71,7 +71,7 @@ import TrainyardTestSupport
 
     /// Runs README's example `label` on a live server over SeaweedFS, then `jobName`'s Describe: the example printed
     /// the job's own lines (its logs) and ended on a completed job whose model the SDK knows as Describe does.
-    static func expectExampleRunsItsJob(_ label: String, jobName: String, modelData: String) async throws {
+    static func expectExampleRunsItsJob(_ label: String, jobName: String, modelData: String, warmPool: String = "none") async throws {
         let scratch = try LiveApp.dataDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let (seaweed, _, bucket) = try await S3JobTests.bucketWithNumbers("sdk-\(label)", scratch: scratch)
@@ -82,12 +82,14 @@ import TrainyardTestSupport
                 print("STATUS", described["TrainingJobStatus"], flush=True)
                 print("MODEL_DATA", \(modelData), flush=True)
                 print("ARTIFACTS", described["ModelArtifacts"]["S3ModelArtifacts"], flush=True)
+                print("WARM", described.get("WarmPoolStatus", {}).get("Status", "none"), flush=True)
 
                 """
             let (status, output) = try await Self.runExample(label, checks: checks, app: app, seaweed: seaweed, bucket: bucket, scratch: scratch)
             #expect(status == 0, "\(output)")
             #expect(output.contains("epoch 2 loss=0.333") && output.contains("trained on part-0.txt,part-1.txt,part-2.txt,part-3.txt"), "\(output)")
             #expect(output.contains("STATUS Completed"), "\(output)")
+            #expect(output.contains("WARM \(warmPool)\n"), "\(output)")
             let lines = output.split(separator: "\n")
             let model = lines.first { $0.hasPrefix("MODEL_DATA ") }?.dropFirst("MODEL_DATA ".count)
             let artifacts = lines.first { $0.hasPrefix("ARTIFACTS ") }?.dropFirst("ARTIFACTS ".count)
@@ -96,7 +98,9 @@ import TrainyardTestSupport
     }
 
     @Test func v2EstimatorFitRunsTheJobAndPrintsItsLogs() async throws {
-        try await Self.expectExampleRunsItsJob("v2", jobName: "estimator.latest_training_job.name", modelData: "estimator.model_data")
+        // The example keeps its host warm (keep_alive_period_in_seconds), as a user iterating on a script does.
+        try await Self.expectExampleRunsItsJob(
+            "v2", jobName: "estimator.latest_training_job.name", modelData: "estimator.model_data", warmPool: "Available")
     }
 
     @Test func v3ModelTrainerTrainRunsTheJobAndPrintsItsLogs() async throws {
