@@ -40,12 +40,14 @@ extension APIImplementation {
 
 extension ServiceState {
     /// The state a scrape reports: every job count; per instance type and market with capacity, or with jobs waiting
-    /// or hosts running, the queue, the oldest waiting job's age, the hosts in use and those left.
+    /// or hosts running or kept, the queue, the oldest waiting job's age, the hosts in use, those kept in warm pools and
+    /// those left.
     init(queue: QueueState, pool: PoolCapacity, now: Date, connections: Connections) {
         jobs = queue.jobs.map { JobCount(status: $0.key.status.rawValue, secondaryStatus: $0.key.secondaryStatus.rawValue, count: $0.value) }
             .sorted { ($0.status, $0.secondaryStatus) < ($1.status, $1.secondaryStatus) }
         var pools: [Pool] = []
         let types = Set(pool.catalog.all.map(\.name)).union(queue.waiting.keys.map(\.instanceType)).union(queue.inUse.keys.map(\.instanceType))
+            .union(queue.warm.keys.map(\.instanceType))
         for type in types.sorted() {
             let capacity = pool.capacity(of: type)
             for spot in [false, true] {
@@ -53,12 +55,13 @@ extension ServiceState {
                 let total = spot ? capacity.spot : capacity.onDemand
                 let waiting = queue.waiting[key]
                 let inUse = queue.inUse[key] ?? 0
-                guard total > 0 || waiting != nil || inUse > 0 else { continue }
+                let warm = queue.warm[key] ?? 0
+                guard total > 0 || waiting != nil || inUse > 0 || warm > 0 else { continue }
                 pools.append(
                     Pool(
                         instanceType: type, market: spot ? "spot" : "on_demand", queued: waiting?.count ?? 0,
                         oldestQueuedSeconds: waiting.map { max(0, now.timeIntervalSince($0.oldestSubmittedAt)) } ?? 0, inUse: inUse,
-                        free: max(0, total - inUse)))
+                        warm: warm, free: max(0, total - inUse - warm)))
             }
         }
         self.pools = pools

@@ -19,6 +19,9 @@ extension PostgresStore {
             UNION ALL
             SELECT 'in_use', instance_type, NULL, spot, count(*)::int, NULL FROM hosts WHERE phase NOT IN ('exited', 'lost') GROUP BY instance_type, spot
             UNION ALL
+            SELECT 'warm', instance_type, NULL, use_spot, sum(instance_count)::int, NULL FROM jobs
+                WHERE warm_pool_status = 'Available' AND warm_pool_expires_at > \(Date()) GROUP BY instance_type, use_spot
+            UNION ALL
             SELECT 'host', h.phase, NULL, NULL, count(*)::int, NULL FROM hosts h JOIN attempts a ON a.id = h.attempt_id
                 WHERE a.state <> 'ended' GROUP BY h.phase
             """, logger: logger)
@@ -33,6 +36,9 @@ extension PostgresStore {
             case "in_use":
                 guard let spot else { continue }
                 state.inUse[GangScheduler.Pool(instanceType: first, spot: spot)] = count
+            case "warm":
+                guard let spot else { continue }
+                state.warm[GangScheduler.Pool(instanceType: first, spot: spot)] = count
             default:
                 guard let phase = HostPhase(rawValue: first) else { continue }
                 state.hosts[phase] = count

@@ -287,7 +287,7 @@ enum ServiceMetricsFamilies {
     static let all = [
         "trainyard_http_requests_total", "trainyard_http_request_duration_seconds", "trainyard_jobs", "trainyard_queue_depth",
         "trainyard_queue_oldest_age_seconds", "trainyard_scheduler_pass_duration_seconds", "trainyard_hosts", "trainyard_capacity_in_use",
-        "trainyard_capacity_free", "trainyard_log_lines_ingested_total", "trainyard_log_bytes_ingested_total", "trainyard_webhook_deliveries_total",
+        "trainyard_capacity_warm", "trainyard_capacity_free", "trainyard_log_lines_ingested_total", "trainyard_log_bytes_ingested_total", "trainyard_webhook_deliveries_total",
         "trainyard_webhook_delivery_duration_seconds", "trainyard_database_connections", "trainyard_controller_pass_failures_total",
         "trainyard_goodput_training_seconds_total", "trainyard_goodput_lost_seconds_total", "trainyard_goodput_faults_total",
         "trainyard_goodput_recoveries_total", "trainyard_goodput_recovery_seconds_total", "trainyard_goodput_run_seconds_total",

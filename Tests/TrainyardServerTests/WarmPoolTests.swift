@@ -50,6 +50,11 @@ import Testing
             let ended = try #require(Self.parse((first["attempts"] as? [[String: Any]])?.last?["ended_at"] as? String))
             let expiry = try #require(Self.parse(Self.pool(first)["expires_at"] as? String), "\(Self.pool(first))")
             #expect(abs(expiry.timeIntervalSince(ended) - 600) < 5, "\(ended) → \(expiry)")
+            // The kept host is neither in use nor free: /metrics counts it apart.
+            let pool = ["instance_type": "ml.m5.large", "market": "on_demand"]
+            let metrics = try await MonitoringTests.scrape(app)
+            #expect(metrics.value("trainyard_capacity_warm", pool) == 1 && metrics.value("trainyard_capacity_in_use", pool) == 0
+                && metrics.value("trainyard_capacity_free", pool) == 0)
             let listed = try await app.request(.GET, "/v1/jobs?warm_pool_status=Available").1["jobs"] as? [[String: Any]] ?? []
             #expect(listed.map { $0["name"] as? String } == ["first"] && Self.pool(listed[0])["status"] as? String == "Available", "\(listed)")
             let listedB = try await LiveHTTP.request(.GET, app.baseURL + "/v1/jobs?warm_pool_status=Available", token: tokenB).1

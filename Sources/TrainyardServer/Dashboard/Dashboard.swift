@@ -238,9 +238,10 @@ struct Dashboard: Sendable {
             queue: try await api.queue.queueState(), pool: try await api.currentPool(), now: Date(), connections: .init(max: 0, open: 0, active: 0))
         var values = frame(principal, key: key, title: "Capacity")
         values["pools"] = state.pools.map { pool in
-            let total = pool.inUse + pool.free
+            let total = pool.inUse + pool.warm + pool.free
             return [
                 "type": pool.instanceType, "market": pool.market == "spot" ? "spot" : "on-demand", "total": total, "inUse": pool.inUse,
+                "warm": pool.warm,
                 "free": pool.free, "queued": pool.queued, "oldest": pool.queued > 0 ? "\(Int(pool.oldestQueuedSeconds)) s" : "",
             ] as [String: Any]
         }

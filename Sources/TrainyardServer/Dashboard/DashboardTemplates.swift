@@ -226,9 +226,10 @@ enum DashboardTemplates {
         {{> head}}
         <h1>Capacity</h1>
         <p>Hosts of the pool per instance type and market (the capacity file, the admins' settings and what the provisioner
-        reports), those running or starting, those left, and the jobs waiting for them (every project's, counted).</p>
-        <table id="capacity"><tr><th>Instance type</th><th>Market</th><th>Capacity</th><th>In use</th><th>Free</th><th>Jobs waiting</th><th>Oldest waiting</th></tr>
-        {{#pools}}<tr data-pool="{{type}} {{market}}"><td>{{type}}</td><td>{{market}}</td><td>{{total}}</td><td class="in-use">{{inUse}}</td><td class="free">{{free}}</td><td class="queued">{{queued}}</td><td>{{oldest}}</td></tr>{{/pools}}</table>
+        reports), those running or starting, those kept in warm pools for the jobs that match them, those left, and the jobs
+        waiting for them (every project's, counted).</p>
+        <table id="capacity"><tr><th>Instance type</th><th>Market</th><th>Capacity</th><th>In use</th><th>Kept warm</th><th>Free</th><th>Jobs waiting</th><th>Oldest waiting</th></tr>
+        {{#pools}}<tr data-pool="{{type}} {{market}}"><td>{{type}}</td><td>{{market}}</td><td>{{total}}</td><td class="in-use">{{inUse}}</td><td class="warm">{{warm}}</td><td class="free">{{free}}</td><td class="queued">{{queued}}</td><td>{{oldest}}</td></tr>{{/pools}}</table>
         {{> foot}}
         """#
 

@@ -96,6 +96,10 @@ final class ServiceMetrics: Sendable {
             MetricNameDescriptor(metricName: "trainyard_capacity_in_use", unitName: "",
                 helpText: "Hosts running or starting, by instance type and market.")
         }
+        static var capacityWarm: MetricNameDescriptor {
+            MetricNameDescriptor(metricName: "trainyard_capacity_warm", unitName: "",
+                helpText: "Hosts kept in warm pools for the jobs that match them, by instance type and market.")
+        }
         static var capacityFree: MetricNameDescriptor {
             MetricNameDescriptor(metricName: "trainyard_capacity_free", unitName: "",
                 helpText: "Hosts the pool can still start, by instance type and market.")
@@ -183,6 +187,7 @@ final class ServiceMetrics: Sendable {
             set(Family.queueDepth, labels, Double(pool.queued))
             set(Family.queueOldest, labels, pool.oldestQueuedSeconds)
             set(Family.capacityInUse, labels, Double(pool.inUse))
+            set(Family.capacityWarm, labels, Double(pool.warm))
             set(Family.capacityFree, labels, Double(pool.free))
         }
         for (hostState, count) in state.hosts { set(Family.hosts, [("state", hostState)], Double(count)) }
@@ -218,6 +223,8 @@ struct ServiceState: Sendable, Equatable {
         var queued: Int
         var oldestQueuedSeconds: Double
         var inUse: Int
+        /// Hosts kept in available warm pools for the jobs that match them.
+        var warm: Int
         var free: Int
     }
 

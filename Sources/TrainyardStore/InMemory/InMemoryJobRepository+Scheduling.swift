@@ -115,6 +115,10 @@ extension InMemoryJobRepository: SchedulingQueue {
             state.waiting[pool] = QueueState.Waiting(
                 count: (waiting?.count ?? 0) + 1, oldestSubmittedAt: min(waiting?.oldestSubmittedAt ?? job.createdAt, job.createdAt))
         }
+        let now = Date()
+        for job in jobs.values.map(\.record) where job.warmPool?.asOf(now).status == .available {
+            state.warm[Self.gang(of: job).pool, default: 0] += job.spec.instanceCount
+        }
         for host in hosts.values.map(\.record) {
             if !host.phase.isFinal { state.inUse[GangScheduler.Pool(instanceType: host.instanceType, spot: host.spot), default: 0] += 1 }
             if open.contains(host.attemptID) { state.hosts[host.phase, default: 0] += 1 }

@@ -53,6 +53,8 @@ public struct QueueState: Sendable, Equatable {
     public var waiting: [GangScheduler.Pool: Waiting] = [:]
     /// Hosts launching or running (not exited, not lost), per pool: the capacity they hold.
     public var inUse: [GangScheduler.Pool: Int] = [:]
+    /// Hosts kept in available warm pools, per pool: capacity held for the jobs that match them.
+    public var warm: [GangScheduler.Pool: Int] = [:]
     /// Hosts of attempts not ended, by phase.
     public var hosts: [HostPhase: Int] = [:]
 
