@@ -34,11 +34,12 @@ extension PostgresStore: SchedulingQueue {
                 UNION ALL
                 SELECT instance_type, NULL, NULL, spot, count(*)::int FROM hosts WHERE phase NOT IN ('exited', 'lost') GROUP BY instance_type, spot
                 UNION ALL
-                -- The exited hosts of an attempt still ending, of a job that asks for a warm pool: they become its pool
-                -- as it ends, so their capacity is not free in between.
+                -- The exited hosts of an attempt being finalized, of a job that asks for a warm pool: they become its
+                -- pool as it ends, so their capacity is not free in between. (Ending attempts are few at any time: the
+                -- pass never reads the spec of the running ones.)
                 SELECT h.instance_type, NULL, NULL, h.spot, count(*)::int
                 FROM attempts a JOIN jobs j ON j.id = a.job_id JOIN hosts h ON h.attempt_id = a.id
-                WHERE a.state <> 'ended' AND h.phase = 'exited' AND coalesce((j.spec->>'keep_alive_period')::int, 0) > 0
+                WHERE a.state = 'ending' AND h.phase = 'exited' AND coalesce((j.spec->>'keep_alive_period')::int, 0) > 0
                 GROUP BY h.instance_type, h.spot
                 """, logger: logger
             ).decode((String, Int?, Int?, Bool?, Int?).self) {

@@ -13,9 +13,9 @@ extension InMemoryJobRepository: SchedulingQueue {
         pool.overrides = overrides
         readOverrides(pool.overrides)
         var used: [GangScheduler.Pool: Int] = [:]
-        // The exited hosts of an attempt still ending, of a job that asks for a warm pool, become its pool as it ends.
+        // The exited hosts of an attempt being finalized, of a job that asks for a warm pool, become its pool as it ends.
         let endingWarm = Set(
-            attempts.values.map(\.record).filter { $0.state != .ended && (jobs[$0.jobID]?.record.spec.keepAlivePeriod ?? 0) > 0 }.map(\.id))
+            attempts.values.map(\.record).filter { $0.state == .ending && (jobs[$0.jobID]?.record.spec.keepAlivePeriod ?? 0) > 0 }.map(\.id))
         for host in hosts.values.map(\.record) where !host.phase.isFinal || (host.phase == .exited && endingWarm.contains(host.attemptID)) {
             used[GangScheduler.Pool(instanceType: host.instanceType, spot: host.spot), default: 0] += 1
         }
