@@ -1,5 +1,6 @@
 public import Foundation
 import Hummingbird
+import Metrics
 import Logging
 import OpenAPIHummingbird
 import PostgresNIO
@@ -99,7 +100,8 @@ public func buildApplication(
         var scheduler = Scheduler(
             queue: store, attempts: store, catalog: catalog, capacity: capacity, provisioner: provisioner, settings: configuration.workers, address: address,
             logger: logger)
-        scheduler.metrics = monitoring.metrics.factory
+        // /metrics' registry, and the process's metrics system too (a bootstrapped one: the scale benchmark's pass timings).
+        scheduler.metrics = MultiplexMetricsHandler(factories: [monitoring.metrics.factory, MetricsSystem.factory])
         return scheduler
     }()
     let leaseReaper = LeaseReaper(attempts: store, provisioner: provisioner, address: address, logger: logger)
