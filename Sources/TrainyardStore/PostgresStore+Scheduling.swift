@@ -53,19 +53,11 @@ extension PostgresStore: SchedulingQueue {
             pool.overrides = overrides
             readOverrides(overrides)
             let capacity: (String) -> Capacity = { pool.capacity(of: $0) }
-            // Warm pools: those past their keep-alive end now (as they were at their expiry); each of the others goes to
-            // the first queued job of its project that matches it, outside the queue's order, as SageMaker's do. The
-            // hosts of those left keep their capacity from everyone else.
+            // Warm pools: those past their keep-alive end now (as they were at their expiry); the others keep their
+            // hosts from everyone but the jobs that match them (handed over below, once the queue is read).
+            let kept = try await availableWarmPools(on: connection, now: now)
             var warm: [GangScheduler.Pool: Int] = [:]
-            var plans: [LaunchPlan] = []
-            for kept in try await availableWarmPools(on: connection, now: now) {
-                if let plan = try await reuse(kept, on: connection, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now) {
-                    used[kept.match.pool, default: 0] += kept.match.instanceCount
-                    plans.append(plan)
-                } else {
-                    warm[kept.match.pool, default: 0] += kept.match.instanceCount
-                }
-            }
+            for pool in kept { warm[pool.match.pool, default: 0] += pool.match.instanceCount }
             // The pass needs only the spec's shape (type, count, market, priority), which the columns hold: reading the
             // whole spec (kilobytes of JSON that Postgres serialises and the pass parses, for every queued job on every
             // pass) was most of a pass's cost under a stream of submissions. The records' specs are that shape only.
@@ -138,6 +130,19 @@ extension PostgresStore: SchedulingQueue {
             }
             // The queue's order across pools: priority, then submission.
             queued.sort { ($0.priority, -$0.id) > ($1.priority, -$1.id) }
+            // Each warm pool goes to the first queued job of its project that matches it, outside the queue's order, as
+            // SageMaker's do: looked for after the queue was read, so that a matching job the read saw is always found
+            // (looked for before, a job submitted in between would have been read, and allocated hosts of its own).
+            var plans: [LaunchPlan] = []
+            var taken = Set<Int64>()
+            for pool in kept {
+                guard let plan = try await reuse(pool, on: connection, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now)
+                else { continue }
+                scheduler.reused(pool.match.pool, hosts: pool.match.instanceCount)
+                taken.insert(plan.jobID)
+                plans.append(plan)
+            }
+            queued.removeAll { taken.contains($0.id) }
             var waits: [(job: QueuedJob, message: String)] = []
             var waitingPools = Set(full)
             for job in queued {

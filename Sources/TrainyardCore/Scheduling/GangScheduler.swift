@@ -39,7 +39,7 @@ public struct GangScheduler {
     }
 
     private var used: [Pool: Int]
-    private let warm: [Pool: Int]
+    private var warm: [Pool: Int]
     private var blocked: Set<Pool> = []
     private let capacity: (String) -> Capacity
 
@@ -72,6 +72,11 @@ public struct GangScheduler {
     /// ``decide(_:)`` gives it, so a pass need not read their queues to decide them.
     public func fullPools() -> Set<Pool> {
         Set(used.compactMap { pool, inUse in capacity(pool.instanceType).hosts(spot: pool.spot) - inUse <= 0 ? pool : nil })
+    }
+
+    /// Records that a job took over `hosts` of `pool` kept in a warm pool: in use now, still taken for everyone else.
+    public mutating func reused(_ pool: Pool, hosts: Int) {
+        warm[pool, default: 0] -= hosts
     }
 
     /// Records that `gang` got its hosts: they are in use for the rest of the pass.
