@@ -96,8 +96,18 @@ import Testing
             #expect(startedB >= nextExpiry.addingTimeInterval(-0.5), "team-b's job started at \(startedB), before the pool's end at \(nextExpiry)")
             let endedPool = Self.pool(try await app.request(.GET, "/v1/jobs/next").1)
             #expect(endedPool["status"] as? String == "Terminated" && endedPool["resource_retained_billable_time_in_seconds"] as? Int == 3, "\(endedPool)")
-            // team-b's job keeps its own pool, which the first project cannot see or take.
+            // team-b's job keeps its own pool, which the first project cannot see or take, and ends it with its own
+            // update: the first project's job of that name is left as it was.
             #expect(Self.pool(ranB)["status"] as? String == "Available")
+            let (patched, patchedB) = try await LiveHTTP.request(
+                .PATCH, app.baseURL + "/v1/jobs/next", token: tokenB, json: #"{"keep_alive_period":0}"#)
+            #expect(patched == 200 && patchedB.contains(#""keep_alive_period":0"#) && patchedB.contains(#""status":"Terminated""#), "\(patchedB)")
+            #expect(try await app.request(.GET, "/v1/jobs/next").1["keep_alive_period"] as? Int == 3)
+            // A viewer's key may not change it.
+            let (_, viewer) = try await app.request(.POST, "/v1/api-keys", json: #"{"role":"viewer","name":"ro"}"#)
+            let viewerToken = try #require(viewer["token"] as? String, "\(viewer)")
+            let (refused, _) = try await LiveHTTP.request(.PATCH, app.baseURL + "/v1/jobs/next", token: viewerToken, json: #"{"keep_alive_period":0}"#)
+            #expect(refused == 403)
         }
     }
 }
