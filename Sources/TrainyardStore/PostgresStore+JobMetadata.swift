@@ -29,7 +29,8 @@ extension PostgresStore {
                 pool = try Self.warmPool(in: row, at: 19)
             }
             guard found else { return false }
-            let updated = pool?.updated(keepAlivePeriod: keepAlivePeriod, now: now)
+            // (As descriptions show it: an available pool past its expiry, not yet ended by a pass, has ended then.)
+            let updated = pool?.asOf(now).updated(keepAlivePeriod: keepAlivePeriod, now: now)
             try await connection.query(
                 """
                 UPDATE jobs SET spec = CASE WHEN \(sageMakerRequest == nil)
@@ -37,8 +38,8 @@ extension PostgresStore {
                         ELSE spec || jsonb_build_object('sagemaker_request', \(sageMakerRequest.map { String(decoding: $0.serialized(), as: UTF8.self) })::text,
                                                         'keep_alive_period', \(keepAlivePeriod)::int) END,
                     last_modified_at = greatest(last_modified_at, \(now)),
-                    warm_pool_status = \(updated?.status.rawValue), warm_pool_expires_at = \(updated?.expiresAt),
-                    warm_pool_released_at = \(updated?.releasedAt)
+                    warm_pool_status = \(updated?.status.rawValue), warm_pool_retained_at = \(updated?.retainedAt),
+                    warm_pool_expires_at = \(updated?.expiresAt), warm_pool_released_at = \(updated?.releasedAt)
                 WHERE project_id = \(projectID) AND name = \(name)
                 """, logger: logger)
             // A pool ended early frees its hosts for the queue.
@@ -57,13 +58,14 @@ extension PostgresStore {
             WITH gone AS (
                 DELETE FROM jobs j WHERE j.project_id = \(projectID) AND j.name = \(name) AND j.status IN ('Completed', 'Failed', 'Stopped')
                     AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended')
-                    AND j.warm_pool_status IS DISTINCT FROM 'Available'
+                    AND (j.warm_pool_status IS DISTINCT FROM 'Available' OR j.warm_pool_expires_at <= \(Date()))
                 RETURNING j.id),
             lines AS (DELETE FROM log_lines WHERE job_id IN (SELECT id FROM gone)),
             points AS (DELETE FROM metric_points WHERE job_id IN (SELECT id FROM gone))
             SELECT 'deleted'::text FROM gone
             UNION ALL
             SELECT CASE WHEN warm_pool_status = 'Available' AND status IN ('Completed', 'Failed', 'Stopped') THEN 'warm' ELSE status END
+            -- (the job left is one the statement's delete did not take: an available pool there is unexpired)
             FROM jobs WHERE project_id = \(projectID) AND name = \(name) AND NOT EXISTS (SELECT 1 FROM gone)
             """, logger: logger)
         for try await (outcome,) in rows.decode((String,).self) {

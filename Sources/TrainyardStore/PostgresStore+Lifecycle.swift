@@ -31,10 +31,10 @@ extension PostgresStore {
         a.stop_requested_at, a.stop_grace_seconds, (j.spec->>'max_pending')::float8,
         CASE WHEN j.spec ? 'max_pending' THEN (SELECT array_agg(extract(epoch FROM x.started_at)::float8 ORDER BY x.number) FROM attempts x WHERE x.job_id = j.id) END,
         CASE WHEN j.spec ? 'max_pending' THEN (SELECT array_agg(coalesce(extract(epoch FROM x.ended_at)::float8, 'NaN') ORDER BY x.number) FROM attempts x WHERE x.job_id = j.id) END,
-        (j.spec->>'keep_alive_period')::int
+        (j.spec->>'keep_alive_period')::int, j.warm_pool_status IS NOT DISTINCT FROM 'InUse'
         """
 
-    static let aggregateColumnCount = 24
+    static let aggregateColumnCount = 25
 
     static func decodeAggregate(_ row: PostgresRow) throws -> (job: LockedJob, aggregate: JobAggregate) {
         let columns = row.makeRandomAccess()
@@ -66,7 +66,7 @@ extension PostgresStore {
             hostPhases: (try column(17, [String]?.self) ?? []).map { HostPhase(rawValue: $0) ?? .lost },
             stopReason: try column(15, String?.self).flatMap(StopReason.init(rawValue:)), limits: limits, trainedSeconds: try column(12),
             trainingSince: try column(16), deadline: try column(13), stopRequestedAt: try column(18), stopGraceSeconds: try column(19), waits: waits,
-            keepAlivePeriod: try column(23, Int?.self) ?? 0)
+            keepAlivePeriod: try column(23, Int?.self) ?? 0, onWarmPool: try column(24))
         return (job, aggregate)
     }
 

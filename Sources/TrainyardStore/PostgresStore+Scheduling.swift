@@ -351,9 +351,12 @@ extension PostgresStore: SchedulingQueue {
             FROM jobs j
             WHERE \(unescaped: Self.queuedPredicate) AND j.instance_type = \(kept.match.instanceType) AND j.use_spot = \(kept.match.spot)
               AND j.project_id = \(kept.match.projectID) AND j.instance_count = \(kept.match.instanceCount)
+              -- What Core's WarmPoolMatch asks besides, so that the first match is found however many jobs come before it.
+              AND coalesce((j.spec->>'keep_alive_period')::int, 0) > 0
+              AND (j.spec->>'volume_size')::int IS NOT DISTINCT FROM \(kept.match.volumeSize)
               AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended')
             ORDER BY j.priority DESC, j.id
-            LIMIT 100
+            LIMIT 1
             """, logger: logger
         ).decode((Int64, String, String, String, String?, Int, Int, Int, Int?).self) {
             let (id, name, status, secondary, failure, interruptions, priority, keepAlive, volume) = row

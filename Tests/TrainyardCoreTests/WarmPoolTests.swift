@@ -12,6 +12,8 @@ import TrainyardCore
         #expect(pool == WarmPool(status: .available, retainedAt: Self.now, expiresAt: Self.now.addingTimeInterval(600)))
         #expect(WarmPool.left(keepAlivePeriod: 0, hostPhases: [.exited], now: Self.now) == nil)
         #expect(WarmPool.left(keepAlivePeriod: 600, hostPhases: [.exited, .lost], now: Self.now)?.status == .terminated)
+        // A job that ran on a pool and asks for none now ends it.
+        #expect(WarmPool.left(keepAlivePeriod: 0, hostPhases: [.exited], onPool: true, now: Self.now)?.status == .terminated)
         #expect(!pool.hasExpired(at: Self.now.addingTimeInterval(599)))
         #expect(pool.hasExpired(at: Self.now.addingTimeInterval(600)))
     }
@@ -36,6 +38,9 @@ import TrainyardCore
         #expect(ended.status == .terminated && ended.releasedAt == later && ended.retainedSeconds(now: later) == 300)
         // A period already over ends it at once.
         #expect(pool.updated(keepAlivePeriod: 200, now: later).status == .terminated)
+        // A pool already past its expiry, as descriptions show it, stays ended at its expiry.
+        let expired = pool.asOf(Self.now.addingTimeInterval(700)).updated(keepAlivePeriod: 3600, now: Self.now.addingTimeInterval(700))
+        #expect(expired.status == .terminated && expired.releasedAt == Self.now.addingTimeInterval(600))
         // A pool in any other state is as it was.
         let reused = WarmPool(status: .reused, retainedAt: Self.now, releasedAt: later, reusedByJob: "next")
         #expect(reused.updated(keepAlivePeriod: 0, now: later) == reused)

@@ -32,14 +32,17 @@ public struct JobAggregate: Sendable, Hashable {
     /// The job's `keep_alive_period`: when it ends after an attempt ran, its hosts are kept that long for the next
     /// matching job (``WarmPool``). 0, or nil where the caller did not load it: no pool.
     public var keepAlivePeriod: Int?
+    /// Whether the job runs on a pool an earlier job kept (`InUse`): when its attempt ends the pool goes with it.
+    public var onWarmPool: Bool
 
     /// Creates an aggregate from what the store loaded.
     public init(
         state: JobState, attempt: AttemptState? = nil, hostPhases: [HostPhase] = [], stopReason: StopReason? = nil, limits: JobLimits? = nil,
         trainedSeconds: Double = 0, trainingSince: Date? = nil, deadline: Date? = nil, stopRequestedAt: Date? = nil, stopGraceSeconds: Double? = nil,
-        retries: RetryBudget? = nil, waits: CapacityWaits? = nil, keepAlivePeriod: Int? = nil
+        retries: RetryBudget? = nil, waits: CapacityWaits? = nil, keepAlivePeriod: Int? = nil, onWarmPool: Bool = false
     ) {
         self.keepAlivePeriod = keepAlivePeriod
+        self.onWarmPool = onWarmPool
         self.retries = retries
         self.waits = waits
         self.stopRequestedAt = stopRequestedAt
@@ -283,6 +286,8 @@ private struct Step {
             effects.append(.endAttempt(reason: endReason))
         }
         guard !aggregate.state.status.isTerminal else {
+            // Stopped while its outputs were merged, it still ended on its hosts.
+            leaveWarmPool()
             return unchanged("the job ended \(aggregate.state.status.rawValue) while the attempt's outputs were merged")
         }
         // A job being stopped is not retried nor resumed: it ends, below.
@@ -302,13 +307,22 @@ private struct Step {
             // Never leave a job hanging: a job stopped by its user while the attempt failed on its own still ends.
             feed(.failed(reason: endReason))
         }
-        // The job ended on hosts it had: they are kept warm when it asked for that.
-        if aggregate.state.status.isTerminal, let keepAlive = aggregate.keepAlivePeriod,
-            let pool = WarmPool.left(keepAlivePeriod: keepAlive, hostPhases: aggregate.hostPhases, now: now)
-        {
-            effects.append(.keepWarmPool(pool))
-        }
+        leaveWarmPool()
         if !recorded.isEmpty { effects.append(.wake(.jobWatchers)) }
+    }
+
+    /// The attempt has ended: a job that ended on its hosts keeps them warm when it asks for that (``WarmPool/left(keepAlivePeriod:hostPhases:onPool:now:)``);
+    /// a job that goes back to the queue leaves the pool it ran on, which ends with the attempt.
+    mutating func leaveWarmPool() {
+        let pool: WarmPool?
+        if aggregate.state.status.isTerminal {
+            guard let keepAlive = aggregate.keepAlivePeriod else { return }
+            pool = WarmPool.left(keepAlivePeriod: keepAlive, hostPhases: aggregate.hostPhases, onPool: aggregate.onWarmPool, now: now)
+        } else {
+            pool = aggregate.onWarmPool ? WarmPool(status: .terminated, retainedAt: now, releasedAt: now) : nil
+        }
+        aggregate.onWarmPool = false
+        if let pool { effects.append(.keepWarmPool(pool)) }
     }
 
     mutating func deadlinePassed(graceSeconds: Double) {

@@ -38,10 +38,11 @@ public struct WarmPool: Sendable, Hashable {
 
     /// The pool a job that ended at `now` leaves: ``WarmPoolStatus/available`` until `keepAlivePeriod` seconds from now
     /// when its hosts are healthy (SageMaker keeps the pool of a job that completed, was stopped or failed in its own
-    /// code), ``WarmPoolStatus/terminated`` when a host was lost (the cluster's health is in doubt); nil when the job
-    /// asked for no pool.
-    public static func left(keepAlivePeriod: Int, hostPhases: [HostPhase], now: Date) -> WarmPool? {
-        guard keepAlivePeriod > 0 else { return nil }
+    /// code), ``WarmPoolStatus/terminated`` when a host was lost (the cluster's health is in doubt), or when the job ran
+    /// on a pool (`onPool`) but asks for none now (its period set to 0 meanwhile); nil when it neither asked for one
+    /// nor ran on one.
+    public static func left(keepAlivePeriod: Int, hostPhases: [HostPhase], onPool: Bool = false, now: Date) -> WarmPool? {
+        guard keepAlivePeriod > 0 else { return onPool ? WarmPool(status: .terminated, retainedAt: now, releasedAt: now) : nil }
         guard !hostPhases.contains(.lost) else { return WarmPool(status: .terminated, retainedAt: now, releasedAt: now) }
         return WarmPool(status: .available, retainedAt: now, expiresAt: now.addingTimeInterval(Double(keepAlivePeriod)))
     }

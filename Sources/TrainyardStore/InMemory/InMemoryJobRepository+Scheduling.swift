@@ -38,10 +38,15 @@ extension InMemoryJobRepository: SchedulingQueue {
             let taker = jobs.values.map(\.record)
                 .filter { Self.isQueued($0) && !open.contains($0.id) && WarmPoolMatch(projectID: $0.projectID, spec: $0.spec) == match }
                 .min { ($0.spec.priority, -$0.id) > ($1.spec.priority, -$1.id) }
-            if let taker, let plan = await allocate(taker.id, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now) {
-                jobs[keeper.id]?.record.warmPool?.status = .reused
-                jobs[keeper.id]?.record.warmPool?.releasedAt = now
-                jobs[keeper.id]?.record.warmPool?.reusedByJob = taker.name
+            // (Still kept: an update of its period may have ended it while an earlier allocation awaited.)
+            if let taker, jobs[keeper.id]?.record.warmPool?.status == .available,
+                let plan = await allocate(taker.id, provisioner: provisioner, leaseSeconds: launchLeaseSeconds, now: now)
+            {
+                if jobs[keeper.id]?.record.warmPool?.status == .available {
+                    jobs[keeper.id]?.record.warmPool?.status = .reused
+                    jobs[keeper.id]?.record.warmPool?.releasedAt = now
+                    jobs[keeper.id]?.record.warmPool?.reusedByJob = taker.name
+                }
                 jobs[taker.id]?.record.warmPool = WarmPool(status: .inUse)
                 appendNote(jobID: keeper.id, type: .warmPoolReused, message: StoreWording.warmPoolTakenOver(by: taker.name), now: now)
                 appendNote(

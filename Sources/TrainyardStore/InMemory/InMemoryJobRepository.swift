@@ -110,7 +110,7 @@ public actor InMemoryJobRepository: JobRepository {
         guard let id = jobID(projectID: projectID, name: name) else { return false }
         if let sageMakerRequest { jobs[id]?.record.spec.sageMakerRequest = sageMakerRequest }
         jobs[id]?.record.spec.keepAlivePeriod = keepAlivePeriod
-        if let pool = jobs[id]?.record.warmPool { jobs[id]?.record.warmPool = pool.updated(keepAlivePeriod: keepAlivePeriod, now: now) }
+        if let pool = jobs[id]?.record.warmPool { jobs[id]?.record.warmPool = pool.asOf(now).updated(keepAlivePeriod: keepAlivePeriod, now: now) }
         if let modified = jobs[id]?.record.lastModifiedAt { jobs[id]?.record.lastModifiedAt = max(modified, now) }
         return true
     }
@@ -119,7 +119,7 @@ public actor InMemoryJobRepository: JobRepository {
         guard let id = jobID(projectID: projectID, name: name), let job = jobs[id]?.record else { return .notFound }
         let finalizing = attempts.values.contains { $0.record.jobID == id && $0.record.state != .ended }
         guard job.status.isTerminal, !finalizing else { return .notEnded(job.status) }
-        guard job.warmPool?.status != .available else { return .warmPoolAvailable }
+        guard job.warmPool?.asOf(Date()).status != .available else { return .warmPoolAvailable }
         jobs[id] = nil
         for (attemptID, attempt) in attempts where attempt.record.jobID == id { attempts[attemptID] = nil }
         for (hostID, host) in hosts where host.record.jobID == id { hosts[hostID] = nil }
@@ -206,7 +206,7 @@ public actor InMemoryJobRepository: JobRepository {
                 : CapacityWaits.of(
                     createdAt: job.createdAt,
                     attempts: attempts.values.map(\.record).filter { $0.jobID == jobID }.map { ($0.startedAt, $0.endedAt) }),
-            keepAlivePeriod: job.spec.keepAlivePeriod)
+            keepAlivePeriod: job.spec.keepAlivePeriod, onWarmPool: job.warmPool?.status == .inUse)
     }
 
     /// The hosts of an attempt, in ordinal order.

@@ -97,6 +97,7 @@ import Testing
         var deadline: Date? = nil
         var waits: CapacityWaits? = nil
         var keepAlive: Int? = nil
+        var onPool = false
         var expected: [String]
         var testDescription: String { "\(from.secondaryStatus.rawValue) on \(input.name) → \(expected.joined(separator: ", "))" }
     }
@@ -269,11 +270,28 @@ import Testing
         Row(
             from: job(.training), input: .attemptFinalized(.completed), attempt: .ending, phases: [.exited], keepAlive: 0,
             expected: ["→ Uploading", "→ Completed", "wake job watchers", "end attempt: Completed"]),
+        // Stopped while its outputs were merged, a job still ended on its hosts.
+        Row(
+            from: job(.stopped), input: .attemptFinalized(.completed), attempt: .ending, phases: [.exited], keepAlive: 60,
+            expected: ["warm pool Available until +60 s", "unchanged", "end attempt: Completed"]),
+        // A job running on a kept pool leaves it with its attempt: ended, when its period was set to 0 meanwhile; when it
+        // goes back to the queue, as well (it will start on other hosts).
+        Row(
+            from: job(.training), input: .attemptFinalized(.completed), attempt: .ending, phases: [.exited], keepAlive: 0, onPool: true,
+            expected: ["→ Uploading", "→ Completed", "warm pool Terminated", "wake job watchers", "end attempt: Completed"]),
+        Row(
+            from: job(.training), input: .attemptFinalized(.interrupted(reason: "reclaimed")), attempt: .ending, phases: [.exited], keepAlive: 60,
+            onPool: true,
+            expected: ["→ Interrupted", "count interruption", "warm pool Terminated", "wake job watchers", "end attempt: Interrupted: reclaimed"]),
+        Row(
+            from: job(.training), input: .attemptFinalized(.completed), attempt: .ending, phases: [.exited], keepAlive: 60, onPool: true,
+            expected: ["→ Uploading", "→ Completed", "warm pool Available until +60 s", "wake job watchers", "end attempt: Completed"]),
     ]
 
     @Test(arguments: rows)
     func eachInputDoesWhatTheTableSays(_ row: Row) {
-        var aggregate = JobAggregate(state: row.from, attempt: row.attempt, hostPhases: row.phases, stopReason: row.stopReason, keepAlivePeriod: row.keepAlive)
+        var aggregate = JobAggregate(state: row.from, attempt: row.attempt, hostPhases: row.phases, stopReason: row.stopReason, keepAlivePeriod: row.keepAlive,
+            onWarmPool: row.onPool)
         #expect(Self.words(aggregate.handle(row.input, now: Self.now)) == row.expected)
     }
 
