@@ -43,11 +43,7 @@ public enum ObjectURI: Sendable, Hashable, Codable, CustomStringConvertible, Los
             let path = String(string.dropFirst("file://".count))
             guard Self.isValidPath(path) else { throw .invalidPath(path) }
             guard path.unicodeScalars.count <= Self.maximumPathLength else { throw .pathTooLong(path.unicodeScalars.count) }
-            if let long = RelativePath.segments(of: Substring(path), omittingEmpty: true).first(where: {
-                $0.utf8.count > Self.maximumPathSegmentBytes
-            }) {
-                throw .pathSegmentTooLong(String(long), bytes: long.utf8.count)
-            }
+            if let long = Self.overlongSegment(of: path) { throw .pathSegmentTooLong(String(long), bytes: long.utf8.count) }
             self = .file(path: path)
         } else {
             if let range = string.range(of: "://") {
@@ -55,6 +51,12 @@ public enum ObjectURI: Sendable, Hashable, Codable, CustomStringConvertible, Los
             }
             throw .unsupportedScheme(string)
         }
+    }
+
+    /// The first `/`-separated segment of `path` longer than a file name may be (``maximumPathSegmentBytes``): a
+    /// `file://` path's, or a key the filesystem object store keeps as files.
+    public static func overlongSegment(of path: some StringProtocol) -> Substring? {
+        RelativePath.segments(of: path, omittingEmpty: true).first { $0.utf8.count > maximumPathSegmentBytes }
     }
 
     /// Parses `description`, or returns `nil` when it is not a supported URI.

@@ -8,12 +8,7 @@ extension FileSystemObjectStore {
     public func put<Body: AsyncSequence & Sendable>(bucket: String, key: String, body: Body) async throws -> ObjectInfo where Body.Element == ByteBuffer {
         let target = try writablePath(bucket: bucket, key: key)
         let temporary = LocalFile.temporaryPath(beside: target)
-        let file: LocalFile
-        do {
-            file = try LocalFile.create(temporary)
-        } catch {
-            throw ObjectStoreError.unwritable(uri: "s3://\(bucket)/\(key)", reason: LocalFile.reason(error))
-        }
+        let file = try LocalFile.createTemporary(temporary, of: "s3://\(bucket)/\(key)")
         var written: Int64 = 0
         do {
             defer { file.close() }

@@ -24,7 +24,7 @@ public struct FileSystemObjectStore: ObjectStore {
     /// Where a put of `bucket/key` writes: every key segment is a file name, so none may be longer than 255 bytes.
     func writablePath(bucket: String, key: String) throws -> String {
         let target = try path(bucket: bucket, key: key)
-        if let long = key.split(separator: "/").first(where: { $0.utf8.count > ObjectURI.maximumPathSegmentBytes }) {
+        if let long = ObjectURI.overlongSegment(of: key) {
             throw ObjectStoreError.invalidKey(
                 bucket: bucket, key: key,
                 reason: "the filesystem object store keeps each key segment as a file name, at most 255 bytes; "

@@ -63,6 +63,16 @@ struct LocalFile: Sendable {
         }
     }
 
+    /// Creates the temporary file of a put of `uri` (``create(_:)``); a file system that refuses is
+    /// ``ObjectStoreError/unwritable(uri:reason:)`` in its own words: nothing can be stored there.
+    static func createTemporary(_ path: String, of uri: String) throws -> LocalFile {
+        do {
+            return try create(path)
+        } catch {
+            throw ObjectStoreError.unwritable(uri: uri, reason: reason(error))
+        }
+    }
+
     /// Why a file system call failed, in the system's words ("Not a directory", "File name too long").
     static func reason(_ error: any Error) -> String {
         if let posix = error as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }

@@ -15,12 +15,7 @@ extension ObjectLocation {
             _ = try await store.put(bucket: bucket, key: key, body: body)
         case .file(let path):
             let temporary = LocalFile.temporaryPath(beside: path)
-            let file: LocalFile
-            do {
-                file = try LocalFile.create(temporary)
-            } catch {
-                throw ObjectStoreError.unwritable(uri: "file://\(path)", reason: LocalFile.reason(error))
-            }
+            let file = try LocalFile.createTemporary(temporary, of: "file://\(path)")
             do {
                 var offset: Int64 = 0
                 for try await buffer in body {

@@ -125,11 +125,7 @@ extension APIImplementation {
         let principal = try principal(allowing: \.canWriteJobs, action: "update jobs")
         guard case .json(let body) = input.body else { throw APIError.badRequest(detail: "expected a JSON body") }
         let job = try await requireJob(projectID: principal.projectID, name: input.path.name)
-        var spec = job.spec
-        spec.keepAlivePeriod = body.keepAlivePeriod
-        // The job's own rules for the field (its range, the provisioner's warm pools), as at submission.
-        let violations = JobSpecValidator(catalog: catalog, provisioner: provisioner, capacity: capacity.current).validate(spec)
-            .filter { $0.field == "keep_alive_period" }
+        let violations = keepAliveViolations(of: job, setTo: body.keepAlivePeriod)
         guard violations.isEmpty else {
             throw APIError.unprocessable(detail: "the update has \(violations.count) invalid field(s)", errors: violations)
         }
@@ -140,6 +136,15 @@ extension APIImplementation {
             "job keep-alive changed",
             metadata: ["job": .string(job.name), "project": .string(principal.projectName), "keep_alive_period": "\(body.keepAlivePeriod)"])
         return .ok(.init(body: .json(try await description(of: try await requireJob(projectID: principal.projectID, name: job.name)))))
+    }
+
+    /// What is wrong with `period` as `job`'s `keep_alive_period`, by the rules it was submitted under (the range, the
+    /// provisioner's warm pools): `PATCH /v1/jobs/{name}` and SageMaker's `UpdateTrainingJob` alike.
+    func keepAliveViolations(of job: JobRecord, setTo period: Int) -> [FieldViolation] {
+        var spec = job.spec
+        spec.keepAlivePeriod = period
+        return JobSpecValidator(catalog: catalog, provisioner: provisioner, capacity: capacity.current).validate(spec)
+            .filter { $0.field == "keep_alive_period" }
     }
 
     func stopJob(_ input: Operations.StopJob.Input) async throws -> Operations.StopJob.Output {

@@ -21,12 +21,11 @@ extension PostgresStore {
             var pool: WarmPool?
             for try await row in try await connection.query(
                 """
-                SELECT \(unescaped: Self.jobColumns) FROM jobs j JOIN projects p ON p.id = j.project_id
-                WHERE j.project_id = \(projectID) AND j.name = \(name) FOR UPDATE OF j
+                SELECT \(unescaped: Self.warmPoolColumns) FROM jobs j WHERE j.project_id = \(projectID) AND j.name = \(name) FOR UPDATE
                 """, logger: logger)
             {
                 found = true
-                pool = try Self.warmPool(in: row, at: 19)
+                pool = try Self.warmPool(in: row, at: 0)
             }
             guard found else { return false }
             // (As descriptions show it: an available pool past its expiry, not yet ended by a pass, has ended then.)

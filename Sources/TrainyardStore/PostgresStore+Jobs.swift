@@ -7,9 +7,10 @@ extension PostgresStore: JobRepository {
     static let jobColumns = """
         j.id, j.project_id, p.name, j.name, j.spec::text, j.status, j.secondary_status, j.failure_reason,
         j.created_at, j.last_modified_at, j.training_start_time, j.training_end_time, j.model_artifacts, j.interruptions,
-        j.model_size_bytes, j.model_sha256, j.output_artifacts, j.output_size_bytes, j.output_sha256,
-        j.warm_pool_status, j.warm_pool_retained_at, j.warm_pool_expires_at, j.warm_pool_released_at, j.warm_pool_reused_by
+        j.model_size_bytes, j.model_sha256, j.output_artifacts, j.output_size_bytes, j.output_sha256, \(warmPoolColumns)
         """
+    /// A job's warm pool (``warmPool(in:at:)`` reads them).
+    static let warmPoolColumns = "j.warm_pool_status, j.warm_pool_retained_at, j.warm_pool_expires_at, j.warm_pool_released_at, j.warm_pool_reused_by"
     /// How many columns `jobColumns` names: a query may select more after them.
     static let jobColumnCount = 24
 

@@ -360,7 +360,7 @@ extension PostgresStore: SchedulingQueue {
             """, logger: logger
         ).decode((Int64, String, String, String, String?, Int, Int, Int, Int?).self) {
             let (id, name, status, secondary, failure, interruptions, priority, keepAlive, volume) = row
-            guard taker == nil,
+            guard
                 WarmPoolMatch(
                     projectID: kept.match.projectID, instanceType: kept.match.instanceType, instanceCount: kept.match.instanceCount,
                     spot: kept.match.spot, volumeSize: volume, keepAlivePeriod: keepAlive) == kept.match

@@ -319,7 +319,7 @@ private struct Step {
             guard let keepAlive = aggregate.keepAlivePeriod else { return }
             pool = WarmPool.left(keepAlivePeriod: keepAlive, hostPhases: aggregate.hostPhases, onPool: aggregate.onWarmPool, now: now)
         } else {
-            pool = aggregate.onWarmPool ? WarmPool(status: .terminated, retainedAt: now, releasedAt: now) : nil
+            pool = aggregate.onWarmPool ? .terminated(at: now) : nil
         }
         aggregate.onWarmPool = false
         if let pool { effects.append(.keepWarmPool(pool)) }

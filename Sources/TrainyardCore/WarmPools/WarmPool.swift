@@ -42,9 +42,14 @@ public struct WarmPool: Sendable, Hashable {
     /// on a pool (`onPool`) but asks for none now (its period set to 0 meanwhile); nil when it neither asked for one
     /// nor ran on one.
     public static func left(keepAlivePeriod: Int, hostPhases: [HostPhase], onPool: Bool = false, now: Date) -> WarmPool? {
-        guard keepAlivePeriod > 0 else { return onPool ? WarmPool(status: .terminated, retainedAt: now, releasedAt: now) : nil }
-        guard !hostPhases.contains(.lost) else { return WarmPool(status: .terminated, retainedAt: now, releasedAt: now) }
+        guard keepAlivePeriod > 0 else { return onPool ? .terminated(at: now) : nil }
+        guard !hostPhases.contains(.lost) else { return .terminated(at: now) }
         return WarmPool(status: .available, retainedAt: now, expiresAt: now.addingTimeInterval(Double(keepAlivePeriod)))
+    }
+
+    /// A pool that ends as it is left, at `now`: no host was kept.
+    public static func terminated(at now: Date) -> WarmPool {
+        WarmPool(status: .terminated, retainedAt: now, releasedAt: now)
     }
 
     /// Whether the pool has outlived its keep-alive period at `now`: it ends then, as it was at its expiry.

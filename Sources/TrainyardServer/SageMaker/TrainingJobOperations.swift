@@ -125,12 +125,8 @@ struct TrainingJobOperations: Sendable {
             refused.append("ProfilerRuleConfigurations is not supported: Trainyard runs no Profiler rule jobs")
         }
         if input["RemoteDebugConfig"]?["EnableRemoteDebug"]?.boolValue == true { refused.append("RemoteDebugConfig.EnableRemoteDebug = true is not supported") }
-        var spec = job.spec
-        if let keepAlive = input["ResourceConfig"]?["KeepAlivePeriodInSeconds"]?.intValue {
-            spec.keepAlivePeriod = keepAlive
-            let violations = JobSpecValidator(catalog: api.catalog, provisioner: api.provisioner, capacity: api.capacity.current).validate(spec)
-            refused += violations.filter { $0.field == "keep_alive_period" }.map(TrainingJobRequest.message(for:))
-        }
+        let keepAlivePeriod = input["ResourceConfig"]?["KeepAlivePeriodInSeconds"]?.intValue ?? job.spec.keepAlivePeriod
+        refused += api.keepAliveViolations(of: job, setTo: keepAlivePeriod).map(TrainingJobRequest.message(for:))
         guard refused.isEmpty else { throw AWSError.validation(refused.joined(separator: "; ")) }
         // The stored request, as updated: Describe echoes the new settings.
         var request = job.spec.sageMakerRequest?.objectValue ?? TrainingJobDescription.echoedMembers(of: job)
@@ -145,7 +141,7 @@ struct TrainingJobOperations: Sendable {
         }
         for member in ["ProfilerRuleConfigurations", "RemoteDebugConfig"] where input[member] != nil { request[member] = input[member] }
         guard try await api.jobs.updateJob(
-            projectID: call.principal.projectID, name: job.name, keepAlivePeriod: spec.keepAlivePeriod, sageMakerRequest: .object(request))
+            projectID: call.principal.projectID, name: job.name, keepAlivePeriod: keepAlivePeriod, sageMakerRequest: .object(request))
         else { throw Self.noSuchJob(job.name) }
         return .object(["TrainingJobArn": .string(api.arns.arn(of: job))])
     }

@@ -26,8 +26,8 @@ extension InMemoryJobRepository: SchedulingQueue {
         var warm: [GangScheduler.Pool: Int] = [:]
         var plans: [LaunchPlan] = []
         for id in jobs.keys.sorted() {
-            guard let kept = jobs[id]?.record.warmPool, kept.status == .available, kept.hasExpired(at: now) else { continue }
-            jobs[id]?.record.warmPool = WarmPool(status: .terminated, retainedAt: kept.retainedAt, releasedAt: kept.expiresAt)
+            guard let kept = jobs[id]?.record.warmPool, kept.hasExpired(at: now) else { continue }
+            jobs[id]?.record.warmPool = kept.asOf(now)
         }
         let available = jobs.values.map(\.record).filter { $0.warmPool?.status == .available }
             .sorted { ($0.warmPool?.retainedAt ?? now, $0.id) < ($1.warmPool?.retainedAt ?? now, $1.id) }

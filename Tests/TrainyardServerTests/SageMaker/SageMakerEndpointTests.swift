@@ -297,7 +297,8 @@ import TrainyardTestSupport
                 check("WarmPoolStatusEquals=Terminated lists it", ended == ["warm-2"], ended)
                 check("Reused lists the first", [s["TrainingJobName"] for s in sm.list_training_jobs(WarmPoolStatusEquals="Reused")["TrainingJobSummaries"]] == ["warm-1"])
                 sm.delete_training_job(TrainingJobName="warm-2")
-                check("once ended, the job can be deleted", True)
+                code, message, _ = refused(sm.describe_training_job, TrainingJobName="warm-2")
+                check("once ended, the job can be deleted", message == "Requested resource not found.", message)
                 """#
             let (status, output) = try await SageMakerClients.python(script, environment: SageMakerClients.environment(app, token: app.token))
             #expect(status == 0, "\(output)")
