@@ -66,6 +66,7 @@ extension ServiceState {
         }
         self.pools = pools
         hosts = Dictionary(uniqueKeysWithValues: queue.hosts.map { ($0.key.rawValue, $0.value) })
+        trainingInProgress = queue.trainingInProgress
         databaseConnections = connections
     }
 }

@@ -137,7 +137,7 @@ public func buildApplication(
             })
     }
     services.append(contentsOf: controllers)
-    monitoring.metrics.declare(controllers: controllers.compactMap { ($0 as? ControllerLoop)?.name })
+    monitoring.metrics.declare(controllers: controllers.compactMap { ($0 as? ControllerLoop)?.name }, projects: [ProjectRecord.bootstrapName])
 
     var app = Application(
         router: router,

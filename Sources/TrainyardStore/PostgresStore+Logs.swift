@@ -103,6 +103,36 @@ extension PostgresStore: LogRepository {
         return lines.reversed()
     }
 
+    public func logWindow(jobID: Int64, host: String?, containing text: String?, from edge: LogWindowEdge, limit: Int, byteBudget: Int) async throws
+        -> [LogLineRecord]
+    {
+        // Read along the primary key (job_id, id) from the edge, in the edge's direction; the search is a filter on
+        // the way (a job's log is read once, at most).
+        let (id, comparison, order): (Int64, String, String) =
+            switch edge {
+            case .after(let id): (id, ">", "ASC")
+            case .before(let id): (id, "<", "DESC")
+            }
+        let rows = try await client.query(
+            """
+            WITH page AS (
+                SELECT id, host, time, message FROM log_lines
+                WHERE job_id = \(jobID) AND id \(unescaped: comparison) \(id) AND (\(host)::text IS NULL OR host = \(host))
+                    AND (\(text)::text IS NULL OR strpos(lower(message), lower(\(text))) > 0)
+                ORDER BY id \(unescaped: order) LIMIT \(limit)),
+            sized AS (
+                SELECT id, host, time, message,
+                    sum(octet_length(message)) OVER (ORDER BY id \(unescaped: order)) - octet_length(message) AS bytes_before
+                FROM page)
+            SELECT id, host, time, message FROM sized WHERE bytes_before < \(Int64(min(byteBudget, Int(Int64.max)))) ORDER BY id
+            """, logger: logger)
+        var lines: [LogLineRecord] = []
+        for try await (id, host, time, message) in rows.decode((Int64, String, Date, String).self) {
+            lines.append(LogLineRecord(id: id, host: host, time: time, message: message))
+        }
+        return lines
+    }
+
     public func metricPage(jobID: Int64, after cursor: MetricCursor?, limit: Int) async throws -> (series: [MetricSeriesRecord], next: MetricCursor?) {
         let rows = try await client.query(
             """

@@ -6,14 +6,15 @@ extension PostgresStore {
     /// The queue and the pool as they stand, read in one statement (one snapshot, one round trip): a scrape of
     /// `/metrics` costs a count of the jobs table by status and three index reads (jobs_queue_by_pool, hosts_live,
     /// attempts_open).
-    public func queueState() async throws -> QueueState {
+    public func queueState(project: Int64?) async throws -> QueueState {
         var state = QueueState()
         let rows = try await client.query(
             """
-            SELECT 'job', status, secondary_status, NULL::bool, count(*)::int, NULL::timestamptz FROM jobs GROUP BY status, secondary_status
+            SELECT 'job', status, secondary_status, NULL::bool, count(*)::int, NULL::timestamptz FROM jobs
+                WHERE \(project)::bigint IS NULL OR project_id = \(project) GROUP BY status, secondary_status
             UNION ALL
             SELECT 'waiting', instance_type, NULL, use_spot, count(*)::int, min(created_at) FROM jobs j
-                WHERE \(unescaped: Self.queuedPredicate)
+                WHERE \(unescaped: Self.queuedPredicate) AND (\(project)::bigint IS NULL OR project_id = \(project))
                   AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id = j.id AND a.state <> 'ended')
                 GROUP BY instance_type, use_spot
             UNION ALL
@@ -24,7 +25,13 @@ extension PostgresStore {
             UNION ALL
             SELECT 'host', h.phase, NULL, NULL, count(*)::int, NULL FROM hosts h JOIN attempts a ON a.id = h.attempt_id
                 WHERE a.state <> 'ended' GROUP BY h.phase
+            UNION ALL
+            SELECT 'training', p.name, NULL, NULL, 0, min(a.training_started_at) FROM attempts a
+                JOIN jobs j ON j.id = a.job_id JOIN projects p ON p.id = j.project_id
+                WHERE a.state <> 'ended' AND a.training_started_at IS NOT NULL AND (\(project)::bigint IS NULL OR j.project_id = \(project))
+                GROUP BY p.name, a.id
             """, logger: logger)
+        let now = Date()
         for try await (kind, first, second, spot, count, oldest) in rows.decode((String, String, String?, Bool?, Int, Date?).self) {
             switch kind {
             case "job":
@@ -39,6 +46,9 @@ extension PostgresStore {
             case "warm":
                 guard let spot else { continue }
                 state.warm[GangScheduler.Pool(instanceType: first, spot: spot)] = count
+            case "training":
+                guard let oldest else { continue }
+                state.trainingInProgress[first, default: 0] += max(0, now.timeIntervalSince(oldest))
             default:
                 guard let phase = HostPhase(rawValue: first) else { continue }
                 state.hosts[phase] = count

@@ -61,7 +61,7 @@ def main():
     trainer = ("import time, sys\n"
                "for step in range(40):\n"
                "    print(f'step {step} loss={1.0 / (step + 1):.4f}', flush=True)\n"
-               "    time.sleep(0.25)\n")
+               "    time.sleep(0.5)\n")
     api("POST", "/v1/jobs", ADMIN_KEY, {"name": "watched", "instance_type": "ml.m5.large", "command": ["python3", "-c", trainer],
                                         "metric_definitions": [{"name": "loss", "regex": "loss=([0-9.]+)"}]})
     api("POST", "/v1/jobs", ADMIN_KEY, {"name": "held", "instance_type": "ml.m5.large", "command": ["sleep", "600"]})
@@ -72,6 +72,7 @@ def main():
         shot(driver, "1-jobs")
         status = lambda: driver.find_element(By.CSS_SELECTOR, 'tr[data-job="watched"] .status').text
         first = status()
+        assert first != "Completed", "watched had ended before the list was open: the live update would not be seen"
         marker = driver.execute_script("window.notReloaded = true; return true")
         wait_for(driver, "watched shown Completed in the list", lambda: status() == "Completed", timeout=90)
         assert driver.execute_script("return window.notReloaded === true"), "the list reloaded instead of updating"
@@ -100,6 +101,8 @@ def main():
         # A job whose lines arrive while the page is open.
         api("POST", "/v1/jobs", ADMIN_KEY, {"name": "live", "instance_type": "ml.m5.large", "command": ["python3", "-c", trainer]})
         driver.get(BASE + "/jobs/live")
+        initial = driver.find_element(By.ID, "log").text
+        assert "step 10 " not in initial, "the page was served with step 10 already: arriving lines would not be seen"
         wait_for(driver, "live's lines arriving", lambda: "step 10 " in driver.find_element(By.ID, "log").text, timeout=90)
         print("live: lines arrived while the page was open")
         shot(driver, "4-live-logs")
@@ -113,15 +116,32 @@ def main():
         print("stop: the button stopped held")
         shot(driver, "5-stopped")
 
+        # A gang of four waits behind a held host: the capacity page counts it for its project.
+        api("POST", "/v1/jobs", ADMIN_KEY, {"name": "blocker", "instance_type": "ml.m5.large", "command": ["sleep", "600"]})
+        api("POST", "/v1/jobs", ADMIN_KEY, {"name": "gang", "instance_type": "ml.m5.large", "instance_count": 4, "command": ["true"]})
+        wait_for(driver, "gang pending", lambda: api("GET", "/v1/jobs/gang", ADMIN_KEY)["secondary_status"] == "Pending")
+        driver.get(BASE + "/capacity")
+        queued = lambda: driver.find_element(By.CSS_SELECTOR, 'tr[data-pool="ml.m5.large on-demand"] .queued').text
+        assert queued() == "1", f"the capacity page shows {queued()} of our jobs waiting"
+        shot(driver, "6-capacity")
+
         # Another project's key sees none of it.
         driver.find_element(By.CSS_SELECTOR, "header form button").click()
         sign_in(driver, OTHER_KEY)
         assert driver.find_element(By.ID, "project").text == "lab"
+        # after two of the list's live reads too
+        wait_for(driver, "two live reads of the lab's list", lambda: int(driver.execute_script("return document.body.dataset.refreshed || 0")) >= 2)
         assert not driver.find_elements(By.CSS_SELECTOR, "tr[data-job]"), "the other project sees jobs"
-        driver.get(BASE + "/jobs/watched")
-        assert "training job watched not found" in driver.find_element(By.TAG_NAME, "body").text
-        print("isolation: the lab's key sees no job of the default project")
-        shot(driver, "6-other-project")
+        for path in ("/jobs/watched", "/jobs/watched/artifacts/model", "/v1/jobs/watched", "/v1/jobs/watched/logs?follow=true"):
+            driver.get(BASE + path)
+            text = driver.find_element(By.TAG_NAME, "body").text
+            assert "training job watched not found" in text and "step 1" not in text, f"{path} shows: {text[:500]}"
+        driver.get(BASE + "/capacity")
+        assert queued() == "0", "the lab sees another project's waiting jobs"
+        driver.get(BASE + "/webhooks")
+        assert driver.find_element(By.ID, "none"), "the lab sees webhooks"
+        print("isolation: the lab's key sees no job, log, archive, queue or webhook of the default project")
+        shot(driver, "7-other-project")
     finally:
         driver.quit()
 

@@ -23,7 +23,7 @@ import TrainyardTestSupport
                 [Self.repository.appendingPathComponent("Tests/Browser/dashboard_browser.py").path, app.baseURL, app.token, labKey, shots.path],
                 environment: ["TRAINYARD_CHROMIUM": TestBrowser.chromium, "TRAINYARD_CHROMEDRIVER": TestBrowser.chromedriver])
             #expect(status == 0, "\(output.suffix(6000))")
-            for line in ["list: watched went from", "list: a job submitted elsewhere appeared", "job page: 40 lines", "live: lines arrived", "stop: the button stopped held", "isolation: the lab's key"] {
+            for line in ["list: watched went from", "list: a job submitted elsewhere appeared", "job page: 40 lines", "live: lines arrived", "stop: the button stopped held", "isolation: the lab's key sees no job, log, archive, queue or webhook"] {
                 #expect(output.contains(line), "\(output.suffix(3000))")
             }
         }

@@ -21,10 +21,12 @@ import TrainyardServer
     static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(redirectConfiguration: .disallow))
 
     static func call(
-        _ app: LiveApp, _ method: HTTPMethod, _ path: String, cookie: String? = nil, form: [String: String]? = nil, json: String? = nil
+        _ app: LiveApp, _ method: HTTPMethod, _ path: String, cookie: String? = nil, form: [String: String]? = nil, json: String? = nil,
+        headers: [String: String] = [:]
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: app.baseURL + path)
         request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let cookie { request.headers.add(name: "Cookie", value: "trainyard_session=\(cookie)") }
         if let form {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -63,6 +65,16 @@ import TrainyardServer
             let wrong = try await Self.call(app, .POST, "/sign-in", form: ["key": "NOTAKEY.secret"])
             #expect(wrong.status == 401 && wrong.body.contains("That key is unknown, revoked, or not a key"), "\(wrong.body)")
 
+            // another site's page cannot sign a visitor in with a key of its own
+            for header in [["Origin": "http://evil.example"], ["Sec-Fetch-Site": "cross-site"]] {
+                let forged = try await Self.call(app, .POST, "/sign-in", form: ["key": app.token], headers: header)
+                #expect(forged.status == 403 && forged.body.contains("this form was sent from another site's page"), "\(header): \(forged.body)")
+                #expect(forged.headers.first(name: "Set-Cookie") == nil)
+            }
+            let host = String(app.baseURL.dropFirst("http://".count))
+            let sameSite = try await Self.call(app, .POST, "/sign-in", form: ["key": app.token], headers: ["Origin": "http://\(host)", "Sec-Fetch-Site": "same-origin"])
+            #expect(sameSite.status == 303)
+
             // signing in sets a cookie that scripts cannot read and other sites cannot send
             let signedIn = try await Self.call(app, .POST, "/sign-in", form: ["key": app.token])
             #expect(signedIn.status == 303 && signedIn.headers.first(name: "Location") == "/")
@@ -85,6 +97,21 @@ import TrainyardServer
             #expect(list.headers.first(name: "X-Frame-Options") == "DENY")
             let filtered = try await Self.call(app, .GET, "/?status=Failed", cookie: app.token)
             #expect(!filtered.body.contains(#"data-job="paged""#) && filtered.body.contains("No jobs match these filters."))
+            let today = Date().formatted(.iso8601.year().month().day())
+            for (query, shown) in [
+                ("name=age", true), ("name=other", false), ("after=\(today)", true), ("after=2999-01-01", false), ("before=\(today)", true),
+                ("before=2000-01-01", false), ("status=Completed&name=pag&after=2000-01-01&before=\(today)", true),
+            ] {
+                let page = try await Self.call(app, .GET, "/?" + query, cookie: app.token)
+                #expect(page.status == 200 && page.body.contains(#"data-job="paged""#) == shown, "\(query)")
+            }
+            // a filter the list cannot take is said, and nothing is listed as if it applied
+            let invalid = try await Self.call(app, .GET, "/?status=Done&after=yesterday", cookie: app.token)
+            #expect(invalid.status == 422 && !invalid.body.contains(#"data-job="paged""#), "\(invalid.body)")
+            #expect(invalid.body.contains("status must be one of InProgress, Completed, Failed, Stopping, Stopped"), "\(invalid.body)")
+            #expect(invalid.body.contains("Created from must be a date, YYYY-MM-DD (got yesterday)"), "\(invalid.body)")
+            let backwards = try await Self.call(app, .GET, "/?after=2026-12-05&before=2026-12-01", cookie: app.token)
+            #expect(backwards.body.contains(#"id="error""#) && !backwards.body.contains(#"data-job="paged""#), "\(backwards.body)")
 
             // its page: status, log lines escaped, a chart of its points, goodput, the archive with its digest
             let page = try await Self.call(app, .GET, "/jobs/paged", cookie: app.token)
@@ -99,6 +126,12 @@ import TrainyardServer
             let sha = try #require((done["model_artifacts"] as? [String: Any])?["sha256"] as? String)
             #expect(page.body.contains("<code>\(sha)</code>") && page.body.contains(#"href="/jobs/paged/artifacts/model""#))
             #expect(!page.body.contains(#"id="stop""#), "an ended job has no stop button")
+            // its timeline, attempts with hosts, and events
+            for row in ["<tr><td>Starting</td>", "<tr><td>Training</td>", "<tr><td>Completed</td>"] {
+                #expect(page.body.contains(row), "timeline row \(row)")
+            }
+            #expect(page.body.contains(#"<tr><td>1</td><td>algo-1</td><td>exited</td><td>no</td>"#), "\(page.body)")
+            #expect(page.body.contains("<td>created</td>") && page.body.contains("<td>status_changed</td>"), "events: \(page.body)")
             let archive = try await Self.call(app, .GET, "/jobs/paged/artifacts/model", cookie: app.token)
             #expect(archive.status == 200 && archive.headers.first(name: "Content-Disposition") == #"attachment; filename="model.tar.gz""#)
             #expect(SHA256.hash(data: archive.bytes).map { String(format: "%02x", $0) }.joined() == sha)
@@ -116,7 +149,7 @@ import TrainyardServer
     }
 
     @Test func theStopFormNeedsTheSessionsTokenAndAnotherProjectSeesNoneOfIt() async throws {
-        try await LiveApp.run { app in
+        try await LiveApp.run(capacity: #"{"instance_types": {"ml.m5.large": {"on_demand": 2, "spot": 0}}}"#) { app in
             let (_, created) = try await app.request(.POST, "/v1/projects", json: #"{"name":"lab"}"#)
             let labKey = try #require((created["api_key"] as? [String: Any])?["token"] as? String)
             try await app.submit(try WorkerTests.job(app, "shared", script: "sleep 300"))
@@ -146,9 +179,18 @@ import TrainyardServer
                 return heat.contains(#"<svg class="heatmap""#) && heat.contains("algo-1 CPUUtilization") && heat.contains("algo-1 MemoryUtilization")
             }
             #expect(heat.contains(#"<svg class="heatmap""#))
-            let capacity = try await Self.call(app, .GET, "/capacity", cookie: app.token)
-            let row = try #require(capacity.body.components(separatedBy: "\n").first { $0.contains(#"data-pool="ml.m5.large on-demand""#) }, "\(capacity.body)")
-            #expect(row.contains(#"<td class="in-use">1</td>"#) && row.contains(#"<td class="queued">0</td>"#), "\(row)")
+            // ours also waits with a gang of two behind it: the capacity page counts that job for us, not for the lab
+            try await app.submit(#"{"name":"gang","instance_type":"ml.m5.large","instance_count":2,"command":["true"]}"#)
+            try await app.waitForSecondary("gang", "Pending")
+            func capacityRow(_ key: String) async throws -> String {
+                let capacity = try await Self.call(app, .GET, "/capacity", cookie: key)
+                return try #require(capacity.body.components(separatedBy: "\n").first { $0.contains(#"data-pool="ml.m5.large on-demand""#) }, "\(capacity.body)")
+            }
+            let row = try await capacityRow(app.token)
+            #expect(row.contains(#"<td class="in-use">1</td>"#) && row.contains(#"<td class="queued">1</td>"#), "\(row)")
+            let labRow = try await capacityRow(labKey)
+            #expect(labRow.contains(#"<td class="in-use">1</td>"#) && labRow.contains(#"<td class="queued">0</td>"#), "the lab sees the pool, not our queue: \(labRow)")
+            _ = try await app.request(.POST, "/v1/jobs/gang/stop")
 
             // a stop without the session's token is refused and changes nothing; another project's token is not it
             let page = ours.body
@@ -168,6 +210,81 @@ import TrainyardServer
                 .POST, app.baseURL + "/v1/jobs", token: labKey, json: #"{"name":"lab-only","instance_type":"ml.m5.large","command":["true"]}"#)
             let missing = try await Self.call(app, .GET, "/jobs/lab-only", cookie: app.token)
             #expect(missing.status == 404 && missing.body.contains("training job lab-only not found"), "\(missing.body)")
+        }
+    }
+
+    /// A log longer than a page, read without JavaScript: the page opens at its end, pages back and forth by links,
+    /// shows one host's lines, and searches the whole log whatever the case; another project's job of the same name
+    /// shares none of it.
+    @Test func aLongLogIsReadInPagesByHostAndBySearchWithoutJavaScript() async throws {
+        try await LiveApp.run { app in
+            let trainer = #"""
+                import os, sys
+                host = os.environ["SM_CURRENT_HOST"]
+                for step in range(2500):
+                    print(f"{host} step {step}", flush=False)
+                    if host == "algo-2" and step == 1234:
+                        print("Loss is NaN at step 1234", flush=False)
+                sys.stdout.flush()
+                """#
+            let code = app.dataDirectory + "/code-long"
+            try FileManager.default.createDirectory(atPath: code, withIntermediateDirectories: true)
+            try trainer.write(toFile: code + "/train.py", atomically: true, encoding: .utf8)
+            try await app.submit(#"{"name":"long","instance_type":"ml.m5.large","instance_count":2,"entry_point":"train.py","source_dir":"file://\#(code)"}"#)
+            try await app.waitForStatus("long", "Completed", timeout: .seconds(90))
+            let (_, created) = try await app.request(.POST, "/v1/projects", json: #"{"name":"lab"}"#)
+            let labKey = try #require((created["api_key"] as? [String: Any])?["token"] as? String)
+            let (labStatus, _) = try await LiveHTTP.request(
+                .POST, app.baseURL + "/v1/jobs", token: labKey, json: #"{"name":"long","instance_type":"ml.m5.large","command":["echo","lab nan line"]}"#)
+            #expect(labStatus == 201)
+
+            func link(_ id: String, in page: String) -> String? {
+                guard let marker = page.range(of: #"" id="\#(id)""#) else { return nil }
+                let before = page[..<marker.lowerBound]
+                guard let start = before.range(of: #"href=""#, options: .backwards) else { return nil }
+                return String(before[start.upperBound...]).replacingOccurrences(of: "&amp;", with: "&")
+            }
+            func lines(_ page: String) -> [String] {
+                page.components(separatedBy: "\n").compactMap { line in
+                    guard let host = line.range(of: #"<span data-id=""#), let open = line.range(of: #"">"#, range: host.upperBound..<line.endIndex) else {
+                        return nil
+                    }
+                    return String(line[open.upperBound...])
+                }
+            }
+
+            // the end of the log: the last 2,000 lines of 5,001, the newest at the bottom, earlier ones a link away
+            let end = try await Self.call(app, .GET, "/jobs/long", cookie: app.token).body
+            #expect(lines(end).count == 2_000 && lines(end).contains("algo-2 | algo-2 step 2499") && lines(end).contains("algo-1 | algo-1 step 2499"))
+            #expect(!end.contains(#"id="later""#) && end.contains(#"const live = true"#))
+            let earlierPath = try #require(link("earlier", in: end), "\(end.suffix(3000))")
+            #expect(earlierPath.hasPrefix("/jobs/long?before="))
+            let earlier = try await Self.call(app, .GET, earlierPath, cookie: app.token).body
+            #expect(lines(earlier).count == 2_000 && earlier.contains(#"const live = false"#) && earlier.contains(#"id="later""#))
+            #expect(Set(lines(earlier)).isDisjoint(with: lines(end)), "the earlier page ends where the end's begins")
+
+            // one host: its 2,500 lines are the last 2,000 and, a page back, its first 500; the next page leads back
+            let host = try await Self.call(app, .GET, "/jobs/long?host=algo-1", cookie: app.token).body
+            #expect(lines(host).count == 2_000 && lines(host).allSatisfy { $0.hasPrefix("algo-1 | ") } && lines(host).first == "algo-1 | algo-1 step 500")
+            #expect(host.contains("<option selected>algo-1</option>"))
+            let first = try await Self.call(app, .GET, try #require(link("earlier", in: host)), cookie: app.token).body
+            #expect(lines(first).count == 500 && lines(first).first == "algo-1 | algo-1 step 0" && !first.contains(#"id="earlier""#))
+            let back = try await Self.call(app, .GET, try #require(link("later", in: first)), cookie: app.token).body
+            #expect(lines(back) == lines(host))
+
+            // a search of the whole log, whatever its case; nothing found is said
+            let found = try await Self.call(app, .GET, "/jobs/long?search=nan", cookie: app.token).body
+            #expect(lines(found) == ["algo-2 | Loss is NaN at step 1234"], "\(lines(found))")
+            #expect(found.contains(#"value="nan""#) && !found.contains(#"id="earlier""#) && found.contains(#"id="every-line""#))
+            let none = try await Self.call(app, .GET, "/jobs/long?host=algo-1&search=NaN", cookie: app.token).body
+            #expect(lines(none).isEmpty && none.contains("No line here matches."))
+
+            // the lab's job of the same name has its own line only
+            try await eventually("the lab's job printed") {
+                lines(try await Self.call(app, .GET, "/jobs/long?search=nan", cookie: labKey).body) == ["algo-1 | lab nan line"]
+            }
+            let lab = try await Self.call(app, .GET, "/jobs/long", cookie: labKey).body
+            #expect(lines(lab) == ["algo-1 | lab nan line"] && !lab.contains("Loss is NaN"))
         }
     }
 

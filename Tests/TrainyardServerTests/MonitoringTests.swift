@@ -46,6 +46,10 @@ import TrainyardServer
     @Test(.timeLimit(.minutes(3))) func aScrapeFollowsTheTextFormatAndCountsWhatRan() async throws {
         try await WebhookReceiver.run { receiver, url in
             try await LiveApp.run(capacity: #"{"instance_types": {"ml.m5.large": {"on_demand": 1, "spot": 0}}}"#) { app in
+                // a quiet service's page already has the goodput families a dashboard queries
+                let fresh = try await Self.scrape(app)
+                #expect(fresh.value("trainyard_goodput_training_seconds_total", ["project": "default"]) == 0)
+                #expect(fresh.value("trainyard_goodput_faults_total", ["project": "default", "class": "spot_reclaim"]) == 0)
                 // a receiver that fails once, then answers
                 receiver.answer(with: [503])
                 let hook = try await WebhookTests.subscribe(app.baseURL, token: app.token, url: url, events: #"["job.created"]"#)
@@ -72,6 +76,9 @@ import TrainyardServer
                 #expect(busy.value("trainyard_jobs", ["status": "InProgress", "secondary_status": "Training"]) == 1)
                 #expect(busy.value("trainyard_jobs", ["status": "InProgress", "secondary_status": "Pending"]) == 1)
                 #expect(busy.types["trainyard_jobs"] == "gauge" && busy.help["trainyard_jobs"] != nil)
+                // the running attempt's training so far, before it ends and is counted
+                #expect((busy.value("trainyard_goodput_training_in_progress_seconds", ["project": "default"]) ?? 0) > 0, "\(busy.samples)")
+                #expect(busy.value("trainyard_goodput_training_seconds_total", ["project": "default"]) == 0)
 
                 // when the first is stopped and the second runs to its end
                 let (stopped, _) = try await app.request(.POST, "/v1/jobs/holds/stop")
@@ -118,6 +125,7 @@ import TrainyardServer
                 let trained = counted.value("trainyard_goodput_training_seconds_total", ["project": "default"]) ?? 0
                 let run = counted.value("trainyard_goodput_run_seconds_total", ["project": "default"]) ?? 0
                 #expect(run > 0 && abs(run - trained) < 0.001, "run \(run) s, training \(trained) s")
+                #expect(counted.value("trainyard_goodput_training_in_progress_seconds", ["project": "default"]) == 0, "nothing runs now")
                 for family in ServiceMetricsFamilies.all {
                     #expect(counted.types[family] != nil, "\(family) is exposed")
                 }
@@ -291,5 +299,6 @@ enum ServiceMetricsFamilies {
         "trainyard_webhook_delivery_duration_seconds", "trainyard_database_connections", "trainyard_controller_pass_failures_total",
         "trainyard_goodput_training_seconds_total", "trainyard_goodput_lost_seconds_total", "trainyard_goodput_faults_total",
         "trainyard_goodput_recoveries_total", "trainyard_goodput_recovery_seconds_total", "trainyard_goodput_run_seconds_total",
+        "trainyard_goodput_training_in_progress_seconds",
     ]
 }

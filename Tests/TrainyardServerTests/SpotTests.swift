@@ -114,6 +114,16 @@ import Glibc
             let recovery = try #require(goodput["recovery_seconds"] as? Double)
             #expect(recovery > 0 && abs((goodput["mean_recovery_seconds"] as? Double ?? 0) - recovery / 2) < 0.11, "\(goodput)")
             #expect((goodput["uptime_percent"] as? Double ?? 101) < 100, "\(goodput)")
+            // and /metrics counts the same for the project, once every attempt has been counted
+            try await eventually("the last attempt counted") {
+                try await MonitoringTests.scrape(app).value("trainyard_goodput_training_seconds_total", ["project": "default"]) ?? 0 >= trained - 0.2
+            }
+            let page = try await MonitoringTests.scrape(app)
+            let project = ["project": "default"]
+            #expect(page.value("trainyard_goodput_faults_total", ["project": "default", "class": "spot_reclaim"]) == 2)
+            #expect(page.value("trainyard_goodput_recoveries_total", project) == 2)
+            #expect(abs((page.value("trainyard_goodput_recovery_seconds_total", project) ?? 0) - recovery) < 0.2, "\(page.samples)")
+            #expect(abs((page.value("trainyard_goodput_lost_seconds_total", project) ?? -1) - lost) < 0.2, "\(page.samples)")
         }
     }
 

@@ -63,6 +63,38 @@ import TrainyardTestSupport
         }
     }
 
+    /// The dashboard's log pages: the end of the log, earlier and later windows, one host, a search of the whole log
+    /// whatever its case, a byte budget counted from the edge; another project's job of the same name is not in it.
+    @Test(arguments: RepositoryKind.allCases)
+    func aLogWindowReadsEitherWayFromAnEdgeForOneHostAndSearchesTheWholeLog(_ kind: RepositoryKind) async throws {
+        try await kind.withLogRepository { fixture in
+            let logs = fixture.logs
+            let (job, hosts) = try await fixture.runningJob(project: "team", name: "viewer")
+            let (other, otherHosts) = try await fixture.runningJob(project: "lab", name: "viewer")
+            _ = try await logs.ingestLogs(host: hosts[0], records: Self.records(1...6, "step"), points: [])
+            _ = try await logs.ingestLogs(host: hosts[1], records: [LogRecord(seq: 1, timeMicros: 1_764_000_000_000_010, message: "ERROR Loss is NaN")], points: [])
+            _ = try await logs.ingestLogs(host: otherHosts[0], records: [LogRecord(seq: 1, timeMicros: 1_764_000_000_000_011, message: "error elsewhere")], points: [])
+            let all = try await logs.logLines(jobID: job, afterID: 0, host: nil, since: nil, limit: 100)
+            func window(_ edge: LogWindowEdge, host: String? = nil, search text: String? = nil, limit: Int = 3, budget: Int = 1 << 20) async throws -> [String] {
+                try await logs.logWindow(jobID: job, host: host, containing: text, from: edge, limit: limit, byteBudget: budget).map(\.message)
+            }
+            #expect(try await window(.before(.max)) == ["step 5", "step 6", "ERROR Loss is NaN"])
+            #expect(try await window(.before(all[3].id)) == ["step 1", "step 2", "step 3"])
+            #expect(try await window(.after(all[3].id)) == ["step 5", "step 6", "ERROR Loss is NaN"])
+            #expect(try await window(.after(0), limit: 2) == ["step 1", "step 2"])
+            #expect(try await window(.before(.max), host: "algo-1") == ["step 4", "step 5", "step 6"])
+            #expect(try await window(.before(.max), search: "error") == ["ERROR Loss is NaN"])
+            #expect(try await window(.after(0), search: "NAN") == ["ERROR Loss is NaN"])
+            #expect(try await window(.before(.max), search: "step 1") == ["step 1"])
+            #expect(try await window(.before(.max), host: "algo-1", search: "nan").isEmpty)
+            // Six bytes a line: a budget of 7 keeps the line at the edge and the next one, from either side.
+            #expect(try await window(.after(0), budget: 7) == ["step 1", "step 2"])
+            #expect(try await window(.before(.max), host: "algo-1", budget: 7) == ["step 5", "step 6"])
+            #expect(try await window(.after(0), budget: 1) == ["step 1"])
+            #expect(try await logs.logWindow(jobID: other, host: nil, containing: "step", from: .before(.max), limit: 10, byteBudget: 100).isEmpty)
+        }
+    }
+
     @Test(arguments: RepositoryKind.allCases)
     func twoProjectsJobsOfTheSameNameKeepTheirOwnLinesAndMetrics(_ kind: RepositoryKind) async throws {
         try await kind.withLogRepository { fixture in

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# bench/dashboard: what looking at the service costs the server. Today: a Prometheus scrape of GET /metrics (every state
+# bench/dashboard: what looking at the service costs the server. A Prometheus scrape of GET /metrics (every state
 # family read from the database: a count of the jobs table by status, the queue per pool, hosts and capacity) with
 # JOBS jobs in the database (one phase per size), beside GET /readyz (a request that asks the database one question)
 # on the same server in the same run: each one's p50 and p99 over SCRAPES sequential requests, the ratio of the medians,
-# the page's size, and the server's peak RSS. The web dashboard's pages join this benchmark when they exist.
+# the page's size, and the server's peak RSS. Then the dashboard's pages in headless Chromium: the job list with the
+# last phase's jobs and a job page with LOG_LINES log lines, beside the sign-in page.
 # See bench/README.md.
 #
 # Options (environment):

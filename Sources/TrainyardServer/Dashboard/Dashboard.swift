@@ -15,8 +15,10 @@ struct Dashboard: Sendable {
     let api: APIImplementation
     let projects: any ProjectRepository
 
-    /// Log lines a job page shows before its script streams the rest.
-    static let firstLines = 2_000
+    /// Log lines a job page shows at a time (its script then follows the log's end live).
+    static let pageLines = 2_000
+    /// Metric points a job page reads at most; a job with more shows its first this many, and says so.
+    static let chartPoints = 500_000
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/") { request, _ in try await page(request) { principal, key in try await jobs(request, principal: principal, key: key) } }
@@ -25,7 +27,9 @@ struct Dashboard: Sendable {
         router.post("/sign-out") { request, _ in try await signOut(request) }
         router.get("/jobs/{name}") { request, context in
             let name = try context.parameters.require("name")
-            return try await page(request) { principal, key in try await job(name, principal: principal, key: key) }
+            return try await page(request) { principal, key in
+                try await job(name, logView: LogView(request), principal: principal, key: key)
+            }
         }
         router.post("/jobs/{name}/stop") { request, context in
             let name = try context.parameters.require("name")
@@ -68,8 +72,27 @@ struct Dashboard: Sendable {
         return try await RequestPrincipal.$current.withValue(principal) { try await body(principal, key) }
     }
 
+    /// Refuses a form sent from another site's page, before anything else is read: browsers say where a form comes from
+    /// (`Sec-Fetch-Site`, `Origin`). This keeps another site from signing a visitor in with its own key (a forged
+    /// sign-in) as the forgery token keeps it from acting in the visitor's session.
+    static func refuseCrossSite(_ request: Request) throws {
+        let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!]
+        var crossSite = site == "cross-site" || site == "same-site"
+        if let origin = request.headers[HTTPField.Name("Origin")!], origin != "null",
+            let host = request.headers[HTTPField.Name("X-Forwarded-Host")!] ?? request.head.authority
+        {
+            // An origin is `scheme://host[:port]`, the host as the Host header writes it.
+            let originHost = origin.range(of: "://").map { origin[$0.upperBound...] } ?? ""
+            crossSite = crossSite || originHost.lowercased() != host.lowercased()
+        }
+        if crossSite {
+            throw APIError.forbidden(detail: "this form was sent from another site's page; open the dashboard at this server's own address")
+        }
+    }
+
     /// A form's action: the session's principal, and the form's forgery token checked first.
     private func action(_ request: Request, _ body: (Principal) async throws -> Response) async throws -> Response {
+        try Self.refuseCrossSite(request)
         var request = request
         let form = FormFields.parse(String(buffer: try await request.collectBody(upTo: 64 << 10)))
         return try await page(request) { principal, key in
@@ -81,6 +104,7 @@ struct Dashboard: Sendable {
     }
 
     private func signIn(_ request: Request) async throws -> Response {
+        try Self.refuseCrossSite(request)
         var request = request
         let form = FormFields.parse(String(buffer: try await request.collectBody(upTo: 64 << 10)))
         let key = (form["key"] ?? "").trimmingCharacters(in: .whitespaces)
@@ -114,19 +138,43 @@ struct Dashboard: Sendable {
 
     private func jobs(_ request: Request, principal: Principal, key: String) async throws -> Response {
         let query = request.uri.queryParameters
-        let status = query["status"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-        let name = query["name"].map(String.init) ?? ""
-        let after = query["after"].map(String.init) ?? ""
-        let afterDate = after.isEmpty ? nil : try? Date(after + "T00:00:00Z", strategy: .iso8601)
+        func field(_ name: Substring) -> String { query[name].map(String.init)?.trimmingCharacters(in: .whitespaces) ?? "" }
+        let (statusText, name, from, to) = (field("status"), field("name"), field("after"), field("before"))
+        // What the form sends, checked as the API checks its query: a wrong field is said, and nothing is listed.
+        var wrong: [String] = []
+        let status = statusText.isEmpty ? nil : Components.Schemas.JobStatus(rawValue: statusText)
+        if !statusText.isEmpty, status == nil {
+            wrong.append("status must be one of " + Components.Schemas.JobStatus.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        func day(_ text: String, _ label: String) -> Date? {
+            guard !text.isEmpty else { return nil }
+            guard let date = try? Date(text + "T00:00:00Z", strategy: .iso8601) else {
+                wrong.append("\(label) must be a date, YYYY-MM-DD (got \(text))")
+                return nil
+            }
+            return date
+        }
+        let createdAfter = day(from, "Created from")
+        // The "to" day is included: created before the next day's start.
+        let createdBefore = day(to, "to").map { $0.addingTimeInterval(86_400) }
         var values = frame(principal, key: key, title: "Jobs")
         values["name"] = name
-        values["after"] = after
-        values["filtered"] = status != nil || !name.isEmpty || afterDate != nil
+        values["after"] = from
+        values["before"] = to
+        values["filtered"] = status != nil || !name.isEmpty || createdAfter != nil || createdBefore != nil
         values["statuses"] = ([("", "any")] + Components.Schemas.JobStatus.allCases.map { ($0.rawValue, $0.rawValue) }).map { value, label in
-            ["value": value, "label": label, "selected": value == (status ?? "")]
+            ["value": value, "label": label, "selected": value == statusText]
         }
-        var apiQuery = Operations.ListJobs.Input.Query(nameContains: name.isEmpty ? nil : name, createdAfter: afterDate, maxResults: 50)
-        apiQuery.status = status.flatMap(Components.Schemas.JobStatus.init(rawValue:))
+        values["jobs"] = [[String: Any]]()
+        if !wrong.isEmpty {
+            values["error"] = "The filters are invalid: " + wrong.joined(separator: "; ") + "."
+            var response = html(render("jobs", values))
+            response.status = .unprocessableContent
+            return response
+        }
+        var apiQuery = Operations.ListJobs.Input.Query(
+            nameContains: name.isEmpty ? nil : name, createdAfter: createdAfter, createdBefore: createdBefore, maxResults: 50)
+        apiQuery.status = status
         apiQuery.nextToken = query["next"].map(String.init)
         do {
             let list = try await api.listJobs(.init(query: apiQuery)).ok.body.json
@@ -137,28 +185,30 @@ struct Dashboard: Sendable {
                 ] as [String: Any]
             }
             if let next = list.nextToken {
-                values["next"] = "/?" + Self.query(["status": status ?? "", "name": name, "after": after, "next": next])
+                values["next"] = "/?" + Self.query(["status": statusText, "name": name, "after": from, "before": to, "next": next])
             }
         } catch let error as APIError {
             values["error"] = error.problem.detail ?? error.problem.title
-            values["jobs"] = [[String: Any]]()
         }
         // The same filters for the script's JSON reads (a JavaScript string literal).
         var listQuery = ["max_results": "50"]
-        if let status { listQuery["status"] = status }
+        if let status { listQuery["status"] = status.rawValue }
         if !name.isEmpty { listQuery["name_contains"] = name }
-        if let afterDate { listQuery["created_after"] = Self.time(afterDate) }
+        if let createdAfter { listQuery["created_after"] = Self.time(createdAfter) }
+        if let createdBefore { listQuery["created_before"] = Self.time(createdBefore) }
         if let next = query["next"] { listQuery["next_token"] = String(next) }
         values["query"] = Self.scriptString("?" + Self.query(listQuery))
         values["firstPage"] = query["next"] == nil ? "true" : "false"
         return html(render("jobs", values))
     }
 
-    private func job(_ name: String, principal: Principal, key: String) async throws -> Response {
+    private func job(_ name: String, logView: LogView, principal: Principal, key: String) async throws -> Response {
         let path = Operations.DescribeJob.Input.Path(name: name)
         let job: Components.Schemas.JobDescription
+        let record: JobRecord
         do {
             job = try await api.describeJob(.init(path: path)).ok.body.json
+            record = try await api.requireJob(projectID: principal.projectID, name: name)
         } catch APIError.notFound(let detail) {
             var values = frame(principal, key: key, title: "Not found")
             values["error"] = detail
@@ -168,11 +218,9 @@ struct Dashboard: Sendable {
             return response
         }
         let events = try await api.listJobEvents(.init(path: .init(name: name))).ok.body.json.events
-        let metrics = try await api.getJobMetrics(.init(path: .init(name: name))).ok.body.json.metrics
-        var lines: [Components.Schemas.LogLine] = []
-        if case .json(let page) = try await api.getJobLogs(.init(path: .init(name: name), query: .init(limit: Self.firstLines))).ok.body {
-            lines = page.lines
-        }
+        let (metrics, metricsCut) = try await allMetrics(of: name)
+        let window = try await logView.read(api.logs, jobID: record.id, limit: Self.pageLines, byteBudget: APIImplementation.logPageBytes)
+        let lines = window.lines
         var values = frame(principal, key: key, title: job.name)
         let ended = ["Completed", "Failed", "Stopped"].contains(job.status.rawValue)
         values["name"] = job.name
@@ -204,6 +252,7 @@ struct Dashboard: Sendable {
             artifacts.append(["file": "output.tar.gz", "size": output.sizeBytes, "sha256": output.sha256, "kind": "output", "name": job.name])
         }
         values["artifacts"] = artifacts
+        values["metricsCut"] = metricsCut ? Self.chartPoints : nil
         values["charts"] = metrics.filter { !$0.points.isEmpty }.map { series in
             let label = series.name + (series.host.map { " · \($0)" } ?? "")
             return ["label": label, "svg": SVGChart().render(series.points.map { .init(time: $0.time, value: $0.value) }, label: label)]
@@ -222,20 +271,58 @@ struct Dashboard: Sendable {
                 ] as [String: Any]
             }
         }
-        values["hostNames"] = Array(Set(job.attempts.flatMap { $0.hosts.map(\.name) })).sorted()
+        values["hostNames"] = Array(Set(job.attempts.flatMap { $0.hosts.map(\.name) })).sorted().map { host in
+            ["name": host, "selected": host == logView.host] as [String: Any]
+        }
+        values["search"] = logView.search ?? ""
+        values["searching"] = logView.search != nil || logView.host != nil
         values["lines"] = lines.map { ["id": $0.id, "host": $0.host, "message": $0.message] as [String: Any] }
-        values["lastLine"] = lines.last?.id ?? 0
-        // The page's stream starts after the lines it shows (a follow takes the page token as a page read does).
-        values["followToken"] = Self.scriptString(lines.last.map { APIImplementation.logToken(after: $0.id) } ?? "")
-        values["truncated"] = lines.count == Self.firstLines
-        values["shown"] = lines.count
+        values["noLines"] = lines.isEmpty
+        let pageLink = "/jobs/\(Self.pathComponent(job.name))?"
+        let filters = ["host": logView.host ?? "", "search": logView.search ?? ""]
+        if window.earlier, let first = lines.first {
+            values["earlier"] = pageLink + Self.query(filters.merging(["before": String(first.id)]) { $1 }) + "#logs"
+        }
+        if window.later, let last = lines.last {
+            values["later"] = pageLink + Self.query(filters.merging(["after": String(last.id)]) { $1 }) + "#logs"
+            values["newest"] = pageLink + Self.query(filters) + "#logs"
+        }
+        // At the log's end the page follows it: the stream starts after the lines shown (a follow takes the page
+        // token as a page read does), of the host shown; a search filters what arrives.
+        values["live"] = window.later ? "false" : "true"
+        values["lastLine"] = lines.last?.id ?? logView.lastSeen
+        values["followToken"] = Self.scriptString(
+            (lines.last?.id ?? (logView.lastSeen > 0 ? logView.lastSeen : nil)).map { APIImplementation.logToken(after: $0) } ?? "")
+        values["followHost"] = Self.scriptString(logView.host ?? "")
+        values["searchJSON"] = Self.scriptString(logView.search ?? "")
         values["events"] = events.map { ["time": Self.time($0.time), "type": $0._type, "message": $0.message] }
         return html(render("job", values))
     }
 
+    /// Every page of the job's metric series, joined, up to ``chartPoints`` points; true when some were left out.
+    private func allMetrics(of name: String) async throws -> ([Components.Schemas.MetricSeries], Bool) {
+        var series: [Components.Schemas.MetricSeries] = []
+        var token: String?
+        var points = 0
+        repeat {
+            let page = try await api.getJobMetrics(.init(path: .init(name: name), query: .init(nextToken: token))).ok.body.json
+            for part in page.metrics {
+                points += part.points.count
+                // A series cut by a page goes on, under the same name and host, on the next.
+                if let last = series.last, last.name == part.name, last.host == part.host, last.kind == part.kind {
+                    series[series.count - 1].points += part.points
+                } else {
+                    series.append(part)
+                }
+            }
+            token = page.nextToken
+        } while token != nil && points < Self.chartPoints
+        return (series, token != nil)
+    }
+
     private func capacity(principal: Principal, key: String) async throws -> Response {
         let state = ServiceState(
-            queue: try await api.queue.queueState(), pool: try await api.currentPool(), now: Date(), connections: .init(max: 0, open: 0, active: 0))
+            queue: try await api.queue.queueState(project: principal.projectID), pool: try await api.currentPool(), now: Date(), connections: .init(max: 0, open: 0, active: 0))
         var values = frame(principal, key: key, title: "Capacity")
         values["pools"] = state.pools.map { pool in
             let total = pool.inUse + pool.warm + pool.free
@@ -335,6 +422,54 @@ struct Dashboard: Sendable {
         return fields.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { key, value in
             "\(key)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
         }.joined(separator: "&")
+    }
+
+    /// Which of a job's log lines its page shows (`?host=`, `?search=`, `?before=` or `?after=` a line's id): by
+    /// default the log's end.
+    struct LogView: Equatable {
+        var host: String?
+        var search: String?
+        var edge: LogWindowEdge = .before(.max)
+
+        init(host: String? = nil, search: String? = nil, edge: LogWindowEdge = .before(.max)) {
+            self.host = host
+            self.search = search
+            self.edge = edge
+        }
+
+        init(_ request: Request) {
+            let query = request.uri.queryParameters
+            func text(_ name: Substring) -> String? {
+                query[name].map(String.init).flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+            }
+            host = text("host")
+            search = text("search")
+            if let after = text("after").flatMap({ Int64($0) }), after >= 0 {
+                edge = .after(after)
+            } else if let before = text("before").flatMap({ Int64($0) }), before > 0 {
+                edge = .before(before)
+            }
+        }
+
+        /// The line a later page starts after: the stream of an empty later page starts there.
+        var lastSeen: Int64 {
+            if case .after(let id) = edge { return id }
+            return 0
+        }
+
+        /// The lines, and whether there are more on either side (of the same host and search).
+        func read(_ logs: any LogRepository, jobID: Int64, limit: Int, byteBudget: Int) async throws -> (lines: [LogLineRecord], earlier: Bool, later: Bool) {
+            let lines = try await logs.logWindow(jobID: jobID, host: host, containing: search, from: edge, limit: limit, byteBudget: byteBudget)
+            func any(_ edge: LogWindowEdge) async throws -> Bool {
+                try await !logs.logWindow(jobID: jobID, host: host, containing: search, from: edge, limit: 1, byteBudget: 1).isEmpty
+            }
+            guard let first = lines.first, let last = lines.last else {
+                // Nothing here: earlier lines exist only before a later page's start.
+                if case .after(let id) = edge, id > 0 { return ([], try await any(.before(id + 1)), false) }
+                return ([], false, false)
+            }
+            return (lines, try await any(.before(first.id)), try await any(.after(last.id)))
+        }
     }
 
     static func pathComponent(_ name: String) -> String {

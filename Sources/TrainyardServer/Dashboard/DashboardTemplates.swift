@@ -55,9 +55,9 @@ enum DashboardTemplates {
         <form method="get" action="/" id="filters">
         <label>Status <select name="status">{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select></label>
         <label>Name contains <input name="name" value="{{name}}"></label>
-        <label>Created after <input type="date" name="after" value="{{after}}"></label>
+        <label>Created from <input type="date" name="after" value="{{after}}"></label> <label>to <input type="date" name="before" value="{{before}}"></label>
         <button>Filter</button></form>
-        {{#error}}<p class="error">{{error}}</p>{{/error}}
+        {{#error}}<p class="error" id="error">{{error}}</p>{{/error}}
         <table id="jobs"><thead><tr><th>Name</th><th>Status</th><th>Secondary status</th><th>Instances</th><th>Created</th></tr></thead><tbody>
         {{#jobs}}<tr data-job="{{name}}"><td><a href="/jobs/{{name}}">{{name}}</a></td><td class="status {{status}}">{{status}}</td><td class="secondary">{{secondary}}</td>
         <td>{{count}} × {{type}}{{#spot}} (spot){{/spot}}</td><td>{{created}}</td></tr>
@@ -111,6 +111,8 @@ enum DashboardTemplates {
                 cell.textContent = job.status; cell.className = 'status ' + job.status;
                 row.querySelector('.secondary').textContent = job.secondary_status;
               }
+              // How many reads the page has taken in (what a watcher, or a test, waits for).
+              document.body.dataset.refreshed = Number(document.body.dataset.refreshed || 0) + 1;
             } catch (e) {}
           }
           setInterval(refresh, 2000);
@@ -141,6 +143,7 @@ enum DashboardTemplates {
         {{^artifacts}}<p>None yet: model.tar.gz is uploaded when the job ends.</p>{{/artifacts}}
 
         <h2>Metrics</h2>
+        {{#metricsCut}}<p id="metrics-cut">The first {{metricsCut}} points of the job's series: <code>GET /v1/jobs/{{name}}/metrics</code> pages through all of them.</p>{{/metricsCut}}
         {{#charts}}<figure><figcaption>{{label}}</figcaption>{{{svg}}}</figure>{{/charts}}
         {{^charts}}<p id="no-metrics">No metric points yet.</p>{{/charts}}
 
@@ -153,12 +156,16 @@ enum DashboardTemplates {
         <table id="attempts"><tr><th>Attempt</th><th>Host</th><th>State</th><th>Spot</th><th>Started</th><th>Ended</th><th>End reason</th></tr>
         {{#hosts}}<tr><td>{{attempt}}</td><td>{{host}}</td><td>{{state}}</td><td>{{spot}}</td><td>{{started}}</td><td>{{ended}}</td><td>{{reason}}</td></tr>{{/hosts}}</table>
 
-        <h2>Logs</h2>
-        <label>Host <select id="host"><option value="">every host</option>{{#hostNames}}<option>{{.}}</option>{{/hostNames}}</select></label>
-        <label>Search <input id="search" type="search"></label> <label><input type="checkbox" id="follow" checked> Follow</label>
+        <h2 id="logs">Logs</h2>
+        <form method="get" action="/jobs/{{name}}#logs" id="log-filter">
+        <label>Host <select id="host" name="host"><option value="">every host</option>{{#hostNames}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/hostNames}}</select></label>
+        <label>Search <input id="search" name="search" type="search" value="{{search}}" placeholder="text, any case"></label> <button id="filter">Show</button>
+        {{#searching}}<a href="/jobs/{{name}}#logs" id="every-line">every line</a>{{/searching}}
+        <label><input type="checkbox" id="follow" checked> Follow</label></form>
+        <p class="pages">{{#earlier}}<a href="{{earlier}}" id="earlier">Earlier lines</a> {{/earlier}}{{#later}}<a href="{{later}}" id="later">Later lines</a> <a href="{{newest}}" id="newest">Newest</a>{{/later}}</p>
         <pre id="log">{{#lines}}<span data-id="{{id}}" data-host="{{host}}">{{host}} | {{message}}
         </span>{{/lines}}</pre>
-        {{#truncated}}<p>The first {{shown}} lines; later lines arrive below as they are read.</p>{{/truncated}}
+        {{#noLines}}<p id="no-lines">{{#searching}}No line here matches.{{/searching}}{{^searching}}No log lines yet.{{/searching}}</p>{{/noLines}}
 
         <h2>Events</h2>
         <table id="events"><tr><th>Time</th><th>Type</th><th>Message</th></tr>{{#events}}<tr><td>{{time}}</td><td>{{type}}</td><td>{{message}}</td></tr>{{/events}}</table>
@@ -166,6 +173,7 @@ enum DashboardTemplates {
         (function () {
           const name = {{{nameJSON}}};
           const log = document.getElementById('log'), hostSelect = document.getElementById('host'), search = document.getElementById('search');
+          const live = {{live}}, followHost = {{{followHost}}}, shownSearch = {{{searchJSON}}};
           let last = {{lastLine}};
           function visible(span) {
             const host = hostSelect.value, text = search.value.toLowerCase();
@@ -173,10 +181,12 @@ enum DashboardTemplates {
           }
           function filter() { for (const span of log.children) span.classList.toggle('hidden', !visible(span)); }
           hostSelect.addEventListener('change', filter); search.addEventListener('input', filter);
-          // Live lines: the log stream (Server-Sent Events) after what the page already shows.
+          // Live lines, at the log's end only: the log stream (Server-Sent Events) after what the page shows, of the
+          // host it shows; the page's search filters what arrives.
           const ended = ['Completed', 'Failed', 'Stopped'];
           const after = {{{followToken}}};
-          const stream = new EventSource('/v1/jobs/' + encodeURIComponent(name) + '/logs?follow=true' + (after ? '&next_token=' + encodeURIComponent(after) : ''));
+          const stream = live ? new EventSource('/v1/jobs/' + encodeURIComponent(name) + '/logs?follow=true'
+            + (after ? '&next_token=' + encodeURIComponent(after) : '') + (followHost ? '&host=' + encodeURIComponent(followHost) : '')) : null;
           // Lines are added once a frame, in one batch, and the log keeps its newest 20,000: a chatty job's stream
           // must not lay the page out once a line.
           let pending = [];
@@ -194,14 +204,15 @@ enum DashboardTemplates {
             while (log.childElementCount > 20000) log.firstElementChild.remove();
             if (document.getElementById('follow').checked) log.scrollTop = log.scrollHeight;
           }
-          stream.onmessage = function (event) {
+          if (stream) stream.onmessage = function (event) {
             const line = JSON.parse(event.data);
             if (line.id <= last) return;
             last = line.id;
+            if (shownSearch && !line.message.toLowerCase().includes(shownSearch.toLowerCase())) return;
             if (pending.length === 0) requestAnimationFrame(flush);
             pending.push(line);
           };
-          stream.onerror = function () { if (ended.includes(document.getElementById('status').textContent)) stream.close(); };
+          if (stream) stream.onerror = function () { if (ended.includes(document.getElementById('status').textContent)) stream.close(); };
           // Live status, every 2 s until the job has ended.
           const timer = setInterval(async function () {
             try {
@@ -226,9 +237,9 @@ enum DashboardTemplates {
         {{> head}}
         <h1>Capacity</h1>
         <p>Hosts of the pool per instance type and market (the capacity file, the admins' settings and what the provisioner
-        reports), those running or starting, those kept in warm pools for the jobs that match them, those left, and the jobs
-        waiting for them (every project's, counted).</p>
-        <table id="capacity"><tr><th>Instance type</th><th>Market</th><th>Capacity</th><th>In use</th><th>Kept warm</th><th>Free</th><th>Jobs waiting</th><th>Oldest waiting</th></tr>
+        reports), those running or starting, those kept in warm pools for the jobs that match them (every project's hosts:
+        the pool is shared), those left, and {{project}}'s jobs waiting for them.</p>
+        <table id="capacity"><tr><th>Instance type</th><th>Market</th><th>Capacity</th><th>In use</th><th>Kept warm</th><th>Free</th><th>Your jobs waiting</th><th>Your oldest waiting</th></tr>
         {{#pools}}<tr data-pool="{{type}} {{market}}"><td>{{type}}</td><td>{{market}}</td><td>{{total}}</td><td class="in-use">{{inUse}}</td><td class="warm">{{warm}}</td><td class="free">{{free}}</td><td class="queued">{{queued}}</td><td>{{oldest}}</td></tr>{{/pools}}</table>
         {{> foot}}
         """#

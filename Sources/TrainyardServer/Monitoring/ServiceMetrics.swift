@@ -79,6 +79,12 @@ final class ServiceMetrics: Sendable {
             MetricNameDescriptor(
                 metricName: "trainyard_goodput_recovery", unitName: "seconds_total", helpText: "Seconds from those faults to training again, by project.")
         }
+        static var goodputTrainingInProgress: MetricNameDescriptor {
+            MetricNameDescriptor(
+                metricName: "trainyard_goodput_training_in_progress", unitName: "seconds",
+                helpText: "Seconds in Training so far of the attempts still running, by project: added to trainyard_goodput_training_seconds_total "
+                    + "when each ends.")
+        }
         static var jobs: MetricNameDescriptor {
             MetricNameDescriptor(metricName: "trainyard_jobs", unitName: "", helpText: "Jobs in the database, by status and secondary status.")
         }
@@ -160,8 +166,9 @@ final class ServiceMetrics: Sendable {
 
     /// Families recorded only when something happens start at 0, so that a dashboard's query finds them on a quiet
     /// service.
-    func declare(controllers: [String]) {
+    func declare(controllers: [String], projects: [String]) {
         for controller in controllers { registry.makeCounter(descriptor: Family.controllerFailures, labels: [("controller", controller)]).increment(by: Int64(0)) }
+        for project in projects { attemptEnded(project: project, before: Goodput(), after: Goodput(), runAdded: 0) }
         registry.makeCounter(descriptor: Family.logLines, labels: []).increment(by: Int64(0))
         registry.makeCounter(descriptor: Family.logBytes, labels: []).increment(by: Int64(0))
         for outcome in ["delivered", "failed"] {
@@ -191,6 +198,7 @@ final class ServiceMetrics: Sendable {
             set(Family.capacityFree, labels, Double(pool.free))
         }
         for (hostState, count) in state.hosts { set(Family.hosts, [("state", hostState)], Double(count)) }
+        for (project, seconds) in state.trainingInProgress { set(Family.goodputTrainingInProgress, [("project", project)], seconds) }
         set(Family.databaseConnections, [("state", "max")], Double(state.databaseConnections.max))
         set(Family.databaseConnections, [("state", "open")], Double(state.databaseConnections.open))
         set(Family.databaseConnections, [("state", "active")], Double(state.databaseConnections.active))
@@ -237,5 +245,7 @@ struct ServiceState: Sendable, Equatable {
     var jobs: [JobCount]
     var pools: [Pool]
     var hosts: [String: Int]
+    /// Seconds in training so far of the attempts still running, by project.
+    var trainingInProgress: [String: Double]
     var databaseConnections: Connections
 }

@@ -108,11 +108,11 @@ extension InMemoryJobRepository: SchedulingQueue {
         return plans
     }
 
-    public func queueState() async throws -> QueueState {
+    public func queueState(project: Int64?) async throws -> QueueState {
         var state = QueueState()
         let open = Set(attempts.values.filter { $0.record.state != .ended }.map(\.record.id))
         let openJobs = Set(attempts.values.filter { $0.record.state != .ended }.map(\.record.jobID))
-        for job in jobs.values.map(\.record) {
+        for job in jobs.values.map(\.record) where project == nil || job.projectID == project {
             state.jobs[QueueState.StatusKey(job.status, job.secondaryStatus), default: 0] += 1
             guard Self.isQueued(job), !openJobs.contains(job.id) else { continue }
             let pool = Self.gang(of: job).pool
@@ -127,6 +127,10 @@ extension InMemoryJobRepository: SchedulingQueue {
         for host in hosts.values.map(\.record) {
             if !host.phase.isFinal { state.inUse[GangScheduler.Pool(instanceType: host.instanceType, spot: host.spot), default: 0] += 1 }
             if open.contains(host.attemptID) { state.hosts[host.phase, default: 0] += 1 }
+        }
+        for attempt in attempts.values.map(\.record) where attempt.state != .ended {
+            guard let start = attempt.trainingStartedAt, let job = jobs[attempt.jobID]?.record, project == nil || job.projectID == project else { continue }
+            state.trainingInProgress[job.projectName, default: 0] += max(0, now.timeIntervalSince(start))
         }
         return state
     }

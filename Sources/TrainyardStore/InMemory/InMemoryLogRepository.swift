@@ -60,14 +60,21 @@ public actor InMemoryLogRepository: LogRepository {
             line.jobID == jobID && line.record.id > afterID && (host == nil || line.record.host == host)
                 && (since.map { line.record.time >= $0 } ?? true)
         }.prefix(limit).map(\.record)
+        let kept = Self.within(byteBudget, page)
+        return (kept, page.count == limit || page.count > kept.count)
+    }
+
+    /// The first of `lines` whose messages before each stay under `byteBudget` bytes (the first line always), as the
+    /// store's pages are cut.
+    private static func within(_ byteBudget: Int, _ lines: some Sequence<LogLineRecord>) -> [LogLineRecord] {
         var kept: [LogLineRecord] = []
         var bytes = 0
-        for line in page {
+        for line in lines {
             guard bytes < byteBudget else { break }
             kept.append(line)
             bytes += line.message.utf8.count
         }
-        return (kept, page.count == limit || page.count > kept.count)
+        return kept
     }
 
     public func logStreams(jobID: Int64) -> [LogStreamRecord] {
@@ -88,6 +95,22 @@ public actor InMemoryLogRepository: LogRepository {
             line.jobID == jobID && line.record.id < beforeID && line.record.host == host && (until.map { line.record.time <= $0 } ?? true)
         }
         return Array(matching.suffix(limit).map(\.record))
+    }
+
+    public func logWindow(jobID: Int64, host: String?, containing text: String?, from edge: LogWindowEdge, limit: Int, byteBudget: Int)
+        -> [LogLineRecord]
+    {
+        let needle = text?.lowercased()
+        let matching = lines.filter { line in
+            line.jobID == jobID && (host == nil || line.record.host == host) && (needle.map { line.record.message.lowercased().contains($0) } ?? true)
+        }.map(\.record)
+        // From the edge outwards, then oldest first.
+        let outwards: [LogLineRecord] =
+            switch edge {
+            case .after(let id): Array(matching.filter { $0.id > id }.prefix(limit))
+            case .before(let id): Array(matching.filter { $0.id < id }.suffix(limit).reversed())
+            }
+        return Self.within(byteBudget, outwards).sorted { $0.id < $1.id }
     }
 
     public func metricPage(jobID: Int64, after cursor: MetricCursor?, limit: Int) -> (series: [MetricSeriesRecord], next: MetricCursor?) {

@@ -28,6 +28,20 @@ public protocol LogRepository: Sendable {
     /// Up to `limit` lines of `host` before line `beforeID` (the newest of them), oldest first, optionally up to a time:
     /// a log read backwards from its end, as CloudWatch's `GetLogEvents` reads by default.
     func logPageBefore(jobID: Int64, beforeID: Int64, host: String, until: Date?, limit: Int) async throws -> [LogLineRecord]
+    /// Up to `limit` lines of a job, oldest first, next to `edge` (the first after a line, or the last before one:
+    /// `.before(.max)` is the log's end), optionally of one host and only those whose message contains `text` whatever
+    /// its case, cut where their messages pass `byteBudget` bytes counted from the edge (the line at the edge always
+    /// comes): a log viewer's page in either direction, searching the whole log.
+    func logWindow(jobID: Int64, host: String?, containing text: String?, from edge: LogWindowEdge, limit: Int, byteBudget: Int) async throws
+        -> [LogLineRecord]
+}
+
+/// Where a window of a job's log lies (``LogRepository/logWindow(jobID:host:containing:from:limit:byteBudget:)``).
+public enum LogWindowEdge: Sendable, Equatable {
+    /// The first lines after the line with this id.
+    case after(Int64)
+    /// The last lines before the line with this id.
+    case before(Int64)
 }
 
 /// What one host of a job has printed, in sum.

@@ -24,11 +24,17 @@ public protocol SchedulingQueue: Sendable {
     func setCapacity(instanceType: String, onDemand: Int?, spot: Int?, now: Date) async throws -> [HostRecord]
     /// The queue and the pool as they stand, for the service's metrics: every job counted by status, the jobs waiting
     /// for hosts per pool (as a pass reads them: queued, with no attempt still open) with the oldest one's submission,
-    /// the hosts holding capacity per pool, and the hosts of open attempts by phase.
-    func queueState() async throws -> QueueState
+    /// the hosts holding capacity per pool, and the hosts of open attempts by phase. With `project`, the jobs counted
+    /// and waiting are that project's alone (what one tenant may see); the hosts are the pool's, whoever holds them.
+    func queueState(project: Int64?) async throws -> QueueState
 }
 
-/// What the queue and the pool hold at one moment (``SchedulingQueue/queueState()``).
+extension SchedulingQueue {
+    /// The whole queue and pool (every project's jobs): what `/metrics` reports.
+    public func queueState() async throws -> QueueState { try await queueState(project: nil) }
+}
+
+/// What the queue and the pool hold at one moment (``SchedulingQueue/queueState(project:)``).
 public struct QueueState: Sendable, Equatable {
     public struct StatusKey: Hashable, Sendable {
         public var status: JobStatus
@@ -57,6 +63,9 @@ public struct QueueState: Sendable, Equatable {
     public var warm: [GangScheduler.Pool: Int] = [:]
     /// Hosts of attempts not ended, by phase.
     public var hosts: [HostPhase: Int] = [:]
+    /// Seconds in training so far of the attempts not ended, by project name: goodput's training time not yet counted
+    /// (an attempt's is counted when it ends).
+    public var trainingInProgress: [String: Double] = [:]
 
     public init() {}
 }

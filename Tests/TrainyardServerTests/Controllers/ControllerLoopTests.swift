@@ -61,6 +61,43 @@ import TrainyardCore
         #expect(passes.state.withLock { $0.finished } == 1)
     }
 
+    /// A pass that fails is logged with its controller and counted in `/metrics` under that controller's name, and
+    /// the loop goes on with its next pass.
+    @Test func aFailedPassIsLoggedAndCountedForItsControllerAndTheLoopGoesOn() async throws {
+        let passes = Passes()
+        let readiness = Readiness()
+        readiness.markReady()
+        let logs = InMemoryLogHandler()
+        let logger = Logger(label: "trainyard.tests.loop") { _ in logs }
+        let metrics = ServiceMetrics()
+        metrics.declare(controllers: ["webhooks", "finalizer"], projects: [])
+        struct Refused: Error {}
+        let loop = ControllerLoop(name: "webhooks", interval: .milliseconds(5), readiness: readiness, logger: logger, failures: metrics) {
+            let pass = passes.state.withLock { state in
+                state.started += 1
+                return state.started
+            }
+            if pass <= 2 { throw Refused() }
+            passes.state.withLock { $0.finished += 1 }
+        }
+        let group = ServiceGroup(configuration: .init(services: [loop], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while passes.state.withLock({ $0.finished }) == 0 {
+                guard ContinuousClock.now < deadline else { throw TestFailure("the loop never passed after its failures") }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        #expect(text.contains(#"trainyard_controller_pass_failures_total{controller="webhooks"} 2"#), "\(text)")
+        #expect(text.contains(#"trainyard_controller_pass_failures_total{controller="finalizer"} 0"#), "\(text)")
+        let failed = logs.entries.filter { $0.message.description == "controller pass failed" }
+        #expect(failed.count == 2 && failed.allSatisfy { $0.level == .error && $0.metadata["controller"] == "webhooks" })
+    }
+
     @Test func gracefulShutdownLetsThePassUnderWayFinishAndStartsNoOther() async throws {
         let passes = Passes()
         let readiness = Readiness()
