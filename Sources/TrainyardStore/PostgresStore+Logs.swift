@@ -162,6 +162,46 @@ extension PostgresStore: LogRepository {
         return (series, more ? last : nil)
     }
 
+    public func metricOverview(jobID: Int64, columns: Int) async throws -> [MetricOverview] {
+        // The column is computed in float8 from microseconds, as MetricOverview.column does, so that both agree. A long
+        // series' columns are aggregated (their lowest and highest values, no sort of the points), then each column's
+        // earliest point of each is found among the few points that hold one.
+        let rows = try await client.query(
+            """
+            WITH s AS (
+                SELECT kind, name, host, min(time) AS t0, max(time) AS t1, count(*) AS n FROM metric_points
+                WHERE job_id = \(jobID) GROUP BY kind, name, host),
+            p AS MATERIALIZED (
+                SELECT m.kind, m.name, m.host, m.time, m.value, s.n,
+                    CASE WHEN s.n <= 2 * \(columns) OR s.t1 = s.t0 THEN 0 ELSE least(\(columns) - 1, floor(
+                        (extract(epoch FROM m.time - s.t0) * 1000000)::float8 / (extract(epoch FROM s.t1 - s.t0) * 1000000)::float8
+                        * \(columns)::float8))::int END AS col
+                FROM metric_points m JOIN s ON s.kind = m.kind AND s.name = m.name AND s.host = m.host
+                WHERE m.job_id = \(jobID)),
+            b AS (
+                SELECT kind, name, host, col, min(value) AS lo, max(value) AS hi FROM p WHERE n > 2 * \(columns) GROUP BY kind, name, host, col),
+            k AS (
+                SELECT DISTINCT ON (p.kind, p.name, p.host, p.col, p.value = b.lo) p.kind, p.name, p.host, p.time, p.value, p.n
+                FROM p JOIN b ON b.kind = p.kind AND b.name = p.name AND b.host = p.host AND b.col = p.col
+                WHERE p.value = b.lo OR p.value = b.hi
+                ORDER BY p.kind, p.name, p.host, p.col, p.value = b.lo, p.time)
+            SELECT name, host, kind, time, value, n FROM (
+                SELECT kind, name, host, time, value, n FROM p WHERE n <= 2 * \(columns)
+                UNION ALL
+                SELECT kind, name, host, time, value, n FROM k) kept
+            ORDER BY kind, name, host, time
+            """, logger: logger)
+        var overviews: [MetricOverview] = []
+        for try await (name, host, kind, time, value, count) in rows.decode((String, String, String, Date, Double, Int64).self) {
+            if let last = overviews.last?.series, last.name == name, last.host == host, last.kind == kind {
+                overviews[overviews.count - 1].series.points.append((time, value))
+            } else {
+                overviews.append(MetricOverview(series: MetricSeriesRecord(name: name, host: host, kind: kind, points: [(time, value)]), count: Int(count)))
+            }
+        }
+        return overviews
+    }
+
     public func finalMetrics(jobID: Int64) async throws -> [FinalMetricRecord] {
         let rows = try await client.query(
             """

@@ -22,24 +22,18 @@ import Testing
         #expect(SVGChart().render([], label: "none").isEmpty)
     }
 
-    /// 200,000 points (a day at two a second) become at most two a pixel column, without circles, and a one-point spike
-    /// in the middle is still drawn.
-    @Test func aLongSeriesIsThinnedToEachPixelColumnsLowestAndHighestAndKeepsItsSpike() throws {
-        var points = (0..<200_000).map { SVGChart.Point(time: Self.start.addingTimeInterval(Double($0) / 2), value: 1 + Double($0 % 7) / 100) }
-        points[123_457].value = 50
-        points[150_001].value = -3
+    /// A long series comes as each column's lowest and highest (LogRepository.metricOverview): drawn as a line without
+    /// circles, it says how many points the series has, and its spike sets the value range.
+    @Test func aLongSeriesIsALineThatSaysHowManyPointsItHas() {
         let chart = SVGChart()
-        let svg = chart.render(points, label: "loss")
-        let drawn = try #require(Self.attribute("data-drawn", in: svg))
-        #expect(Self.attribute("data-points", in: svg) == 200_000)
-        #expect(drawn <= 2 * Int(chart.width - 2 * chart.padding) + 2 && drawn > Int(chart.width - 2 * chart.padding), "\(drawn)")
+        var points = (0..<(2 * chart.columns)).map { SVGChart.Point(time: Self.start.addingTimeInterval(Double($0) * 170), value: 1 + Double($0 % 7) / 100) }
+        points[600].value = 50
+        points[601].value = -3
+        let svg = chart.render(points, label: "loss", count: 200_000)
+        #expect(Self.attribute("data-points", in: svg) == 200_000 && Self.attribute("data-drawn", in: svg) == 2 * chart.columns)
         #expect(!svg.contains("<circle"))
-        // the top of the value range is the spike, and the path reaches it (y = padding) and the dip (y = height - padding)
         #expect(svg.contains(#"font-size="10">50</text>"#) && svg.contains(#"font-size="10">-3</text>"#))
         #expect(svg.contains(String(format: ",%.1f", chart.padding)) && svg.contains(String(format: ",%.1f", chart.height - chart.padding)))
-        // thinning keeps time order
-        let thinned = SVGChart.thinned(points, columns: 584) { Double($0.time.timeIntervalSince(Self.start)) / 100_000 * 584 }
-        #expect(thinned.map(\.time) == thinned.map(\.time).sorted() && thinned.contains { $0.value == 50 } && thinned.contains { $0.value == -3 })
     }
 
     @Test func theHeatmapHasARowPerHostAndSeriesGPUsIncludedDarkerWhenBusier() throws {

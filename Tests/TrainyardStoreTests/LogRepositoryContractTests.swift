@@ -95,6 +95,38 @@ import TrainyardTestSupport
         }
     }
 
+    /// A chart's view of a job's series: a short one whole, a long one as each column's lowest and highest point in
+    /// time order (the earliest of equals), with the series' count; another project's job of the same name apart.
+    @Test(arguments: RepositoryKind.allCases)
+    func aMetricOverviewKeepsShortSeriesWholeAndEachColumnsLowestAndHighestOfALongOne(_ kind: RepositoryKind) async throws {
+        try await kind.withLogRepository { fixture in
+            let logs = fixture.logs
+            let (job, hosts) = try await fixture.runningJob(project: "team", name: "charted")
+            let (other, otherHosts) = try await fixture.runningJob(project: "lab", name: "charted")
+            let start: Int64 = 1_764_000_000_000_000
+            // Ten points over nine microseconds (one a line): in three columns, points 0-2, 3-5 and 6-9.
+            let values: [Double] = [5, 1, 9, 4, 4, 7, 3, 8, 2, 6]
+            let records = Self.records(1...10, "loss")
+            let loss = zip(records, values).map { MetricPointInput(name: "loss", timeMicros: $0.timeMicros, value: $1) }
+            _ = try await logs.ingestLogs(host: hosts[0], records: records, points: loss)
+            try await logs.recordSamples(host: hosts[1], samples: [SystemSample(name: "CPUUtilization", value: 50, timeMicros: start + 4)])
+            _ = try await logs.ingestLogs(
+                host: otherHosts[0], records: Self.records(1...1, "loss"), points: [MetricPointInput(name: "loss", timeMicros: start + 1, value: 99)])
+
+            let overview = try await logs.metricOverview(jobID: job, columns: 3)
+            #expect(overview.map { "\($0.series.kind) \($0.series.name) \($0.series.host) \($0.count)" } == [
+                "definition loss algo-1 10", "system CPUUtilization algo-2 1",
+            ])
+            #expect(overview.first?.series.points.map(\.value) == [1, 9, 4, 7, 8, 2])
+            let times = overview.first?.series.points.map(\.time) ?? []
+            #expect(times == times.sorted() && Self.sameInstant(times.first, Date(timeIntervalSince1970: 1_764_000_000.000002)))
+            // wide enough for every point: the series whole
+            let whole = try await logs.metricOverview(jobID: job, columns: 5)
+            #expect(whole.first?.series.points.map(\.value) == values && whole.first?.count == 10)
+            #expect(try await logs.metricOverview(jobID: other, columns: 3).map(\.series.points.count) == [1])
+        }
+    }
+
     @Test(arguments: RepositoryKind.allCases)
     func twoProjectsJobsOfTheSameNameKeepTheirOwnLinesAndMetrics(_ kind: RepositoryKind) async throws {
         try await kind.withLogRepository { fixture in

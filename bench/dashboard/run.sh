@@ -14,6 +14,7 @@
 #   WAITING         jobs queued behind the running one (default 200)
 #   SCRAPES         measured requests of each kind per phase (default 200), after 20 unmeasured
 #   LOG_LINES       log lines of the job whose page is loaded (default 100000)
+#   METRIC_POINTS   metric points of that job (default 100000: a loss series and algo-1's CPUUtilization, half each, drawn as charts)
 #   PAGE_LOADS      loads of each page in headless Chromium after the last phase (default 20)
 #   STRICT          1: exit 3 when a target is missed
 set -euo pipefail
@@ -28,6 +29,7 @@ JOBS=${JOBS:-"10000 100000"}
 WAITING=${WAITING:-200}
 SCRAPES=${SCRAPES:-200}
 LOG_LINES=${LOG_LINES:-100000}
+METRIC_POINTS=${METRIC_POINTS:-100000}
 PAGE_LOADS=${PAGE_LOADS:-20}
 STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 # The issue's target: a scrape under 50 ms with 10,000 jobs.
@@ -125,13 +127,22 @@ SELECT j.id, 1, CASE WHEN g % 2 = 0 THEN 'algo-1' ELSE 'algo-2' END, j.created_a
        format('step %s loss=%s %s', g, round((1.0 / g)::numeric, 6), repeat('x', 60))
 FROM jobs j, generate_series(1, :n) g WHERE j.name = 'bench-template';
 SQL
-sql -c "VACUUM ANALYZE log_lines"
+log "writing $METRIC_POINTS metric points for bench-template's page (loss and CPUUtilization of algo-1)"
+sql -v n="$METRIC_POINTS" <<'SQL'
+INSERT INTO metric_points (job_id, name, host, kind, time, value)
+SELECT j.id, s.name, s.host, s.kind, j.created_at + make_interval(secs => g / 100.0),
+       CASE WHEN s.kind = 'definition' THEN 1.0 / g ELSE 50 + 40 * sin(g / 500.0) END
+FROM jobs j, generate_series(1, :n / 2) g,
+     (VALUES ('loss', 'algo-1', 'definition'), ('CPUUtilization', 'algo-1', 'system')) s(name, host, kind)
+WHERE j.name = 'bench-template';
+SQL
+sql -c "VACUUM ANALYZE log_lines" -c "VACUUM ANALYZE metric_points"
 SELENIUM_PY=${XDG_CACHE_HOME:-$HOME/.cache}/trainyard/selenium-4.38.0/bin/python3
 if [[ ! -x $SELENIUM_PY || ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
     log "installing chromium, chromium-driver and selenium (scripts/bootstrap)"
     "$REPO_ROOT/scripts/bootstrap" >&2
 fi
-log "loading / (with $LAST_JOBS jobs) and /jobs/bench-template (with $LOG_LINES lines) $PAGE_LOADS times each, beside /sign-in"
+log "loading / (with $LAST_JOBS jobs) and /jobs/bench-template (with $LOG_LINES lines, $METRIC_POINTS points) $PAGE_LOADS times each, beside /sign-in"
 "$SELENIUM_PY" "$SCRIPT_DIR/pages.py" "$BASE_URL" "$ADMIN_KEY" "$PAGE_LOADS" /sign-in / /jobs/bench-template >"$WORK_DIR/pages.json" ||
     die "the browser run failed"
 page_stat() { # $1 path, $2 field index (0 ttfb, 1 rendered, 2 loaded), $3 percentile
@@ -167,7 +178,7 @@ for path in /sign-in / /jobs/bench-template; do
     printf '  page %-22s rendered (DOMContentLoaded) p50 %7.1f ms  p99 %7.1f ms   first byte p50 %6.1f ms   ÷ sign-in %s\n' "$path" \
         "${page50[$path]}" "${page99[$path]}" "${ttfb50[$path]}" "$(awk -v a="${page50[$path]}" -v b="${page50[/sign-in]}" 'BEGIN { printf "%.1f", a / b }')"
 done
-echo "  (the list shows $rows_shown of $LAST_JOBS jobs, a page; the job page $lines_shown of its $LOG_LINES lines before its stream)"
+echo "  (the list shows $rows_shown of $LAST_JOBS jobs, a page; the job page the last $lines_shown of its $LOG_LINES lines, and charts of its $METRIC_POINTS points)"
 echo "  server peak RSS: $SERVER_HWM_MB MB"
 echo "  targets: a scrape's p50 under $TARGET_SCRAPE_MS ms with $TARGET_AT_JOBS jobs; the list under $TARGET_LIST_MS ms and a job page with $LOG_LINES lines under $TARGET_JOB_MS ms (p50, rendered)"
 if [[ -n ${p50[scrape-$TARGET_AT_JOBS]:-} ]]; then
@@ -185,7 +196,7 @@ phases=$(for jobs in $JOBS; do
           page_bytes: $bytes, scrape_to_readyz: ($ratio|tonumber)}'
 done | jq -s .)
 jq -n --arg started "$STARTED_AT" --arg build "$BUILD_LABEL" --argjson waiting "$WAITING" --argjson phases "$phases" --argjson rss "$SERVER_HWM_MB" \
-    --argjson pages "$(jq -c . "$WORK_DIR/pages.json")" --argjson jobs "$LAST_JOBS" --argjson lines "$LOG_LINES" \
+    --argjson pages "$(jq -c . "$WORK_DIR/pages.json")" --argjson jobs "$LAST_JOBS" --argjson lines "$LOG_LINES" --argjson points "$METRIC_POINTS" \
     '{started: $started, build: $build, waiting: $waiting, phases: $phases, server_peak_rss_mb: $rss,
-      pages: {jobs: $jobs, log_lines: $lines, samples_ttfb_rendered_loaded_bytes_rows: $pages}}' \
+      pages: {jobs: $jobs, log_lines: $lines, metric_points: $points, samples_ttfb_rendered_loaded_bytes_rows: $pages}}' \
     >"$REPO_ROOT/bench/results/dashboard-$(date -u +%Y%m%dT%H%M%SZ).json"

@@ -17,8 +17,6 @@ struct Dashboard: Sendable {
 
     /// Log lines a job page shows at a time (its script then follows the log's end live).
     static let pageLines = 2_000
-    /// Metric points a job page reads at most; a job with more shows its first this many, and says so.
-    static let chartPoints = 500_000
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/") { request, _ in try await page(request) { principal, key in try await jobs(request, principal: principal, key: key) } }
@@ -218,7 +216,8 @@ struct Dashboard: Sendable {
             return response
         }
         let events = try await api.listJobEvents(.init(path: .init(name: name))).ok.body.json.events
-        let (metrics, metricsCut) = try await allMetrics(of: name)
+        // Every point of every series, as a chart of its width draws them (the store keeps each column's lowest and highest).
+        let metrics = try await api.logs.metricOverview(jobID: record.id, columns: SVGChart().columns)
         let window = try await logView.read(api.logs, jobID: record.id, limit: Self.pageLines, byteBudget: APIImplementation.logPageBytes)
         let lines = window.lines
         var values = frame(principal, key: key, title: job.name)
@@ -252,13 +251,13 @@ struct Dashboard: Sendable {
             artifacts.append(["file": "output.tar.gz", "size": output.sizeBytes, "sha256": output.sha256, "kind": "output", "name": job.name])
         }
         values["artifacts"] = artifacts
-        values["metricsCut"] = metricsCut ? Self.chartPoints : nil
-        values["charts"] = metrics.filter { !$0.points.isEmpty }.map { series in
-            let label = series.name + (series.host.map { " · \($0)" } ?? "")
-            return ["label": label, "svg": SVGChart().render(series.points.map { .init(time: $0.time, value: $0.value) }, label: label)]
+        values["charts"] = metrics.filter { !$0.series.points.isEmpty }.map { overview in
+            let label = overview.series.name + (overview.series.host.isEmpty ? "" : " · \(overview.series.host)")
+            let points = overview.series.points.map { SVGChart.Point(time: $0.time, value: $0.value) }
+            return ["label": label, "svg": SVGChart().render(points, label: label, count: overview.count)]
         }
-        values["heatmap"] = UtilisationHeatmap.render(metrics.filter { $0.kind.rawValue == "system" }.map { series in
-            UtilisationHeatmap.Series(metric: series.name, host: series.host ?? "", points: series.points.map { ($0.time, $0.value) })
+        values["heatmap"] = UtilisationHeatmap.render(metrics.filter { $0.series.kind == "system" }.map { overview in
+            UtilisationHeatmap.Series(metric: overview.series.name, host: overview.series.host, points: overview.series.points.map { ($0.time, $0.value) })
         })
         values["transitions"] = job.secondaryStatusTransitions.map {
             ["status": $0.status.rawValue, "start": Self.time($0.startTime), "message": $0.statusMessage]
@@ -297,27 +296,6 @@ struct Dashboard: Sendable {
         values["searchJSON"] = Self.scriptString(logView.search ?? "")
         values["events"] = events.map { ["time": Self.time($0.time), "type": $0._type, "message": $0.message] }
         return html(render("job", values))
-    }
-
-    /// Every page of the job's metric series, joined, up to ``chartPoints`` points; true when some were left out.
-    private func allMetrics(of name: String) async throws -> ([Components.Schemas.MetricSeries], Bool) {
-        var series: [Components.Schemas.MetricSeries] = []
-        var token: String?
-        var points = 0
-        repeat {
-            let page = try await api.getJobMetrics(.init(path: .init(name: name), query: .init(nextToken: token))).ok.body.json
-            for part in page.metrics {
-                points += part.points.count
-                // A series cut by a page goes on, under the same name and host, on the next.
-                if let last = series.last, last.name == part.name, last.host == part.host, last.kind == part.kind {
-                    series[series.count - 1].points += part.points
-                } else {
-                    series.append(part)
-                }
-            }
-            token = page.nextToken
-        } while token != nil && points < Self.chartPoints
-        return (series, token != nil)
     }
 
     private func capacity(principal: Principal, key: String) async throws -> Response {

@@ -143,7 +143,6 @@ enum DashboardTemplates {
         {{^artifacts}}<p>None yet: model.tar.gz is uploaded when the job ends.</p>{{/artifacts}}
 
         <h2>Metrics</h2>
-        {{#metricsCut}}<p id="metrics-cut">The first {{metricsCut}} points of the job's series: <code>GET /v1/jobs/{{name}}/metrics</code> pages through all of them.</p>{{/metricsCut}}
         {{#charts}}<figure><figcaption>{{label}}</figcaption>{{{svg}}}</figure>{{/charts}}
         {{^charts}}<p id="no-metrics">No metric points yet.</p>{{/charts}}
 

@@ -13,11 +13,13 @@ struct SVGChart {
 
     /// Points drawn with a circle each (and their value as a tooltip); a longer series is a line alone.
     static let maximumDots = 200
+    /// Pixel columns the line spans: the store keeps at most two points a column (``LogRepository/metricOverview(jobID:columns:)``).
+    var columns: Int { Int(width - 2 * padding) }
 
     /// The chart's markup: the line, each point as a circle when there are few, the value range and the time range as
-    /// labels. Nothing drawn for no point. A series with more points than the chart has pixel columns is drawn as each
-    /// column's lowest and highest point, in time order, so that a spike stays visible at any length.
-    func render(_ points: [Point], label: String) -> String {
+    /// labels. Nothing drawn for no point. `count`: how many points the series has, when `points` are fewer (each
+    /// column's lowest and highest).
+    func render(_ points: [Point], label: String, count: Int? = nil) -> String {
         guard let first = points.first else { return "" }
         let times = points.map { $0.time.timeIntervalSince1970 }
         let values = points.map(\.value).filter(\.isFinite)
@@ -27,46 +29,20 @@ struct SVGChart {
         let spanV = v1 > v0 ? v1 - v0 : 1
         func x(_ t: Double) -> Double { padding + (t - t0) / spanT * (width - 2 * padding) }
         func y(_ v: Double) -> Double { height - padding - (v - v0) / spanV * (height - 2 * padding) }
-        let finite = points.filter { $0.value.isFinite }
-        let drawn = Self.thinned(finite, columns: Int(width - 2 * padding), x: { x($0.time.timeIntervalSince1970) })
+        let drawn = points.filter { $0.value.isFinite }
         let path = drawn.map { String(format: "%.1f,%.1f", x($0.time.timeIntervalSince1970), y($0.value)) }.joined(separator: " ")
         let dots = drawn.count > Self.maximumDots ? "" : drawn.map { point in
             String(format: #"<circle class="point" cx="%.1f" cy="%.1f" r="2.5"><title>%@</title></circle>"#,
                    x(point.time.timeIntervalSince1970), y(point.value), Self.escape("\(point.value)"))
         }.joined()
         return """
-            <svg class="chart" role="img" aria-label="\(Self.escape(label))" viewBox="0 0 \(Int(width)) \(Int(height))" width="\(Int(width))" height="\(Int(height))" data-points="\(finite.count)" data-drawn="\(drawn.count)">\
+            <svg class="chart" role="img" aria-label="\(Self.escape(label))" viewBox="0 0 \(Int(width)) \(Int(height))" width="\(Int(width))" height="\(Int(height))" data-points="\(count ?? drawn.count)" data-drawn="\(drawn.count)">\
             <polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="\(path)"/>\(dots)\
             <text x="2" y="\(Int(padding) - 10)" font-size="10">\(Self.escape(Self.number(v1)))</text>\
             <text x="2" y="\(Int(height) - 6)" font-size="10">\(Self.escape(Self.number(v0)))</text>\
             <text x="\(Int(width / 2))" y="\(Int(height) - 6)" font-size="10" text-anchor="middle">\(Self.escape(Dashboard.time(first.time))) … \(Self.escape(Dashboard.time(points.last?.time ?? first.time)))</text>\
             </svg>
             """
-    }
-
-    /// `points` (in time order) as at most two a pixel column: each column's lowest and highest, in the order they came.
-    static func thinned(_ points: [Point], columns: Int, x: (Point) -> Double) -> [Point] {
-        guard points.count > 2 * columns else { return points }
-        var kept: [Point] = []
-        var column = Int.min
-        var low = 0
-        var high = 0
-        func flush() {
-            guard column != Int.min else { return }
-            for index in Set([low, high]).sorted() { kept.append(points[index]) }
-        }
-        for (index, point) in points.enumerated() {
-            let current = Int(x(point).rounded(.down))
-            if current != column {
-                flush()
-                (column, low, high) = (current, index, index)
-            } else {
-                if point.value < points[low].value { low = index }
-                if point.value > points[high].value { high = index }
-            }
-        }
-        flush()
-        return kept
     }
 
     static func number(_ value: Double) -> String { value == value.rounded() && abs(value) < 1e12 ? String(Int(value)) : String(format: "%.4g", value) }

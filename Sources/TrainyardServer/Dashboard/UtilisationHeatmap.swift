@@ -1,7 +1,8 @@
 import Foundation
 
 /// Each host's utilisation over time as a heatmap drawn on the server: a row per host and metric (CPU, memory, GPU and
-/// GPU memory, as the agents sample them in percent), a column per time slice, darker for busier.
+/// GPU memory, as the agents sample them in percent), a column per time slice, darker for busier. A slice is the mean
+/// of the points it is given: for a long series, each chart column's lowest and highest.
 enum UtilisationHeatmap {
     struct Series {
         var metric: String

@@ -131,6 +131,39 @@ public actor InMemoryLogRepository: LogRepository {
         return (series, ordered.count > limit ? ordered[limit - 1] : nil)
     }
 
+    public func metricOverview(jobID: Int64, columns: Int) -> [MetricOverview] {
+        struct Series: Hashable {
+            var kind: String
+            var name: String
+            var host: String
+            var cursor: MetricCursor { MetricCursor(kind: kind, name: name, host: host, timeMicros: 0) }
+        }
+        var bySeries: [Series: [(micros: Int64, value: Double)]] = [:]
+        for (key, point) in points where key.jobID == jobID {
+            bySeries[Series(kind: point.kind, name: key.name, host: key.host), default: []].append((key.timeMicros, point.value))
+        }
+        return bySeries.keys.sorted { Self.precedes($0.cursor, $1.cursor) }.map { series in
+            let all = bySeries[series, default: []].sorted { $0.micros < $1.micros }
+            var kept = all
+            if all.count > 2 * columns, let first = all.first, let last = all.last {
+                // Each column's lowest and highest point, the earliest of equals, as the store's ordering picks them.
+                var chosen: [Int: (low: Int, high: Int)] = [:]
+                for (index, point) in all.enumerated() {
+                    let column = MetricOverview.column(offset: point.micros - first.micros, span: last.micros - first.micros, columns: columns)
+                    guard let seen = chosen[column] else {
+                        chosen[column] = (index, index)
+                        continue
+                    }
+                    chosen[column] = (point.value < all[seen.low].value ? index : seen.low, point.value > all[seen.high].value ? index : seen.high)
+                }
+                kept = Set(chosen.values.flatMap { [$0.low, $0.high] }).sorted().map { all[$0] }
+            }
+            return MetricOverview(
+                series: MetricSeriesRecord(name: series.name, host: series.host, kind: series.kind, points: kept.map { (Self.date(micros: $0.micros), $0.value) }),
+                count: all.count)
+        }
+    }
+
     public func finalMetrics(jobID: Int64) -> [FinalMetricRecord] {
         var latest: [String: (timeMicros: Int64, value: Double)] = [:]
         for (key, point) in points where key.jobID == jobID && point.kind == "definition" {

@@ -20,6 +20,11 @@ public protocol LogRepository: Sendable {
     /// oldest first) after `cursor`, the last point of the previous page; `next` is this page's last point when there
     /// are more. A series cut by the page continues, under the same name and host, on the next.
     func metricPage(jobID: Int64, after cursor: MetricCursor?, limit: Int) async throws -> (series: [MetricSeriesRecord], next: MetricCursor?)
+    /// Every series of a job drawn `columns` wide (definitions first, then system metrics, each by name and host): a
+    /// series of up to twice `columns` points whole; a longer one as each column's lowest and highest point (the
+    /// column: its share of the series' time range), in time order, so that a spike shows at any length. Read in one
+    /// pass over the points, whatever their number.
+    func metricOverview(jobID: Int64, columns: Int) async throws -> [MetricOverview]
     /// The last value of each metric extracted with the job's definitions (SageMaker's `FinalMetricDataList`), by name.
     func finalMetrics(jobID: Int64) async throws -> [FinalMetricRecord]
     /// Each host of the job that has printed: its first and last line's times and how many bytes it printed, by host
@@ -121,6 +126,25 @@ public struct MetricSeriesRecord: Sendable, Equatable {
 
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.name == rhs.name && lhs.host == rhs.host && lhs.kind == rhs.kind && lhs.points.elementsEqual(rhs.points) { $0 == $1 }
+    }
+}
+
+/// A metric series as a chart draws it (``LogRepository/metricOverview(jobID:columns:)``): the points kept, oldest
+/// first, and how many the series has.
+public struct MetricOverview: Sendable, Equatable {
+    public var series: MetricSeriesRecord
+    public var count: Int
+
+    public init(series: MetricSeriesRecord, count: Int) {
+        self.series = series
+        self.count = count
+    }
+
+    /// The column of a chart `columns` wide that a point `offset` into a series `span` long falls in (both in
+    /// microseconds): the store's rule, which its twin shares.
+    public static func column(offset: Int64, span: Int64, columns: Int) -> Int {
+        guard span > 0 else { return 0 }
+        return min(columns - 1, Int((Double(offset) / Double(span) * Double(columns)).rounded(.down)))
     }
 }
 
