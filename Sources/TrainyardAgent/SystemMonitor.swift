@@ -8,7 +8,8 @@ import Glibc
 
 /// Samples the user's command every interval, as SageMaker's system monitor does per host: CPU and memory of the
 /// command's process group (on local workers several hosts share one machine, so the machine's own figures would mix
-/// them), and the GPUs `nvidia-smi` reports, when it is installed.
+/// them), and the GPUs `nvidia-smi` reports, when it is installed: those `CUDA_VISIBLE_DEVICES` gives the host (a
+/// Slurm node shared by several jobs has GPUs of each), all of them without it.
 struct SystemMonitor: Sendable {
     let processGroup: Int32
     let interval: Double
@@ -20,6 +21,7 @@ struct SystemMonitor: Sendable {
         let pageBytes = Double(sysconf(Int32(_SC_PAGESIZE)))
         let memoryBytes = Self.memoryTotalBytes()
         let smi = Self.nvidiaSMI()
+        let visibleDevices = ProcessInfo.processInfo.environment["CUDA_VISIBLE_DEVICES"]
         var previous: (ticks: Int64, time: ContinuousClock.Instant)?
         while !Task.isCancelled {
             let now = ContinuousClock.now
@@ -36,7 +38,10 @@ struct SystemMonitor: Sendable {
             if memoryBytes > 0 {
                 samples.append(SystemSample(name: SystemSample.memoryUtilization, value: 100 * Double(pages) * pageBytes / memoryBytes, timeMicros: micros))
             }
-            if let smi { samples += GPUReading.samples(await Self.readGPUs(smi, logger: logger), timeMicros: micros) }
+            if let smi {
+                let readings = GPUReading.visible(await Self.readGPUs(smi, logger: logger), cudaVisibleDevices: visibleDevices)
+                samples += GPUReading.samples(readings, timeMicros: micros)
+            }
             previous = (ticks, now)
             if !samples.isEmpty { deliver(samples) }
             try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
@@ -75,7 +80,7 @@ struct SystemMonitor: Sendable {
     static func readGPUs(_ smi: String, logger: Logger) async -> [GPUReading] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: smi)
-        process.arguments = ["--query-gpu=utilization.gpu,memory.used,memory.total", "--format=csv,noheader,nounits"]
+        process.arguments = ["--query-gpu=\(GPUReading.query)", "--format=csv,noheader,nounits"]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -50,25 +50,62 @@ public struct ProcessStat: Sendable, Equatable {
     }
 }
 
-/// GPU figures from `nvidia-smi --query-gpu=utilization.gpu,memory.used,memory.total --format=csv,noheader,nounits`.
+/// One GPU's figures, from `nvidia-smi --query-gpu=index,uuid,utilization.gpu,memory.used,memory.total
+/// --format=csv,noheader,nounits` (``GPUReading/query``).
 public struct GPUReading: Sendable, Equatable {
+    public var index: Int
+    public var uuid: String
     public var utilization: Double
     public var memoryUsedMiB: Double
     public var memoryTotalMiB: Double
 
-    public init(utilization: Double, memoryUsedMiB: Double, memoryTotalMiB: Double) {
+    public init(index: Int, uuid: String, utilization: Double, memoryUsedMiB: Double, memoryTotalMiB: Double) {
+        self.index = index
+        self.uuid = uuid
         self.utilization = utilization
         self.memoryUsedMiB = memoryUsedMiB
         self.memoryTotalMiB = memoryTotalMiB
     }
 
-    /// One reading per GPU line; lines that are not three numbers (`[N/A]`, `[Not Supported]`) are skipped.
+    /// The fields asked of `nvidia-smi --query-gpu=`, in ``parse(csv:)``'s order.
+    public static let query = "index,uuid,utilization.gpu,memory.used,memory.total"
+
+    /// One reading per GPU line; a line whose figures are not numbers (`[N/A]`, `[Not Supported]`) is skipped.
     public static func parse(csv: String) -> [GPUReading] {
         csv.split(whereSeparator: \.isNewline).compactMap { line in
-            let values = line.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-            guard values.count == 3, let utilization = values[0], let used = values[1], let total = values[2] else { return nil }
-            return GPUReading(utilization: utilization, memoryUsedMiB: used, memoryTotalMiB: total)
+            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard fields.count == 5, let index = Int(fields[0]), let utilization = Double(fields[2]), let used = Double(fields[3]),
+                let total = Double(fields[4])
+            else { return nil }
+            return GPUReading(index: index, uuid: fields[1], utilization: utilization, memoryUsedMiB: used, memoryTotalMiB: total)
         }
+    }
+
+    /// The GPUs a host was given, as CUDA reads `CUDA_VISIBLE_DEVICES` (Slurm's GPU allocation sets it): entries are
+    /// indices or UUIDs (`GPU-…`, or a prefix of one), read up to the first that is neither; unset, every GPU; empty or
+    /// `-1`, none. When it names GPUs by index only and `nvidia-smi` lists none of them (a device cgroup may number
+    /// what it lets through from 0), the GPUs listed are the host's; a UUID is the same everywhere, and one not listed
+    /// is not the host's.
+    public static func visible(_ readings: [GPUReading], cudaVisibleDevices: String?) -> [GPUReading] {
+        guard let variable = cudaVisibleDevices else { return readings }
+        var chosen: [GPUReading] = []
+        var indices = 0
+        var uuids = 0
+        for entry in variable.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if let index = Int(entry) {
+                guard index >= 0 else { break }
+                indices += 1
+                if let reading = readings.first(where: { $0.index == index }), !chosen.contains(reading) { chosen.append(reading) }
+            } else if entry.hasPrefix("GPU-") || entry.hasPrefix("MIG-") {
+                uuids += 1
+                let matches = readings.filter { $0.uuid.hasPrefix(entry) }
+                if matches.count == 1, !chosen.contains(matches[0]) { chosen.append(matches[0]) }
+            } else {
+                break
+            }
+        }
+        if indices > 0 && uuids == 0 && chosen.isEmpty { return readings }
+        return chosen
     }
 
     /// SageMaker's GPU series for a set of readings: utilisation summed over GPUs, memory as a share of all of it.

@@ -90,13 +90,42 @@ struct SystemSampleTests {
         #expect(ProcessStat.parse("garbage") == nil)
     }
 
+    /// Four GPUs as `nvidia-smi --query-gpu=index,uuid,utilization.gpu,memory.used,memory.total
+    /// --format=csv,noheader,nounits` prints them (an H100 node; the last one's figures not supported).
+    static let fourGPUs = """
+        0, GPU-8932f937-d72c-4106-c12f-20bd9faed9f6, 80, 1000, 4000
+        1, GPU-51b6f3a2-0c1e-4a63-9f2b-7d0e5c1d2a11, 60, 3000, 4000
+        2, GPU-51c0aa00-3e4d-4f19-8a6b-0b1c2d3e4f50, 0, 0, 4000
+        3, GPU-0d2b7c11-9a8e-4d6f-b1e2-3c4d5e6f7a8b, [N/A], [N/A], [N/A]
+        """
+
     @Test func gpuReadingsSumUtilisationAndShareMemory() {
-        let readings = GPUReading.parse(csv: "80, 1000, 4000\n60, 3000, 4000\n[N/A], [N/A], [N/A]\n")
-        #expect(readings.count == 2)
+        let readings = GPUReading.parse(csv: "0, GPU-a, 80, 1000, 4000\n1, GPU-b, 60, 3000, 4000\n2, GPU-c, [N/A], [N/A], [N/A]\n")
+        #expect(readings.count == 2 && readings.map(\.index) == [0, 1] && readings.map(\.uuid) == ["GPU-a", "GPU-b"])
         let samples = GPUReading.samples(readings, timeMicros: 7)
         #expect(samples == [
             SystemSample(name: "GPUUtilization", value: 140, timeMicros: 7), SystemSample(name: "GPUMemoryUtilization", value: 50, timeMicros: 7),
         ])
         #expect(GPUReading.samples([], timeMicros: 7).isEmpty)
+    }
+
+    /// A host's GPUs are those CUDA_VISIBLE_DEVICES gives it, as CUDA reads the variable.
+    @Test func aHostsGPUsAreThoseCUDAVisibleDevicesGivesIt() {
+        let all = GPUReading.parse(csv: Self.fourGPUs)
+        #expect(all.map(\.index) == [0, 1, 2])
+        func visible(_ variable: String?) -> [Int] { GPUReading.visible(all, cudaVisibleDevices: variable).map(\.index) }
+        #expect(visible(nil) == [0, 1, 2], "unset: every GPU")
+        #expect(visible("1,2") == [1, 2] && visible("2,1") == [2, 1])
+        #expect(visible("GPU-8932f937-d72c-4106-c12f-20bd9faed9f6") == [0], "a UUID")
+        #expect(visible("GPU-51b6,0") == [1, 0], "a unique prefix of one")
+        #expect(visible("GPU-51") == [], "a prefix of two names neither")
+        #expect(visible("") == [] && visible("-1") == [] && visible("1,-1,2") == [1], "read up to the first entry that is not a GPU")
+        #expect(visible("0,0") == [0])
+        #expect(visible("7") == [0, 1, 2], "none listed: a device cgroup shows the host's own")
+        // two hosts of one node, each its own GPU: each reports its own
+        let first = GPUReading.samples(GPUReading.visible(all, cudaVisibleDevices: "0"), timeMicros: 1)
+        let second = GPUReading.samples(GPUReading.visible(all, cudaVisibleDevices: "1"), timeMicros: 1)
+        #expect(first.first?.value == 80 && second.first?.value == 60)
+        #expect(first.last?.value == 25 && second.last?.value == 75)
     }
 }
