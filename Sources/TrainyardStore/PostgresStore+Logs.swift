@@ -118,7 +118,7 @@ extension PostgresStore: LogRepository {
             WITH page AS (
                 SELECT id, host, time, message FROM log_lines
                 WHERE job_id = \(jobID) AND id \(unescaped: comparison) \(id) AND (\(host)::text IS NULL OR host = \(host))
-                    AND (\(text)::text IS NULL OR strpos(lower(message), lower(\(text))) > 0)
+                    AND (\(text)::text IS NULL OR strpos(lower(message COLLATE "C"), lower(\(text) COLLATE "C")) > 0)
                 ORDER BY id \(unescaped: order) LIMIT \(limit)),
             sized AS (
                 SELECT id, host, time, message,

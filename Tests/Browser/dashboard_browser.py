@@ -31,6 +31,24 @@ def browser():
     return webdriver.Chrome(service=Service(os.environ.get("TRAINYARD_CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
 
 
+def network_changed(driver):
+    """Chromium's error page for a load it abandoned because the machine's interfaces changed (the suite's other
+    tests make job network namespaces while this one runs): not the dashboard's doing, so the load is tried again."""
+    try:
+        return "ERR_NETWORK_CHANGED" in driver.page_source
+    except Exception:
+        return False
+
+
+def load(driver, path):
+    driver.get(BASE + path)
+    for _ in range(5):
+        if not network_changed(driver):
+            return
+        print(f"(Chromium abandoned {path} as the machine's network changed; loading it again)")
+        driver.get(BASE + path)
+
+
 def wait_for(driver, what, condition, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -39,6 +57,9 @@ def wait_for(driver, what, condition, timeout=60):
                 return
         except Exception:  # the page is being replaced; look again
             pass
+        if network_changed(driver):
+            print(f"(Chromium abandoned a load as the machine's network changed; loading it again, waiting for {what})")
+            driver.refresh()
         time.sleep(0.1)
     shot(driver, "failed-" + what.replace(" ", "-"))
     raise AssertionError(f"{what}: not within {timeout} s; the page shows:\n{driver.find_element(By.TAG_NAME, 'body').text[:3000]}")
@@ -49,7 +70,7 @@ def shot(driver, name):
 
 
 def sign_in(driver, key):
-    driver.get(BASE + "/")
+    load(driver, "/")
     wait_for(driver, "the sign-in page", lambda: driver.find_element(By.ID, "key"))
     driver.find_element(By.ID, "key").send_keys(key)
     driver.find_element(By.ID, "sign-in").click()
@@ -85,9 +106,9 @@ def main():
         shot(driver, "2-jobs-updated")
 
         # The job's page: its lines arrive, and a chart with its points.
-        driver.get(BASE + "/jobs/held")
+        load(driver, "/jobs/held")
         wait_for(driver, "held's page", lambda: driver.find_element(By.ID, "status").text == "InProgress")
-        driver.get(BASE + "/jobs/watched")
+        load(driver, "/jobs/watched")
         wait_for(driver, "watched's last line in the log", lambda: "step 39 loss=0.0250" in driver.find_element(By.ID, "log").text)
         chart = driver.find_element(By.CSS_SELECTOR, 'svg.chart[aria-label="loss · algo-1"]')
         points = int(chart.get_attribute("data-points"))
@@ -100,7 +121,7 @@ def main():
 
         # A job whose lines arrive while the page is open.
         api("POST", "/v1/jobs", ADMIN_KEY, {"name": "live", "instance_type": "ml.m5.large", "command": ["python3", "-c", trainer]})
-        driver.get(BASE + "/jobs/live")
+        load(driver, "/jobs/live")
         initial = driver.find_element(By.ID, "log").text
         assert "step 10 " not in initial, "the page was served with step 10 already: arriving lines would not be seen"
         wait_for(driver, "live's lines arriving", lambda: "step 10 " in driver.find_element(By.ID, "log").text, timeout=90)
@@ -108,7 +129,7 @@ def main():
         shot(driver, "4-live-logs")
 
         # Stop from the page.
-        driver.get(BASE + "/jobs/held")
+        load(driver, "/jobs/held")
         wait_for(driver, "held's stop button", lambda: driver.find_element(By.ID, "stop"))
         driver.find_element(By.ID, "stop").click()
         wait_for(driver, "held shown Stopped", lambda: driver.find_element(By.ID, "status").text == "Stopped", timeout=90)
@@ -120,7 +141,7 @@ def main():
         api("POST", "/v1/jobs", ADMIN_KEY, {"name": "blocker", "instance_type": "ml.m5.large", "command": ["sleep", "600"]})
         api("POST", "/v1/jobs", ADMIN_KEY, {"name": "gang", "instance_type": "ml.m5.large", "instance_count": 4, "command": ["true"]})
         wait_for(driver, "gang pending", lambda: api("GET", "/v1/jobs/gang", ADMIN_KEY)["secondary_status"] == "Pending")
-        driver.get(BASE + "/capacity")
+        load(driver, "/capacity")
         queued = lambda: driver.find_element(By.CSS_SELECTOR, 'tr[data-pool="ml.m5.large on-demand"] .queued').text
         assert queued() == "1", f"the capacity page shows {queued()} of our jobs waiting"
         shot(driver, "6-capacity")
@@ -133,12 +154,12 @@ def main():
         wait_for(driver, "two live reads of the lab's list", lambda: int(driver.execute_script("return document.body.dataset.refreshed || 0")) >= 2)
         assert not driver.find_elements(By.CSS_SELECTOR, "tr[data-job]"), "the other project sees jobs"
         for path in ("/jobs/watched", "/jobs/watched/artifacts/model", "/v1/jobs/watched", "/v1/jobs/watched/logs?follow=true"):
-            driver.get(BASE + path)
+            load(driver, path)
             text = driver.find_element(By.TAG_NAME, "body").text
             assert "training job watched not found" in text and "step 1" not in text, f"{path} shows: {text[:500]}"
-        driver.get(BASE + "/capacity")
+        load(driver, "/capacity")
         assert queued() == "0", "the lab sees another project's waiting jobs"
-        driver.get(BASE + "/webhooks")
+        load(driver, "/webhooks")
         assert driver.find_element(By.ID, "none"), "the lab sees webhooks"
         print("isolation: the lab's key sees no job, log, archive, queue or webhook of the default project")
         shot(driver, "7-other-project")

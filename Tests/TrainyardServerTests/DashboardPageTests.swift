@@ -71,9 +71,18 @@ import TrainyardServer
                 #expect(forged.status == 403 && forged.body.contains("this form was sent from another site's page"), "\(header): \(forged.body)")
                 #expect(forged.headers.first(name: "Set-Cookie") == nil)
             }
+            #expect(try await Self.call(app, .POST, "/sign-in", form: ["key": app.token], headers: ["Sec-Fetch-Site": "same-site"]).status == 403)
+            // a browser's own form is let in: its Sec-Fetch-Site says so (whatever a proxy made of Host), or, from an
+            // older browser, its Origin matches the address (or a proxy's X-Forwarded-Host)
             let host = String(app.baseURL.dropFirst("http://".count))
-            let sameSite = try await Self.call(app, .POST, "/sign-in", form: ["key": app.token], headers: ["Origin": "http://\(host)", "Sec-Fetch-Site": "same-origin"])
-            #expect(sameSite.status == 303)
+            for header in [
+                ["Origin": "http://\(host)", "Sec-Fetch-Site": "same-origin"], ["Origin": "https://trainyard.example", "Sec-Fetch-Site": "same-origin"],
+                ["Sec-Fetch-Site": "none"], ["Origin": "http://\(host.uppercased())"],
+                ["Origin": "https://trainyard.example", "X-Forwarded-Host": "trainyard.example:443, \(host)"],
+            ] {
+                let allowed = try await Self.call(app, .POST, "/sign-in", form: ["key": app.token], headers: header)
+                #expect(allowed.status == 303, "\(header): \(allowed.body)")
+            }
 
             // signing in sets a cookie that scripts cannot read and other sites cannot send
             let signedIn = try await Self.call(app, .POST, "/sign-in", form: ["key": app.token])
@@ -97,10 +106,12 @@ import TrainyardServer
             #expect(list.headers.first(name: "X-Frame-Options") == "DENY")
             let filtered = try await Self.call(app, .GET, "/?status=Failed", cookie: app.token)
             #expect(!filtered.body.contains(#"data-job="paged""#) && filtered.body.contains("No jobs match these filters."))
-            let today = Date().formatted(.iso8601.year().month().day())
+            // (a day either side of now, so that a run at midnight UTC sees the same)
+            let yesterday = Date().addingTimeInterval(-86_400).formatted(.iso8601.year().month().day())
+            let tomorrow = Date().addingTimeInterval(86_400).formatted(.iso8601.year().month().day())
             for (query, shown) in [
-                ("name=age", true), ("name=other", false), ("after=\(today)", true), ("after=2999-01-01", false), ("before=\(today)", true),
-                ("before=2000-01-01", false), ("status=Completed&name=pag&after=2000-01-01&before=\(today)", true),
+                ("name=age", true), ("name=other", false), ("after=\(yesterday)", true), ("after=2999-01-01", false), ("before=\(tomorrow)", true),
+                ("before=2000-01-01", false), ("status=Completed&name=pag&after=\(yesterday)&before=\(tomorrow)", true), ("name=pag+ed", false),
             ] {
                 let page = try await Self.call(app, .GET, "/?" + query, cookie: app.token)
                 #expect(page.status == 200 && page.body.contains(#"data-job="paged""#) == shown, "\(query)")
@@ -110,8 +121,10 @@ import TrainyardServer
             #expect(invalid.status == 422 && !invalid.body.contains(#"data-job="paged""#), "\(invalid.body)")
             #expect(invalid.body.contains("status must be one of InProgress, Completed, Failed, Stopping, Stopped"), "\(invalid.body)")
             #expect(invalid.body.contains("Created from must be a date, YYYY-MM-DD (got yesterday)"), "\(invalid.body)")
+            #expect(invalid.body.contains("const firstPage = false"), "the page's script stays valid")
             let backwards = try await Self.call(app, .GET, "/?after=2026-12-05&before=2026-12-01", cookie: app.token)
-            #expect(backwards.body.contains(#"id="error""#) && !backwards.body.contains(#"data-job="paged""#), "\(backwards.body)")
+            #expect(backwards.status == 422 && backwards.body.contains("Created from (2026-12-05) must not be after to (2026-12-01)"), "\(backwards.body)")
+            #expect(!backwards.body.contains(#"data-job="paged""#))
 
             // its page: status, log lines escaped, a chart of its points, goodput, the archive with its digest
             let page = try await Self.call(app, .GET, "/jobs/paged", cookie: app.token)
@@ -271,10 +284,16 @@ import TrainyardServer
             #expect(lines(first).count == 500 && lines(first).first == "algo-1 | algo-1 step 0" && !first.contains(#"id="earlier""#))
             let back = try await Self.call(app, .GET, try #require(link("later", in: first)), cookie: app.token).body
             #expect(lines(back) == lines(host))
+            // past the log's end: nothing yet, the way back, and the stream after it
+            let past = try await Self.call(app, .GET, "/jobs/long?after=999999999", cookie: app.token).body
+            #expect(lines(past).isEmpty && past.contains("No later lines yet.") && link("earlier", in: past) == "/jobs/long?before=1000000000#logs")
+            #expect(past.contains("const live = true"))
 
-            // a search of the whole log, whatever its case; nothing found is said
+            // a search of the whole log, whatever its case (a browser's form sends a space as +); nothing found is said
             let found = try await Self.call(app, .GET, "/jobs/long?search=nan", cookie: app.token).body
             #expect(lines(found) == ["algo-2 | Loss is NaN at step 1234"], "\(lines(found))")
+            let phrase = try await Self.call(app, .GET, "/jobs/long?host=&search=LOSS+is+nan#logs", cookie: app.token).body
+            #expect(lines(phrase) == ["algo-2 | Loss is NaN at step 1234"] && phrase.contains(#"value="LOSS is nan""#), "\(lines(phrase))")
             #expect(found.contains(#"value="nan""#) && !found.contains(#"id="earlier""#) && found.contains(#"id="every-line""#))
             let none = try await Self.call(app, .GET, "/jobs/long?host=algo-1&search=NaN", cookie: app.token).body
             #expect(lines(none).isEmpty && none.contains("No line here matches."))

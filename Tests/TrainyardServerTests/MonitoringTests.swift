@@ -50,6 +50,7 @@ import TrainyardServer
                 let fresh = try await Self.scrape(app)
                 #expect(fresh.value("trainyard_goodput_training_seconds_total", ["project": "default"]) == 0)
                 #expect(fresh.value("trainyard_goodput_faults_total", ["project": "default", "class": "spot_reclaim"]) == 0)
+                #expect(fresh.value("trainyard_goodput_training_in_progress_seconds", ["project": "default"]) == 0)
                 // a receiver that fails once, then answers
                 receiver.answer(with: [503])
                 let hook = try await WebhookTests.subscribe(app.baseURL, token: app.token, url: url, events: #"["job.created"]"#)

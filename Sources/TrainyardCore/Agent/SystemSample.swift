@@ -55,11 +55,12 @@ public struct ProcessStat: Sendable, Equatable {
 public struct GPUReading: Sendable, Equatable {
     public var index: Int
     public var uuid: String
-    public var utilization: Double
-    public var memoryUsedMiB: Double
-    public var memoryTotalMiB: Double
+    /// nil where the GPU does not report it (`[N/A]`, `[Not Supported]`).
+    public var utilization: Double?
+    public var memoryUsedMiB: Double?
+    public var memoryTotalMiB: Double?
 
-    public init(index: Int, uuid: String, utilization: Double, memoryUsedMiB: Double, memoryTotalMiB: Double) {
+    public init(index: Int, uuid: String, utilization: Double?, memoryUsedMiB: Double?, memoryTotalMiB: Double?) {
         self.index = index
         self.uuid = uuid
         self.utilization = utilization
@@ -70,53 +71,63 @@ public struct GPUReading: Sendable, Equatable {
     /// The fields asked of `nvidia-smi --query-gpu=`, in ``parse(csv:)``'s order.
     public static let query = "index,uuid,utilization.gpu,memory.used,memory.total"
 
-    /// One reading per GPU line; a line whose figures are not numbers (`[N/A]`, `[Not Supported]`) is skipped.
+    /// One reading per GPU line, in `nvidia-smi`'s order; a figure that is not a number (`[N/A]`, `[Not Supported]`) is
+    /// nil, and the GPU keeps its place.
     public static func parse(csv: String) -> [GPUReading] {
         csv.split(whereSeparator: \.isNewline).compactMap { line in
             let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard fields.count == 5, let index = Int(fields[0]), let utilization = Double(fields[2]), let used = Double(fields[3]),
-                let total = Double(fields[4])
-            else { return nil }
-            return GPUReading(index: index, uuid: fields[1], utilization: utilization, memoryUsedMiB: used, memoryTotalMiB: total)
+            guard fields.count == 5, let index = Int(fields[0]) else { return nil }
+            return GPUReading(
+                index: index, uuid: fields[1], utilization: Double(fields[2]), memoryUsedMiB: Double(fields[3]), memoryTotalMiB: Double(fields[4]))
         }
     }
 
-    /// The GPUs a host was given, as CUDA reads `CUDA_VISIBLE_DEVICES` (Slurm's GPU allocation sets it): entries are
-    /// indices or UUIDs (`GPU-…`, or a prefix of one), read up to the first that is neither; unset, every GPU; empty or
-    /// `-1`, none. When it names GPUs by index only and `nvidia-smi` lists none of them (a device cgroup may number
-    /// what it lets through from 0), the GPUs listed are the host's; a UUID is the same everywhere, and one not listed
-    /// is not the host's.
+    /// The GPUs a host was given, as CUDA reads `CUDA_VISIBLE_DEVICES` (Slurm's GPU allocation sets it; the rules are
+    /// those PyTorch follows to count devices without starting CUDA): unset, every GPU; a list of ordinals (leading
+    /// digits of each entry) read up to the first negative or non-numeric one or one past the GPUs there are; or a
+    /// list of UUIDs (`GPU-…`, each a unique prefix of one) read up to the first entry that is not one. A repeated
+    /// entry makes the list empty. An ordinal is the GPU's place in `nvidia-smi`'s list, which is in PCI bus order (the
+    /// order Slurm numbers GPUs in, CUDA's with `CUDA_DEVICE_ORDER=PCI_BUS_ID`), of the GPUs this host can see (a
+    /// device cgroup lists only its own).
     public static func visible(_ readings: [GPUReading], cudaVisibleDevices: String?) -> [GPUReading] {
         guard let variable = cudaVisibleDevices else { return readings }
+        let entries = variable.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         var chosen: [GPUReading] = []
-        var indices = 0
-        var uuids = 0
-        for entry in variable.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            if let index = Int(entry) {
-                guard index >= 0 else { break }
-                indices += 1
-                if let reading = readings.first(where: { $0.index == index }), !chosen.contains(reading) { chosen.append(reading) }
-            } else if entry.hasPrefix("GPU-") || entry.hasPrefix("MIG-") {
-                uuids += 1
+        if let prefix = ["GPU-", "MIG-"].first(where: { variable.hasPrefix($0) }) {
+            var seen: Set<String> = []
+            for entry in entries {
+                guard entry.hasPrefix(prefix) else { break }
+                guard seen.insert(entry).inserted else { return [] }
                 let matches = readings.filter { $0.uuid.hasPrefix(entry) }
-                if matches.count == 1, !chosen.contains(matches[0]) { chosen.append(matches[0]) }
-            } else {
-                break
+                guard matches.count == 1 else { break }
+                chosen.append(matches[0])
             }
+            return chosen
         }
-        if indices > 0 && uuids == 0 && chosen.isEmpty { return readings }
+        var seen: Set<Int> = []
+        for entry in entries {
+            guard let ordinal = Int(entry.prefix { $0.isASCII && $0.isNumber }) else { break }
+            guard seen.insert(ordinal).inserted else { return [] }
+            guard ordinal < readings.count else { break }
+            chosen.append(readings[ordinal])
+        }
         return chosen
     }
 
-    /// SageMaker's GPU series for a set of readings: utilisation summed over GPUs, memory as a share of all of it.
+    /// SageMaker's GPU series for a set of readings: utilisation summed over the GPUs that report it, memory as a
+    /// share of the memory of those that report both figures; a series no GPU reports is left out.
     public static func samples(_ readings: [GPUReading], timeMicros: Int64) -> [SystemSample] {
-        guard !readings.isEmpty else { return [] }
-        let total = readings.reduce(0) { $0 + $1.memoryTotalMiB }
-        return [
-            SystemSample(name: SystemSample.gpuUtilization, value: readings.reduce(0) { $0 + $1.utilization }, timeMicros: timeMicros),
-            SystemSample(
-                name: SystemSample.gpuMemoryUtilization, value: total > 0 ? 100 * readings.reduce(0) { $0 + $1.memoryUsedMiB } / total : 0,
-                timeMicros: timeMicros),
-        ]
+        var samples: [SystemSample] = []
+        let utilizations = readings.compactMap(\.utilization)
+        if !utilizations.isEmpty {
+            samples.append(SystemSample(name: SystemSample.gpuUtilization, value: utilizations.reduce(0, +), timeMicros: timeMicros))
+        }
+        let memory = readings.compactMap { reading in reading.memoryUsedMiB.flatMap { used in reading.memoryTotalMiB.map { (used, $0) } } }
+        let total = memory.reduce(0) { $0 + $1.1 }
+        if total > 0 {
+            samples.append(
+                SystemSample(name: SystemSample.gpuMemoryUtilization, value: 100 * memory.reduce(0) { $0 + $1.0 } / total, timeMicros: timeMicros))
+        }
+        return samples
     }
 }

@@ -74,18 +74,27 @@ struct Dashboard: Sendable {
     /// (`Sec-Fetch-Site`, `Origin`). This keeps another site from signing a visitor in with its own key (a forged
     /// sign-in) as the forgery token keeps it from acting in the visitor's session.
     static func refuseCrossSite(_ request: Request) throws {
-        let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!]
-        var crossSite = site == "cross-site" || site == "same-site"
-        if let origin = request.headers[HTTPField.Name("Origin")!], origin != "null",
-            let host = request.headers[HTTPField.Name("X-Forwarded-Host")!] ?? request.head.authority
-        {
-            // An origin is `scheme://host[:port]`, the host as the Host header writes it.
-            let originHost = origin.range(of: "://").map { origin[$0.upperBound...] } ?? ""
-            crossSite = crossSite || originHost.lowercased() != host.lowercased()
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!] {
+            // What every current browser sends: the browser's own word on where the form came from.
+            guard site != "cross-site" && site != "same-site" else { throw crossSiteForm }
+            return
         }
-        if crossSite {
-            throw APIError.forbidden(detail: "this form was sent from another site's page; open the dashboard at this server's own address")
+        // An older browser: its Origin against the address it was sent to (a proxy's X-Forwarded-Host, first value).
+        guard let origin = request.headers[HTTPField.Name("Origin")!], origin != "null", let scheme = origin.range(of: "://") else { return }
+        let forwarded = request.headers[HTTPField.Name("X-Forwarded-Host")!]?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let host = forwarded ?? request.head.authority else { return }
+        let defaultPort = origin.hasPrefix("https") ? ":443" : ":80"
+        func normalized(_ address: some StringProtocol) -> String {
+            let lowered = address.lowercased()
+            return lowered.hasSuffix(defaultPort) ? String(lowered.dropLast(defaultPort.count)) : lowered
         }
+        if normalized(origin[scheme.upperBound...]) != normalized(host) { throw crossSiteForm }
+    }
+
+    static var crossSiteForm: APIError {
+        .forbidden(
+        detail: "this form was sent from another site's page; open the dashboard at this server's own address (behind a proxy, pass the "
+            + "browser's Host on, or set X-Forwarded-Host)")
     }
 
     /// A form's action: the session's principal, and the form's forgery token checked first.
@@ -135,8 +144,9 @@ struct Dashboard: Sendable {
     }
 
     private func jobs(_ request: Request, principal: Principal, key: String) async throws -> Response {
-        let query = request.uri.queryParameters
-        func field(_ name: Substring) -> String { query[name].map(String.init)?.trimmingCharacters(in: .whitespaces) ?? "" }
+        // A GET form's fields, as a browser encodes them (a space is `+`).
+        let query = FormFields.parse(request.uri.query ?? "")
+        func field(_ name: String) -> String { query[name]?.trimmingCharacters(in: .whitespaces) ?? "" }
         let (statusText, name, from, to) = (field("status"), field("name"), field("after"), field("before"))
         // What the form sends, checked as the API checks its query: a wrong field is said, and nothing is listed.
         var wrong: [String] = []
@@ -163,7 +173,12 @@ struct Dashboard: Sendable {
         values["statuses"] = ([("", "any")] + Components.Schemas.JobStatus.allCases.map { ($0.rawValue, $0.rawValue) }).map { value, label in
             ["value": value, "label": label, "selected": value == statusText]
         }
+        if let createdAfter, let createdBefore, createdAfter >= createdBefore {
+            wrong.append("Created from (\(from)) must not be after to (\(to))")
+        }
         values["jobs"] = [[String: Any]]()
+        values["query"] = Self.scriptString("?max_results=50")
+        values["firstPage"] = "false"
         if !wrong.isEmpty {
             values["error"] = "The filters are invalid: " + wrong.joined(separator: "; ") + "."
             var response = html(render("jobs", values))
@@ -173,7 +188,7 @@ struct Dashboard: Sendable {
         var apiQuery = Operations.ListJobs.Input.Query(
             nameContains: name.isEmpty ? nil : name, createdAfter: createdAfter, createdBefore: createdBefore, maxResults: 50)
         apiQuery.status = status
-        apiQuery.nextToken = query["next"].map(String.init)
+        apiQuery.nextToken = query["next"]
         do {
             let list = try await api.listJobs(.init(query: apiQuery)).ok.body.json
             values["jobs"] = list.jobs.map { job in
@@ -194,7 +209,7 @@ struct Dashboard: Sendable {
         if !name.isEmpty { listQuery["name_contains"] = name }
         if let createdAfter { listQuery["created_after"] = Self.time(createdAfter) }
         if let createdBefore { listQuery["created_before"] = Self.time(createdBefore) }
-        if let next = query["next"] { listQuery["next_token"] = String(next) }
+        if let next = query["next"] { listQuery["next_token"] = next }
         values["query"] = Self.scriptString("?" + Self.query(listQuery))
         values["firstPage"] = query["next"] == nil ? "true" : "false"
         return html(render("jobs", values))
@@ -276,22 +291,29 @@ struct Dashboard: Sendable {
         values["search"] = logView.search ?? ""
         values["searching"] = logView.search != nil || logView.host != nil
         values["lines"] = lines.map { ["id": $0.id, "host": $0.host, "message": $0.message] as [String: Any] }
-        values["noLines"] = lines.isEmpty
+        if lines.isEmpty {
+            values["noLines"] = logView.filtered ? "No line here matches." : window.earlier ? "No later lines yet." : "No log lines yet."
+        }
         let pageLink = "/jobs/\(Self.pathComponent(job.name))?"
         let filters = ["host": logView.host ?? "", "search": logView.search ?? ""]
-        if window.earlier, let first = lines.first {
-            values["earlier"] = pageLink + Self.query(filters.merging(["before": String(first.id)]) { $1 }) + "#logs"
+        if window.earlier, let before = lines.first?.id ?? (logView.lastSeen > 0 ? logView.lastSeen + 1 : nil) {
+            values["earlier"] = pageLink + Self.query(filters.merging(["before": String(before)]) { $1 }) + "#logs"
         }
         if window.later, let last = lines.last {
             values["later"] = pageLink + Self.query(filters.merging(["after": String(last.id)]) { $1 }) + "#logs"
             values["newest"] = pageLink + Self.query(filters) + "#logs"
         }
-        // At the log's end the page follows it: the stream starts after the lines shown (a follow takes the page
+        // At the log's end the page follows it: the stream starts after the log's last line (a follow takes the page
         // token as a page read does), of the host shown; a search filters what arrives.
+        var lastOfLog: Int64 = 0
+        if !window.later {
+            lastOfLog = logView.filtered
+                ? try await api.logs.logWindow(jobID: record.id, host: nil, containing: nil, from: .before(.max), limit: 1, byteBudget: 1).last?.id ?? 0
+                : lines.last?.id ?? logView.lastSeen
+        }
         values["live"] = window.later ? "false" : "true"
-        values["lastLine"] = lines.last?.id ?? logView.lastSeen
-        values["followToken"] = Self.scriptString(
-            (lines.last?.id ?? (logView.lastSeen > 0 ? logView.lastSeen : nil)).map { APIImplementation.logToken(after: $0) } ?? "")
+        values["lastLine"] = lastOfLog
+        values["followToken"] = Self.scriptString(lastOfLog > 0 ? APIImplementation.logToken(after: lastOfLog) : "")
         values["followHost"] = Self.scriptString(logView.host ?? "")
         values["searchJSON"] = Self.scriptString(logView.search ?? "")
         values["events"] = events.map { ["time": Self.time($0.time), "type": $0._type, "message": $0.message] }
@@ -416,9 +438,9 @@ struct Dashboard: Sendable {
         }
 
         init(_ request: Request) {
-            let query = request.uri.queryParameters
-            func text(_ name: Substring) -> String? {
-                query[name].map(String.init).flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+            let query = FormFields.parse(request.uri.query ?? "")
+            func text(_ name: String) -> String? {
+                query[name].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
             }
             host = text("host")
             search = text("search")
@@ -429,7 +451,10 @@ struct Dashboard: Sendable {
             }
         }
 
-        /// The line a later page starts after: the stream of an empty later page starts there.
+        /// Whether only some lines are shown (one host's, or those a search finds).
+        var filtered: Bool { host != nil || search != nil }
+
+        /// The line a later page starts after.
         var lastSeen: Int64 {
             if case .after(let id) = edge { return id }
             return 0
@@ -441,12 +466,14 @@ struct Dashboard: Sendable {
             func any(_ edge: LogWindowEdge) async throws -> Bool {
                 try await !logs.logWindow(jobID: jobID, host: host, containing: search, from: edge, limit: 1, byteBudget: 1).isEmpty
             }
+            // The log's end has nothing later: a line stored since is the live stream's.
+            let atEnd = edge == .before(.max)
             guard let first = lines.first, let last = lines.last else {
                 // Nothing here: earlier lines exist only before a later page's start.
                 if case .after(let id) = edge, id > 0 { return ([], try await any(.before(id + 1)), false) }
                 return ([], false, false)
             }
-            return (lines, try await any(.before(first.id)), try await any(.after(last.id)))
+            return (lines, try await any(.before(first.id)), atEnd ? false : try await any(.after(last.id)))
         }
     }
 

@@ -158,13 +158,13 @@ enum DashboardTemplates {
         <h2 id="logs">Logs</h2>
         <form method="get" action="/jobs/{{name}}#logs" id="log-filter">
         <label>Host <select id="host" name="host"><option value="">every host</option>{{#hostNames}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/hostNames}}</select></label>
-        <label>Search <input id="search" name="search" type="search" value="{{search}}" placeholder="text, any case"></label> <button id="filter">Show</button>
+        <label>Search <input id="search" name="search" type="search" value="{{search}}" placeholder="text; A-Z in any case"></label> <button id="filter">Show</button>
         {{#searching}}<a href="/jobs/{{name}}#logs" id="every-line">every line</a>{{/searching}}
         <label><input type="checkbox" id="follow" checked> Follow</label></form>
         <p class="pages">{{#earlier}}<a href="{{earlier}}" id="earlier">Earlier lines</a> {{/earlier}}{{#later}}<a href="{{later}}" id="later">Later lines</a> <a href="{{newest}}" id="newest">Newest</a>{{/later}}</p>
         <pre id="log">{{#lines}}<span data-id="{{id}}" data-host="{{host}}">{{host}} | {{message}}
         </span>{{/lines}}</pre>
-        {{#noLines}}<p id="no-lines">{{#searching}}No line here matches.{{/searching}}{{^searching}}No log lines yet.{{/searching}}</p>{{/noLines}}
+        {{#noLines}}<p id="no-lines">{{noLines}}</p>{{/noLines}}
 
         <h2>Events</h2>
         <table id="events"><tr><th>Time</th><th>Type</th><th>Message</th></tr>{{#events}}<tr><td>{{time}}</td><td>{{type}}</td><td>{{message}}</td></tr>{{/events}}</table>
@@ -174,9 +174,11 @@ enum DashboardTemplates {
           const log = document.getElementById('log'), hostSelect = document.getElementById('host'), search = document.getElementById('search');
           const live = {{live}}, followHost = {{{followHost}}}, shownSearch = {{{searchJSON}}};
           let last = {{lastLine}};
+          // The server's search: ASCII letters in either case, every other character as it is.
+          const fold = text => text.replace(/[A-Z]/g, c => c.toLowerCase());
           function visible(span) {
-            const host = hostSelect.value, text = search.value.toLowerCase();
-            return (!host || span.dataset.host === host) && (!text || span.textContent.toLowerCase().includes(text));
+            const host = hostSelect.value, text = fold(search.value);
+            return (!host || span.dataset.host === host) && (!text || fold(span.textContent).includes(text));
           }
           function filter() { for (const span of log.children) span.classList.toggle('hidden', !visible(span)); }
           hostSelect.addEventListener('change', filter); search.addEventListener('input', filter);
@@ -207,7 +209,7 @@ enum DashboardTemplates {
             const line = JSON.parse(event.data);
             if (line.id <= last) return;
             last = line.id;
-            if (shownSearch && !line.message.toLowerCase().includes(shownSearch.toLowerCase())) return;
+            if (shownSearch && !fold(line.message).includes(fold(shownSearch))) return;
             if (pending.length === 0) requestAnimationFrame(flush);
             pending.push(line);
           };

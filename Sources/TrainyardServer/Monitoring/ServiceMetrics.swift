@@ -168,7 +168,10 @@ final class ServiceMetrics: Sendable {
     /// service.
     func declare(controllers: [String], projects: [String]) {
         for controller in controllers { registry.makeCounter(descriptor: Family.controllerFailures, labels: [("controller", controller)]).increment(by: Int64(0)) }
-        for project in projects { attemptEnded(project: project, before: Goodput(), after: Goodput(), runAdded: 0) }
+        for project in projects {
+            attemptEnded(project: project, before: Goodput(), after: Goodput(), runAdded: 0)
+            registry.makeGauge(descriptor: Family.goodputTrainingInProgress, labels: [("project", project)]).set(to: 0.0)
+        }
         registry.makeCounter(descriptor: Family.logLines, labels: []).increment(by: Int64(0))
         registry.makeCounter(descriptor: Family.logBytes, labels: []).increment(by: Int64(0))
         for outcome in ["delivered", "failed"] {

@@ -64,6 +64,12 @@ public actor InMemoryLogRepository: LogRepository {
         return (kept, page.count == limit || page.count > kept.count)
     }
 
+    /// A message's UTF-8 bytes with ASCII letters in lower case: PostgreSQL's `lower()` under the C collation, matched
+    /// by bytes as `strpos` matches code points.
+    private static func asciiFolded(_ text: String) -> [UInt8] {
+        text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
+    }
+
     /// The first of `lines` whose messages before each stay under `byteBudget` bytes (the first line always), as the
     /// store's pages are cut.
     private static func within(_ byteBudget: Int, _ lines: some Sequence<LogLineRecord>) -> [LogLineRecord] {
@@ -100,9 +106,10 @@ public actor InMemoryLogRepository: LogRepository {
     public func logWindow(jobID: Int64, host: String?, containing text: String?, from edge: LogWindowEdge, limit: Int, byteBudget: Int)
         -> [LogLineRecord]
     {
-        let needle = text?.lowercased()
+        let needle = text.map(Self.asciiFolded)
         let matching = lines.filter { line in
-            line.jobID == jobID && (host == nil || line.record.host == host) && (needle.map { line.record.message.lowercased().contains($0) } ?? true)
+            line.jobID == jobID && (host == nil || line.record.host == host)
+                && (needle.map { Self.asciiFolded(line.record.message).firstRange(of: $0) != nil } ?? true)
         }.map(\.record)
         // From the edge outwards, then oldest first.
         let outwards: [LogLineRecord] =

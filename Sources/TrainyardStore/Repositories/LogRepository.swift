@@ -34,9 +34,10 @@ public protocol LogRepository: Sendable {
     /// a log read backwards from its end, as CloudWatch's `GetLogEvents` reads by default.
     func logPageBefore(jobID: Int64, beforeID: Int64, host: String, until: Date?, limit: Int) async throws -> [LogLineRecord]
     /// Up to `limit` lines of a job, oldest first, next to `edge` (the first after a line, or the last before one:
-    /// `.before(.max)` is the log's end), optionally of one host and only those whose message contains `text` whatever
-    /// its case, cut where their messages pass `byteBudget` bytes counted from the edge (the line at the edge always
-    /// comes): a log viewer's page in either direction, searching the whole log.
+    /// `.before(.max)` is the log's end), optionally of one host and only those whose message contains `text` (ASCII
+    /// letters in either case, every other character as it is, code point by code point), cut where their messages pass
+    /// `byteBudget` bytes counted from the edge (the line at the edge always comes): a log viewer's page in either
+    /// direction, searching the whole log.
     func logWindow(jobID: Int64, host: String?, containing text: String?, from edge: LogWindowEdge, limit: Int, byteBudget: Int) async throws
         -> [LogLineRecord]
 }

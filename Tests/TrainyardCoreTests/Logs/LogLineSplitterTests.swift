@@ -101,27 +101,33 @@ struct SystemSampleTests {
 
     @Test func gpuReadingsSumUtilisationAndShareMemory() {
         let readings = GPUReading.parse(csv: "0, GPU-a, 80, 1000, 4000\n1, GPU-b, 60, 3000, 4000\n2, GPU-c, [N/A], [N/A], [N/A]\n")
-        #expect(readings.count == 2 && readings.map(\.index) == [0, 1] && readings.map(\.uuid) == ["GPU-a", "GPU-b"])
+        #expect(readings.map(\.index) == [0, 1, 2] && readings.map(\.uuid) == ["GPU-a", "GPU-b", "GPU-c"] && readings[2].utilization == nil)
         let samples = GPUReading.samples(readings, timeMicros: 7)
         #expect(samples == [
             SystemSample(name: "GPUUtilization", value: 140, timeMicros: 7), SystemSample(name: "GPUMemoryUtilization", value: 50, timeMicros: 7),
         ])
         #expect(GPUReading.samples([], timeMicros: 7).isEmpty)
+        #expect(GPUReading.samples([readings[2]], timeMicros: 7).isEmpty, "a GPU that reports nothing adds no series")
     }
 
     /// A host's GPUs are those CUDA_VISIBLE_DEVICES gives it, as CUDA reads the variable.
     @Test func aHostsGPUsAreThoseCUDAVisibleDevicesGivesIt() {
         let all = GPUReading.parse(csv: Self.fourGPUs)
-        #expect(all.map(\.index) == [0, 1, 2])
+        #expect(all.map(\.index) == [0, 1, 2, 3])
         func visible(_ variable: String?) -> [Int] { GPUReading.visible(all, cudaVisibleDevices: variable).map(\.index) }
-        #expect(visible(nil) == [0, 1, 2], "unset: every GPU")
-        #expect(visible("1,2") == [1, 2] && visible("2,1") == [2, 1])
+        #expect(visible(nil) == [0, 1, 2, 3], "unset: every GPU")
+        #expect(visible("1,2") == [1, 2] && visible("2,1") == [2, 1] && visible(" 1 , 2 ") == [1, 2])
+        #expect(visible("") == [] && visible("-1") == [] && visible("1,-1,2") == [1], "read up to the first entry that is not an ordinal")
+        #expect(visible("1gpu,2") == [1, 2], "an entry's leading digits, as strtoul reads them")
+        #expect(visible("0,0") == [] && visible("1,2,1") == [], "a repeated entry: no GPU")
+        #expect(visible("2,7,1") == [2], "read up to the first ordinal past the GPUs there are")
         #expect(visible("GPU-8932f937-d72c-4106-c12f-20bd9faed9f6") == [0], "a UUID")
-        #expect(visible("GPU-51b6,0") == [1, 0], "a unique prefix of one")
+        #expect(visible("GPU-51b6,GPU-8932") == [1, 0], "unique prefixes")
+        #expect(visible("GPU-51b6,0") == [1], "a UUID list ends at an entry that is not one")
         #expect(visible("GPU-51") == [], "a prefix of two names neither")
-        #expect(visible("") == [] && visible("-1") == [] && visible("1,-1,2") == [1], "read up to the first entry that is not a GPU")
-        #expect(visible("0,0") == [0])
-        #expect(visible("7") == [0, 1, 2], "none listed: a device cgroup shows the host's own")
+        // a device cgroup lists only its own GPUs, numbered by their place in the list
+        let cgroup = GPUReading.parse(csv: "2, GPU-c, 70, 100, 400\n3, GPU-d, 10, 300, 400\n")
+        #expect(GPUReading.visible(cgroup, cudaVisibleDevices: "0,1").map(\.uuid) == ["GPU-c", "GPU-d"])
         // two hosts of one node, each its own GPU: each reports its own
         let first = GPUReading.samples(GPUReading.visible(all, cudaVisibleDevices: "0"), timeMicros: 1)
         let second = GPUReading.samples(GPUReading.visible(all, cudaVisibleDevices: "1"), timeMicros: 1)
