@@ -43,7 +43,7 @@ public func buildApplication(
     case .client(let given):
         clientConfiguration = given
     }
-    let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+    let client = PostgresClient(configuration: clientConfiguration.named(), backgroundLogger: logger)
     services.append(client)
     let store = PostgresStore(client: client, logger: logger, keyCache: APIKeyCache(timeToLive: .milliseconds(Int64(configuration.apiKeyCacheSeconds * 1000))), keyMint: keyMint)
     let readiness = Readiness()

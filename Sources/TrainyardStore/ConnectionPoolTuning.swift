@@ -1,4 +1,5 @@
 public import PostgresNIO
+import Foundation
 
 extension PostgresClient.Configuration {
     /// The pool settings the server runs with. PostgresNIO's pool arms timers each time a connection goes back to the
@@ -20,4 +21,19 @@ extension PostgresClient.Configuration {
         if !remote { tuned.options.keepAliveBehavior = nil }
         return tuned
     }
+
+    /// The server's connections named after this process (`application_name`, as `pg_stat_activity` shows it):
+    /// several servers (replicas) on one database each count their own connections, `/metrics`' pool use among them.
+    public func named(_ name: String = Self.serverApplicationName) -> PostgresClient.Configuration {
+        var named = self
+        named.options.additionalStartupParameters.removeAll { $0.0 == "application_name" }
+        named.options.additionalStartupParameters.append(("application_name", name))
+        return named
+    }
+
+    /// `trainyard-server <host> <pid>`, within PostgreSQL's 63 bytes.
+    public static let serverApplicationName: String = {
+        let name = "trainyard-server \(ProcessInfo.processInfo.hostName.prefix(32)) \(ProcessInfo.processInfo.processIdentifier)"
+        return String(decoding: name.utf8.prefix(63), as: UTF8.self)
+    }()
 }

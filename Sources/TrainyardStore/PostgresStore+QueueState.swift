@@ -57,12 +57,15 @@ extension PostgresStore {
         return state
     }
 
-    /// The server's connections to the database now: open, and busy with a statement (this one among them).
+    /// This server's connections to the database now: open, and busy with a statement (this one among them). They are
+    /// told apart from another server's (a replica's) by the connections' `application_name`
+    /// (``PostgresNIO/PostgresClient/Configuration/named(_:)``).
     public func databaseConnections() async throws -> (open: Int, active: Int) {
         let rows = try await client.query(
             """
             SELECT count(*)::int, (count(*) FILTER (WHERE state = 'active'))::int FROM pg_stat_activity
             WHERE datname = current_database() AND usename = current_user AND backend_type = 'client backend'
+                AND application_name = current_setting('application_name')
             """, logger: logger)
         for try await (open, active) in rows.decode((Int, Int).self) { return (open, active) }
         return (0, 0)

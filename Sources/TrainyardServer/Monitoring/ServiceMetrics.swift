@@ -112,8 +112,8 @@ final class ServiceMetrics: Sendable {
         }
         static var databaseConnections: MetricNameDescriptor {
             MetricNameDescriptor(metricName: "trainyard_database_connections", unitName: "",
-                helpText: "Connections to the database: the server's pool limit (max), and those of the service's database user open now "
-                    + "and busy with a statement (open, active).")
+                helpText: "Connections to the database: the server's pool limit (max), and this server's connections open now and busy "
+                    + "with a statement (open, active).")
         }
     }
 
