@@ -6,7 +6,7 @@ extension PostgresStore {
     /// The queue and the pool as they stand, read in one statement (one snapshot, one round trip): a scrape of
     /// `/metrics` costs a count of the jobs table by status and three index reads (jobs_queue_by_pool, hosts_live,
     /// attempts_open).
-    public func queueState(project: Int64?) async throws -> QueueState {
+    public func queueState(project: Int64?, now: Date) async throws -> QueueState {
         var state = QueueState()
         let rows = try await client.query(
             """
@@ -21,7 +21,7 @@ extension PostgresStore {
             SELECT 'in_use', instance_type, NULL, spot, count(*)::int, NULL FROM hosts WHERE phase NOT IN ('exited', 'lost') GROUP BY instance_type, spot
             UNION ALL
             SELECT 'warm', instance_type, NULL, use_spot, sum(instance_count)::int, NULL FROM jobs
-                WHERE warm_pool_status = 'Available' AND warm_pool_expires_at > \(Date()) GROUP BY instance_type, use_spot
+                WHERE warm_pool_status = 'Available' AND warm_pool_expires_at > \(now) GROUP BY instance_type, use_spot
             UNION ALL
             SELECT 'host', h.phase, NULL, NULL, count(*)::int, NULL FROM hosts h JOIN attempts a ON a.id = h.attempt_id
                 WHERE a.state <> 'ended' GROUP BY h.phase
@@ -31,7 +31,6 @@ extension PostgresStore {
                 WHERE a.state <> 'ended' AND a.training_started_at IS NOT NULL AND (\(project)::bigint IS NULL OR j.project_id = \(project))
                 GROUP BY p.name, a.id
             """, logger: logger)
-        let now = Date()
         for try await (kind, first, second, spot, count, oldest) in rows.decode((String, String, String?, Bool?, Int, Date?).self) {
             switch kind {
             case "job":

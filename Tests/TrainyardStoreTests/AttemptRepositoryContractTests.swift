@@ -47,6 +47,24 @@ import TrainyardTestSupport
         try #require(try await r.jobs.job(id: job.id))
     }
 
+    /// The training of attempts still running, by project, for `/metrics`: two projects with jobs of one name, each
+    /// its own; one project's view has its own alone; an attempt not yet training adds nothing.
+    @Test(arguments: RepositoryKind.allCases)
+    func theQueueStateSumsTheTrainingSoFarOfOpenAttemptsByProject(_ kind: RepositoryKind) async throws {
+        try await kind.withRepositories { r in
+            let (_, teamHosts) = try await Self.running(r, project: "team")
+            let (_, labHosts) = try await Self.running(r, project: "lab")
+            for host in teamHosts { try await Self.report(r, host, AgentReport(phase: .training), at: 3) }
+            for host in labHosts { try await Self.report(r, host, AgentReport(phase: .training), at: 5) }
+            _ = try await Self.running(r, "waits", project: "lab")
+            let state = try await r.queue.queueState(project: nil, now: Self.at(20))
+            #expect(state.trainingInProgress == ["team": 17, "lab": 15], "\(state.trainingInProgress)")
+            let lab = try #require(try await r.projects.project(named: "lab"))
+            #expect(try await r.queue.queueState(project: lab.id, now: Self.at(20)).trainingInProgress == ["lab": 15])
+            #expect(try await r.queue.queueState(project: nil, now: Self.at(1)).trainingInProgress == ["team": 0, "lab": 0], "not before it began")
+        }
+    }
+
     @Test(arguments: RepositoryKind.allCases)
     func heartbeatsWalkTheJobToTrainingAndAGangThatExitedIsFinalizedToCompleted(_ kind: RepositoryKind) async throws {
         try await kind.withRepositories { r in

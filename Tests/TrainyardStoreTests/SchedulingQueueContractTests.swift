@@ -198,11 +198,11 @@ import TrainyardTestSupport
             #expect(state.inUse == [onDemand: 2, spot: 1])
             #expect(state.hosts == [.launching: 3])
             // One project's view: its own jobs counted and waiting, the pool's hosts whoever holds them.
-            let labs = try await r.queue.queueState(project: lab)
+            let labs = try await r.queue.queueState(project: lab, now: Date())
             #expect(labs.jobs == [QueueState.StatusKey(.inProgress, .launchingMLInstances): 1, QueueState.StatusKey(.inProgress, .pending): 1])
             #expect(labs.waiting == [onDemand: QueueState.Waiting(count: 1, oldestSubmittedAt: Self.start.addingTimeInterval(1))])
             #expect(labs.inUse == state.inUse && labs.warm == state.warm)
-            let teams = try await r.queue.queueState(project: team)
+            let teams = try await r.queue.queueState(project: team, now: Date())
             #expect(teams.waiting == [onDemand: QueueState.Waiting(count: 1, oldestSubmittedAt: Self.start.addingTimeInterval(2))])
 
             // A stopped job leaves the queue and is counted as stopped.

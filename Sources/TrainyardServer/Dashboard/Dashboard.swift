@@ -321,8 +321,10 @@ struct Dashboard: Sendable {
     }
 
     private func capacity(principal: Principal, key: String) async throws -> Response {
+        let now = Date()
         let state = ServiceState(
-            queue: try await api.queue.queueState(project: principal.projectID), pool: try await api.currentPool(), now: Date(), connections: .init(max: 0, open: 0, active: 0))
+            queue: try await api.queue.queueState(project: principal.projectID, now: now), pool: try await api.currentPool(), now: now,
+            connections: .init(max: 0, open: 0, active: 0))
         var values = frame(principal, key: key, title: "Capacity")
         values["pools"] = state.pools.map { pool in
             let total = pool.inUse + pool.warm + pool.free

@@ -108,7 +108,7 @@ extension InMemoryJobRepository: SchedulingQueue {
         return plans
     }
 
-    public func queueState(project: Int64?) async throws -> QueueState {
+    public func queueState(project: Int64?, now: Date) async throws -> QueueState {
         var state = QueueState()
         let open = Set(attempts.values.filter { $0.record.state != .ended }.map(\.record.id))
         let openJobs = Set(attempts.values.filter { $0.record.state != .ended }.map(\.record.jobID))
@@ -120,7 +120,6 @@ extension InMemoryJobRepository: SchedulingQueue {
             state.waiting[pool] = QueueState.Waiting(
                 count: (waiting?.count ?? 0) + 1, oldestSubmittedAt: min(waiting?.oldestSubmittedAt ?? job.createdAt, job.createdAt))
         }
-        let now = Date()
         for job in jobs.values.map(\.record) where job.warmPool?.asOf(now).status == .available {
             state.warm[Self.gang(of: job).pool, default: 0] += job.spec.instanceCount
         }

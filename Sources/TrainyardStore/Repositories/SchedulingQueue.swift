@@ -24,17 +24,18 @@ public protocol SchedulingQueue: Sendable {
     func setCapacity(instanceType: String, onDemand: Int?, spot: Int?, now: Date) async throws -> [HostRecord]
     /// The queue and the pool as they stand, for the service's metrics: every job counted by status, the jobs waiting
     /// for hosts per pool (as a pass reads them: queued, with no attempt still open) with the oldest one's submission,
-    /// the hosts holding capacity per pool, and the hosts of open attempts by phase. With `project`, the jobs counted
-    /// and waiting are that project's alone (what one tenant may see); the hosts are the pool's, whoever holds them.
-    func queueState(project: Int64?) async throws -> QueueState
+    /// the hosts holding capacity per pool, the hosts of open attempts by phase, and their training so far at `now`.
+    /// With `project`, the jobs counted and waiting are that project's alone (what one tenant may see); the hosts are
+    /// the pool's, whoever holds them.
+    func queueState(project: Int64?, now: Date) async throws -> QueueState
 }
 
 extension SchedulingQueue {
-    /// The whole queue and pool (every project's jobs): what `/metrics` reports.
-    public func queueState() async throws -> QueueState { try await queueState(project: nil) }
+    /// The whole queue and pool (every project's jobs) now: what `/metrics` reports.
+    public func queueState() async throws -> QueueState { try await queueState(project: nil, now: Date()) }
 }
 
-/// What the queue and the pool hold at one moment (``SchedulingQueue/queueState(project:)``).
+/// What the queue and the pool hold at one moment (``SchedulingQueue/queueState(project:now:)``).
 public struct QueueState: Sendable, Equatable {
     public struct StatusKey: Hashable, Sendable {
         public var status: JobStatus
