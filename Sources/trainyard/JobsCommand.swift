@@ -39,6 +39,12 @@ struct SubmitJob: AsyncParsableCommand {
     var sourceDir: String?
     @Option(name: .customLong("hyperparameter"), help: "key=value, repeatable.") var hyperparameters: [String] = []
     @Option(name: .customLong("env"), help: "KEY=value, repeatable.") var environment: [String] = []
+    @Option(
+        name: .customLong("metric-definition"),
+        help: ArgumentHelp(
+            "name=regex, repeatable: a metric series read from the log lines, the regex's first group its value (SageMaker's MetricDefinitions).",
+            valueName: "name=regex"))
+    var metricDefinitions: [String] = []
     @Option(help: "Idempotency-Key: a retry with the same key returns the same job.") var idempotencyKey: String?
     @Flag(help: "Print the description as JSON.") var json = false
     @Flag(help: "Follow the job's status transitions until it ends; exit 0 Completed, 10 Failed, 11 Stopped.") var wait = false
@@ -84,6 +90,13 @@ struct SubmitJob: AsyncParsableCommand {
                 var map = spec.environment?.additionalProperties ?? [:]
                 for pair in environment { let (key, value) = try split(pair, flag: "--env"); map[key] = value }
                 spec.environment = .init(additionalProperties: map)
+            }
+            if !metricDefinitions.isEmpty {
+                // Given on the command line, they are the job's: a file's are replaced, as a flag replaces its field.
+                spec.metricDefinitions = try metricDefinitions.map { pair in
+                    let (name, regex) = try split(pair, flag: "--metric-definition")
+                    return .init(name: name, regex: regex)
+                }
             }
             guard !spec.instanceType.isEmpty else { throw CLIError.input("an instance type is required: --instance-type or instance_type in the file") }
             let client = try TrainyardClient()
