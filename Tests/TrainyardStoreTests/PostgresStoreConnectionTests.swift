@@ -19,19 +19,26 @@ import TrainyardTestSupport
             defer { group.cancelAll() }
             let ours = PostgresStore(client: first, logger: logger)
             let theirs = PostgresStore(client: second, logger: logger)
-            // the second server busy with three statements at once: three connections of its pool, held
-            try await withThrowingTaskGroup(of: Void.self) { busy in
-                for _ in 0..<3 { busy.addTask { _ = try await second.query("SELECT pg_sleep(3)", logger: logger).collect() } }
-                let deadline = ContinuousClock.now + .seconds(3)
-                while try await theirs.databaseConnections().active < 4 {
-                    guard ContinuousClock.now < deadline else { throw ContractFailure("the second server's three statements never ran at once") }
-                    try await Task.sleep(for: .milliseconds(20))
+            // the first server holds a lock on one connection; the second's three statements wait for it, each on a
+            // connection of its own, until the test lets them go
+            try await first.withConnection { holder in
+                _ = try await holder.query("SELECT pg_advisory_lock(7)", logger: logger).collect()
+                try await withThrowingTaskGroup(of: Void.self) { busy in
+                    for _ in 0..<3 {
+                        busy.addTask { _ = try await second.query("SELECT pg_advisory_xact_lock_shared(7)", logger: logger).collect() }
+                    }
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    while try await theirs.databaseConnections().active < 4 {
+                        guard ContinuousClock.now < deadline else { throw ContractFailure("the second server's three statements never waited at once") }
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    let own = try await ours.databaseConnections()
+                    #expect((2...3).contains(own.open) && own.active == 1, "the first server counts its own (the holder, idle, and the asking one): \(own)")
+                    let other = try await theirs.databaseConnections()
+                    #expect(other.open >= 4 && other.active >= 4, "the second counts its four: \(other)")
+                    _ = try await holder.query("SELECT pg_advisory_unlock(7)", logger: logger).collect()
+                    try await busy.waitForAll()
                 }
-                let own = try await ours.databaseConnections()
-                #expect(own.open >= 1 && own.open <= 2 && own.active == 1, "the first server counts its own: \(own)")
-                let other = try await theirs.databaseConnections()
-                #expect(other.open >= 4 && other.active >= 4, "the second counts its four: \(other)")
-                try await busy.waitForAll()
             }
         }
     }
