@@ -26,10 +26,9 @@ extension PostgresStore {
             SELECT 'host', h.phase, NULL, NULL, count(*)::int, NULL FROM hosts h JOIN attempts a ON a.id = h.attempt_id
                 WHERE a.state <> 'ended' GROUP BY h.phase
             UNION ALL
-            SELECT 'training', p.name, NULL, NULL, 0, min(a.training_started_at) FROM attempts a
+            SELECT 'training', p.name, NULL, NULL, 0, a.training_started_at FROM attempts a
                 JOIN jobs j ON j.id = a.job_id JOIN projects p ON p.id = j.project_id
                 WHERE a.state <> 'ended' AND a.training_started_at IS NOT NULL AND (\(project)::bigint IS NULL OR j.project_id = \(project))
-                GROUP BY p.name, a.id
             """, logger: logger)
         for try await (kind, first, second, spot, count, oldest) in rows.decode((String, String, String?, Bool?, Int, Date?).self) {
             switch kind {

@@ -93,8 +93,8 @@ struct Dashboard: Sendable {
 
     static var crossSiteForm: APIError {
         .forbidden(
-        detail: "this form was sent from another site's page; open the dashboard at this server's own address (behind a proxy, pass the "
-            + "browser's Host on, or set X-Forwarded-Host)")
+            detail: "this form was sent from another site's page; open the dashboard at this server's own address (behind a proxy, pass the "
+                + "browser's Host on, or set X-Forwarded-Host)")
     }
 
     /// A form's action: the session's principal, and the form's forgery token checked first.
@@ -177,9 +177,10 @@ struct Dashboard: Sendable {
             wrong.append("Created from (\(from)) must not be after to (\(to))")
         }
         values["jobs"] = [[String: Any]]()
-        values["query"] = Self.scriptString("?max_results=50")
-        values["firstPage"] = "false"
         if !wrong.isEmpty {
+            // (The page's script reads nothing more.)
+            values["query"] = Self.scriptString("?max_results=50")
+            values["firstPage"] = "false"
             values["error"] = "The filters are invalid: " + wrong.joined(separator: "; ") + "."
             var response = html(render("jobs", values))
             response.status = .unprocessableContent
@@ -216,11 +217,10 @@ struct Dashboard: Sendable {
     }
 
     private func job(_ name: String, logView: LogView, principal: Principal, key: String) async throws -> Response {
-        let path = Operations.DescribeJob.Input.Path(name: name)
-        let job: Components.Schemas.JobDescription
+        // The job is read once, as `GET /v1/jobs/{name}` reads it (the principal's project's only); its logs and
+        // metrics by its id.
         let record: JobRecord
         do {
-            job = try await api.describeJob(.init(path: path)).ok.body.json
             record = try await api.requireJob(projectID: principal.projectID, name: name)
         } catch APIError.notFound(let detail) {
             var values = frame(principal, key: key, title: "Not found")
@@ -230,6 +230,7 @@ struct Dashboard: Sendable {
             response.status = .notFound
             return response
         }
+        let job = try await api.description(of: record)
         let events = try await api.listJobEvents(.init(path: .init(name: name))).ok.body.json.events
         // Every point of every series, as a chart of its width draws them (the store keeps each column's lowest and highest).
         let metrics = try await api.logs.metricOverview(jobID: record.id, columns: SVGChart().columns)
@@ -289,29 +290,30 @@ struct Dashboard: Sendable {
             ["name": host, "selected": host == logView.host] as [String: Any]
         }
         values["search"] = logView.search ?? ""
-        values["searching"] = logView.search != nil || logView.host != nil
+        values["searching"] = logView.filtered
         values["lines"] = lines.map { ["id": $0.id, "host": $0.host, "message": $0.message] as [String: Any] }
         if lines.isEmpty {
-            values["noLines"] = logView.filtered ? "No line here matches." : window.earlier ? "No later lines yet." : "No log lines yet."
+            values["noLines"] = logView.filtered ? "No line here matches." : window.earlierBefore != nil ? "No later lines yet." : "No log lines yet."
         }
         let pageLink = "/jobs/\(Self.pathComponent(job.name))?"
         let filters = ["host": logView.host ?? "", "search": logView.search ?? ""]
-        if window.earlier, let before = lines.first?.id ?? (logView.lastSeen > 0 ? logView.lastSeen + 1 : nil) {
+        if let before = window.earlierBefore {
             values["earlier"] = pageLink + Self.query(filters.merging(["before": String(before)]) { $1 }) + "#logs"
         }
-        if window.later, let last = lines.last {
-            values["later"] = pageLink + Self.query(filters.merging(["after": String(last.id)]) { $1 }) + "#logs"
+        if let after = window.laterAfter {
+            values["later"] = pageLink + Self.query(filters.merging(["after": String(after)]) { $1 }) + "#logs"
             values["newest"] = pageLink + Self.query(filters) + "#logs"
         }
         // At the log's end the page follows it: the stream starts after the log's last line (a follow takes the page
         // token as a page read does), of the host shown; a search filters what arrives.
+        let live = window.laterAfter == nil
         var lastOfLog: Int64 = 0
-        if !window.later {
+        if live {
             lastOfLog = logView.filtered
                 ? try await api.logs.logWindow(jobID: record.id, host: nil, containing: nil, from: .before(.max), limit: 1, byteBudget: 1).last?.id ?? 0
                 : lines.last?.id ?? logView.lastSeen
         }
-        values["live"] = window.later ? "false" : "true"
+        values["live"] = live ? "true" : "false"
         values["lastLine"] = lastOfLog
         values["followToken"] = Self.scriptString(lastOfLog > 0 ? APIImplementation.logToken(after: lastOfLog) : "")
         values["followHost"] = Self.scriptString(logView.host ?? "")
@@ -428,16 +430,10 @@ struct Dashboard: Sendable {
 
     /// Which of a job's log lines its page shows (`?host=`, `?search=`, `?before=` or `?after=` a line's id): by
     /// default the log's end.
-    struct LogView: Equatable {
+    struct LogView {
         var host: String?
         var search: String?
         var edge: LogWindowEdge = .before(.max)
-
-        init(host: String? = nil, search: String? = nil, edge: LogWindowEdge = .before(.max)) {
-            self.host = host
-            self.search = search
-            self.edge = edge
-        }
 
         init(_ request: Request) {
             let query = FormFields.parse(request.uri.query ?? "")
@@ -462,20 +458,23 @@ struct Dashboard: Sendable {
             return 0
         }
 
-        /// The lines, and whether there are more on either side (of the same host and search).
-        func read(_ logs: any LogRepository, jobID: Int64, limit: Int, byteBudget: Int) async throws -> (lines: [LogLineRecord], earlier: Bool, later: Bool) {
+        /// The lines, and where the pages beside them start when there are any (of the same host and search): the
+        /// earlier one before a line's id, the later one after one.
+        func read(_ logs: any LogRepository, jobID: Int64, limit: Int, byteBudget: Int) async throws
+            -> (lines: [LogLineRecord], earlierBefore: Int64?, laterAfter: Int64?)
+        {
             let lines = try await logs.logWindow(jobID: jobID, host: host, containing: search, from: edge, limit: limit, byteBudget: byteBudget)
-            func any(_ edge: LogWindowEdge) async throws -> Bool {
-                try await !logs.logWindow(jobID: jobID, host: host, containing: search, from: edge, limit: 1, byteBudget: 1).isEmpty
+            func edgeIfAny(_ edge: LogWindowEdge, _ id: Int64) async throws -> Int64? {
+                try await logs.logWindow(jobID: jobID, host: host, containing: search, from: edge, limit: 1, byteBudget: 1).isEmpty ? nil : id
+            }
+            guard let first = lines.first, let last = lines.last else {
+                // Nothing here: earlier lines exist only before a later page's start (and up to it).
+                if case .after(let id) = edge, id > 0 { return ([], try await edgeIfAny(.before(id + 1), id + 1), nil) }
+                return ([], nil, nil)
             }
             // The log's end has nothing later: a line stored since is the live stream's.
-            let atEnd = edge == .before(.max)
-            guard let first = lines.first, let last = lines.last else {
-                // Nothing here: earlier lines exist only before a later page's start.
-                if case .after(let id) = edge, id > 0 { return ([], try await any(.before(id + 1)), false) }
-                return ([], false, false)
-            }
-            return (lines, try await any(.before(first.id)), atEnd ? false : try await any(.after(last.id)))
+            let later = edge == .before(.max) ? nil : try await edgeIfAny(.after(last.id), last.id)
+            return (lines, try await edgeIfAny(.before(first.id), first.id), later)
         }
     }
 
