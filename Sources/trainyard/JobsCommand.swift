@@ -28,6 +28,10 @@ struct SubmitJob: AsyncParsableCommand {
             valueName: "seconds"))
     var keepAlive: Int?
     @Option(help: "Where model.tar.gz goes (output_path).") var outputPath: String?
+    @Option(
+        name: .customLong("checkpoint-s3-uri"),
+        help: "Where the checkpoint directory is synced, and restored from on a restart (checkpoint_s3_uri; s3:// or file://).")
+    var checkpointS3URI: String?
     @Option(help: "The script each worker runs, relative to --source-dir (entry_point).") var entryPoint: String?
     @Option(
         help: ArgumentHelp(
@@ -64,6 +68,7 @@ struct SubmitJob: AsyncParsableCommand {
             if let maxPending { spec.maxPending = maxPending }
             if let keepAlive { spec.keepAlivePeriod = keepAlive }
             if let outputPath { spec.outputPath = outputPath }
+            if let checkpointS3URI { spec.checkpointS3Uri = checkpointS3URI }
             if !command.isEmpty { spec.command = command }
             if let entryPoint { spec.entryPoint = entryPoint }
             if let sourceDir {
@@ -241,6 +246,9 @@ func printDescription(_ job: JobDescription) {
             "spot reclaim \(faults.spotReclaim), host lost \(faults.hostLost), user error \(faults.userError), stop \(faults.stop); "
                 + "\(goodput.autoRecoveries) recovered" + (goodput.meanRecoverySeconds.map { " in \($0) s on average" } ?? ""),
         ])
+    }
+    if !job.finalMetricDataList.isEmpty {
+        rows.append(["Final metrics", job.finalMetricDataList.map { "\($0.metricName) \($0.value)" }.joined(separator: ", ")])
     }
     if let unused = job.imageNotUsed { rows.append(["Image not used", "\(unused.imageUri): \(unused.reason)"]) }
     if job.keepAlivePeriod > 0 { rows.append(["Keep alive", "\(job.keepAlivePeriod) s"]) }

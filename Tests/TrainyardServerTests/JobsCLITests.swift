@@ -115,20 +115,25 @@ import TrainyardTestSupport
         }
     }
 
-    /// Metric definitions from the command line, as SageMaker's MetricDefinitions: the job's series and final value,
+    /// Metric definitions (and the checkpoint URI) from the command line, as SageMaker's: the job's series and final value,
     /// and a definition the service refuses is said with its rule, creating nothing.
     @Test func metricDefinitionsAreGivenOnTheCommandLine() async throws {
         try await LiveApp.run(workers: LiveApp.fastWorkers) { app in
             let (submitted, output) = try await Self.cli(
-                ["jobs", "submit", "--name", "measured", "--instance-type", "ml.m5.large", "--metric-definition", "loss=loss=([0-9.]+)",
+                ["jobs", "submit", "--name", "measured", "--instance-type", "ml.m5.large", "--checkpoint-s3-uri", "s3://ckpt/measured",
+                 "--metric-definition", "loss=loss=([0-9.]+)",
                  "--metric-definition", "acc=accuracy: ([0-9.]+)", "--wait", "--", "python3", "-c",
                  "print('loss=0.5 accuracy: 0.75'); print('loss=0.25 accuracy: 0.875')"], app)
             #expect(submitted == 0, "\(output)")
             let job = try await app.describe("measured")
+            #expect(job["checkpoint_s3_uri"] as? String == "s3://ckpt/measured", "\(job)")
             let definitions = (job["metric_definitions"] as? [[String: String]]) ?? []
             #expect(definitions == [["name": "loss", "regex": "loss=([0-9.]+)"], ["name": "acc", "regex": "accuracy: ([0-9.]+)"]], "\(job)")
             let final = (job["final_metric_data_list"] as? [[String: Any]] ?? []).map { "\($0["metric_name"] ?? "") \($0["value"] ?? "")" }
             #expect(Set(final) == ["loss 0.25", "acc 0.875"], "\(final)")
+            let (_, described) = try await Self.cli(["jobs", "describe", "measured"], app)
+            let row = described.components(separatedBy: "\n").first { $0.hasPrefix("Final metrics") } ?? ""
+            #expect(row.contains("loss 0.25") && row.contains("acc 0.875"), "\(described)")
             // a pair without '=' is the CLI's to refuse; a regex the service refuses names its rule
             let (malformed, said) = try await Self.cli(["jobs", "submit", "--instance-type", "ml.m5.large", "--metric-definition", "loss", "--", "true"], app)
             #expect(malformed == 3 && said.contains("--metric-definition loss: expected key=value"), "\(said)")
