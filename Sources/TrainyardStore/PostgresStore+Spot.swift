@@ -54,8 +54,11 @@ extension PostgresStore {
 
     /// Sets an instance type's capacity (a market left nil keeps its figure), wakes the scheduler, and answers the
     /// live spot hosts of the type beyond the new spot capacity, newest first: the hosts the cut takes back.
+    /// Under the scheduling pass's lock: a pass in progress has read the figures, and a job submitted once this returns
+    /// must not get the capacity it has just lost from that pass, nor a host it allocates escape the cut.
     public func setCapacity(instanceType: String, onDemand: Int?, spot: Int?, now: Date) async throws -> [HostRecord] {
         try await client.transaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.schedulerLockKey))", logger: logger)
             try await connection.query(
                 """
                 INSERT INTO capacity_overrides (instance_type, on_demand, spot, updated_at) VALUES (\(instanceType), \(onDemand), \(spot), \(now))

@@ -33,6 +33,43 @@ import TrainyardTestSupport
         try await store.client.query("CREATE TRIGGER refuse_for_the_test BEFORE \(unescaped: event) FOR EACH ROW EXECUTE FUNCTION refuse_for_the_test()")
     }
 
+    /// A capacity cut waits for the scheduling pass in progress. Without that, a pass that had read the old figures
+    /// went on to read the queue, found a spot job submitted after the cut had answered, and launched it on spot
+    /// capacity that was no longer there (seen in SageMakerContractTests' check 18 under load).
+    @Test func aCapacityCutWaitsForTheSchedulingPassInProgress() async throws {
+        try await TestPostgres.withStore { store in
+            let logger = Logger(label: "test")
+            try await store.client.withConnection { pass in
+                // Given a pass in progress (holding the scheduler's lock in its transaction).
+                _ = try await pass.query("BEGIN", logger: logger).collect()
+                _ = try await pass.query("SELECT pg_advisory_xact_lock(\(PostgresStore.schedulerLockKey))", logger: logger).collect()
+                // When an admin cuts ml.m5.large's spot capacity to 0.
+                let cut = Task { try await store.setCapacity(instanceType: "ml.m5.large", onDemand: nil, spot: 0, now: Date()) }
+                // Then the cut waits for the pass, and has changed nothing the pass could read meanwhile.
+                let deadline = ContinuousClock.now + .seconds(30)
+                func waiting() async throws -> Int {
+                    var count = 0
+                    for try await waiting in try await store.client.query(
+                        "SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND NOT granted", logger: logger
+                    ).decode(Int.self) { count = waiting }
+                    return count
+                }
+                while try await waiting() == 0 {
+                    guard ContinuousClock.now < deadline else {
+                        cut.cancel()
+                        throw ContractFailure("the capacity cut never waited for the scheduling pass's lock")
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(try await store.capacityOverrides()["ml.m5.large"] == nil)
+                // And it is made once the pass ends.
+                _ = try await pass.query("COMMIT", logger: logger).collect()
+                _ = try await cut.value
+                #expect(try await store.capacityOverrides()["ml.m5.large"]?.spot == 0)
+            }
+        }
+    }
+
     @Test func twoProjectsJobsOfOneNameGetHostsOfTheirOwn() async throws {
         try await TestPostgres.withStore { store in
             // Given project a's `mnist` already ran (its host rows stay).
