@@ -54,6 +54,13 @@ struct RequestMonitoringMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             response.headers[.requestID] = id
             record(request, context: context, status: response.status.code, since: started, id: id)
+            // A streamed body (a log follow, an archive) is written after this returns, outside the scope above: its
+            // lines, and the stores' it calls, carry the id because the writing runs in a scope of its own.
+            let body = response.body
+            response.body = ResponseBody(contentLength: body.contentLength) { writer in
+                let writer = writer
+                try await RequestID.$current.withValue(id) { try await body.write(writer) }
+            }
             return response
         }
     }
