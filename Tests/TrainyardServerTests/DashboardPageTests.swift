@@ -135,6 +135,9 @@ import TrainyardServer
             #expect(!page.body.contains("<script>alert("))
             #expect(page.body.contains(#"aria-label="loss · algo-1""#) && page.body.contains(#"data-points="5""#), "\(page.body)")
             #expect(page.body.contains(#"<table id="goodput">"#) && page.body.contains("spot reclaim 0, host lost 0, user error 0, stop 0"))
+            // a job that never recovered has no mean recovery time (the section said "in nil s on average")
+            #expect(page.body.contains("<tr><th>Recovered</th><td>0</td></tr>"), "\(page.body)")
+            #expect(!page.body.contains("nil"), "\(page.body)")
             #expect(page.body.contains(#"<tr><th>Warm pool</th><td id="warm-pool">Available until 20"#), "\(page.body)")
             let sha = try #require((done["model_artifacts"] as? [String: Any])?["sha256"] as? String)
             #expect(page.body.contains("<code>\(sha)</code>") && page.body.contains(#"href="/jobs/paged/artifacts/model""#))
@@ -317,13 +320,18 @@ import TrainyardServer
                 try await eventually("delivered after a 503") { receiver.received.count >= 2 }
 
                 let list = try await Self.call(app, .GET, "/webhooks", cookie: app.token)
-                #expect(list.body.contains(#"<tr data-webhook="\#(hook.id)"><td><a href="/webhooks/\#(hook.id)">\#(url)</a></td><td>job.created</td>"#), "\(list.body)")
+                #expect(
+                    list.body.contains(#"<tr data-webhook="\#(hook.id)"><td><a href="/webhooks/\#(hook.id)">\#(url)</a></td><td>job.created</td><td>active</td><td>"#),
+                    "\(list.body)")
+                #expect(!list.body.contains("nil"), "an enabled subscription has no reason: \(list.body)")
                 var page = try await Self.call(app, .GET, "/webhooks/\(hook.id)", cookie: app.token).body
                 try await eventually("the log shows it delivered") {
                     page = try await Self.call(app, .GET, "/webhooks/\(hook.id)", cookie: app.token).body
                     return page.contains(#"<td class="status">delivered</td>"#)
                 }
                 #expect(page.contains("HTTP 503") && page.contains("HTTP 200") && page.contains(#"<a href="/jobs/hooked">hooked</a>"#), "\(page)")
+                #expect(page.contains(" HTTP 200 ("), "a try that succeeded has no error: \(page)")
+                #expect(!page.contains("nil"), "\(page)")
 
                 // Redeliver from the page: the receiver gets it again, with the same id
                 let marker = #"action="/webhooks/\#(hook.id)/deliveries/"#

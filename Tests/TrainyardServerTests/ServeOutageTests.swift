@@ -71,7 +71,10 @@ import Glibc
             try? FileManager.default.removeItem(atPath: (dataDir as NSString).deletingLastPathComponent)
         }
         // Leases shorter than the restart: the heartbeats the dead database could not store must not lose the host.
-        let serve = try ServeProcess(dataDirectory: dataDir, environment: ["TRAINYARD_HEARTBEAT_INTERVAL": "0.3", "TRAINYARD_HOST_LEASE": "20"])
+        // (Worker directories are kept, so that a failure can print the agent's log.)
+        let serve = try ServeProcess(
+            dataDirectory: dataDir,
+            environment: ["TRAINYARD_HEARTBEAT_INTERVAL": "0.3", "TRAINYARD_HOST_LEASE": "20", "TRAINYARD_KEEP_WORKER_DIRS_HOURS": "1"])
         defer { Self.stopLeftovers(serve) }
         let port = try await serve.waitForPort()
         let base = "http://127.0.0.1:\(port)"
@@ -116,7 +119,10 @@ import Glibc
             let agentLogs = ((try? FileManager.default.contentsOfDirectory(atPath: dataDir + "/workers")) ?? []).map {
                 (try? String(contentsOfFile: dataDir + "/workers/\($0)/agent.log", encoding: .utf8)) ?? ""
             }
-            throw TestFailure("\(error); job \(job)\nagents:\n\(agentLogs.joined(separator: "\n").suffix(6000))\nserve:\n\(serve.log.suffix(8000))")
+            // Without the access lines of this test's own polling, which otherwise fill the tail.
+            let serverLines = serve.log.split(separator: "\n").filter { !($0.contains("method=GET") && $0.contains("path=/v1/jobs/through-pg-crash")) }
+            throw TestFailure(
+                "\(error); job \(job)\nagents:\n\(agentLogs.joined(separator: "\n").suffix(6000))\nserve:\n\(serverLines.joined(separator: "\n").suffix(12000))")
         }
         let job = try await Self.job(base, token: token, name: "through-pg-crash")
         #expect((job["attempts"] as? [[String: Any]])?.count == 1, "\(job)")

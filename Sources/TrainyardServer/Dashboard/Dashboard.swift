@@ -252,12 +252,12 @@ struct Dashboard: Sendable {
         values["billable"] = job.billableTimeSeconds ?? 0
         values["warm"] = job.warmPoolStatus?.summary
         if let goodput = job.goodput {
-            values["goodput"] = [
+            values["goodput"] = Self.present([
                 "training": goodput.trainingSeconds, "productive": goodput.productiveSeconds, "lost": goodput.lostSeconds,
                 "uptime": goodput.uptimePercent.map { "\($0)%" } ?? "not trained yet", "spot": goodput.faults.spotReclaim,
                 "lost_hosts": goodput.faults.hostLost, "user": goodput.faults.userError, "stop": goodput.faults.stop,
-                "recoveries": goodput.autoRecoveries, "mean": goodput.meanRecoverySeconds as Any,
-            ] as [String: Any]
+                "recoveries": goodput.autoRecoveries, "mean": goodput.meanRecoverySeconds,
+            ])
         }
         var artifacts: [[String: Any]] = []
         if let size = job.modelArtifacts.sizeBytes, let sha = job.modelArtifacts.sha256 {
@@ -339,14 +339,20 @@ struct Dashboard: Sendable {
         return html(render("capacity", values))
     }
 
+    /// A template's values without the absent ones: an optional boxed in `Any` is a value to Mustache, and its
+    /// section showed, saying "nil".
+    static func present(_ values: [String: Any?]) -> [String: Any] {
+        values.compactMapValues { $0 }
+    }
+
     private func webhooks(principal: Principal, key: String) async throws -> Response {
         let hooks = try await api.listWebhooks(.init()).ok.body.json.webhooks
         var values = frame(principal, key: key, title: "Webhooks")
         values["hooks"] = hooks.map { hook in
-            [
+            Self.present([
                 "id": hook.id, "url": hook.url, "events": hook.events.map(\.rawValue).joined(separator: ", "),
-                "status": hook.status?.rawValue ?? "enabled", "reason": hook.disabledReason as Any, "created": Self.time(hook.createdAt),
-            ] as [String: Any]
+                "status": hook.status?.rawValue ?? "enabled", "reason": hook.disabledReason, "created": Self.time(hook.createdAt),
+            ])
         }
         return html(render("webhooks", values))
     }
@@ -365,10 +371,10 @@ struct Dashboard: Sendable {
                 "id": delivery.id, "hook": hook.id, "event": delivery.eventType, "job": delivery.jobName, "status": delivery.status.rawValue,
                 "created": Self.time(delivery.createdAt), "writable": writable, "csrf": csrf,
                 "tries": delivery.attempts.map { attempt in
-                    [
-                        "time": Self.time(attempt.time), "code": attempt.statusCode.map { "HTTP \($0)" } ?? "no answer", "error": attempt.error as Any,
+                    Self.present([
+                        "time": Self.time(attempt.time), "code": attempt.statusCode.map { "HTTP \($0)" } ?? "no answer", "error": attempt.error,
                         "latency": attempt.latencyMs,
-                    ] as [String: Any]
+                    ])
                 },
             ] as [String: Any]
         }
