@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 import Testing
 import TrainyardCore
@@ -145,6 +146,40 @@ import TrainyardServer
                 }
             }
         }
+    }
+
+    /// A receiver that is down answers at once: connection refused, said so, not a timeout a minute later.
+    @Test func aRefusedConnectionIsRecordedAtOnceAsRefused() async throws {
+        let minute = WebhookSettings(schedule: LiveApp.fastWebhooks.schedule, timeout: 60, disableAfter: 600, allowedNetworks: LiveApp.loopback)
+        try await LiveApp.run(webhooks: minute) { app in
+            // Given a subscription to a port nothing listens on (one the system gave and took back).
+            let port = try Self.closedPort()
+            let hook = try await WebhookTests.subscribe(app.baseURL, token: app.token, url: "http://127.0.0.1:\(port)/down", events: #"["job.created"]"#)
+            // When a job is created.
+            try await app.submit(try WorkerTests.job(app, "refused", script: "true"))
+            // Then its try is recorded well within the 60 s timeout, saying the receiver refused the connection.
+            try await eventually("the refused try is recorded", timeout: .seconds(30)) { try await !Self.tries(app, hook.id).isEmpty }
+            let first = try #require(try await Self.tries(app, hook.id).first)
+            #expect(first["status_code"] == nil)
+            #expect(first["error"] as? String == "the receiver refused the connection: nothing listens at 127.0.0.1:\(port)")
+        }
+    }
+
+    /// A loopback port that was free a moment ago.
+    static func closedPort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw TestFailure("socket: \(errno)") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw TestFailure("bind: \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     @Test func aReceiversControlBytesAreCleanedAndItsAnswerCutShort() async throws {

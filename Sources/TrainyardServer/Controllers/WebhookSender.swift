@@ -3,6 +3,7 @@ import Foundation
 import ServiceLifecycle
 import Logging
 import NIOCore
+import NIOPosix
 import TrainyardCore
 import TrainyardStore
 
@@ -86,6 +87,8 @@ struct WebhookSender: Sendable {
             redirectConfiguration: .disallow,
             timeout: .init(connect: .milliseconds(Int64(settings.timeout * 1000)), read: .milliseconds(Int64(settings.timeout * 1000))),
             decompression: .disabled)
+        // A refused connection is the try's answer: retried until the deadline, it was reported as a timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         for (host, verdict) in verdicts {
             guard case .success(let address) = verdict else {
                 if case .failure(let refusal) = verdict {
@@ -180,9 +183,19 @@ struct WebhookSender: Sendable {
             return Self.failure(
                 "no complete answer from \(address) within \(Self.seconds(timeout)) s (TRAINYARD_WEBHOOK_TIMEOUT): connecting, the status or the body took too long",
                 since: started)
+        } catch where Self.isConnectionRefused(error) {
+            let port = URL(string: send.url).flatMap { url in url.port ?? (url.scheme == "https" ? 443 : 80) }.map { ":\($0)" } ?? ""
+            return Self.failure("the receiver refused the connection: nothing listens at \(address)\(port)", since: started)
         } catch {
             return Self.failure("sending to \(address) failed: \(error)", since: started)
         }
+    }
+
+    /// Whether connecting was refused (ECONNREFUSED), wherever the client keeps the system's error.
+    static func isConnectionRefused(_ error: any Error) -> Bool {
+        if let io = error as? IOError { return io.errnoCode == ECONNREFUSED }
+        if let failure = error as? NIOConnectionError { return failure.connectionErrors.contains { isConnectionRefused($0.error) } }
+        return false
     }
 
     /// A try that got no answer.
