@@ -7,7 +7,7 @@ public import TrainyardAPI
 ///
 /// ```swift
 /// let client = try TrainyardClient()          // TRAINYARD_URL / TRAINYARD_API_KEY, or the profile in use
-/// let job = try await client.submit(JobSpec(instanceType: "ml.m5.large", command: ["python3", "train.py"]))
+/// let job = try await client.submit(JobSpec(command: ["python3", "train.py"], instanceType: "ml.m5.large"))
 /// ```
 ///
 /// Calls that change nothing (and job submissions, which carry an `Idempotency-Key`) are tried again after a dropped

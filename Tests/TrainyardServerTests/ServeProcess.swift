@@ -43,6 +43,11 @@ final class ServeProcess: @unchecked Sendable {
         }
         environment["TRAINYARD_DATA_DIR"] = dataDirectory
         environment["TRAINYARD_PORT"] = "0"
+        // A serve on a fixed port writes its client profile: into a configuration of the test's own, never the
+        // profile of whoever runs the tests (it pointed their CLI at a test's deleted server). A test that gives HOME
+        // or XDG_CONFIG_HOME says where.
+        environment["XDG_CONFIG_HOME"] = dataDirectory + "-config"
+        if extra["HOME"] != nil { environment["XDG_CONFIG_HOME"] = nil }
         for (key, value) in extra { environment[key] = value }
         process.environment = environment
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))

@@ -83,6 +83,10 @@ import Glibc
         _ = try await first.waitForPort()
         let token = try String(contentsOfFile: dataDir + "/admin-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let base = "http://127.0.0.1:\(port)"
+        // (A serve on a fixed port writes its client profile: into the test's own configuration, not the profile of
+        // whoever runs the tests.)
+        let profile = try String(contentsOfFile: dataDir + "-config/trainyard/config.json", encoding: .utf8)
+        #expect(profile.contains(#""url" : "\#(base)""#), "\(profile)")
         // given a 2-host job training for a while, printing as it goes
         let script = #"i=0; while [ $i -lt 80 ]; do i=$((i+1)); echo tick $i; sleep 0.1; done; echo ok > $SM_MODEL_DIR/done"#
         let body = #"{"name":"through-kill","instance_type":"ml.m5.large","instance_count":2,"output_path":"s3://models/","command":["/bin/sh","-c","\#(script)"]}"#
