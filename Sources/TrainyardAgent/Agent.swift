@@ -174,9 +174,16 @@ public struct Agent: Sendable {
         _ worker: WorkerAssignment, layout: WorkerLayout, state: HeartbeatState, checkpoints: CheckpointSync?, metricsInterval: Double,
         disk: DiskGuard, spoolCapBytes: Int64, logger: Logger
     ) async throws -> AgentReport {
-        let argv = identity.argv(try SageMakerContract.command(worker, layout: layout))
+        let program = try SageMakerContract.command(worker, layout: layout)
         let environment = identity.environment(
             contract: SageMakerContract.environment(worker, layout: layout), agentEnvironment: ProcessInfo.processInfo.environment)
+        // The program is looked up on the command's PATH as the spawn looks it up: a missing one (torchrun on a
+        // worker without PyTorch) fails the job naming it, where the isolating wrappers would only exit 127 with
+        // their own words ("setpriv: failed to execute …").
+        if let name = program.first, !name.isEmpty, !name.contains("/") {
+            _ = try CleanSpawn.resolve(name, path: environment["PATH"] ?? CommandIdentity.path)
+        }
+        let argv = identity.argv(program)
         let workingDirectory = FileManager.default.fileExists(atPath: layout.code) ? layout.code : layout.root
         // The server hears "training" before the command starts, so that no heartbeat says less once it runs.
         state.handle(.startingCommand)

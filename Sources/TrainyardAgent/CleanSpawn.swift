@@ -148,7 +148,11 @@ enum CleanSpawnError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .emptyCommand: "the command is empty"
-        case .notFound(let name, let path): "the command '\(name)' was not found on the job's PATH (\(path))"
+        case .notFound(let name, let path):
+            "the command '\(name)' was not found on the job's PATH (\(path))"
+                + (name == "torchrun"
+                    ? "; distribution torch_distributed starts the entry point with torchrun, which comes with PyTorch: install it on the workers (pip install torch)"
+                    : "")
         case .spawnFailed(let executable, let reason): "starting \(executable) failed: \(reason)"
         }
     }

@@ -136,6 +136,30 @@ import Glibc
         }
     }
 
+    /// A program that is not on the workers fails the job naming it, not with the isolating wrapper's words
+    /// ("setpriv: failed to execute torchrun"), and torchrun's says where it comes from.
+    @Test func aProgramMissingFromTheWorkersFailsTheJobNamingIt() async throws {
+        try await LiveApp.run { app in
+            try await app.submit(#"{"name":"missing","instance_type":"ml.m5.large","command":["no-such-program-7f3","--epochs","2"]}"#)
+            let missing = try await app.waitForStatus("missing", "Failed")
+            let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            #expect(missing["failure_reason"] as? String == "ClientError: the command 'no-such-program-7f3' was not found on the job's PATH (\(path))")
+            // The SDK's Estimator(distribution: .torchDistributed) on two hosts, on workers without PyTorch.
+            let torchrun = path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/torchrun") }
+            guard !torchrun else { return }  // (a machine with PyTorch runs it)
+            let code = app.dataDirectory + "/code-torch"
+            try FileManager.default.createDirectory(atPath: code, withIntermediateDirectories: true)
+            try "print('hello')\n".write(toFile: code + "/train.py", atomically: true, encoding: .utf8)
+            try await app.submit(
+                #"{"name":"torch","instance_type":"ml.m5.large","instance_count":2,"entry_point":"train.py","source_dir":"file://\#(code)","distribution":{"torch_distributed":{"enabled":true}}}"#)
+            let torch = try await app.waitForStatus("torch", "Failed")
+            #expect(
+                torch["failure_reason"] as? String
+                    == "ClientError: the command 'torchrun' was not found on the job's PATH (\(path)); distribution torch_distributed starts the entry point with torchrun, which comes with PyTorch: install it on the workers (pip install torch)"
+            )
+        }
+    }
+
     @Test func stopSendsSIGTERMToTheScriptAndStillUploadsTheModel() async throws {
         try await LiveApp.run { app in
             let script = """
