@@ -12,6 +12,10 @@ public struct FinalizeWork: Sendable {
         self.attempt = attempt
         self.outcome = outcome
     }
+
+    /// How long after a failure to read or finish a claimed attempt it is tried again: a transient failure (a
+    /// database restarting, a store briefly away) costs seconds, not the claim's whole lease.
+    public static let retryAfterFailureSeconds = 15.0
 }
 
 /// A job ``AttemptRepository/enforceDeadlines(graceSeconds:now:limit:)`` stopped, and the limit it passed.

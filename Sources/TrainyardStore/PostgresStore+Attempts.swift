@@ -124,19 +124,28 @@ extension PostgresStore {
             }
             return nil
         }
-        guard let (attemptID, jobID) = claimed, let job = try await job(id: jobID) else { return nil }
-        guard let attempt = try await attempts(jobID: jobID).first(where: { $0.id == attemptID }) else { return nil }
-        let aggregate = JobAggregate(
-            state: job.state, attempt: attempt.state, hostPhases: attempt.hosts.map(\.phase), stopReason: attempt.stopReason,
-            retries: RetryBudget(
-                maxRetryAttempts: job.spec.maxRetryAttempts, retriesUsed: try await retriesUsed(jobID: jobID), retryOnExitCodes: job.spec.retryOnExitCodes))
-        return FinalizeWork(job: job, attempt: attempt, outcome: aggregate.outcome(of: attempt.hosts.map(\.result)))
+        guard let (attemptID, jobID) = claimed else { return nil }
+        do {
+            guard let job = try await job(id: jobID), let attempt = try await attempts(jobID: jobID).first(where: { $0.id == attemptID }) else {
+                return nil
+            }
+            let aggregate = JobAggregate(
+                state: job.state, attempt: attempt.state, hostPhases: attempt.hosts.map(\.phase), stopReason: attempt.stopReason,
+                retries: RetryBudget(
+                    maxRetryAttempts: job.spec.maxRetryAttempts, retriesUsed: try await retriesUsed(jobID: jobID), retryOnExitCodes: job.spec.retryOnExitCodes))
+            return FinalizeWork(job: job, attempt: attempt, outcome: aggregate.outcome(of: attempt.hosts.map(\.result)))
+        } catch {
+            // Claimed, then not read (a connection lost with a restarting database): tried again soon, not a lease later.
+            try? await releaseFinishedAttemptClaim(attemptID: attemptID, retryAt: now.addingTimeInterval(FinalizeWork.retryAfterFailureSeconds))
+            throw error
+        }
     }
 
     /// Gives up a claim ``claimFinishedAttempt(leaseSeconds:now:)`` made, for the next pass (of any replica) to take at
-    /// once: a finalizer stopped half-way by shutdown hands its attempt over instead of holding it for the lease.
-    public func releaseFinishedAttemptClaim(attemptID: Int64) async throws {
-        try await client.query("UPDATE attempts SET finalizer_until = NULL WHERE id = \(attemptID) AND state = 'ending'", logger: logger)
+    /// once (a finalizer stopped half-way by shutdown hands its attempt over instead of holding it for the lease), or
+    /// from `retryAt`.
+    public func releaseFinishedAttemptClaim(attemptID: Int64, retryAt: Date?) async throws {
+        try await client.query("UPDATE attempts SET finalizer_until = \(retryAt) WHERE id = \(attemptID) AND state = 'ending'", logger: logger)
     }
 
     func retriesUsed(jobID: Int64) async throws -> Int {

@@ -91,7 +91,12 @@ import TrainyardTestSupport
             // Claimed: no one else takes it until the claim runs out, or is given back.
             #expect(try await r.attempts.claimFinishedAttempt(leaseSeconds: 600, now: Self.at(12)) == nil)
             try await r.attempts.releaseFinishedAttemptClaim(attemptID: work.attempt.id)
-            let again = try #require(try await r.attempts.claimFinishedAttempt(leaseSeconds: 600, now: Self.at(13)))
+            let taken = try #require(try await r.attempts.claimFinishedAttempt(leaseSeconds: 600, now: Self.at(13)))
+            #expect(taken.attempt.id == work.attempt.id)
+            // Given back to be tried again from a time (after a failure): not before it, from it on.
+            try await r.attempts.releaseFinishedAttemptClaim(attemptID: work.attempt.id, retryAt: Self.at(13.5))
+            #expect(try await r.attempts.claimFinishedAttempt(leaseSeconds: 600, now: Self.at(13.4)) == nil)
+            let again = try #require(try await r.attempts.claimFinishedAttempt(leaseSeconds: 600, now: Self.at(13.6)))
             #expect(again.attempt.id == work.attempt.id)
 
             let model = UploadedArtifact(uri: "s3://trainyard/team/train/output/model.tar.gz", sizeBytes: 42, sha256: String(repeating: "a", count: 64))

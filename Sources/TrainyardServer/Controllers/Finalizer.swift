@@ -26,8 +26,8 @@ struct Finalizer: Sendable {
     /// no other is claimed.
     func runOnce(now: Date = Date()) async throws {
         while !Task.isShuttingDownGracefully, let work = try await attempts.claimFinishedAttempt(leaseSeconds: Self.leaseSeconds, now: now) {
-            // One attempt that cannot be finished (the database refuses it) must not keep the others waiting: it stays
-            // claimed until its lease runs out, and is tried again then.
+            // One attempt that cannot be finished (the database refuses it) must not keep the others waiting: its claim
+            // is kept for a few seconds, and it is tried again then.
             do {
                 try await finalize(work)
                 await provisioner.attemptEnded(attemptID: work.attempt.id)
@@ -41,8 +41,14 @@ struct Finalizer: Sendable {
                 throw CancellationError()
             } catch {
                 logger.error(
-                    "finishing an attempt failed; the pass goes on with the others",
-                    metadata: ["job": "\(work.job.name)", "attempt": "\(work.attempt.number)", "error": "\(LoggedError.describe(error))"])
+                    "finishing an attempt failed; the pass goes on with the others and it is tried again soon",
+                    metadata: [
+                        "job": "\(work.job.name)", "attempt": "\(work.attempt.number)", "error": "\(LoggedError.describe(error))",
+                        "retry_in_seconds": "\(Int(FinalizeWork.retryAfterFailureSeconds))",
+                    ])
+                // Tried again in seconds (a database that was restarting, a store briefly away), not when the claim
+                // would have run out ten minutes later; this pass does not take it again.
+                try? await attempts.releaseFinishedAttemptClaim(attemptID: work.attempt.id, retryAt: now.addingTimeInterval(FinalizeWork.retryAfterFailureSeconds))
             }
         }
     }

@@ -108,9 +108,9 @@ extension InMemoryJobRepository: AttemptRepository {
         return FinalizeWork(job: job, attempt: attempt, outcome: aggregate.outcome(of: attempt.hosts.map(\.result)))
     }
 
-    public func releaseFinishedAttemptClaim(attemptID: Int64) {
+    public func releaseFinishedAttemptClaim(attemptID: Int64, retryAt: Date?) {
         guard attempts[attemptID]?.record.state == .ending else { return }
-        attempts[attemptID]?.finalizerUntil = nil
+        attempts[attemptID]?.finalizerUntil = retryAt
     }
 
     public func finishAttempt(_ work: FinalizeWork, model: UploadedArtifact?, output: UploadedArtifact?, now: Date) async throws {

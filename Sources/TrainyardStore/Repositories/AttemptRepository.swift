@@ -37,8 +37,9 @@ public protocol AttemptRepository: Sendable {
     /// Claims the oldest attempt whose hosts are all done (or whose finalizer's claim ran out) for `leaseSeconds`,
     /// with the outcome Core decides for it.
     func claimFinishedAttempt(leaseSeconds: Double, now: Date) async throws -> FinalizeWork?
-    /// Gives a claim back for the next pass to take at once.
-    func releaseFinishedAttemptClaim(attemptID: Int64) async throws
+    /// Gives a claim back: for the next pass to take at once, or from `retryAt` (after a failure, so that the pass
+    /// that failed goes on with the others and the attempt is tried again soon, not when the claim would have run out).
+    func releaseFinishedAttemptClaim(attemptID: Int64, retryAt: Date?) async throws
     /// Ends a claimed attempt with its outcome and moves the job where it leads; `model` and `output` are the merged
     /// archives, recorded only when this call ends the attempt.
     func finishAttempt(_ work: FinalizeWork, model: UploadedArtifact?, output: UploadedArtifact?, now: Date) async throws
@@ -80,6 +81,10 @@ extension AttemptRepository {
 
     public func claimFinishedAttempt(leaseSeconds: Double) async throws -> FinalizeWork? {
         try await claimFinishedAttempt(leaseSeconds: leaseSeconds, now: Date())
+    }
+
+    public func releaseFinishedAttemptClaim(attemptID: Int64) async throws {
+        try await releaseFinishedAttemptClaim(attemptID: attemptID, retryAt: nil)
     }
 
     public func finishAttempt(_ work: FinalizeWork, model: UploadedArtifact?, output: UploadedArtifact? = nil) async throws {

@@ -3,7 +3,7 @@ import Testing
 import TrainyardCore
 import TrainyardTestSupport
 import TrainyardObjectStore
-import TrainyardStore
+@testable import TrainyardStore
 
 @testable import TrainyardServer
 
@@ -96,6 +96,34 @@ import TrainyardStore
                 try await f.scheduler.runOnce(now: ControllerFixture.at(38))
                 #expect(f.provisioner.calls.launched.map(\.attemptNumber) == [1, 2])
                 #expect(f.provisioner.calls.ended == [first.attemptID])
+            }
+        }
+    }
+
+    /// A pass that fails to finish an attempt (the database refused a statement, as one restarting does) tries it
+    /// again seconds later, not when its ten-minute claim runs out.
+    @Test func anAttemptThatFailedToFinishIsTriedAgainSecondsLaterNotALeaseLater() async throws {
+        try await ControllerFixture.with(.postgres) { f in
+            let store = try #require(f.attempts as? PostgresStore)
+            try await Self.withFinalizer(f) { finalizer, _ in
+                let (job, hosts) = try await f.launched("retried")
+                try await f.heartbeat(hosts[0], AgentReport(phase: .exited, exitCode: 0), at: 5)
+                // Given a database that refuses to end the attempt, for now.
+                try await store.client.query(
+                    """
+                    CREATE FUNCTION refuse_for_the_test() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN RAISE EXCEPTION 'refused for the test' USING ERRCODE = '57P01'; END $$
+                    """)
+                try await store.client.query(
+                    "CREATE TRIGGER refuse_for_the_test BEFORE UPDATE ON attempts FOR EACH ROW WHEN (NEW.state <> 'ending') EXECUTE FUNCTION refuse_for_the_test()")
+                try await finalizer.runOnce(now: ControllerFixture.at(6))
+                #expect(try await f.job(job).status == .inProgress)
+                try await finalizer.runOnce(now: ControllerFixture.at(10))
+                #expect(try await f.job(job).status == .inProgress)
+                // When it takes statements again, a pass after the retry delay finishes the attempt.
+                try await store.client.query("DROP TRIGGER refuse_for_the_test ON attempts")
+                try await finalizer.runOnce(now: ControllerFixture.at(6 + FinalizeWork.retryAfterFailureSeconds + 1))
+                #expect(try await f.job(job).status == .completed)
             }
         }
     }
