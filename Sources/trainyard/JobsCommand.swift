@@ -215,13 +215,21 @@ extension Components.Schemas.Goodput {
     var faultsAndRecoveries: Int { autoRecoveries + faults.spotReclaim + faults.hostLost + faults.userError + faults.stop }
 }
 
+/// Where the model goes, and whether it is there: a URI alone read as a model to download.
+func modelArtifactsLine(_ job: JobDescription) -> String {
+    let uri = job.modelArtifacts.s3ModelArtifacts
+    guard job.modelArtifacts.sha256 == nil else { return uri }
+    let ended = ["Completed", "Failed", "Stopped"].contains(job.status.rawValue)
+    return uri + (ended ? " (none: the job ended \(job.status.rawValue) before uploading one)" : " (uploaded when the job ends)")
+}
+
 /// The readable form of a description: fields, then the status transitions.
 func printDescription(_ job: JobDescription) {
     var rows: [[String]] = [
         ["Name", job.name], ["ARN", job.arn], ["Project", job.project], ["Status", "\(job.status.rawValue) / \(job.secondaryStatus.rawValue)"],
         ["Instances", "\(job.instanceCount) × \(job.instanceType)\(job.useSpotInstances ? " (spot)" : "")"],
         ["Max run", "\(job.maxRun) s"], ["Created", job.creationTime.formatted(.iso8601)],
-        ["Model artifacts", job.modelArtifacts.s3ModelArtifacts],
+        ["Model artifacts", modelArtifactsLine(job)],
     ]
     if let size = job.modelArtifacts.sizeBytes, let sha256 = job.modelArtifacts.sha256 {
         rows.append(["Model size / SHA-256", "\(size) B  \(sha256)"])

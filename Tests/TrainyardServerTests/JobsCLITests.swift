@@ -85,6 +85,13 @@ import TrainyardTestSupport
             #expect(header.contains("HOST ID"))
             let row = try #require(output.components(separatedBy: "\n").first { $0.contains(id) }, "\(output)")
             #expect(row.hasPrefix("1 ") && row.contains("algo-1") && row.contains("ml.m5.large") && row.contains("Completed"), "\(row)")
+            #expect(output.contains("Model size / SHA-256"), "\(output)")
+            // A job that failed before writing a model: its model's URI does not read as a model to download.
+            try await app.submit(#"{"name":"no-model","instance_type":"ml.m5.large","command":["sh","-c","exit 3"]}"#)
+            _ = try await app.waitForStatus("no-model", "Failed")
+            let failed = try await Self.cli(["jobs", "describe", "no-model"], app).output
+            let line = try #require(failed.components(separatedBy: "\n").first { $0.hasPrefix("Model artifacts") }, "\(failed)")
+            #expect(line.hasSuffix("/no-model/output/model.tar.gz (none: the job ended Failed before uploading one)"), "\(line)")
         }
     }
 
