@@ -40,9 +40,11 @@ struct SlurmCommandLine: Sendable {
         } catch {
             throw SlurmError.toolMissing(tool: tool, reason: "\(error)")
         }
-        // Read both pipes while the tool runs: a full pipe would block it.
-        async let out = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-        async let err = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }.value
+        // Read both pipes while the tool runs (a full pipe would block it), each on a thread of its own: a blocking
+        // read on the concurrency pool held one of its threads (as many as cores) for as long as the tool ran, and
+        // two slow calls on a 2-core server stopped everything else, this call's own timeout included.
+        async let out = Self.readToEnd(output.fileHandleForReading)
+        async let err = Self.readToEnd(errors.fileHandleForReading)
         let timeout = Task {
             try await Task.sleep(for: .milliseconds(Int(timeoutSeconds * 1000)))
             process.terminate()
@@ -68,6 +70,15 @@ struct SlurmCommandLine: Sendable {
             throw SlurmError.failed(tool: tool, status: ending.status, message: message)
         }
         return String(decoding: stdout, as: UTF8.self)
+    }
+}
+
+extension SlurmCommandLine {
+    /// What `handle` yields until its end, read on a thread outside the concurrency pool.
+    static func readToEnd(_ handle: FileHandle) async -> Data {
+        await withCheckedContinuation { (done: CheckedContinuation<Data, Never>) in
+            Thread { done.resume(returning: handle.readDataToEndOfFile()) }.start()
+        }
     }
 }
 
