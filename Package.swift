@@ -123,7 +123,7 @@ let package = Package(
         .target(
             name: "Trainyard",
             dependencies: [
-                "TrainyardAPI",
+                "TrainyardAPI", "TrainyardCore",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -2,6 +2,7 @@ import Crypto
 public import Foundation
 import OpenAPIRuntime
 import TrainyardAPI
+import TrainyardCore
 
 /// Which archive of an ended job.
 public enum JobArtifact: String, Sendable {
@@ -103,8 +104,9 @@ extension TrainyardClient {
 
     /// Packs `directory` as the SageMaker Python SDK packs `source_dir` (a gzipped tar of its contents) and uploads it
     /// through the service for job `jobName`, to `<outputPath or the project's location>/<jobName>/source/sourcedir.tar.gz`;
-    /// answers the archive's URI (for the spec's `source_dir`), size and SHA-256. The archive streams from a temporary
-    /// file: memory stays flat however large the code. A dropped connection is tried again, from the start.
+    /// answers the archive's URI (for the spec's `source_dir`), size and SHA-256. The archive is hashed as it is packed
+    /// and streams from a temporary file: memory stays flat however large the code, and the service refuses bytes that
+    /// differ from what was packed. A dropped connection is tried again, from the start.
     public func uploadSource(directory: URL, jobName: String, outputPath: String? = nil) async throws -> SourceArchive {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -114,13 +116,28 @@ extension TrainyardClient {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let archive = scratch.appendingPathComponent("sourcedir.tar.gz")
-        try SourcePacker.pack(directory, into: archive)
-        return try await uploadSourceArchive(archive, jobName: jobName, outputPath: outputPath)
+        let (size, digest) = try await SourcePacker.pack(directory, into: archive)
+        return try await upload(archive, size: size, digest: digest, jobName: jobName, outputPath: outputPath)
     }
 
     /// Uploads an archive already packed (a gzipped tar) as job `jobName`'s code; see ``uploadSource(directory:jobName:outputPath:)``.
-    public func uploadSourceArchive(_ archive: URL, jobName: String, outputPath: String? = nil) async throws -> SourceArchive {
+    /// `sha256` is the archive's SHA-256 in hex when the caller has it (as `sha256sum` prints it): the service checks the
+    /// bytes it receives against it. Without it the file is read once more beforehand to compute it.
+    public func uploadSourceArchive(_ archive: URL, jobName: String, outputPath: String? = nil, sha256: String? = nil) async throws -> SourceArchive {
+        if let sha256 {
+            guard let digest = Hex.decode(sha256), digest.count == 32 else {
+                throw TrainyardError.invalidInput("sha256 must be 64 hexadecimal digits (as sha256sum prints it), not '\(sha256)'")
+            }
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: archive.path))?[.size] as? Int64 else {
+                throw TrainyardError.invalidInput("the archive to upload, \(archive.path), cannot be read")
+            }
+            return try await upload(archive, size: size, digest: digest, jobName: jobName, outputPath: outputPath)
+        }
         let (size, digest) = try FileChunks.sizeAndSHA256(of: archive)
+        return try await upload(archive, size: size, digest: digest, jobName: jobName, outputPath: outputPath)
+    }
+
+    private func upload(_ archive: URL, size: Int64, digest: [UInt8], jobName: String, outputPath: String?) async throws -> SourceArchive {
         var attempt = 1
         while true {
             do {
@@ -140,7 +157,7 @@ extension TrainyardClient {
     }
 }
 
-/// An archive as it arrives: written to a file and hashed chunk by chunk, with no copy between.
+/// An archive as it arrives (a download, or tar's output): written to a file and hashed chunk by chunk, with no copy between.
 struct ReceivedArchive {
     let path: String
     let shownAs: URL
@@ -184,7 +201,9 @@ struct ReceivedArchive {
     }
 
     /// The lowercase hex SHA-256 of what was received.
-    func sha256() -> String { hasher.finalize().map { String(format: "%02x", $0) }.joined() }
+    func sha256() -> String { Hex.lowercase(digest()) }
+
+    func digest() -> [UInt8] { Array(hasher.finalize()) }
 
     mutating func close() {
         if descriptor >= 0 { Glibc.close(descriptor) }
@@ -192,30 +211,49 @@ struct ReceivedArchive {
     }
 }
 
-/// A file read in chunks as an HTTP body's bytes: one chunk in memory at a time.
+/// A file read in chunks as an HTTP body's bytes: one chunk in memory at a time, read straight into the array sent.
 struct FileChunks: AsyncSequence, Sendable {
     typealias Element = ArraySlice<UInt8>
     let file: URL
     var chunkBytes = 1 << 20
 
+    /// The open file; closed at its end, or when the body is dropped half-read.
+    final class Descriptor {
+        let value: Int32
+        init(_ path: String) { value = open(path, O_RDONLY | O_CLOEXEC) }
+        deinit { if value >= 0 { Glibc.close(value) } }
+    }
+
     struct AsyncIterator: AsyncIteratorProtocol {
-        let handle: FileHandle?
+        let file: URL
+        let descriptor: Descriptor
         let chunkBytes: Int
-        var failed: (any Error)?
 
         mutating func next() async throws -> ArraySlice<UInt8>? {
-            if let failed { throw failed }
-            guard let handle else { throw TrainyardError.invalidInput("the archive to upload cannot be read") }
-            guard let data = try handle.read(upToCount: chunkBytes), !data.isEmpty else {
-                try? handle.close()
-                return nil
+            guard descriptor.value >= 0 else { throw TrainyardError.invalidInput("the archive to upload, \(file.path), cannot be read") }
+            var failure: Int32 = 0
+            let chunk = [UInt8](unsafeUninitializedCapacity: chunkBytes) { buffer, count in
+                count = 0
+                while count < buffer.count {
+                    let got = read(descriptor.value, buffer.baseAddress! + count, buffer.count - count)
+                    if got < 0 {
+                        if errno == EINTR { continue }
+                        failure = errno
+                        return
+                    }
+                    if got == 0 { return }
+                    count += got
+                }
             }
-            return ArraySlice(data)
+            if failure != 0 {
+                throw TrainyardError.invalidInput("the archive to upload, \(file.path), cannot be read: \(String(cString: strerror(failure)))")
+            }
+            return chunk.isEmpty ? nil : chunk[...]
         }
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(handle: try? FileHandle(forReadingFrom: file), chunkBytes: chunkBytes)
+        AsyncIterator(file: file, descriptor: Descriptor(file.path), chunkBytes: chunkBytes)
     }
 
     /// The file's size and SHA-256, read once in chunks.
@@ -232,20 +270,57 @@ struct FileChunks: AsyncSequence, Sendable {
     }
 }
 
-/// Packs a directory as a gzipped tar of its contents with the system `tar`, file to file.
+/// Packs a directory as a gzipped tar of its contents with the system `tar`, into a file, hashing the archive as tar
+/// writes it (no second read). Runs on a thread of its own: packing a large directory does not hold up the caller's
+/// concurrency pool.
 enum SourcePacker {
-    static func pack(_ directory: URL, into archive: URL) throws {
+    static func pack(_ directory: URL, into archive: URL) async throws -> (size: Int64, sha256: [UInt8]) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try packBlocking(directory, into: archive) })
+            }.start()
+        }
+    }
+
+    private static func packBlocking(_ directory: URL, into archive: URL) throws -> (size: Int64, sha256: [UInt8]) {
         let tar = Process()
         tar.executableURL = URL(fileURLWithPath: "/bin/tar")
-        tar.arguments = ["-czf", archive.path, "-C", directory.path, "."]
-        let errors = Pipe()
-        tar.standardError = errors
-        tar.standardOutput = FileHandle.nullDevice
+        tar.arguments = ["-czf", "-", "-C", directory.path, "."]
+        // Its messages go to a file: a pipe nobody reads while the archive is read would stop tar once full.
+        let messages = archive.appendingPathExtension("messages")
+        FileManager.default.createFile(atPath: messages.path, contents: nil)
+        let messagesHandle = try FileHandle(forWritingTo: messages)
+        defer { try? messagesHandle.close() }
+        let output = Pipe()
+        tar.standardOutput = output
+        tar.standardError = messagesHandle
+        tar.standardInput = FileHandle.nullDevice
+        var received = try ReceivedArchive(archive, shownAs: archive)
+        defer { received.close() }
         try tar.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        try? output.fileHandleForWriting.close()
+        let reading = output.fileHandleForReading.fileDescriptor
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var failure: (any Error)?
+        while true {
+            let got = buffer.withUnsafeMutableBytes { read(reading, $0.baseAddress!, $0.count) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            if got == 0 { break }
+            // After a write fails, tar is read to its end all the same, so that it exits.
+            if failure == nil {
+                do { try received.append(buffer[..<got]) } catch { failure = error }
+            }
+        }
         tar.waitUntilExit()
+        try? output.fileHandleForReading.close()
+        if let failure { throw failure }
         guard tar.terminationStatus == 0 else {
+            let message = (try? String(contentsOf: messages, encoding: .utf8)) ?? ""
             throw TrainyardError.invalidInput("cannot pack \(directory.path): tar says \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
+        return (received.size, received.digest())
     }
 }

@@ -4,7 +4,8 @@ import Trainyard
 // bench/sdk's driver: one timed transfer through the SDK, as a user's program makes it, printed as one JSON line
 // (seconds, bytes, the process's CPU seconds and peak RSS).
 //
-//   trainyard-bench-sdk upload   URL KEY ARCHIVE JOB     uploadSourceArchive (PUT /v1/jobs/JOB/source)
+//   trainyard-bench-sdk upload   URL KEY ARCHIVE JOB [SHA256]   uploadSourceArchive (PUT /v1/jobs/JOB/source), given
+//                                                                the archive's SHA-256 as curl is given its Content-Digest
 //   trainyard-bench-sdk download URL KEY JOB FILE        download(.model) checked against its SHA-256
 //   trainyard-bench-sdk follow   URL KEY JOB             every line of an ended job through logs(follow: true)
 
@@ -31,8 +32,8 @@ var bytes: Int64 = 0
 var lines = 0
 do {
     switch arguments[0] {
-    case "upload" where arguments.count == 5:
-        bytes = try await client.uploadSourceArchive(URL(fileURLWithPath: arguments[3]), jobName: arguments[4]).sizeBytes
+    case "upload" where arguments.count == 5 || arguments.count == 6:
+        bytes = try await client.uploadSourceArchive(URL(fileURLWithPath: arguments[3]), jobName: arguments[4], sha256: arguments.count == 6 ? arguments[5] : nil).sizeBytes
     case "download" where arguments.count == 5:
         bytes = try await client.download(.model, of: arguments[3], to: URL(fileURLWithPath: arguments[4])).sizeBytes
     case "follow":

@@ -1,7 +1,9 @@
+import Crypto
 import Foundation
 import Synchronization
 import Testing
 import Trainyard
+import TrainyardCore
 import TrainyardObjectStore
 import TrainyardServer
 
@@ -132,6 +134,49 @@ import TrainyardServer
             #expect(proxy.answeredBytes >= expected && proxy.answeredBytes < expected + 64 << 10, "\(proxy.answeredBytes) bytes for an archive of \(size)")
             // (and no file is left but the model)
             #expect(try FileManager.default.contentsOfDirectory(atPath: target.deletingLastPathComponent().path) == ["model.tar.gz"])
+        }
+    }
+
+    /// A source directory is hashed as it is packed, and an archive's digest the caller has is sent as it is: the server
+    /// checks the bytes against either, and a wrong one is refused in the server's words with nothing stored.
+    @Test func uploadedCodeIsCheckedAgainstTheDigestItWasPackedOrGivenWith() async throws {
+        let source = try Self.sourceDirectory()
+        defer { try? FileManager.default.removeItem(at: source) }
+        try await LiveApp.run { app in
+            let client = Self.client(app)
+            let stored = { (job: String) in app.dataDirectory + "/objects/trainyard/default/\(job)/source/sourcedir.tar.gz" }
+            let sha256 = { (path: String) in Hex.lowercase(SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: path)))) }
+
+            let packed = try await client.uploadSource(directory: source, jobName: "packed")
+            #expect(packed.sha256 == (try sha256(stored("packed"))))
+            #expect(packed.sizeBytes == (try FileManager.default.attributesOfItem(atPath: stored("packed"))[.size] as? Int64))
+            let unpacked = FileManager.default.temporaryDirectory.appendingPathComponent("sdk-unpacked-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: unpacked) }
+            try TarArchive.extract(stored("packed"), into: unpacked)
+            #expect(try String(contentsOfFile: unpacked + "/train.py", encoding: .utf8) == Self.trainer)
+
+            // the same archive again, with the digest the caller has (as sha256sum prints it, either case)
+            let archive = URL(fileURLWithPath: stored("packed"))
+            let given = try await client.uploadSourceArchive(archive, jobName: "given", sha256: packed.sha256.uppercased())
+            #expect(given.sha256 == packed.sha256 && given.sourceDir == "s3://trainyard/default/given/source/sourcedir.tar.gz")
+
+            // a digest of other bytes: refused by the server, nothing stored
+            let other = String(repeating: "0", count: 64)
+            do {
+                _ = try await client.uploadSourceArchive(archive, jobName: "wrong", sha256: other)
+                Issue.record("an archive with another digest was stored")
+            } catch TrainyardError.validation(let fields, _) {
+                #expect(fields.map(\.field) == ["Content-Digest"] && fields.map(\.rule) == ["mismatch"], "\(fields)")
+                #expect(fields.first?.message.contains("not the \(other) Content-Digest states; nothing was stored") == true, "\(fields)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: stored("wrong")))
+            // not a SHA-256 at all: said before anything is sent
+            do {
+                _ = try await client.uploadSourceArchive(archive, jobName: "wrong", sha256: "sha256:abc")
+                Issue.record("accepted")
+            } catch TrainyardError.invalidInput(let message) {
+                #expect(message == "sha256 must be 64 hexadecimal digits (as sha256sum prints it), not 'sha256:abc'")
+            }
         }
     }
 
