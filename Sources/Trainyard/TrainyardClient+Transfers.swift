@@ -227,33 +227,37 @@ struct FileChunks: AsyncSequence, Sendable {
     struct AsyncIterator: AsyncIteratorProtocol {
         let file: URL
         let descriptor: Descriptor
-        let chunkBytes: Int
+        /// One chunk's memory, filled again once the chunk before was sent and let go of (the transport copies each
+        /// into its own buffer): no new pages to fault in for every megabyte.
+        var buffer: [UInt8]
 
         mutating func next() async throws -> ArraySlice<UInt8>? {
             guard descriptor.value >= 0 else { throw TrainyardError.invalidInput("the archive to upload, \(file.path), cannot be read") }
             var failure: Int32 = 0
-            let chunk = [UInt8](unsafeUninitializedCapacity: chunkBytes) { buffer, count in
-                count = 0
-                while count < buffer.count {
-                    let got = read(descriptor.value, buffer.baseAddress! + count, buffer.count - count)
+            let descriptor = descriptor.value
+            let count = buffer.withUnsafeMutableBytes { bytes in
+                var count = 0
+                while count < bytes.count {
+                    let got = read(descriptor, bytes.baseAddress! + count, bytes.count - count)
                     if got < 0 {
                         if errno == EINTR { continue }
                         failure = errno
-                        return
+                        break
                     }
-                    if got == 0 { return }
+                    if got == 0 { break }
                     count += got
                 }
+                return count
             }
             if failure != 0 {
                 throw TrainyardError.invalidInput("the archive to upload, \(file.path), cannot be read: \(String(cString: strerror(failure)))")
             }
-            return chunk.isEmpty ? nil : chunk[...]
+            return count == 0 ? nil : buffer[..<count]
         }
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(file: file, descriptor: Descriptor(file.path), chunkBytes: chunkBytes)
+        AsyncIterator(file: file, descriptor: Descriptor(file.path), buffer: [UInt8](repeating: 0, count: chunkBytes))
     }
 
     /// The file's size and SHA-256, read once in chunks.

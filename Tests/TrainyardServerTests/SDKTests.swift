@@ -160,6 +160,17 @@ import TrainyardServer
             let given = try await client.uploadSourceArchive(archive, jobName: "given", sha256: packed.sha256.uppercased())
             #expect(given.sha256 == packed.sha256 && given.sourceDir == "s3://trainyard/default/given/source/sourcedir.tar.gz")
 
+            // several chunks' worth (the SDK sends a file a megabyte at a time, in one buffer it fills again)
+            let large = FileManager.default.temporaryDirectory.appendingPathComponent("sdk-large-\(UUID().uuidString).tar.gz")
+            defer { try? FileManager.default.removeItem(at: large) }
+            let bytes = Data((0..<(3 << 20) + 12345).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) })
+            try bytes.write(to: large)
+            let largeDigest = Hex.lowercase(SHA256.hash(data: bytes))
+            let sent = try await client.uploadSourceArchive(large, jobName: "large", sha256: largeDigest)
+            #expect(sent.sha256 == largeDigest && sent.sizeBytes == Int64(bytes.count))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: stored("large"))) == bytes)
+            #expect(try await client.uploadSourceArchive(large, jobName: "large-hashed-here").sha256 == largeDigest)
+
             // a digest of other bytes: refused by the server, nothing stored
             let other = String(repeating: "0", count: 64)
             do {
