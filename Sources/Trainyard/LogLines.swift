@@ -11,6 +11,8 @@ public struct LogLines: AsyncSequence, Sendable {
     let name: String
     let host: String?
     let since: Date?
+    /// Start at the last this many lines instead of the first.
+    var tail: Int? = nil
     let follow: Bool
 
     /// A follow holds its connection open as long as the job runs: no deadline, and its own resumption instead of the
@@ -73,7 +75,9 @@ public struct LogLines: AsyncSequence, Sendable {
         nonisolated(nonsending) mutating func nextPaged() async throws -> LogLine? {
             while pageIndex == page.count {
                 if started && nextToken == nil { return nil }
-                let answer = try await lines.client.logPage(of: lines.name, host: lines.host, since: lines.since, nextToken: nextToken)
+                // The tail says where the first page starts; each page's token where the next does.
+                let answer = try await lines.client.logPage(
+                    of: lines.name, host: lines.host, since: lines.since, tail: started ? nil : lines.tail, nextToken: nextToken)
                 started = true
                 page = answer.lines
                 pageIndex = 0
@@ -89,10 +93,12 @@ public struct LogLines: AsyncSequence, Sendable {
                 do {
                     if body == nil {
                         let stream = lines.client.connection.makeClient(timeout: LogLines.streamTimeout, retries: false)
-                        let (name, host, since, lastID) = (lines.name, lines.host, lines.since, lastEvent?.text)
+                        // A reconnection resumes after the last line returned (the server then leaves the tail aside).
+                        let (name, host, since, tail, lastID) = (lines.name, lines.host, lines.since, lines.tail, lastEvent?.text)
                         let answer = try await lines.client.call {
                             try await stream.getJobLogs(
-                                path: .init(name: name), query: .init(host: host, since: since, follow: true), headers: .init(lastEventID: lastID)
+                                path: .init(name: name), query: .init(host: host, since: since, tail: tail, follow: true),
+                                headers: .init(lastEventID: lastID)
                             ).ok.body.textEventStream
                         }
                         outage.answered()

@@ -26,11 +26,11 @@ public struct TrainingJob: Sendable {
 
     public func metrics() async throws -> [MetricSeries] { try await client.metrics(of: name) }
 
-    /// The job's log lines, oldest first: those stored so far, or with `follow` every line until the job has ended.
-    /// A dropped connection or a restarting server is resumed where it stopped (`Last-Event-ID`): no line is lost or
-    /// repeated.
-    public func logs(host: String? = nil, since: Date? = nil, follow: Bool = false) -> LogLines {
-        LogLines(client: client, name: name, host: host, since: since, follow: follow)
+    /// The job's log lines, oldest first: those stored so far, or with `follow` every line until the job has ended;
+    /// with `tail`, from the last `tail` lines (1 to 10,000) on, as `tail -n` does. A dropped connection or a
+    /// restarting server is resumed where it stopped (`Last-Event-ID`): no line is lost or repeated.
+    public func logs(host: String? = nil, since: Date? = nil, tail: Int? = nil, follow: Bool = false) -> LogLines {
+        LogLines(client: client, name: name, host: host, since: since, tail: tail, follow: follow)
     }
 
     /// Polls the job until `done` holds for its description (by default, until it has ended) and answers that

@@ -148,10 +148,15 @@ public struct TrainyardClient: Sendable {
         return series
     }
 
-    /// One page of the job's log lines, oldest first.
-    public func logPage(of name: String, host: String? = nil, since: Date? = nil, limit: Int? = nil, nextToken: String? = nil) async throws -> LogPage {
+    /// One page of the job's log lines, oldest first; with `tail`, the page of its last `tail` lines (its token then
+    /// continues with the lines written after them).
+    public func logPage(
+        of name: String, host: String? = nil, since: Date? = nil, tail: Int? = nil, limit: Int? = nil, nextToken: String? = nil
+    ) async throws -> LogPage {
         try await call {
-            try await client.getJobLogs(path: .init(name: name), query: .init(host: host, since: since, limit: limit, nextToken: nextToken)).ok.body.json
+            try await client.getJobLogs(
+                path: .init(name: name), query: .init(host: host, since: since, limit: limit, tail: tail, nextToken: nextToken)
+            ).ok.body.json
         }
     }
 

@@ -20,6 +20,9 @@ extension APIImplementation {
         if !(1...Self.maximumLogPage).contains(limit) {
             violations.append(FieldViolation(field: "limit", rule: "range", message: "limit must be between 1 and \(Self.maximumLogPage)"))
         }
+        if let tail = query.tail, !(1...Self.maximumLogPage).contains(tail) {
+            violations.append(FieldViolation(field: "tail", rule: "range", message: "tail must be between 1 and \(Self.maximumLogPage)"))
+        }
         var afterID: Int64 = 0
         if let token = query.nextToken {
             if let id = Self.logLineID(fromToken: token) {
@@ -37,6 +40,12 @@ extension APIImplementation {
         }
         guard violations.isEmpty else { throw APIError.unprocessable(detail: "the log query is invalid", errors: violations) }
         let job = try await requireJob(projectID: principal.projectID, name: input.path.name)
+        // The tail says where the first page or the stream starts. The next page (its URL again, with the token) and a
+        // stream reconnecting (an EventSource sends its URL again, with Last-Event-ID) go on after the last line seen.
+        let continues = query.nextToken != nil || (query.follow == true && input.headers.lastEventID != nil)
+        if let tail = query.tail, !continues {
+            afterID = try await logs.logTailStart(jobID: job.id, host: query.host, since: query.since, count: tail)
+        }
         if query.follow == true {
             guard let slot = followerSlots.acquire(key: principal.keyID, limit: limits.logFollowersPerKey) else {
                 throw APIError.tooManyRequests(
@@ -50,7 +59,8 @@ extension APIImplementation {
             return .ok(.init(body: .textEventStream(HTTPBody(events, length: .unknown, iterationBehavior: .single))))
         }
         let (lines, more) = try await logs.logPage(
-            jobID: job.id, afterID: afterID, host: query.host, since: query.since, limit: limit, byteBudget: Self.logPageBytes)
+            jobID: job.id, afterID: afterID, host: query.host, since: query.since, limit: continues ? limit : min(limit, query.tail ?? limit),
+            byteBudget: Self.logPageBytes)
         let next = more ? lines.last.map { Self.logToken(after: $0.id) } : nil
         let page = Components.Schemas.LogPage(
             lines: lines.map { .init(id: $0.id, host: $0.host, time: $0.time, message: $0.message) }, nextToken: next)

@@ -76,6 +76,18 @@ extension PostgresStore: LogRepository {
         return (lines, pageRows == limit || pageRows > lines.count)
     }
 
+    public func logTailStart(jobID: Int64, host: String?, since: Date?, count: Int) async throws -> Int64 {
+        // Read backwards along the primary key (job_id, id): `count` rows at most, the last lines first.
+        let rows = try await client.query(
+            """
+            SELECT id FROM log_lines
+            WHERE job_id = \(jobID) AND (\(host)::text IS NULL OR host = \(host)) AND (\(since)::timestamptz IS NULL OR time >= \(since))
+            ORDER BY id DESC OFFSET \(count) LIMIT 1
+            """, logger: logger)
+        for try await id in rows.decode(Int64.self) { return id }
+        return 0
+    }
+
     public func logStreams(jobID: Int64) async throws -> [LogStreamRecord] {
         let rows = try await client.query(
             """

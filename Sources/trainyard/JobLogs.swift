@@ -7,7 +7,8 @@ import TrainyardAPI
 import Glibc
 #endif
 
-/// `trainyard jobs logs NAME [-f] [--host algo-2]`: a job's log lines with a host prefix (coloured on a terminal).
+/// `trainyard jobs logs NAME [-f] [--host algo-2] [--tail 100] [--since 10m]`: a job's log lines with a host prefix
+/// (coloured on a terminal).
 struct JobLogs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs", abstract: "Print a job's log lines, oldest first; with -f, follow them until the job ends.")
@@ -16,21 +17,54 @@ struct JobLogs: AsyncParsableCommand {
     @Flag(name: [.short, .long], help: "Follow new lines until the job has ended (resumes by itself after a dropped connection).")
     var follow = false
     @Option(help: "Only this worker host's lines, e.g. algo-2.") var host: String?
-    @Option(help: "Only lines written at or after this ISO 8601 time.") var since: String?
+    @Option(help: "Only lines written at or after this time: ISO 8601 (2026-11-25T09:30:00Z) or an age (90s, 10m, 2h, 1d, 1h30m).")
+    var since: String?
+    @Option(name: [.customShort("n"), .long], help: "Start at the last N lines (1 to 10000), as tail -n does; with -f, then follow.")
+    var tail: Int?
     @Flag(help: "Print each line as a JSON object {id, host, time, message}.") var json = false
 
     func run() async throws {
         try await runReportingErrors {
             var start: Date?
             if let since {
-                guard let date = try? FlexibleDateTranscoder().decode(since) else {
-                    throw CLIError.input("--since \(since) is not an ISO 8601 date-time such as 2026-11-25T09:30:00Z")
+                guard let date = LogSince.parse(since, now: Date()) else {
+                    throw CLIError.input("--since \(since) is neither an ISO 8601 date-time such as 2026-11-25T09:30:00Z nor an age such as 10m, 2h or 1d")
                 }
                 start = date
             }
             let job = TrainingJob(client: try TrainyardClient(), name: name)
-            try await LogPrinter(json: json).print(job.logs(host: host, since: start, follow: follow))
+            try await LogPrinter(json: json).print(job.logs(host: host, since: start, tail: tail, follow: follow))
         }
+    }
+}
+
+/// `--since`: a time, or how long ago (`aws logs tail --since 10m`, `docker logs --since 2h`).
+enum LogSince {
+    /// An ISO 8601 date-time, or an age of whole numbers with units `s`, `m`, `h`, `d` (`90s`, `10m`, `1h30m`)
+    /// counted back from `now`; nil for anything else.
+    static func parse(_ text: String, now: Date) -> Date? {
+        if let date = try? FlexibleDateTranscoder().decode(text) { return date }
+        var seconds = 0.0
+        var digits = ""
+        for character in text {
+            if character.isASCII, character.isNumber {
+                digits.append(character)
+                continue
+            }
+            let unit: Double
+            switch character {
+            case "s": unit = 1
+            case "m": unit = 60
+            case "h": unit = 3_600
+            case "d": unit = 86_400
+            default: return nil
+            }
+            guard let value = Double(digits) else { return nil }
+            seconds += value * unit
+            digits = ""
+        }
+        guard digits.isEmpty, !text.isEmpty else { return nil }
+        return now.addingTimeInterval(-seconds)
     }
 }
 

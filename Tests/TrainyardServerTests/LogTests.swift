@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Testing
+import Trainyard
 import TrainyardTestSupport
 
 /// One Server-Sent Event as a test client reads it.
@@ -225,6 +226,88 @@ extension LiveApp {
                 #expect(!points("MemoryUtilization", host).isEmpty)
             }
             #expect(series.filter { $0["kind"] as? String == "system" }.count >= 4)
+        }
+    }
+
+    /// `tail`: the last lines of a job (or of one host), as a page that goes on with what came after, as a stream that
+    /// sends them and follows (a reconnection resumes after its last line instead), through the SDK and the CLI.
+    @Test func theLastLinesComeAsAPageAStreamAndThroughTheSDKAndTheCLI() async throws {
+        try await LiveApp.run { app in
+            // a Python trainer as users write one, flushing each line
+            let script = """
+                python3 - <<'EOF'
+                import os, sys
+                host = os.environ["SM_CURRENT_HOST"]
+                for i in range(1, 21):
+                    print(f"{host} line {i}", flush=True)
+                EOF
+                """
+            try await app.submit(try WorkerTests.job(app, "tailed", count: 2, script: script))
+            try await app.waitForStatus("tailed", "Completed", timeout: .seconds(120))
+            let all = try await app.allLogLines("tailed")
+            #expect(all.count == 40)
+            let ids = { (lines: [[String: Any]]) in lines.compactMap { $0["id"] as? Int } }
+            let messages = { (lines: [[String: Any]]) in lines.compactMap { $0["message"] as? String } }
+
+            // a page of the last five, of every host, oldest first
+            let (status, page) = try await app.request(.GET, "/v1/jobs/tailed/logs?tail=5")
+            #expect(status == 200)
+            #expect(ids(page["lines"] as? [[String: Any]] ?? []) == ids(Array(all.suffix(5))))
+            // one host's last three
+            let (_, hostPage) = try await app.request(.GET, "/v1/jobs/tailed/logs?tail=3&host=algo-2")
+            #expect(messages(hostPage["lines"] as? [[String: Any]] ?? []) == ["algo-2 line 18", "algo-2 line 19", "algo-2 line 20"])
+            // a page smaller than the tail goes on where it stopped
+            #expect(ids(try await app.allLogLines("tailed", query: "&tail=5&limit=2")) == ids(Array(all.suffix(5))))
+
+            // a stream of the last four, which ends with the ended job
+            let streamed = try await app.followLogs("tailed", query: "&tail=4")
+            #expect(streamed.ended && streamed.events.compactMap { $0.id.flatMap(Int.init) } == ids(Array(all.suffix(4))))
+            // a reconnection (Last-Event-ID, the same URL) resumes after its last line, not at the tail again
+            let resumedAfter = try #require(ids(all)[33])
+            let resumed = try await app.followLogs("tailed", lastEventID: String(resumedAfter), query: "&tail=2")
+            #expect(resumed.events.compactMap { $0.id.flatMap(Int.init) } == Array(ids(all)[34...]))
+
+            // a next page asked with the tail's query and a token goes on after its page, whatever the tail
+            let (_, first) = try await app.request(.GET, "/v1/jobs/tailed/logs?limit=10")
+            let token = try #require(first["next_token"] as? String).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let (_, next) = try await app.request(.GET, "/v1/jobs/tailed/logs?tail=3&limit=10&next_token=\(token)")
+            #expect(ids(next["lines"] as? [[String: Any]] ?? []) == Array(ids(all)[10..<20]))
+            // refused: out of range
+            let (tooMany, rangeProblem) = try await app.request(.GET, "/v1/jobs/tailed/logs?tail=10001")
+            #expect(tooMany == 422)
+            let errors = rangeProblem["errors"] as? [[String: Any]] ?? []
+            #expect(errors.map { "\($0["field"] ?? "") \($0["rule"] ?? "")" } == ["tail range"], "\(rangeProblem)")
+            #expect(errors.first?["message"] as? String == "tail must be between 1 and 10000")
+
+            // the SDK
+            let client = TrainyardClient(connection: TrainyardConnection(url: URL(string: app.baseURL)!, apiKey: app.token))
+            let job = TrainingJob(client: client, name: "tailed")
+            var paged: [String] = []
+            for try await line in job.logs(host: "algo-1", tail: 2) { paged.append(line.message) }
+            #expect(paged == ["algo-1 line 19", "algo-1 line 20"])
+            var followed: [Int64] = []
+            for try await line in job.logs(tail: 3, follow: true) { followed.append(line.id) }
+            #expect(followed.map(Int.init) == ids(Array(all.suffix(3))))
+
+            // the CLI: -n/--tail, an age for --since, and what it says to a --since it cannot read
+            let lastTwo = try await runCLI(app, ["jobs", "logs", "tailed", "-n", "2", "--host", "algo-1"])
+            #expect(lastTwo.status == 0 && lastTwo.output == "algo-1 | algo-1 line 19\nalgo-1 | algo-1 line 20\n", "\(lastTwo.output)")
+            let followedTail = try await runCLI(app, ["jobs", "logs", "tailed", "--tail", "3", "--follow"])
+            #expect(followedTail.output.split(separator: "\n").count == 3, "\(followedTail.output)")
+            let lastHour = try await runCLI(app, ["jobs", "logs", "tailed", "--since", "1h"])
+            #expect(lastHour.output.split(separator: "\n").count == 40)
+            let fromNow = try await runCLI(app, ["jobs", "logs", "tailed", "--since", "0s"])
+            #expect(fromNow.status == 0 && fromNow.output.isEmpty, "\(fromNow.output)")
+            let environment = ["TRAINYARD_URL": app.baseURL, "TRAINYARD_API_KEY": app.token, "NO_COLOR": "1"]
+            let unreadable = try await runTrainyard(
+                ["jobs", "logs", "tailed", "--since", "yesterday"], in: app.dataDirectory, environment: environment, mergingErrors: true)
+            #expect(unreadable.status == 3)
+            #expect(
+                unreadable.output.contains(
+                    "--since yesterday is neither an ISO 8601 date-time such as 2026-11-25T09:30:00Z nor an age such as 10m, 2h or 1d"),
+                "\(unreadable.output)")
+            let badTail = try await runTrainyard(["jobs", "logs", "tailed", "--tail", "0"], in: app.dataDirectory, environment: environment, mergingErrors: true)
+            #expect(badTail.status == 3 && badTail.output.contains("tail must be between 1 and 10000"), "\(badTail.output)")
         }
     }
 

@@ -185,6 +185,38 @@ import TrainyardTestSupport
         }
     }
 
+    /// The last lines start where `logTailStart` says: of the whole job, of one host, from a time on; all of them when
+    /// there are fewer.
+    @Test(arguments: RepositoryKind.allCases)
+    func theLastLinesStartWhereTheTailSays(_ kind: RepositoryKind) async throws {
+        try await kind.withLogRepository { fixture in
+            let logs = fixture.logs
+            let (job, hosts) = try await fixture.runningJob(project: "team", name: "tailed")
+            let base: Int64 = 1_764_000_000_000_000
+            // algo-1 prints a0…a5 at 0…5 µs, algo-2 b0…b2 at 10…12 µs, in one order of ids: a0-a2, b0-b2, a3-a5
+            for (host, messages, first) in [(0, ["a0", "a1", "a2"], 0), (1, ["b0", "b1", "b2"], 10), (0, ["a3", "a4", "a5"], 3)] {
+                let records = messages.enumerated().map { index, message in
+                    LogRecord(seq: Int64(first + index + 1), timeMicros: base + Int64(first + index), message: message)
+                }
+                _ = try await logs.ingestLogs(host: hosts[host], records: records, points: [])
+            }
+            func tail(_ count: Int, host: String? = nil, since: Date? = nil) async throws -> [String] {
+                let start = try await logs.logTailStart(jobID: job, host: host, since: since, count: count)
+                return try await logs.logLines(jobID: job, afterID: start, host: host, since: since, limit: count).map(\.message)
+            }
+            #expect(try await tail(2) == ["a4", "a5"])
+            #expect(try await tail(4) == ["b2", "a3", "a4", "a5"])
+            #expect(try await tail(2, host: "algo-2") == ["b1", "b2"])
+            #expect(try await tail(4, host: "algo-1") == ["a2", "a3", "a4", "a5"])
+            #expect(try await tail(100) == ["a0", "a1", "a2", "b0", "b1", "b2", "a3", "a4", "a5"])
+            #expect(try await logs.logTailStart(jobID: job, host: nil, since: nil, count: 9) == 0)
+            // from 4 µs on: a4, a5 and algo-2's lines; the last three of those by id
+            let since = Date(timeIntervalSince1970: Double(base + 4) / 1_000_000)
+            #expect(try await tail(3, since: since) == ["b2", "a4", "a5"])
+            #expect(try await tail(2, host: "nobody") == [])
+        }
+    }
+
     /// A page ends at its byte budget (the first line always comes) and says there is more; pages of metric points
     /// continue exactly where the last one stopped, across series.
     @Test(arguments: RepositoryKind.allCases)

@@ -64,6 +64,13 @@ public actor InMemoryLogRepository: LogRepository {
         return (kept, page.count == limit || page.count > kept.count)
     }
 
+    public func logTailStart(jobID: Int64, host: String?, since: Date?, count: Int) -> Int64 {
+        let matching = lines.filter { line in
+            line.jobID == jobID && (host == nil || line.record.host == host) && (since.map { line.record.time >= $0 } ?? true)
+        }
+        return matching.count > count ? matching[matching.count - count - 1].record.id : 0
+    }
+
     /// A message's UTF-8 bytes with ASCII letters in lower case: PostgreSQL's `lower()` under the C collation, matched
     /// by bytes as `strpos` matches code points.
     private static func asciiFolded(_ text: String) -> [UInt8] {

@@ -16,6 +16,10 @@ public protocol LogRepository: Sendable {
     /// Up to `limit` lines after `afterID`, oldest first, optionally of one host and from a time on, cut where their
     /// messages pass `byteBudget` bytes (the first line always comes); `more` when lines were left out by either bound.
     func logPage(jobID: Int64, afterID: Int64, host: String?, since: Date?, limit: Int, byteBudget: Int) async throws -> (lines: [LogLineRecord], more: Bool)
+    /// Where the last `count` lines of a job begin (optionally of one host and from a time on): the id of the line just
+    /// before the first of them, as ``logPage(jobID:afterID:host:since:limit:byteBudget:)``'s `afterID`; 0 when there
+    /// are no more than `count`.
+    func logTailStart(jobID: Int64, host: String?, since: Date?, count: Int) async throws -> Int64
     /// Up to `limit` points of a job's series (definitions first, then system metrics, each by name and host, points
     /// oldest first) after `cursor`, the last point of the previous page; `next` is this page's last point when there
     /// are more. A series cut by the page continues, under the same name and host, on the next.
