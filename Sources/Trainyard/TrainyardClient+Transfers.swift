@@ -279,11 +279,7 @@ struct FileChunks: AsyncSequence, Sendable {
 /// concurrency pool.
 enum SourcePacker {
     static func pack(_ directory: URL, into archive: URL) async throws -> (size: Int64, sha256: [UInt8]) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result { try packBlocking(directory, into: archive) })
-            }.start()
-        }
+        try await BlockingWork.run { try packBlocking(directory, into: archive) }
     }
 
     private static func packBlocking(_ directory: URL, into archive: URL) throws -> (size: Int64, sha256: [UInt8]) {

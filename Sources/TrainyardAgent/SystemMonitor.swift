@@ -91,9 +91,8 @@ struct SystemMonitor: Sendable {
             return []
         }
         // Read on a thread: a blocking read must not hold a thread of the concurrency pool.
-        let data: Data = await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: output.fileHandleForReading.readDataToEndOfFile()) }.start()
-        }
+        let reading = output.fileHandleForReading
+        let data = await BlockingWork.run { reading.readDataToEndOfFile() }
         process.waitUntilExit()
         return GPUReading.parse(csv: String(decoding: data, as: UTF8.self))
     }

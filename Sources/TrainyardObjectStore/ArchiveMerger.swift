@@ -17,7 +17,8 @@ public struct ArchiveMerger: Sendable {
     }
 
     /// Merges `archives` (host name and archive URI, in host order) into the archive at `destination`; answers what was
-    /// uploaded (its size and SHA-256) and the paths that clashed.
+    /// uploaded (its size and SHA-256) and the paths that clashed. Unpacking, moving files and packing (`tar`, gzip:
+    /// tens of seconds for a large model) run on threads of their own, not the server's concurrency pool.
     @discardableResult
     public func merge(_ archives: [(host: String, uri: String)], into destination: String) async throws -> MergedArchive {
         let work = "\(scratchDirectory)/merge-\(UUID().uuidString)"
@@ -31,34 +32,47 @@ public struct ArchiveMerger: Sendable {
             let file = "\(work)/\(index).tar.gz"
             let tree = "\(work)/\(index)"
             try await location.download(archive.uri, to: file)
-            try TarArchive.extract(file, into: tree)
-            try? FileManager.default.removeItem(atPath: file)
-            let enumerator = FileManager.default.enumerator(atPath: tree)
-            while let relative = enumerator?.nextObject() as? String {
-                let source = "\(tree)/\(relative)"
-                let target = "\(merged)/\(relative)"
-                var isDirectory: ObjCBool = false
-                FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory)
-                if isDirectory.boolValue {
-                    try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
-                    continue
-                }
-                if FileManager.default.fileExists(atPath: target) {
-                    clashes.append(relative)
-                    logger.warning("model file written by several hosts; the lowest-numbered host's copy is kept",
-                                   metadata: ["path": "\(relative)", "host": "\(archive.host)"])
-                    continue
-                }
-                try FileManager.default.moveItem(atPath: source, toPath: target)
+            let logger = logger
+            clashes += try await BlockingWork.run {
+                try TarArchive.extract(file, into: tree)
+                try? FileManager.default.removeItem(atPath: file)
+                return try Self.move(tree, into: merged, host: archive.host, logger: logger)
             }
         }
         let result = "\(work)/result.tar.gz"
-        try TarArchive.create(result, from: merged)
         // The digest is of the local file that is then uploaded as is: one more sequential read of a file the page
         // cache still holds, in 1 MiB pieces, never the whole archive in memory.
-        let (size, sha256) = try Self.sizeAndSHA256(of: result)
+        let (size, sha256) = try await BlockingWork.run {
+            try TarArchive.create(result, from: merged)
+            return try Self.sizeAndSHA256(of: result)
+        }
         try await location.upload(file: result, to: destination)
         return MergedArchive(uri: destination, sizeBytes: size, sha256: sha256, clashes: clashes)
+    }
+
+    /// Moves every file of `tree` into `merged` where none is yet (an earlier host's wins); answers the paths that
+    /// clashed.
+    private static func move(_ tree: String, into merged: String, host: String, logger: Logger) throws -> [String] {
+        var clashes: [String] = []
+        let enumerator = FileManager.default.enumerator(atPath: tree)
+        while let relative = enumerator?.nextObject() as? String {
+            let source = "\(tree)/\(relative)"
+            let target = "\(merged)/\(relative)"
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory)
+            if isDirectory.boolValue {
+                try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+                continue
+            }
+            if FileManager.default.fileExists(atPath: target) {
+                clashes.append(relative)
+                logger.warning("model file written by several hosts; the lowest-numbered host's copy is kept",
+                               metadata: ["path": "\(relative)", "host": "\(host)"])
+                continue
+            }
+            try FileManager.default.moveItem(atPath: source, toPath: target)
+        }
+        return clashes
     }
 
     /// The file's size and SHA-256 (lowercase hex), read in 1 MiB pieces.

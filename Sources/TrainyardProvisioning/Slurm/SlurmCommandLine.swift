@@ -1,4 +1,5 @@
 import Foundation
+import TrainyardCore
 
 /// Runs Slurm's client tools (`sbatch`, `squeue`, `sinfo`, `scancel`) with the configured `SLURM_CONF`.
 struct SlurmCommandLine: Sendable {
@@ -76,9 +77,7 @@ struct SlurmCommandLine: Sendable {
 extension SlurmCommandLine {
     /// What `handle` yields until its end, read on a thread outside the concurrency pool.
     static func readToEnd(_ handle: FileHandle) async -> Data {
-        await withCheckedContinuation { (done: CheckedContinuation<Data, Never>) in
-            Thread { done.resume(returning: handle.readDataToEndOfFile()) }.start()
-        }
+        await BlockingWork.run { handle.readDataToEndOfFile() }
     }
 }
 
