@@ -65,3 +65,20 @@ extension JobStatus {
     /// Whether the job has ended (`Completed`, `Failed` or `Stopped`).
     public var hasEnded: Bool { self == .completed || self == .failed || self == .stopped }
 }
+
+extension JobDescription {
+    /// The spec the job was submitted with, its name included: what to submit again for a job like it (SageMaker's
+    /// "Clone"), with a new name and whatever else should change. `source_dir` still names the archive uploaded for it.
+    public var spec: JobSpec {
+        JobSpec(
+            name: name, command: command, entryPoint: entryPoint, sourceDir: sourceDir, imageUri: imageUri,
+            hyperparameters: .init(additionalProperties: hyperparameters.additionalProperties),
+            environment: .init(additionalProperties: environment.additionalProperties),
+            tags: .init(additionalProperties: tags.additionalProperties), instanceType: instanceType, instanceCount: instanceCount,
+            volumeSize: volumeSize, useSpotInstances: useSpotInstances, maxRun: maxRun, maxWait: maxWait, maxPending: maxPending,
+            checkpointS3Uri: checkpointS3Uri, checkpointLocalPath: checkpointLocalPath,
+            inputs: .init(additionalProperties: inputs.additionalProperties), outputPath: outputPath, metricDefinitions: metricDefinitions,
+            maxRetryAttempts: maxRetryAttempts, retryOnExitCodes: retryOnExitCodes, keepAlivePeriod: keepAlivePeriod,
+            distribution: distribution, priority: priority)
+    }
+}

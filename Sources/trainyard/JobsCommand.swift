@@ -15,6 +15,12 @@ struct SubmitJob: AsyncParsableCommand {
         commandName: "submit", abstract: "Submit a job from a JSON spec file and/or flags (flags override the file).")
 
     @Option(name: [.short, .customLong("file")], help: "A JSON job spec (the API's snake_case JobSpec fields, see openapi/trainyard.yaml), or - for standard input.") var file: String?
+    @Option(
+        name: .customLong("from"),
+        help: ArgumentHelp(
+            "Start from the spec of this job of the project (its code, inputs, hyperparameters, resources…), as SageMaker's Clone does; flags override it, and the name is new (--name, or generated).",
+            valueName: "job"))
+    var from: String?
     @Option(help: "Job name; generated when absent.") var name: String?
     @Option(help: "Instance type, e.g. ml.m5.large.") var instanceType: String?
     @Option(help: "Number of hosts.") var instanceCount: Int?
@@ -58,7 +64,7 @@ struct SubmitJob: AsyncParsableCommand {
     func run() async throws {
         var outcome = ExitCode.success
         try await runReportingErrors {
-            var spec = try loadSpec()
+            var spec = try await loadSpec()
             if let name { spec.name = name }
             if let instanceType { spec.instanceType = instanceType }
             if let instanceCount { spec.instanceCount = instanceCount }
@@ -112,7 +118,13 @@ struct SubmitJob: AsyncParsableCommand {
         if outcome != .success { throw outcome }
     }
 
-    func loadSpec() throws -> JobSpec {
+    func loadSpec() async throws -> JobSpec {
+        if let from {
+            guard file == nil else { throw CLIError.input("--from \(from) and --file \(file ?? "") both give the spec to start from: give one") }
+            var spec = try await TrainyardClient().describeJob(from).spec
+            spec.name = nil
+            return spec
+        }
         guard let file else { return JobSpec(instanceType: "") }
         let data: Data
         if file == "-" {

@@ -1,10 +1,14 @@
 import Foundation
 import Testing
+import Trainyard
 import TrainyardAPI
 import TrainyardCore
 
 @testable import TrainyardServer
 @testable import TrainyardStore
+
+// Core's spec, as stored; the SDK's (the API's) is Components.Schemas.JobSpec here.
+private typealias JobSpec = TrainyardCore.JobSpec
 
 /// A job spec survives every trip it makes: read from the API (`core(from:)`), stored (Core's Codable), shown as the
 /// job's description, and submitted again from what the description shows, for a thousand random specs.
@@ -36,7 +40,7 @@ import TrainyardCore
     }
 
     /// Any Core spec the API could hold, valid or not: the mapping must not care.
-    static func spec(_ draws: inout Draws) -> JobSpec {
+    fileprivate static func spec(_ draws: inout Draws) -> JobSpec {
         var spec = JobSpec(instanceType: text(&draws))
         spec.name = maybe(&draws) { text(&$0) }
         spec.command = maybe(&draws) { draws in (0..<Int.random(in: 0...3, using: &draws)).map { _ in text(&draws) } }
@@ -77,22 +81,6 @@ import TrainyardCore
         return spec
     }
 
-    /// What a user submits again from a description: its spec fields, as the API's job spec.
-    static func resubmitted(_ description: Components.Schemas.JobDescription, name: String?) -> Components.Schemas.JobSpec {
-        Components.Schemas.JobSpec(
-            name: name, command: description.command, entryPoint: description.entryPoint, sourceDir: description.sourceDir,
-            imageUri: description.imageUri, hyperparameters: .init(additionalProperties: description.hyperparameters.additionalProperties),
-            environment: .init(additionalProperties: description.environment.additionalProperties),
-            tags: .init(additionalProperties: description.tags.additionalProperties), instanceType: description.instanceType,
-            instanceCount: description.instanceCount, volumeSize: description.volumeSize, useSpotInstances: description.useSpotInstances,
-            maxRun: description.maxRun, maxWait: description.maxWait, maxPending: description.maxPending,
-            checkpointS3Uri: description.checkpointS3Uri,
-            checkpointLocalPath: description.checkpointLocalPath, inputs: .init(additionalProperties: description.inputs.additionalProperties),
-            outputPath: description.outputPath, metricDefinitions: description.metricDefinitions, maxRetryAttempts: description.maxRetryAttempts,
-            retryOnExitCodes: description.retryOnExitCodes, keepAlivePeriod: description.keepAlivePeriod, distribution: description.distribution,
-            priority: description.priority)
-    }
-
     @Test func aThousandRandomSpecsSurviveStorageDescriptionAndResubmission() throws {
         var draws = Draws(state: 2026_12_03)
         let now = Date(timeIntervalSince1970: 1_790_000_000)
@@ -108,8 +96,10 @@ import TrainyardCore
             let description = JobSpecMapping.description(
                 of: job, events: [], attempts: [], capacity: Capacity(onDemand: 4, spot: 4), arn: "arn:aws:sagemaker:us-east-1:000000000000:training-job/job",
                 now: now)
-            let wire = try JSONDecoder().decode(
-                Components.Schemas.JobSpec.self, from: try JSONEncoder().encode(Self.resubmitted(description, name: spec.name)))
+            // What a user submits again from a description: the SDK's `spec` of it (the CLI's `submit --from`).
+            var resubmitted = description.spec
+            resubmitted.name = spec.name
+            let wire = try JSONDecoder().decode(Components.Schemas.JobSpec.self, from: try JSONEncoder().encode(resubmitted))
             let again = JobSpec(wire)
             #expect(again == spec, "spec \(index) did not survive description and resubmission:\n\(spec)\n\(again)")
             if again != spec { return }

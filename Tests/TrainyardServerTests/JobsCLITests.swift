@@ -151,6 +151,51 @@ import TrainyardTestSupport
         }
     }
 
+    /// `submit --from`: a job like another (SageMaker's Clone) with what the flags change, under a new name, in the
+    /// project's own jobs only.
+    @Test func submitFromAnotherJobTakesItsSpecAndTheFlagsChangeIt() async throws {
+        try await LiveApp.run(workers: LiveApp.fastWorkers) { app in
+            let trainer = "import json; hp = json.load(open('/opt/ml/input/config/hyperparameters.json')); print('epochs', hp['epochs'], flush=True)"
+            let (first, said) = try await Self.cli(
+                ["jobs", "submit", "--name", "original", "--instance-type", "ml.m5.large", "--instance-count", "2", "--max-run", "600",
+                 "--hyperparameter", "epochs=3", "--hyperparameter", "lr=0.1", "--env", "MODE=fast", "--metric-definition", "loss=loss=([0-9.]+)",
+                 "--wait", "--", "python3", "-c", trainer], app)
+            #expect(first == 0, "\(said)")
+            let (cloned, output) = try await Self.cli(
+                ["jobs", "submit", "--from", "original", "--name", "longer", "--hyperparameter", "epochs=5", "--wait"], app)
+            #expect(cloned == 0, "\(output)")
+            let original = try await app.describe("original")
+            let longer = try await app.describe("longer")
+            func canonical(_ value: Any?) throws -> String {
+                String(decoding: try JSONSerialization.data(withJSONObject: [value ?? NSNull()], options: [.sortedKeys]), as: UTF8.self)
+            }
+            for field in ["instance_type", "instance_count", "max_run", "command", "environment", "metric_definitions", "output_path"] {
+                #expect(try canonical(original[field]) == (try canonical(longer[field])), "\(field)")
+            }
+            #expect(longer["hyperparameters"] as? [String: String] == ["epochs": "5", "lr": "0.1"], "\(longer)")
+            #expect(try await app.allLogLines("longer").compactMap { $0["message"] as? String }.sorted() == ["epochs 5", "epochs 5"])
+            // without --name, a name of its own
+            let (again, named) = try await Self.cli(["jobs", "submit", "--from", "original", "--", "true"], app)
+            let generated = named.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(again == 0 && !generated.isEmpty && generated != "original", "\(named)")
+            #expect(try await app.describe(generated)["command"] as? [String] == ["true"])
+            // what a user can get wrong
+            let (missing, notFound) = try await Self.cli(["jobs", "submit", "--from", "nobody"], app)
+            #expect(missing == 5 && notFound.contains("training job nobody not found"), "\(notFound)")
+            let (both, twice) = try await Self.cli(["jobs", "submit", "--from", "original", "--file", "spec.json"], app)
+            #expect(both == 3 && twice.contains("--from original and --file spec.json both give the spec to start from: give one"), "\(twice)")
+            let (taken, conflict) = try await Self.cli(["jobs", "submit", "--from", "original", "--name", "original"], app)
+            #expect(taken == 6 && conflict.contains("already exists"), "\(conflict)")
+            // another project's job of that name is not found: its spec is not this project's to copy
+            let (_, project) = try await app.request(.POST, "/v1/projects", json: #"{"name":"elsewhere"}"#)
+            let other = try #require((project["api_key"] as? [String: Any])?["token"] as? String, "\(project)")
+            let (foreign, hidden) = try await runTrainyard(
+                ["jobs", "submit", "--from", "original"], in: app.dataDirectory, environment: ["TRAINYARD_URL": app.baseURL, "TRAINYARD_API_KEY": other],
+                isolated: true, mergingErrors: true)
+            #expect(foreign == 5 && hidden.contains("training job original not found"), "\(hidden)")
+        }
+    }
+
     @Test func stopTakesSeveralNamesAndAMissingOneIsReportedWithExit5() async throws {
         try await LiveApp.run { app in
             for name in ["stop-a", "stop-b", "stop-c"] { try await app.submit(Self.job(name, sleeping: 300)) }
