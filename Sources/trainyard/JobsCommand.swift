@@ -18,7 +18,7 @@ struct SubmitJob: AsyncParsableCommand {
     @Option(
         name: .customLong("from"),
         help: ArgumentHelp(
-            "Start from the spec of this job of the project (its code, inputs, hyperparameters, resources…), as SageMaker's Clone does; flags override it, and the name is new (--name, or generated).",
+            "Start from the spec of this job of the project (its code, inputs, hyperparameters, resources…), as SageMaker's Clone does; flags override it, and the name is new (--name, or <job>-<time>).",
             valueName: "job"))
     var from: String?
     @Option(help: "Job name; generated when absent.") var name: String?
@@ -122,7 +122,8 @@ struct SubmitJob: AsyncParsableCommand {
         if let from {
             guard file == nil else { throw CLIError.input("--from \(from) and --file \(file ?? "") both give the spec to start from: give one") }
             var spec = try await TrainyardClient().describeJob(from).spec
-            spec.name = nil
+            // Named after the job it comes from, so that its copies list together (--name replaces it).
+            spec.name = JobNames.generate(base: from)
             return spec
         }
         guard let file else { return JobSpec(instanceType: "") }

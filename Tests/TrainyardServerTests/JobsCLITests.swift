@@ -174,10 +174,10 @@ import TrainyardTestSupport
             }
             #expect(longer["hyperparameters"] as? [String: String] == ["epochs": "5", "lr": "0.1"], "\(longer)")
             #expect(try await app.allLogLines("longer").compactMap { $0["message"] as? String }.sorted() == ["epochs 5", "epochs 5"])
-            // without --name, a name of its own
+            // without --name, a name of its own after the job it comes from: original-<time>
             let (again, named) = try await Self.cli(["jobs", "submit", "--from", "original", "--", "true"], app)
             let generated = named.trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(again == 0 && !generated.isEmpty && generated != "original", "\(named)")
+            #expect(again == 0 && generated.hasPrefix("original-20") && generated.count == "original-".count + 23, "\(named)")
             #expect(try await app.describe(generated)["command"] as? [String] == ["true"])
             // what a user can get wrong
             let (missing, notFound) = try await Self.cli(["jobs", "submit", "--from", "nobody"], app)
