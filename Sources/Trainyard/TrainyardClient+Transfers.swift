@@ -233,26 +233,29 @@ struct FileChunks: AsyncSequence, Sendable {
 
         mutating func next() async throws -> ArraySlice<UInt8>? {
             guard descriptor.value >= 0 else { throw TrainyardError.invalidInput("the archive to upload, \(file.path), cannot be read") }
-            var failure: Int32 = 0
-            let descriptor = descriptor.value
-            let count = buffer.withUnsafeMutableBytes { bytes in
-                var count = 0
-                while count < bytes.count {
-                    let got = read(descriptor, bytes.baseAddress! + count, bytes.count - count)
-                    if got < 0 {
-                        if errno == EINTR { continue }
-                        failure = errno
-                        break
-                    }
-                    if got == 0 { break }
-                    count += got
-                }
-                return count
-            }
+            let (count, failure) = FileChunks.fill(&buffer, from: descriptor.value)
             if failure != 0 {
                 throw TrainyardError.invalidInput("the archive to upload, \(file.path), cannot be read: \(String(cString: strerror(failure)))")
             }
             return count == 0 ? nil : buffer[..<count]
+        }
+    }
+
+    /// Reads `descriptor` into `buffer` until it is full or the input ends: the bytes read, and the `errno` of a failed
+    /// read (0 when none failed).
+    static func fill(_ buffer: inout [UInt8], from descriptor: Int32) -> (count: Int, failure: Int32) {
+        buffer.withUnsafeMutableBytes { bytes in
+            var count = 0
+            while count < bytes.count {
+                let got = read(descriptor, bytes.baseAddress! + count, bytes.count - count)
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    return (count, errno)
+                }
+                if got == 0 { break }
+                count += got
+            }
+            return (count, 0)
         }
     }
 
@@ -288,7 +291,7 @@ enum SourcePacker {
         tar.arguments = ["-czf", "-", "-C", directory.path, "."]
         // Its messages go to a file: a pipe nobody reads while the archive is read would stop tar once full.
         let messages = archive.appendingPathExtension("messages")
-        FileManager.default.createFile(atPath: messages.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: messages.path, contents: nil)
         let messagesHandle = try FileHandle(forWritingTo: messages)
         defer { try? messagesHandle.close() }
         let output = Pipe()
@@ -303,19 +306,17 @@ enum SourcePacker {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var failure: (any Error)?
         while true {
-            let got = buffer.withUnsafeMutableBytes { read(reading, $0.baseAddress!, $0.count) }
-            if got < 0 {
-                if errno == EINTR { continue }
-                break
-            }
-            if got == 0 { break }
+            let (count, readFailure) = FileChunks.fill(&buffer, from: reading)
             // After a write fails, tar is read to its end all the same, so that it exits.
-            if failure == nil {
-                do { try received.append(buffer[..<got]) } catch { failure = error }
+            if count > 0, failure == nil {
+                do { try received.append(buffer[..<count]) } catch { failure = error }
             }
+            if count < buffer.count || readFailure != 0 { break }
         }
-        tar.waitUntilExit()
+        // Closed before the wait: a tar still writing (after a failed read) gets EPIPE and ends, rather than waiting
+        // on a pipe nobody reads.
         try? output.fileHandleForReading.close()
+        tar.waitUntilExit()
         if let failure { throw failure }
         guard tar.terminationStatus == 0 else {
             let message = (try? String(contentsOf: messages, encoding: .utf8)) ?? ""

@@ -43,8 +43,10 @@ extension APIImplementation {
         // The tail says where the first page or the stream starts. The next page (its URL again, with the token) and a
         // stream reconnecting (an EventSource sends its URL again, with Last-Event-ID) go on after the last line seen.
         let continues = query.nextToken != nil || (query.follow == true && input.headers.lastEventID != nil)
+        var pageLimit = limit
         if let tail = query.tail, !continues {
             afterID = try await logs.logTailStart(jobID: job.id, host: query.host, since: query.since, count: tail)
+            pageLimit = min(limit, tail)
         }
         if query.follow == true {
             guard let slot = followerSlots.acquire(key: principal.keyID, limit: limits.logFollowersPerKey) else {
@@ -59,8 +61,7 @@ extension APIImplementation {
             return .ok(.init(body: .textEventStream(HTTPBody(events, length: .unknown, iterationBehavior: .single))))
         }
         let (lines, more) = try await logs.logPage(
-            jobID: job.id, afterID: afterID, host: query.host, since: query.since, limit: continues ? limit : min(limit, query.tail ?? limit),
-            byteBudget: Self.logPageBytes)
+            jobID: job.id, afterID: afterID, host: query.host, since: query.since, limit: pageLimit, byteBudget: Self.logPageBytes)
         let next = more ? lines.last.map { Self.logToken(after: $0.id) } : nil
         let page = Components.Schemas.LogPage(
             lines: lines.map { .init(id: $0.id, host: $0.host, time: $0.time, message: $0.message) }, nextToken: next)

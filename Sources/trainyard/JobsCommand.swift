@@ -64,7 +64,15 @@ struct SubmitJob: AsyncParsableCommand {
     func run() async throws {
         var outcome = ExitCode.success
         try await runReportingErrors {
-            var spec = try await loadSpec()
+            // One client for the command, made when first needed (a spec file's errors come before a missing server's).
+            var connected: TrainyardClient?
+            func client() throws -> TrainyardClient {
+                if let connected { return connected }
+                let made = try TrainyardClient()
+                connected = made
+                return made
+            }
+            var spec = try await loadSpec(client: client)
             if let name { spec.name = name }
             if let instanceType { spec.instanceType = instanceType }
             if let instanceCount { spec.instanceCount = instanceCount }
@@ -89,7 +97,7 @@ struct SubmitJob: AsyncParsableCommand {
                         throw CLIError.input("--source-dir \(sourceDir) is not a directory")
                     }
                     let directory = URL(fileURLWithPath: sourceDir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-                    spec.sourceDir = try await TrainyardClient().uploadSource(directory: directory, jobName: jobName, outputPath: spec.outputPath).sourceDir
+                    spec.sourceDir = try await client().uploadSource(directory: directory, jobName: jobName, outputPath: spec.outputPath).sourceDir
                 }
             }
             if !hyperparameters.isEmpty {
@@ -110,18 +118,17 @@ struct SubmitJob: AsyncParsableCommand {
                 }
             }
             guard !spec.instanceType.isEmpty else { throw CLIError.input("an instance type is required: --instance-type or instance_type in the file") }
-            let client = try TrainyardClient()
-            let job = try await client.submit(spec, idempotencyKey: idempotencyKey)
+            let job = try await client().submit(spec, idempotencyKey: idempotencyKey)
             if json, let description = job.submitted { try printJSON(description) } else { print(job.name) }
             if wait { outcome = logs ? try await waitPrintingLogs(job) : try await waitForJob(job) }
         }
         if outcome != .success { throw outcome }
     }
 
-    func loadSpec() async throws -> JobSpec {
+    func loadSpec(client: () throws -> TrainyardClient) async throws -> JobSpec {
         if let from {
             guard file == nil else { throw CLIError.input("--from \(from) and --file \(file ?? "") both give the spec to start from: give one") }
-            var spec = try await TrainyardClient().describeJob(from).spec
+            var spec = try await client().describeJob(from).spec
             // Named after the job it comes from, so that its copies list together (--name replaces it).
             spec.name = JobNames.generate(base: from)
             return spec
